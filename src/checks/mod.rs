@@ -1,0 +1,312 @@
+//! The check catalogue: static declarations, one file per guide section, one
+//! registry.
+//!
+//! Checks are pure functions of the [`Snapshot`] and the [`Policy`]: no I/O, no
+//! clock, no environment. A missing fact yields `unknown` with the reason and
+//! the grant that would allow it, never `pass`. This module must not import
+//! `db`, `ui` or `report`.
+
+pub mod access;
+pub mod at_rest;
+pub mod audit;
+pub mod backup;
+pub mod facts;
+pub mod safeguards;
+#[cfg(test)]
+pub mod testkit;
+pub mod transit;
+
+use crate::finding::{ApplyClass, Finding, FixPlan, Section, Severity, Status};
+use crate::policy::{Attestations, Policy};
+use crate::snapshot::Snapshot;
+
+/// A check's conclusion before the policy's accepted risks and attestations
+/// are applied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verdict {
+    pub status: Status,
+    pub evidence: String,
+    /// Matching objects, sorted and de-duplicated.
+    pub objects: Vec<String>,
+    pub reason: Option<String>,
+    pub grant: Option<String>,
+}
+
+impl Verdict {
+    fn new(status: Status, evidence: impl Into<String>) -> Self {
+        Verdict {
+            status,
+            evidence: evidence.into(),
+            objects: Vec::new(),
+            reason: None,
+            grant: None,
+        }
+    }
+
+    pub fn pass(evidence: impl Into<String>) -> Self {
+        Self::new(Status::Pass, evidence)
+    }
+
+    pub fn fail(evidence: impl Into<String>) -> Self {
+        Self::new(Status::Fail, evidence)
+    }
+
+    pub fn warn(evidence: impl Into<String>) -> Self {
+        Self::new(Status::Warn, evidence)
+    }
+
+    pub fn manual(evidence: impl Into<String>) -> Self {
+        Self::new(Status::Manual, evidence)
+    }
+
+    pub fn not_applicable(evidence: impl Into<String>) -> Self {
+        Self::new(Status::NotApplicable, evidence)
+    }
+
+    /// Could not be decided: says why and what to grant.
+    pub fn unknown(reason: impl Into<String>, grant: Option<String>) -> Self {
+        let reason = reason.into();
+        Verdict {
+            status: Status::Unknown,
+            evidence: reason.clone(),
+            objects: Vec::new(),
+            reason: Some(reason),
+            grant,
+        }
+    }
+
+    /// Attach the matching objects (sorted, de-duplicated).
+    pub fn with_objects(mut self, objects: impl IntoIterator<Item = String>) -> Self {
+        let mut objects: Vec<String> = objects.into_iter().collect();
+        objects.sort();
+        objects.dedup();
+        self.objects = objects;
+        self
+    }
+}
+
+/// How a check proposes to close its gap.
+pub enum Fix {
+    /// `ALTER SYSTEM SET name = value`; rollback restores what the snapshot saw.
+    SetParameter {
+        name: &'static str,
+        value: &'static str,
+        apply: &'static [ApplyClass],
+        /// What to do before or after (e.g. install the certificate first).
+        note: &'static str,
+    },
+    /// Built from the snapshot and the verdict (per-object statements).
+    Build(fn(&Snapshot, &Verdict) -> FixPlan),
+    /// Nothing SQL can do: the text says what a person does.
+    Instructions {
+        apply: &'static [ApplyClass],
+        note: &'static str,
+    },
+}
+
+/// A declared check. See ../shared/checks-catalogue.md for the contract.
+pub struct Check {
+    pub id: &'static str,
+    pub section: Section,
+    pub title: &'static str,
+    pub severity: Severity,
+    /// The one canonical list of HIPAA citations, e.g. `164.312(e)(1)`.
+    pub hipaa: &'static [&'static str],
+    pub cis: Option<&'static str>,
+    /// Why it matters, and why this severity.
+    pub rationale: &'static str,
+    /// SQL a DBA can run to see the same facts.
+    pub reproduce_sql: &'static str,
+    pub evaluate: fn(&Snapshot, &Policy) -> Verdict,
+    pub fix: Fix,
+}
+
+impl Check {
+    /// The fix plan for a verdict.
+    pub fn plan(&self, snapshot: &Snapshot, verdict: &Verdict) -> FixPlan {
+        match &self.fix {
+            Fix::SetParameter {
+                name,
+                value,
+                apply,
+                note,
+            } => facts::set_parameter_plan(snapshot, name, value, apply, note),
+            Fix::Build(build) => build(snapshot, verdict),
+            Fix::Instructions { apply, note } => FixPlan {
+                apply: apply.to_vec(),
+                needs: "operating system or organisational access".into(),
+                note: (*note).into(),
+                ..FixPlan::default()
+            },
+        }
+    }
+}
+
+/// Every check, in guide order.
+pub fn registry() -> Vec<&'static Check> {
+    [
+        safeguards::CHECKS,
+        at_rest::CHECKS,
+        transit::CHECKS,
+        access::CHECKS,
+        audit::CHECKS,
+        backup::CHECKS,
+    ]
+    .concat()
+}
+
+/// Look a check up by id.
+pub fn find(id: &str) -> Option<&'static Check> {
+    registry().into_iter().find(|c| c.id == id)
+}
+
+/// Evaluate every check and apply accepted risks and attestations.
+pub fn evaluate_all(
+    snapshot: &Snapshot,
+    policy: &Policy,
+    attestations: &Attestations,
+) -> Vec<Finding> {
+    registry()
+        .into_iter()
+        .map(|check| evaluate_one(check, snapshot, policy, attestations))
+        .collect()
+}
+
+fn evaluate_one(
+    check: &Check,
+    snapshot: &Snapshot,
+    policy: &Policy,
+    attestations: &Attestations,
+) -> Finding {
+    let verdict = (check.evaluate)(snapshot, policy);
+    let mut status = verdict.status;
+    let mut accepted = None;
+    let mut attestation = None;
+    if matches!(status, Status::Fail | Status::Warn) {
+        if let Some(risk) = policy.accepted_risk(check.id, &snapshot.collected_at) {
+            status = Status::Accepted;
+            accepted = Some(risk);
+        }
+    }
+    if status == Status::Manual {
+        if let Some(a) = attestations.get(check.id) {
+            status = Status::Attested;
+            attestation = Some(a.clone());
+        }
+    }
+    let fix = match status {
+        Status::Pass | Status::NotApplicable | Status::Attested => None,
+        _ => Some(check.plan(snapshot, &verdict)),
+    };
+    Finding {
+        id: check.id.into(),
+        section: check.section,
+        title: check.title.into(),
+        severity: check.severity,
+        status,
+        hipaa: check.hipaa.iter().map(|c| (*c).to_string()).collect(),
+        cis: check.cis.map(Into::into),
+        evidence: verdict.evidence,
+        objects: verdict.objects,
+        reason: verdict.reason,
+        grant: verdict.grant,
+        attestation,
+        accepted,
+        fix,
+        rationale: check.rationale.into(),
+        reproduce_sql: check.reproduce_sql.into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::testkit::Case;
+    use super::*;
+    use std::collections::BTreeSet;
+
+    fn all_cases() -> Vec<Case> {
+        [
+            safeguards::cases(),
+            at_rest::cases(),
+            transit::cases(),
+            access::cases(),
+            audit::cases(),
+            backup::cases(),
+        ]
+        .into_iter()
+        .flatten()
+        .collect()
+    }
+
+    #[test]
+    fn every_check_has_a_passing_and_a_failing_fixture() {
+        let cases = all_cases();
+        let mut problems = Vec::new();
+        for check in registry() {
+            let mine: Vec<&Case> = cases.iter().filter(|c| c.id == check.id).collect();
+            if mine.is_empty() {
+                problems.push(format!("{}: no fixture case", check.id));
+            }
+            for case in mine {
+                if let Err(e) = case.verify(check) {
+                    problems.push(e);
+                }
+            }
+        }
+        assert!(problems.is_empty(), "{}", problems.join("\n"));
+    }
+
+    #[test]
+    fn metadata_is_well_formed_and_ids_are_unique() {
+        let mut seen = BTreeSet::new();
+        for check in registry() {
+            assert!(seen.insert(check.id), "duplicate id {}", check.id);
+            assert!(
+                CATALOGUE_IDS.contains(&check.id),
+                "{} is not in the catalogue",
+                check.id
+            );
+            let prefix = check.id.split('-').next().unwrap_or("");
+            let expected = match prefix {
+                "GEN" | "ADM" => Section::Safeguards,
+                "EAR" => Section::AtRest,
+                "TLS" | "AUTH" => Section::Transit,
+                "PRIV" => Section::Access,
+                "AUD" => Section::Audit,
+                "BAK" => Section::Backup,
+                other => panic!("unknown prefix {other}"),
+            };
+            assert_eq!(check.section, expected, "{} is in the wrong section", check.id);
+            assert!(!check.hipaa.is_empty(), "{} has no HIPAA citation", check.id);
+            for c in check.hipaa {
+                assert!(c.starts_with("164."), "{}: citation {c}", check.id);
+            }
+            assert!(check.rationale.len() > 40, "{}: rationale too short", check.id);
+            assert!(!check.title.is_empty() && !check.reproduce_sql.is_empty());
+        }
+    }
+
+    #[test]
+    fn registry_follows_guide_order() {
+        let sections: Vec<Section> = registry().iter().map(|c| c.section).collect();
+        let mut sorted = sections.clone();
+        sorted.sort();
+        assert_eq!(sections, sorted);
+    }
+}
+
+/// Every id of ../shared/checks-catalogue.md: the public contract.
+pub const CATALOGUE_IDS: &[&str] = &[
+    "ADM-001", "ADM-002", "ADM-003", "ADM-004", "ADM-005", "ADM-006", "ADM-007", "ADM-008",
+    "ADM-009", "ADM-010", "EAR-001", "EAR-002", "EAR-003", "EAR-004", "EAR-005", "EAR-006",
+    "EAR-007", "EAR-008", "EAR-009", "EAR-010", "TLS-001", "TLS-002", "TLS-003", "TLS-004",
+    "TLS-005", "TLS-006", "TLS-007", "TLS-008", "TLS-009", "AUTH-001", "AUTH-002", "AUTH-003",
+    "AUTH-004", "AUTH-005", "AUTH-006", "AUTH-007", "AUTH-008", "AUTH-009", "AUTH-010",
+    "AUTH-011", "AUTH-012", "AUTH-013", "AUTH-014", "AUTH-015", "AUTH-016", "PRIV-001",
+    "PRIV-002", "PRIV-003", "PRIV-004", "PRIV-005", "PRIV-006", "PRIV-007", "PRIV-008",
+    "PRIV-009", "PRIV-010", "PRIV-011", "PRIV-012", "PRIV-013", "PRIV-014", "PRIV-015",
+    "PRIV-016", "PRIV-017", "PRIV-018", "AUD-001", "AUD-002", "AUD-003", "AUD-004", "AUD-005",
+    "AUD-006", "AUD-007", "AUD-008", "AUD-009", "AUD-010", "AUD-011", "AUD-012", "AUD-013",
+    "AUD-014", "BAK-001", "BAK-002", "BAK-003", "BAK-004", "BAK-005", "BAK-006", "BAK-007",
+    "BAK-008", "GEN-001", "GEN-002", "GEN-003", "GEN-004", "GEN-005", "GEN-006", "GEN-007",
+];

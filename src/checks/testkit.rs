@@ -1,0 +1,234 @@
+//! Snapshot fixtures for check tests. Each section file declares `cases()`:
+//! for every check a snapshot that passes and one that fails. The meta-test
+//! in `checks::tests` insists that every registered id has both.
+
+use super::{evaluate_one, Check};
+use crate::finding::Status;
+use crate::policy::{Attestations, Policy};
+use crate::snapshot::*;
+use std::collections::BTreeMap;
+
+/// A passing and a failing fixture for one check.
+pub struct Case {
+    pub id: &'static str,
+    pub good: Snapshot,
+    pub bad: Snapshot,
+    pub policy: Policy,
+    pub attestations: Attestations,
+    /// What `good` must give (`Pass`, or `Attested` for attestations).
+    pub expect_good: Status,
+    /// What `bad` must give (`Fail`, or `Warn` / `Manual` where that is the point).
+    pub expect_bad: Status,
+}
+
+impl Case {
+    /// A case with the default expectations (pass / fail).
+    pub fn new(id: &'static str, good: Snapshot, bad: Snapshot) -> Case {
+        Case {
+            id,
+            good,
+            bad,
+            policy: Policy::default(),
+            attestations: Attestations::default(),
+            expect_good: Status::Pass,
+            expect_bad: Status::Fail,
+        }
+    }
+
+    pub fn expect(mut self, good: Status, bad: Status) -> Case {
+        self.expect_good = good;
+        self.expect_bad = bad;
+        self
+    }
+
+    pub fn with_policy(mut self, policy: Policy) -> Case {
+        self.policy = policy;
+        self
+    }
+
+    pub fn with_attestations(mut self, attestations: Attestations) -> Case {
+        self.attestations = attestations;
+        self
+    }
+
+    /// Evaluate both fixtures and compare with the expectations.
+    pub fn verify(&self, check: &Check) -> Result<(), String> {
+        for (label, snap, expected) in [
+            ("good", &self.good, self.expect_good),
+            ("bad", &self.bad, self.expect_bad),
+        ] {
+            let finding = evaluate_one(check, snap, &self.policy, &self.attestations);
+            if finding.status != expected {
+                return Err(format!(
+                    "{}: {label} fixture gave {} (expected {expected}); evidence: {}",
+                    self.id, finding.status, finding.evidence
+                ));
+            }
+            if finding.evidence.trim().is_empty() {
+                return Err(format!("{}: {label} fixture has empty evidence", self.id));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A PostgreSQL 15 snapshot with every part collected and nothing in it but
+/// the bootstrap superuser: sections add what their checks look at.
+pub fn base() -> Snapshot {
+    Snapshot {
+        schema_version: SCHEMA_VERSION,
+        collected_at: "2026-11-27T10:00:00Z".into(),
+        target: Target {
+            host: "db.example.org".into(),
+            port: 5432,
+            dbname: "clinic".into(),
+            user: "scanner".into(),
+            server_version: Some("15.18".into()),
+            server_version_num: Some(150018),
+            system_identifier: Some("7300000000000000000".into()),
+            sslmode: "verify-full".into(),
+            tls: None,
+        },
+        gaps: Vec::new(),
+        server_time: Some("2026-11-27T10:00:00.2Z".into()),
+        settings: Some(BTreeMap::new()),
+        file_setting_problems: Some(Vec::new()),
+        hba_rules: Some(Vec::new()),
+        ident_mappings: Some(Vec::new()),
+        roles: Some(vec![role("postgres", |r| {
+            r.oid = 10;
+            r.superuser = true;
+            r.can_login = true;
+            r.create_db = true;
+            r.create_role = true;
+            r.replication = true;
+            r.bypass_rls = true;
+        })]),
+        password_kinds: Some(BTreeMap::from([(
+            "postgres".to_string(),
+            PasswordKind::Scram,
+        )])),
+        memberships: Some(Vec::new()),
+        role_settings: Some(Vec::new()),
+        sessions: Some(Vec::new()),
+        archiver: Some(Archiver::default()),
+        database_stats: Some(vec![DatabaseStat {
+            datname: "clinic".into(),
+            checksum_failures: Some(0),
+            checksum_last_failure: None,
+        }]),
+        databases: vec![DatabaseFacts {
+            name: "clinic".into(),
+            relations: Some(Vec::new()),
+            policies: Some(Vec::new()),
+            schemas: Some(Vec::new()),
+            default_acls: Some(Vec::new()),
+            extensions: Some(Vec::new()),
+            languages: Some(Vec::new()),
+            functions: Some(Vec::new()),
+            views_with_literal_keys: Some(Vec::new()),
+        }],
+        host: None,
+    }
+}
+
+/// A role with PostgreSQL's defaults (INHERIT, no other attributes), then `edit`.
+pub fn role(name: &str, edit: impl FnOnce(&mut Role)) -> Role {
+    let mut r = Role {
+        oid: 16384 + name.len() as u32,
+        name: name.into(),
+        inherit: true,
+        conn_limit: -1,
+        ..Role::default()
+    };
+    edit(&mut r);
+    r
+}
+
+/// Set a live setting as if it came from postgresql.conf.
+pub fn set(snapshot: &mut Snapshot, name: &str, value: &str) {
+    set_from(
+        snapshot,
+        name,
+        value,
+        "configuration file",
+        Some("/etc/postgresql/15/main/postgresql.conf"),
+    );
+}
+
+/// Set a live setting with an explicit provenance.
+pub fn set_from(snapshot: &mut Snapshot, name: &str, value: &str, source: &str, file: Option<&str>) {
+    let settings = snapshot.settings.get_or_insert_with(BTreeMap::new);
+    settings.insert(
+        name.into(),
+        Setting {
+            setting: Some(value.into()),
+            source: source.into(),
+            sourcefile: file.map(Into::into),
+            sourceline: file.map(|_| 1),
+            context: "sighup".into(),
+            vartype: "string".into(),
+            ..Setting::default()
+        },
+    );
+}
+
+/// A base snapshot with the given settings applied.
+pub fn with_settings(pairs: &[(&str, &str)]) -> Snapshot {
+    let mut s = base();
+    for (name, value) in pairs {
+        set(&mut s, name, value);
+    }
+    s
+}
+
+/// An hba rule: `conn_type database user address netmask method`.
+pub fn hba(line: i32, conn_type: &str, db: &str, user: &str, addr: Option<(&str, &str)>, method: &str) -> HbaRule {
+    HbaRule {
+        line_number: line,
+        file_name: Some("/etc/postgresql/15/main/pg_hba.conf".into()),
+        conn_type: Some(conn_type.into()),
+        database: vec![db.into()],
+        user_name: vec![user.into()],
+        address: addr.map(|a| a.0.into()),
+        netmask: addr.map(|a| a.1.into()),
+        auth_method: Some(method.into()),
+        options: Vec::new(),
+        error: None,
+    }
+}
+
+/// A user table in `public` with the given columns `(name, type)`.
+pub fn table(name: &str, owner: &str, columns: &[(&str, &str)]) -> Relation {
+    Relation {
+        oid: 20000 + name.len() as u32,
+        schema: "public".into(),
+        name: name.into(),
+        kind: "r".into(),
+        owner: owner.into(),
+        acl: vec![AclItem {
+            grantee: owner.into(),
+            grantor: owner.into(),
+            privileges: "arwdDxtm".into(),
+            grantable: String::new(),
+        }],
+        columns: columns
+            .iter()
+            .map(|(n, t)| Column {
+                name: (*n).into(),
+                type_name: (*t).into(),
+                acl: Vec::new(),
+            })
+            .collect(),
+        estimated_rows: 100.0,
+        ..Relation::default()
+    }
+}
+
+/// The connected database's facts, for editing.
+pub fn db(snapshot: &mut Snapshot) -> &mut DatabaseFacts {
+    if snapshot.databases.is_empty() {
+        snapshot.databases.push(DatabaseFacts::default());
+    }
+    &mut snapshot.databases[0]
+}

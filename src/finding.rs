@@ -1,0 +1,252 @@
+//! Findings: what a check concluded, in the shape of the JSON contract
+//! (DESIGN.md). Owns the vocabulary shared by checks, the CLI, the GUI and the
+//! report; imports nothing from them.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// Guide sections, in guide order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Section {
+    Safeguards,
+    AtRest,
+    Transit,
+    Access,
+    Audit,
+    Backup,
+}
+
+impl Section {
+    pub const ALL: [Section; 6] = [
+        Section::Safeguards,
+        Section::AtRest,
+        Section::Transit,
+        Section::Access,
+        Section::Audit,
+        Section::Backup,
+    ];
+
+    /// The JSON id of the section.
+    pub fn id(self) -> &'static str {
+        match self {
+            Section::Safeguards => "safeguards",
+            Section::AtRest => "at_rest",
+            Section::Transit => "transit",
+            Section::Access => "access",
+            Section::Audit => "audit",
+            Section::Backup => "backup",
+        }
+    }
+
+    /// The heading shown to people.
+    pub fn title(self) -> &'static str {
+        match self {
+            Section::Safeguards => "HIPAA safeguards and database controls",
+            Section::AtRest => "Encryption at rest",
+            Section::Transit => "Encryption in transit and authentication",
+            Section::Access => "Least privilege and row-level security",
+            Section::Audit => "Audit trails",
+            Section::Backup => "Backups and point-in-time recovery",
+        }
+    }
+
+    /// 1-based position in the guide.
+    pub fn number(self) -> usize {
+        Section::ALL.iter().position(|s| *s == self).unwrap_or(0) + 1
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    Critical,
+    High,
+    Medium,
+    Low,
+    Info,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Critical => "critical",
+            Severity::High => "high",
+            Severity::Medium => "medium",
+            Severity::Low => "low",
+            Severity::Info => "info",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Fail,
+    Warn,
+    Unknown,
+    Manual,
+    Pass,
+    NotApplicable,
+    Attested,
+    Accepted,
+}
+
+impl Status {
+    pub const ALL: [Status; 8] = [
+        Status::Pass,
+        Status::Fail,
+        Status::Warn,
+        Status::Unknown,
+        Status::NotApplicable,
+        Status::Manual,
+        Status::Attested,
+        Status::Accepted,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Pass => "pass",
+            Status::Fail => "fail",
+            Status::Warn => "warn",
+            Status::Unknown => "unknown",
+            Status::NotApplicable => "not_applicable",
+            Status::Manual => "manual",
+            Status::Attested => "attested",
+            Status::Accepted => "accepted",
+        }
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How a fix takes effect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ApplyClass {
+    /// Takes effect when the statement commits.
+    Immediate,
+    /// ALTER SYSTEM, then `pg_reload_conf()`.
+    Reload,
+    /// Needs a server restart.
+    Restart,
+    /// An edit of pg_hba.conf / pg_ident.conf, then a reload.
+    ConfigFile,
+    /// A tool run with the cluster stopped.
+    Offline,
+    /// Done on the operating system.
+    Os,
+    /// A person does it and attests.
+    Manual,
+}
+
+/// A proposed edit of a configuration file that SQL cannot write.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConfigEdit {
+    /// Which file: `hba_file` or `ident_file`, and its path when known.
+    pub file: String,
+    /// The proposed complete set of lines.
+    pub lines: Vec<String>,
+    /// How to validate before reloading.
+    pub validate: String,
+}
+
+/// The plan to close a gap. Statements are the fix itself; the apply step adds
+/// `pg_reload_conf()` for the reload class.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FixPlan {
+    pub apply: Vec<ApplyClass>,
+    pub statements: Vec<String>,
+    pub rollback: Vec<String>,
+    /// What privilege applying needs: `superuser`, `owner`, `CREATE on database` …
+    pub needs: String,
+    pub note: String,
+    /// True when the fix cannot be undone (re-hashing, dropping plaintext).
+    #[serde(default)]
+    pub irreversible: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config_edit: Option<ConfigEdit>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attestation {
+    pub by: String,
+    /// Date or timestamp, as the person gave it (ISO 8601).
+    pub at: String,
+    pub note: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AcceptedRisk {
+    pub by: String,
+    pub reason: String,
+    pub expires: String,
+}
+
+/// One check's result, as it appears in every output.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Finding {
+    pub id: String,
+    pub section: Section,
+    pub title: String,
+    pub severity: Severity,
+    pub status: Status,
+    pub hipaa: Vec<String>,
+    pub cis: Option<String>,
+    pub evidence: String,
+    /// Every matching object, sorted (text and PDF show the first 20).
+    pub objects: Vec<String>,
+    pub reason: Option<String>,
+    pub grant: Option<String>,
+    pub attestation: Option<Attestation>,
+    pub accepted: Option<AcceptedRisk>,
+    pub fix: Option<FixPlan>,
+    pub rationale: String,
+    /// SQL a DBA can run to see the same facts.
+    pub reproduce_sql: String,
+}
+
+/// Counts by status, in contract order.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Summary {
+    pub pass: usize,
+    pub fail: usize,
+    pub warn: usize,
+    pub unknown: usize,
+    pub not_applicable: usize,
+    pub manual: usize,
+    pub attested: usize,
+    pub accepted: usize,
+}
+
+impl Summary {
+    pub fn of<'a>(findings: impl IntoIterator<Item = &'a Finding>) -> Self {
+        let mut s = Summary::default();
+        for f in findings {
+            *s.slot(f.status) += 1;
+        }
+        s
+    }
+
+    fn slot(&mut self, status: Status) -> &mut usize {
+        match status {
+            Status::Pass => &mut self.pass,
+            Status::Fail => &mut self.fail,
+            Status::Warn => &mut self.warn,
+            Status::Unknown => &mut self.unknown,
+            Status::NotApplicable => &mut self.not_applicable,
+            Status::Manual => &mut self.manual,
+            Status::Attested => &mut self.attested,
+            Status::Accepted => &mut self.accepted,
+        }
+    }
+
+    pub fn count(&self, status: Status) -> usize {
+        let mut copy = self.clone();
+        *copy.slot(status)
+    }
+}

@@ -1,0 +1,23 @@
+//! pgSafeguard: checks a PostgreSQL server against the HIPAA hardening guide,
+//! shows the evidence, previews fixes and exports signed evidence.
+//!
+//! # Data flow (one way)
+//!
+//! ```text
+//! conninfo ─► db::connect ─► db::collect ─► Snapshot ─► checks::evaluate_all ─► Vec<Finding>
+//!                                                                  ├─► cli (text / json)
+//!                                                                  ├─► ui (egui walkthrough)
+//!                                                                  └─► report (PDF)
+//! ```
+//!
+//! `db` is the only module that talks to the server, and the scan session is
+//! read-only. `checks` are pure functions of the snapshot. Failures surface as
+//! typed errors in library modules (`thiserror`) and are turned into one line
+//! on stderr with exit code 2 by the binary. A part the scanner could not read
+//! becomes a [`snapshot::Gap`] and its checks say `unknown`, never `pass`.
+
+pub mod checks;
+pub mod db;
+pub mod finding;
+pub mod policy;
+pub mod snapshot;

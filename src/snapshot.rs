@@ -1,0 +1,390 @@
+//! The snapshot: every fact a scan collected, as plain serde data.
+//!
+//! Owns the data model only. It must not import `db`, `checks` or `ui`: the
+//! collector fills it, the checks read it, and a saved file can be re-evaluated
+//! offline. Each collected part is an `Option`: `None` means the part was not
+//! collected (a [`Gap`] says why), which checks turn into `unknown`, never `pass`.
+//! Collections are sorted so the same server state gives byte-identical JSON.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Bumped whenever a field is added or its meaning changes.
+pub const SCHEMA_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Snapshot {
+    pub schema_version: u32,
+    /// Client clock, UTC, RFC 3339: the single moment time enters the scan.
+    pub collected_at: String,
+    pub target: Target,
+    /// Parts that could not be collected, with the grant that would allow them.
+    pub gaps: Vec<Gap>,
+    /// Server clock (`clock_timestamp()`) read in the same round trip, RFC 3339.
+    pub server_time: Option<String>,
+    /// Every row of `pg_settings`, by name.
+    pub settings: Option<BTreeMap<String, Setting>>,
+    /// Rows of `pg_file_settings` that have an error or were not applied.
+    pub file_setting_problems: Option<Vec<FileSettingProblem>>,
+    pub hba_rules: Option<Vec<HbaRule>>,
+    /// `pg_ident_file_mappings`; `None` before PostgreSQL 15 or without access.
+    pub ident_mappings: Option<Vec<IdentMapping>>,
+    pub roles: Option<Vec<Role>>,
+    /// Password verifier kind per role name (from `pg_authid`, superuser-only
+    /// unless granted). Never the verifier itself.
+    pub password_kinds: Option<BTreeMap<String, PasswordKind>>,
+    pub memberships: Option<Vec<Membership>>,
+    /// `pg_db_role_setting`: per-role and per-database settings.
+    pub role_settings: Option<Vec<RoleSetting>>,
+    /// `pg_stat_ssl` joined to `pg_stat_activity` (client backends only).
+    pub sessions: Option<Vec<Session>>,
+    pub archiver: Option<Archiver>,
+    /// `pg_stat_database` rows with their checksum failure counts.
+    pub database_stats: Option<Vec<DatabaseStat>>,
+    /// Per-database facts: the connected database first, then (with
+    /// `--all-databases`) the others in name order.
+    pub databases: Vec<DatabaseFacts>,
+    /// File facts, only when the scanner runs on the database host.
+    pub host: Option<HostFacts>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Target {
+    pub host: String,
+    pub port: u16,
+    pub dbname: String,
+    pub user: String,
+    pub server_version: Option<String>,
+    pub server_version_num: Option<u32>,
+    pub system_identifier: Option<String>,
+    /// The sslmode the connection was asked for (libpq spelling).
+    pub sslmode: String,
+    /// Present when the connection is encrypted.
+    pub tls: Option<TlsInfo>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TlsInfo {
+    pub version: Option<String>,
+    pub cipher: Option<String>,
+    pub bits: Option<i32>,
+    pub server_certificate: Option<CertificateInfo>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CertificateInfo {
+    pub subject: String,
+    pub issuer: String,
+    /// DNS names and IP addresses from subjectAltName.
+    pub san: Vec<String>,
+    /// RFC 3339 UTC.
+    pub not_before: String,
+    pub not_after: String,
+    pub self_signed: bool,
+    /// Lower-case hex SHA-256 of the DER certificate.
+    pub sha256: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Gap {
+    /// The collector part, e.g. `hba_rules`.
+    pub part: String,
+    pub sqlstate: Option<String>,
+    pub message: String,
+    /// A statement that would let the scanner read this part.
+    pub grant: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Setting {
+    pub setting: Option<String>,
+    pub unit: Option<String>,
+    /// `pg_settings.source`: default, configuration file, override, …
+    pub source: String,
+    pub sourcefile: Option<String>,
+    pub sourceline: Option<i32>,
+    pub pending_restart: bool,
+    pub context: String,
+    pub vartype: String,
+    pub boot_val: Option<String>,
+    pub reset_val: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct FileSettingProblem {
+    pub sourcefile: Option<String>,
+    pub sourceline: Option<i32>,
+    pub name: Option<String>,
+    pub applied: bool,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HbaRule {
+    pub line_number: i32,
+    pub file_name: Option<String>,
+    /// local, host, hostssl, hostnossl, hostgssenc, hostnogssenc
+    pub conn_type: Option<String>,
+    pub database: Vec<String>,
+    pub user_name: Vec<String>,
+    pub address: Option<String>,
+    pub netmask: Option<String>,
+    pub auth_method: Option<String>,
+    pub options: Vec<String>,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdentMapping {
+    pub line_number: i32,
+    pub map_name: Option<String>,
+    pub sys_name: Option<String>,
+    pub pg_username: Option<String>,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Role {
+    pub oid: u32,
+    pub name: String,
+    pub superuser: bool,
+    pub inherit: bool,
+    pub create_role: bool,
+    pub create_db: bool,
+    pub can_login: bool,
+    pub replication: bool,
+    pub bypass_rls: bool,
+    /// -1 = unlimited.
+    pub conn_limit: i32,
+    /// `rolvaliduntil` as text; `None` = never expires, `infinity` kept as text.
+    pub valid_until: Option<String>,
+    /// `rolconfig` entries, `name=value`.
+    pub config: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PasswordKind {
+    None,
+    Md5,
+    Scram,
+    /// Stored in plain text (only possible on very old servers).
+    Plain,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Membership {
+    /// The group role granted.
+    pub role: String,
+    /// The role that received it.
+    pub member: String,
+    pub admin_option: bool,
+    /// PG16+: whether the member inherits the group's privileges.
+    /// `None` before 16 (then the member's `rolinherit` decides).
+    pub inherit_option: Option<bool>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct RoleSetting {
+    /// `None` = applies in every database.
+    pub database: Option<String>,
+    /// `None` = applies to every role.
+    pub role: Option<String>,
+    pub config: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Session {
+    pub pid: i32,
+    pub usename: Option<String>,
+    pub datname: Option<String>,
+    /// `None` for unix-socket sessions.
+    pub client_addr: Option<String>,
+    pub application_name: Option<String>,
+    pub ssl: bool,
+    pub version: Option<String>,
+    pub cipher: Option<String>,
+    /// True for the scanner's own backend.
+    pub is_self: bool,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Archiver {
+    pub archived_count: i64,
+    pub last_archived_wal: Option<String>,
+    pub last_archived_time: Option<String>,
+    pub failed_count: i64,
+    pub last_failed_wal: Option<String>,
+    pub last_failed_time: Option<String>,
+    pub stats_reset: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct DatabaseStat {
+    pub datname: String,
+    pub checksum_failures: Option<i64>,
+    pub checksum_last_failure: Option<String>,
+}
+
+/// Facts read inside one database.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DatabaseFacts {
+    pub name: String,
+    pub relations: Option<Vec<Relation>>,
+    pub policies: Option<Vec<Policy>>,
+    pub schemas: Option<Vec<Schema>>,
+    pub default_acls: Option<Vec<DefaultAcl>>,
+    pub extensions: Option<Vec<Extension>>,
+    pub languages: Option<Vec<Language>>,
+    /// Functions outside pg_catalog / information_schema.
+    pub functions: Option<Vec<Function>>,
+    /// Views whose definition calls `pgp_sym_encrypt/decrypt` with a literal key.
+    pub views_with_literal_keys: Option<Vec<String>>,
+}
+
+/// A table-like relation outside the system schemas.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Relation {
+    pub oid: u32,
+    pub schema: String,
+    pub name: String,
+    /// `pg_class.relkind`: r table, p partitioned, v view, m matview, f foreign.
+    pub kind: String,
+    pub owner: String,
+    pub rls_enabled: bool,
+    pub rls_forced: bool,
+    /// Parent for partitions and inheritance children (`schema.name`).
+    pub parent: Option<String>,
+    pub is_partition: bool,
+    /// Effective ACL (`acldefault` when `relacl` is NULL).
+    pub acl: Vec<AclItem>,
+    pub columns: Vec<Column>,
+    /// `reltuples`, -1 when never analysed.
+    pub estimated_rows: f64,
+}
+
+impl Relation {
+    /// `schema.name`, quoted only where PostgreSQL would need it.
+    pub fn qualified_name(&self) -> String {
+        format!("{}.{}", self.schema, self.name)
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Column {
+    pub name: String,
+    /// `format_type(atttypid, atttypmod)`.
+    pub type_name: String,
+    /// Column-level grants (`attacl`), empty when none.
+    pub acl: Vec<AclItem>,
+}
+
+/// One grantee's privileges from an ACL, as PostgreSQL prints `aclitem`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct AclItem {
+    /// Role name, or `PUBLIC`.
+    pub grantee: String,
+    pub grantor: String,
+    /// Privilege letters as in `aclitem` (`arwdDxtm` for tables, `UC` for schemas, `X` …).
+    pub privileges: String,
+    /// Letters held WITH GRANT OPTION.
+    pub grantable: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Policy {
+    pub schema: String,
+    pub table: String,
+    pub name: String,
+    pub permissive: bool,
+    /// ALL, SELECT, INSERT, UPDATE, DELETE
+    pub command: String,
+    pub roles: Vec<String>,
+    pub using: Option<String>,
+    pub with_check: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Schema {
+    pub name: String,
+    pub owner: String,
+    pub acl: Vec<AclItem>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DefaultAcl {
+    pub role: String,
+    pub schema: Option<String>,
+    /// r table, S sequence, f function, T type, n schema
+    pub object_type: String,
+    pub acl: Vec<AclItem>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Extension {
+    pub name: String,
+    pub version: String,
+    pub schema: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Language {
+    pub name: String,
+    pub trusted: bool,
+    pub owner: String,
+    pub acl: Vec<AclItem>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Function {
+    pub schema: String,
+    /// `name(argument types)`.
+    pub signature: String,
+    pub owner: String,
+    pub language: String,
+    pub security_definer: bool,
+    /// `proconfig`, `name=value`.
+    pub config: Vec<String>,
+    /// Effective ACL (`acldefault` when `proacl` is NULL: PUBLIC may EXECUTE).
+    pub acl: Vec<AclItem>,
+    /// Owned by an extension (`pg_depend` deptype `e`).
+    pub from_extension: bool,
+    /// Body calls `pgp_sym_encrypt/decrypt` with a literal key. The body
+    /// itself is never collected.
+    pub literal_key_in_body: bool,
+}
+
+/// File facts read with `stat` on the database host.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HostFacts {
+    pub data_directory: String,
+    pub files: Vec<FileFact>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileFact {
+    /// What the file is: data_directory, hba_file, config_file, ident_file, ssl_key_file …
+    pub role: String,
+    pub path: String,
+    pub mode: Option<u32>,
+    pub owner: Option<String>,
+    /// Why the fact could not be read, if it could not.
+    pub error: Option<String>,
+}
+
+impl Snapshot {
+    /// A live setting by name, if settings were collected and it exists.
+    pub fn setting(&self, name: &str) -> Option<&Setting> {
+        self.settings.as_ref()?.get(name)
+    }
+
+    /// The connected database's facts.
+    pub fn primary_database(&self) -> Option<&DatabaseFacts> {
+        self.databases.first()
+    }
+
+    /// The gap recorded for a part, if it was not collected.
+    pub fn gap(&self, part: &str) -> Option<&Gap> {
+        self.gaps.iter().find(|g| g.part == part)
+    }
+}
