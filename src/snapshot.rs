@@ -240,6 +240,23 @@ pub struct DatabaseFacts {
     pub functions: Option<Vec<Function>>,
     /// Views whose definition calls `pgp_sym_encrypt/decrypt` with a literal key.
     pub views_with_literal_keys: Option<Vec<String>>,
+    /// Value sampling of text columns (`--sample-phi`); `None` when not run.
+    #[serde(default)]
+    pub phi_sample: Option<PhiSample>,
+}
+
+/// What sampling text columns for SSN-shaped values found: counts and
+/// column names only, never a value.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PhiSample {
+    /// Text columns read.
+    pub columns_sampled: u32,
+    /// Rows the sample read, summed over the sampled tables.
+    pub rows_read: u64,
+    /// Values that looked like an SSN.
+    pub ssn_like_hits: u64,
+    /// `schema.table.column` of each column with at least one hit, sorted.
+    pub columns_with_hits: Vec<String>,
 }
 
 /// A table-like relation outside the system schemas.

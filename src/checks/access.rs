@@ -1,16 +1,69 @@
 //! Guide section 4: least privilege and row-level security (PRIV-*).
+//!
+//! Owns the PRIV checks, their evidence and their fix builders. Privilege
+//! facts (memberships, who can read what) come from [`super::privileges`],
+//! PHI detection from [`super::phi`]. Must not import `db`, `ui` or `report`.
+//!
+//! Conventions shared by the checks below:
+//! - Role objects are role names as PostgreSQL spells them. Relation, routine
+//!   and path objects use quoted SQL names (`"public"."patients"`), prefixed
+//!   with the quoted database name when they come from a database other than
+//!   the connected one (`"billing"."public"."claims"`): quoting keeps keys
+//!   unambiguous whatever the names contain.
+//! - Fix builders never parse objects back. They rebuild candidate keys from
+//!   the snapshot with the same functions and act on those the verdict lists,
+//!   in the connected database only (other databases need a fix run there).
+//! - Per-database parts: a finding anywhere fails; otherwise a database whose
+//!   part was not collected makes the verdict unknown, never pass.
+//! - "Can read" and "can become" follow every membership (SET ROLE works
+//!   whatever the INHERIT setting), see [`Reach::SetRole`].
 
-use super::facts::part_missing;
+use super::facts::{
+    alter_system_set, describe, list_items, major_version, need_setting, part_missing,
+    restore_parameter, scanner_role, value,
+};
+use super::phi;
+use super::privileges::{Reach, RoleGraph, RoleSet, PUBLIC, READ_ALL_DATA};
 use super::{Check, Fix, Verdict};
 use crate::finding::{ApplyClass, FixPlan, Section, Severity};
 use crate::policy::Policy;
-use crate::snapshot::Snapshot;
+use crate::snapshot::{
+    AclItem, DatabaseFacts, DefaultAcl, Function, HbaRule, Membership, Relation, Role, Snapshot,
+};
 use postgres_protocol::escape::escape_identifier;
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
-pub static CHECKS: &[&Check] = &[&SUPERUSERS_APPROVED];
+pub static CHECKS: &[&Check] = &[
+    &SUPERUSERS_APPROVED,
+    &CREATE_ATTRIBUTES_LIMITED,
+    &BYPASS_RLS_LIMITED,
+    &REPLICATION_DEDICATED,
+    &NO_PATH_TO_SUPERUSER,
+    &SERVER_ACCESS_ROLES_LIMITED,
+    &NO_SHARED_ACCOUNTS,
+    &INACTIVE_LOGINS_REVIEWED,
+    &NO_PUBLIC_TABLE_GRANTS,
+    &NO_PUBLIC_SCHEMA_CREATE,
+    &DEFAULT_PRIVILEGES_TIGHT,
+    &SECURITY_DEFINER_SAFE,
+    &UNTRUSTED_CODE_APPROVED,
+    &PHI_TABLES_HAVE_RLS,
+    &POLICIES_RESTRICT_ROWS,
+    &PHI_OWNERS_CANNOT_LOG_IN,
+    &PHI_COLUMNS_LEAST_PRIVILEGE,
+    &SET_USER_LOADED,
+];
 
 /// The bootstrap superuser always has oid 10.
 const BOOTSTRAP_ROLE_OID: u32 = 10;
+
+/// How many objects an evidence line names before "and N more".
+const SHOWN: usize = 5;
+
+/// Relation kinds that carry row-level security.
+const RLS_KINDS: &[&str] = &["r", "p"];
+
+// ---------------------------------------------------------------- PRIV-001
 
 pub static SUPERUSERS_APPROVED: Check = Check {
     id: "PRIV-001",
@@ -29,14 +82,11 @@ pub static SUPERUSERS_APPROVED: Check = Check {
 };
 
 fn superusers_approved(s: &Snapshot, policy: &Policy) -> Verdict {
-    let Some(roles) = &s.roles else {
-        return part_missing(s, "roles", "GRANT pg_read_all_settings TO scanner".into());
+    let roles = match need_roles(s) {
+        Ok(r) => r,
+        Err(v) => return v,
     };
-    let bootstrap = roles
-        .iter()
-        .find(|r| r.oid == BOOTSTRAP_ROLE_OID)
-        .map(|r| r.name.as_str())
-        .unwrap_or("postgres");
+    let approved = Approved::new(roles, policy);
     let supers: Vec<&str> = roles
         .iter()
         .filter(|r| r.superuser)
@@ -44,18 +94,14 @@ fn superusers_approved(s: &Snapshot, policy: &Policy) -> Verdict {
         .collect();
     let unapproved: Vec<String> = supers
         .iter()
-        .filter(|r| !policy.is_approved_superuser(r, bootstrap))
+        .filter(|r| !approved.superuser(r))
         .map(|r| (*r).to_string())
         .collect();
     let seen = format!(
-        "{} superuser role(s): {}; approved: {bootstrap}{}",
+        "{} superuser role(s): {}; {}",
         supers.len(),
         supers.join(", "),
-        policy
-            .approved_superusers
-            .iter()
-            .map(|r| format!(", {r}"))
-            .collect::<String>()
+        approved.describe_superusers()
     );
     if unapproved.is_empty() {
         Verdict::pass(seen)
@@ -65,59 +111,3902 @@ fn superusers_approved(s: &Snapshot, policy: &Policy) -> Verdict {
     }
 }
 
-fn revoke_superuser(_: &Snapshot, verdict: &Verdict) -> FixPlan {
-    let roles: Vec<String> = verdict.objects.iter().map(|r| escape_identifier(r)).collect();
+fn revoke_superuser(s: &Snapshot, verdict: &Verdict) -> FixPlan {
+    attribute_plan(
+        s,
+        verdict,
+        &[SUPERUSER],
+        "grant the role only the table privileges its work needs before removing SUPERUSER",
+    )
+}
+
+// ---------------------------------------------------------------- PRIV-002
+
+pub static CREATE_ATTRIBUTES_LIMITED: Check = Check {
+    id: "PRIV-002",
+    section: Section::Access,
+    title: "Only administrators can create databases or roles",
+    severity: Severity::High,
+    hipaa: &["164.308(a)(4)(ii)(B)"],
+    cis: Some("4.3"),
+    rationale: "CREATEROLE lets a role create logins and, before PostgreSQL 16, grant itself \
+        membership in any non-superuser role, including pg_read_all_data and \
+        pg_execute_server_program; CREATEDB lets it create databases outside the reviewed \
+        ones. Both are administration, not application work, and open a short path to PHI, \
+        so high. Administrators are the approved superusers (the bootstrap superuser \
+        without a policy) and the policy's approved_admins.",
+    reproduce_sql: "SELECT rolname, rolcreatedb, rolcreaterole FROM pg_roles \
+        WHERE rolcreatedb OR rolcreaterole ORDER BY 1;",
+    evaluate: create_attributes_limited,
+    fix: Fix::Build(revoke_create_attributes),
+};
+
+fn create_attributes_limited(s: &Snapshot, policy: &Policy) -> Verdict {
+    non_admins_holding(s, policy, "CREATEDB or CREATEROLE", |r| {
+        r.create_db || r.create_role
+    })
+}
+
+fn revoke_create_attributes(s: &Snapshot, verdict: &Verdict) -> FixPlan {
+    attribute_plan(
+        s,
+        verdict,
+        &[CREATEDB, CREATEROLE],
+        "let an approved administrator create databases and roles on request",
+    )
+}
+
+// ---------------------------------------------------------------- PRIV-003
+
+pub static BYPASS_RLS_LIMITED: Check = Check {
+    id: "PRIV-003",
+    section: Section::Access,
+    title: "Only administrators bypass row-level security",
+    severity: Severity::High,
+    hipaa: &["164.312(a)(1)"],
+    cis: None,
+    rationale: "BYPASSRLS switches off every row-level policy for the role, so a PHI table's \
+        per-patient or per-clinic filtering stops applying to it. Outside administration \
+        and backup tooling this silently undoes PRIV-014, so high. Administrators are the \
+        approved superusers and the policy's approved_admins.",
+    reproduce_sql: "SELECT rolname, rolcanlogin FROM pg_roles WHERE rolbypassrls ORDER BY 1;",
+    evaluate: bypass_rls_limited,
+    fix: Fix::Build(revoke_bypass_rls),
+};
+
+fn bypass_rls_limited(s: &Snapshot, policy: &Policy) -> Verdict {
+    non_admins_holding(s, policy, "BYPASSRLS", |r| r.bypass_rls)
+}
+
+fn revoke_bypass_rls(s: &Snapshot, verdict: &Verdict) -> FixPlan {
+    attribute_plan(
+        s,
+        verdict,
+        &[BYPASSRLS],
+        "a backup tool that needs every row can run as an approved administrator instead",
+    )
+}
+
+/// Roles holding an attribute that only administrators should hold.
+fn non_admins_holding(
+    s: &Snapshot,
+    policy: &Policy,
+    what: &str,
+    holds: fn(&Role) -> bool,
+) -> Verdict {
+    let roles = match need_roles(s) {
+        Ok(r) => r,
+        Err(v) => return v,
+    };
+    let approved = Approved::new(roles, policy);
+    let holders: Vec<String> = sorted(roles.iter().filter(|r| holds(r)).map(|r| r.name.clone()));
+    let offenders: Vec<String> = holders
+        .iter()
+        .filter(|r| !approved.admin(r))
+        .cloned()
+        .collect();
+    let seen = format!(
+        "{} role(s) hold {what}: {}; {}",
+        holders.len(),
+        none_if_empty(&sample(&holders)),
+        approved.describe_admins()
+    );
+    if offenders.is_empty() {
+        Verdict::pass(seen)
+    } else {
+        Verdict::fail(format!("{seen}; not approved: {}", sample(&offenders)))
+            .with_objects(offenders)
+    }
+}
+
+// ---------------------------------------------------------------- PRIV-004
+
+pub static REPLICATION_DEDICATED: Check = Check {
+    id: "PRIV-004",
+    section: Section::Access,
+    title: "Replication uses one dedicated role over TLS from specific addresses",
+    severity: Severity::Medium,
+    hipaa: &["164.312(a)(1)"],
+    cis: Some("7.1"),
+    rationale: "A replication connection streams every page of the cluster, PHI included, so \
+        the attribute belongs to one dedicated, non-superuser login whose credential is used \
+        only by standbys and backup tools, reachable only over hostssl from named addresses. \
+        Medium: it matters once a credential or network path is compromised. Decisions: \
+        superusers can always replicate and are PRIV-001's concern, so they are not counted; \
+        NOLOGIN roles with REPLICATION are inert (attributes are never inherited) and are \
+        ignored; roles in the policy's approved_admins do not count against the limit of one; \
+        pg_hba lines for the `replication` database must be hostssl (or hostgssenc) with an \
+        address narrower than everywhere.",
+    reproduce_sql: "SELECT rolname, rolsuper, rolcanlogin FROM pg_roles WHERE rolreplication \
+        ORDER BY 1;\nSELECT line_number, type, database, user_name, address, netmask, auth_method \
+        FROM pg_hba_file_rules WHERE 'replication' = ANY(database) ORDER BY line_number;",
+    evaluate: replication_dedicated,
+    fix: Fix::Build(revoke_replication),
+};
+
+fn replication_dedicated(s: &Snapshot, policy: &Policy) -> Verdict {
+    let roles = match need_roles(s) {
+        Ok(r) => r,
+        Err(v) => return v,
+    };
+    let approved = Approved::new(roles, policy);
+    let dedicated: Vec<String> = sorted(
+        roles
+            .iter()
+            .filter(|r| r.replication && r.can_login && !r.superuser)
+            .map(|r| r.name.clone()),
+    );
+    let unapproved: Vec<String> = dedicated
+        .iter()
+        .filter(|r| !approved.admin(r))
+        .cloned()
+        .collect();
+    let mut seen = format!(
+        "{} non-superuser login role(s) with REPLICATION: {}",
+        dedicated.len(),
+        none_if_empty(&sample(&dedicated))
+    );
+    let mut objects: Vec<String> = Vec::new();
+    if unapproved.len() > 1 {
+        seen.push_str(&format!(
+            "; {} are not approved administrators, at most one dedicated role is expected",
+            unapproved.len()
+        ));
+        objects.extend(unapproved);
+    }
+    match s.hba_rules.as_deref() {
+        Some(rules) => {
+            let broad = broad_replication_rules(rules);
+            if broad.is_empty() {
+                seen.push_str("; pg_hba replication lines are encrypted and address-specific");
+            } else {
+                seen.push_str(&format!(
+                    "; pg_hba replication lines without TLS or open to every address: {}",
+                    sample(&broad)
+                ));
+                objects.extend(broad);
+            }
+        }
+        None if objects.is_empty() => {
+            let grant = format!(
+                "GRANT EXECUTE ON FUNCTION pg_hba_file_rules() TO {}",
+                escape_identifier(&scanner_role(s))
+            );
+            return part_missing(s, "hba_rules", grant);
+        }
+        None => seen.push_str("; pg_hba rules were not collected"),
+    }
+    if objects.is_empty() {
+        Verdict::pass(seen)
+    } else {
+        Verdict::fail(seen).with_objects(objects)
+    }
+}
+
+/// Non-reject pg_hba lines for physical replication that are unencrypted or
+/// open to every address.
+fn broad_replication_rules(rules: &[HbaRule]) -> Vec<String> {
+    sorted(
+        rules
+            .iter()
+            .filter(|r| r.error.is_none())
+            .filter(|r| r.database.iter().any(|d| d == "replication"))
+            .filter(|r| r.auth_method.as_deref() != Some("reject"))
+            .filter(|r| {
+                let kind = r.conn_type.as_deref().unwrap_or("");
+                let unencrypted = matches!(kind, "host" | "hostnossl" | "hostnogssenc");
+                kind != "local" && (unencrypted || open_to_everyone(r))
+            })
+            .map(hba_key),
+    )
+}
+
+/// `all`, `0.0.0.0/0`, `::/0`, or an all-zero netmask.
+fn open_to_everyone(rule: &HbaRule) -> bool {
+    let address = rule.address.as_deref().unwrap_or("");
+    let zero_mask = rule
+        .netmask
+        .as_deref()
+        .is_some_and(|m| !m.is_empty() && m.chars().all(|c| matches!(c, '0' | '.' | ':')));
+    matches!(address, "all" | "0.0.0.0/0" | "::/0") || zero_mask
+}
+
+fn hba_key(rule: &HbaRule) -> String {
+    let file = rule
+        .file_name
+        .as_deref()
+        .and_then(|f| f.rsplit('/').next())
+        .unwrap_or("pg_hba.conf");
+    format!("{file}:{}", rule.line_number)
+}
+
+fn revoke_replication(s: &Snapshot, verdict: &Verdict) -> FixPlan {
+    let mut plan = attribute_plan(
+        s,
+        verdict,
+        &[REPLICATION],
+        "this removes REPLICATION from every listed role: first choose the one dedicated \
+         replication role, delete its statement or add it to approved_admins in the policy; \
+         pg_hba lines listed in the evidence need `hostssl` and a specific address",
+    );
+    plan.needs = "superuser".into();
+    plan
+}
+
+// ---------------------------------------------------------------- PRIV-005
+
+pub static NO_PATH_TO_SUPERUSER: Check = Check {
+    id: "PRIV-005",
+    section: Section::Access,
+    title: "No login role can become a superuser through memberships",
+    severity: Severity::Critical,
+    hipaa: &["164.308(a)(4)(ii)(B)"],
+    cis: None,
+    rationale: "Superuser is never inherited, but any member of a superuser role can run \
+        SET ROLE and become it, whatever its INHERIT setting, directly or through nested \
+        groups. Such a login is a superuser in all but name and escapes PRIV-001, so \
+        critical. Decisions: approved superusers (the bootstrap superuser and the policy's \
+        approved_superusers) and roles that are superusers themselves (PRIV-001) are not \
+        reported; on PostgreSQL 16+ a grant WITH SET FALSE would block the path, which the \
+        snapshot does not record, so such paths are still reported.",
+    reproduce_sql: "WITH RECURSIVE up(login, role, path) AS (\n  SELECT oid, oid, \
+        ARRAY[rolname::text] FROM pg_roles WHERE rolcanlogin AND NOT rolsuper\n  UNION ALL\n  \
+        SELECT up.login, m.roleid, up.path || m.roleid::regrole::text\n  FROM up JOIN \
+        pg_auth_members m ON m.member = up.role)\nSELECT array_to_string(path, ' -> ') FROM up \
+        JOIN pg_roles s ON s.oid = up.role WHERE s.rolsuper;",
+    evaluate: no_path_to_superuser,
+    fix: Fix::Build(cut_superuser_paths),
+};
+
+fn no_path_to_superuser(s: &Snapshot, policy: &Policy) -> Verdict {
+    let graph = match need_graph(s) {
+        Ok(g) => g,
+        Err(v) => return v,
+    };
+    let roles = s.roles.as_deref().unwrap_or(&[]);
+    let approved = Approved::new(roles, policy);
+    let mut paths: BTreeMap<String, String> = BTreeMap::new();
+    for role in roles.iter().filter(|r| r.can_login && !r.superuser) {
+        if approved.superuser(&role.name) {
+            continue;
+        }
+        if let Some(path) = graph.superuser_path(&role.name) {
+            paths.insert(role.name.clone(), path.join(" → "));
+        }
+    }
+    let logins = roles.iter().filter(|r| r.can_login && !r.superuser).count();
+    if paths.is_empty() {
+        return Verdict::pass(format!(
+            "none of {logins} non-superuser login role(s) is a member, directly or through \
+             groups, of a superuser role"
+        ));
+    }
+    let shown: Vec<String> = paths.values().cloned().collect();
+    Verdict::fail(format!(
+        "{} login role(s) can SET ROLE to a superuser: {}",
+        paths.len(),
+        sample(&shown)
+    ))
+    .with_objects(paths.into_keys())
+}
+
+/// Revoke every direct membership of a listed login that leads to a
+/// superuser role: every path starts with one of them.
+fn cut_superuser_paths(s: &Snapshot, verdict: &Verdict) -> FixPlan {
+    let (roles, memberships) = match (s.roles.as_deref(), s.memberships.as_deref()) {
+        (Some(r), Some(m)) => (r, m),
+        _ => return missing_facts_plan("roles and memberships"),
+    };
+    let graph = RoleGraph::new(roles, memberships);
+    let listed = Listed::new(verdict);
+    let cut: Vec<&Membership> = memberships
+        .iter()
+        .filter(|m| listed.contains(m.member.as_str()) && graph.reaches_superuser(&m.role))
+        .collect();
+    membership_plan(
+        &cut,
+        "grant the login the table privileges its work needs instead of the administrator \
+         group",
+    )
+}
+
+// ---------------------------------------------------------------- PRIV-006
+
+/// Predefined roles that reach the server's files, programs or every table.
+const SERVER_ACCESS_ROLES: &[&str] = &[
+    "pg_execute_server_program",
+    "pg_read_all_data",
+    "pg_read_server_files",
+    "pg_write_all_data",
+    "pg_write_server_files",
+];
+
+pub static SERVER_ACCESS_ROLES_LIMITED: Check = Check {
+    id: "PRIV-006",
+    section: Section::Access,
+    title: "Only administrators hold server-file, program or all-data roles",
+    severity: Severity::High,
+    hipaa: &["164.308(a)(4)(ii)(B)"],
+    cis: Some("4.9"),
+    rationale: "pg_read_server_files, pg_write_server_files and pg_execute_server_program \
+        give COPY access to the host's files and shell; pg_read_all_data and \
+        pg_write_all_data read or change every table, ignoring grants (not RLS). For an \
+        application these undo least privilege on PHI, so high. Every membership path \
+        counts, because SET ROLE works without INHERIT. Roles that are superusers, approved \
+        superusers or approved_admins are not reported.",
+    reproduce_sql: "SELECT g.rolname AS predefined, m.rolname AS member FROM pg_auth_members a \
+        JOIN pg_roles g ON g.oid = a.roleid JOIN pg_roles m ON m.oid = a.member WHERE g.rolname \
+        IN ('pg_read_server_files', 'pg_write_server_files', 'pg_execute_server_program', \
+        'pg_read_all_data', 'pg_write_all_data') ORDER BY 1, 2;",
+    evaluate: server_access_roles_limited,
+    fix: Fix::Build(revoke_server_access_roles),
+};
+
+fn server_access_roles_limited(s: &Snapshot, policy: &Policy) -> Verdict {
+    let graph = match need_graph(s) {
+        Ok(g) => g,
+        Err(v) => return v,
+    };
+    let roles = s.roles.as_deref().unwrap_or(&[]);
+    let approved = Approved::new(roles, policy);
+    let mut found: Vec<String> = Vec::new();
+    for predefined in SERVER_ACCESS_ROLES {
+        let Some(members) = graph.members(predefined, Reach::SetRole) else {
+            continue;
+        };
+        for member in graph.names_of(members) {
+            let is_superuser = graph
+                .index_of(member)
+                .and_then(|i| graph.role(i))
+                .is_some_and(|r| r.superuser);
+            if member != *predefined && !is_superuser && !approved.admin(member) {
+                found.push(server_access_key(predefined, member));
+            }
+        }
+    }
+    if found.is_empty() {
+        Verdict::pass(format!(
+            "no role outside the approved administrators can reach {}; {}",
+            SERVER_ACCESS_ROLES.join(", "),
+            approved.describe_admins()
+        ))
+    } else {
+        let found = sorted(found);
+        Verdict::fail(format!(
+            "{} membership(s) outside the approved administrators: {}",
+            found.len(),
+            sample(&found)
+        ))
+        .with_objects(found)
+    }
+}
+
+fn server_access_key(predefined: &str, member: &str) -> String {
+    format!("{predefined}: {member}")
+}
+
+fn revoke_server_access_roles(s: &Snapshot, verdict: &Verdict) -> FixPlan {
+    let Some(memberships) = s.memberships.as_deref() else {
+        return missing_facts_plan("memberships");
+    };
+    let listed = Listed::new(verdict);
+    let direct: Vec<&Membership> = memberships
+        .iter()
+        .filter(|m| SERVER_ACCESS_ROLES.contains(&m.role.as_str()))
+        .filter(|m| listed.contains(server_access_key(&m.role, &m.member).as_str()))
+        .collect();
+    membership_plan(
+        &direct,
+        "revokes direct memberships only; a listed role that reaches the predefined role \
+         through a group loses it when the group does, or must leave that group",
+    )
+}
+
+// ---------------------------------------------------------------- PRIV-007
+
+/// Words that name a function or a team rather than a person.
+const GENERIC_WORDS: &[&str] = &[
+    "admin",
+    "administrator",
+    "anon",
+    "anonymous",
+    "api",
+    "app",
+    "application",
+    "backup",
+    "common",
+    "db",
+    "dba",
+    "default",
+    "demo",
+    "dev",
+    "developer",
+    "generic",
+    "guest",
+    "login",
+    "ops",
+    "public",
+    "readonly",
+    "readwrite",
+    "report",
+    "reporting",
+    "reports",
+    "ro",
+    "root",
+    "rw",
+    "sa",
+    "service",
+    "shared",
+    "staff",
+    "support",
+    "svc",
+    "team",
+    "temp",
+    "test",
+    "tester",
+    "testing",
+    "tmp",
+    "user",
+    "users",
+    "web",
+];
+
+/// Distinct client addresses from which one role counts as shared.
+const SHARED_ADDRESSES: usize = 3;
+
+pub static NO_SHARED_ACCOUNTS: Check = Check {
+    id: "PRIV-007",
+    section: Section::Access,
+    title: "Each person logs in with their own role",
+    severity: Severity::Medium,
+    hipaa: &["164.312(a)(2)(i)"],
+    cis: None,
+    rationale: "HIPAA requires a unique user identification: audit records are only evidence \
+        when each login belongs to one person. A login named only with generic words (app, \
+        admin, test, readonly, shared_user …) is a shared account unless the policy lists it \
+        in service_accounts, so it fails; the bootstrap superuser is exempt (PRIV-001). A \
+        non-service login seen in current sessions from 3 or more distinct client addresses \
+        is probably shared: that is a warning, since one person may use several machines. \
+        Medium: it weakens accountability rather than exposing PHI by itself.",
+    reproduce_sql: "SELECT rolname FROM pg_roles WHERE rolcanlogin ORDER BY 1;\nSELECT usename, \
+        count(DISTINCT client_addr) AS addresses FROM pg_stat_activity WHERE client_addr IS \
+        NOT NULL GROUP BY 1 ORDER BY 2 DESC;",
+    evaluate: no_shared_accounts,
+    fix: Fix::Build(disable_shared_logins),
+};
+
+fn no_shared_accounts(s: &Snapshot, policy: &Policy) -> Verdict {
+    let roles = match need_roles(s) {
+        Ok(r) => r,
+        Err(v) => return v,
+    };
+    let approved = Approved::new(roles, policy);
+    let is_service = |name: &str| policy.service_accounts.iter().any(|a| a == name);
+    let generic: Vec<String> = sorted(
+        roles
+            .iter()
+            .filter(|r| r.can_login && r.name != approved.bootstrap && !is_service(&r.name))
+            .filter(|r| is_generic_name(&r.name))
+            .map(|r| r.name.clone()),
+    );
+    let shared = s.sessions.as_deref().map(|sessions| {
+        let mut addresses: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+        for session in sessions.iter().filter(|x| !x.is_self) {
+            if let (Some(user), Some(addr)) = (&session.usename, &session.client_addr) {
+                addresses.entry(user).or_default().insert(addr);
+            }
+        }
+        addresses
+            .into_iter()
+            .filter(|(user, addrs)| addrs.len() >= SHARED_ADDRESSES && !is_service(user))
+            .map(|(user, addrs)| (user.to_string(), addrs.len()))
+            .collect::<Vec<_>>()
+    });
+    let shared_text = |list: &[(String, usize)]| -> String {
+        let shown: Vec<String> = list
+            .iter()
+            .map(|(u, n)| format!("{u} from {n} addresses"))
+            .collect();
+        sample(&shown)
+    };
+    let logins = roles.iter().filter(|r| r.can_login).count();
+    if !generic.is_empty() {
+        let mut text = format!(
+            "{} of {logins} login role(s) have generic names and are not listed as service \
+             accounts: {}",
+            generic.len(),
+            sample(&generic)
+        );
+        if let Some(list) = shared.as_deref().filter(|l| !l.is_empty()) {
+            text.push_str(&format!(
+                "; seen from many addresses: {}",
+                shared_text(list)
+            ));
+        }
+        return Verdict::fail(text).with_objects(generic);
+    }
+    match shared {
+        None => part_missing(
+            s,
+            "sessions",
+            format!(
+                "GRANT pg_read_all_stats TO {}",
+                escape_identifier(&scanner_role(s))
+            ),
+        ),
+        Some(list) if !list.is_empty() => Verdict::warn(format!(
+            "no generic login names; current sessions show non-service role(s) used from \
+             {SHARED_ADDRESSES} or more client addresses: {}",
+            shared_text(&list)
+        ))
+        .with_objects(list.into_iter().map(|(u, _)| u)),
+        Some(_) => Verdict::pass(format!(
+            "{logins} login role(s), none with a generic name outside the service accounts; \
+             no role seen from {SHARED_ADDRESSES} or more client addresses in current sessions"
+        )),
+    }
+}
+
+/// A name made only of generic words (and numbers), e.g. `app_user2`.
+fn is_generic_name(name: &str) -> bool {
+    let mut any_generic = false;
+    for word in phi::words(name) {
+        if word.bytes().all(|b| b.is_ascii_digit()) {
+            continue;
+        }
+        if !GENERIC_WORDS.iter().any(|g| word.eq_ignore_ascii_case(g)) {
+            return false;
+        }
+        any_generic = true;
+    }
+    any_generic
+}
+
+fn disable_shared_logins(s: &Snapshot, verdict: &Verdict) -> FixPlan {
+    attribute_plan(
+        s,
+        verdict,
+        &[LOGIN],
+        "first create one LOGIN role per person and GRANT the shared role to each, so the \
+         shared role becomes a NOLOGIN group; software accounts belong in the policy's \
+         service_accounts instead",
+    )
+}
+
+// ---------------------------------------------------------------- PRIV-008
+
+pub static INACTIVE_LOGINS_REVIEWED: Check = Check {
+    id: "PRIV-008",
+    section: Section::Access,
+    title: "Logins unused for the inactivity period are disabled",
+    severity: Severity::Medium,
+    hipaa: &["164.308(a)(3)(ii)(C)"],
+    cis: Some("4.4"),
+    rationale: "Accounts of people who left or changed duties must stop working. PostgreSQL \
+        keeps no last-login time in its catalogs: it is only in the connection logs \
+        (log_connections), which the scanner does not read. So this check is always manual: \
+        a person compares the login roles listed here with the logs over the policy's \
+        inactivity_days (90 when the policy does not say) and attests. Medium: stale \
+        accounts are an entry point, not an exposure by themselves.",
+    reproduce_sql: "SELECT rolname, rolvaliduntil FROM pg_roles WHERE rolcanlogin ORDER BY 1;",
+    evaluate: inactive_logins_reviewed,
+    fix: Fix::Instructions {
+        apply: &[ApplyClass::Manual, ApplyClass::Immediate],
+        note: "search the connection logs (log_connections = on) for each login role; for \
+            every role without a connection in the inactivity period run \
+            ALTER ROLE <role> NOLOGIN (undo: ALTER ROLE <role> LOGIN), then attest the review",
+    },
+};
+
+/// Days of inactivity used when the policy does not state them.
+const DEFAULT_INACTIVITY_DAYS: u32 = 90;
+
+fn inactive_logins_reviewed(s: &Snapshot, policy: &Policy) -> Verdict {
+    let days = policy.inactivity_days.unwrap_or(DEFAULT_INACTIVITY_DAYS);
+    let logins = s
+        .roles
+        .as_deref()
+        .map(|roles| sorted(roles.iter().filter(|r| r.can_login).map(|r| r.name.clone())));
+    match logins {
+        Some(list) => Verdict::manual(format!(
+            "last login times are only in the connection logs, which the scanner does not \
+             read: review {} login role(s) for {days} days of inactivity: {}",
+            list.len(),
+            none_if_empty(&sample(&list))
+        ))
+        .with_objects(list),
+        None => Verdict::manual(format!(
+            "last login times are only in the connection logs, which the scanner does not \
+             read; roles were not collected either: review every login role for {days} days \
+             of inactivity"
+        )),
+    }
+}
+
+// ---------------------------------------------------------------- PRIV-009
+
+pub static NO_PUBLIC_TABLE_GRANTS: Check = Check {
+    id: "PRIV-009",
+    section: Section::Access,
+    title: "No table or view grants privileges to PUBLIC",
+    severity: Severity::High,
+    hipaa: &["164.312(a)(1)"],
+    cis: None,
+    rationale: "A grant to PUBLIC reaches every role that exists now or later, including \
+        logins created for unrelated work, so nobody decided who may use the table. Any \
+        privilege counts (table or column level, tables, views, materialized views and \
+        foreign tables), because write and TRUNCATE grants damage PHI integrity as much as \
+        SELECT exposes it. High: direct, standing access to PHI by anyone who can log in.",
+    reproduce_sql:
+        "SELECT c.oid::regclass, a.privilege_type FROM pg_class c, \
+        aclexplode(c.relacl) a WHERE a.grantee = 0 AND c.relkind IN ('r','p','v','m','f') \
+        AND c.relnamespace NOT IN ('pg_catalog'::regnamespace, \
+        'information_schema'::regnamespace) ORDER BY 1;\nSELECT attrelid::regclass, attname, \
+        a.privilege_type FROM pg_attribute, aclexplode(attacl) a WHERE a.grantee = 0 ORDER BY 1, 2;",
+    evaluate: no_public_table_grants,
+    fix: Fix::Build(revoke_public_table_grants),
+};
+
+fn no_public_table_grants(s: &Snapshot, _: &Policy) -> Verdict {
+    let scoped = per_database(s, |d| d.relations.as_deref());
+    let mut found = Vec::new();
+    for part in &scoped.found {
+        for rel in part.part.iter().filter(|r| has_public_grant(r)) {
+            found.push(part.key(rel_key(&rel.schema, &rel.name)));
+        }
+    }
+    let total: usize = scoped.found.iter().map(|p| p.part.len()).sum();
+    scoped.conclude(
+        s,
+        "relations",
+        found,
+        |f| {
+            format!(
+                "{} relation(s) grant privileges to PUBLIC: {}",
+                f.len(),
+                sample(f)
+            )
+        },
+        format!("none of {total} relation(s) grants a privilege to PUBLIC"),
+    )
+}
+
+fn has_public_grant(rel: &Relation) -> bool {
+    let public = |acl: &[AclItem]| {
+        acl.iter()
+            .any(|a| a.grantee == PUBLIC && !a.privileges.is_empty())
+    };
+    public(&rel.acl) || rel.columns.iter().any(|c| public(&c.acl))
+}
+
+/// PUBLIC's privileges on a relation: `(column, letters)`, column `None`
+/// for the table level.
+fn public_grants(rel: &Relation) -> Vec<(Option<&str>, &str)> {
+    let table = rel
+        .acl
+        .iter()
+        .filter(|a| a.grantee == PUBLIC && !a.privileges.is_empty())
+        .map(|a| (None, a.privileges.as_str()));
+    let columns = rel.columns.iter().flat_map(|c| {
+        c.acl
+            .iter()
+            .filter(|a| a.grantee == PUBLIC && !a.privileges.is_empty())
+            .map(move |a| (Some(c.name.as_str()), a.privileges.as_str()))
+    });
+    table.chain(columns).collect()
+}
+
+fn revoke_public_table_grants(s: &Snapshot, verdict: &Verdict) -> FixPlan {
+    let Some(relations) = primary_part(s, |d| d.relations.as_deref()) else {
+        return missing_facts_plan("relations");
+    };
+    let listed = Listed::new(verdict);
+    let flagged: Vec<&Relation> = relations.iter().filter(|r| listed.relation(r)).collect();
+    let schemas: BTreeSet<&str> = flagged.iter().map(|r| r.schema.as_str()).collect();
+    let statements = schemas
+        .iter()
+        .map(|schema| {
+            format!(
+                "REVOKE ALL ON ALL TABLES IN SCHEMA {} FROM PUBLIC",
+                escape_identifier(schema)
+            )
+        })
+        .collect();
+    let rollback = flagged
+        .iter()
+        .flat_map(|rel| {
+            public_grants(rel).into_iter().map(|(column, letters)| {
+                format!(
+                    "GRANT {} ON TABLE {} TO PUBLIC",
+                    privilege_list(letters, column),
+                    rel_key(&rel.schema, &rel.name)
+                )
+            })
+        })
+        .collect();
     FixPlan {
         apply: vec![ApplyClass::Immediate],
-        statements: roles
+        statements,
+        rollback,
+        needs: "owner of each table (or superuser)".into(),
+        note: with_other_databases(
+            s,
+            "revoking table privileges also revokes the same column privileges; grant the \
+             roles that need a table their own privileges before applying, and run it as the \
+             tables' owner (a non-owner's REVOKE only removes its own grants)",
+        ),
+        ..FixPlan::default()
+    }
+}
+
+// ---------------------------------------------------------------- PRIV-010
+
+pub static NO_PUBLIC_SCHEMA_CREATE: Check = Check {
+    id: "PRIV-010",
+    section: Section::Access,
+    title: "PUBLIC cannot create objects in schemas",
+    severity: Severity::Medium,
+    hipaa: &["164.312(a)(1)"],
+    cis: None,
+    rationale: "When every role may create objects in a schema that others search (public, \
+        before PostgreSQL 15 by default), any login can plant a function or operator that \
+        shadows a built-in and runs with the privileges of whoever calls it, a privileged \
+        DBA or a SECURITY DEFINER function included. Every schema is checked, not only \
+        public. Medium: it needs a login and a victim, but leads to escalation.",
+    reproduce_sql: "SELECT n.nspname, a.privilege_type FROM pg_namespace n, \
+        aclexplode(n.nspacl) a WHERE a.grantee = 0 AND a.privilege_type = 'CREATE';",
+    evaluate: no_public_schema_create,
+    fix: Fix::Build(revoke_public_schema_create),
+};
+
+fn no_public_schema_create(s: &Snapshot, _: &Policy) -> Verdict {
+    let scoped = per_database(s, |d| d.schemas.as_deref());
+    let mut found = Vec::new();
+    for part in &scoped.found {
+        for schema in part.part.iter().filter(|x| public_can_create(&x.acl)) {
+            found.push(part.key(escape_identifier(&schema.name)));
+        }
+    }
+    let default_note = match major_version(s) {
+        Some(v) if v < 15 => {
+            "; before PostgreSQL 15 the public schema grants CREATE to PUBLIC by default"
+        }
+        _ => "",
+    };
+    scoped.conclude(
+        s,
+        "schemas",
+        found,
+        |f| {
+            format!(
+                "{} schema(s) let PUBLIC create objects: {}{default_note}",
+                f.len(),
+                sample(f)
+            )
+        },
+        format!("no schema grants CREATE to PUBLIC{default_note}"),
+    )
+}
+
+fn public_can_create(acl: &[AclItem]) -> bool {
+    acl.iter()
+        .any(|a| a.grantee == PUBLIC && a.privileges.contains('C'))
+}
+
+fn revoke_public_schema_create(s: &Snapshot, verdict: &Verdict) -> FixPlan {
+    let Some(schemas) = primary_part(s, |d| d.schemas.as_deref()) else {
+        return missing_facts_plan("schemas");
+    };
+    let listed = Listed::new(verdict);
+    let names: Vec<String> = schemas
+        .iter()
+        .map(|x| escape_identifier(&x.name))
+        .filter(|n| listed.contains(n.as_str()))
+        .collect();
+    FixPlan {
+        apply: vec![ApplyClass::Immediate],
+        statements: names
             .iter()
-            .map(|r| format!("ALTER ROLE {r} NOSUPERUSER"))
+            .map(|n| format!("REVOKE CREATE ON SCHEMA {n} FROM PUBLIC"))
             .collect(),
-        rollback: roles
+        rollback: names
             .iter()
-            .map(|r| format!("ALTER ROLE {r} SUPERUSER"))
+            .map(|n| format!("GRANT CREATE ON SCHEMA {n} TO PUBLIC"))
             .collect(),
+        needs: "owner of each schema (or superuser)".into(),
+        note: with_other_databases(
+            s,
+            "roles that deploy objects need their own GRANT CREATE ON SCHEMA; USAGE stays",
+        ),
+        ..FixPlan::default()
+    }
+}
+
+// ---------------------------------------------------------------- PRIV-011
+
+pub static DEFAULT_PRIVILEGES_TIGHT: Check = Check {
+    id: "PRIV-011",
+    section: Section::Access,
+    title: "Default privileges grant nothing to PUBLIC and no grant options to non-admins",
+    severity: Severity::Medium,
+    hipaa: &["164.308(a)(4)(ii)(B)"],
+    cis: None,
+    rationale: "Default privileges apply to every table created later, so a grant to PUBLIC \
+        there exposes tables nobody has reviewed yet; a grant option lets its holder hand \
+        the privilege on without the administrators. Decisions: default privileges to PUBLIC \
+        are reported for tables, sequences and schemas; EXECUTE on functions and USAGE on \
+        types are PostgreSQL's own defaults (stored only because the entry was altered) and \
+        are left to PRIV-012. Grant options on tables and columns are reported when held by \
+        a role that is not the owner, a superuser or an approved administrator. Medium: \
+        they widen access over time rather than at once.",
+    reproduce_sql: "SELECT d.defaclrole::regrole, d.defaclnamespace::regnamespace, \
+        d.defaclobjtype, a.grantee::regrole, a.privilege_type, a.is_grantable FROM \
+        pg_default_acl d, aclexplode(d.defaclacl) a ORDER BY 1, 2, 3;\nSELECT c.oid::regclass, \
+        a.grantee::regrole, a.privilege_type FROM pg_class c, aclexplode(c.relacl) a WHERE \
+        a.is_grantable AND a.grantee <> c.relowner ORDER BY 1, 2;",
+    evaluate: default_privileges_tight,
+    fix: Fix::Build(tighten_default_privileges),
+};
+
+/// One default-ACL or relation-ACL item this check may report.
+struct GrantIssue<'a> {
+    key: String,
+    kind: IssueKind<'a>,
+}
+
+enum IssueKind<'a> {
+    /// Default privileges granting to PUBLIC.
+    DefaultToPublic(&'a DefaultAcl, &'a AclItem),
+    /// Default privileges granting WITH GRANT OPTION.
+    DefaultGrantable(&'a DefaultAcl, &'a AclItem),
+    /// A table or column privilege held WITH GRANT OPTION.
+    Grantable(&'a Relation, Option<&'a str>, &'a AclItem),
+}
+
+impl IssueKind<'_> {
+    /// The role holding the item (for the admin exemption).
+    fn holder(&self) -> &str {
+        match self {
+            IssueKind::DefaultToPublic(_, a)
+            | IssueKind::DefaultGrantable(_, a)
+            | IssueKind::Grantable(_, _, a) => &a.grantee,
+        }
+    }
+}
+
+/// Every item of one database that could be an issue, before the policy
+/// exempts administrators: grants to PUBLIC and grant options not held by
+/// the object's owner.
+fn grant_issues<'a>(defaults: &'a [DefaultAcl], relations: &'a [Relation]) -> Vec<GrantIssue<'a>> {
+    let mut issues = Vec::new();
+    for d in defaults {
+        for item in &d.acl {
+            if item.grantee == PUBLIC && ["r", "S", "n"].contains(&d.object_type.as_str()) {
+                issues.push(GrantIssue {
+                    key: format!("{}: PUBLIC", default_acl_label(d)),
+                    kind: IssueKind::DefaultToPublic(d, item),
+                });
+            } else if !item.grantable.is_empty() && item.grantee != d.role {
+                issues.push(GrantIssue {
+                    key: format!(
+                        "{}: {} WITH GRANT OPTION",
+                        default_acl_label(d),
+                        escape_identifier(&item.grantee)
+                    ),
+                    kind: IssueKind::DefaultGrantable(d, item),
+                });
+            }
+        }
+    }
+    for rel in relations {
+        let table = rel.acl.iter().map(|a| (None, a));
+        let columns = rel
+            .columns
+            .iter()
+            .flat_map(|c| c.acl.iter().map(move |a| (Some(c.name.as_str()), a)));
+        for (column, item) in table.chain(columns) {
+            if item.grantable.is_empty() || item.grantee == rel.owner || item.grantee == PUBLIC {
+                continue;
+            }
+            let mut object = rel_key(&rel.schema, &rel.name);
+            if let Some(c) = column {
+                object = format!("{object}.{}", escape_identifier(c));
+            }
+            issues.push(GrantIssue {
+                key: format!(
+                    "{object}: {} WITH GRANT OPTION",
+                    escape_identifier(&item.grantee)
+                ),
+                kind: IssueKind::Grantable(rel, column, item),
+            });
+        }
+    }
+    issues
+}
+
+fn default_acl_label(d: &DefaultAcl) -> String {
+    let scope = match &d.schema {
+        Some(schema) => format!(" in schema {}", escape_identifier(schema)),
+        None => String::new(),
+    };
+    format!(
+        "default privileges of {}{scope} on {}",
+        escape_identifier(&d.role),
+        default_object_keyword(&d.object_type).to_ascii_lowercase()
+    )
+}
+
+fn default_object_keyword(object_type: &str) -> &'static str {
+    match object_type {
+        "r" => "TABLES",
+        "S" => "SEQUENCES",
+        "f" => "FUNCTIONS",
+        "T" => "TYPES",
+        "n" => "SCHEMAS",
+        _ => "TABLES",
+    }
+}
+
+fn default_privileges_tight(s: &Snapshot, policy: &Policy) -> Verdict {
+    let roles = match need_roles(s) {
+        Ok(r) => r,
+        Err(v) => return v,
+    };
+    let approved = Approved::new(roles, policy);
+    let superusers: BTreeSet<&str> = roles
+        .iter()
+        .filter(|r| r.superuser)
+        .map(|r| r.name.as_str())
+        .collect();
+    let exempt = |holder: &str| superusers.contains(holder) || approved.admin(holder);
+    let scoped = per_database(s, |d| {
+        Some((d.default_acls.as_deref()?, d.relations.as_deref()?))
+    });
+    let mut found = Vec::new();
+    for part in &scoped.found {
+        let (defaults, relations) = part.part;
+        for issue in grant_issues(defaults, relations) {
+            let reported = match issue.kind {
+                IssueKind::DefaultToPublic(..) => true,
+                _ => !exempt(issue.kind.holder()),
+            };
+            if reported {
+                found.push(part.key(issue.key));
+            }
+        }
+    }
+    scoped.conclude(
+        s,
+        "default_acls",
+        found,
+        |f| {
+            format!(
+                "{} default privilege(s) or grant option(s) to review: {}",
+                f.len(),
+                sample(f)
+            )
+        },
+        format!(
+            "no default privileges grant to PUBLIC; grant options are held only by owners, \
+             superusers and approved administrators ({})",
+            approved.describe_admins()
+        ),
+    )
+}
+
+fn tighten_default_privileges(s: &Snapshot, verdict: &Verdict) -> FixPlan {
+    let Some((defaults, relations)) = primary_part(s, |d| {
+        Some((d.default_acls.as_deref()?, d.relations.as_deref()?))
+    }) else {
+        return missing_facts_plan("default privileges and relations");
+    };
+    let listed = Listed::new(verdict);
+    let mut statements = Vec::new();
+    let mut rollback = Vec::new();
+    for issue in grant_issues(defaults, relations) {
+        if !listed.contains(issue.key.as_str()) {
+            continue;
+        }
+        let (undo, redo) = issue_statements(&issue.kind);
+        statements.push(undo);
+        rollback.push(redo);
+    }
+    FixPlan {
+        apply: vec![ApplyClass::Immediate],
+        statements,
+        rollback,
+        needs: "the role whose default privileges change, the table owner, or superuser".into(),
+        note: with_other_databases(
+            s,
+            "REVOKE GRANT OPTION fails while the holder's own grants depend on it: review \
+             those first; the rollback re-grants as the role applying it, so the recorded \
+             grantor may differ",
+        ),
+        ..FixPlan::default()
+    }
+}
+
+/// The statement that removes an issue and the one that restores it.
+fn issue_statements(kind: &IssueKind<'_>) -> (String, String) {
+    match kind {
+        IssueKind::DefaultToPublic(d, item) => {
+            let (prefix, on) = default_acl_sql(d);
+            let privileges = privilege_list(&item.privileges, None);
+            (
+                format!("{prefix} REVOKE {privileges} ON {on} FROM PUBLIC"),
+                format!("{prefix} GRANT {privileges} ON {on} TO PUBLIC"),
+            )
+        }
+        IssueKind::DefaultGrantable(d, item) => {
+            let (prefix, on) = default_acl_sql(d);
+            let privileges = privilege_list(&item.grantable, None);
+            let grantee = escape_identifier(&item.grantee);
+            (
+                format!("{prefix} REVOKE GRANT OPTION FOR {privileges} ON {on} FROM {grantee}"),
+                format!("{prefix} GRANT {privileges} ON {on} TO {grantee} WITH GRANT OPTION"),
+            )
+        }
+        IssueKind::Grantable(rel, column, item) => {
+            let privileges = privilege_list(&item.grantable, *column);
+            let table = rel_key(&rel.schema, &rel.name);
+            let grantee = escape_identifier(&item.grantee);
+            (
+                format!("REVOKE GRANT OPTION FOR {privileges} ON TABLE {table} FROM {grantee}"),
+                format!("GRANT {privileges} ON TABLE {table} TO {grantee} WITH GRANT OPTION"),
+            )
+        }
+    }
+}
+
+/// `ALTER DEFAULT PRIVILEGES FOR ROLE r [IN SCHEMA s]` and the object keyword.
+fn default_acl_sql(d: &DefaultAcl) -> (String, &'static str) {
+    let mut prefix = format!(
+        "ALTER DEFAULT PRIVILEGES FOR ROLE {}",
+        escape_identifier(&d.role)
+    );
+    if let Some(schema) = &d.schema {
+        prefix.push_str(&format!(" IN SCHEMA {}", escape_identifier(schema)));
+    }
+    (prefix, default_object_keyword(&d.object_type))
+}
+
+// ---------------------------------------------------------------- PRIV-012
+
+pub static SECURITY_DEFINER_SAFE: Check = Check {
+    id: "PRIV-012",
+    section: Section::Access,
+    title: "SECURITY DEFINER functions pin search_path and are not executable by PUBLIC",
+    severity: Severity::High,
+    hipaa: &["164.312(a)(1)"],
+    cis: Some("4.5"),
+    rationale: "A SECURITY DEFINER function runs with its owner's privileges. Without a \
+        search_path in its own settings it resolves names through the caller's path, so a \
+        caller who can create a same-named function or operator in an earlier schema runs \
+        code as the owner; executable by PUBLIC, every login can call it. Either turns the \
+        function into an escalation path to the PHI its owner can read, so high. Functions \
+        that belong to an extension are the extension's responsibility and are skipped; \
+        every other one counts as unreviewed.",
+    reproduce_sql: "SELECT p.oid::regprocedure, p.proconfig, p.proacl FROM pg_proc p WHERE \
+        p.prosecdef AND p.pronamespace NOT IN ('pg_catalog'::regnamespace, \
+        'information_schema'::regnamespace) AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE \
+        d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e') ORDER BY 1;",
+    evaluate: security_definer_safe,
+    fix: Fix::Build(secure_definer_functions),
+};
+
+fn security_definer_safe(s: &Snapshot, _: &Policy) -> Verdict {
+    let scoped = per_database(s, |d| d.functions.as_deref());
+    let mut found = Vec::new();
+    for part in &scoped.found {
+        for f in part.part.iter().filter(|f| definer_risk(f).is_some()) {
+            found.push(part.key(routine_key(f)));
+        }
+    }
+    scoped.conclude(
+        s,
+        "functions",
+        found,
+        |f| {
+            format!(
+                "{} SECURITY DEFINER function(s) without a search_path or executable by \
+                 PUBLIC: {}",
+                f.len(),
+                sample(f)
+            )
+        },
+        "every SECURITY DEFINER function outside extensions sets its search_path and is not \
+         executable by PUBLIC"
+            .into(),
+    )
+}
+
+/// What is wrong with a function: `(lacks search_path, PUBLIC may execute)`.
+fn definer_risk(f: &Function) -> Option<(bool, bool)> {
+    if !f.security_definer || f.from_extension {
+        return None;
+    }
+    let no_path = !f.config.iter().any(|c| {
+        c.split_once('=')
+            .is_some_and(|(k, _)| k.trim().eq_ignore_ascii_case("search_path"))
+    });
+    let public = f
+        .acl
+        .iter()
+        .any(|a| a.grantee == PUBLIC && a.privileges.contains('X'));
+    (no_path || public).then_some((no_path, public))
+}
+
+fn routine_key(f: &Function) -> String {
+    format!("{}.{}", escape_identifier(&f.schema), f.signature)
+}
+
+fn secure_definer_functions(s: &Snapshot, verdict: &Verdict) -> FixPlan {
+    let Some(functions) = primary_part(s, |d| d.functions.as_deref()) else {
+        return missing_facts_plan("functions");
+    };
+    let listed = Listed::new(verdict);
+    let mut plan = FixPlan {
+        apply: vec![ApplyClass::Immediate],
+        needs: "owner of each function (or superuser)".into(),
+        ..FixPlan::default()
+    };
+    let mut skipped = Vec::new();
+    for f in functions
+        .iter()
+        .filter(|f| listed.contains(routine_key(f).as_str()))
+    {
+        let Some((no_path, public)) = definer_risk(f) else {
+            continue;
+        };
+        let Some(routine) = routine_sql(&f.schema, &f.signature) else {
+            skipped.push(routine_key(f));
+            continue;
+        };
+        if no_path {
+            plan.statements.push(format!(
+                "ALTER ROUTINE {routine} SET search_path = pg_catalog, pg_temp"
+            ));
+            plan.rollback
+                .push(format!("ALTER ROUTINE {routine} RESET search_path"));
+        }
+        if public {
+            plan.statements
+                .push(format!("REVOKE EXECUTE ON ROUTINE {routine} FROM PUBLIC"));
+            plan.rollback
+                .push(format!("GRANT EXECUTE ON ROUTINE {routine} TO PUBLIC"));
+        }
+    }
+    let mut note = String::from(
+        "with search_path = pg_catalog, pg_temp the body must schema-qualify its own tables \
+         and functions; grant EXECUTE to the roles that call it; or make it SECURITY INVOKER \
+         if it needs no elevated privileges",
+    );
+    if !skipped.is_empty() {
+        note.push_str(&format!(
+            "; no statement was built for signatures that are not plain argument lists: {}",
+            sample(&skipped)
+        ));
+    }
+    plan.note = with_other_databases(s, &note);
+    plan
+}
+
+/// `"schema"."name"(args)` from a `name(argument types)` signature, or
+/// `None` when the argument list holds anything but type names, argument
+/// names, modes, commas, brackets and quoted identifiers (a snapshot is data
+/// and may be hostile; the name itself is always quoted).
+fn routine_sql(schema: &str, signature: &str) -> Option<String> {
+    let (name, args) = split_signature(signature)?;
+    if !safe_argument_list(args) {
+        return None;
+    }
+    Some(format!(
+        "{}.{}({args})",
+        escape_identifier(schema),
+        escape_identifier(name)
+    ))
+}
+
+/// Split at the `(` that matches the final `)`, skipping quoted identifiers.
+fn split_signature(signature: &str) -> Option<(&str, &str)> {
+    let body = signature.strip_suffix(')')?;
+    let mut depth = 1usize;
+    let mut quoted = false;
+    for (i, c) in body.char_indices().rev() {
+        match c {
+            '"' => quoted = !quoted,
+            ')' if !quoted => depth += 1,
+            '(' if !quoted => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some((&body[..i], &body[i + 1..]));
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+fn safe_argument_list(args: &str) -> bool {
+    let mut quoted = false;
+    let mut depth = 0i32;
+    for c in args.chars() {
+        if c == '"' {
+            quoted = !quoted;
+            continue;
+        }
+        if quoted {
+            continue;
+        }
+        match c {
+            '(' => depth += 1,
+            ')' => depth -= 1,
+            c if c.is_alphanumeric() || matches!(c, '_' | ' ' | ',' | '.' | '[' | ']') => {}
+            _ => return false,
+        }
+        if depth < 0 {
+            return false;
+        }
+    }
+    !quoted && depth == 0
+}
+
+// ---------------------------------------------------------------- PRIV-013
+
+/// Extensions that reach the server's files or other servers.
+const RISKY_EXTENSIONS: &[&str] = &["adminpack", "dblink", "file_fdw", "postgres_fdw"];
+
+pub static UNTRUSTED_CODE_APPROVED: Check = Check {
+    id: "PRIV-013",
+    section: Section::Access,
+    title: "No unapproved untrusted languages or file and network extensions",
+    severity: Severity::High,
+    hipaa: &["164.312(a)(1)"],
+    cis: None,
+    rationale: "Untrusted languages (plpython3u, plperlu, pltclu …) run functions as the \
+        server's operating-system user, outside every database privilege; adminpack writes \
+        server files, file_fdw reads them, dblink and postgres_fdw open connections to other \
+        servers (a path for PHI to leave, and with dblink a way to reconnect as another \
+        role). Each is a way around database access control, so high unless the policy's \
+        approved_extensions lists it (a language counts as approved when listed by name). \
+        c and internal are built in and not reported. Without approved_extensions none is \
+        approved.",
+    reproduce_sql: "SELECT lanname FROM pg_language WHERE NOT lanpltrusted AND lanname NOT IN \
+        ('c', 'internal');\nSELECT extname, extversion FROM pg_extension WHERE extname IN \
+        ('adminpack', 'dblink', 'file_fdw', 'postgres_fdw');",
+    evaluate: untrusted_code_approved,
+    fix: Fix::Build(drop_untrusted_code),
+};
+
+fn untrusted_code_approved(s: &Snapshot, policy: &Policy) -> Verdict {
+    let approved: Vec<&str> = policy
+        .approved_extensions
+        .as_deref()
+        .unwrap_or(&[])
+        .iter()
+        .map(String::as_str)
+        .collect();
+    let scoped = per_database(s, |d| {
+        Some((d.languages.as_deref()?, d.extensions.as_deref()?))
+    });
+    let mut found = Vec::new();
+    for part in &scoped.found {
+        for key in untrusted_code(part.part.0, part.part.1) {
+            if !approved.iter().any(|a| key.name == *a) {
+                found.push(part.key(key.label()));
+            }
+        }
+    }
+    let stated = match &policy.approved_extensions {
+        Some(list) if !list.is_empty() => format!("approved: {}", list.join(", ")),
+        Some(_) => "the policy approves no extensions".into(),
+        None => "the policy states no approved_extensions, so none is approved".into(),
+    };
+    scoped.conclude(
+        s,
+        "languages",
+        found,
+        |f| {
+            format!(
+                "{} unapproved untrusted language(s) or extension(s): {}; {stated}",
+                f.len(),
+                sample(f)
+            )
+        },
+        format!("no unapproved untrusted language or file/network extension; {stated}"),
+    )
+}
+
+/// An untrusted language or a risky extension installed in one database.
+struct CodeItem<'a> {
+    name: &'a str,
+    language: bool,
+}
+
+impl CodeItem<'_> {
+    fn label(&self) -> String {
+        let kind = if self.language {
+            "language"
+        } else {
+            "extension"
+        };
+        format!("{kind} {}", escape_identifier(self.name))
+    }
+}
+
+fn untrusted_code<'a>(
+    languages: &'a [crate::snapshot::Language],
+    extensions: &'a [crate::snapshot::Extension],
+) -> Vec<CodeItem<'a>> {
+    let langs = languages
+        .iter()
+        .filter(|l| !l.trusted && !matches!(l.name.as_str(), "c" | "internal"))
+        .map(|l| CodeItem {
+            name: &l.name,
+            language: true,
+        });
+    let exts = extensions
+        .iter()
+        .filter(|e| RISKY_EXTENSIONS.contains(&e.name.as_str()))
+        .map(|e| CodeItem {
+            name: &e.name,
+            language: false,
+        });
+    langs.chain(exts).collect()
+}
+
+fn drop_untrusted_code(s: &Snapshot, verdict: &Verdict) -> FixPlan {
+    let Some((languages, extensions)) = primary_part(s, |d| {
+        Some((d.languages.as_deref()?, d.extensions.as_deref()?))
+    }) else {
+        return missing_facts_plan("languages and extensions");
+    };
+    let listed = Listed::new(verdict);
+    let mut dropped: BTreeSet<&str> = BTreeSet::new();
+    let mut plan = FixPlan {
+        apply: vec![ApplyClass::Immediate],
         needs: "superuser".into(),
-        note: "grant the role only the table privileges its work needs before removing SUPERUSER"
+        ..FixPlan::default()
+    };
+    for item in untrusted_code(languages, extensions) {
+        if !listed.contains(item.label().as_str()) || !dropped.insert(item.name) {
+            continue;
+        }
+        let name = escape_identifier(item.name);
+        match extensions.iter().find(|e| e.name == item.name) {
+            Some(ext) => {
+                plan.statements.push(format!("DROP EXTENSION {name}"));
+                plan.rollback.push(format!(
+                    "CREATE EXTENSION {name} SCHEMA {} VERSION {}",
+                    escape_identifier(&ext.schema),
+                    postgres_protocol::escape::escape_literal(&ext.version)
+                ));
+            }
+            None => {
+                plan.statements.push(format!("DROP LANGUAGE {name}"));
+                plan.rollback.push(format!("CREATE LANGUAGE {name}"));
+            }
+        }
+    }
+    plan.note = with_other_databases(
+        s,
+        "without CASCADE a DROP fails while functions, foreign tables or servers use the \
+         extension or language: review and remove those first; or approve the item in the \
+         policy's approved_extensions",
+    );
+    plan
+}
+
+// ---------------------------------------------------------------- PRIV-014
+
+pub static PHI_TABLES_HAVE_RLS: Check = Check {
+    id: "PRIV-014",
+    section: Section::Access,
+    title: "PHI tables enforce row-level security with policies",
+    severity: Severity::High,
+    hipaa: &["164.312(a)(1)", "164.308(a)(4)(ii)(B)"],
+    cis: Some("4.7"),
+    rationale: "Grants decide who may read a PHI table at all; row-level security decides \
+        which patients' rows each role sees. A PHI table needs RLS enabled, FORCEd (otherwise \
+        the owner, often the application's login, sees every row) and at least one policy. \
+        High: without it any role with SELECT reads every patient. Decisions: PHI tables are \
+        found by column names and the policy's phi_tables (minus not_phi_tables); a partition \
+        is checked on its own, because policies on the partitioned parent bind queries \
+        through the parent only and a partition queried directly uses its own settings; \
+        views over PHI tables bypass the tables' RLS unless created with security_invoker, \
+        which the snapshot does not record, so views are not judged here (see PRIV-017).",
+    reproduce_sql: "SELECT c.oid::regclass, c.relkind, c.relispartition, c.relrowsecurity, \
+        c.relforcerowsecurity, (SELECT count(*) FROM pg_policy p WHERE p.polrelid = c.oid) AS \
+        policies FROM pg_class c WHERE c.relkind IN ('r', 'p') AND c.relnamespace NOT IN \
+        ('pg_catalog'::regnamespace, 'information_schema'::regnamespace) ORDER BY 1;",
+    evaluate: phi_tables_have_rls,
+    fix: Fix::Build(enable_and_force_rls),
+};
+
+/// Which parts of RLS a table lacks.
+struct RlsGap {
+    not_enabled: bool,
+    not_forced: bool,
+    no_policy: bool,
+}
+
+impl RlsGap {
+    fn of(rel: &Relation, policies: usize) -> Option<RlsGap> {
+        let gap = RlsGap {
+            not_enabled: !rel.rls_enabled,
+            not_forced: !rel.rls_forced,
+            no_policy: policies == 0,
+        };
+        (gap.not_enabled || gap.not_forced || gap.no_policy).then_some(gap)
+    }
+
+    fn describe(&self, rel: &Relation) -> String {
+        let mut parts = Vec::new();
+        if self.not_enabled {
+            parts.push("RLS off");
+        }
+        if self.not_forced {
+            parts.push("not forced");
+        }
+        if self.no_policy {
+            parts.push("no policy");
+        }
+        let mut text = parts.join(", ");
+        if rel.is_partition {
+            text.push_str(", partition queried directly");
+        }
+        text
+    }
+}
+
+/// Policies per table, keyed by `(schema, table)`.
+fn policy_counts(policies: &[crate::snapshot::Policy]) -> HashMap<(&str, &str), usize> {
+    let mut counts = HashMap::new();
+    for p in policies {
+        *counts
+            .entry((p.schema.as_str(), p.table.as_str()))
+            .or_insert(0) += 1;
+    }
+    counts
+}
+
+fn phi_tables_have_rls(s: &Snapshot, policy: &Policy) -> Verdict {
+    let scoped = per_database(s, |d| {
+        Some((d.relations.as_deref()?, d.policies.as_deref()?))
+    });
+    let mut found = Vec::new();
+    let mut shown = Vec::new();
+    let mut phi_count = 0usize;
+    for part in &scoped.found {
+        let (relations, policies) = part.part;
+        let counts = policy_counts(policies);
+        let phi_tables = relations
+            .iter()
+            .filter(|r| RLS_KINDS.contains(&r.kind.as_str()))
+            .filter(|r| phi::is_phi_table(r, policy));
+        for rel in phi_tables {
+            phi_count += 1;
+            let n = counts
+                .get(&(rel.schema.as_str(), rel.name.as_str()))
+                .copied()
+                .unwrap_or(0);
+            if let Some(gap) = RlsGap::of(rel, n) {
+                let key = part.key(rel_key(&rel.schema, &rel.name));
+                shown.push(format!("{key} ({})", gap.describe(rel)));
+                found.push(key);
+            }
+        }
+    }
+    if found.is_empty() && scoped.missing.is_empty() && phi_count == 0 && !s.databases.is_empty() {
+        return Verdict::not_applicable(
+            "no PHI table found by column names or the policy's phi_tables",
+        );
+    }
+    shown.sort();
+    scoped.conclude(
+        s,
+        "relations",
+        found,
+        |f| {
+            format!(
+                "{} of {phi_count} PHI table(s) lack enforced row-level security: {}",
+                f.len(),
+                sample(&shown)
+            )
+        },
+        format!("{phi_count} PHI table(s) have RLS enabled and forced, each with a policy"),
+    )
+}
+
+fn enable_and_force_rls(s: &Snapshot, verdict: &Verdict) -> FixPlan {
+    let Some((relations, policies)) = primary_part(s, |d| {
+        Some((d.relations.as_deref()?, d.policies.as_deref()?))
+    }) else {
+        return missing_facts_plan("relations and policies");
+    };
+    let counts = policy_counts(policies);
+    let listed = Listed::new(verdict);
+    let mut plan = FixPlan {
+        apply: vec![ApplyClass::Immediate],
+        needs: "owner of each table (or superuser)".into(),
+        ..FixPlan::default()
+    };
+    let mut without_policy = Vec::new();
+    for rel in relations
+        .iter()
+        .filter(|r| RLS_KINDS.contains(&r.kind.as_str()))
+    {
+        if !listed.relation(rel) {
+            continue;
+        }
+        let key = rel_key(&rel.schema, &rel.name);
+        let n = counts
+            .get(&(rel.schema.as_str(), rel.name.as_str()))
+            .copied()
+            .unwrap_or(0);
+        if n == 0 {
+            // Enabling RLS without a policy hides every row from the application.
+            without_policy.push(key);
+            continue;
+        }
+        if !rel.rls_enabled {
+            plan.statements
+                .push(format!("ALTER TABLE {key} ENABLE ROW LEVEL SECURITY"));
+            plan.rollback
+                .push(format!("ALTER TABLE {key} DISABLE ROW LEVEL SECURITY"));
+        }
+        if !rel.rls_forced {
+            plan.statements
+                .push(format!("ALTER TABLE {key} FORCE ROW LEVEL SECURITY"));
+            plan.rollback
+                .push(format!("ALTER TABLE {key} NO FORCE ROW LEVEL SECURITY"));
+        }
+    }
+    plan.rollback.reverse();
+    let mut note = String::from(
+        "FORCE makes the owner obey the policies too: check that the application still sees \
+         its rows",
+    );
+    if !without_policy.is_empty() {
+        note.push_str(&format!(
+            "; write CREATE POLICY … USING (…) for these tables first (no statement is \
+             proposed: RLS without a policy hides every row): {}",
+            sample(&without_policy)
+        ));
+    }
+    plan.note = with_other_databases(s, &note);
+    plan
+}
+
+// ---------------------------------------------------------------- PRIV-015
+
+pub static POLICIES_RESTRICT_ROWS: Check = Check {
+    id: "PRIV-015",
+    section: Section::Access,
+    title: "Row-level security policies actually restrict rows",
+    severity: Severity::High,
+    hipaa: &["164.312(a)(1)"],
+    cis: None,
+    rationale: "A permissive policy whose USING or WITH CHECK expression is `true` lets its \
+        roles read or write every row, so the table looks protected and is not; RLS enabled \
+        without any policy is either a forgotten policy or a table nobody but its owner can \
+        use. Both are reported on every table, PHI or not. High: a vacuous policy on a PHI \
+        table is the same exposure as no RLS, hidden from review. Restrictive policies with \
+        `true` narrow nothing but widen nothing either, so they are not reported.",
+    reproduce_sql: "SELECT schemaname, tablename, policyname, permissive, roles, qual, \
+        with_check FROM pg_policies WHERE permissive = 'PERMISSIVE' AND (qual = 'true' OR \
+        with_check = 'true');\nSELECT c.oid::regclass FROM pg_class c WHERE c.relrowsecurity \
+        AND NOT EXISTS (SELECT 1 FROM pg_policy p WHERE p.polrelid = c.oid);",
+    evaluate: policies_restrict_rows,
+    fix: Fix::Instructions {
+        apply: &[ApplyClass::Immediate],
+        note: "rewrite each listed policy with an expression tied to the session, e.g. \
+            ALTER POLICY p ON t USING (clinic_id = current_setting('app.clinic_id')::int); \
+            for tables with RLS and no policy, CREATE POLICY for the roles that use them. \
+            Needs the table owner. Undo: ALTER POLICY back to the expression shown in pg_policies.",
+    },
+};
+
+fn policies_restrict_rows(s: &Snapshot, _: &Policy) -> Verdict {
+    let scoped = per_database(s, |d| {
+        Some((d.relations.as_deref()?, d.policies.as_deref()?))
+    });
+    let mut found = Vec::new();
+    let mut policy_total = 0usize;
+    for part in &scoped.found {
+        let (relations, policies) = part.part;
+        policy_total += policies.len();
+        for p in policies.iter().filter(|p| p.permissive) {
+            if is_vacuous(p.using.as_deref()) || is_vacuous(p.with_check.as_deref()) {
+                found.push(part.key(format!(
+                    "policy {} on {}",
+                    escape_identifier(&p.name),
+                    rel_key(&p.schema, &p.table)
+                )));
+            }
+        }
+        let counts = policy_counts(policies);
+        for rel in relations
+            .iter()
+            .filter(|r| r.rls_enabled && RLS_KINDS.contains(&r.kind.as_str()))
+            .filter(|r| !counts.contains_key(&(r.schema.as_str(), r.name.as_str())))
+        {
+            found.push(part.key(format!(
+                "{} (RLS enabled, no policy)",
+                rel_key(&rel.schema, &rel.name)
+            )));
+        }
+    }
+    scoped.conclude(
+        s,
+        "policies",
+        found,
+        |f| {
+            format!(
+                "{} vacuous polic(ies) or RLS table(s) without policies: {}",
+                f.len(),
+                sample(f)
+            )
+        },
+        format!(
+            "{policy_total} polic(ies), none permissive with a `true` expression; every table \
+             with RLS has a policy"
+        ),
+    )
+}
+
+/// `true`, `(true)`, `((TRUE))`, `1 = 1`: expressions that admit every row.
+fn is_vacuous(expr: Option<&str>) -> bool {
+    let Some(expr) = expr else {
+        return false;
+    };
+    let mut text: String = expr.chars().filter(|c| !c.is_whitespace()).collect();
+    text.make_ascii_lowercase();
+    let mut inner = text.as_str();
+    while let Some(stripped) = inner.strip_prefix('(').and_then(|t| t.strip_suffix(')')) {
+        inner = stripped;
+    }
+    matches!(inner, "true" | "1=1" | "'t'::boolean" | "'true'::boolean")
+}
+
+// ---------------------------------------------------------------- PRIV-016
+
+/// The NOLOGIN role the fix makes owner of PHI tables.
+const PHI_OWNER_ROLE: &str = "phi_owner";
+
+pub static PHI_OWNERS_CANNOT_LOG_IN: Check = Check {
+    id: "PRIV-016",
+    section: Section::Access,
+    title: "PHI tables are owned by NOLOGIN roles",
+    severity: Severity::High,
+    hipaa: &["164.312(a)(1)"],
+    cis: None,
+    rationale: "The owner of a table bypasses its row-level security unless RLS is FORCEd, \
+        and can switch FORCE off again, drop policies and grant access, so an application \
+        login that owns PHI tables is never really bound by RLS. The same holds for any \
+        login that can SET ROLE to the owner. High: it defeats PRIV-014 for the account \
+        most exposed to the network. Decisions: every LOGIN owner is reported, the bootstrap \
+        superuser included (a superuser bypasses RLS anyway, but should not own application \
+        data); logins that can act as the owner are reported unless they are superusers or \
+        approved administrators (who run migrations).",
+    reproduce_sql: "SELECT c.oid::regclass, r.rolname, r.rolcanlogin FROM pg_class c JOIN \
+        pg_roles r ON r.oid = c.relowner WHERE c.relkind IN ('r', 'p') AND \
+        c.relnamespace NOT IN ('pg_catalog'::regnamespace, 'information_schema'::regnamespace) \
+        ORDER BY 1;",
+    evaluate: phi_owners_cannot_log_in,
+    fix: Fix::Build(move_phi_ownership),
+};
+
+fn phi_owners_cannot_log_in(s: &Snapshot, policy: &Policy) -> Verdict {
+    let graph = match need_graph(s) {
+        Ok(g) => g,
+        Err(v) => return v,
+    };
+    let roles = s.roles.as_deref().unwrap_or(&[]);
+    let approved = Approved::new(roles, policy);
+    let mut can_act = graph.logins().clone();
+    can_act.subtract(graph.superusers());
+    can_act.subtract(
+        &graph.set_of(
+            roles
+                .iter()
+                .filter(|r| approved.admin(&r.name))
+                .map(|r| r.name.as_str()),
+        ),
+    );
+    let scoped = per_database(s, |d| d.relations.as_deref());
+    let mut found = BTreeSet::new();
+    let mut shown = Vec::new();
+    let mut phi_count = 0usize;
+    for part in &scoped.found {
+        let phi_tables = part
+            .part
+            .iter()
+            .filter(|r| RLS_KINDS.contains(&r.kind.as_str()))
+            .filter(|r| phi::is_phi_table(r, policy));
+        for rel in phi_tables {
+            phi_count += 1;
+            let Some(owner) = graph.index_of(&rel.owner) else {
+                continue;
+            };
+            if graph.logins().contains(owner) {
+                let key = part.key(rel_key(&rel.schema, &rel.name));
+                shown.push(format!("{key} (owner {})", rel.owner));
+                found.insert(key);
+            }
+            let Some(members) = graph.members(&rel.owner, Reach::SetRole) else {
+                continue;
+            };
+            if members.intersects(&can_act) {
+                let mut acting = members.clone();
+                acting.intersect_with(&can_act);
+                acting.remove(owner);
+                for login in graph.names_of(&acting) {
+                    found.insert(acting_owner_key(login, &rel.owner));
+                }
+            }
+        }
+    }
+    let found: Vec<String> = found.into_iter().collect();
+    shown.extend(
+        found
+            .iter()
+            .filter(|k| k.contains(" can act as owner "))
+            .cloned(),
+    );
+    shown.sort();
+    scoped.conclude(
+        s,
+        "relations",
+        found,
+        |f| {
+            format!(
+                "{} PHI ownership issue(s) among {phi_count} PHI table(s): {}",
+                f.len(),
+                sample(&shown)
+            )
+        },
+        format!(
+            "{phi_count} PHI table(s), all owned by NOLOGIN roles that no other login can act as"
+        ),
+    )
+}
+
+fn acting_owner_key(login: &str, owner: &str) -> String {
+    format!(
+        "{} can act as owner {}",
+        escape_identifier(login),
+        escape_identifier(owner)
+    )
+}
+
+fn move_phi_ownership(s: &Snapshot, verdict: &Verdict) -> FixPlan {
+    let (Some(roles), Some(memberships), Some(relations)) = (
+        s.roles.as_deref(),
+        s.memberships.as_deref(),
+        primary_part(s, |d| d.relations.as_deref()),
+    ) else {
+        return missing_facts_plan("roles, memberships and relations");
+    };
+    let listed = Listed::new(verdict);
+    let logins: BTreeSet<&str> = roles
+        .iter()
+        .filter(|r| r.can_login)
+        .map(|r| r.name.as_str())
+        .collect();
+    let new_owner = nologin_owner_name(roles);
+    let target = escape_identifier(&new_owner);
+    let mut plan = FixPlan {
+        apply: vec![ApplyClass::Immediate],
+        needs: "superuser".into(),
+        ..FixPlan::default()
+    };
+    let moved: Vec<&Relation> = relations
+        .iter()
+        .filter(|r| RLS_KINDS.contains(&r.kind.as_str()) && logins.contains(r.owner.as_str()))
+        .filter(|r| listed.relation(r))
+        .collect();
+    let create_role = !moved.is_empty() && !roles.iter().any(|r| r.name == new_owner);
+    if create_role {
+        plan.statements
+            .push(format!("CREATE ROLE {target} NOLOGIN"));
+        plan.rollback.push(format!("DROP ROLE {target}"));
+    }
+    for rel in &moved {
+        let table = rel_key(&rel.schema, &rel.name);
+        let old = escape_identifier(&rel.owner);
+        plan.statements
+            .push(format!("ALTER TABLE {table} OWNER TO {target}"));
+        plan.statements.push(format!(
+            "GRANT SELECT, INSERT, UPDATE, DELETE ON TABLE {table} TO {old}"
+        ));
+        plan.rollback
+            .push(format!("ALTER TABLE {table} OWNER TO {old}"));
+        plan.rollback.push(format!(
+            "REVOKE SELECT, INSERT, UPDATE, DELETE ON TABLE {table} FROM {old}"
+        ));
+    }
+    let cut: Vec<&Membership> = memberships
+        .iter()
+        .filter(|m| listed.contains(acting_owner_key(&m.member, &m.role).as_str()))
+        .collect();
+    for m in &cut {
+        plan.statements.push(revoke_membership(m));
+        plan.rollback.push(grant_membership(m));
+    }
+    // Inverses were pushed in statement order: undo them last-first.
+    plan.rollback.reverse();
+    plan.note = with_other_databases(
+        s,
+        &format!(
+            "ownership moves to the NOLOGIN role {new_owner}; the former owner keeps SELECT, \
+             INSERT, UPDATE and DELETE and from then on is bound by RLS; sequences owned by \
+             the tables' columns follow the table; logins that act as the owner only through \
+             nested groups must leave those groups by hand"
+        ),
+    );
+    plan
+}
+
+/// `phi_owner`, or a free variant when a LOGIN role already has that name.
+fn nologin_owner_name(roles: &[Role]) -> String {
+    let taken_by_login = |name: &str| roles.iter().any(|r| r.name == name && r.can_login);
+    let mut name = PHI_OWNER_ROLE.to_string();
+    let mut n = 2;
+    while taken_by_login(&name) {
+        name = format!("{PHI_OWNER_ROLE}{n}");
+        n += 1;
+    }
+    name
+}
+
+// ---------------------------------------------------------------- PRIV-017
+
+pub static PHI_COLUMNS_LEAST_PRIVILEGE: Check = Check {
+    id: "PRIV-017",
+    section: Section::Access,
+    title: "Only clinical roles can read PHI columns",
+    severity: Severity::High,
+    hipaa: &["164.312(a)(1)"],
+    cis: None,
+    rationale: "Minimum necessary access means PHI columns are readable only by roles whose \
+        work needs them. Readers are computed from table and column ACLs, PUBLIC, \
+        membership in the owner role and pg_read_all_data, following every membership \
+        (SET ROLE works without INHERIT). A login role reading a PHI column fails unless it \
+        owns the table, is a superuser or approved administrator, or is (a member of) a role \
+        in the policy's clinical_roles. Safe default: without clinical_roles every other \
+        login counts as non-clinical, because nobody has said who may read PHI. A grant to \
+        PUBLIC always fails, since it reaches future roles. Tables listed in the policy's \
+        phi_tables count as PHI in every column. Escalation to superuser is PRIV-005's. High: \
+        standing PHI access beyond need.",
+    reproduce_sql: "SELECT c.oid::regclass, a.grantee::regrole, a.privilege_type FROM pg_class \
+        c, aclexplode(c.relacl) a WHERE a.privilege_type = 'SELECT' ORDER BY 1, 2;\nSELECT \
+        attrelid::regclass, attname, a.grantee::regrole FROM pg_attribute, aclexplode(attacl) \
+        a WHERE a.privilege_type = 'SELECT' ORDER BY 1, 2;\nSELECT roleid::regrole, \
+        member::regrole FROM pg_auth_members ORDER BY 1, 2;",
+    evaluate: phi_columns_least_privilege,
+    fix: Fix::Build(revoke_phi_read_paths),
+};
+
+/// How a role reaches a PHI relation.
+enum Via<'r> {
+    /// A table-level or PHI-column grant to a role or PUBLIC.
+    Grant {
+        column: Option<&'r str>,
+        item: &'r AclItem,
+    },
+    /// Membership in the owning role.
+    Owner,
+    /// Membership in pg_read_all_data.
+    ReadAllData,
+}
+
+/// One way non-clinical logins read PHI in one relation.
+struct ReadPath<'r> {
+    rel: &'r Relation,
+    via: Via<'r>,
+    readers: RoleSet,
+}
+
+impl ReadPath<'_> {
+    fn key(&self) -> String {
+        read_path_key(self.rel, &self.via)
+    }
+}
+
+fn read_path_key(rel: &Relation, via: &Via<'_>) -> String {
+    let table = rel_key(&rel.schema, &rel.name);
+    match via {
+        Via::Grant { column, item } => {
+            let object = match column {
+                Some(c) => format!("{table}.{}", escape_identifier(c)),
+                None => table,
+            };
+            format!("{object} via {}", grantee_sql(&item.grantee))
+        }
+        Via::Owner => format!("{table} via owner {}", escape_identifier(&rel.owner)),
+        Via::ReadAllData => format!("{table} via {READ_ALL_DATA}"),
+    }
+}
+
+/// Every path through which a role in `suspects` (or PUBLIC) reads the PHI
+/// columns of `rel`. Cost: one bitset test per ACL item.
+fn phi_read_paths<'r>(
+    graph: &RoleGraph<'_>,
+    rel: &'r Relation,
+    phi_columns: &[&'r crate::snapshot::Column],
+    suspects: &RoleSet,
+) -> Vec<ReadPath<'r>> {
+    let mut suspects = suspects.clone();
+    if let Some(owner) = graph.index_of(&rel.owner) {
+        suspects.remove(owner);
+    }
+    let mut paths = Vec::new();
+    let table_grants = rel.acl.iter().map(|item| (None, item));
+    let column_grants = phi_columns
+        .iter()
+        .flat_map(|c| c.acl.iter().map(move |item| (Some(c.name.as_str()), item)));
+    for (column, item) in table_grants.chain(column_grants) {
+        // The owner's own entry is covered by the owner path below.
+        if !item.privileges.contains('r') || item.grantee == rel.owner {
+            continue;
+        }
+        let readers = if item.grantee == PUBLIC {
+            Some(suspects.clone())
+        } else {
+            graph
+                .members(&item.grantee, Reach::SetRole)
+                .filter(|m| m.intersects(&suspects))
+                .map(|m| intersection(m, &suspects))
+        };
+        if let Some(readers) = readers {
+            paths.push(ReadPath {
+                rel,
+                via: Via::Grant { column, item },
+                readers,
+            });
+        }
+    }
+    for (via, role) in [
+        (Via::Owner, rel.owner.as_str()),
+        (Via::ReadAllData, READ_ALL_DATA),
+    ] {
+        if let Some(members) = graph
+            .members(role, Reach::SetRole)
+            .filter(|m| m.intersects(&suspects))
+        {
+            paths.push(ReadPath {
+                rel,
+                via,
+                readers: intersection(members, &suspects),
+            });
+        }
+    }
+    paths
+}
+
+fn intersection(a: &RoleSet, b: &RoleSet) -> RoleSet {
+    let mut out = a.clone();
+    out.intersect_with(b);
+    out
+}
+
+fn phi_columns_least_privilege(s: &Snapshot, policy: &Policy) -> Verdict {
+    let graph = match need_graph(s) {
+        Ok(g) => g,
+        Err(v) => return v,
+    };
+    let roles = s.roles.as_deref().unwrap_or(&[]);
+    let approved = Approved::new(roles, policy);
+    let mut suspects = graph.logins().clone();
+    suspects.subtract(graph.superusers());
+    suspects.subtract(
+        &graph.set_of(
+            roles
+                .iter()
+                .filter(|r| approved.admin(&r.name))
+                .map(|r| r.name.as_str()),
+        ),
+    );
+    suspects.subtract(&graph.settable_union(policy.clinical_roles.iter().map(String::as_str)));
+    let scoped = per_database(s, |d| d.relations.as_deref());
+    let mut found = Vec::new();
+    let mut readers = graph.no_roles();
+    let mut phi_count = 0usize;
+    for part in &scoped.found {
+        for rel in phi::phi_relations(part.part, policy) {
+            phi_count += 1;
+            let columns = phi::phi_columns_under(rel, policy);
+            for path in phi_read_paths(&graph, rel, &columns, &suspects) {
+                readers.union_with(&path.readers);
+                found.push(part.key(path.key()));
+            }
+        }
+    }
+    let clinical = if policy.clinical_roles.is_empty() {
+        "the policy lists no clinical_roles, so every login other than owners, superusers and \
+         approved administrators counts as non-clinical"
+            .to_string()
+    } else {
+        format!("clinical roles: {}", policy.clinical_roles.join(", "))
+    };
+    let reader_names: Vec<String> = graph
+        .names_of(&readers)
+        .into_iter()
+        .map(str::to_string)
+        .collect();
+    scoped.conclude(
+        s,
+        "relations",
+        found,
+        |f| {
+            format!(
+                "{} read path(s) to PHI for non-clinical login roles ({}): {}; {clinical}",
+                f.len(),
+                none_if_empty(&sample(&reader_names)),
+                sample(f)
+            )
+        },
+        format!(
+            "{phi_count} PHI relation(s); no non-clinical login role can read their PHI \
+             columns; {clinical}"
+        ),
+    )
+}
+
+fn revoke_phi_read_paths(s: &Snapshot, verdict: &Verdict) -> FixPlan {
+    let Some(relations) = primary_part(s, |d| d.relations.as_deref()) else {
+        return missing_facts_plan("relations");
+    };
+    let listed = Listed::new(verdict);
+    let mut plan = FixPlan {
+        apply: vec![ApplyClass::Immediate],
+        needs: "owner of each table (or superuser)".into(),
+        ..FixPlan::default()
+    };
+    let mut by_membership = Vec::new();
+    for rel in relations.iter().filter(|r| listed.relates_to(r)) {
+        let table = rel_key(&rel.schema, &rel.name);
+        for via in [Via::Owner, Via::ReadAllData] {
+            let key = read_path_key(rel, &via);
+            if listed.contains(key.as_str()) {
+                by_membership.push(key);
+            }
+        }
+        let table_grants = rel.acl.iter().map(|item| (None, item));
+        let column_grants = rel
+            .columns
+            .iter()
+            .flat_map(|c| c.acl.iter().map(move |item| (Some(c.name.as_str()), item)));
+        for (column, item) in table_grants.chain(column_grants) {
+            let via = Via::Grant { column, item };
+            if !item.privileges.contains('r') || !listed.contains(read_path_key(rel, &via).as_str())
+            {
+                continue;
+            }
+            let select = privilege_list("r", column);
+            let grantee = grantee_sql(&item.grantee);
+            let option = if item.grantable.contains('r') {
+                " WITH GRANT OPTION"
+            } else {
+                ""
+            };
+            plan.statements
+                .push(format!("REVOKE {select} ON TABLE {table} FROM {grantee}"));
+            plan.rollback.push(format!(
+                "GRANT {select} ON TABLE {table} TO {grantee}{option}"
+            ));
+            if column.is_none() {
+                // Revoking table-level SELECT also drops the grantee's column-level SELECT.
+                plan.rollback
+                    .extend(column_select_grants(rel, &item.grantee));
+            }
+        }
+    }
+    let mut note = String::from(
+        "a grantee that also serves clinical roles keeps its grant if instead the \
+         non-clinical members listed in the evidence leave it (REVOKE group FROM member); a \
+         grantee that needs the non-PHI columns gets GRANT SELECT (those columns)",
+    );
+    if !by_membership.is_empty() {
+        note.push_str(&format!(
+            "; paths through the owner role or pg_read_all_data need the member removed from \
+             that role (no statement proposed): {}",
+            sample(&by_membership)
+        ));
+    }
+    plan.note = with_other_databases(s, &note);
+    plan
+}
+
+/// Re-grants of `grantee`'s column-level SELECT on `rel`, as the snapshot saw them.
+fn column_select_grants(rel: &Relation, grantee: &str) -> Vec<String> {
+    rel.columns
+        .iter()
+        .flat_map(|c| {
+            c.acl
+                .iter()
+                .filter(|a| a.grantee == grantee && a.privileges.contains('r'))
+                .map(|a| {
+                    let option = if a.grantable.contains('r') {
+                        " WITH GRANT OPTION"
+                    } else {
+                        ""
+                    };
+                    format!(
+                        "GRANT {} ON TABLE {} TO {}{option}",
+                        privilege_list("r", Some(&c.name)),
+                        rel_key(&rel.schema, &rel.name),
+                        grantee_sql(grantee)
+                    )
+                })
+        })
+        .collect()
+}
+
+// ---------------------------------------------------------------- PRIV-018
+
+pub static SET_USER_LOADED: Check = Check {
+    id: "PRIV-018",
+    section: Section::Access,
+    title: "set_user logs privilege escalation (optional)",
+    severity: Severity::Low,
+    hipaa: &["164.312(b)"],
+    cis: Some("4.8"),
+    rationale: "The set_user extension replaces direct superuser logins with an audited \
+        escalation: who became superuser, when, and what they ran is logged. The catalogue \
+        marks it optional, so its absence is a warning, not a failure, and low: pgAudit and \
+        per-person logins (AUD-*, PRIV-007) cover the core audit duty.",
+    reproduce_sql: "SELECT name, setting, source, sourcefile FROM pg_settings WHERE name = \
+        'shared_preload_libraries';",
+    evaluate: set_user_loaded,
+    fix: Fix::Build(preload_set_user),
+};
+
+fn set_user_loaded(s: &Snapshot, _: &Policy) -> Verdict {
+    let setting = match need_setting(s, "shared_preload_libraries") {
+        Ok(v) => v,
+        Err(unknown) => return unknown,
+    };
+    let seen = describe("shared_preload_libraries", setting);
+    if list_items(value(setting)).iter().any(|l| l == "set_user") {
+        Verdict::pass(seen)
+    } else {
+        Verdict::warn(format!("{seen}; set_user is not loaded"))
+    }
+}
+
+/// Append set_user to the current list: replacing the list would unload
+/// pgaudit or anything else already there.
+fn preload_set_user(s: &Snapshot, _: &Verdict) -> FixPlan {
+    let current = s
+        .setting("shared_preload_libraries")
+        .map(value)
+        .unwrap_or("")
+        .trim();
+    let new_value = if current.is_empty() {
+        "set_user".to_string()
+    } else {
+        format!("{current},set_user")
+    };
+    FixPlan {
+        apply: vec![ApplyClass::Os, ApplyClass::Restart],
+        statements: vec![alter_system_set("shared_preload_libraries", &new_value)],
+        rollback: vec![restore_parameter(s, "shared_preload_libraries")],
+        needs: "superuser (ALTER SYSTEM) and the operating system (package, restart)".into(),
+        note: "install the set_user package for this PostgreSQL major first: a preload \
+            library that is missing stops the server from starting; then restart, and \
+            CREATE EXTENSION set_user in the administration database"
             .into(),
         ..FixPlan::default()
     }
 }
 
+// ------------------------------------------------------- shared helpers
+
+/// Who the policy approves, with the bootstrap superuser always approved.
+struct Approved<'a> {
+    bootstrap: &'a str,
+    policy: &'a Policy,
+}
+
+impl<'a> Approved<'a> {
+    fn new(roles: &'a [Role], policy: &'a Policy) -> Self {
+        let bootstrap = roles
+            .iter()
+            .find(|r| r.oid == BOOTSTRAP_ROLE_OID)
+            .map(|r| r.name.as_str())
+            .unwrap_or("postgres");
+        Approved { bootstrap, policy }
+    }
+
+    fn superuser(&self, name: &str) -> bool {
+        self.policy.is_approved_superuser(name, self.bootstrap)
+    }
+
+    /// Approved superusers and approved administrators.
+    fn admin(&self, name: &str) -> bool {
+        self.superuser(name) || self.policy.approved_admins.iter().any(|a| a == name)
+    }
+
+    fn describe_superusers(&self) -> String {
+        let mut names = vec![self.bootstrap.to_string()];
+        names.extend(self.policy.approved_superusers.iter().cloned());
+        format!("approved: {}", names.join(", "))
+    }
+
+    fn describe_admins(&self) -> String {
+        let mut names = vec![self.bootstrap.to_string()];
+        names.extend(self.policy.approved_superusers.iter().cloned());
+        names.extend(self.policy.approved_admins.iter().cloned());
+        format!("approved administrators: {}", names.join(", "))
+    }
+}
+
+fn catalog_grant(s: &Snapshot, catalog: &str) -> String {
+    format!(
+        "GRANT SELECT ON pg_catalog.{catalog} TO {}",
+        escape_identifier(&scanner_role(s))
+    )
+}
+
+fn need_roles(s: &Snapshot) -> Result<&[Role], Verdict> {
+    s.roles
+        .as_deref()
+        .ok_or_else(|| part_missing(s, "roles", catalog_grant(s, "pg_roles")))
+}
+
+fn need_graph(s: &Snapshot) -> Result<RoleGraph<'_>, Verdict> {
+    let roles = need_roles(s)?;
+    let memberships = s
+        .memberships
+        .as_deref()
+        .ok_or_else(|| part_missing(s, "memberships", catalog_grant(s, "pg_auth_members")))?;
+    Ok(RoleGraph::new(roles, memberships))
+}
+
+/// A role attribute a fix can switch off (and the rollback back on).
+struct Attribute {
+    keyword: &'static str,
+    held: fn(&Role) -> bool,
+}
+
+const SUPERUSER: Attribute = Attribute {
+    keyword: "SUPERUSER",
+    held: |r| r.superuser,
+};
+const CREATEDB: Attribute = Attribute {
+    keyword: "CREATEDB",
+    held: |r| r.create_db,
+};
+const CREATEROLE: Attribute = Attribute {
+    keyword: "CREATEROLE",
+    held: |r| r.create_role,
+};
+const BYPASSRLS: Attribute = Attribute {
+    keyword: "BYPASSRLS",
+    held: |r| r.bypass_rls,
+};
+const REPLICATION: Attribute = Attribute {
+    keyword: "REPLICATION",
+    held: |r| r.replication,
+};
+const LOGIN: Attribute = Attribute {
+    keyword: "LOGIN",
+    held: |r| r.can_login,
+};
+
+/// `ALTER ROLE r NO<attr> …` for each listed role, switching off only the
+/// attributes the snapshot saw it hold; rollback switches them back on.
+fn attribute_plan(
+    s: &Snapshot,
+    verdict: &Verdict,
+    attributes: &[Attribute],
+    note: &str,
+) -> FixPlan {
+    let listed = Listed::new(verdict);
+    let mut plan = FixPlan {
+        apply: vec![ApplyClass::Immediate],
+        needs: "superuser".into(),
+        note: note.into(),
+        ..FixPlan::default()
+    };
+    for role in s
+        .roles
+        .as_deref()
+        .unwrap_or(&[])
+        .iter()
+        .filter(|r| listed.contains(r.name.as_str()))
+    {
+        let held: Vec<&str> = attributes
+            .iter()
+            .filter(|a| (a.held)(role))
+            .map(|a| a.keyword)
+            .collect();
+        if held.is_empty() {
+            continue;
+        }
+        let name = escape_identifier(&role.name);
+        let off: Vec<String> = held.iter().map(|k| format!("NO{k}")).collect();
+        plan.statements
+            .push(format!("ALTER ROLE {name} {}", off.join(" ")));
+        plan.rollback
+            .push(format!("ALTER ROLE {name} {}", held.join(" ")));
+    }
+    plan
+}
+
+fn revoke_membership(m: &Membership) -> String {
+    format!(
+        "REVOKE {} FROM {}",
+        escape_identifier(&m.role),
+        escape_identifier(&m.member)
+    )
+}
+
+/// The GRANT that recreates a membership as the snapshot saw it, with its
+/// admin option and, on PostgreSQL 16+, its inherit option.
+fn grant_membership(m: &Membership) -> String {
+    let base = format!(
+        "GRANT {} TO {}",
+        escape_identifier(&m.role),
+        escape_identifier(&m.member)
+    );
+    let flag = |b: bool| if b { "TRUE" } else { "FALSE" };
+    match (m.inherit_option, m.admin_option) {
+        (None, false) => base,
+        (None, true) => format!("{base} WITH ADMIN OPTION"),
+        (Some(inherit), admin) => format!(
+            "{base} WITH ADMIN {}, INHERIT {}",
+            flag(admin),
+            flag(inherit)
+        ),
+    }
+}
+
+fn membership_plan(cut: &[&Membership], note: &str) -> FixPlan {
+    FixPlan {
+        apply: vec![ApplyClass::Immediate],
+        statements: cut.iter().map(|m| revoke_membership(m)).collect(),
+        rollback: cut.iter().map(|m| grant_membership(m)).collect(),
+        needs: "superuser, or a role with ADMIN OPTION on each group".into(),
+        note: format!(
+            "{note}; on PostgreSQL 16+ a membership granted by a non-superuser must be revoked \
+             with GRANTED BY that role"
+        ),
+        ..FixPlan::default()
+    }
+}
+
+fn missing_facts_plan(what: &str) -> FixPlan {
+    FixPlan {
+        apply: vec![ApplyClass::Manual],
+        needs: "a snapshot with the facts".into(),
+        note: format!("{what} were not collected: scan again with access to them"),
+        ..FixPlan::default()
+    }
+}
+
+/// A per-database part of the snapshot, as found in each database.
+struct Scoped<'a, T> {
+    found: Vec<InDatabase<'a, T>>,
+    /// Databases whose part was not collected.
+    missing: Vec<&'a str>,
+}
+
+struct InDatabase<'a, T> {
+    db: &'a DatabaseFacts,
+    primary: bool,
+    part: T,
+}
+
+impl<T> InDatabase<'_, T> {
+    /// An object key, qualified by the database when it is not the connected one.
+    fn key(&self, local: String) -> String {
+        if self.primary {
+            local
+        } else {
+            format!("{}.{local}", escape_identifier(&self.db.name))
+        }
+    }
+}
+
+fn per_database<'a, T>(
+    s: &'a Snapshot,
+    get: impl Fn(&'a DatabaseFacts) -> Option<T>,
+) -> Scoped<'a, T> {
+    let mut scoped = Scoped {
+        found: Vec::new(),
+        missing: Vec::new(),
+    };
+    for (i, db) in s.databases.iter().enumerate() {
+        match get(db) {
+            Some(part) => scoped.found.push(InDatabase {
+                db,
+                primary: i == 0,
+                part,
+            }),
+            None => scoped.missing.push(&db.name),
+        }
+    }
+    scoped
+}
+
+impl<T> Scoped<'_, T> {
+    /// Fail when anything was found; otherwise unknown when a database's part
+    /// (or every database) is missing; otherwise pass.
+    fn conclude(
+        &self,
+        s: &Snapshot,
+        part: &str,
+        found: Vec<String>,
+        fail: impl FnOnce(&[String]) -> String,
+        pass: String,
+    ) -> Verdict {
+        let found = sorted(found);
+        let missing_note = if self.missing.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "; {part} not collected in database(s): {}",
+                self.missing.join(", ")
+            )
+        };
+        if !found.is_empty() {
+            return Verdict::fail(format!("{}{missing_note}", fail(&found))).with_objects(found);
+        }
+        if self.missing.is_empty() && !s.databases.is_empty() {
+            return Verdict::pass(pass);
+        }
+        let catalog = match part {
+            "schemas" => "pg_namespace",
+            "default_acls" => "pg_default_acl",
+            "functions" => "pg_proc",
+            "languages" => "pg_language",
+            "policies" => "pg_policy",
+            _ => "pg_class",
+        };
+        let mut verdict = part_missing(s, part, catalog_grant(s, catalog));
+        if !missing_note.is_empty() {
+            verdict.evidence.push_str(&missing_note);
+            verdict.reason = verdict.reason.map(|r| format!("{r}{missing_note}"));
+        }
+        verdict
+    }
+}
+
+/// The connected database's part, for fix builders.
+fn primary_part<'a, T>(s: &'a Snapshot, get: impl Fn(&'a DatabaseFacts) -> Option<T>) -> Option<T> {
+    s.databases.first().and_then(get)
+}
+
+fn with_other_databases(s: &Snapshot, note: &str) -> String {
+    if s.databases.len() > 1 {
+        format!(
+            "{note}; statements cover the connected database only: run the fix connected to \
+             each other listed database"
+        )
+    } else {
+        note.to_string()
+    }
+}
+
+/// The objects of a verdict, for fix builders: exact keys, plus the
+/// relations named at the start of relation keys (`"schema"."name"…`) as a
+/// cheap filter, so that a builder formats keys only for relations involved.
+struct Listed<'v> {
+    keys: HashSet<&'v str>,
+    relations: HashMap<String, HashSet<String>>,
+}
+
+impl<'v> Listed<'v> {
+    fn new(verdict: &'v Verdict) -> Self {
+        let mut relations: HashMap<String, HashSet<String>> = HashMap::new();
+        for key in &verdict.objects {
+            if let Some((schema, rest)) = leading_identifier(key) {
+                if let Some((name, _)) = rest.strip_prefix('.').and_then(leading_identifier) {
+                    relations.entry(schema).or_default().insert(name);
+                }
+            }
+        }
+        Listed {
+            keys: verdict.objects.iter().map(String::as_str).collect(),
+            relations,
+        }
+    }
+
+    fn contains(&self, key: &str) -> bool {
+        self.keys.contains(key)
+    }
+
+    /// Whether some key starts with this relation's name.
+    fn relates_to(&self, rel: &Relation) -> bool {
+        self.relations
+            .get(rel.schema.as_str())
+            .is_some_and(|names| names.contains(rel.name.as_str()))
+    }
+
+    /// Whether the relation's own key is listed.
+    fn relation(&self, rel: &Relation) -> bool {
+        self.relates_to(rel) && self.contains(&rel_key(&rel.schema, &rel.name))
+    }
+}
+
+/// A double-quoted identifier at the start of `text`, unquoted, and the rest.
+fn leading_identifier(text: &str) -> Option<(String, &str)> {
+    let body = text.strip_prefix('"')?;
+    let mut name = String::new();
+    let mut chars = body.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        if c != '"' {
+            name.push(c);
+        } else if chars.peek().is_some_and(|(_, n)| *n == '"') {
+            name.push('"');
+            chars.next();
+        } else {
+            return Some((name, &body[i + 1..]));
+        }
+    }
+    None
+}
+
+/// `"schema"."name"`: a key and a valid SQL name at once.
+fn rel_key(schema: &str, name: &str) -> String {
+    format!("{}.{}", escape_identifier(schema), escape_identifier(name))
+}
+
+fn grantee_sql(grantee: &str) -> String {
+    if grantee == PUBLIC {
+        PUBLIC.to_string()
+    } else {
+        escape_identifier(grantee)
+    }
+}
+
+/// The SQL keyword for an `aclitem` privilege letter.
+fn privilege_keyword(letter: char) -> Option<&'static str> {
+    Some(match letter {
+        'r' => "SELECT",
+        'a' => "INSERT",
+        'w' => "UPDATE",
+        'd' => "DELETE",
+        'D' => "TRUNCATE",
+        'x' => "REFERENCES",
+        't' => "TRIGGER",
+        'm' => "MAINTAIN",
+        'X' => "EXECUTE",
+        'U' => "USAGE",
+        'C' => "CREATE",
+        'c' => "CONNECT",
+        'T' => "TEMPORARY",
+        's' => "SET",
+        'A' => "ALTER SYSTEM",
+        _ => return None,
+    })
+}
+
+/// `SELECT, INSERT` or, for a column, `SELECT ("c"), INSERT ("c")`.
+fn privilege_list(letters: &str, column: Option<&str>) -> String {
+    let suffix = column
+        .map(|c| format!(" ({})", escape_identifier(c)))
+        .unwrap_or_default();
+    letters
+        .chars()
+        .filter_map(privilege_keyword)
+        .map(|k| format!("{k}{suffix}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn sorted(items: impl IntoIterator<Item = String>) -> Vec<String> {
+    let mut v: Vec<String> = items.into_iter().collect();
+    v.sort();
+    v.dedup();
+    v
+}
+
+/// The first few items and how many more, for evidence lines.
+fn sample(items: &[String]) -> String {
+    let shown: Vec<&str> = items.iter().take(SHOWN).map(String::as_str).collect();
+    match items.len().saturating_sub(SHOWN) {
+        0 => shown.join(", "),
+        more => format!("{} and {more} more", shown.join(", ")),
+    }
+}
+
+fn none_if_empty(text: &str) -> &str {
+    if text.is_empty() {
+        "none"
+    } else {
+        text
+    }
+}
+
 #[cfg(test)]
 pub fn cases() -> Vec<super::testkit::Case> {
-    use super::testkit::{base, role, Case};
-    let good = base();
-    let mut bad = base();
-    if let Some(roles) = bad.roles.as_mut() {
-        roles.push(role("app", |r| {
+    use super::testkit::{base, db, hba, role, set, Case};
+    use crate::finding::{Attestation, Status};
+    use crate::policy::Attestations;
+    use fixtures::*;
+
+    let with_role = |r: Role| {
+        let mut s = base();
+        add_roles(&mut s, vec![r]);
+        s
+    };
+    let mut cases = Vec::new();
+
+    // PRIV-001
+    cases.push(Case::new(
+        "PRIV-001",
+        base(),
+        with_role(role("app", |r| {
             r.superuser = true;
             r.can_login = true;
-        }));
+        })),
+    ));
+
+    // PRIV-002 / PRIV-003
+    cases.push(Case::new(
+        "PRIV-002",
+        with_role(login("alice")),
+        with_role(role("app", |r| {
+            r.can_login = true;
+            r.create_db = true;
+        })),
+    ));
+    cases.push(Case::new(
+        "PRIV-003",
+        with_role(login("alice")),
+        with_role(role("app", |r| {
+            r.can_login = true;
+            r.bypass_rls = true;
+        })),
+    ));
+
+    // PRIV-004
+    let replicator = |name: &str| {
+        role(name, |r| {
+            r.can_login = true;
+            r.replication = true;
+        })
+    };
+    let mut good = with_role(replicator("replicator"));
+    good.hba_rules = Some(vec![hba(
+        1,
+        "hostssl",
+        "replication",
+        "replicator",
+        Some(("10.0.0.5", "255.255.255.255")),
+        "scram-sha-256",
+    )]);
+    let mut bad = good.clone();
+    add_roles(&mut bad, vec![replicator("app")]);
+    cases.push(Case::new("PRIV-004", good, bad));
+
+    // PRIV-005
+    let mut good = base();
+    add_roles(&mut good, vec![login("app"), group("readers")]);
+    add_memberships(&mut good, &[("readers", "app")]);
+    let mut bad = good.clone();
+    add_roles(&mut bad, vec![group("admins")]);
+    add_memberships(&mut bad, &[("postgres", "admins"), ("admins", "app")]);
+    cases.push(Case::new("PRIV-005", good, bad));
+
+    // PRIV-006
+    let mut good = base();
+    add_roles(&mut good, vec![login("app"), group("pg_read_server_files")]);
+    let mut bad = good.clone();
+    add_memberships(&mut bad, &[("pg_read_server_files", "app")]);
+    cases.push(Case::new("PRIV-006", good, bad));
+
+    // PRIV-007
+    cases.push(Case::new(
+        "PRIV-007",
+        with_role(login("alice.smith")),
+        with_role(login("app_user")),
+    ));
+
+    // PRIV-008: manual without an attestation, attested with one.
+    let attested = Attestations(BTreeMap::from([(
+        "PRIV-008".to_string(),
+        Attestation {
+            by: "Dana DBA".into(),
+            at: "2026-11-20".into(),
+            note: "connection logs reviewed; two logins disabled".into(),
+        },
+    )]));
+    cases.push(
+        Case::new("PRIV-008", with_role(login("alice")), base())
+            .expect(Status::Manual, Status::Manual),
+    );
+    cases.push(
+        Case::new("PRIV-008", with_role(login("alice")), base())
+            .with_attestations(attested)
+            .expect(Status::Attested, Status::Attested),
+    );
+
+    // PRIV-009
+    let good = with_relations(vec![patients("phi_owner")]);
+    let mut bad = good.clone();
+    relation_mut(&mut bad, 0).acl.push(acl(PUBLIC, "r"));
+    cases.push(Case::new("PRIV-009", good, bad));
+
+    // PRIV-010
+    let schema = |public: &str| crate::snapshot::Schema {
+        name: "public".into(),
+        owner: "pg_database_owner".into(),
+        acl: vec![acl("pg_database_owner", "UC"), acl(PUBLIC, public)],
+    };
+    let mut good = base();
+    db(&mut good).schemas = Some(vec![schema("U")]);
+    let mut bad = base();
+    db(&mut bad).schemas = Some(vec![schema("UC")]);
+    cases.push(Case::new("PRIV-010", good, bad));
+
+    // PRIV-011
+    let default_acl = |grantee: &str| DefaultAcl {
+        role: "app_owner".into(),
+        schema: Some("clinic".into()),
+        object_type: "r".into(),
+        acl: vec![acl(grantee, "r")],
+    };
+    let mut good = base();
+    db(&mut good).default_acls = Some(vec![default_acl("app")]);
+    let mut bad = base();
+    db(&mut bad).default_acls = Some(vec![default_acl(PUBLIC)]);
+    cases.push(Case::new("PRIV-011", good, bad));
+
+    // PRIV-012
+    let mut good = base();
+    db(&mut good).functions = Some(vec![definer(&["search_path=pg_catalog, pg_temp"], false)]);
+    let mut bad = base();
+    db(&mut bad).functions = Some(vec![definer(&[], false)]);
+    cases.push(Case::new("PRIV-012", good, bad));
+
+    // PRIV-013
+    let language = |name: &str, trusted: bool| crate::snapshot::Language {
+        name: name.into(),
+        trusted,
+        owner: "postgres".into(),
+        acl: Vec::new(),
+    };
+    let mut good = base();
+    db(&mut good).languages = Some(vec![language("c", false), language("plpgsql", true)]);
+    let mut bad = base();
+    db(&mut bad).languages = Some(vec![
+        language("plpgsql", true),
+        language("plpython3u", false),
+    ]);
+    cases.push(Case::new("PRIV-013", good, bad));
+
+    // PRIV-014 / PRIV-015 / PRIV-016
+    let protected = || {
+        let mut s = with_relations(vec![rls(patients("phi_owner"))]);
+        add_roles(&mut s, vec![group("phi_owner")]);
+        db(&mut s).policies = Some(vec![rls_policy("(clinic_id = 7)")]);
+        s
+    };
+    let mut bad = protected();
+    relation_mut(&mut bad, 0).rls_forced = false;
+    cases.push(Case::new("PRIV-014", protected(), bad));
+    let mut bad = protected();
+    db(&mut bad).policies = Some(vec![rls_policy("true")]);
+    cases.push(Case::new("PRIV-015", protected(), bad));
+    let mut bad = protected();
+    add_roles(&mut bad, vec![login("app")]);
+    relation_mut(&mut bad, 0).owner = "app".into();
+    cases.push(Case::new("PRIV-016", protected(), bad));
+
+    // PRIV-017
+    let clinical = Policy {
+        clinical_roles: vec!["clinician".into()],
+        ..Policy::default()
+    };
+    let mut good = protected();
+    add_roles(
+        &mut good,
+        vec![group("clinician"), login("nurse_kim"), login("billing")],
+    );
+    add_memberships(&mut good, &[("clinician", "nurse_kim")]);
+    relation_mut(&mut good, 0).acl.push(acl("clinician", "r"));
+    let mut bad = good.clone();
+    relation_mut(&mut bad, 0).acl.push(acl("billing", "r"));
+    cases.push(Case::new("PRIV-017", good, bad).with_policy(clinical));
+
+    // PRIV-018
+    let mut good = base();
+    set(&mut good, "shared_preload_libraries", "pgaudit,set_user");
+    let mut bad = base();
+    set(&mut bad, "shared_preload_libraries", "pgaudit");
+    cases.push(Case::new("PRIV-018", good, bad).expect(Status::Pass, Status::Warn));
+
+    cases
+}
+
+/// Snapshot builders shared by `cases()` and the unit tests.
+#[cfg(test)]
+mod fixtures {
+    use super::super::testkit::{base, db, role, table};
+    use crate::snapshot::{
+        AclItem, DatabaseFacts, Function, Membership, Policy, Relation, Role, Snapshot,
+    };
+
+    pub fn login(name: &str) -> Role {
+        role(name, |r| r.can_login = true)
     }
-    vec![Case::new("PRIV-001", good, bad)]
+
+    pub fn group(name: &str) -> Role {
+        role(name, |_| {})
+    }
+
+    pub fn add_roles(s: &mut Snapshot, roles: Vec<Role>) {
+        s.roles.get_or_insert_with(Vec::new).extend(roles);
+    }
+
+    pub fn membership(group: &str, member: &str) -> Membership {
+        Membership {
+            role: group.into(),
+            member: member.into(),
+            admin_option: false,
+            inherit_option: None,
+        }
+    }
+
+    pub fn add_memberships(s: &mut Snapshot, pairs: &[(&str, &str)]) {
+        let list = s.memberships.get_or_insert_with(Vec::new);
+        list.extend(pairs.iter().map(|(g, m)| membership(g, m)));
+    }
+
+    pub fn acl(grantee: &str, privileges: &str) -> AclItem {
+        AclItem {
+            grantee: grantee.into(),
+            grantor: "phi_owner".into(),
+            privileges: privileges.into(),
+            grantable: String::new(),
+        }
+    }
+
+    /// `public.patients(id, ssn, clinic_id)`.
+    pub fn patients(owner: &str) -> Relation {
+        table(
+            "patients",
+            owner,
+            &[("id", "bigint"), ("ssn", "text"), ("clinic_id", "integer")],
+        )
+    }
+
+    /// RLS enabled and forced.
+    pub fn rls(mut rel: Relation) -> Relation {
+        rel.rls_enabled = true;
+        rel.rls_forced = true;
+        rel
+    }
+
+    pub fn rls_policy(using: &str) -> Policy {
+        Policy {
+            schema: "public".into(),
+            table: "patients".into(),
+            name: "by_clinic".into(),
+            permissive: true,
+            command: "SELECT".into(),
+            roles: vec!["public".into()],
+            using: Some(using.into()),
+            with_check: None,
+        }
+    }
+
+    pub fn with_relations(relations: Vec<Relation>) -> Snapshot {
+        let mut s = base();
+        db(&mut s).relations = Some(relations);
+        s
+    }
+
+    pub fn relation_mut(s: &mut Snapshot, i: usize) -> &mut Relation {
+        let rels = db(s).relations.get_or_insert_with(Vec::new);
+        &mut rels[i]
+    }
+
+    pub fn definer(config: &[&str], public_execute: bool) -> Function {
+        let mut acl = vec![acl("app_owner", "X")];
+        if public_execute {
+            acl.push(self::acl(crate::checks::privileges::PUBLIC, "X"));
+        }
+        Function {
+            schema: "app".into(),
+            signature: "lookup_patient(bigint)".into(),
+            owner: "app_owner".into(),
+            language: "plpgsql".into(),
+            security_definer: true,
+            config: config.iter().map(|c| (*c).to_string()).collect(),
+            acl,
+            from_extension: false,
+            literal_key_in_body: false,
+        }
+    }
+
+    /// A second database with the given relations.
+    pub fn second_database(s: &mut Snapshot, relations: Option<Vec<Relation>>) {
+        let mut other: DatabaseFacts = s.databases[0].clone();
+        other.name = "billing".into();
+        other.relations = relations;
+        s.databases.push(other);
+    }
 }
 
 #[cfg(test)]
 mod tests {
+    use super::fixtures::*;
     use super::*;
+    use crate::checks::testkit::{base, db, hba, role, set, table};
     use crate::finding::Status;
+
+    const HOSTILE: &[&str] = &["a\"; DROP ROLE x; --", "line\nbreak", "pätiënt_ü"];
+
+    fn eval(check: &Check, s: &Snapshot, policy: &Policy) -> Verdict {
+        (check.evaluate)(s, policy)
+    }
+
+    fn status(check: &Check, s: &Snapshot) -> Status {
+        eval(check, s, &Policy::default()).status
+    }
+
+    #[test]
+    fn missing_parts_are_unknown_never_pass() {
+        let role_checks: &[&Check] = &[
+            &SUPERUSERS_APPROVED,
+            &CREATE_ATTRIBUTES_LIMITED,
+            &BYPASS_RLS_LIMITED,
+            &REPLICATION_DEDICATED,
+            &NO_PATH_TO_SUPERUSER,
+            &SERVER_ACCESS_ROLES_LIMITED,
+            &NO_SHARED_ACCOUNTS,
+            &DEFAULT_PRIVILEGES_TIGHT,
+            &PHI_OWNERS_CANNOT_LOG_IN,
+            &PHI_COLUMNS_LEAST_PRIVILEGE,
+        ];
+        let mut s = with_relations(vec![rls(patients("phi_owner"))]);
+        s.roles = None;
+        for check in role_checks {
+            let v = eval(check, &s, &Policy::default());
+            assert_eq!(v.status, Status::Unknown, "{}", check.id);
+            assert!(v.grant.is_some(), "{} gives no grant", check.id);
+        }
+        let mut s = base();
+        s.memberships = None;
+        for check in [
+            &NO_PATH_TO_SUPERUSER,
+            &SERVER_ACCESS_ROLES_LIMITED,
+            &PHI_COLUMNS_LEAST_PRIVILEGE,
+        ] {
+            assert_eq!(status(check, &s), Status::Unknown, "{}", check.id);
+        }
+        let mut s = base();
+        s.hba_rules = None;
+        assert_eq!(status(&REPLICATION_DEDICATED, &s), Status::Unknown);
+        s.sessions = None;
+        assert_eq!(status(&NO_SHARED_ACCOUNTS, &s), Status::Unknown);
+        let mut s = base();
+        s.settings = None;
+        assert_eq!(status(&SET_USER_LOADED, &s), Status::Unknown);
+    }
+
+    #[test]
+    fn missing_per_database_parts_are_unknown_and_findings_still_fail() {
+        let db_checks: &[&Check] = &[
+            &NO_PUBLIC_TABLE_GRANTS,
+            &NO_PUBLIC_SCHEMA_CREATE,
+            &DEFAULT_PRIVILEGES_TIGHT,
+            &SECURITY_DEFINER_SAFE,
+            &UNTRUSTED_CODE_APPROVED,
+            &PHI_TABLES_HAVE_RLS,
+            &POLICIES_RESTRICT_ROWS,
+            &PHI_OWNERS_CANNOT_LOG_IN,
+            &PHI_COLUMNS_LEAST_PRIVILEGE,
+        ];
+        let mut none = base();
+        none.databases.clear();
+        for check in db_checks {
+            assert_eq!(
+                status(check, &none),
+                Status::Unknown,
+                "{} without databases",
+                check.id
+            );
+        }
+        let mut s = base();
+        *db(&mut s) = DatabaseFacts {
+            name: "clinic".into(),
+            ..DatabaseFacts::default()
+        };
+        for check in db_checks {
+            assert_eq!(
+                status(check, &s),
+                Status::Unknown,
+                "{} without parts",
+                check.id
+            );
+        }
+        // A second database that was not collected: unknown, named in the reason.
+        let mut s = with_relations(vec![patients("phi_owner")]);
+        second_database(&mut s, None);
+        let v = eval(&NO_PUBLIC_TABLE_GRANTS, &s, &Policy::default());
+        assert_eq!(v.status, Status::Unknown);
+        assert!(v.reason.unwrap_or_default().contains("billing"));
+        // A finding in the primary database still fails.
+        relation_mut(&mut s, 0).acl.push(acl(PUBLIC, "r"));
+        let v = eval(&NO_PUBLIC_TABLE_GRANTS, &s, &Policy::default());
+        assert_eq!(v.status, Status::Fail);
+        assert!(v.evidence.contains("not collected in database(s): billing"));
+    }
+
+    #[test]
+    fn objects_in_other_databases_carry_the_database_name_and_get_no_statements() {
+        let mut s = with_relations(vec![patients("phi_owner")]);
+        let mut exposed = patients("phi_owner");
+        exposed.acl.push(acl(PUBLIC, "r"));
+        second_database(&mut s, Some(vec![exposed]));
+        let v = eval(&NO_PUBLIC_TABLE_GRANTS, &s, &Policy::default());
+        assert_eq!(
+            v.objects,
+            vec!["\"billing\".\"public\".\"patients\"".to_string()]
+        );
+        let plan = NO_PUBLIC_TABLE_GRANTS.plan(&s, &v);
+        assert!(plan.statements.is_empty());
+        assert!(plan.note.contains("each other listed database"));
+    }
+
+    #[test]
+    fn attribute_fixes_touch_only_held_attributes_and_restore_them() {
+        let mut s = base();
+        add_roles(
+            &mut s,
+            vec![role("app", |r| {
+                r.can_login = true;
+                r.create_role = true;
+            })],
+        );
+        let v = eval(&CREATE_ATTRIBUTES_LIMITED, &s, &Policy::default());
+        assert_eq!(v.objects, vec!["app".to_string()]);
+        let plan = CREATE_ATTRIBUTES_LIMITED.plan(&s, &v);
+        assert_eq!(plan.statements, vec!["ALTER ROLE \"app\" NOCREATEROLE"]);
+        assert_eq!(plan.rollback, vec!["ALTER ROLE \"app\" CREATEROLE"]);
+        let approved = Policy {
+            approved_admins: vec!["app".into()],
+            ..Policy::default()
+        };
+        assert_eq!(
+            eval(&CREATE_ATTRIBUTES_LIMITED, &s, &approved).status,
+            Status::Pass
+        );
+    }
 
     #[test]
     fn policy_can_approve_a_second_superuser() {
-        let mut s = super::super::testkit::base();
-        if let Some(roles) = s.roles.as_mut() {
-            roles.push(super::super::testkit::role("dba_alice", |r| r.superuser = true));
-        }
+        let mut s = base();
+        add_roles(&mut s, vec![role("dba_alice", |r| r.superuser = true)]);
         let policy = Policy {
             approved_superusers: vec!["dba_alice".into()],
             ..Policy::default()
         };
-        assert_eq!(superusers_approved(&s, &policy).status, Status::Pass);
-        let v = superusers_approved(&s, &Policy::default());
-        assert_eq!(v.status, Status::Fail);
+        assert_eq!(eval(&SUPERUSERS_APPROVED, &s, &policy).status, Status::Pass);
+        let v = eval(&SUPERUSERS_APPROVED, &s, &Policy::default());
         assert_eq!(v.objects, vec!["dba_alice".to_string()]);
-        let plan = revoke_superuser(&s, &v);
-        assert_eq!(plan.statements, vec!["ALTER ROLE \"dba_alice\" NOSUPERUSER"]);
+        let plan = SUPERUSERS_APPROVED.plan(&s, &v);
+        assert_eq!(
+            plan.statements,
+            vec!["ALTER ROLE \"dba_alice\" NOSUPERUSER"]
+        );
+    }
+
+    #[test]
+    fn replication_rules_reject_lines_and_netmasks() {
+        let mut s = base();
+        add_roles(
+            &mut s,
+            vec![role("replicator", |r| {
+                r.can_login = true;
+                r.replication = true;
+            })],
+        );
+        // A reject line is protective; a local line is not network-reachable.
+        s.hba_rules = Some(vec![
+            hba(
+                1,
+                "host",
+                "replication",
+                "all",
+                Some(("0.0.0.0", "0.0.0.0")),
+                "reject",
+            ),
+            hba(2, "local", "replication", "all", None, "peer"),
+            hba(
+                3,
+                "hostssl",
+                "replication",
+                "replicator",
+                Some(("10.1.2.3", "255.255.255.255")),
+                "scram-sha-256",
+            ),
+        ]);
+        assert_eq!(status(&REPLICATION_DEDICATED, &s), Status::Pass);
+        // 0.0.0.0 with netmask 0.0.0.0 is everywhere, even over TLS.
+        s.hba_rules = Some(vec![hba(
+            4,
+            "hostssl",
+            "replication",
+            "replicator",
+            Some(("0.0.0.0", "0.0.0.0")),
+            "scram-sha-256",
+        )]);
+        let v = eval(&REPLICATION_DEDICATED, &s, &Policy::default());
+        assert_eq!(v.status, Status::Fail);
+        assert_eq!(v.objects, vec!["pg_hba.conf:4".to_string()]);
+        // `all` in the database column does not match replication connections.
+        s.hba_rules = Some(vec![hba(
+            5,
+            "host",
+            "all",
+            "all",
+            Some(("0.0.0.0", "0.0.0.0")),
+            "scram-sha-256",
+        )]);
+        assert_eq!(status(&REPLICATION_DEDICATED, &s), Status::Pass);
+        // Superusers and NOLOGIN roles do not count; approved admins do not count.
+        add_roles(
+            &mut s,
+            vec![
+                role("old_repl", |r| r.replication = true),
+                role("barman", |r| {
+                    r.can_login = true;
+                    r.replication = true;
+                }),
+            ],
+        );
+        assert_eq!(status(&REPLICATION_DEDICATED, &s), Status::Fail);
+        let policy = Policy {
+            approved_admins: vec!["barman".into()],
+            ..Policy::default()
+        };
+        assert_eq!(
+            eval(&REPLICATION_DEDICATED, &s, &policy).status,
+            Status::Pass
+        );
+    }
+
+    #[test]
+    fn noinherit_does_not_hide_a_path_to_superuser_and_the_fix_cuts_it() {
+        let mut s = base();
+        add_roles(
+            &mut s,
+            vec![
+                role("app", |r| {
+                    r.can_login = true;
+                    r.inherit = false;
+                }),
+                group("ops"),
+                group("readers"),
+            ],
+        );
+        add_memberships(
+            &mut s,
+            &[("ops", "app"), ("readers", "app"), ("postgres", "ops")],
+        );
+        let v = eval(&NO_PATH_TO_SUPERUSER, &s, &Policy::default());
+        assert_eq!(v.status, Status::Fail);
+        assert!(
+            v.evidence.contains("app → ops → postgres"),
+            "{}",
+            v.evidence
+        );
+        let plan = NO_PATH_TO_SUPERUSER.plan(&s, &v);
+        assert_eq!(plan.statements, vec!["REVOKE \"ops\" FROM \"app\""]);
+        assert_eq!(plan.rollback, vec!["GRANT \"ops\" TO \"app\""]);
+        let approved = Policy {
+            approved_superusers: vec!["app".into()],
+            ..Policy::default()
+        };
+        assert_eq!(
+            eval(&NO_PATH_TO_SUPERUSER, &s, &approved).status,
+            Status::Pass
+        );
+    }
+
+    #[test]
+    fn membership_rollback_restores_pg16_options() {
+        let m = Membership {
+            role: "g".into(),
+            member: "m".into(),
+            admin_option: true,
+            inherit_option: Some(false),
+        };
+        assert_eq!(
+            grant_membership(&m),
+            "GRANT \"g\" TO \"m\" WITH ADMIN TRUE, INHERIT FALSE"
+        );
+        let old = Membership {
+            inherit_option: None,
+            ..m
+        };
+        assert_eq!(
+            grant_membership(&old),
+            "GRANT \"g\" TO \"m\" WITH ADMIN OPTION"
+        );
+    }
+
+    #[test]
+    fn server_access_roles_are_found_through_groups() {
+        let mut s = base();
+        add_roles(
+            &mut s,
+            vec![
+                login("app"),
+                group("etl"),
+                group("pg_execute_server_program"),
+            ],
+        );
+        add_memberships(
+            &mut s,
+            &[("pg_execute_server_program", "etl"), ("etl", "app")],
+        );
+        let v = eval(&SERVER_ACCESS_ROLES_LIMITED, &s, &Policy::default());
+        assert_eq!(
+            v.objects,
+            vec![
+                "pg_execute_server_program: app".to_string(),
+                "pg_execute_server_program: etl".to_string()
+            ]
+        );
+        let plan = SERVER_ACCESS_ROLES_LIMITED.plan(&s, &v);
+        assert_eq!(
+            plan.statements,
+            vec!["REVOKE \"pg_execute_server_program\" FROM \"etl\""]
+        );
+        let approved = Policy {
+            approved_admins: vec!["etl".into(), "app".into()],
+            ..Policy::default()
+        };
+        assert_eq!(
+            eval(&SERVER_ACCESS_ROLES_LIMITED, &s, &approved).status,
+            Status::Pass
+        );
+    }
+
+    #[test]
+    fn generic_names_and_shared_sessions() {
+        for name in ["app", "app_user", "test1", "READONLY", "shared-svc"] {
+            assert!(is_generic_name(name), "{name}");
+        }
+        for name in ["alice", "alice_admin", "dr_smith", "", "42"] {
+            assert!(!is_generic_name(name), "{name}");
+        }
+        let mut s = base();
+        add_roles(&mut s, vec![login("app"), login("bob")]);
+        let service = Policy {
+            service_accounts: vec!["app".into()],
+            ..Policy::default()
+        };
+        assert_eq!(eval(&NO_SHARED_ACCOUNTS, &s, &service).status, Status::Pass);
+        let session = |addr: &str| crate::snapshot::Session {
+            usename: Some("bob".into()),
+            client_addr: Some(addr.into()),
+            ..crate::snapshot::Session::default()
+        };
+        s.sessions = Some(vec![
+            session("10.0.0.1"),
+            session("10.0.0.2"),
+            session("10.0.0.2"),
+        ]);
+        assert_eq!(eval(&NO_SHARED_ACCOUNTS, &s, &service).status, Status::Pass);
+        s.sessions
+            .get_or_insert_with(Vec::new)
+            .push(session("10.0.0.3"));
+        let v = eval(&NO_SHARED_ACCOUNTS, &s, &service);
+        assert_eq!(v.status, Status::Warn);
+        assert_eq!(v.objects, vec!["bob".to_string()]);
+    }
+
+    #[test]
+    fn public_grants_fix_revokes_per_schema_and_restores_each_object() {
+        let mut rel = patients("phi_owner");
+        rel.schema = HOSTILE[0].into();
+        rel.acl.push(acl(PUBLIC, "arw"));
+        rel.columns[1].acl.push(acl(PUBLIC, "r"));
+        let s = with_relations(vec![rel]);
+        let v = eval(&NO_PUBLIC_TABLE_GRANTS, &s, &Policy::default());
+        assert_eq!(v.status, Status::Fail);
+        let plan = NO_PUBLIC_TABLE_GRANTS.plan(&s, &v);
+        assert_eq!(
+            plan.statements,
+            vec!["REVOKE ALL ON ALL TABLES IN SCHEMA \"a\"\"; DROP ROLE x; --\" FROM PUBLIC"]
+        );
+        assert_eq!(
+            plan.rollback,
+            vec![
+                "GRANT INSERT, SELECT, UPDATE ON TABLE \"a\"\"; DROP ROLE x; --\".\"patients\" TO PUBLIC",
+                "GRANT SELECT (\"ssn\") ON TABLE \"a\"\"; DROP ROLE x; --\".\"patients\" TO PUBLIC",
+            ]
+        );
+    }
+
+    #[test]
+    fn public_schema_create_notes_the_old_default() {
+        let mut s = base();
+        s.target.server_version_num = Some(140010);
+        db(&mut s).schemas = Some(vec![crate::snapshot::Schema {
+            name: "public".into(),
+            owner: "postgres".into(),
+            acl: vec![acl("postgres", "UC"), acl(PUBLIC, "UC")],
+        }]);
+        let v = eval(&NO_PUBLIC_SCHEMA_CREATE, &s, &Policy::default());
+        assert_eq!(v.status, Status::Fail);
+        assert!(v.evidence.contains("before PostgreSQL 15"));
+        let plan = NO_PUBLIC_SCHEMA_CREATE.plan(&s, &v);
+        assert_eq!(
+            plan.statements,
+            vec!["REVOKE CREATE ON SCHEMA \"public\" FROM PUBLIC"]
+        );
+        assert_eq!(
+            plan.rollback,
+            vec!["GRANT CREATE ON SCHEMA \"public\" TO PUBLIC"]
+        );
+    }
+
+    #[test]
+    fn grant_options_and_default_privileges() {
+        let mut rel = patients("phi_owner");
+        let mut item = acl("clerk", "r");
+        item.grantable = "r".into();
+        rel.acl.push(item);
+        let mut owner_item = acl("phi_owner", "arwdDxt");
+        owner_item.grantable = "arwdDxt".into();
+        rel.acl.push(owner_item);
+        let mut s = with_relations(vec![rel]);
+        add_roles(&mut s, vec![login("clerk")]);
+        db(&mut s).default_acls = Some(vec![
+            DefaultAcl {
+                role: "app_owner".into(),
+                schema: None,
+                object_type: "f".into(),
+                acl: vec![acl(PUBLIC, "X"), acl("app_owner", "X")],
+            },
+            DefaultAcl {
+                role: "app_owner".into(),
+                schema: Some("clinic".into()),
+                object_type: "r".into(),
+                acl: vec![acl(PUBLIC, "r")],
+            },
+        ]);
+        let v = eval(&DEFAULT_PRIVILEGES_TIGHT, &s, &Policy::default());
+        assert_eq!(
+            v.objects,
+            vec![
+                "\"public\".\"patients\": \"clerk\" WITH GRANT OPTION".to_string(),
+                "default privileges of \"app_owner\" in schema \"clinic\" on tables: PUBLIC"
+                    .to_string(),
+            ]
+        );
+        let plan = DEFAULT_PRIVILEGES_TIGHT.plan(&s, &v);
+        assert_eq!(
+            plan.statements,
+            vec![
+                "ALTER DEFAULT PRIVILEGES FOR ROLE \"app_owner\" IN SCHEMA \"clinic\" REVOKE SELECT ON TABLES FROM PUBLIC",
+                "REVOKE GRANT OPTION FOR SELECT ON TABLE \"public\".\"patients\" FROM \"clerk\"",
+            ]
+        );
+        assert_eq!(
+            plan.rollback[1],
+            "GRANT SELECT ON TABLE \"public\".\"patients\" TO \"clerk\" WITH GRANT OPTION"
+        );
+        let approved = Policy {
+            approved_admins: vec!["clerk".into()],
+            ..Policy::default()
+        };
+        assert_eq!(
+            eval(&DEFAULT_PRIVILEGES_TIGHT, &s, &approved).objects.len(),
+            1
+        );
+    }
+
+    #[test]
+    fn security_definer_functions() {
+        let mut s = base();
+        let mut from_ext = definer(&[], true);
+        from_ext.from_extension = true;
+        db(&mut s).functions = Some(vec![from_ext, definer(&["search_path=pg_catalog"], false)]);
+        assert_eq!(status(&SECURITY_DEFINER_SAFE, &s), Status::Pass);
+        db(&mut s).functions = Some(vec![definer(&["search_path=pg_catalog"], true)]);
+        let v = eval(&SECURITY_DEFINER_SAFE, &s, &Policy::default());
+        assert_eq!(
+            v.objects,
+            vec!["\"app\".lookup_patient(bigint)".to_string()]
+        );
+        let plan = SECURITY_DEFINER_SAFE.plan(&s, &v);
+        assert_eq!(
+            plan.statements,
+            vec!["REVOKE EXECUTE ON ROUTINE \"app\".\"lookup_patient\"(bigint) FROM PUBLIC"]
+        );
+        db(&mut s).functions = Some(vec![definer(&[], false)]);
+        let v = eval(&SECURITY_DEFINER_SAFE, &s, &Policy::default());
+        let plan = SECURITY_DEFINER_SAFE.plan(&s, &v);
+        assert_eq!(
+            plan.statements,
+            vec!["ALTER ROUTINE \"app\".\"lookup_patient\"(bigint) SET search_path = pg_catalog, pg_temp"]
+        );
+        assert_eq!(
+            plan.rollback,
+            vec!["ALTER ROUTINE \"app\".\"lookup_patient\"(bigint) RESET search_path"]
+        );
+    }
+
+    #[test]
+    fn routine_names_are_quoted_and_hostile_argument_lists_refused() {
+        assert_eq!(
+            routine_sql("s", "f(x) ; DROP TABLE t; --(integer, \"odd (name\" text)").as_deref(),
+            Some("\"s\".\"f(x) ; DROP TABLE t; --\"(integer, \"odd (name\" text)")
+        );
+        assert_eq!(routine_sql("s", "f()").as_deref(), Some("\"s\".\"f\"()"));
+        assert_eq!(
+            routine_sql("s", "f(numeric(10,2)[], character varying)").as_deref(),
+            Some("\"s\".\"f\"(numeric(10,2)[], character varying)")
+        );
+        assert_eq!(routine_sql("s", "f(int); DROP TABLE t; --)"), None);
+        assert_eq!(routine_sql("s", "f(int) DROP"), None);
+        assert_eq!(routine_sql("s", "f(text '\\x')"), None);
+        for name in HOSTILE {
+            let sql = routine_sql(name, &format!("{name}(integer)")).unwrap_or_default();
+            assert!(sql.starts_with(&escape_identifier(name)), "{sql}");
+        }
+    }
+
+    #[test]
+    fn untrusted_code_can_be_approved_and_dropped() {
+        let mut s = base();
+        db(&mut s).languages = Some(vec![crate::snapshot::Language {
+            name: "plpython3u".into(),
+            trusted: false,
+            owner: "postgres".into(),
+            acl: Vec::new(),
+        }]);
+        db(&mut s).extensions = Some(vec![
+            crate::snapshot::Extension {
+                name: "plpython3u".into(),
+                version: "1.0".into(),
+                schema: "pg_catalog".into(),
+            },
+            crate::snapshot::Extension {
+                name: "dblink".into(),
+                version: "1.2".into(),
+                schema: "public".into(),
+            },
+            crate::snapshot::Extension {
+                name: "pgcrypto".into(),
+                version: "1.3".into(),
+                schema: "public".into(),
+            },
+        ]);
+        let v = eval(&UNTRUSTED_CODE_APPROVED, &s, &Policy::default());
+        assert_eq!(
+            v.objects,
+            vec![
+                "extension \"dblink\"".to_string(),
+                "language \"plpython3u\"".to_string()
+            ]
+        );
+        let plan = UNTRUSTED_CODE_APPROVED.plan(&s, &v);
+        assert_eq!(
+            plan.statements,
+            vec!["DROP EXTENSION \"plpython3u\"", "DROP EXTENSION \"dblink\""]
+        );
+        assert_eq!(
+            plan.rollback[1],
+            "CREATE EXTENSION \"dblink\" SCHEMA \"public\" VERSION '1.2'"
+        );
+        let approved = Policy {
+            approved_extensions: Some(vec!["dblink".into(), "plpython3u".into()]),
+            ..Policy::default()
+        };
+        assert_eq!(
+            eval(&UNTRUSTED_CODE_APPROVED, &s, &approved).status,
+            Status::Pass
+        );
+    }
+
+    #[test]
+    fn rls_must_be_forced_and_partitions_are_checked_directly() {
+        let mut parent = rls(patients("phi_owner"));
+        parent.kind = "p".into();
+        let mut partition = patients("phi_owner");
+        partition.name = "patients_2026".into();
+        partition.parent = Some("public.patients".into());
+        partition.is_partition = true;
+        let mut s = with_relations(vec![parent, partition]);
+        db(&mut s).policies = Some(vec![rls_policy("(clinic_id = 7)")]);
+        let v = eval(&PHI_TABLES_HAVE_RLS, &s, &Policy::default());
+        assert_eq!(v.objects, vec!["\"public\".\"patients_2026\"".to_string()]);
+        assert!(
+            v.evidence.contains("partition queried directly"),
+            "{}",
+            v.evidence
+        );
+        // No policy on the partition: no statement (it would hide every row).
+        let plan = PHI_TABLES_HAVE_RLS.plan(&s, &v);
+        assert!(plan.statements.is_empty());
+        assert!(plan.note.contains("patients_2026"));
+        // Enabled but not forced: the fix forces it and the rollback undoes it.
+        let mut s = with_relations(vec![rls(patients("phi_owner"))]);
+        relation_mut(&mut s, 0).rls_forced = false;
+        db(&mut s).policies = Some(vec![rls_policy("(clinic_id = 7)")]);
+        let v = eval(&PHI_TABLES_HAVE_RLS, &s, &Policy::default());
+        assert_eq!(v.status, Status::Fail);
+        let plan = PHI_TABLES_HAVE_RLS.plan(&s, &v);
+        assert_eq!(
+            plan.statements,
+            vec!["ALTER TABLE \"public\".\"patients\" FORCE ROW LEVEL SECURITY"]
+        );
+        assert_eq!(
+            plan.rollback,
+            vec!["ALTER TABLE \"public\".\"patients\" NO FORCE ROW LEVEL SECURITY"]
+        );
+        // Policy overrides: not PHI → not applicable.
+        let not_phi = Policy {
+            not_phi_tables: vec!["public.patients".into()],
+            ..Policy::default()
+        };
+        assert_eq!(
+            eval(&PHI_TABLES_HAVE_RLS, &s, &not_phi).status,
+            Status::NotApplicable
+        );
+    }
+
+    #[test]
+    fn vacuous_policies() {
+        for expr in ["true", "(true)", " ( ( TRUE ) ) ", "(1 = 1)"] {
+            assert!(is_vacuous(Some(expr)), "{expr}");
+        }
+        for expr in [
+            "(clinic_id = 7)",
+            "(true AND (owner = CURRENT_USER))",
+            "false",
+        ] {
+            assert!(!is_vacuous(Some(expr)), "{expr}");
+        }
+        assert!(!is_vacuous(None));
+        let mut s = with_relations(vec![rls(patients("phi_owner"))]);
+        let mut restrictive = rls_policy("true");
+        restrictive.permissive = false;
+        let mut check_true = rls_policy("(clinic_id = 7)");
+        check_true.with_check = Some("(true)".into());
+        db(&mut s).policies = Some(vec![restrictive.clone()]);
+        assert_eq!(status(&POLICIES_RESTRICT_ROWS, &s), Status::Pass);
+        db(&mut s).policies = Some(vec![restrictive, check_true]);
+        assert_eq!(status(&POLICIES_RESTRICT_ROWS, &s), Status::Fail);
+        db(&mut s).policies = Some(Vec::new());
+        let v = eval(&POLICIES_RESTRICT_ROWS, &s, &Policy::default());
+        assert_eq!(
+            v.objects,
+            vec!["\"public\".\"patients\" (RLS enabled, no policy)".to_string()]
+        );
+    }
+
+    #[test]
+    fn login_owner_is_moved_to_a_nologin_role_with_an_exact_rollback() {
+        let mut s = with_relations(vec![rls(patients(HOSTILE[0]))]);
+        add_roles(&mut s, vec![login(HOSTILE[0])]);
+        let v = eval(&PHI_OWNERS_CANNOT_LOG_IN, &s, &Policy::default());
+        assert_eq!(v.status, Status::Fail);
+        let plan = PHI_OWNERS_CANNOT_LOG_IN.plan(&s, &v);
+        let owner = escape_identifier(HOSTILE[0]);
+        assert_eq!(
+            plan.statements,
+            vec![
+                "CREATE ROLE \"phi_owner\" NOLOGIN".to_string(),
+                "ALTER TABLE \"public\".\"patients\" OWNER TO \"phi_owner\"".to_string(),
+                format!("GRANT SELECT, INSERT, UPDATE, DELETE ON TABLE \"public\".\"patients\" TO {owner}"),
+            ]
+        );
+        assert_eq!(
+            plan.rollback,
+            vec![
+                format!("REVOKE SELECT, INSERT, UPDATE, DELETE ON TABLE \"public\".\"patients\" FROM {owner}"),
+                format!("ALTER TABLE \"public\".\"patients\" OWNER TO {owner}"),
+                "DROP ROLE \"phi_owner\"".to_string(),
+            ]
+        );
+    }
+
+    #[test]
+    fn logins_that_can_act_as_the_owner_are_reported() {
+        let mut s = with_relations(vec![rls(patients("phi_owner"))]);
+        add_roles(
+            &mut s,
+            vec![group("phi_owner"), login("app"), login("dba_dan")],
+        );
+        add_memberships(&mut s, &[("phi_owner", "app"), ("phi_owner", "dba_dan")]);
+        let policy = Policy {
+            approved_admins: vec!["dba_dan".into()],
+            ..Policy::default()
+        };
+        let v = eval(&PHI_OWNERS_CANNOT_LOG_IN, &s, &policy);
+        assert_eq!(
+            v.objects,
+            vec!["\"app\" can act as owner \"phi_owner\"".to_string()]
+        );
+        let plan = PHI_OWNERS_CANNOT_LOG_IN.plan(&s, &v);
+        assert_eq!(plan.statements, vec!["REVOKE \"phi_owner\" FROM \"app\""]);
+        assert_eq!(plan.rollback, vec!["GRANT \"phi_owner\" TO \"app\""]);
+    }
+
+    /// patients owned by phi_owner, roles clinician (group), nurse (member), billing.
+    fn phi_world() -> Snapshot {
+        let mut s = with_relations(vec![rls(patients("phi_owner"))]);
+        add_roles(
+            &mut s,
+            vec![
+                group("phi_owner"),
+                group("clinician"),
+                login("nurse"),
+                login("billing"),
+            ],
+        );
+        add_memberships(&mut s, &[("clinician", "nurse")]);
+        s
+    }
+
+    fn clinical() -> Policy {
+        Policy {
+            clinical_roles: vec!["clinician".into()],
+            ..Policy::default()
+        }
+    }
+
+    #[test]
+    fn phi_readers_follow_groups_columns_and_public() {
+        let mut s = phi_world();
+        relation_mut(&mut s, 0).acl.push(acl("clinician", "r"));
+        assert_eq!(
+            eval(&PHI_COLUMNS_LEAST_PRIVILEGE, &s, &clinical()).status,
+            Status::Pass
+        );
+        // Safe default without clinical_roles: the nurse counts as non-clinical.
+        let v = eval(&PHI_COLUMNS_LEAST_PRIVILEGE, &s, &Policy::default());
+        assert_eq!(v.status, Status::Fail);
+        assert!(v.evidence.contains("lists no clinical_roles"));
+        // A column grant on a non-PHI column is fine, on the PHI column it is not.
+        relation_mut(&mut s, 0).columns[2]
+            .acl
+            .push(acl("billing", "r"));
+        assert_eq!(
+            eval(&PHI_COLUMNS_LEAST_PRIVILEGE, &s, &clinical()).status,
+            Status::Pass
+        );
+        relation_mut(&mut s, 0).columns[1]
+            .acl
+            .push(acl("billing", "r"));
+        let v = eval(&PHI_COLUMNS_LEAST_PRIVILEGE, &s, &clinical());
+        assert_eq!(
+            v.objects,
+            vec!["\"public\".\"patients\".\"ssn\" via \"billing\"".to_string()]
+        );
+        let plan = PHI_COLUMNS_LEAST_PRIVILEGE.plan(&s, &v);
+        assert_eq!(
+            plan.statements,
+            vec!["REVOKE SELECT (\"ssn\") ON TABLE \"public\".\"patients\" FROM \"billing\""]
+        );
+        // PUBLIC always fails, even with no one else to blame.
+        let mut s = phi_world();
+        relation_mut(&mut s, 0).acl.push(acl(PUBLIC, "r"));
+        let v = eval(&PHI_COLUMNS_LEAST_PRIVILEGE, &s, &clinical());
+        assert_eq!(
+            v.objects,
+            vec!["\"public\".\"patients\" via PUBLIC".to_string()]
+        );
+    }
+
+    #[test]
+    fn phi_read_fix_restores_column_grants_dropped_with_the_table_grant() {
+        let mut s = phi_world();
+        let rel = relation_mut(&mut s, 0);
+        rel.acl.push(acl("billing", "r"));
+        rel.columns[2].acl.push(acl("billing", "r"));
+        let v = eval(&PHI_COLUMNS_LEAST_PRIVILEGE, &s, &clinical());
+        assert_eq!(
+            v.objects,
+            vec!["\"public\".\"patients\" via \"billing\"".to_string()]
+        );
+        let plan = PHI_COLUMNS_LEAST_PRIVILEGE.plan(&s, &v);
+        assert_eq!(
+            plan.statements,
+            vec!["REVOKE SELECT ON TABLE \"public\".\"patients\" FROM \"billing\""]
+        );
+        assert_eq!(
+            plan.rollback,
+            vec![
+                "GRANT SELECT ON TABLE \"public\".\"patients\" TO \"billing\"",
+                "GRANT SELECT (\"clinic_id\") ON TABLE \"public\".\"patients\" TO \"billing\"",
+            ]
+        );
+    }
+
+    #[test]
+    fn phi_readers_through_noinherit_owner_membership_and_policy_tables() {
+        let mut s = phi_world();
+        add_roles(
+            &mut s,
+            vec![role("etl", |r| {
+                r.can_login = true;
+                r.inherit = false;
+            })],
+        );
+        add_memberships(&mut s, &[("phi_owner", "etl")]);
+        let v = eval(&PHI_COLUMNS_LEAST_PRIVILEGE, &s, &clinical());
+        assert_eq!(
+            v.objects,
+            vec!["\"public\".\"patients\" via owner \"phi_owner\"".to_string()]
+        );
+        // A table listed in phi_tables counts as PHI in every column.
+        let mut s = phi_world();
+        let mut visits = table("visits", "phi_owner", &[("note", "text")]);
+        visits.columns[0].acl.push(acl("billing", "r"));
+        db(&mut s)
+            .relations
+            .get_or_insert_with(Vec::new)
+            .push(visits);
+        assert_eq!(
+            eval(&PHI_COLUMNS_LEAST_PRIVILEGE, &s, &clinical()).status,
+            Status::Pass
+        );
+        let listed = Policy {
+            phi_tables: vec!["public.visits".into()],
+            ..clinical()
+        };
+        assert_eq!(
+            eval(&PHI_COLUMNS_LEAST_PRIVILEGE, &s, &listed).status,
+            Status::Fail
+        );
+    }
+
+    #[test]
+    fn set_user_fix_appends_to_the_existing_list() {
+        let mut s = base();
+        set(&mut s, "shared_preload_libraries", "pgaudit");
+        let v = eval(&SET_USER_LOADED, &s, &Policy::default());
+        assert_eq!(v.status, Status::Warn);
+        let plan = SET_USER_LOADED.plan(&s, &v);
+        assert_eq!(
+            plan.statements,
+            vec!["ALTER SYSTEM SET \"shared_preload_libraries\" = 'pgaudit,set_user'"]
+        );
+        assert_eq!(
+            plan.rollback,
+            vec!["ALTER SYSTEM RESET \"shared_preload_libraries\""]
+        );
+        assert!(plan.apply.contains(&ApplyClass::Restart));
+    }
+
+    #[test]
+    fn hostile_role_names_are_quoted_in_every_role_fix() {
+        for name in HOSTILE {
+            let mut s = base();
+            add_roles(
+                &mut s,
+                vec![
+                    role(name, |r| {
+                        r.can_login = true;
+                        r.superuser = true;
+                        r.bypass_rls = true;
+                    }),
+                    group("ops"),
+                ],
+            );
+            add_memberships(&mut s, &[("ops", name), ("postgres", "ops")]);
+            let quoted = escape_identifier(name);
+            for check in [&SUPERUSERS_APPROVED, &BYPASS_RLS_LIMITED] {
+                let v = eval(check, &s, &Policy::default());
+                let plan = check.plan(&s, &v);
+                assert_eq!(plan.statements.len(), 1, "{}", check.id);
+                assert!(plan.statements[0].starts_with(&format!("ALTER ROLE {quoted} NO")));
+            }
+            if let Some(r) = s
+                .roles
+                .as_mut()
+                .and_then(|r| r.iter_mut().find(|r| r.name == *name))
+            {
+                r.superuser = false;
+            }
+            let v = eval(&NO_PATH_TO_SUPERUSER, &s, &Policy::default());
+            let plan = NO_PATH_TO_SUPERUSER.plan(&s, &v);
+            assert_eq!(
+                plan.statements,
+                vec![format!("REVOKE \"ops\" FROM {quoted}")]
+            );
+        }
+    }
+
+    #[test]
+    fn privilege_letters_become_keywords() {
+        assert_eq!(
+            privilege_list("arwdDxtm", None),
+            "INSERT, SELECT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER, MAINTAIN"
+        );
+        assert_eq!(privilege_list("r?", Some("a\"b")), "SELECT (\"a\"\"b\")");
+    }
+
+    /// 1,000 roles and 10,000 tables through every check of the section.
+    #[test]
+    fn the_section_scales_to_large_catalogs() {
+        let mut s = base();
+        let mut roles: Vec<Role> = (0..1000)
+            .map(|i| role(&format!("role_{i}"), |r| r.can_login = i % 3 == 0))
+            .collect();
+        roles.push(group("clinician"));
+        add_roles(&mut s, roles);
+        let pairs: Vec<(String, String)> = (1..1000)
+            .map(|i| (format!("role_{}", i / 10), format!("role_{i}")))
+            .collect();
+        let pairs: Vec<(&str, &str)> = pairs
+            .iter()
+            .map(|(a, b)| (a.as_str(), b.as_str()))
+            .collect();
+        add_memberships(&mut s, &pairs);
+        let relations: Vec<Relation> = (0..10_000)
+            .map(|i| {
+                let mut rel = if i % 4 == 0 {
+                    patients(&format!("role_{}", i % 1000))
+                } else {
+                    table(
+                        &format!("t{i}"),
+                        "phi_owner",
+                        &[("id", "bigint"), ("note", "text")],
+                    )
+                };
+                rel.name = format!("t{i}");
+                rel.acl.push(acl(&format!("role_{}", i % 97), "r"));
+                rel
+            })
+            .collect();
+        db(&mut s).relations = Some(relations);
+        let policy = clinical();
+        let started = std::time::Instant::now();
+        for check in CHECKS {
+            let t = std::time::Instant::now();
+            let v = eval(check, &s, &policy);
+            let e = t.elapsed();
+            let t = std::time::Instant::now();
+            if v.status == Status::Fail {
+                let _ = check.plan(&s, &v);
+            }
+            eprintln!(
+                "{} eval {:?} plan {:?} objects {}",
+                check.id,
+                e,
+                t.elapsed(),
+                v.objects.len()
+            );
+        }
+        let spent = started.elapsed();
+        eprintln!("access section on 1,000 roles and 10,000 tables: {spent:?}");
+        assert!(spent.as_secs() < 10, "took {spent:?}");
     }
 }

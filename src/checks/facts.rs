@@ -208,7 +208,10 @@ mod tests {
     fn rollback_restores_auto_conf_values_and_resets_others() {
         let mut snap = Snapshot::default();
         let mut settings = std::collections::BTreeMap::new();
-        settings.insert("ssl".into(), setting("off", Some("/d/postgresql.auto.conf")));
+        settings.insert(
+            "ssl".into(),
+            setting("off", Some("/d/postgresql.auto.conf")),
+        );
         settings.insert("log_statement".into(), setting("none", None));
         snap.settings = Some(settings);
         assert_eq!(

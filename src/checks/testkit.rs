@@ -127,6 +127,7 @@ pub fn base() -> Snapshot {
             languages: Some(Vec::new()),
             functions: Some(Vec::new()),
             views_with_literal_keys: Some(Vec::new()),
+            phi_sample: None,
         }],
         host: None,
     }
@@ -157,7 +158,13 @@ pub fn set(snapshot: &mut Snapshot, name: &str, value: &str) {
 }
 
 /// Set a live setting with an explicit provenance.
-pub fn set_from(snapshot: &mut Snapshot, name: &str, value: &str, source: &str, file: Option<&str>) {
+pub fn set_from(
+    snapshot: &mut Snapshot,
+    name: &str,
+    value: &str,
+    source: &str,
+    file: Option<&str>,
+) {
     let settings = snapshot.settings.get_or_insert_with(BTreeMap::new);
     settings.insert(
         name.into(),
@@ -183,7 +190,14 @@ pub fn with_settings(pairs: &[(&str, &str)]) -> Snapshot {
 }
 
 /// An hba rule: `conn_type database user address netmask method`.
-pub fn hba(line: i32, conn_type: &str, db: &str, user: &str, addr: Option<(&str, &str)>, method: &str) -> HbaRule {
+pub fn hba(
+    line: i32,
+    conn_type: &str,
+    db: &str,
+    user: &str,
+    addr: Option<(&str, &str)>,
+    method: &str,
+) -> HbaRule {
     HbaRule {
         line_number: line,
         file_name: Some("/etc/postgresql/15/main/pg_hba.conf".into()),

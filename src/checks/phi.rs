@@ -1,0 +1,340 @@
+//! Which tables and columns hold PHI, shared by every section that asks.
+//!
+//! Owns the name heuristics and the policy overrides (`phi_tables`,
+//! `not_phi_tables`) only; it reads [`Relation`]s and never computes
+//! privileges or verdicts. Names are matched word by word, so `dob` matches
+//! `patient_dob` and `DateOfBirth` but not `adobe_id`, and `ssn` matches
+//! `ssn_last4` but not `lessnum`. Matching allocates nothing: it runs over
+//! every column of every table for several checks.
+
+use crate::policy::Policy;
+use crate::snapshot::{Column, Relation};
+
+/// What one word of a name can contribute to a PHI match.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Word {
+    /// PHI on its own: ssn, mrn, dob, npi, icd, medicare, medicaid,
+    /// birthdate, dateofbirth, diagnos… (diagnosis, diagnoses, diagnostic).
+    Phi,
+    Date,
+    Of,
+    Birth,
+    Social,
+    Security,
+    Medical,
+    Record,
+    Insurance,
+    Member,
+    Id,
+    Patient,
+    /// count/total: `patient_count` is a statistic, not PHI.
+    Tally,
+    Other,
+}
+
+/// Longest word worth classifying; longer words can only be `diagnos…`.
+const LONGEST_WORD: usize = 16;
+
+/// Classify a word case-insensitively without allocating.
+fn classify(word: &str) -> Word {
+    let bytes = word.as_bytes();
+    let mut buf = [0u8; LONGEST_WORD];
+    let len = bytes.len().min(LONGEST_WORD);
+    for (dst, src) in buf.iter_mut().zip(&bytes[..len]) {
+        *dst = src.to_ascii_lowercase();
+    }
+    if buf[..len].starts_with(b"diagnos") {
+        return Word::Phi;
+    }
+    if bytes.len() > LONGEST_WORD {
+        return Word::Other;
+    }
+    match &buf[..len] {
+        b"ssn" | b"mrn" | b"dob" | b"npi" | b"icd" | b"medicare" | b"medicaid" | b"birthdate"
+        | b"dateofbirth" => Word::Phi,
+        b"date" => Word::Date,
+        b"of" => Word::Of,
+        b"birth" => Word::Birth,
+        b"social" => Word::Social,
+        b"security" => Word::Security,
+        b"medical" => Word::Medical,
+        b"record" => Word::Record,
+        b"insurance" => Word::Insurance,
+        b"member" => Word::Member,
+        b"id" => Word::Id,
+        b"patient" => Word::Patient,
+        b"count" | b"counts" | b"total" | b"totals" => Word::Tally,
+        _ => Word::Other,
+    }
+}
+
+/// Whether `word`, after `prev` and `prev2`, completes a PHI name:
+/// a PHI word, date_of_birth, birth_date, social_security, medical_record,
+/// insurance_id, member_id, or patient_<anything but a tally>.
+fn completes_phi(prev2: Word, prev: Word, word: Word) -> bool {
+    match (prev2, prev, word) {
+        (_, _, Word::Phi) => true,
+        (Word::Date, Word::Of, Word::Birth) => true,
+        (_, Word::Birth, Word::Date) => true,
+        (_, Word::Social, Word::Security) => true,
+        (_, Word::Medical, Word::Record) => true,
+        (_, Word::Insurance | Word::Member, Word::Id) => true,
+        (_, Word::Patient, w) => w != Word::Tally,
+        _ => false,
+    }
+}
+
+/// Columns of `rel` whose names look like PHI.
+pub fn phi_columns(rel: &Relation) -> Vec<&Column> {
+    rel.columns
+        .iter()
+        .filter(|c| is_phi_name(&c.name))
+        .collect()
+}
+
+/// Whether a column name looks like PHI.
+pub fn is_phi_name(name: &str) -> bool {
+    let (mut prev2, mut prev) = (Word::Other, Word::Other);
+    for word in words(name) {
+        let class = classify(word);
+        if completes_phi(prev2, prev, class) {
+            return true;
+        }
+        (prev2, prev) = (prev, class);
+    }
+    false
+}
+
+/// Whether the table holds PHI: listed in `policy.phi_tables`, or has PHI
+/// columns, unless listed in `policy.not_phi_tables`. A partition or
+/// inheritance child follows its parent's listing: it holds the same rows.
+/// Entries are `schema.table`; an entry without a dot means `public.table`.
+pub fn is_phi_table(rel: &Relation, policy: &Policy) -> bool {
+    if listed(rel, &policy.not_phi_tables) {
+        return false;
+    }
+    listed(rel, &policy.phi_tables) || rel.columns.iter().any(|c| is_phi_name(&c.name))
+}
+
+/// Whether a column stores ciphertext rather than plaintext (pgcrypto output is bytea).
+pub fn is_encrypted_column(col: &Column) -> bool {
+    col.type_name.trim().eq_ignore_ascii_case("bytea")
+}
+
+/// The PHI relations among `relations`, in their order.
+pub fn phi_relations<'a>(
+    relations: &'a [Relation],
+    policy: &'a Policy,
+) -> impl Iterator<Item = &'a Relation> + 'a {
+    relations.iter().filter(move |r| is_phi_table(r, policy))
+}
+
+/// Whether `policy.phi_tables` names the relation (or its parent) and
+/// `policy.not_phi_tables` does not: then every column counts as PHI,
+/// because the policy says the table holds PHI that names do not reveal.
+pub fn listed_as_phi(rel: &Relation, policy: &Policy) -> bool {
+    listed(rel, &policy.phi_tables) && !listed(rel, &policy.not_phi_tables)
+}
+
+/// The columns to treat as PHI in a PHI table: all of them when the policy
+/// lists the table, otherwise those whose names look like PHI.
+pub fn phi_columns_under<'r>(rel: &'r Relation, policy: &Policy) -> Vec<&'r Column> {
+    if listed_as_phi(rel, policy) {
+        rel.columns.iter().collect()
+    } else {
+        phi_columns(rel)
+    }
+}
+
+fn listed(rel: &Relation, entries: &[String]) -> bool {
+    entries.iter().any(|entry| {
+        names_relation(entry, &rel.schema, &rel.name)
+            || rel.parent.as_deref().is_some_and(|p| {
+                let (schema, name) = p.split_once('.').unwrap_or(("public", p));
+                names_relation(entry, schema, name)
+            })
+    })
+}
+
+fn names_relation(entry: &str, schema: &str, name: &str) -> bool {
+    match entry.split_once('.') {
+        Some((s, n)) => s == schema && n == name,
+        None => schema == "public" && entry == name,
+    }
+}
+
+/// Split a name into words at separators, letter/digit changes and
+/// lower→upper case changes (`patientDOB2` → patient, DOB, 2).
+pub fn words(name: &str) -> impl Iterator<Item = &str> {
+    let bytes = name.as_bytes();
+    let mut start = 0usize;
+    let mut i = 0usize;
+    std::iter::from_fn(move || {
+        while i < bytes.len() {
+            let here = i;
+            i += 1;
+            if !is_word_byte(bytes[here]) {
+                let word = &name[start..here];
+                start = i;
+                if !word.is_empty() {
+                    return Some(word);
+                }
+                continue;
+            }
+            if let Some(&next) = bytes.get(i) {
+                if is_word_byte(next) && boundary(bytes[here], next) {
+                    let word = &name[start..i];
+                    start = i;
+                    return Some(word);
+                }
+            }
+        }
+        if start < bytes.len() {
+            let word = &name[start..];
+            start = bytes.len();
+            return Some(word);
+        }
+        None
+    })
+}
+
+/// Non-ASCII bytes count as letters so that names in other scripts stay whole.
+fn is_word_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || !b.is_ascii()
+}
+
+fn boundary(a: u8, b: u8) -> bool {
+    (a.is_ascii_digit() != b.is_ascii_digit()
+        && (a.is_ascii_alphanumeric() && b.is_ascii_alphanumeric()))
+        || (a.is_ascii_lowercase() && b.is_ascii_uppercase())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::snapshot::Column;
+
+    fn rel(schema: &str, name: &str, cols: &[&str]) -> Relation {
+        Relation {
+            schema: schema.into(),
+            name: name.into(),
+            kind: "r".into(),
+            columns: cols
+                .iter()
+                .map(|c| Column {
+                    name: (*c).into(),
+                    type_name: "text".into(),
+                    acl: Vec::new(),
+                })
+                .collect(),
+            ..Relation::default()
+        }
+    }
+
+    #[test]
+    fn words_split_at_separators_digits_and_case() {
+        let got: Vec<&str> = words("patientDOB2_ssn-last4").collect();
+        assert_eq!(got, vec!["patient", "DOB", "2", "ssn", "last", "4"]);
+        assert_eq!(words("__").count(), 0);
+        assert_eq!(
+            words("ünïcode_ssn").collect::<Vec<_>>(),
+            vec!["ünïcode", "ssn"]
+        );
+    }
+
+    #[test]
+    fn phi_names_match_with_prefixes_and_suffixes() {
+        for name in [
+            "ssn",
+            "patient_ssn",
+            "SSN_last4",
+            "mrn",
+            "dob",
+            "patient_dob",
+            "DateOfBirth",
+            "date_of_birth",
+            "birth_date",
+            "birthdate",
+            "npi",
+            "provider_npi",
+            "diagnosis",
+            "primary_diagnoses",
+            "icd10_code",
+            "icd_code",
+            "insurance_id",
+            "member_id",
+            "medicare_number",
+            "medicaid_id",
+            "patient_name",
+            "social_security_number",
+            "medical_record_number",
+        ] {
+            assert!(is_phi_name(name), "{name} should be PHI");
+        }
+    }
+
+    #[test]
+    fn look_alike_names_are_not_phi() {
+        for name in [
+            "adobe_id",
+            "lessnum",
+            "snapinfo",
+            "id",
+            "created_at",
+            "member",
+            "insurance",
+            "patient",
+            "patient_count",
+            "birth",
+            "medical",
+            "dicom",
+            "",
+        ] {
+            assert!(!is_phi_name(name), "{name} should not be PHI");
+        }
+    }
+
+    #[test]
+    fn policy_lists_override_names_and_follow_parents() {
+        let policy = Policy {
+            phi_tables: vec!["billing.claims".into()],
+            not_phi_tables: vec!["public.patient_lookup".into()],
+            ..Policy::default()
+        };
+        assert!(is_phi_table(
+            &rel("billing", "claims", &["amount"]),
+            &policy
+        ));
+        assert!(!is_phi_table(
+            &rel("public", "patient_lookup", &["ssn"]),
+            &policy
+        ));
+        assert!(is_phi_table(&rel("public", "people", &["dob"]), &policy));
+        assert!(!is_phi_table(&rel("public", "people", &["name"]), &policy));
+        let mut part = rel("billing", "claims_2026", &["amount"]);
+        part.parent = Some("billing.claims".into());
+        part.is_partition = true;
+        assert!(is_phi_table(&part, &policy));
+        let bare = Policy {
+            phi_tables: vec!["visits".into()],
+            ..Policy::default()
+        };
+        assert!(is_phi_table(&rel("public", "visits", &["x"]), &bare));
+        assert!(!is_phi_table(&rel("other", "visits", &["x"]), &bare));
+    }
+
+    #[test]
+    fn phi_columns_and_encryption() {
+        let r = rel("public", "patients", &["id", "ssn", "dob", "note"]);
+        let names: Vec<&str> = phi_columns(&r).iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, vec!["ssn", "dob"]);
+        let mut c = r.columns[1].clone();
+        assert!(!is_encrypted_column(&c));
+        c.type_name = "bytea".into();
+        assert!(is_encrypted_column(&c));
+        assert_eq!(
+            phi_relations(std::slice::from_ref(&r), &Policy::default()).count(),
+            1
+        );
+    }
+}

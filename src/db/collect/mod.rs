@@ -1,0 +1,424 @@
+//! The snapshot collector: every fact a scan needs, read in one read-only
+//! transaction in a constant number of round trips.
+//!
+//! Owns the catalog queries and their decoding into [`crate::snapshot`]
+//! types. Must not import `checks`, `ui` or `report`, and never writes: the
+//! session is read-only, the transaction is `READ ONLY` and ends in ROLLBACK.
+//!
+//! # Behavior
+//!
+//! 1. Round 1 opens `BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY`, sets
+//!    `statement_timeout` for the transaction and reads who the scanner is
+//!    (version, `current_user`, whether it may see all settings and sessions,
+//!    its own TLS state, the databases that accept connections).
+//! 2. Round 2 sends every part (one catalog query per snapshot field), each
+//!    under its own SAVEPOINT, pipelined. A part the scanner may not read
+//!    becomes a [`Gap`] with the GRANT that would allow it, and costs one
+//!    more round for the parts after it (see [`pipeline`]).
+//! 3. The last round sends ROLLBACK.
+//!
+//! So a scan takes 3 rounds, plus one per failing part (other than the
+//! last), whatever the number of tables, roles or functions. A lost
+//! connection, a server that stops answering or a transaction that cannot
+//! start are errors ([`CollectError`]), not gaps; after one the client should
+//! be dropped. The client-side deadline needs a tokio runtime with its
+//! timer enabled (`enable_all`).
+//!
+//! Secrets stay on the server: password verifiers are classified there
+//! (`password_kinds`), function bodies and view definitions are matched
+//! there (`literal_key_in_body`), the query text of sessions is never read,
+//! and the password in `primary_conninfo` is redacted ([`redact`]).
+//!
+//! # Example
+//!
+//! ```no_run
+//! # async fn scan(client: &tokio_postgres::Client) -> Result<(), Box<dyn std::error::Error>> {
+//! use pgsafeguard::db::collect::{collect_all, CollectOptions};
+//! use pgsafeguard::snapshot::Snapshot;
+//!
+//! let collected = collect_all(client, &CollectOptions::default()).await?;
+//! let mut snapshot = Snapshot::default();
+//! collected.fill(&mut snapshot);
+//! # Ok(()) }
+//! ```
+
+mod acl;
+mod cluster;
+mod database;
+mod gaps;
+mod identity;
+mod part;
+mod pipeline;
+mod redact;
+
+pub use acl::{parse_acl, parse_acl_item, AclParseError};
+pub use redact::redact_conninfo;
+
+use crate::snapshot::{
+    Archiver, DatabaseFacts, DatabaseStat, FileSettingProblem, Gap, HbaRule, IdentMapping,
+    Membership, PasswordKind, Role, RoleSetting, Session, Setting, Snapshot, TlsInfo,
+};
+use identity::{Identity, IDENTITY};
+use part::{Part, Staging};
+use pipeline::PartOutcome;
+use std::collections::BTreeMap;
+use tokio_postgres::Client;
+
+/// How the scan runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CollectOptions {
+    /// `statement_timeout` for every scan statement, in milliseconds; 0 = none.
+    pub statement_timeout_ms: u64,
+    /// Asked to sample PHI-looking text columns (EAR-005). Not collected yet:
+    /// when set, the scan records a `phi_samples` gap instead of staying silent.
+    pub sample_phi: bool,
+}
+
+impl Default for CollectOptions {
+    fn default() -> Self {
+        CollectOptions {
+            statement_timeout_ms: 30_000,
+            sample_phi: false,
+        }
+    }
+}
+
+/// What the scan cost on the wire.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CollectStats {
+    /// Pipelined batches sent and awaited.
+    pub round_trips: usize,
+    /// Statements sent, transaction control and savepoints included.
+    pub statements: usize,
+}
+
+/// Cluster-wide facts, as the snapshot holds them (`None` = not collected).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ClusterFacts {
+    pub settings: Option<BTreeMap<String, Setting>>,
+    pub file_setting_problems: Option<Vec<FileSettingProblem>>,
+    pub hba_rules: Option<Vec<HbaRule>>,
+    pub ident_mappings: Option<Vec<IdentMapping>>,
+    pub roles: Option<Vec<Role>>,
+    pub password_kinds: Option<BTreeMap<String, PasswordKind>>,
+    pub memberships: Option<Vec<Membership>>,
+    pub role_settings: Option<Vec<RoleSetting>>,
+    pub sessions: Option<Vec<Session>>,
+    pub archiver: Option<Archiver>,
+    pub database_stats: Option<Vec<DatabaseStat>>,
+}
+
+/// Everything [`collect_all`] read.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Collected {
+    pub server_version: Option<String>,
+    pub server_version_num: Option<u32>,
+    pub system_identifier: Option<String>,
+    /// `clock_timestamp()` at the start of the scan, RFC 3339 UTC.
+    pub server_time: Option<String>,
+    /// The role the scan ran as (`current_user`).
+    pub current_user: String,
+    /// TLS of the scanner's own backend as the server sees it (`pg_stat_ssl`);
+    /// `None` when the connection is not encrypted.
+    pub own_tls: Option<TlsInfo>,
+    /// Databases that accept connections and are not templates, by name
+    /// (for `--all-databases`).
+    pub databases_allowing_connections: Vec<String>,
+    pub cluster: ClusterFacts,
+    /// The connected database's facts.
+    pub database: DatabaseFacts,
+    /// Parts not collected (or collected incompletely), in part order.
+    pub gaps: Vec<Gap>,
+    pub stats: CollectStats,
+}
+
+impl Collected {
+    /// Writes everything into the snapshot: the target's version and
+    /// identifier, the cluster facts, `databases = [connected database]`,
+    /// and the gaps (added to any already there). Own TLS facts only fill
+    /// what the client side left empty; `target.user` is set when empty.
+    pub fn fill(self, snapshot: &mut Snapshot) {
+        let target = &mut snapshot.target;
+        target.server_version = self.server_version;
+        target.server_version_num = self.server_version_num;
+        target.system_identifier = self.system_identifier;
+        if target.user.is_empty() {
+            target.user = self.current_user;
+        }
+        if let Some(own) = self.own_tls {
+            let tls = target.tls.get_or_insert_with(TlsInfo::default);
+            tls.version = tls.version.take().or(own.version);
+            tls.cipher = tls.cipher.take().or(own.cipher);
+            tls.bits = tls.bits.or(own.bits);
+        }
+        snapshot.server_time = self.server_time;
+        let cluster = self.cluster;
+        snapshot.settings = cluster.settings;
+        snapshot.file_setting_problems = cluster.file_setting_problems;
+        snapshot.hba_rules = cluster.hba_rules;
+        snapshot.ident_mappings = cluster.ident_mappings;
+        snapshot.roles = cluster.roles;
+        snapshot.password_kinds = cluster.password_kinds;
+        snapshot.memberships = cluster.memberships;
+        snapshot.role_settings = cluster.role_settings;
+        snapshot.sessions = cluster.sessions;
+        snapshot.archiver = cluster.archiver;
+        snapshot.database_stats = cluster.database_stats;
+        snapshot.databases = vec![self.database];
+        snapshot.gaps.extend(self.gaps);
+        snapshot.gaps.sort();
+        snapshot.gaps.dedup();
+    }
+}
+
+/// Failures that end the scan (as opposed to a part's [`Gap`]).
+#[derive(Debug, thiserror::Error)]
+pub enum CollectError {
+    #[error("the connection to the server was lost during the scan: {detail}")]
+    ConnectionLost { detail: String },
+    #[error(
+        "the server did not answer the scan within {seconds} s; check the network \
+         or raise the statement timeout"
+    )]
+    Timeout { seconds: u64 },
+    #[error("could not {action} the read-only scan transaction: {detail}")]
+    Transaction {
+        action: &'static str,
+        detail: String,
+    },
+    #[error("could not read the server version and the scanner's role: {detail}")]
+    Identity { detail: String },
+}
+
+/// Reads the cluster-wide facts and the connected database's facts.
+///
+/// Runs inside one `BEGIN READ ONLY` transaction on `client`, which must
+/// not already be in a transaction. See the module docs for the rounds.
+pub async fn collect_all(
+    client: &Client,
+    opts: &CollectOptions,
+) -> Result<Collected, CollectError> {
+    let mut session = pipeline::ScanTransaction::new(client, opts.statement_timeout_ms);
+    let identity = start(&mut session).await?;
+    let version = identity.server_version_num;
+    // Parts that may be denied go last: a failure resends only what follows it.
+    let mut parts = cluster::public_parts(version, identity.sees_all_sessions);
+    parts.extend(database::parts(version));
+    parts.extend(cluster::restricted_parts(version));
+    let outcomes = run(&mut session, &parts).await?;
+
+    let mut staging = Staging::default();
+    let mut gaps = visibility_gaps(&identity);
+    gaps.extend(store_all(
+        &parts,
+        outcomes,
+        &mut staging,
+        &identity.current_user,
+    ));
+    if opts.sample_phi {
+        gaps.push(gaps::sampling_not_collected());
+    }
+    let mut database = database::assemble(&mut staging);
+    database.name = identity.database;
+    Ok(Collected {
+        server_version: Some(identity.server_version),
+        server_version_num: Some(version),
+        system_identifier: staging.system_identifier,
+        server_time: identity.server_time,
+        current_user: identity.current_user,
+        own_tls: identity.own_tls,
+        databases_allowing_connections: identity.databases_allowing_connections,
+        cluster: staging.cluster,
+        database,
+        gaps,
+        stats: session.stats(),
+    })
+}
+
+/// Reads only the connected database's facts (for `--all-databases`, on a
+/// session connected to another database). Same transaction and rounds as
+/// [`collect_all`]; gaps name the part (`relations`, …), not the database.
+pub async fn collect_database(
+    client: &Client,
+    opts: &CollectOptions,
+) -> Result<(DatabaseFacts, Vec<Gap>), CollectError> {
+    Ok(collect_database_with_stats(client, opts).await?.0)
+}
+
+/// [`collect_database`] plus what it cost on the wire.
+pub async fn collect_database_with_stats(
+    client: &Client,
+    opts: &CollectOptions,
+) -> Result<((DatabaseFacts, Vec<Gap>), CollectStats), CollectError> {
+    let mut session = pipeline::ScanTransaction::new(client, opts.statement_timeout_ms);
+    let identity = start(&mut session).await?;
+    let parts = database::parts(identity.server_version_num);
+    let outcomes = run(&mut session, &parts).await?;
+    let mut staging = Staging::default();
+    let gaps = store_all(&parts, outcomes, &mut staging, &identity.current_user);
+    let mut database = database::assemble(&mut staging);
+    database.name = identity.database;
+    Ok(((database, gaps), session.stats()))
+}
+
+/// Round 1: the transaction and the scanner's identity.
+async fn start(session: &mut pipeline::ScanTransaction<'_>) -> Result<Identity, CollectError> {
+    let row = session.begin(IDENTITY).await?;
+    match Identity::from_row(&row) {
+        Ok(identity) => Ok(identity),
+        Err(error) => {
+            session.abandon().await;
+            Err(error)
+        }
+    }
+}
+
+/// The parts' rounds, then ROLLBACK. An error that leaves the connection
+/// usable still ends the transaction.
+async fn run(
+    session: &mut pipeline::ScanTransaction<'_>,
+    parts: &[Part],
+) -> Result<Vec<PartOutcome>, CollectError> {
+    let queries: Vec<String> = parts.iter().map(|p| p.sql.clone()).collect();
+    match session.run_parts(&queries).await {
+        Ok(outcomes) => {
+            session.end().await?;
+            Ok(outcomes)
+        }
+        Err(error @ CollectError::Transaction { .. }) => {
+            session.abandon().await;
+            Err(error)
+        }
+        Err(error) => Err(error),
+    }
+}
+
+/// Stores each part's rows; returns a gap for each part that failed or
+/// could not be decoded.
+fn store_all(
+    parts: &[Part],
+    outcomes: Vec<PartOutcome>,
+    staging: &mut Staging,
+    role: &str,
+) -> Vec<Gap> {
+    let mut found = Vec::new();
+    for (part, outcome) in parts.iter().zip(outcomes) {
+        match outcome {
+            Ok(rows) => {
+                if let Err(error) = (part.store)(&rows, staging) {
+                    found.push(gaps::undecodable_part(part.name, &error));
+                }
+            }
+            Err(failure) => found.push(gaps::failed_part(part.name, failure, role)),
+        }
+    }
+    found
+}
+
+/// Gaps known from the identity alone: hidden settings and sessions.
+fn visibility_gaps(identity: &Identity) -> Vec<Gap> {
+    let mut found = Vec::new();
+    if !identity.sees_all_settings {
+        found.push(gaps::hidden_settings(&identity.current_user));
+    }
+    if !identity.sees_all_sessions {
+        found.push(gaps::hidden_sessions(&identity.current_user));
+    }
+    found
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn collected() -> Collected {
+        Collected {
+            server_version: Some("15.18".into()),
+            server_version_num: Some(150_018),
+            system_identifier: Some("7000".into()),
+            server_time: Some("2026-01-01T00:00:00.000000Z".into()),
+            current_user: "scanner".into(),
+            own_tls: Some(TlsInfo {
+                version: Some("TLSv1.3".into()),
+                cipher: Some("TLS_AES_256_GCM_SHA384".into()),
+                bits: Some(256),
+                server_certificate: None,
+            }),
+            database: DatabaseFacts {
+                name: "clinic".into(),
+                ..DatabaseFacts::default()
+            },
+            gaps: vec![gaps::hidden_sessions("scanner")],
+            ..Collected::default()
+        }
+    }
+
+    #[test]
+    fn fill_sets_target_and_primary_database() {
+        let mut snapshot = Snapshot::default();
+        collected().fill(&mut snapshot);
+        assert_eq!(snapshot.target.server_version_num, Some(150_018));
+        assert_eq!(snapshot.target.system_identifier.as_deref(), Some("7000"));
+        assert_eq!(snapshot.target.user, "scanner");
+        assert_eq!(snapshot.databases.len(), 1);
+        assert_eq!(snapshot.databases[0].name, "clinic");
+        assert!(snapshot.gap("sessions").is_some());
+    }
+
+    #[test]
+    fn fill_keeps_client_side_tls_facts() {
+        let mut snapshot = Snapshot::default();
+        snapshot.target.user = "alice".into();
+        snapshot.target.tls = Some(TlsInfo {
+            version: Some("TLSv1.2".into()),
+            ..TlsInfo::default()
+        });
+        collected().fill(&mut snapshot);
+        let tls = snapshot.target.tls.unwrap();
+        assert_eq!(tls.version.as_deref(), Some("TLSv1.2"));
+        assert_eq!(tls.cipher.as_deref(), Some("TLS_AES_256_GCM_SHA384"));
+        assert_eq!(snapshot.target.user, "alice");
+    }
+
+    #[test]
+    fn fill_adds_to_existing_gaps_without_duplicates() {
+        let mut snapshot = Snapshot::default();
+        snapshot.gaps.push(gaps::hidden_sessions("scanner"));
+        snapshot.gaps.push(Gap {
+            part: "host".into(),
+            sqlstate: None,
+            message: "not on the database host".into(),
+            grant: None,
+        });
+        collected().fill(&mut snapshot);
+        let parts: Vec<&str> = snapshot.gaps.iter().map(|g| g.part.as_str()).collect();
+        assert_eq!(parts, ["host", "sessions"]);
+    }
+
+    #[test]
+    fn privileged_role_has_no_visibility_gaps() {
+        let identity = Identity {
+            current_user: "postgres".into(),
+            server_version: "15.18".into(),
+            server_version_num: 150_018,
+            database: "postgres".into(),
+            server_time: None,
+            sees_all_settings: true,
+            sees_all_sessions: true,
+            own_tls: None,
+            databases_allowing_connections: vec![],
+        };
+        assert!(visibility_gaps(&identity).is_empty());
+        let limited = Identity {
+            sees_all_settings: false,
+            sees_all_sessions: false,
+            ..identity
+        };
+        let parts: Vec<String> = visibility_gaps(&limited)
+            .into_iter()
+            .map(|g| g.part)
+            .collect();
+        assert_eq!(parts, ["settings", "sessions"]);
+    }
+}

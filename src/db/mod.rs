@@ -1,0 +1,18 @@
+//! The only module that talks to PostgreSQL.
+//!
+//! - [`conninfo`] parses URIs and key=value strings with libpq's rules and
+//!   resolves PG* environment variables and defaults into [`conninfo::ConnParams`].
+//! - [`pgpass`] finds a password in ~/.pgpass / PGPASSFILE as libpq does.
+//! - [`tls`] is our `TlsConnect` over native-tls: libpq's sslmode semantics and
+//!   capture of the server certificate.
+//! - [`connect`] opens a session and records what the connection really was.
+//! - [`collect`] reads every fact into a [`crate::snapshot::Snapshot`] in a
+//!   read-only transaction, in a constant number of round trips.
+//!
+//! Must not import `checks`, `ui` or `report`.
+
+pub mod collect;
+pub mod connect;
+pub mod conninfo;
+pub mod pgpass;
+pub mod tls;

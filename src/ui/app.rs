@@ -1,0 +1,834 @@
+//! The App: its state and the one place that changes it.
+//!
+//! State is split in two. [`Prefs`] is what persists between runs (theme,
+//! connection profiles without passwords). Everything else is runtime state:
+//! the open results, the connect form, the running scan, drafts of forms.
+//!
+//! Drawing code never mutates results: widgets return [`Command`]s, collected
+//! during the frame and executed after it by [`App::execute`]. Background
+//! results arrive as [`JobEvent`]s drained in `logic()`. Form fields and
+//! drafts are the exception — egui edits text in place.
+
+use super::connect_ui::ConnectForm;
+use super::jobs::{CertSlot, JobEvent, Jobs, ScanFailure, ScanStep};
+use super::profiles::{Prefs, PrefsStore};
+use super::theme::{self, NoticeKind, ThemeChoice};
+use super::{attest_ui, check_detail_ui, walkthrough_ui};
+use crate::checks;
+use crate::db::conninfo::ConnParams;
+use crate::finding::{Attestation, Finding, Section, Status, Summary};
+use crate::policy::{Attestations, Policy};
+use crate::session::SessionFile;
+use crate::snapshot::Snapshot;
+use eframe::egui;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+/// The bundled offline sample, shown by "Try the demo database" until the
+/// demo back end exists.
+const SAMPLE_SESSION: &str = include_str!("../../assets/demo/sample-session.json");
+
+/// What a widget asks for. Executed after the frame, in order.
+#[must_use]
+#[derive(Debug, Clone, PartialEq)]
+pub enum Command {
+    GoToStart,
+    ShowOverview,
+    ShowSection(Section),
+    SelectCheck(String),
+    /// Move the selection in the current section's list (arrow keys).
+    MoveSelection(isize),
+    Connect,
+    TryDemo,
+    CancelScan,
+    /// Rescan the live server; `Some` returns to that section afterwards.
+    Rescan(Option<Section>),
+    UseProfile(String),
+    SaveProfile,
+    DeleteProfile(String),
+    PickCertificate(CertSlot),
+    Attest {
+        id: String,
+        attestation: Attestation,
+    },
+    WithdrawAttestation(String),
+    SetNote {
+        id: String,
+        text: String,
+    },
+    /// Put text on the clipboard; `what` names it in the confirmation.
+    Copy {
+        what: String,
+        text: String,
+    },
+    SaveFixSql(String),
+    SaveSession,
+    SaveSessionAs,
+    OpenSession,
+    Export,
+    ToggleTheme,
+    DismissNotice,
+}
+
+/// Which screen is shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Page {
+    Start,
+    Overview,
+    Section(Section),
+}
+
+/// Where the open results came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// A scan of a live server, described without its password.
+    Live { target: String },
+    /// A saved session file.
+    File(PathBuf),
+    /// The bundled offline sample.
+    Sample,
+}
+
+/// A banner message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notice {
+    pub kind: NoticeKind,
+    pub text: String,
+}
+
+/// The open results: a snapshot, its findings, and what people added.
+#[derive(Debug, Clone)]
+pub struct Results {
+    pub snapshot: Snapshot,
+    pub findings: Vec<Finding>,
+    pub attestations: Attestations,
+    pub notes: BTreeMap<String, String>,
+    pub change_log: Vec<serde_json::Value>,
+    pub source: Source,
+    /// Where the session was last saved or opened from.
+    pub session_path: Option<PathBuf>,
+    /// Why these results may be out of date (lost connection …).
+    pub stale: Option<String>,
+}
+
+impl Results {
+    fn from_session(session: SessionFile, source: Source, policy: &Policy) -> Results {
+        let session_path = match &source {
+            Source::File(path) => Some(path.clone()),
+            _ => None,
+        };
+        let mut results = Results {
+            snapshot: session.snapshot,
+            findings: Vec::new(),
+            attestations: session.attestations,
+            notes: session.notes,
+            change_log: session.change_log,
+            source,
+            session_path,
+            stale: None,
+        };
+        results.evaluate(policy);
+        results
+    }
+
+    fn evaluate(&mut self, policy: &Policy) {
+        self.findings = checks::evaluate_all(&self.snapshot, policy, &self.attestations);
+    }
+
+    pub fn finding(&self, id: &str) -> Option<&Finding> {
+        self.findings.iter().find(|f| f.id == id)
+    }
+
+    pub fn session_file(&self) -> SessionFile {
+        SessionFile {
+            attestations: self.attestations.clone(),
+            notes: self.notes.clone(),
+            change_log: self.change_log.clone(),
+            ..SessionFile::new(self.snapshot.clone())
+        }
+    }
+
+    pub fn section_summary(&self, section: Section) -> Summary {
+        Summary::of(self.findings.iter().filter(|f| f.section == section))
+    }
+}
+
+/// What kind of scan is running, to know where its result goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScanKind {
+    /// First scan after "Connect": failures go to the form.
+    Connect,
+    /// A rescan: failures keep the old results and mark them stale.
+    Rescan(Option<Section>),
+}
+
+/// A scan in flight.
+#[derive(Debug, Clone)]
+pub struct ScanState {
+    pub id: u64,
+    pub kind: ScanKind,
+    pub target: String,
+    pub progress: Option<ScanStep>,
+    /// Steps already finished, for the per-part list.
+    pub finished_steps: Vec<String>,
+    /// What the scan connects with; becomes the live connection on success.
+    params: ConnParams,
+}
+
+/// A half-filled attestation form.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AttestDraft {
+    pub by: String,
+    pub at: String,
+    pub note: String,
+    pub error: Option<String>,
+}
+
+/// How the App starts.
+pub struct AppInit {
+    pub runtime: Option<tokio::runtime::Handle>,
+    pub prefs_store: PrefsStore,
+    pub policy: Policy,
+    /// Pre-fill the connect form from PG* variables and libpq defaults, as
+    /// psql would (off by default so tests start from an empty form).
+    pub prefill_from_environment: bool,
+}
+
+impl Default for AppInit {
+    fn default() -> Self {
+        AppInit {
+            runtime: None,
+            prefs_store: PrefsStore::in_memory(),
+            policy: Policy::default(),
+            prefill_from_environment: false,
+        }
+    }
+}
+
+pub struct App {
+    pub(super) prefs: Prefs,
+    store: PrefsStore,
+    pub(super) jobs: Jobs,
+    policy: Policy,
+    pub(super) page: Page,
+    pub(super) selected: Option<String>,
+    pub(super) results: Option<Results>,
+    /// Parameters of the live connection (with its password, never saved).
+    live: Option<ConnParams>,
+    pub(super) form: ConnectForm,
+    pub(super) scan: Option<ScanState>,
+    pub(super) notice: Option<Notice>,
+    pub(super) drafts: BTreeMap<String, AttestDraft>,
+    pub(super) markdown: egui_commonmark::CommonMarkCache,
+    /// Set by arrow keys so the list scrolls the new selection into view.
+    pub(super) scroll_to_selected: bool,
+    applied_theme: Option<ThemeChoice>,
+}
+
+impl App {
+    /// A new App on the start screen. Reads the preferences (small, local).
+    pub fn new(ctx: &egui::Context, init: AppInit) -> App {
+        let (prefs, notice) = match init.prefs_store.load() {
+            Ok(prefs) => (prefs, None),
+            Err(e) => (
+                Prefs::default(),
+                Some(Notice {
+                    kind: NoticeKind::Warning,
+                    text: e.to_string(),
+                }),
+            ),
+        };
+        let mut app = App {
+            prefs,
+            store: init.prefs_store,
+            jobs: Jobs::new(ctx.clone(), init.runtime),
+            policy: init.policy,
+            page: Page::Start,
+            selected: None,
+            results: None,
+            live: None,
+            form: if init.prefill_from_environment {
+                ConnectForm::from_environment()
+            } else {
+                ConnectForm::default()
+            },
+            scan: None,
+            notice,
+            drafts: BTreeMap::new(),
+            markdown: egui_commonmark::CommonMarkCache::default(),
+            scroll_to_selected: false,
+            applied_theme: None,
+        };
+        app.apply_theme(ctx);
+        app
+    }
+
+    /// An App showing `snapshot` offline, without a runtime or saved prefs.
+    pub fn from_snapshot(ctx: &egui::Context, snapshot: Snapshot) -> App {
+        let mut app = App::new(ctx, AppInit::default());
+        app.open_session(SessionFile::new(snapshot), Source::Sample);
+        app
+    }
+
+    // ----- read access (also the test API) -----
+
+    pub fn page(&self) -> Page {
+        self.page
+    }
+
+    pub fn selected_check(&self) -> Option<&str> {
+        self.selected.as_deref()
+    }
+
+    pub fn results(&self) -> Option<&Results> {
+        self.results.as_ref()
+    }
+
+    pub fn findings(&self) -> &[Finding] {
+        self.results.as_ref().map_or(&[], |r| r.findings.as_slice())
+    }
+
+    pub fn finding(&self, id: &str) -> Option<&Finding> {
+        self.results.as_ref()?.finding(id)
+    }
+
+    pub fn notice(&self) -> Option<&Notice> {
+        self.notice.as_ref()
+    }
+
+    pub fn scan(&self) -> Option<&ScanState> {
+        self.scan.as_ref()
+    }
+
+    pub fn is_stale(&self) -> bool {
+        self.results.as_ref().is_some_and(|r| r.stale.is_some())
+    }
+
+    pub fn prefs(&self) -> &Prefs {
+        &self.prefs
+    }
+
+    pub fn form(&self) -> &ConnectForm {
+        &self.form
+    }
+
+    /// The current session, as "Save session" would write it.
+    pub fn session_file(&self) -> Option<SessionFile> {
+        self.results.as_ref().map(Results::session_file)
+    }
+
+    // ----- opening results -----
+
+    /// Show a session (file, sample or fresh scan) and go to the overview.
+    pub fn open_session(&mut self, session: SessionFile, source: Source) {
+        self.results = Some(Results::from_session(session, source, &self.policy));
+        self.selected = None;
+        self.drafts.clear();
+        self.page = Page::Overview;
+    }
+
+    /// Show the snapshot of a live server; Rescan reconnects with `params`
+    /// (kept in memory only, password included).
+    pub fn open_live_results(&mut self, snapshot: Snapshot, params: ConnParams) {
+        let target = params.display_target();
+        self.live = Some(params);
+        self.open_session(SessionFile::new(snapshot), Source::Live { target });
+    }
+
+    /// Start reading a session file in the background (e.g. `--session`).
+    pub fn open_session_path(&mut self, path: PathBuf) {
+        if let Err(e) = self.jobs.open_session_at(path) {
+            self.notify(NoticeKind::Error, e);
+        }
+    }
+
+    /// The bundled offline sample.
+    pub fn open_sample(&mut self) {
+        match SessionFile::from_json(SAMPLE_SESSION, "the bundled sample") {
+            Ok(session) => {
+                self.live = None;
+                self.open_session(session, Source::Sample);
+            }
+            Err(e) => self.notify(NoticeKind::Error, e.to_string()),
+        }
+    }
+
+    fn notify(&mut self, kind: NoticeKind, text: impl Into<String>) {
+        self.notice = Some(Notice {
+            kind,
+            text: text.into(),
+        });
+    }
+
+    fn apply_theme(&mut self, ctx: &egui::Context) {
+        if self.applied_theme != Some(self.prefs.theme) {
+            theme::apply(ctx, self.prefs.theme);
+            self.applied_theme = Some(self.prefs.theme);
+        }
+    }
+
+    // ----- the frame -----
+
+    /// Drain background results; called before every frame.
+    pub fn drain_jobs(&mut self) {
+        for event in self.jobs.drain() {
+            self.on_job_event(event);
+        }
+    }
+
+    /// Draw everything and return what the widgets asked for.
+    fn draw(&mut self, ui: &mut egui::Ui) -> Vec<Command> {
+        let mut commands = keyboard_commands(ui.ctx(), self.page, self.results.is_some());
+        super::shell_ui::shell_ui(ui, self, &mut commands);
+        commands
+    }
+
+    /// Run one frame's commands.
+    pub fn execute_all(&mut self, ctx: &egui::Context, commands: Vec<Command>) {
+        for command in commands {
+            self.execute(ctx, command);
+        }
+        self.apply_theme(ctx);
+    }
+
+    /// The one place that changes results, navigation and preferences.
+    pub fn execute(&mut self, ctx: &egui::Context, command: Command) {
+        match command {
+            Command::GoToStart => self.page = Page::Start,
+            Command::ShowOverview => self.show_page(Page::Overview),
+            Command::ShowSection(section) => self.show_section(section),
+            Command::SelectCheck(id) => self.select_check(id),
+            Command::MoveSelection(step) => self.move_selection(step),
+            Command::Connect => self.connect(),
+            Command::TryDemo => self.open_sample(),
+            Command::CancelScan => self.cancel_scan(),
+            Command::Rescan(section) => self.rescan(section),
+            Command::UseProfile(name) => self.use_profile(&name),
+            Command::SaveProfile => self.save_profile(),
+            Command::DeleteProfile(name) => {
+                self.prefs.remove_profile(&name);
+                self.persist_prefs();
+            }
+            Command::PickCertificate(slot) => {
+                if let Err(e) = self.jobs.pick_certificate(slot) {
+                    self.form.error = Some(e);
+                }
+            }
+            Command::Attest { id, attestation } => self.attest(id, attestation),
+            Command::WithdrawAttestation(id) => self.withdraw_attestation(&id),
+            Command::SetNote { id, text } => self.set_note(id, text),
+            Command::Copy { what, text } => {
+                ctx.copy_text(text);
+                self.notify(
+                    NoticeKind::Success,
+                    format!("{what} copied to the clipboard"),
+                );
+            }
+            Command::SaveFixSql(id) => self.save_fix_sql(&id),
+            Command::SaveSession => self.save_session(false),
+            Command::SaveSessionAs => self.save_session(true),
+            Command::OpenSession => {
+                if let Err(e) = self.jobs.open_session() {
+                    self.notify(NoticeKind::Error, e);
+                }
+            }
+            Command::Export => {
+                self.notify(NoticeKind::Info, "PDF export comes with the report feature")
+            }
+            Command::ToggleTheme => {
+                self.prefs.theme = self.prefs.theme.toggled();
+                self.persist_prefs();
+            }
+            Command::DismissNotice => self.notice = None,
+        }
+    }
+
+    fn show_page(&mut self, page: Page) {
+        if self.results.is_some() {
+            self.page = page;
+        }
+    }
+
+    fn show_section(&mut self, section: Section) {
+        if self.results.is_none() {
+            return;
+        }
+        self.page = Page::Section(section);
+        let selected_here = self
+            .selected
+            .as_deref()
+            .and_then(|id| self.finding(id))
+            .is_some_and(|f| f.section == section);
+        if !selected_here {
+            self.selected = self.ordered_ids(section).into_iter().next();
+        }
+    }
+
+    fn select_check(&mut self, id: String) {
+        if let Some(section) = self.finding(&id).map(|f| f.section) {
+            self.page = Page::Section(section);
+            self.selected = Some(id);
+        }
+    }
+
+    /// The ids of a section's checks in display order (failing first).
+    pub fn ordered_ids(&self, section: Section) -> Vec<String> {
+        walkthrough_ui::ordered_findings(self.findings(), section)
+            .into_iter()
+            .map(|f| f.id.clone())
+            .collect()
+    }
+
+    fn move_selection(&mut self, step: isize) {
+        let Page::Section(section) = self.page else {
+            return;
+        };
+        let ids = self.ordered_ids(section);
+        if ids.is_empty() {
+            return;
+        }
+        let current = self
+            .selected
+            .as_ref()
+            .and_then(|id| ids.iter().position(|x| x == id));
+        let next = match current {
+            Some(i) => i.saturating_add_signed(step).min(ids.len() - 1),
+            None => 0,
+        };
+        self.selected = Some(ids[next].clone());
+        self.scroll_to_selected = true;
+    }
+
+    // ----- scanning -----
+
+    fn connect(&mut self) {
+        self.form.error = None;
+        let params = match self.form.to_params() {
+            Ok(params) => params,
+            Err(message) => {
+                self.form.error = Some(message);
+                return;
+            }
+        };
+        self.start_scan(params, ScanKind::Connect);
+    }
+
+    fn rescan(&mut self, section: Option<Section>) {
+        match self.live.clone() {
+            Some(params) => self.start_scan(params, ScanKind::Rescan(section)),
+            None => self.notify(
+                NoticeKind::Info,
+                "rescan needs a live connection: connect to a server first",
+            ),
+        }
+    }
+
+    fn start_scan(&mut self, params: ConnParams, kind: ScanKind) {
+        let target = params.display_target();
+        match self.jobs.start_scan(params.clone()) {
+            Ok(id) => {
+                self.scan = Some(ScanState {
+                    id,
+                    kind,
+                    target,
+                    progress: None,
+                    finished_steps: Vec::new(),
+                    params,
+                });
+            }
+            Err(e) => match kind {
+                ScanKind::Connect => self.form.error = Some(e),
+                ScanKind::Rescan(_) => self.notify(NoticeKind::Error, e),
+            },
+        }
+    }
+
+    fn cancel_scan(&mut self) {
+        if self.jobs.cancel_scan() {
+            self.scan = None;
+            self.notify(NoticeKind::Info, "scan cancelled; nothing was changed");
+        }
+    }
+
+    fn on_scan_progress(&mut self, id: u64, progress: ScanStep) {
+        let Some(scan) = self.scan.as_mut().filter(|s| s.id == id) else {
+            return;
+        };
+        if let Some(previous) = scan.progress.take() {
+            if previous.step != progress.step {
+                scan.finished_steps.push(previous.step);
+            }
+        }
+        scan.progress = Some(progress);
+    }
+
+    fn on_scan_finished(&mut self, id: u64, result: Result<Snapshot, ScanFailure>) {
+        self.jobs.scan_finished(id);
+        let Some(scan) = self.scan.take_if(|s| s.id == id) else {
+            return;
+        };
+        match (result, scan.kind) {
+            (Ok(snapshot), ScanKind::Connect) => {
+                self.open_live_results(snapshot, scan.params);
+                self.form.password.clear();
+                self.notice = None;
+            }
+            (Ok(snapshot), ScanKind::Rescan(section)) => self.replace_snapshot(snapshot, section),
+            (Err(failure), ScanKind::Connect) => {
+                self.form.error = Some(self.form.redact(&failure.message));
+            }
+            (Err(failure), ScanKind::Rescan(_)) => self.mark_stale(failure.message),
+        }
+    }
+
+    /// A rescan succeeded: keep attestations and notes, refresh the rest.
+    fn replace_snapshot(&mut self, snapshot: Snapshot, section: Option<Section>) {
+        let Some(results) = self.results.as_mut() else {
+            return;
+        };
+        let before: BTreeMap<String, Status> = results
+            .findings
+            .iter()
+            .map(|f| (f.id.clone(), f.status))
+            .collect();
+        results.snapshot = snapshot;
+        results.stale = None;
+        results.evaluate(&self.policy);
+        let changed = results
+            .findings
+            .iter()
+            .filter(|f| section.is_none_or(|s| f.section == s))
+            .filter(|f| before.get(&f.id) != Some(&f.status))
+            .count();
+        let scope = section.map_or("all sections".to_string(), |s| s.title().to_string());
+        self.notify(
+            NoticeKind::Success,
+            format!("rescanned {scope}: {changed} check(s) changed status"),
+        );
+        if let Some(section) = section {
+            self.page = Page::Section(section);
+        }
+    }
+
+    fn mark_stale(&mut self, message: String) {
+        match self.results.as_mut() {
+            Some(results) => {
+                let when = results.snapshot.collected_at.clone();
+                results.stale = Some(format!(
+                    "connection lost: {message}. Showing the results collected at {when}."
+                ));
+            }
+            None => self.notify(NoticeKind::Error, message),
+        }
+    }
+
+    // ----- profiles -----
+
+    fn use_profile(&mut self, name: &str) {
+        if let Some(profile) = self.prefs.profiles.iter().find(|p| p.name == name) {
+            self.form.load_profile(profile);
+            self.page = Page::Start;
+        }
+    }
+
+    fn save_profile(&mut self) {
+        match self.form.to_profile() {
+            Ok(profile) => {
+                let name = profile.name.clone();
+                self.prefs.upsert_profile(profile);
+                self.persist_prefs();
+                self.notify(
+                    NoticeKind::Success,
+                    format!("profile {name} saved (without the password)"),
+                );
+            }
+            Err(message) => self.form.error = Some(message),
+        }
+    }
+
+    fn persist_prefs(&self) {
+        self.jobs.save_prefs(self.store.clone(), self.prefs.clone());
+    }
+
+    // ----- attestations and notes -----
+
+    fn attest(&mut self, id: String, attestation: Attestation) {
+        let Some(results) = self.results.as_mut() else {
+            return;
+        };
+        results.attestations.0.insert(id.clone(), attestation);
+        results.evaluate(&self.policy);
+        self.drafts.remove(&id);
+        self.notify(NoticeKind::Success, format!("{id} attested"));
+    }
+
+    fn withdraw_attestation(&mut self, id: &str) {
+        let Some(results) = self.results.as_mut() else {
+            return;
+        };
+        if let Some(previous) = results.attestations.0.remove(id) {
+            results.evaluate(&self.policy);
+            self.drafts.insert(
+                id.to_string(),
+                AttestDraft {
+                    by: previous.by,
+                    at: previous.at,
+                    note: previous.note,
+                    error: None,
+                },
+            );
+        }
+    }
+
+    fn set_note(&mut self, id: String, text: String) {
+        if let Some(results) = self.results.as_mut() {
+            if text.trim().is_empty() {
+                results.notes.remove(&id);
+            } else {
+                results.notes.insert(id, text);
+            }
+        }
+    }
+
+    // ----- files -----
+
+    fn save_fix_sql(&mut self, id: &str) {
+        let Some(finding) = self.finding(id) else {
+            return;
+        };
+        let Some(script) = check_detail_ui::fix_script(finding) else {
+            return;
+        };
+        let suggested = format!("{id}-fix.sql");
+        if let Err(e) = self
+            .jobs
+            .save_text_as(format!("fix for {id}"), suggested, script)
+        {
+            self.notify(NoticeKind::Error, e);
+        }
+    }
+
+    fn save_session(&mut self, ask: bool) {
+        let Some(results) = self.results.as_ref() else {
+            self.notify(
+                NoticeKind::Info,
+                "nothing to save yet: connect or open a session",
+            );
+            return;
+        };
+        let session = results.session_file();
+        let outcome = match (&results.session_path, ask) {
+            (Some(path), false) => self.jobs.save_session_to(session, path.clone()),
+            _ => self
+                .jobs
+                .save_session_as(session, suggested_session_name(results)),
+        };
+        if let Err(e) = outcome {
+            self.notify(NoticeKind::Error, e);
+        }
+    }
+
+    fn on_job_event(&mut self, event: JobEvent) {
+        match event {
+            JobEvent::ScanProgress { scan, progress } => self.on_scan_progress(scan, progress),
+            JobEvent::ScanFinished { scan, result } => self.on_scan_finished(scan, result),
+            JobEvent::SessionOpened(Ok((path, session))) => {
+                self.live = None;
+                self.open_session(session, Source::File(path));
+            }
+            JobEvent::SessionOpened(Err(e)) => self.notify(NoticeKind::Error, e),
+            JobEvent::SessionSaved(Ok(path)) => {
+                let shown = path.display().to_string();
+                if let Some(results) = self.results.as_mut() {
+                    results.session_path = Some(path);
+                }
+                self.notify(NoticeKind::Success, format!("session saved to {shown}"));
+            }
+            JobEvent::SessionSaved(Err(e)) => self.notify(NoticeKind::Error, e),
+            JobEvent::FileSaved { what, result } => match result {
+                Ok(path) => self.notify(
+                    NoticeKind::Success,
+                    format!("{what} saved to {}", path.display()),
+                ),
+                Err(e) => self.notify(NoticeKind::Error, e),
+            },
+            JobEvent::CertificatePicked { slot, path } => self.form.set_certificate(slot, path),
+            JobEvent::PrefsSaved(Ok(())) => {}
+            JobEvent::PrefsSaved(Err(e)) => self.notify(NoticeKind::Warning, e),
+        }
+    }
+}
+
+/// A fresh attestation draft dated today.
+pub fn new_draft() -> AttestDraft {
+    AttestDraft {
+        at: attest_ui::today(),
+        ..AttestDraft::default()
+    }
+}
+
+fn suggested_session_name(results: &Results) -> String {
+    let db = &results.snapshot.target.dbname;
+    let date = results.snapshot.collected_at.get(..10).unwrap_or("");
+    match (db.is_empty(), date.is_empty()) {
+        (false, false) => format!("pgsafeguard-{db}-{date}.json"),
+        (false, true) => format!("pgsafeguard-{db}.json"),
+        _ => "pgsafeguard-session.json".to_string(),
+    }
+}
+
+/// Shortcuts: Ctrl+R rescan, Ctrl+E export, Ctrl+S / Ctrl+Shift+S / Ctrl+O
+/// sessions, and the
+/// arrow keys through the check list when no text field has the keyboard.
+fn keyboard_commands(ctx: &egui::Context, page: Page, has_results: bool) -> Vec<Command> {
+    use egui::{Key, Modifiers};
+    let typing = ctx.egui_wants_keyboard_input();
+    ctx.input_mut(|input| {
+        let mut commands = Vec::new();
+        if input.consume_key(Modifiers::COMMAND, Key::R) {
+            let section = match page {
+                Page::Section(section) => Some(section),
+                _ => None,
+            };
+            commands.push(Command::Rescan(section));
+        }
+        if input.consume_key(Modifiers::COMMAND, Key::E) {
+            commands.push(Command::Export);
+        }
+        // Shift first: a plain Ctrl+S check would also match Ctrl+Shift+S.
+        if has_results && input.consume_key(Modifiers::COMMAND | Modifiers::SHIFT, Key::S) {
+            commands.push(Command::SaveSessionAs);
+        }
+        if has_results && input.consume_key(Modifiers::COMMAND, Key::S) {
+            commands.push(Command::SaveSession);
+        }
+        if input.consume_key(Modifiers::COMMAND, Key::O) {
+            commands.push(Command::OpenSession);
+        }
+        if matches!(page, Page::Section(_)) && !typing {
+            if input.consume_key(Modifiers::NONE, Key::ArrowDown) {
+                commands.push(Command::MoveSelection(1));
+            }
+            if input.consume_key(Modifiers::NONE, Key::ArrowUp) {
+                commands.push(Command::MoveSelection(-1));
+            }
+        }
+        commands
+    })
+}
+
+impl eframe::App for App {
+    fn logic(&mut self, _ctx: &egui::Context, _frame: &mut eframe::Frame) {
+        self.drain_jobs();
+    }
+
+    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        let commands = self.draw(ui);
+        let ctx = ui.ctx().clone();
+        self.execute_all(&ctx, commands);
+        if self.scan.is_some() {
+            // Keep the spinner moving while a scan runs.
+            ctx.request_repaint_after(std::time::Duration::from_millis(250));
+        }
+    }
+}

@@ -1,0 +1,427 @@
+//! The detail pane of one check: what was seen, why it matters, the
+//! references, the SQL to reproduce, and the fix preview (statements,
+//! apply class, privilege, rollback, proposed config lines), with Copy and
+//! "Save as .sql". Manual checks get the attestation form.
+//!
+//! Reads a finding; changes nothing. Object lists of any length are
+//! virtualised (`ScrollArea::show_rows`), so thousands of rows stay smooth.
+
+use super::app::{AttestDraft, Command};
+use super::attest_ui;
+use super::theme::{self, space};
+use super::widgets;
+use crate::finding::{ApplyClass, Finding, FixPlan, Status};
+use eframe::egui;
+use egui::{RichText, Ui};
+
+/// Objects shown without a scroll box; longer lists get a virtualised one.
+const INLINE_OBJECTS: usize = 12;
+
+pub fn apply_class_word(class: ApplyClass) -> &'static str {
+    match class {
+        ApplyClass::Immediate => "immediate",
+        ApplyClass::Reload => "reload",
+        ApplyClass::Restart => "restart",
+        ApplyClass::ConfigFile => "config file",
+        ApplyClass::Offline => "offline",
+        ApplyClass::Os => "operating system",
+        ApplyClass::Manual => "manual",
+    }
+}
+
+pub fn apply_class_explanation(class: ApplyClass) -> &'static str {
+    match class {
+        ApplyClass::Immediate => "takes effect when the statement commits",
+        ApplyClass::Reload => "ALTER SYSTEM, then SELECT pg_reload_conf()",
+        ApplyClass::Restart => "needs a server restart to take effect",
+        ApplyClass::ConfigFile => "edit pg_hba.conf / pg_ident.conf, then reload",
+        ApplyClass::Offline => "a tool run while the cluster is stopped",
+        ApplyClass::Os => "done on the operating system, not in SQL",
+        ApplyClass::Manual => "a person does it and attests",
+    }
+}
+
+fn with_semicolon(statement: &str) -> String {
+    let trimmed = statement.trim_end();
+    if trimmed.ends_with(';') {
+        trimmed.to_string()
+    } else {
+        format!("{trimmed};")
+    }
+}
+
+/// The fix statements as a script, with `pg_reload_conf()` for the reload
+/// class. `None` when the fix has no SQL.
+pub fn fix_statements(plan: &FixPlan) -> Option<String> {
+    if plan.statements.is_empty() {
+        return None;
+    }
+    let mut lines: Vec<String> = plan.statements.iter().map(|s| with_semicolon(s)).collect();
+    if plan.apply.contains(&ApplyClass::Reload) {
+        lines.push("SELECT pg_reload_conf();".to_string());
+    }
+    Some(lines.join("\n"))
+}
+
+/// The whole .sql file for "Save as .sql" and Copy: a commented header, the
+/// statements, proposed config lines and the rollback as comments.
+pub fn fix_script(finding: &Finding) -> Option<String> {
+    let plan = finding.fix.as_ref()?;
+    let statements = fix_statements(plan);
+    if statements.is_none() && plan.config_edit.is_none() {
+        return None;
+    }
+    let mut out = vec![
+        format!("-- pgSafeguard fix for {}: {}", finding.id, finding.title),
+        format!("-- Evidence: {}", one_line(&finding.evidence)),
+        format!("-- Apply: {}", apply_words(plan)),
+    ];
+    if !plan.needs.is_empty() {
+        out.push(format!("-- Needs: {}", plan.needs));
+    }
+    if !plan.note.is_empty() {
+        out.push(format!("-- Note: {}", one_line(&plan.note)));
+    }
+    if let Some(statements) = statements {
+        out.push(String::new());
+        out.push(statements);
+    }
+    if let Some(edit) = &plan.config_edit {
+        out.push(String::new());
+        out.push(format!("-- Proposed content of {}:", edit.file));
+        out.extend(edit.lines.iter().map(|l| format!("--   {l}")));
+        if !edit.validate.is_empty() {
+            out.push(format!(
+                "-- Validate before reloading: {}",
+                one_line(&edit.validate)
+            ));
+        }
+    }
+    out.push(String::new());
+    if plan.rollback.is_empty() {
+        out.push("-- Rollback: none recorded.".to_string());
+    } else {
+        out.push("-- Rollback (run to undo):".to_string());
+        out.extend(
+            plan.rollback
+                .iter()
+                .map(|s| format!("-- {}", with_semicolon(s))),
+        );
+    }
+    out.push(String::new());
+    Some(out.join("\n"))
+}
+
+fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn apply_words(plan: &FixPlan) -> String {
+    if plan.apply.is_empty() {
+        return "not stated".to_string();
+    }
+    plan.apply
+        .iter()
+        .map(|c| apply_class_word(*c))
+        .collect::<Vec<_>>()
+        .join(" + ")
+}
+
+/// Everything the detail pane needs besides the finding.
+pub struct DetailContext<'a> {
+    pub note: &'a str,
+    /// The attestation draft, for manual checks.
+    pub draft: Option<&'a mut AttestDraft>,
+}
+
+pub fn detail_ui(ui: &mut Ui, finding: &Finding, ctx: DetailContext<'_>, out: &mut Vec<Command>) {
+    egui::ScrollArea::vertical()
+        .id_salt(("detail", &finding.id))
+        .auto_shrink([false, false])
+        .show(ui, |ui| {
+            ui.add_space(space::S);
+            header_ui(ui, finding);
+            status_context_ui(ui, finding, out);
+            evidence_ui(ui, finding);
+            if finding.status == Status::Unknown {
+                unknown_ui(ui, finding, out);
+            }
+            widgets::pane_heading(ui, "Why it matters");
+            ui.add(egui::Label::new(&finding.rationale).wrap());
+            references_ui(ui, finding);
+            widgets::pane_heading(ui, "Reproduce");
+            widgets::code_block(ui, &finding.reproduce_sql, "sql");
+            if ui.small_button("Copy reproduce SQL").clicked() {
+                out.push(Command::Copy {
+                    what: "the reproduce SQL".to_string(),
+                    text: finding.reproduce_sql.clone(),
+                });
+            }
+            if let Some(plan) = &finding.fix {
+                fix_ui(ui, finding, plan, out);
+            }
+            if let Some(draft) = ctx.draft {
+                widgets::pane_heading(ui, "Attestation");
+                attest_ui::attest_form_ui(ui, &finding.id, draft, out);
+            }
+            note_ui(ui, &finding.id, ctx.note, out);
+            ui.add_space(space::XL);
+        });
+}
+
+/// Shown when no check is selected.
+pub fn empty_detail_ui(ui: &mut Ui) {
+    ui.add_space(space::XL);
+    ui.vertical_centered(|ui| {
+        ui.label(
+            RichText::new("Select a check to see what was seen and how to fix it.")
+                .color(widgets::palette(ui).muted),
+        );
+    });
+}
+
+fn header_ui(ui: &mut Ui, finding: &Finding) {
+    ui.horizontal(|ui| {
+        widgets::status_badge(ui, finding.status);
+        widgets::severity_badge(ui, finding.severity);
+        ui.label(
+            RichText::new(&finding.id)
+                .monospace()
+                .color(widgets::palette(ui).muted),
+        );
+    });
+    ui.add_space(space::XS);
+    ui.add(
+        egui::Label::new(
+            RichText::new(&finding.title)
+                .size(theme::text::HEADING - 2.0)
+                .strong(),
+        )
+        .wrap(),
+    );
+}
+
+fn status_context_ui(ui: &mut Ui, finding: &Finding, out: &mut Vec<Command>) {
+    if let Some(risk) = &finding.accepted {
+        ui.add_space(space::S);
+        let text = format!(
+            "Accepted risk: {} — accepted by {} until {}.",
+            risk.reason, risk.by, risk.expires
+        );
+        widgets::banner(ui, theme::NoticeKind::Info, &text, None);
+    }
+    if let Some(attestation) = &finding.attestation {
+        ui.add_space(space::S);
+        let mut text = format!("Attested by {} on {}.", attestation.by, attestation.at);
+        if !attestation.note.is_empty() {
+            text.push_str(&format!(" {}", attestation.note));
+        }
+        if widgets::banner(ui, theme::NoticeKind::Success, &text, Some("Withdraw")) {
+            out.push(Command::WithdrawAttestation(finding.id.clone()));
+        }
+    }
+}
+
+fn evidence_ui(ui: &mut Ui, finding: &Finding) {
+    widgets::pane_heading(ui, "What was seen");
+    ui.add(egui::Label::new(&finding.evidence).wrap());
+    if !finding.objects.is_empty() {
+        ui.add_space(space::XS);
+        objects_ui(ui, &finding.id, &finding.objects);
+    }
+}
+
+/// Matching objects; long lists scroll in a virtualised box.
+fn objects_ui(ui: &mut Ui, id: &str, objects: &[String]) {
+    let palette = widgets::palette(ui);
+    ui.label(
+        RichText::new(format!(
+            "{} matching object{}",
+            objects.len(),
+            if objects.len() == 1 { "" } else { "s" }
+        ))
+        .strong()
+        .size(theme::text::SMALL),
+    );
+    theme::code_block(palette).show(ui, |ui| {
+        ui.set_width(ui.available_width());
+        if objects.len() <= INLINE_OBJECTS {
+            for object in objects {
+                ui.label(RichText::new(object).monospace());
+            }
+            return;
+        }
+        egui::ScrollArea::vertical()
+            .id_salt(("objects", id))
+            .max_height(space::OBJECT_ROW * 12.0)
+            .auto_shrink([false, true])
+            .show_rows(ui, space::OBJECT_ROW, objects.len(), |ui, rows| {
+                for object in &objects[rows] {
+                    ui.add_sized(
+                        [ui.available_width(), space::OBJECT_ROW],
+                        egui::Label::new(RichText::new(object).monospace()).truncate(),
+                    );
+                }
+            });
+    });
+}
+
+fn unknown_ui(ui: &mut Ui, finding: &Finding, out: &mut Vec<Command>) {
+    if let Some(reason) = &finding.reason {
+        if reason != &finding.evidence {
+            widgets::pane_heading(ui, "Why it is unknown");
+            ui.add(egui::Label::new(reason).wrap());
+        }
+    }
+    if let Some(grant) = &finding.grant {
+        widgets::pane_heading(ui, "What would let the scanner see it");
+        widgets::code_block(ui, grant, "sql");
+        if ui.small_button("Copy grant").clicked() {
+            out.push(Command::Copy {
+                what: "the grant".to_string(),
+                text: grant.clone(),
+            });
+        }
+    }
+}
+
+fn references_ui(ui: &mut Ui, finding: &Finding) {
+    widgets::pane_heading(ui, "References");
+    ui.horizontal_wrapped(|ui| {
+        for citation in &finding.hipaa {
+            let name = super::walkthrough_ui::citation_name(citation);
+            widgets::chip(ui, &format!("HIPAA §{citation}")).on_hover_text(if name.is_empty() {
+                "45 CFR Part 164".to_string()
+            } else {
+                format!("45 CFR §{citation}: {name}")
+            });
+        }
+        if let Some(cis) = &finding.cis {
+            widgets::chip(ui, &format!("CIS PostgreSQL {cis}"));
+        }
+    });
+}
+
+fn fix_ui(ui: &mut Ui, finding: &Finding, plan: &FixPlan, out: &mut Vec<Command>) {
+    widgets::pane_heading(ui, "Fix preview");
+    apply_facts_ui(ui, plan);
+    if !plan.note.is_empty() {
+        ui.add_space(space::XS);
+        ui.add(egui::Label::new(&plan.note).wrap());
+    }
+    if plan.irreversible {
+        ui.add_space(space::XS);
+        widgets::banner(
+            ui,
+            theme::NoticeKind::Warning,
+            "This fix cannot be undone. Take a backup first.",
+            None,
+        );
+    }
+    if let Some(statements) = fix_statements(plan) {
+        ui.add_space(space::S);
+        widgets::code_block(ui, &statements, "sql");
+    }
+    if let Some(edit) = &plan.config_edit {
+        config_edit_ui(ui, edit);
+    }
+    if fix_script(finding).is_some() {
+        ui.add_space(space::XS);
+        ui.horizontal(|ui| {
+            if ui
+                .button("Copy fix")
+                .on_hover_text("Copy the fix as SQL")
+                .clicked()
+            {
+                if let Some(script) = fix_script(finding) {
+                    out.push(Command::Copy {
+                        what: format!("the fix for {}", finding.id),
+                        text: script,
+                    });
+                }
+            }
+            if ui.button("Save as .sql").clicked() {
+                out.push(Command::SaveFixSql(finding.id.clone()));
+            }
+        });
+    }
+    rollback_ui(ui, plan);
+}
+
+fn apply_facts_ui(ui: &mut Ui, plan: &FixPlan) {
+    egui::Grid::new("apply_facts")
+        .num_columns(2)
+        .spacing([space::M, space::XS])
+        .show(ui, |ui| {
+            ui.label(RichText::new("Applies").strong());
+            ui.vertical(|ui| {
+                for class in &plan.apply {
+                    ui.horizontal(|ui| {
+                        widgets::chip(ui, apply_class_word(*class));
+                        ui.label(
+                            RichText::new(apply_class_explanation(*class))
+                                .size(theme::text::SMALL)
+                                .color(widgets::palette(ui).muted),
+                        );
+                    });
+                }
+                if plan.apply.is_empty() {
+                    ui.label("not stated");
+                }
+            });
+            ui.end_row();
+            if !plan.needs.is_empty() {
+                ui.label(RichText::new("Needs").strong());
+                ui.label(&plan.needs);
+                ui.end_row();
+            }
+        });
+}
+
+fn config_edit_ui(ui: &mut Ui, edit: &crate::finding::ConfigEdit) {
+    ui.add_space(space::S);
+    ui.label(RichText::new(format!("Proposed lines for {}", edit.file)).strong());
+    widgets::code_block(ui, &edit.lines.join("\n"), "txt");
+    if !edit.validate.is_empty() {
+        ui.label(
+            RichText::new(format!("Before reloading: {}", edit.validate))
+                .size(theme::text::SMALL)
+                .color(widgets::palette(ui).muted),
+        );
+    }
+}
+
+fn rollback_ui(ui: &mut Ui, plan: &FixPlan) {
+    widgets::pane_heading(ui, "Rollback");
+    if plan.rollback.is_empty() {
+        let text = if plan.irreversible {
+            "None: this fix cannot be undone."
+        } else {
+            "No rollback statements are needed or recorded."
+        };
+        ui.label(RichText::new(text).color(widgets::palette(ui).muted));
+    } else {
+        let rollback: Vec<String> = plan.rollback.iter().map(|s| with_semicolon(s)).collect();
+        widgets::code_block(ui, &rollback.join("\n"), "sql");
+    }
+}
+
+fn note_ui(ui: &mut Ui, id: &str, note: &str, out: &mut Vec<Command>) {
+    ui.add_space(space::M);
+    let mut text = note.to_string();
+    let label = ui.label(RichText::new("Reviewer note (saved with the session)").strong());
+    let response = ui
+        .add(
+            egui::TextEdit::multiline(&mut text)
+                .hint_text("Notes for this check")
+                .desired_rows(2)
+                .desired_width(f32::INFINITY),
+        )
+        .labelled_by(label.id);
+    if response.changed() {
+        out.push(Command::SetNote {
+            id: id.to_string(),
+            text,
+        });
+    }
+}

@@ -1,0 +1,336 @@
+//! Background work for the GUI: scans, file dialogs and file writes run on
+//! the tokio runtime owned by `main`; their results come back as
+//! [`JobEvent`]s over a channel that `App::logic` drains each frame, and every
+//! send is followed by `request_repaint` so the window wakes up.
+//!
+//! The UI thread never waits on anything here. A scan is cancelled by
+//! aborting its task, which drops the scan future and with it the connection.
+//! Must not import other ui modules; the one call into the scanner is
+//! [`scan_adapter`].
+
+use crate::db::conninfo::ConnParams;
+use crate::session::SessionFile;
+use crate::snapshot::Snapshot;
+use eframe::egui;
+use std::path::PathBuf;
+use std::sync::mpsc::{channel, Receiver, Sender};
+use std::sync::Arc;
+use tokio::runtime::Handle;
+use tokio::task::AbortHandle;
+
+/// Which certificate field a picked file goes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CertSlot {
+    RootCert,
+    ClientCert,
+    ClientKey,
+}
+
+/// Where a scan is: the GUI's copy of `crate::scan::ScanProgress`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScanStep {
+    /// What is being read now, e.g. "reading catalogs and settings".
+    pub step: String,
+    pub done: usize,
+    pub total: usize,
+}
+
+/// Receives scan steps; called from the runtime.
+pub type StepSink = Arc<dyn Fn(ScanStep) + Send + Sync>;
+
+/// A scan that did not produce a snapshot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScanFailure {
+    /// One line, never a password.
+    pub message: String,
+}
+
+/// Something a background job finished or reports.
+#[derive(Debug)]
+pub enum JobEvent {
+    ScanProgress {
+        scan: u64,
+        progress: ScanStep,
+    },
+    ScanFinished {
+        scan: u64,
+        result: Result<Snapshot, ScanFailure>,
+    },
+    SessionOpened(Result<(PathBuf, SessionFile), String>),
+    SessionSaved(Result<PathBuf, String>),
+    /// A file other than a session was written (fix SQL …).
+    FileSaved {
+        what: String,
+        result: Result<PathBuf, String>,
+    },
+    CertificatePicked {
+        slot: CertSlot,
+        path: PathBuf,
+    },
+    PrefsSaved(Result<(), String>),
+}
+
+/// A running scan: its id (to ignore late events) and how to stop it.
+struct RunningScan {
+    id: u64,
+    abort: AbortHandle,
+}
+
+/// The runtime handle, the channel and the running scan.
+pub struct Jobs {
+    runtime: Option<Handle>,
+    ctx: egui::Context,
+    tx: Sender<JobEvent>,
+    rx: Receiver<JobEvent>,
+    scan: Option<RunningScan>,
+    next_scan: u64,
+}
+
+/// The one call into the scanner. Kept apart so the GUI depends on a single
+/// signature of `crate::scan`.
+pub async fn scan_adapter(params: ConnParams, steps: StepSink) -> Result<Snapshot, ScanFailure> {
+    let _ = (params, steps);
+    Err(ScanFailure {
+        message: "TEMP STUB".into(),
+    })
+}
+
+impl Jobs {
+    pub fn new(ctx: egui::Context, runtime: Option<Handle>) -> Jobs {
+        let (tx, rx) = channel();
+        Jobs {
+            runtime,
+            ctx,
+            tx,
+            rx,
+            scan: None,
+            next_scan: 1,
+        }
+    }
+
+    pub fn has_runtime(&self) -> bool {
+        self.runtime.is_some()
+    }
+
+    /// Everything that arrived since the last frame.
+    pub fn drain(&self) -> Vec<JobEvent> {
+        self.rx.try_iter().collect()
+    }
+
+    /// The id of the running scan, if any.
+    pub fn running_scan(&self) -> Option<u64> {
+        self.scan.as_ref().map(|s| s.id)
+    }
+
+    /// Forget the scan once its result arrived.
+    pub fn scan_finished(&mut self, id: u64) {
+        if self.running_scan() == Some(id) {
+            self.scan = None;
+        }
+    }
+
+    /// Start a scan; an already running one is cancelled first.
+    pub fn start_scan(&mut self, params: ConnParams) -> Result<u64, String> {
+        let runtime = self.runtime_or_err()?;
+        self.cancel_scan();
+        let id = self.next_scan;
+        self.next_scan += 1;
+        let progress_sender = self.sender();
+        let progress: StepSink = Arc::new(move |progress| {
+            progress_sender.send(JobEvent::ScanProgress { scan: id, progress });
+        });
+        let done = self.sender();
+        let task = runtime.spawn(async move {
+            let result = scan_adapter(params, progress).await;
+            done.send(JobEvent::ScanFinished { scan: id, result });
+        });
+        self.scan = Some(RunningScan {
+            id,
+            abort: task.abort_handle(),
+        });
+        Ok(id)
+    }
+
+    /// Stop the running scan; its connection is dropped with the task.
+    pub fn cancel_scan(&mut self) -> bool {
+        match self.scan.take() {
+            Some(scan) => {
+                scan.abort.abort();
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Ask where to save a session, then write it there.
+    pub fn save_session_as(&self, session: SessionFile, suggested: String) -> Result<(), String> {
+        let runtime = self.runtime_or_err()?;
+        let out = self.sender();
+        runtime.spawn(async move {
+            let Some(path) = save_dialog("Save session", &suggested, "Session", "json").await
+            else {
+                return;
+            };
+            out.send(JobEvent::SessionSaved(write_session(session, path).await));
+        });
+        Ok(())
+    }
+
+    /// Write a session to a known path.
+    pub fn save_session_to(&self, session: SessionFile, path: PathBuf) -> Result<(), String> {
+        let runtime = self.runtime_or_err()?;
+        let out = self.sender();
+        runtime.spawn(async move {
+            out.send(JobEvent::SessionSaved(write_session(session, path).await));
+        });
+        Ok(())
+    }
+
+    /// Ask for a session file and read it.
+    pub fn open_session(&self) -> Result<(), String> {
+        let runtime = self.runtime_or_err()?;
+        let out = self.sender();
+        runtime.spawn(async move {
+            let picked = rfd::AsyncFileDialog::new()
+                .set_title("Open session")
+                .add_filter("Session", &["json"])
+                .pick_file()
+                .await;
+            let Some(file) = picked else { return };
+            out.send(JobEvent::SessionOpened(
+                read_session(file.path().to_path_buf()).await,
+            ));
+        });
+        Ok(())
+    }
+
+    /// Read a session from a known path (e.g. given on the command line).
+    pub fn open_session_at(&self, path: PathBuf) -> Result<(), String> {
+        let runtime = self.runtime_or_err()?;
+        let out = self.sender();
+        runtime.spawn(async move {
+            out.send(JobEvent::SessionOpened(read_session(path).await));
+        });
+        Ok(())
+    }
+
+    /// Ask where to save a text file (fix SQL), then write it.
+    pub fn save_text_as(
+        &self,
+        what: String,
+        suggested: String,
+        text: String,
+    ) -> Result<(), String> {
+        let runtime = self.runtime_or_err()?;
+        let out = self.sender();
+        runtime.spawn(async move {
+            let Some(path) = save_dialog("Save fix as SQL", &suggested, "SQL", "sql").await else {
+                return;
+            };
+            let result = write_text(path, text).await;
+            out.send(JobEvent::FileSaved { what, result });
+        });
+        Ok(())
+    }
+
+    /// Ask for a certificate or key file.
+    pub fn pick_certificate(&self, slot: CertSlot) -> Result<(), String> {
+        let runtime = self.runtime_or_err()?;
+        let out = self.sender();
+        runtime.spawn(async move {
+            let picked = rfd::AsyncFileDialog::new()
+                .set_title(match slot {
+                    CertSlot::RootCert => "Choose the CA certificate",
+                    CertSlot::ClientCert => "Choose the client certificate",
+                    CertSlot::ClientKey => "Choose the client key",
+                })
+                .pick_file()
+                .await;
+            if let Some(file) = picked {
+                let path = file.path().to_path_buf();
+                out.send(JobEvent::CertificatePicked { slot, path });
+            }
+        });
+        Ok(())
+    }
+
+    /// Persist preferences off the UI thread (synchronously without a runtime:
+    /// then the store is in memory or the write is tiny).
+    pub fn save_prefs(&self, store: super::profiles::PrefsStore, prefs: super::profiles::Prefs) {
+        let write = move || store.save(&prefs).map_err(|e| e.to_string());
+        match &self.runtime {
+            Some(runtime) => {
+                let out = self.sender();
+                runtime.spawn_blocking(move || out.send(JobEvent::PrefsSaved(write())));
+            }
+            None => self.sender().send(JobEvent::PrefsSaved(write())),
+        }
+    }
+
+    fn runtime_or_err(&self) -> Result<Handle, String> {
+        self.runtime
+            .clone()
+            .ok_or_else(|| "this needs the background runtime, which is not running".to_string())
+    }
+
+    fn sender(&self) -> EventSender {
+        EventSender {
+            tx: self.tx.clone(),
+            ctx: self.ctx.clone(),
+        }
+    }
+}
+
+/// Sends an event and wakes the UI.
+#[derive(Clone)]
+struct EventSender {
+    tx: Sender<JobEvent>,
+    ctx: egui::Context,
+}
+
+impl EventSender {
+    fn send(&self, event: JobEvent) {
+        // A closed channel means the window is gone; nothing is waiting.
+        let _ = self.tx.send(event);
+        self.ctx.request_repaint();
+    }
+}
+
+async fn save_dialog(title: &str, suggested: &str, kind: &str, ext: &str) -> Option<PathBuf> {
+    rfd::AsyncFileDialog::new()
+        .set_title(title)
+        .set_file_name(suggested)
+        .add_filter(kind, &[ext])
+        .save_file()
+        .await
+        .map(|file| file.path().to_path_buf())
+}
+
+async fn write_session(session: SessionFile, path: PathBuf) -> Result<PathBuf, String> {
+    let target = path.clone();
+    tokio::task::spawn_blocking(move || session.save(&target))
+        .await
+        .map_err(|e| format!("saving the session stopped unexpectedly: {e}"))?
+        .map_err(|e| e.to_string())?;
+    Ok(path)
+}
+
+async fn read_session(path: PathBuf) -> Result<(PathBuf, SessionFile), String> {
+    let source = path.clone();
+    let session = tokio::task::spawn_blocking(move || SessionFile::load(&source))
+        .await
+        .map_err(|e| format!("reading the session stopped unexpectedly: {e}"))?
+        .map_err(|e| e.to_string())?;
+    Ok((path, session))
+}
+
+async fn write_text(path: PathBuf, text: String) -> Result<PathBuf, String> {
+    let target = path.clone();
+    tokio::task::spawn_blocking(move || {
+        crate::atomic_file::write_atomically(&target, text.as_bytes())
+    })
+    .await
+    .map_err(|e| format!("saving stopped unexpectedly: {e}"))?
+    .map_err(|e| e.to_string())?;
+    Ok(path)
+}

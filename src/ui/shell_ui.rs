@@ -1,0 +1,412 @@
+//! The window's frame: the top bar, the banners (notices, offline sample,
+//! stale results, scan progress), and which page fills the rest.
+//!
+//! Reads the App; changes only form drafts. Everything else is a [`Command`].
+
+use super::app::{App, Command, Page, ScanKind, ScanState, Source};
+use super::check_detail_ui::{self, DetailContext};
+use super::connect_ui;
+use super::theme::{self, space, NoticeKind, ThemeChoice};
+use super::walkthrough_ui::{self, SectionView};
+use super::widgets;
+use eframe::egui;
+use egui::{RichText, Ui};
+
+pub fn shell_ui(ui: &mut Ui, app: &mut App, out: &mut Vec<Command>) {
+    top_bar_ui(ui, app, out);
+    banners_ui(ui, app, out);
+    let page = if app.results.is_some() {
+        app.page
+    } else {
+        Page::Start
+    };
+    match page {
+        Page::Start => start_ui(ui, app, out),
+        Page::Overview => {
+            rail_panel_ui(ui, app, None, true, out);
+            egui::CentralPanel::default()
+                .frame(central_frame(ui))
+                .show(ui, |ui| {
+                    if let Some(results) = &app.results {
+                        walkthrough_ui::overview_ui(ui, &results.snapshot, &results.findings, out);
+                    }
+                });
+        }
+        Page::Section(section) => {
+            rail_panel_ui(ui, app, Some(section), false, out);
+            detail_panel_ui(ui, app, out);
+            section_panel_ui(ui, app, section, out);
+        }
+    }
+    app.scroll_to_selected = false;
+}
+
+fn central_frame(ui: &Ui) -> egui::Frame {
+    egui::Frame::new()
+        .fill(widgets::palette(ui).app_bg)
+        .inner_margin(egui::Margin::symmetric(space::XL as i8, space::M as i8))
+}
+
+fn start_ui(ui: &mut Ui, app: &mut App, out: &mut Vec<Command>) {
+    let has_results = app.results.is_some();
+    egui::CentralPanel::default()
+        .frame(egui::Frame::new().fill(widgets::palette(ui).app_bg))
+        .show(ui, |ui| {
+            connect_ui::start_page_ui(
+                ui,
+                &mut app.form,
+                &app.prefs,
+                app.scan.as_ref(),
+                has_results,
+                out,
+            );
+        });
+}
+
+// ----- top bar -----
+
+fn top_bar_ui(ui: &mut Ui, app: &App, out: &mut Vec<Command>) {
+    let palette = widgets::palette(ui);
+    egui::Panel::top("top_bar")
+        .frame(
+            egui::Frame::new()
+                .fill(palette.card_bg)
+                .inner_margin(egui::Margin::symmetric(space::L as i8, space::S as i8)),
+        )
+        .show(ui, |ui| {
+            ui.horizontal(|ui| {
+                brand_ui(ui);
+                ui.add_space(space::L);
+                target_ui(ui, app);
+                ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                    top_buttons_ui(ui, app, out);
+                });
+            });
+        });
+}
+
+/// A small painted shield and the product name.
+fn brand_ui(ui: &mut Ui) {
+    let palette = widgets::palette(ui);
+    let (rect, _) = ui.allocate_exact_size(egui::vec2(20.0, 22.0), egui::Sense::hover());
+    let c = rect.center();
+    let shield = vec![
+        egui::pos2(c.x - 8.0, c.y - 9.0),
+        egui::pos2(c.x + 8.0, c.y - 9.0),
+        egui::pos2(c.x + 8.0, c.y + 1.0),
+        egui::pos2(c.x, c.y + 10.0),
+        egui::pos2(c.x - 8.0, c.y + 1.0),
+    ];
+    ui.painter().add(egui::Shape::convex_polygon(
+        shield,
+        palette.accent,
+        egui::Stroke::NONE,
+    ));
+    ui.painter().line_segment(
+        [
+            egui::pos2(c.x - 4.0, c.y - 1.0),
+            egui::pos2(c.x - 1.0, c.y + 3.0),
+        ],
+        egui::Stroke::new(2.0, palette.card_bg),
+    );
+    ui.painter().line_segment(
+        [
+            egui::pos2(c.x - 1.0, c.y + 3.0),
+            egui::pos2(c.x + 4.5, c.y - 4.0),
+        ],
+        egui::Stroke::new(2.0, palette.card_bg),
+    );
+    ui.label(
+        RichText::new("pgSafeguard")
+            .size(17.0)
+            .strong()
+            .color(palette.text),
+    );
+}
+
+fn target_ui(ui: &mut Ui, app: &App) {
+    let Some(results) = &app.results else {
+        return;
+    };
+    let palette = widgets::palette(ui);
+    let target = &results.snapshot.target;
+    let source = match &results.source {
+        Source::Live { .. } => "Live".to_string(),
+        Source::File(path) => path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "Session".to_string()),
+        Source::Sample => "Offline sample".to_string(),
+    };
+    let version = target
+        .server_version
+        .as_deref()
+        .map(|v| format!(" · PostgreSQL {v}"))
+        .unwrap_or_default();
+    let text = format!(
+        "{source} · {}@{}:{}/{}{version} · {}",
+        target.user,
+        target.host,
+        target.port,
+        target.dbname,
+        walkthrough_ui::display_time(&results.snapshot.collected_at)
+    );
+    ui.add(
+        egui::Label::new(
+            RichText::new(text)
+                .color(palette.muted)
+                .size(theme::text::SMALL),
+        )
+        .truncate(),
+    );
+    if results.stale.is_some() {
+        widgets::chip(ui, "⚠ Stale");
+    }
+}
+
+fn top_buttons_ui(ui: &mut Ui, app: &App, out: &mut Vec<Command>) {
+    let (theme_label, theme_hint) = match app.prefs.theme {
+        ThemeChoice::Light => ("Dark theme", "Switch to the dark theme"),
+        ThemeChoice::Dark => ("Light theme", "Switch to the light theme"),
+    };
+    if ui.button(theme_label).on_hover_text(theme_hint).clicked() {
+        out.push(Command::ToggleTheme);
+    }
+    let has_results = app.results.is_some();
+    if !has_results {
+        return;
+    }
+    if ui
+        .button("Export")
+        .on_hover_text("Export the evidence report (Ctrl+E)")
+        .clicked()
+    {
+        out.push(Command::Export);
+    }
+    if ui
+        .button("Open session…")
+        .on_hover_text("Open a saved session (Ctrl+O)")
+        .clicked()
+    {
+        out.push(Command::OpenSession);
+    }
+    if ui
+        .button("Save session")
+        .on_hover_text("Save the snapshot, attestations and notes (Ctrl+S)")
+        .clicked()
+    {
+        out.push(Command::SaveSession);
+    }
+    let live = matches!(
+        app.results.as_ref().map(|r| &r.source),
+        Some(Source::Live { .. })
+    );
+    let scanning = app.scan.is_some();
+    let rescan = ui
+        .add_enabled(live && !scanning, egui::Button::new("Rescan"))
+        .on_hover_text("Scan the server again (Ctrl+R)")
+        .on_disabled_hover_text("Rescanning needs a live connection");
+    if rescan.clicked() {
+        out.push(Command::Rescan(None));
+    }
+    if ui
+        .button("Connect…")
+        .on_hover_text("Connect to another server")
+        .clicked()
+    {
+        out.push(Command::GoToStart);
+    }
+}
+
+// ----- banners -----
+
+fn banners_ui(ui: &mut Ui, app: &App, out: &mut Vec<Command>) {
+    let results = app.results.as_ref();
+    let on_start = app.page == Page::Start || results.is_none();
+    let sample = !on_start && results.is_some_and(|r| r.source == Source::Sample);
+    let stale = if on_start {
+        None
+    } else {
+        results.and_then(|r| r.stale.as_deref())
+    };
+    let rescan = app
+        .scan
+        .as_ref()
+        .filter(|s| matches!(s.kind, ScanKind::Rescan(_)));
+    if app.notice.is_none() && !sample && stale.is_none() && rescan.is_none() {
+        return;
+    }
+    egui::Panel::top("banners")
+        .frame(
+            egui::Frame::new()
+                .fill(widgets::palette(ui).app_bg)
+                .inner_margin(egui::Margin::symmetric(space::L as i8, space::S as i8)),
+        )
+        .show(ui, |ui| {
+            if sample {
+                widgets::banner(
+                    ui,
+                    NoticeKind::Info,
+                    "Offline sample — not a live server. The findings come from a bundled snapshot of a deliberately insecure cluster.",
+                    None,
+                );
+            }
+            if let Some(stale) = stale {
+                if widgets::banner(ui, NoticeKind::Warning, stale, Some("Rescan")) {
+                    out.push(Command::Rescan(None));
+                }
+            }
+            if let Some(scan) = rescan {
+                if let Some(command) = scan_progress_ui(ui, scan) {
+                    out.push(command);
+                }
+            }
+            if let Some(notice) = &app.notice {
+                if widgets::banner(ui, notice.kind, &notice.text, Some("Dismiss")) {
+                    out.push(Command::DismissNotice);
+                }
+            }
+        });
+}
+
+/// Progress of a running scan: the current step, a bar, the finished steps
+/// and a Cancel button.
+pub fn scan_progress_ui(ui: &mut Ui, scan: &ScanState) -> Option<Command> {
+    let palette = widgets::palette(ui);
+    let mut command = None;
+    theme::card(palette)
+        .inner_margin(egui::Margin::symmetric(space::M as i8, space::S as i8))
+        .show(ui, |ui| {
+            ui.set_width(ui.available_width());
+            ui.horizontal(|ui| {
+                ui.spinner();
+                ui.label(RichText::new(format!("Scanning {}", scan.target)).strong());
+                ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                    if ui
+                        .button("Cancel")
+                        .on_hover_text("Stop the scan; nothing changes")
+                        .clicked()
+                    {
+                        command = Some(Command::CancelScan);
+                    }
+                });
+            });
+            let (step, fraction) = match &scan.progress {
+                Some(p) if p.total > 0 => (p.step.as_str(), p.done as f32 / p.total as f32),
+                Some(p) => (p.step.as_str(), 0.0),
+                None => ("starting", 0.0),
+            };
+            ui.add(
+                egui::ProgressBar::new(fraction)
+                    .desired_height(6.0)
+                    .fill(palette.accent),
+            );
+            ui.horizontal_wrapped(|ui| {
+                for done in &scan.finished_steps {
+                    ui.label(
+                        RichText::new(format!("✔ {done}"))
+                            .size(theme::text::SMALL)
+                            .color(palette.pass),
+                    );
+                }
+                ui.label(RichText::new(format!("… {step}")).size(theme::text::SMALL));
+            });
+        });
+    command
+}
+
+// ----- walkthrough panels -----
+
+fn rail_panel_ui(
+    ui: &mut Ui,
+    app: &App,
+    current: Option<crate::finding::Section>,
+    on_overview: bool,
+    out: &mut Vec<Command>,
+) {
+    let palette = widgets::palette(ui);
+    egui::Panel::left("rail")
+        .resizable(false)
+        .exact_size(space::RAIL_WIDTH)
+        .frame(
+            egui::Frame::new()
+                .fill(palette.rail_bg)
+                .inner_margin(egui::Margin::symmetric(space::M as i8, space::S as i8)),
+        )
+        .show(ui, |ui| {
+            walkthrough_ui::rail_ui(ui, app.findings(), current, on_overview, out);
+        });
+}
+
+fn detail_panel_ui(ui: &mut Ui, app: &mut App, out: &mut Vec<Command>) {
+    let palette = widgets::palette(ui);
+    let width = (ui.available_width() * 0.47).clamp(340.0, 620.0);
+    egui::Panel::right("detail")
+        .resizable(true)
+        .default_size(width.min(space::DETAIL_WIDTH.max(width)))
+        .min_size(340.0)
+        .frame(
+            egui::Frame::new()
+                .fill(palette.card_bg)
+                .inner_margin(egui::Margin::symmetric(space::L as i8, space::S as i8)),
+        )
+        .show(ui, |ui| {
+            let finding = app
+                .results
+                .as_ref()
+                .zip(app.selected.as_deref())
+                .and_then(|(results, id)| results.finding(id));
+            match finding {
+                Some(finding) => {
+                    let note = app
+                        .results
+                        .as_ref()
+                        .and_then(|r| r.notes.get(&finding.id))
+                        .map_or("", String::as_str);
+                    // The draft is taken out while drawn and put back after.
+                    let mut draft = (finding.status == crate::finding::Status::Manual).then(|| {
+                        app.drafts
+                            .remove(&finding.id)
+                            .unwrap_or_else(super::app::new_draft)
+                    });
+                    let ctx = DetailContext {
+                        note,
+                        draft: draft.as_mut(),
+                    };
+                    check_detail_ui::detail_ui(ui, finding, ctx, out);
+                    if let Some(draft) = draft {
+                        app.drafts.insert(finding.id.clone(), draft);
+                    }
+                }
+                None => check_detail_ui::empty_detail_ui(ui),
+            }
+        });
+}
+
+fn section_panel_ui(
+    ui: &mut Ui,
+    app: &mut App,
+    section: crate::finding::Section,
+    out: &mut Vec<Command>,
+) {
+    let live = matches!(
+        app.results.as_ref().map(|r| &r.source),
+        Some(Source::Live { .. })
+    );
+    let findings: &[crate::finding::Finding] = match &app.results {
+        Some(results) => &results.findings,
+        None => &[],
+    };
+    let view = SectionView {
+        section,
+        findings,
+        selected: app.selected.as_deref(),
+        scroll_to_selected: app.scroll_to_selected,
+        can_rescan: live && app.scan.is_none(),
+    };
+    egui::CentralPanel::default()
+        .frame(central_frame(ui))
+        .show(ui, |ui| {
+            walkthrough_ui::section_ui(ui, &view, &mut app.markdown, out);
+        });
+}

@@ -1,0 +1,609 @@
+//! The walkthrough: the left rail of the six guide sections, the overview
+//! page with its per-citation table, and a section page (guide prose, then
+//! its checks, failing first).
+//!
+//! Reads findings; changes nothing. Clicks come back as [`Command`]s.
+
+use super::app::Command;
+use super::guide;
+use super::theme::{self, space};
+use super::widgets;
+use crate::finding::{Finding, Section, Severity, Status, Summary};
+use crate::snapshot::Snapshot;
+use eframe::egui;
+use egui::text::LayoutJob;
+use egui::{RichText, TextFormat, Ui};
+use std::collections::BTreeMap;
+
+/// Display order of statuses: what needs work first.
+fn status_rank(status: Status) -> u8 {
+    match status {
+        Status::Fail => 0,
+        Status::Warn => 1,
+        Status::Unknown => 2,
+        Status::Manual => 3,
+        Status::Accepted => 4,
+        Status::Attested => 5,
+        Status::Pass => 6,
+        Status::NotApplicable => 7,
+    }
+}
+
+/// A section's findings, failing first, then by severity and id.
+pub fn ordered_findings(findings: &[Finding], section: Section) -> Vec<&Finding> {
+    let mut list: Vec<&Finding> = findings.iter().filter(|f| f.section == section).collect();
+    list.sort_by(|a, b| {
+        (status_rank(a.status), a.severity, &a.id).cmp(&(status_rank(b.status), b.severity, &b.id))
+    });
+    list
+}
+
+/// Checks that need nothing more: pass, not applicable, attested, accepted.
+pub fn resolved(summary: &Summary) -> usize {
+    summary.pass + summary.not_applicable + summary.attested + summary.accepted
+}
+
+fn total(summary: &Summary) -> usize {
+    Status::ALL.iter().map(|s| summary.count(*s)).sum()
+}
+
+/// The counts line under a section, e.g. "✖ 2 fail  ✔ 5 pass  ? 1 unknown  ✍ 0 manual".
+/// Warnings are added only when there are some. This text is test API.
+pub fn counts_text(summary: &Summary) -> String {
+    counts_parts(summary)
+        .iter()
+        .map(|(status, n, word)| format!("{} {n} {word}", theme::status_icon(*status)))
+        .collect::<Vec<_>>()
+        .join("   ")
+}
+
+fn counts_parts(summary: &Summary) -> Vec<(Status, usize, &'static str)> {
+    let mut parts = vec![(Status::Fail, summary.fail, "fail")];
+    if summary.warn > 0 {
+        parts.push((Status::Warn, summary.warn, "warn"));
+    }
+    parts.extend([
+        (Status::Pass, summary.pass, "pass"),
+        (Status::Unknown, summary.unknown, "unknown"),
+        (Status::Manual, summary.manual, "manual"),
+    ]);
+    parts
+}
+
+/// The counts line as one label whose numbers carry their status colour
+/// (zero counts are muted).
+fn counts_ui(ui: &mut Ui, summary: &Summary) {
+    let palette = widgets::palette(ui);
+    let font = egui::FontId::proportional(theme::text::SMALL);
+    let mut job = LayoutJob::default();
+    for (i, (status, n, word)) in counts_parts(summary).into_iter().enumerate() {
+        if i > 0 {
+            job.append("   ", 0.0, TextFormat::simple(font.clone(), palette.muted));
+        }
+        let color = if n == 0 {
+            palette.muted
+        } else {
+            palette.status(status)
+        };
+        let text = format!("{} {n} {word}", theme::status_icon(status));
+        job.append(&text, 0.0, TextFormat::simple(font.clone(), color));
+    }
+    ui.add(egui::Label::new(job).selectable(false));
+}
+
+fn progress_ui(ui: &mut Ui, summary: &Summary) {
+    let all = total(summary);
+    let done = resolved(summary);
+    let fraction = if all == 0 {
+        0.0
+    } else {
+        done as f32 / all as f32
+    };
+    let palette = widgets::palette(ui);
+    ui.add(
+        egui::ProgressBar::new(fraction)
+            .desired_height(5.0)
+            .fill(palette.pass)
+            .corner_radius(egui::CornerRadius::same(2)),
+    )
+    .on_hover_text(format!("{done} of {all} checks need nothing more"));
+}
+
+/// The left rail: overview, then the six sections with counts and progress.
+pub fn rail_ui(
+    ui: &mut Ui,
+    findings: &[Finding],
+    current: Option<Section>,
+    on_overview: bool,
+    out: &mut Vec<Command>,
+) {
+    egui::ScrollArea::vertical()
+        .id_salt("rail")
+        .auto_shrink([false, false])
+        .show(ui, |ui| {
+            ui.add_space(space::S);
+            let overall = Summary::of(findings);
+            let response = widgets::clickable_card(
+                ui,
+                egui::Id::unique("rail_overview"),
+                on_overview,
+                "Overview",
+                |ui| {
+                    ui.label(RichText::new("Overview").strong());
+                    counts_ui(ui, &overall);
+                    progress_ui(ui, &overall);
+                },
+            );
+            if response.clicked() {
+                out.push(Command::ShowOverview);
+            }
+            ui.add_space(space::M);
+            ui.label(theme::pane_heading("Guide sections", widgets::palette(ui)));
+            ui.add_space(space::XS);
+            for section in Section::ALL {
+                let summary = Summary::of(findings.iter().filter(|f| f.section == section));
+                if rail_entry_ui(ui, section, &summary, current == Some(section)).clicked() {
+                    out.push(Command::ShowSection(section));
+                }
+                ui.add_space(2.0);
+            }
+        });
+}
+
+fn rail_entry_ui(
+    ui: &mut Ui,
+    section: Section,
+    summary: &Summary,
+    selected: bool,
+) -> egui::Response {
+    let id = egui::Id::unique(("rail_section", section.id()));
+    widgets::clickable_card(ui, id, selected, section.title(), |ui| {
+        let palette = widgets::palette(ui);
+        ui.horizontal_top(|ui| {
+            ui.label(
+                RichText::new(format!("{}", section.number()))
+                    .strong()
+                    .color(if selected {
+                        palette.accent
+                    } else {
+                        palette.muted
+                    }),
+            );
+            ui.vertical(|ui| {
+                ui.add(
+                    egui::Label::new(RichText::new(section.title()).strong().color(palette.text))
+                        .wrap()
+                        .selectable(false),
+                );
+                counts_ui(ui, summary);
+                progress_ui(ui, summary);
+            });
+        });
+    })
+}
+
+// ----- overview -----
+
+/// The overview page: totals, sections and the HIPAA citation table.
+pub fn overview_ui(ui: &mut Ui, snapshot: &Snapshot, findings: &[Finding], out: &mut Vec<Command>) {
+    egui::ScrollArea::vertical()
+        .id_salt("overview")
+        .auto_shrink([false, false])
+        .show(ui, |ui| {
+            ui.set_max_width(1040.0);
+            ui.add_space(space::S);
+            ui.heading("Overview");
+            ui.label(
+                RichText::new(format!(
+                    "{} checks from the hardening guide, evaluated on the snapshot collected at {}.",
+                    findings.len(),
+                    display_time(&snapshot.collected_at)
+                ))
+                .color(widgets::palette(ui).muted),
+            );
+            ui.add_space(space::M);
+            totals_ui(ui, &Summary::of(findings));
+            ui.add_space(space::L);
+            sections_table_ui(ui, findings, out);
+            ui.add_space(space::L);
+            citations_table_ui(ui, findings, out);
+            if !snapshot.gaps.is_empty() {
+                ui.add_space(space::L);
+                gaps_ui(ui, snapshot);
+            }
+            ui.add_space(space::XL);
+        });
+}
+
+fn totals_ui(ui: &mut Ui, summary: &Summary) {
+    let palette = widgets::palette(ui);
+    ui.horizontal_wrapped(|ui| {
+        for status in [
+            Status::Fail,
+            Status::Warn,
+            Status::Unknown,
+            Status::Manual,
+            Status::Pass,
+            Status::Attested,
+            Status::Accepted,
+            Status::NotApplicable,
+        ] {
+            let n = summary.count(status);
+            let fg = palette.status(status);
+            theme::card(palette)
+                .inner_margin(egui::Margin::symmetric(14, 10))
+                .show(ui, |ui| {
+                    ui.set_min_width(92.0);
+                    ui.vertical(|ui| {
+                        ui.label(
+                            RichText::new(n.to_string())
+                                .size(24.0)
+                                .strong()
+                                .color(if n == 0 { palette.muted } else { fg }),
+                        );
+                        ui.label(
+                            RichText::new(format!(
+                                "{} {}",
+                                theme::status_icon(status),
+                                theme::status_word(status)
+                            ))
+                            .size(theme::text::SMALL)
+                            .color(palette.muted),
+                        );
+                    });
+                });
+        }
+    });
+}
+
+fn table_heading(ui: &mut Ui, text: &str) {
+    ui.label(RichText::new(text).size(theme::text::SUBHEADING).strong());
+    ui.add_space(space::XS);
+}
+
+fn count_cell(ui: &mut Ui, n: usize, status: Status) {
+    let palette = widgets::palette(ui);
+    let color = if n == 0 {
+        palette.muted
+    } else {
+        palette.status(status)
+    };
+    ui.label(RichText::new(n.to_string()).color(color));
+}
+
+fn sections_table_ui(ui: &mut Ui, findings: &[Finding], out: &mut Vec<Command>) {
+    table_heading(ui, "Guide sections");
+    theme::card(widgets::palette(ui)).show(ui, |ui| {
+        ui.set_width(ui.available_width());
+        egui::Grid::new("sections_table")
+            .num_columns(7)
+            .striped(true)
+            .spacing([space::L, space::S])
+            .show(ui, |ui| {
+                for head in [
+                    "Section", "Fail", "Warn", "Unknown", "Manual", "Pass", "Progress",
+                ] {
+                    ui.label(RichText::new(head).strong().size(theme::text::SMALL));
+                }
+                ui.end_row();
+                for section in Section::ALL {
+                    let summary = Summary::of(findings.iter().filter(|f| f.section == section));
+                    if ui
+                        .link(format!("{}. {}", section.number(), section.title()))
+                        .clicked()
+                    {
+                        out.push(Command::ShowSection(section));
+                    }
+                    count_cell(ui, summary.fail, Status::Fail);
+                    count_cell(ui, summary.warn, Status::Warn);
+                    count_cell(ui, summary.unknown, Status::Unknown);
+                    count_cell(ui, summary.manual, Status::Manual);
+                    count_cell(ui, summary.pass, Status::Pass);
+                    ui.scope(|ui| {
+                        ui.set_width(140.0);
+                        progress_ui(ui, &summary);
+                    });
+                    ui.end_row();
+                }
+            });
+    });
+}
+
+/// Findings grouped by HIPAA citation, in citation order.
+pub fn by_citation(findings: &[Finding]) -> BTreeMap<&str, Vec<&Finding>> {
+    let mut map: BTreeMap<&str, Vec<&Finding>> = BTreeMap::new();
+    for finding in findings {
+        for citation in &finding.hipaa {
+            map.entry(citation.as_str()).or_default().push(finding);
+        }
+    }
+    map
+}
+
+fn citations_table_ui(ui: &mut Ui, findings: &[Finding], out: &mut Vec<Command>) {
+    table_heading(ui, "HIPAA Security Rule citations");
+    let palette = widgets::palette(ui);
+    theme::card(palette).show(ui, |ui| {
+        ui.set_width(ui.available_width());
+        egui::Grid::new("citations_table")
+            .num_columns(6)
+            .striped(true)
+            .spacing([space::L, space::S])
+            .show(ui, |ui| {
+                for head in [
+                    "45 CFR §",
+                    "Safeguard",
+                    "Checks",
+                    "Open",
+                    "Resolved",
+                    "Open checks",
+                ] {
+                    ui.label(RichText::new(head).strong().size(theme::text::SMALL));
+                }
+                ui.end_row();
+                for (citation, list) in by_citation(findings) {
+                    citation_row_ui(ui, citation, &list, out);
+                }
+            });
+    });
+}
+
+fn citation_row_ui(ui: &mut Ui, citation: &str, list: &[&Finding], out: &mut Vec<Command>) {
+    let palette = widgets::palette(ui);
+    let summary = Summary::of(list.iter().copied());
+    let done = resolved(&summary);
+    let open: Vec<&&Finding> = list
+        .iter()
+        .filter(|f| {
+            !matches!(
+                f.status,
+                Status::Pass | Status::NotApplicable | Status::Attested | Status::Accepted
+            )
+        })
+        .collect();
+    ui.label(RichText::new(citation).monospace());
+    ui.label(RichText::new(citation_name(citation)).color(palette.muted));
+    ui.label(list.len().to_string());
+    count_cell(ui, open.len(), worst_status(&open));
+    count_cell(ui, done, Status::Pass);
+    ui.horizontal_wrapped(|ui| {
+        ui.set_max_width(300.0);
+        for finding in open.iter().take(8) {
+            let fg = palette.status(finding.status);
+            if ui
+                .link(RichText::new(&finding.id).color(fg))
+                .on_hover_text(format!(
+                    "{} — {}",
+                    theme::status_word(finding.status),
+                    finding.title
+                ))
+                .clicked()
+            {
+                out.push(Command::SelectCheck(finding.id.clone()));
+            }
+        }
+        if open.len() > 8 {
+            ui.label(RichText::new(format!("+{} more", open.len() - 8)).color(palette.muted));
+        }
+    });
+    ui.end_row();
+}
+
+fn worst_status(open: &[&&Finding]) -> Status {
+    open.iter()
+        .map(|f| f.status)
+        .min_by_key(|s| status_rank(*s))
+        .unwrap_or(Status::Pass)
+}
+
+/// The standard's name for a citation, where we know it.
+pub fn citation_name(citation: &str) -> &'static str {
+    match citation {
+        "164.308(a)(1)(ii)(A)" => "Risk analysis",
+        "164.308(a)(1)(ii)(B)" => "Risk management",
+        "164.308(a)(1)(ii)(D)" => "Information system activity review",
+        "164.308(a)(3)(ii)(B)" => "Workforce clearance procedure",
+        "164.308(a)(3)(ii)(C)" => "Termination procedures",
+        "164.308(a)(4)(i)" => "Information access management",
+        "164.308(a)(4)(ii)(B)" => "Access authorization",
+        "164.308(a)(4)(ii)(C)" => "Access establishment and modification",
+        "164.308(a)(5)(ii)(C)" => "Log-in monitoring",
+        "164.308(a)(5)(ii)(D)" => "Password management",
+        "164.308(a)(6)(ii)" => "Response and reporting",
+        "164.308(a)(7)(ii)(A)" => "Data backup plan",
+        "164.308(a)(7)(ii)(B)" => "Disaster recovery plan",
+        "164.308(a)(7)(ii)(D)" => "Testing and revision procedures",
+        "164.308(b)(1)" => "Business associate contracts",
+        "164.310(a)(1)" => "Facility access controls",
+        "164.310(d)(1)" => "Device and media controls",
+        "164.310(d)(2)(iv)" => "Data backup and storage",
+        "164.312(a)(1)" => "Access control",
+        "164.312(a)(2)(i)" => "Unique user identification",
+        "164.312(a)(2)(iii)" => "Automatic logoff",
+        "164.312(a)(2)(iv)" => "Encryption and decryption",
+        "164.312(b)" => "Audit controls",
+        "164.312(c)(1)" => "Integrity",
+        "164.312(c)(2)" => "Mechanism to authenticate ePHI",
+        "164.312(d)" => "Person or entity authentication",
+        "164.312(e)(1)" => "Transmission security",
+        "164.312(e)(2)(ii)" => "Encryption in transmission",
+        "164.316(a)" => "Policies and procedures",
+        "164.316(b)(2)(i)" => "Documentation time limit",
+        "164.502(b)" => "Minimum necessary",
+        "164.514" => "De-identification",
+        _ => "",
+    }
+}
+
+fn gaps_ui(ui: &mut Ui, snapshot: &Snapshot) {
+    table_heading(ui, "Parts the scanner could not read");
+    let palette = widgets::palette(ui);
+    theme::card(palette).show(ui, |ui| {
+        ui.set_width(ui.available_width());
+        ui.label(
+            RichText::new("Checks that need these parts are unknown, never passed. Granting the statement shown lets a rescan read them.")
+                .color(palette.muted),
+        );
+        for gap in &snapshot.gaps {
+            ui.add_space(space::S);
+            ui.label(RichText::new(&gap.part).strong().monospace());
+            ui.label(&gap.message);
+            if let Some(grant) = &gap.grant {
+                widgets::code_block(ui, grant, "sql");
+            }
+        }
+    });
+}
+
+/// RFC 3339 to "2026-11-27 10:00 UTC" for people.
+pub fn display_time(rfc3339: &str) -> String {
+    match (rfc3339.get(..10), rfc3339.get(11..16)) {
+        (Some(date), Some(time)) => format!("{date} {time} UTC"),
+        _ => rfc3339.to_string(),
+    }
+}
+
+// ----- section page -----
+
+/// A section page: heading, guide prose, then the checks.
+pub struct SectionView<'a> {
+    pub section: Section,
+    pub findings: &'a [Finding],
+    pub selected: Option<&'a str>,
+    /// Scroll the selected row into view (after arrow keys).
+    pub scroll_to_selected: bool,
+    pub can_rescan: bool,
+}
+
+pub fn section_ui(
+    ui: &mut Ui,
+    view: &SectionView<'_>,
+    markdown: &mut egui_commonmark::CommonMarkCache,
+    out: &mut Vec<Command>,
+) {
+    let section = view.section;
+    let summary = Summary::of(view.findings.iter().filter(|f| f.section == section));
+    egui::ScrollArea::vertical()
+        .id_salt(("section", section.id()))
+        .auto_shrink([false, false])
+        .show(ui, |ui| {
+            ui.set_max_width(space::PROSE_MAX_WIDTH + 40.0);
+            ui.add_space(space::S);
+            section_header_ui(ui, section, &summary);
+            ui.add_space(space::S);
+            egui::CollapsingHeader::new(RichText::new("About this section").strong())
+                .id_salt(("about", section.id()))
+                .default_open(true)
+                .show(ui, |ui| {
+                    ui.set_max_width(space::PROSE_MAX_WIDTH);
+                    egui_commonmark::CommonMarkViewer::new().show(
+                        ui,
+                        markdown,
+                        guide::section_markdown(section),
+                    );
+                });
+            ui.add_space(space::M);
+            checks_list_ui(ui, view, out);
+            ui.add_space(space::XL);
+        });
+}
+
+fn section_header_ui(ui: &mut Ui, section: Section, summary: &Summary) {
+    let palette = widgets::palette(ui);
+    ui.label(
+        RichText::new(format!("Step {} of 6", section.number()))
+            .size(theme::text::SMALL)
+            .color(palette.muted),
+    );
+    ui.heading(section.title());
+    ui.label(RichText::new(guide::section_blurb(section)).color(palette.muted));
+    ui.add_space(space::XS);
+    counts_ui(ui, summary);
+}
+
+fn checks_list_ui(ui: &mut Ui, view: &SectionView<'_>, out: &mut Vec<Command>) {
+    let ordered = ordered_findings(view.findings, view.section);
+    ui.horizontal(|ui| {
+        ui.label(
+            RichText::new(format!("Checks ({})", ordered.len()))
+                .size(theme::text::SUBHEADING)
+                .strong(),
+        );
+        ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+            let rescan = ui
+                .add_enabled(view.can_rescan, egui::Button::new("Rescan this section"))
+                .on_hover_text("Scan the server again and refresh these results (Ctrl+R)")
+                .on_disabled_hover_text("Rescanning needs a live connection");
+            if rescan.clicked() {
+                out.push(Command::Rescan(Some(view.section)));
+            }
+        });
+    });
+    ui.label(
+        RichText::new("Failing checks first. Use ↑ and ↓ to move through the list.")
+            .size(theme::text::SMALL)
+            .color(widgets::palette(ui).muted),
+    );
+    ui.add_space(space::XS);
+    if ordered.is_empty() {
+        ui.label(
+            RichText::new("No checks of this section are in this version yet.")
+                .color(widgets::palette(ui).muted),
+        );
+    }
+    for finding in ordered {
+        let selected = view.selected == Some(finding.id.as_str());
+        let response = check_row_ui(ui, finding, selected);
+        if response.clicked() {
+            out.push(Command::SelectCheck(finding.id.clone()));
+        }
+        if selected && view.scroll_to_selected {
+            response.scroll_to_me(None);
+        }
+    }
+}
+
+/// Accessible name of a check row: id and title. Test API.
+pub fn check_row_label(finding: &Finding) -> String {
+    format!("{} {}", finding.id, finding.title)
+}
+
+fn check_row_ui(ui: &mut Ui, finding: &Finding, selected: bool) -> egui::Response {
+    let id = egui::Id::unique(("check_row", &finding.id));
+    widgets::clickable_card(ui, id, selected, &check_row_label(finding), |ui| {
+        let palette = widgets::palette(ui);
+        ui.horizontal(|ui| {
+            ui.scope(|ui| {
+                ui.set_min_width(92.0);
+                widgets::status_badge(ui, finding.status);
+            });
+            ui.label(
+                RichText::new(&finding.id)
+                    .monospace()
+                    .size(theme::text::SMALL)
+                    .color(palette.muted),
+            );
+            // The title takes what is left after the severity column.
+            let title_width = (ui.available_width() - 72.0).max(40.0);
+            ui.allocate_ui_with_layout(
+                egui::vec2(title_width, 20.0),
+                egui::Layout::left_to_right(egui::Align::Center),
+                |ui| {
+                    ui.add(
+                        egui::Label::new(RichText::new(&finding.title).color(palette.text))
+                            .truncate()
+                            .selectable(false),
+                    );
+                },
+            );
+            severity_slot_ui(ui, finding.severity);
+        });
+    })
+}
+
+fn severity_slot_ui(ui: &mut Ui, severity: Severity) {
+    ui.scope(|ui| {
+        ui.set_min_width(64.0);
+        widgets::severity_badge(ui, severity);
+    });
+}

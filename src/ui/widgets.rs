@@ -1,0 +1,179 @@
+//! Small shared widgets: status and severity badges, code blocks, labelled
+//! text fields, banners. Colours come from `theme`; nothing here changes
+//! state — widgets report clicks through their return values.
+
+use super::theme::{self, NoticeKind, Palette};
+use crate::finding::{Severity, Status};
+use eframe::egui;
+use egui::{Response, RichText, TextEdit, Ui};
+
+/// The palette of the theme egui is showing now.
+pub fn palette(ui: &Ui) -> &'static Palette {
+    if ui.visuals().dark_mode {
+        &theme::DARK
+    } else {
+        &theme::LIGHT
+    }
+}
+
+/// "✖ Fail" on a tinted background.
+pub fn status_badge(ui: &mut Ui, status: Status) -> Response {
+    let palette = palette(ui);
+    let fg = palette.status(status);
+    let text = format!(
+        "{} {}",
+        theme::status_icon(status),
+        theme::status_word(status)
+    );
+    theme::badge(palette, fg)
+        .show(ui, |ui| {
+            ui.label(
+                RichText::new(text)
+                    .color(fg)
+                    .strong()
+                    .size(theme::text::SMALL),
+            )
+        })
+        .inner
+}
+
+/// "High" in the severity's colour.
+pub fn severity_badge(ui: &mut Ui, severity: Severity) -> Response {
+    let palette = palette(ui);
+    let fg = palette.severity(severity);
+    theme::badge(palette, fg)
+        .show(ui, |ui| {
+            ui.label(
+                RichText::new(theme::severity_word(severity))
+                    .color(fg)
+                    .size(theme::text::SMALL),
+            )
+        })
+        .inner
+}
+
+/// A neutral chip, e.g. an apply class or a citation.
+pub fn chip(ui: &mut Ui, text: &str) -> Response {
+    let palette = palette(ui);
+    theme::badge(palette, palette.muted)
+        .show(ui, |ui| {
+            ui.label(
+                RichText::new(text)
+                    .size(theme::text::SMALL)
+                    .color(palette.text),
+            )
+        })
+        .inner
+}
+
+/// Syntax-highlighted, selectable code in a framed block.
+pub fn code_block(ui: &mut Ui, code: &str, language: &str) {
+    let palette = palette(ui);
+    theme::code_block(palette).show(ui, |ui| {
+        ui.set_width(ui.available_width());
+        let code_theme = egui_extras::syntax_highlighting::CodeTheme::from_style(ui.style());
+        egui_extras::syntax_highlighting::code_view_ui(ui, &code_theme, code, language);
+    });
+}
+
+/// A label and a single-line field tied to it for screen readers and tests.
+pub fn labelled_field(ui: &mut Ui, label: &str, field: TextEdit<'_>) -> Response {
+    let label = ui.label(label);
+    ui.add(field).labelled_by(label.id)
+}
+
+/// A full-width coloured banner with an optional button; returns whether
+/// the button was clicked.
+pub fn banner(ui: &mut Ui, kind: NoticeKind, text: &str, button: Option<&str>) -> bool {
+    let palette = palette(ui);
+    let fg = palette.notice_fg(kind);
+    let mut clicked = false;
+    egui::Frame::new()
+        .fill(palette.notice_bg(kind))
+        .stroke(egui::Stroke::new(
+            1.0,
+            theme::blend(palette.notice_bg(kind), fg),
+        ))
+        .corner_radius(egui::CornerRadius::same(theme::space::CORNER))
+        .inner_margin(egui::Margin::symmetric(
+            theme::space::M as i8,
+            theme::space::S as i8,
+        ))
+        .show(ui, |ui| {
+            ui.set_width(ui.available_width());
+            ui.horizontal(|ui| {
+                ui.label(RichText::new(notice_icon(kind)).color(fg).strong());
+                // Leave room for the button so long messages wrap before it.
+                let reserve = if button.is_some() { 120.0 } else { 0.0 };
+                let width = (ui.available_width() - reserve).max(120.0);
+                ui.allocate_ui(egui::vec2(width, 0.0), |ui| {
+                    ui.add(egui::Label::new(RichText::new(text).color(palette.text)).wrap());
+                });
+                if let Some(button) = button {
+                    ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                        clicked = ui.button(button).clicked();
+                    });
+                }
+            });
+        });
+    clicked
+}
+
+fn notice_icon(kind: NoticeKind) -> &'static str {
+    match kind {
+        NoticeKind::Info => "ℹ",
+        NoticeKind::Warning => "⚠",
+        NoticeKind::Error => "✖",
+        NoticeKind::Success => "✔",
+    }
+}
+
+/// A heading for a block inside a pane.
+pub fn pane_heading(ui: &mut Ui, text: &str) {
+    ui.add_space(theme::space::M);
+    ui.label(theme::pane_heading(text, palette(ui)));
+    ui.add_space(2.0);
+}
+
+/// A card the whole of which is one button: for rail entries and check rows.
+/// The content is drawn first; the card then registers one click target over
+/// it with `label` as its accessible name, so tests and screen readers see a
+/// single button.
+pub fn clickable_card(
+    ui: &mut Ui,
+    id: egui::Id,
+    selected: bool,
+    label: &str,
+    content: impl FnOnce(&mut Ui),
+) -> Response {
+    let palette = palette(ui);
+    let mut prepared = egui::Frame::new()
+        .inner_margin(egui::Margin::symmetric(10, 8))
+        .corner_radius(egui::CornerRadius::same(theme::space::CORNER))
+        .begin(ui);
+    prepared
+        .content_ui
+        .set_width(prepared.content_ui.available_width());
+    content(&mut prepared.content_ui);
+    let rect = prepared.frame.widget_rect(prepared.content_ui.min_rect());
+    let response = ui.interact(rect, id, egui::Sense::click());
+    prepared.frame.fill = if selected {
+        palette.accent_weak
+    } else if response.hovered() {
+        palette.tint(palette.muted)
+    } else {
+        egui::Color32::TRANSPARENT
+    };
+    if response.has_focus() {
+        prepared.frame.stroke = egui::Stroke::new(2.0, palette.accent);
+    } else if selected {
+        prepared.frame.stroke =
+            egui::Stroke::new(1.0, theme::blend(palette.accent_weak, palette.accent));
+    }
+    prepared.end(ui);
+    let label = label.to_string();
+    response.widget_info(|| {
+        egui::WidgetInfo::selected(egui::accesskit::Role::Button, true, selected, &label)
+    });
+    response.on_hover_cursor(egui::CursorIcon::PointingHand)
+}

@@ -1,0 +1,183 @@
+//! Bad input that needs no server: each gives one line on stderr, exit 2,
+//! no panic and no output file.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn pgsafeguard(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_pgsafeguard"));
+    cmd.args(args);
+    for var in [
+        "PGHOST",
+        "PGPORT",
+        "PGUSER",
+        "PGDATABASE",
+        "PGPASSWORD",
+        "PGPASSFILE",
+        "PGSSLMODE",
+        "PGSSLROOTCERT",
+        "PGCONNECT_TIMEOUT",
+    ] {
+        cmd.env_remove(var);
+    }
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("run pgsafeguard")
+}
+
+/// Exit 2, exactly one line on stderr, nothing on stdout, no panic.
+fn assert_clean_error(out: &Output, must_mention: &str) -> String {
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert_eq!(out.status.code(), Some(2), "stderr: {stderr}");
+    assert!(
+        out.stdout.is_empty(),
+        "stdout: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert_eq!(
+        stderr.trim_end().lines().count(),
+        1,
+        "not one line: {stderr:?}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(
+        stderr.to_lowercase().contains(&must_mention.to_lowercase()),
+        "{stderr:?} should mention {must_mention:?}"
+    );
+    stderr
+}
+
+fn no_files_in(dir: &Path) {
+    let left: Vec<_> = std::fs::read_dir(dir)
+        .expect("read dir")
+        .map(|e| e.expect("entry").file_name())
+        .collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+}
+
+#[test]
+fn malformed_key_value_conninfo() {
+    let out = pgsafeguard(&["scan", "host=localhost port"], &[]);
+    assert_clean_error(&out, "port");
+}
+
+#[test]
+fn malformed_uri() {
+    let out = pgsafeguard(&["scan", "postgresql://user@host:notaport/db"], &[]);
+    assert_clean_error(&out, "port");
+}
+
+#[test]
+fn unknown_conninfo_keyword() {
+    let out = pgsafeguard(&["scan", "host=localhost colour=blue"], &[]);
+    assert_clean_error(&out, "colour");
+}
+
+#[test]
+fn bad_sslmode() {
+    let out = pgsafeguard(&["scan", "host=localhost sslmode=maybe"], &[]);
+    assert_clean_error(&out, "sslmode");
+}
+
+#[test]
+fn unknown_host() {
+    let out = pgsafeguard(
+        &[
+            "scan",
+            "host=no-such-host.invalid port=5432 user=x dbname=x password=secret-pw connect_timeout=5",
+        ],
+        &[],
+    );
+    let stderr = assert_clean_error(&out, "no-such-host.invalid");
+    assert!(!stderr.contains("secret-pw"), "password leaked: {stderr}");
+}
+
+#[test]
+fn refused_port() {
+    // Bind a port, then free it so nothing listens there.
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        l.local_addr().expect("addr").port()
+    };
+    let conninfo =
+        format!("host=127.0.0.1 port={port} user=x dbname=x password=secret-pw sslmode=disable");
+    let out = pgsafeguard(&["scan", &conninfo], &[]);
+    let stderr = assert_clean_error(&out, "refused");
+    assert!(!stderr.contains("secret-pw"), "password leaked: {stderr}");
+}
+
+#[test]
+fn pgpass_with_group_or_world_access() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let pgpass = dir.path().join("pgpass");
+    std::fs::write(&pgpass, "*:*:*:*:hunter2\n").expect("write");
+    std::fs::set_permissions(&pgpass, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    let out = pgsafeguard(
+        &["scan", "host=127.0.0.1 port=1 user=x dbname=x"],
+        &[("PGPASSFILE", pgpass.to_str().expect("utf8"))],
+    );
+    let stderr = assert_clean_error(&out, "0600");
+    assert!(!stderr.contains("hunter2"));
+}
+
+#[test]
+fn corrupt_snapshot_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("snap.json");
+    std::fs::write(&path, "{ this is not json").expect("write");
+    let out = pgsafeguard(&["scan", "--snapshot", path.to_str().expect("utf8")], &[]);
+    assert_clean_error(&out, "not valid json");
+}
+
+#[test]
+fn snapshot_from_a_newer_schema() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("snap.json");
+    std::fs::write(&path, r#"{"schema_version": 99, "collected_at": "x"}"#).expect("write");
+    let out = pgsafeguard(&["scan", "--snapshot", path.to_str().expect("utf8")], &[]);
+    assert_clean_error(&out, "schema_version 99");
+}
+
+#[test]
+fn json_that_is_not_a_snapshot() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("snap.json");
+    std::fs::write(&path, r#"{"hello": "world"}"#).expect("write");
+    let out = pgsafeguard(&["scan", "--snapshot", path.to_str().expect("utf8")], &[]);
+    assert_clean_error(&out, "not a pgsafeguard snapshot");
+}
+
+#[test]
+fn unwritable_output_path_fails_before_connecting_and_leaves_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let missing = dir.path().join("no-such-dir").join("out.json");
+    // The host is unreachable too: the output path must be reported first.
+    let out = pgsafeguard(
+        &[
+            "scan",
+            "host=no-such-host.invalid",
+            "--output",
+            missing.to_str().expect("utf8"),
+        ],
+        &[],
+    );
+    assert_clean_error(&out, "cannot write");
+    no_files_in(dir.path());
+}
+
+#[test]
+fn unknown_flag_is_one_line() {
+    let out = pgsafeguard(&["scan", "--colour"], &[]);
+    assert_clean_error(&out, "--colour");
+}
+
+#[test]
+fn help_and_version_succeed() {
+    for args in [&["--help"][..], &["--version"], &["scan", "--help"]] {
+        let out = pgsafeguard(args, &[]);
+        assert_eq!(out.status.code(), Some(0), "{args:?}");
+        assert!(!out.stdout.is_empty());
+    }
+}

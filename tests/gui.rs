@@ -1,0 +1,637 @@
+//! Headless GUI tests: egui_kittest drives the App by labels and roles,
+//! exactly as a person would click, then the tests assert on what is shown
+//! and on the App's state.
+
+use eframe::egui;
+use egui::accesskit::Role;
+use egui_kittest::kittest::{NodeT, Queryable};
+use egui_kittest::Harness;
+use pgsafeguard::db::conninfo::{ConnParams, SslMode};
+use pgsafeguard::finding::{Section, Status, Summary};
+use pgsafeguard::session::SessionFile;
+use pgsafeguard::snapshot::{self, Setting, Snapshot};
+use pgsafeguard::ui::app::{App, AppInit, Page};
+use pgsafeguard::ui::profiles::PrefsStore;
+use pgsafeguard::ui::walkthrough_ui;
+use std::collections::BTreeMap;
+
+// ----- fixtures -----
+
+fn setting(value: &str) -> Setting {
+    Setting {
+        setting: Some(value.into()),
+        source: "configuration file".into(),
+        sourcefile: Some("/etc/postgresql/15/main/postgresql.conf".into()),
+        sourceline: Some(1),
+        context: "sighup".into(),
+        vartype: "string".into(),
+        ..Setting::default()
+    }
+}
+
+/// A PostgreSQL 15 snapshot of an insecure server: TLS off, md5, no audit.
+fn insecure_snapshot() -> Snapshot {
+    let settings: BTreeMap<String, Setting> = [
+        ("ssl", "off"),
+        ("password_encryption", "md5"),
+        ("listen_addresses", "*"),
+        ("logging_collector", "off"),
+        ("log_connections", "off"),
+        ("archive_mode", "off"),
+        ("wal_level", "replica"),
+        ("data_checksums", "off"),
+    ]
+    .into_iter()
+    .map(|(name, value)| (name.to_string(), setting(value)))
+    .collect();
+    Snapshot {
+        schema_version: snapshot::SCHEMA_VERSION,
+        collected_at: "2026-11-27T10:00:00Z".into(),
+        target: snapshot::Target {
+            host: "db.example.org".into(),
+            port: 5432,
+            dbname: "clinic".into(),
+            user: "scanner".into(),
+            server_version: Some("15.18".into()),
+            server_version_num: Some(150018),
+            system_identifier: Some("7300000000000000000".into()),
+            sslmode: "prefer".into(),
+            tls: None,
+        },
+        settings: Some(settings),
+        roles: Some(vec![snapshot::Role {
+            oid: 10,
+            name: "postgres".into(),
+            superuser: true,
+            can_login: true,
+            inherit: true,
+            conn_limit: -1,
+            ..snapshot::Role::default()
+        }]),
+        ..Snapshot::default()
+    }
+}
+
+fn harness_with(snapshot: Snapshot) -> Harness<'static, App> {
+    Harness::builder()
+        .with_size(egui::vec2(1280.0, 800.0))
+        .build_eframe(move |cc| App::from_snapshot(&cc.egui_ctx, snapshot))
+}
+
+fn start_harness(init: AppInit) -> Harness<'static, App> {
+    Harness::builder()
+        .with_size(egui::vec2(1280.0, 800.0))
+        .build_eframe(move |cc| App::new(&cc.egui_ctx, init))
+}
+
+fn click_button(harness: &mut Harness<'_, App>, label: &str) {
+    harness.get_by_role_and_label(Role::Button, label).click();
+    harness.run();
+}
+
+fn open_section(harness: &mut Harness<'_, App>, section: Section) {
+    click_button(harness, section.title());
+    assert_eq!(harness.state().page(), Page::Section(section));
+}
+
+fn select_check(harness: &mut Harness<'_, App>, id: &str) {
+    let finding = harness
+        .state()
+        .finding(id)
+        .expect("check is registered")
+        .clone();
+    click_button(harness, &walkthrough_ui::check_row_label(&finding));
+    assert_eq!(harness.state().selected_check(), Some(id));
+}
+
+/// Labels of the check rows, top to bottom.
+fn check_rows_in_order(harness: &Harness<'_, App>) -> Vec<String> {
+    let ids: Vec<String> = harness
+        .state()
+        .findings()
+        .iter()
+        .map(|f| walkthrough_ui::check_row_label(f))
+        .collect();
+    let mut rows: Vec<(f32, String)> = harness
+        .query_all_by_role(Role::Button)
+        .filter_map(|node| {
+            let label = node.accesskit_node().label()?;
+            ids.contains(&label).then(|| (node.rect().min.y, label))
+        })
+        .collect();
+    rows.sort_by(|a, b| a.0.total_cmp(&b.0));
+    rows.into_iter().map(|(_, label)| label).collect()
+}
+
+fn first_manual_check(app: &App) -> String {
+    let manual: Vec<&str> = app
+        .findings()
+        .iter()
+        .filter(|f| f.status == Status::Manual)
+        .map(|f| f.id.as_str())
+        .collect();
+    let preferred = manual.iter().find(|id| **id == "ADM-001");
+    preferred
+        .or(manual.first())
+        .expect("the registry has at least one manual check")
+        .to_string()
+}
+
+// ----- walkthrough -----
+
+#[test]
+fn six_sections_are_listed_with_their_counts() {
+    let mut harness = harness_with(insecure_snapshot());
+    harness.run();
+    for section in Section::ALL {
+        harness.get_by_role_and_label(Role::Button, section.title());
+        let summary = harness.state().results().unwrap().section_summary(section);
+        let counts = walkthrough_ui::counts_text(&summary);
+        assert!(
+            harness.query_all_by_label(&counts).next().is_some(),
+            "{section:?}: no counts label {counts:?}"
+        );
+    }
+    let total: usize = Section::ALL
+        .iter()
+        .map(|s| {
+            let summary = harness.state().results().unwrap().section_summary(*s);
+            Status::ALL
+                .iter()
+                .map(|st| summary.count(*st))
+                .sum::<usize>()
+        })
+        .sum();
+    assert_eq!(total, harness.state().findings().len());
+}
+
+#[test]
+fn a_section_shows_its_checks_failing_first() {
+    let mut harness = harness_with(insecure_snapshot());
+    harness.run();
+    open_section(&mut harness, Section::Transit);
+    let rows = check_rows_in_order(&harness);
+    let expected: Vec<String> = harness
+        .state()
+        .ordered_ids(Section::Transit)
+        .iter()
+        .map(|id| walkthrough_ui::check_row_label(harness.state().finding(id).unwrap()))
+        .collect();
+    assert!(!rows.is_empty());
+    // Rows outside the visible part of the scroll area are not laid out.
+    assert_eq!(rows, expected[..rows.len()]);
+    let first = harness
+        .state()
+        .finding(&expected[0][..expected[0].find(' ').unwrap()])
+        .unwrap();
+    assert_eq!(first.status, Status::Fail, "failing checks come first");
+    let statuses: Vec<Status> = harness
+        .state()
+        .ordered_ids(Section::Transit)
+        .iter()
+        .map(|id| harness.state().finding(id).unwrap().status)
+        .collect();
+    let last_fail = statuses.iter().rposition(|s| *s == Status::Fail).unwrap();
+    let first_pass = statuses.iter().position(|s| *s == Status::Pass);
+    assert!(first_pass.is_none_or(|p| p > last_fail), "{statuses:?}");
+}
+
+#[test]
+fn selecting_tls_001_shows_evidence_and_the_fix() {
+    let mut harness = harness_with(insecure_snapshot());
+    harness.run();
+    open_section(&mut harness, Section::Transit);
+    select_check(&mut harness, "TLS-001");
+    let evidence = harness.state().finding("TLS-001").unwrap().evidence.clone();
+    assert!(evidence.contains("ssl"), "{evidence}");
+    harness.get_by_label(&evidence);
+    harness.get_by_label_contains("ALTER SYSTEM SET \"ssl\" = 'on'");
+    harness.get_by_label_contains("pg_reload_conf()");
+    harness.get_by_role_and_label(Role::Button, "Save as .sql");
+
+    // Copy puts the fix on the clipboard output of that frame.
+    harness
+        .get_by_role_and_label(Role::Button, "Copy fix")
+        .click();
+    harness.step();
+    let copied: Vec<String> = harness
+        .output()
+        .platform_output
+        .commands
+        .iter()
+        .filter_map(|c| match c {
+            egui::OutputCommand::CopyText(text) => Some(text.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(copied.len(), 1, "{copied:?}");
+    assert!(
+        copied[0].contains("ALTER SYSTEM SET \"ssl\" = 'on';"),
+        "{}",
+        copied[0]
+    );
+    assert!(copied[0].contains("-- Rollback"), "{}", copied[0]);
+}
+
+#[test]
+fn arrow_keys_move_through_the_check_list() {
+    let mut harness = harness_with(insecure_snapshot());
+    harness.run();
+    open_section(&mut harness, Section::Transit);
+    let ids = harness.state().ordered_ids(Section::Transit);
+    assert_eq!(harness.state().selected_check(), Some(ids[0].as_str()));
+    harness.key_press(egui::Key::ArrowDown);
+    harness.run();
+    assert_eq!(harness.state().selected_check(), Some(ids[1].as_str()));
+    harness.key_press(egui::Key::ArrowUp);
+    harness.run();
+    assert_eq!(harness.state().selected_check(), Some(ids[0].as_str()));
+}
+
+#[test]
+fn attesting_a_manual_check_turns_it_attested() {
+    let mut harness = harness_with(insecure_snapshot());
+    harness.run();
+    let id = first_manual_check(harness.state());
+    let section = harness.state().finding(&id).unwrap().section;
+    open_section(&mut harness, section);
+    select_check(&mut harness, &id);
+
+    // An empty name is refused inline.
+    click_button(&mut harness, "Attest");
+    harness.get_by_label_contains("enter who attests");
+    assert_eq!(harness.state().finding(&id).unwrap().status, Status::Manual);
+
+    harness.get_by_label("Attested by").focus();
+    harness
+        .get_by_label("Attested by")
+        .type_text("Dana Reyes, security officer");
+    harness.get_by_label("Note").focus();
+    harness
+        .get_by_label("Note")
+        .type_text("evidence in the GRC folder");
+    harness.run();
+    click_button(&mut harness, "Attest");
+
+    let finding = harness.state().finding(&id).unwrap();
+    assert_eq!(finding.status, Status::Attested);
+    let attestation = finding.attestation.clone().unwrap();
+    assert_eq!(attestation.by, "Dana Reyes, security officer");
+    assert_eq!(attestation.note, "evidence in the GRC folder");
+    harness.get_by_label_contains("Attested by Dana Reyes");
+    let session = harness.state().session_file().unwrap();
+    assert!(session.attestations.get(&id).is_some());
+}
+
+#[test]
+fn export_shortcut_says_where_pdf_export_comes_from() {
+    let mut harness = harness_with(insecure_snapshot());
+    harness.run();
+    harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::E);
+    harness.run();
+    harness.get_by_label("PDF export comes with the report feature");
+}
+
+#[test]
+fn thousands_of_objects_are_virtualised() {
+    let mut snapshot = insecure_snapshot();
+    let roles = snapshot.roles.get_or_insert_with(Vec::new);
+    for i in 0..5000 {
+        roles.push(snapshot::Role {
+            oid: 20000 + i,
+            name: format!("admin_{i:05}"),
+            superuser: true,
+            can_login: true,
+            inherit: true,
+            conn_limit: -1,
+            ..snapshot::Role::default()
+        });
+    }
+    let mut harness = harness_with(snapshot);
+    harness.run();
+    let busy = harness
+        .state()
+        .findings()
+        .iter()
+        .max_by_key(|f| f.objects.len())
+        .unwrap()
+        .clone();
+    assert!(
+        busy.objects.len() >= 5000,
+        "{} has {} objects",
+        busy.id,
+        busy.objects.len()
+    );
+    open_section(&mut harness, busy.section);
+    select_check(&mut harness, &busy.id);
+    harness.get_by_label(&format!("{} matching objects", busy.objects.len()));
+    let shown = harness
+        .query_all_by(|node| {
+            node.label()
+                .is_some_and(|l| l.starts_with("admin_") && !l.contains(' '))
+        })
+        .count();
+    assert!(shown > 0 && shown < 60, "{shown} object rows laid out");
+}
+
+// ----- connect form -----
+
+#[test]
+fn connect_form_offers_all_six_sslmodes_with_explanations() {
+    let mut harness = start_harness(AppInit::default());
+    harness.run();
+    for mode in SslMode::ALL {
+        harness.get_by_role_and_label(Role::RadioButton, mode.as_str());
+        harness.get_by_label(mode.explanation());
+    }
+    harness
+        .get_by_role_and_label(Role::RadioButton, "verify-ca")
+        .click();
+    harness.run();
+    assert_eq!(harness.state().form().sslmode, SslMode::VerifyCa);
+}
+
+#[test]
+fn a_bad_connection_string_shows_an_inline_error() {
+    let mut harness = start_harness(AppInit::default());
+    harness.run();
+    click_button(&mut harness, "Connection string");
+    harness.get_by_label("Connection string").focus();
+    harness
+        .get_by_label("Connection string")
+        .type_text("hots=db.example.org dbname=clinic");
+    harness.run();
+    click_button(&mut harness, "Connect");
+    let error = harness
+        .state()
+        .form()
+        .error
+        .clone()
+        .expect("an inline error");
+    assert!(error.contains("hots"), "{error}");
+    harness.get_by_label(&error);
+    assert_eq!(harness.state().page(), Page::Start);
+}
+
+#[test]
+fn a_bad_port_is_refused_before_connecting() {
+    let mut harness = start_harness(AppInit::default());
+    harness.run();
+    harness.get_by_label("Port").focus();
+    harness.get_by_label("Port").type_text("x");
+    harness.run();
+    click_button(&mut harness, "Connect");
+    let error = harness
+        .state()
+        .form()
+        .error
+        .clone()
+        .expect("an inline error");
+    assert!(error.contains("port"), "{error}");
+    assert!(harness.state().scan().is_none());
+}
+
+#[test]
+fn the_password_is_masked_and_never_saved_in_profiles() {
+    let dir = tempfile::tempdir().unwrap();
+    let prefs_path = dir.path().join("prefs.toml");
+    let init = AppInit {
+        prefs_store: PrefsStore::at(&prefs_path),
+        ..AppInit::default()
+    };
+    let mut harness = start_harness(init);
+    harness.run();
+    for (label, value) in [
+        ("Host or socket directory", "db.example.org"),
+        ("Password", "s3cret-Pa55"),
+    ] {
+        let field = harness.get_by_label(label);
+        field.focus();
+        field.type_text(value);
+        harness.run();
+    }
+    let password = harness.get_by_label("Password");
+    assert_eq!(password.accesskit_node().role(), Role::PasswordInput);
+    assert_ne!(password.value().as_deref(), Some("s3cret-Pa55"));
+    assert!(!format!("{:?}", password.value()).contains("s3cret"));
+
+    click_button(&mut harness, "Save profile");
+    let prefs = harness.state().prefs().clone();
+    assert_eq!(
+        prefs.profiles.len(),
+        1,
+        "{:?}",
+        harness.state().form().error
+    );
+    assert_eq!(prefs.profiles[0].host, "db.example.org");
+    let text = prefs.to_toml().unwrap();
+    assert!(
+        !text.contains("s3cret") && !text.to_lowercase().contains("password"),
+        "{text}"
+    );
+
+    // Written by the background job (synchronously without a runtime).
+    let on_disk = std::fs::read_to_string(&prefs_path).unwrap();
+    assert!(
+        on_disk.contains("db.example.org") && !on_disk.contains("s3cret"),
+        "{on_disk}"
+    );
+    let reloaded = PrefsStore::at(&prefs_path).load().unwrap();
+    assert_eq!(reloaded, prefs);
+}
+
+#[test]
+fn demo_entry_opens_the_offline_sample_with_a_banner() {
+    let mut harness = start_harness(AppInit::default());
+    harness.run();
+    click_button(&mut harness, "Try the demo database");
+    assert_eq!(harness.state().page(), Page::Overview);
+    harness.get_by_label_contains("Offline sample — not a live server");
+    assert!(!harness.state().findings().is_empty());
+}
+
+// ----- sessions -----
+
+#[test]
+fn session_save_and_load_round_trip() {
+    let mut harness = harness_with(insecure_snapshot());
+    harness.run();
+    let id = first_manual_check(harness.state());
+    let section = harness.state().finding(&id).unwrap().section;
+    open_section(&mut harness, section);
+    select_check(&mut harness, &id);
+    harness.get_by_label("Attested by").focus();
+    harness.get_by_label("Attested by").type_text("Dana Reyes");
+    harness.run();
+    click_button(&mut harness, "Attest");
+    let note_field = harness.get_by_label("Reviewer note (saved with the session)");
+    note_field.focus();
+    note_field.type_text("ask the CISO");
+    harness.run();
+
+    let session = harness.state().session_file().unwrap();
+    assert_eq!(
+        session.notes.get(&id).map(String::as_str),
+        Some("ask the CISO")
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("session.json");
+    session.save(&path).unwrap();
+    let loaded = SessionFile::load(&path).unwrap();
+    assert_eq!(loaded, session);
+
+    let before: Vec<_> = harness.state().findings().to_vec();
+    let mut reopened = harness_with(Snapshot::default());
+    reopened
+        .state_mut()
+        .open_session(loaded, pgsafeguard::ui::Source::File(path));
+    reopened.run();
+    assert_eq!(reopened.state().findings(), before.as_slice());
+    assert_eq!(
+        reopened.state().finding(&id).unwrap().status,
+        Status::Attested
+    );
+}
+
+#[test]
+fn a_corrupt_session_gives_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("broken.json");
+    std::fs::write(
+        &path,
+        "{\"schema\": \"pgsafeguard.session/1\", \"snapshot\": {",
+    )
+    .unwrap();
+    let err = SessionFile::load(&path).unwrap_err().to_string();
+    assert!(
+        err.contains("not a valid pgSafeguard session file"),
+        "{err}"
+    );
+    std::fs::write(&path, "{\"schema\": \"pgsafeguard.session/9\"}").unwrap();
+    let err = SessionFile::load(&path).unwrap_err().to_string();
+    assert!(err.contains("pgsafeguard.session/9"), "{err}");
+}
+
+// ----- scanning on the runtime -----
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// A TCP port that accepts connections and never answers: a scan hangs in
+/// the startup handshake until it is cancelled.
+fn silent_server(rt: &tokio::runtime::Runtime) -> u16 {
+    let listener = rt
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
+    let port = listener.local_addr().unwrap().port();
+    rt.spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket);
+        }
+    });
+    port
+}
+
+fn step_until(harness: &mut Harness<'_, App>, what: &str, done: impl Fn(&App) -> bool) {
+    for _ in 0..200 {
+        harness.step();
+        if done(harness.state()) {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(25));
+    }
+    panic!("timed out waiting until {what}");
+}
+
+#[test]
+fn a_scan_can_be_cancelled_and_the_ui_stays_responsive() {
+    let rt = runtime();
+    let port = silent_server(&rt);
+    let init = AppInit {
+        runtime: Some(rt.handle().clone()),
+        ..AppInit::default()
+    };
+    let mut harness = start_harness(init);
+    harness.run();
+    click_button(&mut harness, "Connection string");
+    let field = harness.get_by_label("Connection string");
+    field.focus();
+    field.type_text(&format!(
+        "host=127.0.0.1 port={port} user=scanner dbname=clinic sslmode=disable password=x"
+    ));
+    harness.run();
+    harness
+        .get_by_role_and_label(Role::Button, "Connect")
+        .click();
+    step_until(&mut harness, "the scan runs", |app| app.scan().is_some());
+    harness.get_by_label_contains("Scanning scanner@127.0.0.1");
+    harness
+        .get_by_role_and_label(Role::Button, "Cancel")
+        .click();
+    harness.step();
+    assert!(harness.state().scan().is_none());
+    harness.run();
+    harness.get_by_label("scan cancelled; nothing was changed");
+    assert_eq!(harness.state().page(), Page::Start);
+}
+
+#[test]
+fn a_lost_connection_keeps_the_results_and_marks_them_stale() {
+    let rt = runtime();
+    // Nothing listens on this port any more.
+    let port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let params = ConnParams::from_conninfo(&format!(
+        "host=127.0.0.1 port={port} user=scanner dbname=clinic sslmode=disable password=x"
+    ))
+    .unwrap();
+    let init = AppInit {
+        runtime: Some(rt.handle().clone()),
+        ..AppInit::default()
+    };
+    let mut harness = Harness::builder()
+        .with_size(egui::vec2(1280.0, 800.0))
+        .build_eframe(move |cc| {
+            let mut app = App::new(&cc.egui_ctx, init);
+            app.open_live_results(insecure_snapshot(), params);
+            app
+        });
+    harness.run();
+    let before: Vec<_> = harness.state().findings().to_vec();
+    harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::R);
+    step_until(&mut harness, "the rescan fails", |app| {
+        app.scan().is_none() && app.is_stale()
+    });
+    harness.run();
+    harness.get_by_label_contains("connection lost");
+    harness.get_by_label("⚠ Stale");
+    assert_eq!(harness.state().findings(), before.as_slice());
+    assert_eq!(
+        Summary::of(harness.state().findings()),
+        Summary::of(&before)
+    );
+}
+
+// ----- a real window, for screenshots (tests/gui-screenshot.sh) -----
+
+/// Opens the real window on the bundled sample; run under Xvfb by
+/// tests/gui-screenshot.sh. Ignored in normal test runs.
+#[test]
+#[ignore]
+fn real_window_on_the_sample() {
+    let rt = runtime();
+    let result = pgsafeguard::ui::run_gui(pgsafeguard::ui::GuiOptions {
+        runtime: rt.handle().clone(),
+        open_session: std::env::var_os("PGSAFEGUARD_SESSION").map(Into::into),
+        demo: std::env::var_os("PGSAFEGUARD_START").is_none_or(|v| v != "start"),
+    });
+    result.unwrap();
+}

@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# The project's one test command: installs what the tests need on Debian 12 (as root, or
+# through sudo), then runs formatting, lints, and the whole test suite, and prints a summary.
+#
+# Live tests start their own throwaway PostgreSQL clusters (tests/support); the system's
+# own postgresql service is neither needed nor started.
+set -euo pipefail
+
+repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$repo_root"
+
+# Debian packages the build and the tests use:
+# - postgresql-15 (server, psql, contrib incl. pgcrypto/auth_delay/passwordcheck; creates the
+#   `postgres` OS user) and postgresql-15-pgaudit: live clusters;
+# - pkg-config, libssl-dev: building native-tls;
+# - xvfb, xdotool, imagemagick, libgl1-mesa-dri, libegl1, libxkbcommon-x11-0: a real window
+#   and screenshots of the GUI; poppler-utils: pdfsig/pdftoppm/pdftotext for the report.
+packages=(
+  postgresql-15 postgresql-15-pgaudit
+  pkg-config libssl-dev
+  xvfb xdotool imagemagick poppler-utils
+  libgl1-mesa-dri libegl1 libxkbcommon-x11-0
+)
+
+log() { printf '==> %s\n' "$*"; }
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then
+    "$@"
+  elif command -v sudo >/dev/null 2>&1; then
+    sudo "$@"
+  else
+    echo "error: installing packages needs root or sudo: ${packages[*]}" >&2
+    exit 2
+  fi
+}
+
+missing_packages() {
+  local pkg
+  for pkg in "${packages[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed'; then
+      printf '%s\n' "$pkg"
+    fi
+  done
+}
+
+install_packages() {
+  if ! command -v dpkg-query >/dev/null 2>&1; then
+    log "not a Debian system: install these yourself: ${packages[*]}"
+    return
+  fi
+  local missing
+  missing="$(missing_packages)"
+  if [ -z "$missing" ]; then
+    log "system packages present"
+    return
+  fi
+  log "installing: $(echo "$missing" | tr '\n' ' ')"
+  # A fresh machine may have no package lists yet.
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q
+  # shellcheck disable=SC2086
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $missing
+}
+
+ensure_cargo() {
+  if ! command -v cargo >/dev/null 2>&1 && [ -x "$HOME/.cargo/bin/cargo" ]; then
+    export PATH="$HOME/.cargo/bin:$PATH"
+  fi
+  if ! command -v cargo >/dev/null 2>&1; then
+    echo "error: cargo not found; install the Rust toolchain (rustup) with rustfmt and clippy" >&2
+    exit 2
+  fi
+}
+
+install_packages
+ensure_cargo
+if [ "$(id -u)" -eq 0 ] && ! id -u postgres >/dev/null 2>&1; then
+  echo "error: the postgres OS user is missing (postgresql-15 creates it); live tests run the server as that user" >&2
+  exit 2
+fi
+
+export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+export RUST_BACKTRACE="${RUST_BACKTRACE:-1}"
+
+work_dir="$(mktemp -d)"
+trap 'rm -rf "$work_dir"' EXIT
+
+declare -a step_names=() step_results=()
+
+run_step() {
+  local name="$1"
+  shift
+  log "$name: $*"
+  if "$@" 2>&1 | tee -a "$work_dir/$name.log"; then
+    step_names+=("$name"); step_results+=("ok")
+  else
+    step_names+=("$name"); step_results+=("FAILED")
+  fi
+}
+
+run_step fmt cargo fmt --all -- --check
+run_step clippy cargo clippy --all-targets -- -D warnings
+run_step test cargo test --all-targets
+run_step doctest cargo test --doc
+
+# Totals over every "test result:" line of the test runs.
+passed=0 failed=0 ignored=0
+while read -r p f i; do
+  passed=$((passed + p)); failed=$((failed + f)); ignored=$((ignored + i))
+done < <(cat "$work_dir/test.log" "$work_dir/doctest.log" 2>/dev/null |
+  sed -n 's/^test result: [A-Za-z]*\. \([0-9]*\) passed; \([0-9]*\) failed; \([0-9]*\) ignored.*/\1 \2 \3/p')
+
+echo
+echo "==================== summary ===================="
+status=0
+for idx in "${!step_names[@]}"; do
+  printf '  %-8s %s\n' "${step_names[$idx]}" "${step_results[$idx]}"
+  if [ "${step_results[$idx]}" != "ok" ]; then status=1; fi
+done
+echo "================================================="
+echo "tests: ${passed} passed, ${failed} failed, ${ignored} skipped"
+exit "$status"

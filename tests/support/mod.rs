@@ -1,0 +1,47 @@
+//! Live test harness: throwaway PostgreSQL clusters for integration tests.
+//!
+//! Use it from any `tests/*.rs` file with `mod support;`:
+//!
+//! ```ignore
+//! mod support;
+//! use support::{create_scanner, hardened, CLINIC_DB};
+//!
+//! #[test]
+//! fn scanner_sees_tls_on() {
+//!     let cluster = hardened();
+//!     let (user, password) = create_scanner(&cluster);
+//!     let conninfo = cluster.conninfo_tcp(&user, &password, CLINIC_DB, &cluster.verify_full());
+//!     // ... scan `conninfo` ...
+//! }
+//! ```
+//!
+//! Each cluster lives in its own temp dir with its own port and socket directory, so tests in
+//! one binary may run in parallel. Dropping the `Cluster` (also during a panic) stops the
+//! server and removes the directory. Missing PostgreSQL binaries panic with the install
+//! command: a live test is never skipped silently.
+//!
+//! Modules: `host` finds binaries and the server's OS user; `certs` makes the test CA and
+//! certificates; `cluster` runs one cluster; `scenarios` fills clusters with fixtures.
+//! None of them imports the crate under test.
+
+// Each test binary uses a different part of the harness.
+#![allow(dead_code, unused_imports)]
+// Fixture set-up failures are fatal to the test by design: panicking with a message is the
+// error handling here.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
+pub mod certs;
+pub mod cluster;
+pub mod host;
+pub mod scenarios;
+
+pub use certs::{PemPair, TestPki, SERVER_CERT_NAMES};
+pub use cluster::{
+    conninfo_value, random_password, Cluster, ClusterBuilder, Credentials, TlsFiles,
+    CLIENT_CERT_ROLE, CONF_MARKER, SUPERUSER,
+};
+pub use host::{pg_binaries, process_alive, server_user, BINDIR_ENV, INSTALL_HINT};
+pub use scenarios::{
+    create_scanner, hardened, insecure, plain, AUDITOR_ROLE, CLINIC_DB, FIXTURE_PGCRYPTO_KEY,
+    HARDENED_APP_ROLE, INSECURE_APP_ROLE, PHI_OWNER_ROLE, SCANNER_ROLE,
+};
