@@ -138,7 +138,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 
 fn run_scan(args: ScanArgs) -> anyhow::Result<ExitCode> {
     // Reserve output files first: an unwritable path fails before any work.
-    let output = args.output.as_deref().map(PendingFile::reserve).transpose()?;
+    let output = args
+        .output
+        .as_deref()
+        .map(PendingFile::reserve)
+        .transpose()?;
     let snapshot_out = args
         .save_snapshot
         .as_deref()
@@ -209,8 +213,9 @@ pub fn snapshot_json(snapshot: &Snapshot) -> String {
 pub fn load_snapshot(path: &Path) -> anyhow::Result<Snapshot> {
     let shown = path.display();
     let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {shown}"))?;
-    let value: serde_json::Value = serde_json::from_str(&text)
-        .map_err(|e| anyhow::anyhow!("{shown} is not valid JSON ({e}): pass a file written by --save-snapshot"))?;
+    let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+        anyhow::anyhow!("{shown} is not valid JSON ({e}): pass a file written by --save-snapshot")
+    })?;
     match value.get("schema_version").and_then(|v| v.as_u64()) {
         None => bail!("{shown} is not a pgSafeguard snapshot (no schema_version): pass a file written by --save-snapshot"),
         Some(v) if v > u64::from(SCHEMA_VERSION) => bail!(

@@ -23,7 +23,7 @@ use super::facts::{
     restore_parameter, scanner_role, value,
 };
 use super::phi;
-use super::privileges::{Reach, RoleGraph, RoleSet, PUBLIC, READ_ALL_DATA};
+use super::privileges::{FastMap, FastSet, Reach, RoleGraph, RoleSet, PUBLIC, READ_ALL_DATA};
 use super::{Check, Fix, Verdict};
 use crate::finding::{ApplyClass, FixPlan, Section, Severity};
 use crate::policy::Policy;
@@ -31,7 +31,7 @@ use crate::snapshot::{
     AclItem, DatabaseFacts, DefaultAcl, Function, HbaRule, Membership, Relation, Role, Snapshot,
 };
 use postgres_protocol::escape::escape_identifier;
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
 
 pub static CHECKS: &[&Check] = &[
     &SUPERUSERS_APPROVED,
@@ -1581,8 +1581,8 @@ impl RlsGap {
 }
 
 /// Policies per table, keyed by `(schema, table)`.
-fn policy_counts(policies: &[crate::snapshot::Policy]) -> HashMap<(&str, &str), usize> {
-    let mut counts = HashMap::new();
+fn policy_counts(policies: &[crate::snapshot::Policy]) -> FastMap<(&str, &str), usize> {
+    let mut counts = FastMap::default();
     for p in policies {
         *counts
             .entry((p.schema.as_str(), p.table.as_str()))
@@ -1613,7 +1613,7 @@ fn phi_tables_have_rls(s: &Snapshot, policy: &Policy) -> Verdict {
                 .unwrap_or(0);
             if let Some(gap) = RlsGap::of(rel, n) {
                 let key = part.key(rel_key(&rel.schema, &rel.name));
-                shown.push(format!("{key} ({})", gap.describe(rel)));
+                shown.push((key.clone(), (gap, rel)));
                 found.push(key);
             }
         }
@@ -1623,7 +1623,6 @@ fn phi_tables_have_rls(s: &Snapshot, policy: &Policy) -> Verdict {
             "no PHI table found by column names or the policy's phi_tables",
         );
     }
-    shown.sort();
     scoped.conclude(
         s,
         "relations",
@@ -1632,7 +1631,7 @@ fn phi_tables_have_rls(s: &Snapshot, policy: &Policy) -> Verdict {
             format!(
                 "{} of {phi_count} PHI table(s) lack enforced row-level security: {}",
                 f.len(),
-                sample(&shown)
+                annotated_sample(&mut shown, |(gap, rel)| gap.describe(rel))
             )
         },
         format!("{phi_count} PHI table(s) have RLS enabled and forced, each with a policy"),
@@ -1777,17 +1776,24 @@ fn policies_restrict_rows(s: &Snapshot, _: &Policy) -> Verdict {
 }
 
 /// `true`, `(true)`, `((TRUE))`, `1 = 1`: expressions that admit every row.
+/// Runs over every policy, so it compares in place without allocating.
 fn is_vacuous(expr: Option<&str>) -> bool {
-    let Some(expr) = expr else {
+    let Some(mut inner) = expr.map(str::trim) else {
         return false;
     };
-    let mut text: String = expr.chars().filter(|c| !c.is_whitespace()).collect();
-    text.make_ascii_lowercase();
-    let mut inner = text.as_str();
     while let Some(stripped) = inner.strip_prefix('(').and_then(|t| t.strip_suffix(')')) {
-        inner = stripped;
+        inner = stripped.trim();
     }
-    matches!(inner, "true" | "1=1" | "'t'::boolean" | "'true'::boolean")
+    ["true", "1=1", "'t'::boolean", "'true'::boolean"]
+        .iter()
+        .any(|form| same_ignoring_space_and_case(inner, form))
+}
+
+fn same_ignoring_space_and_case(text: &str, form: &str) -> bool {
+    text.bytes()
+        .filter(|b| !b.is_ascii_whitespace())
+        .map(|b| b.to_ascii_lowercase())
+        .eq(form.bytes())
 }
 
 // ---------------------------------------------------------------- PRIV-016
@@ -1837,7 +1843,8 @@ fn phi_owners_cannot_log_in(s: &Snapshot, policy: &Policy) -> Verdict {
     );
     let scoped = per_database(s, |d| d.relations.as_deref());
     let mut found = BTreeSet::new();
-    let mut shown = Vec::new();
+    let mut shown: Vec<(String, &str)> = Vec::new();
+    let mut owners_seen: FastSet<&str> = FastSet::default();
     let mut phi_count = 0usize;
     for part in &scoped.found {
         let phi_tables = part
@@ -1852,39 +1859,39 @@ fn phi_owners_cannot_log_in(s: &Snapshot, policy: &Policy) -> Verdict {
             };
             if graph.logins().contains(owner) {
                 let key = part.key(rel_key(&rel.schema, &rel.name));
-                shown.push(format!("{key} (owner {})", rel.owner));
+                shown.push((key.clone(), rel.owner.as_str()));
                 found.insert(key);
+            }
+            // Who can act as an owner does not depend on the table.
+            if !owners_seen.insert(rel.owner.as_str()) {
+                continue;
             }
             let Some(members) = graph.members(&rel.owner, Reach::SetRole) else {
                 continue;
             };
             if members.intersects(&can_act) {
-                let mut acting = members.clone();
-                acting.intersect_with(&can_act);
+                let mut acting = intersection(members, &can_act);
                 acting.remove(owner);
                 for login in graph.names_of(&acting) {
-                    found.insert(acting_owner_key(login, &rel.owner));
+                    let key = acting_owner_key(login, &rel.owner);
+                    shown.push((key.clone(), ""));
+                    found.insert(key);
                 }
             }
         }
     }
-    let found: Vec<String> = found.into_iter().collect();
-    shown.extend(
-        found
-            .iter()
-            .filter(|k| k.contains(" can act as owner "))
-            .cloned(),
-    );
-    shown.sort();
     scoped.conclude(
         s,
         "relations",
-        found,
+        found.into_iter().collect(),
         |f| {
             format!(
                 "{} PHI ownership issue(s) among {phi_count} PHI table(s): {}",
                 f.len(),
-                sample(&shown)
+                annotated_sample(&mut shown, |owner| match *owner {
+                    "" => String::new(),
+                    owner => format!("owner {owner}"),
+                })
             )
         },
         format!(
@@ -2135,9 +2142,12 @@ fn phi_columns_least_privilege(s: &Snapshot, policy: &Policy) -> Verdict {
     let mut readers = graph.no_roles();
     let mut phi_count = 0usize;
     for part in &scoped.found {
-        for rel in phi::phi_relations(part.part, policy) {
-            phi_count += 1;
+        for rel in part.part {
             let columns = phi::phi_columns_under(rel, policy);
+            if columns.is_empty() {
+                continue;
+            }
+            phi_count += 1;
             for path in phi_read_paths(&graph, rel, &columns, &suspects) {
                 readers.union_with(&path.readers);
                 found.push(part.key(path.key()));
@@ -2616,13 +2626,13 @@ fn with_other_databases(s: &Snapshot, note: &str) -> String {
 /// relations named at the start of relation keys (`"schema"."name"…`) as a
 /// cheap filter, so that a builder formats keys only for relations involved.
 struct Listed<'v> {
-    keys: HashSet<&'v str>,
-    relations: HashMap<String, HashSet<String>>,
+    keys: FastSet<&'v str>,
+    relations: FastMap<String, FastSet<String>>,
 }
 
 impl<'v> Listed<'v> {
     fn new(verdict: &'v Verdict) -> Self {
-        let mut relations: HashMap<String, HashSet<String>> = HashMap::new();
+        let mut relations: FastMap<String, FastSet<String>> = FastMap::default();
         for key in &verdict.objects {
             if let Some((schema, rest)) = leading_identifier(key) {
                 if let Some((name, _)) = rest.strip_prefix('.').and_then(leading_identifier) {
@@ -2729,6 +2739,24 @@ fn sorted(items: impl IntoIterator<Item = String>) -> Vec<String> {
 /// The first few items and how many more, for evidence lines.
 fn sample(items: &[String]) -> String {
     let shown: Vec<&str> = items.iter().take(SHOWN).map(String::as_str).collect();
+    match items.len().saturating_sub(SHOWN) {
+        0 => shown.join(", "),
+        more => format!("{} and {more} more", shown.join(", ")),
+    }
+}
+
+/// Like [`sample`] for `(key, detail)` pairs: sorts by key and formats
+/// the detail of the shown items only.
+fn annotated_sample<T>(items: &mut [(String, T)], detail: impl Fn(&T) -> String) -> String {
+    items.sort_by(|a, b| a.0.cmp(&b.0));
+    let shown: Vec<String> = items
+        .iter()
+        .take(SHOWN)
+        .map(|(key, t)| match detail(t) {
+            d if d.is_empty() => key.clone(),
+            d => format!("{key} ({d})"),
+        })
+        .collect();
     match items.len().saturating_sub(SHOWN) {
         0 => shown.join(", "),
         more => format!("{} and {more} more", shown.join(", ")),

@@ -1000,9 +1000,24 @@ mod fixtures {
 
     pub fn config_files(hba_mode: u32) -> Vec<FileFact> {
         vec![
-            file("config_file", "/etc/postgresql/15/main/postgresql.conf", 0o100644 & !0o004, "postgres"),
-            file("hba_file", "/etc/postgresql/15/main/pg_hba.conf", 0o100000 | hba_mode, "postgres"),
-            file("ssl_key_file", "/etc/ssl/private/server.key", 0o100600, "postgres"),
+            file(
+                "config_file",
+                "/etc/postgresql/15/main/postgresql.conf",
+                0o100644 & !0o004,
+                "postgres",
+            ),
+            file(
+                "hba_file",
+                "/etc/postgresql/15/main/pg_hba.conf",
+                0o100000 | hba_mode,
+                "postgres",
+            ),
+            file(
+                "ssl_key_file",
+                "/etc/ssl/private/server.key",
+                0o100600,
+                "postgres",
+            ),
         ]
     }
 }
@@ -1095,7 +1110,12 @@ mod tests {
         for check in CHECKS {
             assert_ne!(run(check, &s).status, Status::Pass, "{}", check.id);
         }
-        for check in [&NO_CHECKSUM_FAILURES, &PGCRYPTO_AVAILABLE, &PHI_COLUMNS_ENCRYPTED, &NO_LITERAL_KEYS] {
+        for check in [
+            &NO_CHECKSUM_FAILURES,
+            &PGCRYPTO_AVAILABLE,
+            &PHI_COLUMNS_ENCRYPTED,
+            &NO_LITERAL_KEYS,
+        ] {
             assert_eq!(run(check, &s).status, Status::Unknown, "{}", check.id);
         }
         assert_eq!(run(&CONFIG_FILE_MODES, &s).status, Status::Manual);
@@ -1135,7 +1155,10 @@ mod tests {
             not_phi_tables: vec!["public.patients".into()],
             ..Policy::default()
         };
-        assert_eq!((PHI_COLUMNS_ENCRYPTED.evaluate)(&s, &listed).status, Status::Pass);
+        assert_eq!(
+            (PHI_COLUMNS_ENCRYPTED.evaluate)(&s, &listed).status,
+            Status::Pass
+        );
         let accepted = Policy {
             accepted_risks: vec![PolicyAcceptedRisk {
                 id: "EAR-004".into(),
@@ -1251,7 +1274,10 @@ mod tests {
 
     #[test]
     fn sample_that_read_nothing_is_unknown() {
-        assert_eq!(run(&NO_PLAINTEXT_SSNS, &sampled(&[], 0)).status, Status::Unknown);
+        assert_eq!(
+            run(&NO_PLAINTEXT_SSNS, &sampled(&[], 0)).status,
+            Status::Unknown
+        );
         let v = run(&NO_PLAINTEXT_SSNS, &sampled(&["public.visits.notes"], 10));
         let plan = NO_PLAINTEXT_SSNS.plan(
             &with_tables(vec![table("visits", "o", &[("notes", "text")])]),
@@ -1273,7 +1299,12 @@ mod tests {
     #[test]
     fn modes_are_bit_masks_not_numbers() {
         // 0407 is numerically below 0640 but gives "other" read access.
-        let s = on_host(vec![file("hba_file", "/etc/pg_hba.conf", 0o100407, "postgres")]);
+        let s = on_host(vec![file(
+            "hba_file",
+            "/etc/pg_hba.conf",
+            0o100407,
+            "postgres",
+        )]);
         let v = run(&CONFIG_FILE_MODES, &s);
         assert_eq!(v.status, Status::Fail);
         assert!(v.evidence.contains("0407 exceeds 0640"));
@@ -1295,9 +1326,19 @@ mod tests {
 
     #[test]
     fn root_owned_key_may_be_group_readable() {
-        let s = on_host(vec![file("ssl_key_file", "/etc/ssl/private/ssl-cert-snakeoil.key", 0o100640, "root")]);
+        let s = on_host(vec![file(
+            "ssl_key_file",
+            "/etc/ssl/private/ssl-cert-snakeoil.key",
+            0o100640,
+            "root",
+        )]);
         assert_eq!(run(&CONFIG_FILE_MODES, &s).status, Status::Pass);
-        let wrong = on_host(vec![file("hba_file", "/etc/pg_hba.conf", 0o100640, "www-data")]);
+        let wrong = on_host(vec![file(
+            "hba_file",
+            "/etc/pg_hba.conf",
+            0o100640,
+            "www-data",
+        )]);
         assert_eq!(run(&CONFIG_FILE_MODES, &wrong).status, Status::Fail);
     }
 
@@ -1306,16 +1347,29 @@ mod tests {
         let mut broken = file("hba_file", "/etc/pg_hba.conf", 0, "postgres");
         broken.mode = None;
         broken.error = Some("permission denied".into());
-        assert_eq!(run(&CONFIG_FILE_MODES, &on_host(vec![broken])).status, Status::Unknown);
-        assert_eq!(run(&CONFIG_FILE_MODES, &on_host(Vec::new())).status, Status::Unknown);
+        assert_eq!(
+            run(&CONFIG_FILE_MODES, &on_host(vec![broken])).status,
+            Status::Unknown
+        );
+        assert_eq!(
+            run(&CONFIG_FILE_MODES, &on_host(Vec::new())).status,
+            Status::Unknown
+        );
     }
 
     #[test]
     fn file_plan_quotes_paths_for_the_shell() {
-        let s = on_host(vec![file("hba_file", "/etc/it's; rm -rf ~/pg_hba.conf", 0o100666, "alice")]);
+        let s = on_host(vec![file(
+            "hba_file",
+            "/etc/it's; rm -rf ~/pg_hba.conf",
+            0o100666,
+            "alice",
+        )]);
         let v = run(&CONFIG_FILE_MODES, &s);
         let plan = CONFIG_FILE_MODES.plan(&s, &v);
-        assert!(plan.note.contains("chmod 0640 '/etc/it'\\''s; rm -rf ~/pg_hba.conf'"));
+        assert!(plan
+            .note
+            .contains("chmod 0640 '/etc/it'\\''s; rm -rf ~/pg_hba.conf'"));
         assert!(plan.note.contains("chown 'postgres' '/etc/it'\\''s"));
         assert_eq!(plan.apply, vec![ApplyClass::Os]);
     }
@@ -1323,7 +1377,11 @@ mod tests {
     #[test]
     fn group_readable_data_directory_warns_and_old_servers_pass() {
         assert_eq!(
-            run(&DATA_DIRECTORY_MODE, &with_settings(&[("data_directory_mode", "0750")])).status,
+            run(
+                &DATA_DIRECTORY_MODE,
+                &with_settings(&[("data_directory_mode", "0750")])
+            )
+            .status,
             Status::Warn
         );
         let mut pg10 = with_settings(&[("ssl", "on")]);
@@ -1346,7 +1404,10 @@ mod tests {
         let v = run(&PGCRYPTO_AVAILABLE, &s);
         assert_eq!(v.status, Status::Fail);
         let plan = PGCRYPTO_AVAILABLE.plan(&s, &v);
-        assert_eq!(plan.statements, vec!["CREATE EXTENSION IF NOT EXISTS pgcrypto"]);
+        assert_eq!(
+            plan.statements,
+            vec!["CREATE EXTENSION IF NOT EXISTS pgcrypto"]
+        );
         assert!(plan.note.contains("\"bil\"\"ling\""));
     }
 }

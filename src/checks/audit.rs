@@ -1,10 +1,11 @@
 //! Guide section 5: audit trails with pgAudit and PostgreSQL logging (AUD-*).
 //!
 //! Also owns small helpers the safeguards and backup sections reuse: judging
-//! several settings at once ([`Expect`], [`expect_all`], [`fix_settings`]),
-//! reading list settings without losing case or quoting ([`split_list`],
-//! [`set_list_statement`]), and parsing timestamps ([`parse_instant`]).
-//! Imports only the snapshot, the policy, `facts` and `phi`; never `db` or `ui`.
+//! several settings at once (`Expect`, `expect_all`, `fix_settings`), reading
+//! list settings without losing case or quoting (`split_list`,
+//! `set_list_statement`), and parsing timestamps (`parse_instant`).
+//! Imports only the snapshot, the policy, `facts`, `phi` and `privileges`; never
+//! `db` or `ui`.
 
 use super::facts::{
     alter_system_set, describe, from_auto_conf, major_version, need_setting, part_missing,
@@ -121,10 +122,12 @@ pub(super) fn fix_settings(
         .iter()
         .filter(|r| verdict.objects.is_empty() || verdict.objects.iter().any(|o| o == r.name))
         .collect();
-    let mut note = advice.to_string();
+    let mut notes: Vec<&str> = vec![advice];
     if apply.contains(&ApplyClass::Restart) {
-        note.push_str("; takes effect only after a server restart");
+        notes.push("takes effect only after a server restart");
     }
+    notes.retain(|n| !n.is_empty());
+    let note = notes.join("; ");
     FixPlan {
         apply: apply.to_vec(),
         statements: chosen
@@ -1272,7 +1275,9 @@ pub static CLOCK_SKEW: Check = Check {
     cis: None,
     rationale: "Audit records are only evidence if their times can be trusted and matched \
         with other systems. The server's clock_timestamp() is compared with the scanner's \
-        UTC clock read in the same round trip: a skew of 1 s or more fails, less passes. \
+        UTC clock read when the scan starts: a skew of 1 s or more fails, less passes; a \
+        scanner time without fractional seconds is taken as any instant of that second, so \
+        truncation alone never fails. \
         Both clocks are compared, so run the scanner on an NTP-synchronised machine. \
         Whether the database host itself is NTP-synchronised is an OS fact the scan cannot \
         see; attest it separately. Medium.",
@@ -1303,20 +1308,53 @@ fn clock_skew(s: &Snapshot, _: &Policy) -> Verdict {
             None,
         );
     };
-    let skew = (server - client).as_seconds_f64();
+    // A time written without a fraction was truncated: the scanner's clock
+    // read anywhere in [client, client + 1 s). Judge the smallest skew that
+    // fits, so truncation alone never fails the check.
+    let resolution = if has_fraction(&s.collected_at) {
+        0.0
+    } else {
+        1.0
+    };
+    let offset = (server - client).as_seconds_f64();
+    let (least, most) = skew_bounds(offset, resolution);
+    let range = if resolution > 0.0 {
+        format!("{least:.3}–{most:.3} s (the scanner time has whole-second resolution)")
+    } else {
+        format!("{least:.3} s")
+    };
     let seen = format!(
-        "server clock {server_text}, scanner clock {}: skew {:.3} s (server {})",
-        s.collected_at,
-        skew.abs(),
-        if skew >= 0.0 { "ahead" } else { "behind" }
+        "server clock {server_text}, scanner clock {}: skew {range}",
+        s.collected_at
     );
-    if skew.abs() < MAX_SKEW_SECONDS {
+    if least < MAX_SKEW_SECONDS {
         Verdict::pass(format!(
             "{seen}; NTP synchronisation of the host must still be attested"
         ))
     } else {
-        Verdict::fail(seen)
+        Verdict::fail(format!(
+            "{seen}; server {}",
+            if offset > 0.0 { "ahead" } else { "behind" }
+        ))
     }
+}
+
+/// The smallest and largest |server - scanner| when the scanner's clock lies
+/// in `[client, client + resolution]` and `offset` = server - client.
+fn skew_bounds(offset: f64, resolution: f64) -> (f64, f64) {
+    let least = if offset < 0.0 {
+        -offset
+    } else {
+        (offset - resolution).max(0.0)
+    };
+    let most = offset.abs().max((offset - resolution).abs());
+    (least, most)
+}
+
+fn has_fraction(rfc3339: &str) -> bool {
+    rfc3339
+        .split_once('T')
+        .is_some_and(|(_, time)| time.contains('.'))
 }
 
 // ---------------------------------------------------------------------------
@@ -1693,6 +1731,64 @@ mod tests {
         );
     }
 
+    /// Read back the literals of `ALTER SYSTEM SET name = 'a', E'b\\c'`.
+    fn literals_of(statement: &str) -> Option<Vec<String>> {
+        let (_, list) = statement.split_once(" = ")?;
+        let mut items = Vec::new();
+        let mut chars = list.chars().peekable();
+        loop {
+            while chars.peek().is_some_and(|c| c.is_whitespace() || *c == ',') {
+                chars.next();
+            }
+            let Some(first) = chars.next() else {
+                return Some(items);
+            };
+            let backslashes = first == 'E';
+            if backslashes && chars.next() != Some('\'') || !backslashes && first != '\'' {
+                return None;
+            }
+            let mut item = String::new();
+            loop {
+                match chars.next()? {
+                    '\'' if chars.peek() == Some(&'\'') => {
+                        chars.next();
+                        item.push('\'');
+                    }
+                    '\'' => break,
+                    '\\' if backslashes => item.push(chars.next()?),
+                    c => item.push(c),
+                }
+            }
+            items.push(item);
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn list_statements_quote_every_element(items in proptest::collection::vec(".+", 1..5)) {
+            let statement = set_list_statement("shared_preload_libraries", &items);
+            proptest::prop_assert_eq!(literals_of(&statement), Some(items));
+        }
+    }
+
+    #[test]
+    fn hostile_library_names_stay_inside_literals() {
+        let s = with_settings(&[(
+            "shared_preload_libraries",
+            "\"a'; DROP ROLE x; --\", \"new\nline\", ünï\\code",
+        )]);
+        let plan = load_pgaudit(&s, &eval(&PGAUDIT_LOADED, &s));
+        assert_eq!(
+            literals_of(&plan.statements[0]),
+            Some(vec![
+                "a'; DROP ROLE x; --".to_string(),
+                "new\nline".to_string(),
+                "ünï\\code".to_string(),
+                "pgaudit".to_string()
+            ])
+        );
+    }
+
     #[test]
     fn preload_rollback_restores_auto_conf_list() {
         let mut s = base();
@@ -2001,7 +2097,14 @@ mod tests {
         s.server_time = Some("2026-11-27 09:59:59.5+00".into());
         let v = eval(&CLOCK_SKEW, &s);
         assert_eq!(v.status, Status::Pass);
-        assert!(v.evidence.contains("0.500 s"), "{}", v.evidence);
+        assert!(v.evidence.contains("skew 0.500–1.500 s"), "{}", v.evidence);
+        s.server_time = Some("2026-11-27T10:00:01.9Z".into());
+        assert_eq!(eval(&CLOCK_SKEW, &s).status, Status::Pass);
+        s.collected_at = "2026-11-27T10:00:00.000Z".into();
+        let v = eval(&CLOCK_SKEW, &s);
+        assert_eq!(v.status, Status::Fail);
+        assert!(v.evidence.contains("skew 1.900 s"), "{}", v.evidence);
+        s.collected_at = "2026-11-27T10:00:00Z".into();
         s.server_time = Some("2026-11-27T09:59:58Z".into());
         assert_eq!(eval(&CLOCK_SKEW, &s).status, Status::Fail);
         s.server_time = None;

@@ -37,9 +37,10 @@ pub const DEFAULT_ARCHIVE_FRESHNESS_SECONDS: u64 = 3600;
 // ---------------------------------------------------------------------------
 // Redaction
 
-const MASK: &str = "***";
+/// The same marker the collector uses for `primary_conninfo` passwords.
+const MASK: &str = "[redacted]";
 
-/// A shell command with credentials replaced by `***`: the password part of
+/// A shell command with credentials replaced by `[redacted]`: the password part of
 /// URLs (`s3://KEY:SECRET@bucket`), `name=value` pairs whose name looks
 /// secret (`PGPASSWORD=…`, `--password=…`, `AWS_SECRET_ACCESS_KEY=…`,
 /// `--repo1-s3-key-secret=…`, `sig=…` in URLs, `password=…` inside a
@@ -435,12 +436,15 @@ fn freshness_limit(s: &Snapshot, policy: &Policy) -> (u64, String) {
     let timeout = archive_timeout_seconds(s);
     let (base, source) = match policy.rpo_seconds {
         Some(rpo) => (rpo, "policy RPO"),
-        None => (DEFAULT_ARCHIVE_FRESHNESS_SECONDS, "default, no policy RPO"),
+        None => (
+            DEFAULT_ARCHIVE_FRESHNESS_SECONDS,
+            "default without a policy RPO",
+        ),
     };
     (
         base.saturating_add(timeout),
         format!(
-            "{source} {} + archive_timeout {timeout} s",
+            "{} {source} + archive_timeout {timeout} s",
             human_duration(base)
         ),
     )
@@ -695,43 +699,43 @@ mod tests {
         let cases = [
             (
                 "PGPASSWORD=hunter2 pg_receivewal -h backup",
-                "PGPASSWORD=*** pg_receivewal -h backup",
+                "PGPASSWORD=[redacted] pg_receivewal -h backup",
             ),
             (
                 "PGPASSWORD='two words' cp %p /x",
-                "PGPASSWORD='***' cp %p /x",
+                "PGPASSWORD='[redacted]' cp %p /x",
             ),
             (
                 "wal-g --password=s3cr3t wal-push %p",
-                "wal-g --password=*** wal-push %p",
+                "wal-g --password=[redacted] wal-push %p",
             ),
             (
                 "tool --password s3cr3t push %p",
-                "tool --password *** push %p",
+                "tool --password [redacted] push %p",
             ),
             (
                 "AWS_SECRET_ACCESS_KEY=abc/DEF+g AWS_ACCESS_KEY_ID=AKIA1 aws s3 cp %p s3://b/%f",
-                "AWS_SECRET_ACCESS_KEY=*** AWS_ACCESS_KEY_ID=AKIA1 aws s3 cp %p s3://b/%f",
+                "AWS_SECRET_ACCESS_KEY=[redacted] AWS_ACCESS_KEY_ID=AKIA1 aws s3 cp %p s3://b/%f",
             ),
             (
                 "rclone copy %p s3://AKIA123:wJalrXUtnFEMI@bucket/wal/",
-                "rclone copy %p s3://***@bucket/wal/",
+                "rclone copy %p s3://[redacted]@bucket/wal/",
             ),
             (
                 "pgbackrest --repo1-s3-key=AKIA --repo1-s3-key-secret=xyz archive-push %p",
-                "pgbackrest --repo1-s3-key=*** --repo1-s3-key-secret=*** archive-push %p",
+                "pgbackrest --repo1-s3-key=[redacted] --repo1-s3-key-secret=[redacted] archive-push %p",
             ),
             (
                 "curl -T %p 'https://acct.blob.core.windows.net/c/%f?sv=2024&sig=AbC%2Bd'",
-                "curl -T %p 'https://acct.blob.core.windows.net/c/%f?sv=2024&sig=***'",
+                "curl -T %p 'https://acct.blob.core.windows.net/c/%f?sv=2024&sig=[redacted]'",
             ),
             (
                 "curl -H \"Authorization: Bearer eyJhbGci\" -T %p https://h/%f",
-                "curl -H \"Authorization: Bearer ***\" -T %p https://h/%f",
+                "curl -H \"Authorization: Bearer [redacted]\" -T %p https://h/%f",
             ),
             (
                 "pg_receivewal -d \"host=db user=r password=pw sslmode=verify-full\"",
-                "pg_receivewal -d \"host=db user=r password=*** sslmode=verify-full\"",
+                "pg_receivewal -d \"host=db user=r password=[redacted] sslmode=verify-full\"",
             ),
             (
                 "pgbackrest --stanza=main archive-push %p",
@@ -760,7 +764,7 @@ mod tests {
             let out = redact_command(raw);
             assert!(!out.is_empty() || raw.is_empty(), "{raw}");
         }
-        assert_eq!(redact_command("password='unclosed"), "password='***");
+        assert_eq!(redact_command("password='unclosed"), "password='[redacted]");
     }
 
     #[test]
@@ -844,7 +848,11 @@ mod tests {
         };
         let v = eval(&ARCHIVER_HEALTHY, &archiving(Some(stale.clone())));
         assert_eq!(v.status, Status::Fail);
-        assert!(v.evidence.contains("3 h 0 min old, more than 1 h 0 min"), "{}", v.evidence);
+        assert!(
+            v.evidence.contains("3 h 0 min old, more than 1 h 0 min"),
+            "{}",
+            v.evidence
+        );
         let policy = Policy {
             rpo_seconds: Some(4 * 3600),
             ..Policy::default()

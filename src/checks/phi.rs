@@ -136,10 +136,14 @@ pub fn listed_as_phi(rel: &Relation, policy: &Policy) -> bool {
     listed(rel, &policy.phi_tables) && !listed(rel, &policy.not_phi_tables)
 }
 
-/// The columns to treat as PHI in a PHI table: all of them when the policy
-/// lists the table, otherwise those whose names look like PHI.
+/// The columns to treat as PHI, in one pass: none when the policy's
+/// not_phi_tables lists the table, all of them when its phi_tables does,
+/// otherwise those whose names look like PHI. Non-empty exactly when
+/// [`is_phi_table`] holds (for tables with at least one column).
 pub fn phi_columns_under<'r>(rel: &'r Relation, policy: &Policy) -> Vec<&'r Column> {
-    if listed_as_phi(rel, policy) {
+    if listed(rel, &policy.not_phi_tables) {
+        Vec::new()
+    } else if listed(rel, &policy.phi_tables) {
         rel.columns.iter().collect()
     } else {
         phi_columns(rel)
@@ -165,37 +169,38 @@ fn names_relation(entry: &str, schema: &str, name: &str) -> bool {
 
 /// Split a name into words at separators, letter/digit changes and
 /// lower→upper case changes (`patientDOB2` → patient, DOB, 2).
-pub fn words(name: &str) -> impl Iterator<Item = &str> {
-    let bytes = name.as_bytes();
-    let mut start = 0usize;
-    let mut i = 0usize;
-    std::iter::from_fn(move || {
-        while i < bytes.len() {
-            let here = i;
+pub fn words(name: &str) -> Words<'_> {
+    Words { name, pos: 0 }
+}
+
+/// The iterator behind [`words`]: slices of the name, no allocation.
+pub struct Words<'a> {
+    name: &'a str,
+    pos: usize,
+}
+
+impl<'a> Iterator for Words<'a> {
+    type Item = &'a str;
+
+    fn next(&mut self) -> Option<&'a str> {
+        let bytes = self.name.as_bytes();
+        let mut i = self.pos;
+        while i < bytes.len() && !is_word_byte(bytes[i]) {
             i += 1;
-            if !is_word_byte(bytes[here]) {
-                let word = &name[start..here];
-                start = i;
-                if !word.is_empty() {
-                    return Some(word);
-                }
-                continue;
-            }
-            if let Some(&next) = bytes.get(i) {
-                if is_word_byte(next) && boundary(bytes[here], next) {
-                    let word = &name[start..i];
-                    start = i;
-                    return Some(word);
-                }
-            }
         }
-        if start < bytes.len() {
-            let word = &name[start..];
-            start = bytes.len();
-            return Some(word);
+        if i == bytes.len() {
+            self.pos = i;
+            return None;
         }
-        None
-    })
+        let start = i;
+        i += 1;
+        while i < bytes.len() && is_word_byte(bytes[i]) && !boundary(bytes[i - 1], bytes[i]) {
+            i += 1;
+        }
+        self.pos = i;
+        // Boundaries fall between ASCII bytes only, so these are char boundaries.
+        self.name.get(start..i)
+    }
 }
 
 /// Non-ASCII bytes count as letters so that names in other scripts stay whole.

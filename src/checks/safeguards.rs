@@ -78,7 +78,8 @@ pub static BUSINESS_ASSOCIATES: Check = Check {
         associates and need a signed agreement before they touch it. A contract is outside \
         the database, so a person attests it. High: disclosure to a provider without a BAA \
         is itself a violation.",
-    reproduce_sql: "-- organisational: list the providers and their BAA dates in the attestation note",
+    reproduce_sql:
+        "-- organisational: list the providers and their BAA dates in the attestation note",
     evaluate: |_, _| {
         attestation_required(
             "Business Associate Agreements are signed with the hosting, backup and \
@@ -176,7 +177,8 @@ pub static NETWORK_SEPARATION: Check = Check {
         who can reach the port at all, and test copies of production PHI are a common leak. \
         Both are outside the server, so a person attests them. High: network reach is the \
         first step of every remote attack.",
-    reproduce_sql: "SELECT name, setting FROM pg_settings WHERE name IN ('listen_addresses', 'port');",
+    reproduce_sql:
+        "SELECT name, setting FROM pg_settings WHERE name IN ('listen_addresses', 'port');",
     evaluate: |_, _| {
         attestation_required(
             "production is separate from test and development, and the database port is \
@@ -224,7 +226,8 @@ pub static MONITORING_AND_RESPONSE: Check = Check {
     rationale: "Audit logs (AUD section) only help if someone watches them and knows what \
         to do when they show a breach. Alerting and a rehearsed response plan are \
         organisational, attested with the date of the last exercise. Medium.",
-    reproduce_sql: "-- organisational: cite the alert rules and the last incident-response exercise",
+    reproduce_sql:
+        "-- organisational: cite the alert rules and the last incident-response exercise",
     evaluate: |_, _| {
         attestation_required(
             "database logs feed alerts for anomalous access, and the incident response plan \
@@ -272,7 +275,8 @@ pub static OFFSITE_BACKUPS: Check = Check {
     rationale: "A backup copy held off-site protects against losing the site, but it is a \
         full copy of the PHI wherever it is stored. Its encryption and access control are \
         outside the database (see also BAK-007). High.",
-    reproduce_sql: "SELECT name, setting FROM pg_settings WHERE name IN ('archive_mode', 'archive_library');",
+    reproduce_sql:
+        "SELECT name, setting FROM pg_settings WHERE name IN ('archive_mode', 'archive_library');",
     evaluate: |_, _| {
         attestation_required(
             "off-site backup copies exist, are encrypted, and only named people can reach them",
@@ -303,7 +307,8 @@ pub static SUPPORTED_VERSION: Check = Check {
         warns, as does a major within 180 days of its final release. The table's newest \
         minors are lower bounds, so a server newer than the table passes. A major newer \
         than the table is unknown until the table is refreshed. High.",
-    reproduce_sql: "SELECT current_setting('server_version'), current_setting('server_version_num')::int;",
+    reproduce_sql:
+        "SELECT current_setting('server_version'), current_setting('server_version_num')::int;",
     evaluate: supported_version,
     fix: Fix::Instructions {
         apply: &[ApplyClass::Os, ApplyClass::Restart],
@@ -333,7 +338,9 @@ fn supported_version(s: &Snapshot, _: &Policy) -> Verdict {
         versions::TABLE_UPDATED
     );
     if is_prerelease(&shown) {
-        return Verdict::fail(format!("{seen}: a pre-release build gets no security releases"));
+        return Verdict::fail(format!(
+            "{seen}: a pre-release build gets no security releases"
+        ));
     }
     if major > versions::newest_major() {
         return Verdict::unknown(
@@ -344,7 +351,9 @@ fn supported_version(s: &Snapshot, _: &Policy) -> Verdict {
         );
     }
     let Some(release) = versions::lookup(major) else {
-        return Verdict::fail(format!("{seen}: major {major} is long past its end of life"));
+        return Verdict::fail(format!(
+            "{seen}: major {major} is long past its end of life"
+        ));
     };
     let Some(today) = s.collected_at.get(..10).filter(|d| is_iso_date(d)) else {
         return Verdict::unknown(
@@ -365,7 +374,10 @@ fn judge_release(release: &MajorRelease, minor: u32, today: &str, seen: &str) ->
     }
     let latest = release.latest_label();
     let behind = release.latest_minor.saturating_sub(minor);
-    let support = format!("PostgreSQL {major} is supported until {}", release.final_release);
+    let support = format!(
+        "PostgreSQL {major} is supported until {}",
+        release.final_release
+    );
     if behind >= MINORS_BEHIND_TO_FAIL {
         return Verdict::fail(format!(
             "{seen}: {support}, but {major}.{minor} is {behind} minor releases behind {latest}"
@@ -390,7 +402,9 @@ fn judge_release(release: &MajorRelease, minor: u32, today: &str, seen: &str) ->
 
 fn is_prerelease(version: &str) -> bool {
     let v = version.to_ascii_lowercase();
-    ["devel", "beta", "rc", "alpha"].iter().any(|tag| v.contains(tag))
+    ["devel", "beta", "rc", "alpha"]
+        .iter()
+        .any(|tag| v.contains(tag))
 }
 
 fn parse_date(text: &str) -> Option<time::Date> {
@@ -422,7 +436,8 @@ pub static APPROVED_EXTENSIONS: Check = Check {
         inventory is shown for a person to approve (manual), never passed silently; \
         plpgsql, installed in every database by default, is always accepted. Every \
         collected database is checked. Medium.",
-    reproduce_sql: "SELECT extname, extversion, extnamespace::regnamespace FROM pg_extension ORDER BY 1;",
+    reproduce_sql:
+        "SELECT extname, extversion, extnamespace::regnamespace FROM pg_extension ORDER BY 1;",
     evaluate: approved_extensions,
     fix: Fix::Build(drop_unapproved_extensions),
 };
@@ -434,10 +449,18 @@ const BUILT_IN_EXTENSIONS: &[&str] = &["plpgsql"];
 /// when the connected database's extensions were not collected.
 fn extension_inventory(s: &Snapshot) -> Result<Vec<(String, &Extension)>, Verdict> {
     let Some(primary) = s.primary_database() else {
-        return Err(part_missing(s, "extensions", connect_grant(s, &s.target.dbname)));
+        return Err(part_missing(
+            s,
+            "extensions",
+            connect_grant(s, &s.target.dbname),
+        ));
     };
     if primary.extensions.is_none() {
-        return Err(part_missing(s, "extensions", connect_grant(s, &primary.name)));
+        return Err(part_missing(
+            s,
+            "extensions",
+            connect_grant(s, &primary.name),
+        ));
     }
     Ok(s.databases
         .iter()
@@ -990,7 +1013,10 @@ mod tests {
             approved_extensions: Some(vec!["pgcrypto".into()]),
             ..Policy::default()
         };
-        assert_eq!((APPROVED_EXTENSIONS.evaluate)(&s, &policy).status, Status::Pass);
+        assert_eq!(
+            (APPROVED_EXTENSIONS.evaluate)(&s, &policy).status,
+            Status::Pass
+        );
         db(&mut s).extensions = None;
         assert_eq!(eval(&APPROVED_EXTENSIONS, &s).status, Status::Unknown);
     }
@@ -1015,7 +1041,9 @@ mod tests {
             assert_eq!(plan.statements, vec![format!("DROP EXTENSION {ident}")]);
             assert_eq!(
                 plan.rollback,
-                vec![format!("CREATE EXTENSION {ident} WITH SCHEMA {ident} VERSION '1''0'")]
+                vec![format!(
+                    "CREATE EXTENSION {ident} WITH SCHEMA {ident} VERSION '1''0'"
+                )]
             );
             assert!(plan.irreversible);
         }
@@ -1037,7 +1065,10 @@ mod tests {
         ] {
             assert_eq!(socket_mode_ok(mode), ok, "{mode}");
         }
-        let s = with_settings(&[("unix_socket_directories", ""), ("unix_socket_permissions", "0777")]);
+        let s = with_settings(&[
+            ("unix_socket_directories", ""),
+            ("unix_socket_permissions", "0777"),
+        ]);
         assert_eq!(eval(&SOCKET_PERMISSIONS, &s).status, Status::NotApplicable);
     }
 
@@ -1051,7 +1082,10 @@ mod tests {
         ]);
         let v = eval(&INTEGRITY_SETTINGS, &s);
         assert_eq!(v.status, Status::Fail);
-        assert_eq!(v.objects, vec!["fsync", "full_page_writes", "zero_damaged_pages"]);
+        assert_eq!(
+            v.objects,
+            vec!["fsync", "full_page_writes", "zero_damaged_pages"]
+        );
         let s = with_settings(&[
             ("fsync", "on"),
             ("full_page_writes", "on"),

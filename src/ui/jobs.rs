@@ -89,10 +89,18 @@ pub struct Jobs {
 /// The one call into the scanner. Kept apart so the GUI depends on a single
 /// signature of `crate::scan`.
 pub async fn scan_adapter(params: ConnParams, steps: StepSink) -> Result<Snapshot, ScanFailure> {
-    let _ = (params, steps);
-    Err(ScanFailure {
-        message: "TEMP STUB".into(),
-    })
+    let progress: crate::scan::Progress = Arc::new(move |p: crate::scan::ScanProgress| {
+        steps(ScanStep {
+            step: p.step,
+            done: p.done,
+            total: p.total,
+        })
+    });
+    crate::scan::scan_live(&params, &crate::scan::ScanOptions::default(), progress)
+        .await
+        .map_err(|e| ScanFailure {
+            message: e.to_string(),
+        })
 }
 
 impl Jobs {
