@@ -109,6 +109,7 @@ pub async fn scan_live(
         ..Snapshot::default()
     };
     collected.fill(&mut snapshot);
+    snapshot.host = crate::db::host::collect_host_facts(&snapshot);
 
     if opts.all_databases {
         let total = other_databases.len() + total_steps;

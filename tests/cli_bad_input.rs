@@ -1,6 +1,9 @@
 //! Bad input that needs no server: each gives one line on stderr, exit 2,
 //! no panic and no output file.
 
+// Test code: a failed set-up step should panic with its message.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
 use std::path::Path;
 use std::process::{Command, Output};
 

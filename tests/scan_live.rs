@@ -2,6 +2,9 @@
 //! for an insecure and a hardened server, and the connection failures that
 //! need a live server.
 
+// Test code: a failed set-up step should panic with its message.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
 mod support;
 
 use serde_json::Value;

@@ -8,16 +8,17 @@
 //! `db` or `ui`.
 
 use super::facts::{
-    alter_system_set, describe, from_auto_conf, major_version, need_setting, part_missing,
-    restore_parameter, scanner_role, settings_grant, value,
+    alter_system_set, describe, major_version, need_setting, part_missing, restore_parameter,
+    scanner_role, settings_grant, value,
 };
+pub(super) use super::facts::{library_listed, restore_list, set_list_statement, split_list};
 use super::phi::phi_relations;
 use super::privileges::{Reach, RoleGraph};
 use super::{Check, Fix, Verdict};
 use crate::finding::{ApplyClass, FixPlan, Section, Severity};
 use crate::policy::Policy;
 use crate::snapshot::{Relation, Setting, Snapshot};
-use postgres_protocol::escape::{escape_identifier, escape_literal};
+use postgres_protocol::escape::escape_identifier;
 use std::collections::BTreeSet;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
@@ -155,81 +156,6 @@ pub(super) fn is_on(v: &str) -> bool {
 
 pub(super) fn is_off(v: &str) -> bool {
     !is_on(v)
-}
-
-/// The elements of a list setting (`shared_preload_libraries`, …) exactly as
-/// PostgreSQL reads them: comma-separated, whitespace trimmed, double quotes
-/// removed (`""` inside quotes is one quote), case kept.
-pub(super) fn split_list(raw: &str) -> Vec<String> {
-    let mut items = Vec::new();
-    let mut current = String::new();
-    let mut quoted = false;
-    let mut was_quoted = false;
-    let mut chars = raw.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '"' if quoted && chars.peek() == Some(&'"') => {
-                current.push('"');
-                chars.next();
-            }
-            '"' => {
-                quoted = !quoted;
-                was_quoted = true;
-            }
-            ',' if !quoted => {
-                push_item(&mut items, &current, was_quoted);
-                current.clear();
-                was_quoted = false;
-            }
-            c if c.is_whitespace() && !quoted => {}
-            c => current.push(c),
-        }
-    }
-    push_item(&mut items, &current, was_quoted);
-    items
-}
-
-fn push_item(items: &mut Vec<String>, item: &str, was_quoted: bool) {
-    if !item.is_empty() || was_quoted {
-        items.push(item.to_string());
-    }
-}
-
-/// Whether a library list names `library`, however it is spelled
-/// (`pgaudit`, `"PGAUDIT"`, `$libdir/pgaudit.so`).
-pub(super) fn library_listed(raw: &str, library: &str) -> bool {
-    split_list(raw).iter().any(|item| {
-        let base = item.rsplit(['/', '\\']).next().unwrap_or(item);
-        let stem = [".so", ".dll", ".dylib"]
-            .iter()
-            .find_map(|ext| base.strip_suffix(ext))
-            .unwrap_or(base);
-        stem.eq_ignore_ascii_case(library)
-    })
-}
-
-/// `ALTER SYSTEM SET name = 'a', 'b'`: one literal per element. A single
-/// literal `'a, b'` would be stored as ONE quoted element for settings such
-/// as `shared_preload_libraries`, and the server would then refuse to start.
-pub(super) fn set_list_statement(name: &str, items: &[String]) -> String {
-    if items.is_empty() {
-        return format!("ALTER SYSTEM RESET {}", escape_identifier(name));
-    }
-    let literals: Vec<String> = items.iter().map(|i| escape_literal(i)).collect();
-    format!(
-        "ALTER SYSTEM SET {} = {}",
-        escape_identifier(name),
-        literals.join(", ")
-    )
-}
-
-/// The rollback for a list setting: the old elements when they came from
-/// postgresql.auto.conf, otherwise RESET (postgresql.conf applies again).
-pub(super) fn restore_list(s: &Snapshot, name: &str) -> String {
-    match s.setting(name) {
-        Some(old) if from_auto_conf(old) => set_list_statement(name, &split_list(value(old))),
-        _ => format!("ALTER SYSTEM RESET {}", escape_identifier(name)),
-    }
 }
 
 /// An instant in RFC 3339 or in PostgreSQL's text form

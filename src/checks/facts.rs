@@ -114,8 +114,23 @@ pub fn from_auto_conf(setting: &Setting) -> bool {
         .is_some_and(|f| f.ends_with("postgresql.auto.conf"))
 }
 
-/// `ALTER SYSTEM SET name = 'value'`, quoted.
+/// Settings PostgreSQL stores as quoted lists (GUC_LIST_QUOTE): a single
+/// literal `'a, b'` would become ONE element named "a, b".
+const LIST_QUOTED_SETTINGS: &[&str] = &[
+    "shared_preload_libraries",
+    "session_preload_libraries",
+    "local_preload_libraries",
+    "search_path",
+    "temp_tablespaces",
+    "unix_socket_directories",
+];
+
+/// `ALTER SYSTEM SET name = 'value'`, quoted; list settings get one literal
+/// per element.
 pub fn alter_system_set(name: &str, value: &str) -> String {
+    if LIST_QUOTED_SETTINGS.contains(&name) {
+        return set_list_statement(name, &split_list(value));
+    }
     format!(
         "ALTER SYSTEM SET {} = {}",
         escape_identifier(name),
@@ -159,6 +174,81 @@ pub fn set_parameter_plan(
         needs: "superuser (ALTER SYSTEM)".into(),
         note,
         ..FixPlan::default()
+    }
+}
+
+/// The elements of a list setting (`shared_preload_libraries`, …) exactly as
+/// PostgreSQL reads them: comma-separated, whitespace trimmed, double quotes
+/// removed (`""` inside quotes is one quote), case kept.
+pub fn split_list(raw: &str) -> Vec<String> {
+    let mut items = Vec::new();
+    let mut current = String::new();
+    let mut quoted = false;
+    let mut was_quoted = false;
+    let mut chars = raw.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' if quoted && chars.peek() == Some(&'"') => {
+                current.push('"');
+                chars.next();
+            }
+            '"' => {
+                quoted = !quoted;
+                was_quoted = true;
+            }
+            ',' if !quoted => {
+                push_item(&mut items, &current, was_quoted);
+                current.clear();
+                was_quoted = false;
+            }
+            c if c.is_whitespace() && !quoted => {}
+            c => current.push(c),
+        }
+    }
+    push_item(&mut items, &current, was_quoted);
+    items
+}
+
+fn push_item(items: &mut Vec<String>, item: &str, was_quoted: bool) {
+    if !item.is_empty() || was_quoted {
+        items.push(item.to_string());
+    }
+}
+
+/// Whether a library list names `library`, however it is spelled
+/// (`pgaudit`, `"PGAUDIT"`, `$libdir/pgaudit.so`).
+pub fn library_listed(raw: &str, library: &str) -> bool {
+    split_list(raw).iter().any(|item| {
+        let base = item.rsplit(['/', '\\']).next().unwrap_or(item);
+        let stem = [".so", ".dll", ".dylib"]
+            .iter()
+            .find_map(|ext| base.strip_suffix(ext))
+            .unwrap_or(base);
+        stem.eq_ignore_ascii_case(library)
+    })
+}
+
+/// `ALTER SYSTEM SET name = 'a', 'b'`: one literal per element. A single
+/// literal `'a, b'` would be stored as ONE quoted element for settings such
+/// as `shared_preload_libraries`, and the server would then refuse to start.
+pub fn set_list_statement(name: &str, items: &[String]) -> String {
+    if items.is_empty() {
+        return format!("ALTER SYSTEM RESET {}", escape_identifier(name));
+    }
+    let literals: Vec<String> = items.iter().map(|i| escape_literal(i)).collect();
+    format!(
+        "ALTER SYSTEM SET {} = {}",
+        escape_identifier(name),
+        literals.join(", ")
+    )
+}
+
+/// The rollback for a list setting: the old elements when they came from
+/// postgresql.auto.conf, otherwise RESET (postgresql.conf applies again).
+pub fn restore_list(s: &Snapshot, name: &str) -> String {
+    match s.setting(name) {
+        Some(old) if from_auto_conf(old) => set_list_statement(name, &split_list(value(old))),
+        _ => format!("ALTER SYSTEM RESET {}", escape_identifier(name)),
     }
 }
 
@@ -213,10 +303,19 @@ mod tests {
             setting("off", Some("/d/postgresql.auto.conf")),
         );
         settings.insert("log_statement".into(), setting("none", None));
-        snap.settings = Some(settings);
+        snap.settings = Some(settings.clone());
         assert_eq!(
             restore_parameter(&snap, "ssl"),
             "ALTER SYSTEM SET \"ssl\" = 'off'"
+        );
+        settings.insert(
+            "shared_preload_libraries".into(),
+            setting("pgaudit,\"My Lib\"", Some("/d/postgresql.auto.conf")),
+        );
+        snap.settings = Some(settings);
+        assert_eq!(
+            restore_parameter(&snap, "shared_preload_libraries"),
+            "ALTER SYSTEM SET \"shared_preload_libraries\" = 'pgaudit', 'My Lib'"
         );
         assert_eq!(
             restore_parameter(&snap, "log_statement"),

@@ -319,6 +319,14 @@ mod tests {
     }
 
     #[test]
+    fn registry_holds_exactly_the_catalogue() {
+        let registered: BTreeSet<&str> = registry().iter().map(|c| c.id).collect();
+        let catalogue: BTreeSet<&str> = CATALOGUE_IDS.iter().copied().collect();
+        assert_eq!(registered, catalogue);
+        assert_eq!(registry().len(), 92);
+    }
+
+    #[test]
     fn registry_follows_guide_order() {
         let sections: Vec<Section> = registry().iter().map(|c| c.section).collect();
         let mut sorted = sections.clone();

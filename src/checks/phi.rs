@@ -92,8 +92,62 @@ pub fn phi_columns(rel: &Relation) -> Vec<&Column> {
         .collect()
 }
 
+/// Letter sets that every PHI match contains (ssn, mrn, dob, npi, icd,
+/// medica… for medicare/medicaid/medical, birth, diagnos, social,
+/// insurance, member, patient): a name holding none of them cannot match,
+/// which settles most names with one pass over their bytes.
+const ANCHORS: [u32; 12] = [
+    letters(b"ssn"),
+    letters(b"mrn"),
+    letters(b"dob"),
+    letters(b"npi"),
+    letters(b"icd"),
+    letters(b"medica"),
+    letters(b"birth"),
+    letters(b"diagnos"),
+    letters(b"social"),
+    letters(b"insurance"),
+    letters(b"member"),
+    letters(b"patient"),
+];
+
+/// The set of ASCII letters in `text`, case-insensitive, as a bit mask.
+const fn letters(text: &[u8]) -> u32 {
+    let mut mask = 0u32;
+    let mut i = 0;
+    while i < text.len() {
+        let b = text[i].to_ascii_lowercase();
+        if b.is_ascii_lowercase() {
+            mask |= 1 << (b - b'a');
+        }
+        i += 1;
+    }
+    mask
+}
+
+/// Each byte's letter bit (upper and lower case alike), 0 for non-letters.
+const LETTER_BITS: [u32; 256] = {
+    let mut table = [0u32; 256];
+    let mut b = 0usize;
+    while b < 256 {
+        table[b] = letters(&[b as u8]);
+        b += 1;
+    }
+    table
+};
+
+fn might_be_phi(name: &str) -> bool {
+    let mask = name
+        .bytes()
+        .fold(0u32, |m, b| m | LETTER_BITS[usize::from(b)]);
+    ANCHORS.iter().any(|a| mask & a == *a)
+}
+
 /// Whether a column name looks like PHI.
 pub fn is_phi_name(name: &str) -> bool {
+    if !might_be_phi(name) {
+        return false;
+    }
     let (mut prev2, mut prev) = (Word::Other, Word::Other);
     for word in words(name) {
         let class = classify(word);
@@ -185,7 +239,7 @@ impl<'a> Iterator for Words<'a> {
     fn next(&mut self) -> Option<&'a str> {
         let bytes = self.name.as_bytes();
         let mut i = self.pos;
-        while i < bytes.len() && !is_word_byte(bytes[i]) {
+        while i < bytes.len() && class(bytes[i]) == SEPARATOR {
             i += 1;
         }
         if i == bytes.len() {
@@ -193,25 +247,56 @@ impl<'a> Iterator for Words<'a> {
             return None;
         }
         let start = i;
+        let mut prev = class(bytes[i]);
         i += 1;
-        while i < bytes.len() && is_word_byte(bytes[i]) && !boundary(bytes[i - 1], bytes[i]) {
+        while i < bytes.len() {
+            let here = class(bytes[i]);
+            if here == SEPARATOR || boundary(prev, here) {
+                break;
+            }
+            prev = here;
             i += 1;
         }
         self.pos = i;
-        // Boundaries fall between ASCII bytes only, so these are char boundaries.
+        // Words end at ASCII bytes or at the end, so these are char boundaries.
         self.name.get(start..i)
     }
 }
 
+const SEPARATOR: u8 = 0;
+const LOWER: u8 = 1;
+const UPPER: u8 = 2;
+const DIGIT: u8 = 3;
 /// Non-ASCII bytes count as letters so that names in other scripts stay whole.
-fn is_word_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || !b.is_ascii()
+const OTHER_SCRIPT: u8 = 4;
+
+/// Byte classes by table lookup: this runs over every column name.
+const CLASSES: [u8; 256] = {
+    let mut table = [SEPARATOR; 256];
+    let mut b = 0usize;
+    while b < 256 {
+        table[b] = match b as u8 {
+            b'a'..=b'z' => LOWER,
+            b'A'..=b'Z' => UPPER,
+            b'0'..=b'9' => DIGIT,
+            128..=255 => OTHER_SCRIPT,
+            _ => SEPARATOR,
+        };
+        b += 1;
+    }
+    table
+};
+
+fn class(b: u8) -> u8 {
+    CLASSES[usize::from(b)]
 }
 
-fn boundary(a: u8, b: u8) -> bool {
-    (a.is_ascii_digit() != b.is_ascii_digit()
-        && (a.is_ascii_alphanumeric() && b.is_ascii_alphanumeric()))
-        || (a.is_ascii_lowercase() && b.is_ascii_uppercase())
+/// A word ends between an ASCII letter and a digit (either way) and
+/// between a lower-case and an upper-case letter.
+fn boundary(prev: u8, here: u8) -> bool {
+    let ascii = |c: u8| matches!(c, LOWER | UPPER | DIGIT);
+    (ascii(prev) && ascii(here) && (prev == DIGIT) != (here == DIGIT))
+        || (prev == LOWER && here == UPPER)
 }
 
 #[cfg(test)]

@@ -478,8 +478,13 @@ fn union_into(sets: &mut [RoleSet], dst: usize, src: usize) {
     if dst == src {
         return;
     }
-    let source = sets[src].clone();
-    sets[dst].union_with(&source);
+    let (low, high) = sets.split_at_mut(dst.max(src));
+    let (target, source) = if dst < src {
+        (&mut low[dst], &high[0])
+    } else {
+        (&mut high[0], &low[src])
+    };
+    target.union_with(source);
 }
 
 /// Multi-source breadth-first search from the superusers down to their

@@ -3441,7 +3441,9 @@ mod tests {
         let plan = PASSWORD_QUALITY_LIBRARY.plan(&s, &v);
         assert_eq!(
             plan.statements,
-            vec!["ALTER SYSTEM SET \"shared_preload_libraries\" = 'pgaudit,\"PG_Stat_Statements\",passwordcheck'"]
+            // One literal per library: a single 'a,b' literal would be stored
+            // as one library name and the server would not restart.
+            vec!["ALTER SYSTEM SET \"shared_preload_libraries\" = 'pgaudit', 'PG_Stat_Statements', 'passwordcheck'"]
         );
         assert_eq!(plan.apply, vec![ApplyClass::Restart]);
         set(&mut s, "authentication_timeout", "120");

@@ -14,5 +14,6 @@
 pub mod collect;
 pub mod connect;
 pub mod conninfo;
+pub mod host;
 pub mod pgpass;
 pub mod tls;

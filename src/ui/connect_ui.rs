@@ -248,8 +248,8 @@ fn form_ui(
     let enabled = connecting.is_none();
     ui.add_enabled_ui(enabled, |ui| {
         ui.horizontal(|ui| {
-            ui.selectable_value(&mut form.use_conn_string, false, "Fields");
-            ui.selectable_value(&mut form.use_conn_string, true, "Connection string");
+            ui.selectable_value(&mut form.use_conn_string, false, "Fill in fields");
+            ui.selectable_value(&mut form.use_conn_string, true, "Use a connection string");
         });
         ui.add_space(space::S);
         let mut submit = false;

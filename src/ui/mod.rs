@@ -24,6 +24,7 @@ pub mod attest_ui;
 pub mod check_detail_ui;
 pub mod connect_ui;
 pub mod guide;
+pub mod icons;
 pub mod jobs;
 pub mod profiles;
 mod shell_ui;

@@ -160,7 +160,7 @@ fn target_ui(ui: &mut Ui, app: &App) {
         .truncate(),
     );
     if results.stale.is_some() {
-        widgets::chip(ui, "⚠ Stale");
+        widgets::chip(ui, "Stale");
     }
 }
 
@@ -304,7 +304,7 @@ pub fn scan_progress_ui(ui: &mut Ui, scan: &ScanState) -> Option<Command> {
             ui.horizontal_wrapped(|ui| {
                 for done in &scan.finished_steps {
                     ui.label(
-                        RichText::new(format!("✔ {done}"))
+                        RichText::new(format!("{done} — done ·"))
                             .size(theme::text::SMALL)
                             .color(palette.pass),
                     );

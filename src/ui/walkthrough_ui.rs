@@ -6,6 +6,7 @@
 
 use super::app::Command;
 use super::guide;
+use super::icons;
 use super::theme::{self, space};
 use super::widgets;
 use crate::finding::{Finding, Section, Severity, Status, Summary};
@@ -47,14 +48,14 @@ fn total(summary: &Summary) -> usize {
     Status::ALL.iter().map(|s| summary.count(*s)).sum()
 }
 
-/// The counts line under a section, e.g. "✖ 2 fail  ✔ 5 pass  ? 1 unknown  ✍ 0 manual".
+/// The counts line under a section, e.g. "2 fail · 5 pass · 1 unknown · 0 manual".
 /// Warnings are added only when there are some. This text is test API.
 pub fn counts_text(summary: &Summary) -> String {
     counts_parts(summary)
         .iter()
-        .map(|(status, n, word)| format!("{} {n} {word}", theme::status_icon(*status)))
+        .map(|(_, n, word)| format!("{n} {word}"))
         .collect::<Vec<_>>()
-        .join("   ")
+        .join(" · ")
 }
 
 fn counts_parts(summary: &Summary) -> Vec<(Status, usize, &'static str)> {
@@ -78,14 +79,14 @@ fn counts_ui(ui: &mut Ui, summary: &Summary) {
     let mut job = LayoutJob::default();
     for (i, (status, n, word)) in counts_parts(summary).into_iter().enumerate() {
         if i > 0 {
-            job.append("   ", 0.0, TextFormat::simple(font.clone(), palette.muted));
+            job.append(" · ", 0.0, TextFormat::simple(font.clone(), palette.muted));
         }
         let color = if n == 0 {
             palette.muted
         } else {
             palette.status(status)
         };
-        let text = format!("{} {n} {word}", theme::status_icon(status));
+        let text = format!("{n} {word}");
         job.append(&text, 0.0, TextFormat::simple(font.clone(), color));
     }
     ui.add(egui::Label::new(job).selectable(false));
@@ -241,15 +242,15 @@ fn totals_ui(ui: &mut Ui, summary: &Summary) {
                                 .strong()
                                 .color(if n == 0 { palette.muted } else { fg }),
                         );
-                        ui.label(
-                            RichText::new(format!(
-                                "{} {}",
-                                theme::status_icon(status),
-                                theme::status_word(status)
-                            ))
-                            .size(theme::text::SMALL)
-                            .color(palette.muted),
-                        );
+                        ui.horizontal(|ui| {
+                            ui.spacing_mut().item_spacing.x = 4.0;
+                            icons::status_icon(ui, palette, status, 11.0);
+                            ui.label(
+                                RichText::new(theme::status_word(status))
+                                    .size(theme::text::SMALL)
+                                    .color(palette.muted),
+                            );
+                        });
                     });
                 });
         }
@@ -540,7 +541,7 @@ fn checks_list_ui(ui: &mut Ui, view: &SectionView<'_>, out: &mut Vec<Command>) {
         });
     });
     ui.label(
-        RichText::new("Failing checks first. Use ↑ and ↓ to move through the list.")
+        RichText::new("Failing checks first. The Up and Down arrow keys move through the list.")
             .size(theme::text::SMALL)
             .color(widgets::palette(ui).muted),
     );

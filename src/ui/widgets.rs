@@ -2,6 +2,7 @@
 //! text fields, banners. Colours come from `theme`; nothing here changes
 //! state — widgets report clicks through their return values.
 
+use super::icons;
 use super::theme::{self, NoticeKind, Palette};
 use crate::finding::{Severity, Status};
 use eframe::egui;
@@ -16,23 +17,23 @@ pub fn palette(ui: &Ui) -> &'static Palette {
     }
 }
 
-/// "✖ Fail" on a tinted background.
+/// A painted icon and the status word on a tinted background.
 pub fn status_badge(ui: &mut Ui, status: Status) -> Response {
     let palette = palette(ui);
     let fg = palette.status(status);
-    let text = format!(
-        "{} {}",
-        theme::status_icon(status),
-        theme::status_word(status)
-    );
     theme::badge(palette, fg)
         .show(ui, |ui| {
-            ui.label(
-                RichText::new(text)
-                    .color(fg)
-                    .strong()
-                    .size(theme::text::SMALL),
-            )
+            ui.horizontal(|ui| {
+                ui.spacing_mut().item_spacing.x = 4.0;
+                icons::status_icon(ui, palette, status, 11.0);
+                ui.label(
+                    RichText::new(theme::status_word(status))
+                        .color(fg)
+                        .strong()
+                        .size(theme::text::SMALL),
+                )
+            })
+            .inner
         })
         .inner
 }
@@ -102,7 +103,7 @@ pub fn banner(ui: &mut Ui, kind: NoticeKind, text: &str, button: Option<&str>) -
         .show(ui, |ui| {
             ui.set_width(ui.available_width());
             ui.horizontal(|ui| {
-                ui.label(RichText::new(notice_icon(kind)).color(fg).strong());
+                icons::notice_icon(ui, palette, kind, 15.0);
                 // Leave room for the button so long messages wrap before it.
                 let reserve = if button.is_some() { 120.0 } else { 0.0 };
                 let width = (ui.available_width() - reserve).max(120.0);
@@ -117,15 +118,6 @@ pub fn banner(ui: &mut Ui, kind: NoticeKind, text: &str, button: Option<&str>) -
             });
         });
     clicked
-}
-
-fn notice_icon(kind: NoticeKind) -> &'static str {
-    match kind {
-        NoticeKind::Info => "ℹ",
-        NoticeKind::Warning => "⚠",
-        NoticeKind::Error => "✖",
-        NoticeKind::Success => "✔",
-    }
 }
 
 /// A heading for a block inside a pane.

@@ -98,18 +98,6 @@ pub fn hidden_sessions(role: &str) -> Gap {
     }
 }
 
-/// `--sample-phi` was asked for, but this collector does not sample rows.
-pub fn sampling_not_collected() -> Gap {
-    Gap {
-        part: "phi_samples".into(),
-        sqlstate: None,
-        message: "sampling of PHI-looking column contents is not implemented in this version; \
-                  only column names and types were read"
-            .into(),
-        grant: None,
-    }
-}
-
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {

@@ -19,6 +19,8 @@ pub(super) struct Identity {
     pub sees_all_sessions: bool,
     pub own_tls: Option<TlsInfo>,
     pub databases_allowing_connections: Vec<String>,
+    /// `transaction_read_only` as the server sees it inside the scan transaction.
+    pub transaction_read_only: bool,
 }
 
 /// `pg_has_role(…, 'USAGE')` also answers true for superusers.
@@ -26,6 +28,7 @@ pub(super) const IDENTITY: &str = "SELECT current_user::text AS current_user, \
      pg_catalog.current_setting('server_version') AS server_version, \
      pg_catalog.current_setting('server_version_num')::int4 AS server_version_num, \
      pg_catalog.current_database()::text AS database, \
+     pg_catalog.current_setting('transaction_read_only')::bool AS transaction_read_only, \
      pg_catalog.to_char(pg_catalog.clock_timestamp() AT TIME ZONE 'UTC', \
                         'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') AS server_time, \
      pg_catalog.pg_has_role(current_user, 'pg_read_all_settings', 'USAGE') AS sees_all_settings, \
@@ -65,6 +68,7 @@ impl Identity {
             sees_all_sessions: get(row, "sees_all_sessions")?,
             own_tls,
             databases_allowing_connections: text_list(row, "databases")?,
+            transaction_read_only: get(row, "transaction_read_only")?,
         })
     }
 }

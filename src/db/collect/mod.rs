@@ -10,19 +10,25 @@
 //! 1. Round 1 opens `BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY`, sets
 //!    `statement_timeout` for the transaction and reads who the scanner is
 //!    (version, `current_user`, whether it may see all settings and sessions,
-//!    its own TLS state, the databases that accept connections).
+//!    its own TLS state, the databases that accept connections) and whether
+//!    the server really made the transaction read-only (if not, the scan
+//!    stops there).
 //! 2. Round 2 sends every part (one catalog query per snapshot field), each
 //!    under its own SAVEPOINT, pipelined. A part the scanner may not read
 //!    becomes a [`Gap`] with the GRANT that would allow it, and costs one
 //!    more round for the parts after it (see [`pipeline`]).
-//! 3. The last round sends ROLLBACK.
+//! 3. The last round sends ROLLBACK. With `--sample-phi` the value sample
+//!    ([`phi`]), built from round 2's list of text columns, goes in the same
+//!    flight under its own savepoint.
 //!
 //! So a scan takes 3 rounds, plus one per failing part (other than the
-//! last), whatever the number of tables, roles or functions. A lost
-//! connection, a server that stops answering or a transaction that cannot
-//! start are errors ([`CollectError`]), not gaps; after one the client should
-//! be dropped. The client-side deadline needs a tokio runtime with its
-//! timer enabled (`enable_all`).
+//! last), whatever the number of tables, roles or functions. The number of
+//! statements is constant too; only the text of the sample statement grows
+//! with the schema, up to a cap. A lost connection, a server that stops
+//! answering or a transaction that cannot start are errors
+//! ([`CollectError`]), not gaps; after one the client should be dropped.
+//! The client-side deadline needs a tokio runtime with its timer enabled
+//! (`enable_all`).
 //!
 //! Secrets stay on the server: password verifiers are classified there
 //! (`password_kinds`), function bodies and view definitions are matched
@@ -48,6 +54,7 @@ mod database;
 mod gaps;
 mod identity;
 mod part;
+mod phi;
 mod pipeline;
 mod redact;
 
@@ -69,8 +76,8 @@ use tokio_postgres::Client;
 pub struct CollectOptions {
     /// `statement_timeout` for every scan statement, in milliseconds; 0 = none.
     pub statement_timeout_ms: u64,
-    /// Asked to sample PHI-looking text columns (EAR-005). Not collected yet:
-    /// when set, the scan records a `phi_samples` gap instead of staying silent.
+    /// Count SSN-shaped values in a bounded sample of the text columns
+    /// (EAR-005). Reads table contents, so off by default; see [`phi`].
     pub sample_phi: bool,
 }
 
@@ -118,6 +125,9 @@ pub struct Collected {
     pub server_time: Option<String>,
     /// The role the scan ran as (`current_user`).
     pub current_user: String,
+    /// The server's `transaction_read_only` inside the scan transaction
+    /// (always true: the scan stops otherwise).
+    pub transaction_read_only: bool,
     /// TLS of the scanner's own backend as the server sees it (`pg_stat_ssl`);
     /// `None` when the connection is not encrypted.
     pub own_tls: Option<TlsInfo>,
@@ -203,21 +213,11 @@ pub async fn collect_all(
     let version = identity.server_version_num;
     // Parts that may be denied go last: a failure resends only what follows it.
     let mut parts = cluster::public_parts(version, identity.sees_all_sessions);
-    parts.extend(database::parts(version));
+    parts.extend(database_parts(version, opts));
     parts.extend(cluster::restricted_parts(version));
-    let outcomes = run(&mut session, &parts).await?;
-
     let mut staging = Staging::default();
     let mut gaps = visibility_gaps(&identity);
-    gaps.extend(store_all(
-        &parts,
-        outcomes,
-        &mut staging,
-        &identity.current_user,
-    ));
-    if opts.sample_phi {
-        gaps.push(gaps::sampling_not_collected());
-    }
+    gaps.extend(run(&mut session, &parts, &mut staging, &identity).await?);
     let mut database = database::assemble(&mut staging);
     database.name = identity.database;
     Ok(Collected {
@@ -226,6 +226,7 @@ pub async fn collect_all(
         system_identifier: staging.system_identifier,
         server_time: identity.server_time,
         current_user: identity.current_user,
+        transaction_read_only: identity.transaction_read_only,
         own_tls: identity.own_tls,
         databases_allowing_connections: identity.databases_allowing_connections,
         cluster: staging.cluster,
@@ -252,45 +253,80 @@ pub async fn collect_database_with_stats(
 ) -> Result<((DatabaseFacts, Vec<Gap>), CollectStats), CollectError> {
     let mut session = pipeline::ScanTransaction::new(client, opts.statement_timeout_ms);
     let identity = start(&mut session).await?;
-    let parts = database::parts(identity.server_version_num);
-    let outcomes = run(&mut session, &parts).await?;
+    let parts = database_parts(identity.server_version_num, opts);
     let mut staging = Staging::default();
-    let gaps = store_all(&parts, outcomes, &mut staging, &identity.current_user);
+    let gaps = run(&mut session, &parts, &mut staging, &identity).await?;
     let mut database = database::assemble(&mut staging);
     database.name = identity.database;
     Ok(((database, gaps), session.stats()))
 }
 
-/// Round 1: the transaction and the scanner's identity.
-async fn start(session: &mut pipeline::ScanTransaction<'_>) -> Result<Identity, CollectError> {
-    let row = session.begin(IDENTITY).await?;
-    match Identity::from_row(&row) {
-        Ok(identity) => Ok(identity),
-        Err(error) => {
-            session.abandon().await;
-            Err(error)
-        }
+/// The per-database parts, with the list of text columns when sampling.
+fn database_parts(version: u32, opts: &CollectOptions) -> Vec<Part> {
+    let mut parts = database::parts(version);
+    if opts.sample_phi {
+        parts.push(phi::candidates_part());
     }
+    parts
 }
 
-/// The parts' rounds, then ROLLBACK. An error that leaves the connection
-/// usable still ends the transaction.
+/// Round 1: the transaction and the scanner's identity. A transaction the
+/// server does not call read-only ends the scan before any part runs.
+async fn start(session: &mut pipeline::ScanTransaction<'_>) -> Result<Identity, CollectError> {
+    let row = session.begin(IDENTITY).await?;
+    let checked = Identity::from_row(&row).and_then(|identity| {
+        if identity.transaction_read_only {
+            Ok(identity)
+        } else {
+            Err(CollectError::Transaction {
+                action: "start",
+                detail: "the server reports transaction_read_only = off".into(),
+            })
+        }
+    });
+    if checked.is_err() {
+        session.abandon().await;
+    }
+    checked
+}
+
+/// The parts' rounds, then the last round: the PHI sample, if the parts
+/// asked for one, and ROLLBACK. Stores what the parts read and returns the
+/// gaps. An error that leaves the connection usable still ends the
+/// transaction.
 async fn run(
     session: &mut pipeline::ScanTransaction<'_>,
     parts: &[Part],
-) -> Result<Vec<PartOutcome>, CollectError> {
+    staging: &mut Staging,
+    identity: &Identity,
+) -> Result<Vec<Gap>, CollectError> {
     let queries: Vec<String> = parts.iter().map(|p| p.sql.clone()).collect();
-    match session.run_parts(&queries).await {
-        Ok(outcomes) => {
-            session.end().await?;
-            Ok(outcomes)
-        }
+    let outcomes = match session.run_parts(&queries).await {
+        Ok(outcomes) => outcomes,
         Err(error @ CollectError::Transaction { .. }) => {
             session.abandon().await;
-            Err(error)
+            return Err(error);
         }
-        Err(error) => Err(error),
+        Err(error) => return Err(error),
+    };
+    let mut gaps = store_all(parts, outcomes, staging, &identity.current_user);
+    let candidates = staging.phi_candidates.take();
+    let plan = candidates.as_ref().and_then(phi::plan);
+    let outcome = session
+        .finish(plan.as_ref().map(|p| p.sql.as_str()))
+        .await?;
+    if let Some(candidates) = candidates {
+        let (sample, found) = phi::settle(
+            &candidates,
+            plan.as_ref(),
+            outcome,
+            &identity.current_user,
+            identity.server_version_num,
+        );
+        staging.database.phi_sample = sample;
+        gaps.extend(found);
     }
+    Ok(gaps)
 }
 
 /// Stores each part's rows; returns a gap for each part that failed or
@@ -408,6 +444,7 @@ mod tests {
             sees_all_sessions: true,
             own_tls: None,
             databases_allowing_connections: vec![],
+            transaction_read_only: true,
         };
         assert!(visibility_gaps(&identity).is_empty());
         let limited = Identity {

@@ -42,6 +42,8 @@ pub(super) struct Staging {
     pub database: DatabaseFacts,
     /// Columns by relation oid, read by a separate query and joined in Rust.
     pub columns: Option<BTreeMap<u32, Vec<Column>>>,
+    /// Text columns that `--sample-phi` may read (part `phi_sample`).
+    pub phi_candidates: Option<super::phi::Candidates>,
 }
 
 /// Rows that do not have the shape the collector expects.

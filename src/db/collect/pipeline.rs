@@ -17,7 +17,9 @@
 //! of that round fails with 25P02. The next round sends
 //! `ROLLBACK TO SAVEPOINT sk` followed by the parts after k. So a scan needs
 //! at most (failing parts + 1) rounds for its parts, whatever the number of
-//! tables or roles.
+//! tables or roles. The final ROLLBACK may carry one more query, built from
+//! the parts' answers, under its own savepoint in the same flight
+//! ([`ScanTransaction::finish`]).
 
 use super::CollectError;
 use super::CollectStats;
@@ -112,16 +114,28 @@ impl<'a> ScanTransaction<'a> {
 
     /// Ends the transaction. It is read-only, so ROLLBACK: nothing can persist.
     pub async fn end(&mut self) -> Result<(), CollectError> {
-        let results = self
-            .round(vec![Statement::Control("ROLLBACK".into())])
-            .await?;
-        match results.into_iter().next() {
-            Some(Err(e)) => Err(CollectError::Transaction {
-                action: "end",
-                detail: describe(&e),
-            }),
-            _ => Ok(()),
+        self.finish(None).await.map(|_| ())
+    }
+
+    /// Runs `last_query` (if any) under its own savepoint in the same
+    /// flight as the ROLLBACK that ends the transaction, so a query built
+    /// from the parts' answers costs no extra round trip. Its failure is
+    /// its outcome; only a failing ROLLBACK is an error.
+    pub async fn finish(
+        &mut self,
+        last_query: Option<&str>,
+    ) -> Result<Option<PartOutcome>, CollectError> {
+        let mut statements = Vec::with_capacity(4);
+        if let Some(query) = last_query {
+            statements.push(Statement::Control(format!("SAVEPOINT {LAST_SAVEPOINT}")));
+            statements.push(Statement::Query(query.to_string()));
+            statements.push(Statement::Control(format!(
+                "RELEASE SAVEPOINT {LAST_SAVEPOINT}"
+            )));
         }
+        statements.push(Statement::Control("ROLLBACK".into()));
+        let results = self.round(statements).await?;
+        read_last_round(results, last_query.is_some())
     }
 
     /// Best-effort ROLLBACK after an error; its own failure adds nothing.
@@ -198,6 +212,31 @@ fn read_first_round(
     rows.into_iter().next().ok_or(CollectError::Identity {
         detail: "the query returned no row".into(),
     })
+}
+
+/// The savepoint of the query sent with the final ROLLBACK.
+const LAST_SAVEPOINT: &str = "pgsafeguard_last";
+
+/// The last query's outcome (after a failed SAVEPOINT, that failure), then
+/// whether ROLLBACK succeeded. A failed RELEASE only follows a failed query.
+fn read_last_round(
+    results: Vec<Result<Vec<Row>, tokio_postgres::Error>>,
+    with_query: bool,
+) -> Result<Option<PartOutcome>, CollectError> {
+    let mut results = results.into_iter();
+    let outcome = if with_query {
+        let opened = next_result(&mut results);
+        let queried = next_result(&mut results);
+        let _released = next_result(&mut results);
+        Some(opened.and(queried).map_err(|error| part_failure(&error)))
+    } else {
+        None
+    };
+    next_result(&mut results).map_err(|e| CollectError::Transaction {
+        action: "end",
+        detail: describe(&e),
+    })?;
+    Ok(outcome)
 }
 
 /// The savepoint name of part `index`.

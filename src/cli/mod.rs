@@ -1,20 +1,16 @@
-//! The command line: argument parsing and the `scan` command.
+//! The command line: argument definitions and dispatch; one submodule per
+//! subcommand.
 //!
 //! Follows ripgrep's convention: stdout carries only the result, errors are
 //! one line on stderr, exit codes are 0 (nothing failing), 1 (a failing check)
 //! and 2 (error).
 
-use crate::atomic_file::PendingFile;
-use crate::checks;
-use crate::db::conninfo::ConnParams;
-use crate::finding::Status;
-use crate::output::ScanReport;
-use crate::policy::{Attestations, Policy};
-use crate::scan::{self, ScanOptions};
-use crate::snapshot::{Snapshot, SCHEMA_VERSION};
-use anyhow::{bail, Context};
+mod scan;
+
+pub use scan::{load_snapshot, snapshot_json};
+
 use clap::{Parser, Subcommand, ValueEnum};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Debug, Parser)]
@@ -128,102 +124,10 @@ fn one_line(text: &str) -> String {
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Some(Command::Scan(args)) => run_scan(args),
+        Some(Command::Scan(args)) => scan::run_scan(args),
         None => {
             let _ = <Cli as clap::CommandFactory>::command().print_help();
             Ok(ExitCode::SUCCESS)
         }
     }
-}
-
-fn run_scan(args: ScanArgs) -> anyhow::Result<ExitCode> {
-    // Reserve output files first: an unwritable path fails before any work.
-    let output = args
-        .output
-        .as_deref()
-        .map(PendingFile::reserve)
-        .transpose()?;
-    let snapshot_out = args
-        .save_snapshot
-        .as_deref()
-        .map(PendingFile::reserve)
-        .transpose()?;
-    let policy = match &args.policy {
-        Some(p) => Policy::load(p)?,
-        None => Policy::default(),
-    };
-    let attestations = match &args.attestations {
-        Some(p) => Attestations::load(p)?,
-        None => Attestations::default(),
-    };
-
-    let snapshot = match &args.snapshot {
-        Some(path) => load_snapshot(path)?,
-        None => {
-            let params = ConnParams::from_conninfo(args.conninfo.as_deref().unwrap_or(""))?;
-            let opts = ScanOptions {
-                all_databases: args.all_databases,
-                sample_phi: args.sample_phi,
-                ..ScanOptions::default()
-            };
-            let runtime = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .context("cannot start the async runtime")?;
-            runtime.block_on(scan::scan_live(&params, &opts, scan::no_progress()))?
-        }
-    };
-
-    let findings = checks::evaluate_all(&snapshot, &policy, &attestations);
-    let report = ScanReport::new(&snapshot, findings);
-    let text = match args.format {
-        Format::Json => report.to_json(),
-        Format::Text => report.to_text(),
-    };
-    if let Some(pending) = snapshot_out {
-        pending.commit(snapshot_json(&snapshot).as_bytes())?;
-    }
-    match output {
-        Some(pending) => pending.commit(text.as_bytes())?,
-        None => print!("{text}"),
-    }
-    Ok(exit_code(&report, args.strict))
-}
-
-fn exit_code(report: &ScanReport, strict: bool) -> ExitCode {
-    let failing = report.findings.iter().any(|f| {
-        f.status == Status::Fail || (strict && matches!(f.status, Status::Unknown | Status::Manual))
-    });
-    if failing {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    }
-}
-
-/// The snapshot as saved by `--save-snapshot`.
-pub fn snapshot_json(snapshot: &Snapshot) -> String {
-    let mut text = serde_json::to_string_pretty(snapshot).unwrap_or_default();
-    text.push('\n');
-    text
-}
-
-/// Read a saved snapshot, refusing files from a newer or unknown schema.
-pub fn load_snapshot(path: &Path) -> anyhow::Result<Snapshot> {
-    let shown = path.display();
-    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {shown}"))?;
-    let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
-        anyhow::anyhow!("{shown} is not valid JSON ({e}): pass a file written by --save-snapshot")
-    })?;
-    match value.get("schema_version").and_then(|v| v.as_u64()) {
-        None => bail!("{shown} is not a pgSafeguard snapshot (no schema_version): pass a file written by --save-snapshot"),
-        Some(v) if v > u64::from(SCHEMA_VERSION) => bail!(
-            "{shown} has snapshot schema_version {v}, newer than this pgSafeguard reads ({SCHEMA_VERSION}): upgrade pgSafeguard"
-        ),
-        Some(_) => {}
-    }
-    serde_json::from_value(value).map_err(|e| {
-        anyhow::anyhow!("{shown} is not a valid pgSafeguard snapshot ({e}): pass a file written by --save-snapshot")
-    })
 }

@@ -1,0 +1,1408 @@
+//! What the evidence report says, chapter by chapter: cover, contents,
+//! executive summary, results by HIPAA citation, one chapter per guide
+//! section, changes made during the session, attestations and accepted
+//! risks, what could not be checked, and the appendices (scope and method,
+//! embedded data and how to verify).
+//!
+//! Reads only the scan result ([`crate::output::ScanReport`]) and the report
+//! context; draws through [`super::layout`]. No I/O, no clock: the creation
+//! time comes in with the context, so the same input gives the same pages.
+
+use super::layout::{
+    Align, Color, Column, Composer, Face, FontSet, PageFrame, Row, Span, Style, TableStyle,
+    CONTENT_BOTTOM, CONTENT_TOP, CONTENT_WIDTH, MARGIN_X, PAGE_HEIGHT, PAGE_WIDTH,
+};
+use super::ReportInput;
+use crate::finding::{ApplyClass, Finding, Section, Severity, Status, Summary};
+use crate::output::{summarise_objects, ScanReport};
+use printpdf::Op;
+
+// Palette: one navy for structure, status colours that survive greyscale
+// printing by differing in lightness as well as hue.
+const NAVY: Color = Color::hex(0x1B365D);
+const ACCENT: Color = Color::hex(0x2F6DB5);
+const TEXT: Color = Color::hex(0x1F2328);
+const MUTED: Color = Color::hex(0x5F6B7A);
+const RULE: Color = Color::hex(0xD0D7DE);
+const LIGHT: Color = Color::hex(0xF2F5F9);
+const CODE_FILL: Color = Color::hex(0xF4F6F8);
+const WHITE: Color = Color::hex(0xFFFFFF);
+const DEMO_RED: Color = Color::hex(0xB3261E);
+const DEMO_WATERMARK: Color = Color::hex(0xF6D5D2);
+
+const H1: Style = Style::new(Face::Bold, 17.0, NAVY);
+const H2: Style = Style::new(Face::Bold, 11.5, NAVY);
+const BODY: Style = Style::new(Face::Regular, 9.0, TEXT);
+const BODY_BOLD: Style = Style::new(Face::Bold, 9.0, TEXT);
+const SMALL: Style = Style::new(Face::Regular, 7.5, MUTED);
+const LABEL: Style = Style::new(Face::Bold, 7.5, MUTED);
+const VALUE: Style = Style::new(Face::Regular, 8.5, TEXT);
+const VALUE_MONO: Style = Style::new(Face::Mono, 7.8, TEXT);
+const CODE: Style = Style::new(Face::Mono, 7.3, TEXT);
+const CELL: Style = Style::new(Face::Regular, 7.8, TEXT);
+const CELL_BOLD: Style = Style::new(Face::Bold, 7.8, TEXT);
+const CELL_MONO: Style = Style::new(Face::Mono, 7.2, TEXT);
+
+/// Width of the label column in check cards and field lists.
+const LABEL_WIDTH: f32 = 86.0;
+
+/// Facts about the report itself that are not part of the scan.
+#[derive(Debug, Clone)]
+pub struct Context {
+    pub signer_subject: String,
+    pub signer_fingerprint: String,
+    /// UTC, `YYYY-MM-DD HH:MM:SS UTC`.
+    pub created_at: String,
+    pub json_sha256: String,
+    pub json_len: usize,
+    pub attachment_name: String,
+}
+
+/// The laid-out pages and the chapter bookmarks (title, 1-based page).
+pub struct Composed {
+    pub pages: Vec<Vec<Op>>,
+    pub bookmarks: Vec<(String, usize)>,
+}
+
+pub fn compose(fonts: &FontSet, input: &ReportInput, ctx: &Context) -> Composed {
+    let mut writer = ReportWriter {
+        c: Composer::new(fonts),
+        input,
+        report: &input.report,
+        ctx,
+        chapters: Vec::new(),
+    };
+    writer.cover();
+    writer.c.new_page(); // contents, filled in once page numbers are known
+    writer.executive_summary();
+    writer.hipaa_map();
+    for section in Section::ALL {
+        writer.section_chapter(section);
+    }
+    writer.changes_chapter();
+    writer.attestations_chapter();
+    writer.gaps_chapter();
+    writer.scope_appendix();
+    writer.verify_appendix();
+    writer.contents_page();
+    let frame = Frame {
+        input,
+        report: &input.report,
+        ctx,
+    };
+    let (pages, bookmarks) = writer.c.finish(&frame);
+    Composed { pages, bookmarks }
+}
+
+struct ReportWriter<'a, 'f> {
+    c: Composer<'f>,
+    input: &'a ReportInput,
+    report: &'a ScanReport,
+    ctx: &'a Context,
+    /// Chapter titles and their first page, for the contents page.
+    chapters: Vec<(String, usize)>,
+}
+
+pub fn status_label(status: Status) -> &'static str {
+    match status {
+        Status::Pass => "PASS",
+        Status::Fail => "FAIL",
+        Status::Warn => "WARN",
+        Status::Unknown => "UNKNOWN",
+        Status::NotApplicable => "N/A",
+        Status::Manual => "MANUAL",
+        Status::Attested => "ATTESTED",
+        Status::Accepted => "ACCEPTED",
+    }
+}
+
+pub fn status_color(status: Status) -> Color {
+    match status {
+        Status::Pass => Color::hex(0x2E7D32),
+        Status::Fail => Color::hex(0xC62828),
+        Status::Warn => Color::hex(0xB85C00),
+        Status::Unknown => Color::hex(0x6A3D9A),
+        Status::NotApplicable => Color::hex(0x7A838C),
+        Status::Manual => Color::hex(0x1565C0),
+        Status::Attested => Color::hex(0x00796B),
+        Status::Accepted => Color::hex(0x6D4C41),
+    }
+}
+
+fn badge(status: Status, size: f32) -> Span {
+    Span::new(
+        status_label(status),
+        Style::new(Face::Bold, size, WHITE).on(status_color(status)),
+    )
+}
+
+fn severity_color(severity: Severity) -> Color {
+    match severity {
+        Severity::Critical => Color::hex(0x8E0000),
+        Severity::High => Color::hex(0xC62828),
+        Severity::Medium => Color::hex(0xB85C00),
+        Severity::Low => MUTED,
+        Severity::Info => MUTED,
+    }
+}
+
+/// The order statuses are listed in everywhere: worst first.
+const STATUS_ORDER: [Status; 8] = [
+    Status::Fail,
+    Status::Warn,
+    Status::Unknown,
+    Status::Manual,
+    Status::Pass,
+    Status::Attested,
+    Status::Accepted,
+    Status::NotApplicable,
+];
+
+/// `2026-11-27T10:00:00Z` → `2026-11-27 10:00:00 UTC`.
+pub fn human_time(rfc3339: &str) -> String {
+    let trimmed = rfc3339.trim_end_matches('Z');
+    let (date, time) = trimmed.split_once('T').unwrap_or((trimmed, ""));
+    let time = time.split('.').next().unwrap_or("");
+    if time.is_empty() {
+        date.to_string()
+    } else {
+        format!("{date} {time} UTC")
+    }
+}
+
+fn target_line(report: &ScanReport) -> String {
+    let t = &report.target;
+    format!("{}:{}/{}", t.host, t.port, t.dbname)
+}
+
+fn table_style() -> TableStyle {
+    TableStyle {
+        header: Style::new(Face::Bold, 7.8, WHITE),
+        header_fill: NAVY,
+        zebra: Some(LIGHT),
+        group_fill: Color::hex(0xE3EAF3),
+        rule: RULE,
+        pad_x: 5.0,
+        pad_y: 3.2,
+    }
+}
+
+/// "3 fail · 1 warn · 6 pass": non-zero counts, worst first, coloured.
+fn count_spans(summary: &Summary, size: f32) -> Vec<Span> {
+    let mut spans = Vec::new();
+    for status in STATUS_ORDER {
+        let n = summary.count(status);
+        if n == 0 {
+            continue;
+        }
+        if !spans.is_empty() {
+            spans.push(Span::new(" · ", Style::new(Face::Regular, size, MUTED)));
+        }
+        spans.push(Span::new(
+            format!("{n} {}", status_label(status).to_lowercase()),
+            Style::new(Face::Bold, size, status_color(status)),
+        ));
+    }
+    spans
+}
+
+impl ReportWriter<'_, '_> {
+    fn findings_in(&self, section: Section) -> Vec<&Finding> {
+        self.report
+            .findings
+            .iter()
+            .filter(|f| f.section == section)
+            .collect()
+    }
+
+    /// Start a chapter on a new page, with a bookmark and a contents entry.
+    fn chapter(&mut self, title: &str, lead: Option<&str>) {
+        self.c.new_page();
+        self.c.bookmark(title);
+        self.chapters
+            .push((title.to_string(), self.c.page_number()));
+        self.c.paragraph(&[Span::new(title, H1)], 0.0, CONTENT_WIDTH);
+        self.c.space(3.0);
+        let y = self.c.y();
+        self.c.rule(MARGIN_X, y, CONTENT_WIDTH, 1.6, ACCENT);
+        self.c.space(10.0);
+        if let Some(lead) = lead {
+            self.c.paragraph(&[Span::new(lead, BODY)], 0.0, CONTENT_WIDTH);
+            self.c.space(8.0);
+        }
+    }
+
+    fn heading(&mut self, text: &str) {
+        self.c.ensure(60.0);
+        self.c.space(6.0);
+        self.c.paragraph(&[Span::new(text, H2)], 0.0, CONTENT_WIDTH);
+        self.c.space(4.0);
+    }
+
+    fn body(&mut self, spans: &[Span]) {
+        self.c.paragraph(spans, 0.0, CONTENT_WIDTH);
+        self.c.space(5.0);
+    }
+
+    /// Label/value rows separated by hairlines.
+    fn fields(&mut self, rows: &[(&str, Vec<Span>)]) {
+        for (label, value) in rows {
+            self.c.space(3.0);
+            self.c
+                .labelled(&Span::new(label.to_string(), LABEL), 128.0, value, 0.0);
+            self.c.space(3.0);
+            let y = self.c.y();
+            self.c.rule(MARGIN_X, y, CONTENT_WIDTH, 0.4, RULE);
+        }
+    }
+
+    // ----- cover ---------------------------------------------------------
+
+    fn cover(&mut self) {
+        let band_top = if self.input.demo { 18.0 } else { 0.0 };
+        let band_h = 150.0;
+        self.c.fill_rect(0.0, band_top, PAGE_WIDTH, band_h, NAVY);
+        let white = |size, face| Style::new(face, size, WHITE);
+        self.c.text_at(
+            MARGIN_X,
+            band_top + 52.0,
+            &Span::new("HIPAA DATABASE HARDENING", white(9.5, Face::Bold)),
+        );
+        self.c.text_at(
+            MARGIN_X,
+            band_top + 86.0,
+            &Span::new("Evidence report", white(28.0, Face::Bold)),
+        );
+        self.c.text_at(
+            MARGIN_X,
+            band_top + 112.0,
+            &Span::new(
+                "PostgreSQL security assessment against the pgSafeguard hardening guide",
+                Style::new(Face::Regular, 10.5, Color::hex(0xC9D6E8)),
+            ),
+        );
+        self.c.set_y(band_top + band_h + 26.0);
+
+        let organisation = self
+            .input
+            .organisation
+            .clone()
+            .filter(|o| !o.trim().is_empty())
+            .unwrap_or_else(|| "Organisation not stated".to_string());
+        self.c
+            .paragraph(&[Span::new(organisation, Style::new(Face::Bold, 15.0, TEXT))], 0.0, CONTENT_WIDTH);
+        self.c.paragraph(
+            &[Span::new(
+                format!(
+                    "{} · PostgreSQL {} · scanned {}",
+                    target_line(self.report),
+                    self.report.target.server_version.as_deref().unwrap_or("version unknown"),
+                    human_time(&self.report.collected_at)
+                ),
+                Style::new(Face::Regular, 9.5, MUTED),
+            )],
+            0.0,
+            CONTENT_WIDTH,
+        );
+        self.c.space(16.0);
+        self.status_tiles();
+        self.c.space(18.0);
+        self.cover_fields();
+    }
+
+    /// A row of tiles, one per status, with the count in the status colour.
+    fn status_tiles(&mut self) {
+        let summary = &self.report.summary;
+        let gap = 5.0;
+        let n = STATUS_ORDER.len() as f32;
+        let width = (CONTENT_WIDTH - gap * (n - 1.0)) / n;
+        let height = 46.0;
+        let top = self.c.y();
+        for (i, status) in STATUS_ORDER.iter().enumerate() {
+            let x = MARGIN_X + i as f32 * (width + gap);
+            let color = status_color(*status);
+            self.c.fill_rect(x, top, width, height, LIGHT);
+            self.c.fill_rect(x, top, width, 3.0, color);
+            let count = summary.count(*status);
+            self.c.aligned_text(
+                x,
+                width,
+                top + 27.0,
+                &Span::new(count.to_string(), Style::new(Face::Bold, 17.0, if count == 0 { MUTED } else { color })),
+                Align::Center,
+            );
+            self.c.aligned_text(
+                x,
+                width,
+                top + 39.0,
+                &Span::new(status_label(*status), Style::new(Face::Bold, 6.5, MUTED)),
+                Align::Center,
+            );
+        }
+        self.c.set_y(top + height);
+        self.c.space(6.0);
+        let total = self.report.findings.len();
+        self.c.paragraph(
+            &[Span::new(
+                format!("{total} checks evaluated from one read-only scan."),
+                SMALL,
+            )],
+            0.0,
+            CONTENT_WIDTH,
+        );
+    }
+
+    fn cover_fields(&mut self) {
+        let t = &self.report.target;
+        let mono = |s: &str| vec![Span::new(s.to_string(), VALUE_MONO)];
+        let text = |s: &str| vec![Span::new(s.to_string(), VALUE)];
+        let unknown = "not known";
+        let tls = t.tls.as_ref();
+        let encryption = match tls {
+            Some(tls) => format!(
+                "{} · {}",
+                tls.version.as_deref().unwrap_or("TLS"),
+                tls.cipher.as_deref().unwrap_or("cipher not reported")
+            ),
+            None => "not encrypted".to_string(),
+        };
+        let server_cert = tls
+            .and_then(|t| t.server_certificate_sha256.as_deref())
+            .unwrap_or("none presented");
+        let operator = self
+            .input
+            .operator
+            .clone()
+            .filter(|o| !o.trim().is_empty())
+            .unwrap_or_else(|| "not stated".to_string());
+        self.heading("Target");
+        self.fields(&[
+            ("Server", text(&format!("{}:{}", t.host, t.port))),
+            ("Database", text(&t.dbname)),
+            ("Connected as", text(&t.user)),
+            ("Server version", text(t.server_version.as_deref().unwrap_or(unknown))),
+            ("System identifier", mono(t.system_identifier.as_deref().unwrap_or(unknown))),
+        ]);
+        self.heading("Connection security");
+        self.fields(&[
+            ("sslmode requested", text(&t.sslmode)),
+            ("Encryption", text(&encryption)),
+            ("Server certificate SHA-256", mono(server_cert)),
+        ]);
+        self.heading("Scan and signature");
+        self.fields(&[
+            ("Scan time", text(&human_time(&self.report.collected_at))),
+            ("Report created", text(&self.ctx.created_at)),
+            ("pgSafeguard version", text(&self.report.tool.version)),
+            ("Operator", text(&operator)),
+            ("Signer", text(&self.ctx.signer_subject)),
+            ("Signer SHA-256", mono(&self.ctx.signer_fingerprint)),
+        ]);
+    }
+
+    // ----- contents ------------------------------------------------------
+
+    fn contents_page(&mut self) {
+        let chapters = self.chapters.clone();
+        self.c.on_page(2, |c| {
+            c.bookmark("Contents");
+            c.set_y(CONTENT_TOP);
+            c.paragraph(&[Span::new("Contents", H1)], 0.0, CONTENT_WIDTH);
+            c.space(3.0);
+            let y = c.y();
+            c.rule(MARGIN_X, y, CONTENT_WIDTH, 1.6, ACCENT);
+            c.space(12.0);
+            for (title, page) in &chapters {
+                let top = c.y();
+                let baseline = top + 13.0;
+                c.text_at(MARGIN_X, baseline, &Span::new(title.clone(), Style::new(Face::Regular, 10.0, TEXT)));
+                c.aligned_text(
+                    MARGIN_X,
+                    CONTENT_WIDTH,
+                    baseline,
+                    &Span::new(page.to_string(), Style::new(Face::Bold, 10.0, NAVY)),
+                    Align::Right,
+                );
+                c.rule(MARGIN_X, top + 19.0, CONTENT_WIDTH, 0.4, RULE);
+                c.set_y(top + 20.0);
+            }
+        });
+    }
+
+    // ----- executive summary --------------------------------------------
+
+    fn executive_summary(&mut self) {
+        self.chapter("Executive summary", None);
+        let s = &self.report.summary;
+        let failing_high: Vec<&Finding> = self
+            .report
+            .findings
+            .iter()
+            .filter(|f| f.status == Status::Fail && f.severity <= Severity::High)
+            .collect();
+        let t = &self.report.target;
+        let mut lead = vec![Span::new(
+            format!(
+                "pgSafeguard {} evaluated {} checks against database {} on {}:{} (PostgreSQL {}) on {}. ",
+                self.report.tool.version,
+                self.report.findings.len(),
+                t.dbname,
+                t.host,
+                t.port,
+                t.server_version.as_deref().unwrap_or("of unknown version"),
+                human_time(&self.report.collected_at),
+            ),
+            BODY,
+        )];
+        lead.push(Span::new("Result: ", BODY_BOLD));
+        lead.extend(count_spans(s, 9.0));
+        lead.push(Span::new(".", BODY));
+        self.body(&lead);
+        let verdict = if s.fail == 0 {
+            "No check fails. Checks marked unknown or manual still need a decision before the database can be called compliant with the guide.".to_string()
+        } else {
+            format!(
+                "{} check(s) fail, {} of them of high or critical severity; each is listed in its section with the evidence seen, the fix and its rollback.",
+                s.fail,
+                failing_high.len()
+            )
+        };
+        self.body(&[Span::new(verdict, BODY)]);
+
+        self.heading("Results by guide section");
+        let columns = [
+            Column::new("Section", 3.6),
+            Column::new("Checks", 0.8).aligned(Align::Center),
+            Column::new("Fail", 0.7).aligned(Align::Center),
+            Column::new("Warn", 0.7).aligned(Align::Center),
+            Column::new("Unknown", 0.9).aligned(Align::Center),
+            Column::new("Manual", 0.8).aligned(Align::Center),
+            Column::new("Pass", 0.7).aligned(Align::Center),
+            Column::new("Attested", 0.9).aligned(Align::Center),
+            Column::new("Accepted", 0.9).aligned(Align::Center),
+            Column::new("N/A", 0.6).aligned(Align::Center),
+        ];
+        let mut rows = Vec::new();
+        for section in Section::ALL {
+            let findings = self.findings_in(section);
+            let summary = Summary::of(findings.iter().copied());
+            rows.push(self.section_count_row(
+                format!("{}. {}", section.number(), section.title()),
+                findings.len(),
+                &summary,
+                false,
+            ));
+        }
+        rows.push(self.section_count_row(
+            "All sections".to_string(),
+            self.report.findings.len(),
+            s,
+            true,
+        ));
+        self.c.table(&columns, &rows, &table_style());
+        self.c.space(10.0);
+
+        self.heading("Failing checks of high or critical severity");
+        if failing_high.is_empty() {
+            self.body(&[Span::new("No check of high or critical severity fails.", BODY)]);
+        } else {
+            let columns = [
+                Column::new("Check", 0.9),
+                Column::new("Title", 4.2),
+                Column::new("Severity", 0.9),
+                Column::new("Section", 2.2),
+            ];
+            let rows: Vec<Row> = failing_high
+                .iter()
+                .map(|f| {
+                    Row::Cells(vec![
+                        vec![Span::new(f.id.clone(), CELL_BOLD)],
+                        vec![Span::new(f.title.clone(), CELL)],
+                        vec![Span::new(
+                            f.severity.as_str(),
+                            Style::new(Face::Bold, 7.8, severity_color(f.severity)),
+                        )],
+                        vec![Span::new(
+                            format!("{}. {}", f.section.number(), f.section.title()),
+                            CELL,
+                        )],
+                    ])
+                })
+                .collect();
+            self.c.table(&columns, &rows, &table_style());
+        }
+        self.c.space(10.0);
+        self.heading("How to read this report");
+        self.body(&[Span::new(
+            "Each check has one status. PASS: the server meets the guide. FAIL: it does not; the fix is given. \
+             WARN: acceptable but weaker than recommended. UNKNOWN: the scanner could not read what it needs; \
+             the grant that would allow it is given — never counted as a pass. MANUAL: only a person can confirm \
+             it (an attestation). ATTESTED: a person confirmed it (name, date, note). ACCEPTED: a documented, \
+             unexpired risk acceptance. N/A: does not apply to this server.",
+            BODY,
+        )]);
+    }
+
+    fn section_count_row(&self, title: String, total: usize, s: &Summary, bold: bool) -> Row {
+        let title_style = if bold { CELL_BOLD } else { CELL };
+        let mut cells = vec![
+            vec![Span::new(title, title_style)],
+            vec![Span::new(total.to_string(), CELL_BOLD)],
+        ];
+        for status in [
+            Status::Fail,
+            Status::Warn,
+            Status::Unknown,
+            Status::Manual,
+            Status::Pass,
+            Status::Attested,
+            Status::Accepted,
+            Status::NotApplicable,
+        ] {
+            let n = s.count(status);
+            let style = if n == 0 {
+                Style::new(Face::Regular, 7.8, RULE)
+            } else {
+                Style::new(Face::Bold, 7.8, status_color(status))
+            };
+            cells.push(vec![Span::new(n.to_string(), style)]);
+        }
+        Row::Cells(cells)
+    }
+
+    // ----- HIPAA map -----------------------------------------------------
+
+    fn hipaa_map(&mut self) {
+        self.chapter(
+            "Results by HIPAA citation",
+            Some(
+                "Each check names the paragraphs of the HIPAA Security Rule (45 CFR Part 164) it gives evidence for. \
+                 This table groups the checks by paragraph; a check can appear under several paragraphs.",
+            ),
+        );
+        let citations = citation_groups(&self.report.findings);
+        let columns = [
+            Column::new("Citation", 1.15),
+            Column::new("Safeguard", 1.9),
+            Column::new("Checks and their status", 4.0),
+        ];
+        let mut rows = Vec::new();
+        let mut current_part = String::new();
+        for (citation, findings) in &citations {
+            let part = citation_part(citation);
+            if part != current_part {
+                current_part = part.clone();
+                rows.push(Row::Group(vec![
+                    Span::new(format!("§{part}  "), Style::new(Face::Bold, 8.2, NAVY)),
+                    Span::new(part_title(&part), Style::new(Face::Bold, 8.2, NAVY)),
+                ]));
+            }
+            let summary = Summary::of(findings.iter().copied());
+            let mut safeguard = vec![Span::new(
+                citation_title(citation).unwrap_or("—"),
+                CELL,
+            )];
+            safeguard.push(Span::new("\n", CELL));
+            safeguard.extend(count_spans(&summary, 6.8));
+            let mut checks = Vec::new();
+            for (i, f) in findings.iter().enumerate() {
+                if i > 0 {
+                    checks.push(Span::new("   ", CELL));
+                }
+                checks.push(Span::new(f.id.clone(), Style::new(Face::Mono, 7.2, TEXT)));
+                checks.push(badge(f.status, 5.8));
+            }
+            rows.push(Row::Cells(vec![
+                vec![Span::new(format!("§{citation}"), CELL_BOLD)],
+                safeguard,
+                checks,
+            ]));
+        }
+        self.c.table(&columns, &rows, &table_style());
+    }
+
+    // ----- section chapters ---------------------------------------------
+
+    fn section_chapter(&mut self, section: Section) {
+        let findings = self.findings_in(section);
+        let title = format!("Section {} · {}", section.number(), section.title());
+        self.chapter(&title, None);
+        let summary = Summary::of(findings.iter().copied());
+        let mut lead = vec![Span::new(format!("{} checks: ", findings.len()), BODY_BOLD)];
+        lead.extend(count_spans(&summary, 9.0));
+        self.body(&lead);
+        self.c.space(4.0);
+        for finding in findings {
+            self.check_card(finding);
+        }
+    }
+
+    fn check_card(&mut self, f: &Finding) {
+        // Keep the title with at least the first lines of evidence.
+        self.c.ensure(80.0);
+        let y = self.c.y();
+        self.c.rule(MARGIN_X, y, CONTENT_WIDTH, 0.8, RULE);
+        self.c.space(7.0);
+        let title = vec![
+            badge(f.status, 7.2),
+            Span::new(format!("  {}  ", f.id), Style::new(Face::Bold, 10.0, NAVY)),
+            Span::new(f.title.clone(), Style::new(Face::Bold, 10.0, TEXT)),
+        ];
+        self.c.paragraph(&title, 0.0, CONTENT_WIDTH);
+        self.c.space(2.0);
+        let mut meta = vec![
+            Span::new("Severity ", SMALL),
+            Span::new(f.severity.as_str(), Style::new(Face::Bold, 7.5, severity_color(f.severity))),
+            Span::new("   ·   HIPAA ", SMALL),
+            Span::new(
+                f.hipaa
+                    .iter()
+                    .map(|c| format!("§{c}"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                Style::new(Face::Regular, 7.5, TEXT),
+            ),
+        ];
+        if let Some(cis) = &f.cis {
+            meta.push(Span::new("   ·   CIS ", SMALL));
+            meta.push(Span::new(cis.clone(), Style::new(Face::Regular, 7.5, TEXT)));
+        }
+        self.c.paragraph(&meta, 0.0, CONTENT_WIDTH);
+        self.c.space(5.0);
+
+        self.card_field("Evidence", vec![Span::new(f.evidence.clone(), VALUE)]);
+        if !f.objects.is_empty() {
+            self.card_field("Objects", vec![Span::new(summarise_objects(&f.objects), VALUE)]);
+        }
+        if let Some(reason) = f.reason.as_ref().filter(|r| **r != f.evidence) {
+            self.card_field("Why unknown", vec![Span::new(reason.clone(), VALUE)]);
+        }
+        if let Some(grant) = &f.grant {
+            self.card_label("To decide, grant");
+            self.c.code_block(grant, CODE, LABEL_WIDTH, CODE_FILL, status_color(Status::Unknown));
+            self.c.space(4.0);
+        }
+        if let Some(a) = &f.attestation {
+            self.card_field(
+                "Attested",
+                vec![Span::new(format!("by {} on {} — {}", a.by, a.at, a.note), VALUE)],
+            );
+        }
+        if let Some(a) = &f.accepted {
+            self.card_field(
+                "Accepted risk",
+                vec![Span::new(
+                    format!("by {} until {} — {}", a.by, a.expires, a.reason),
+                    VALUE,
+                )],
+            );
+        }
+        self.card_field("Why it matters", vec![Span::new(f.rationale.clone(), VALUE)]);
+        if needs_fix(f.status) {
+            self.fix_fields(f);
+        }
+        let applied = applied_entries(&self.input.change_log, &f.id);
+        if !applied.is_empty() {
+            let text = applied.join("\n");
+            self.card_field(
+                "Applied this session",
+                vec![Span::new(text, Style::new(Face::Regular, 8.5, status_color(Status::Pass)))],
+            );
+        }
+        if !f.reproduce_sql.trim().is_empty() {
+            self.card_label("Reproduce with");
+            self.c.code_block(f.reproduce_sql.trim(), CODE, LABEL_WIDTH, CODE_FILL, RULE);
+            self.c.space(4.0);
+        }
+        self.c.space(8.0);
+    }
+
+    fn fix_fields(&mut self, f: &Finding) {
+        let Some(fix) = &f.fix else {
+            return;
+        };
+        let mut how = Vec::new();
+        if !fix.apply.is_empty() {
+            how.push(format!(
+                "applies: {}",
+                fix.apply.iter().map(|a| apply_label(*a)).collect::<Vec<_>>().join(" + ")
+            ));
+        }
+        if !fix.needs.is_empty() {
+            how.push(format!("needs: {}", fix.needs));
+        }
+        let mut spans = vec![Span::new(how.join("   ·   "), Style::new(Face::Bold, 8.0, TEXT))];
+        if !fix.note.is_empty() {
+            if !how.is_empty() {
+                spans.push(Span::new("\n", VALUE));
+            }
+            spans.push(Span::new(fix.note.clone(), VALUE));
+        }
+        self.card_field("Fix", spans);
+        if !fix.statements.is_empty() {
+            self.c.code_block(&fix.statements.join("\n"), CODE, LABEL_WIDTH, CODE_FILL, status_color(Status::Fail));
+            self.c.space(4.0);
+        }
+        if let Some(edit) = &fix.config_edit {
+            self.card_field(
+                "Proposed file",
+                vec![Span::new(
+                    format!("{} — validate with: {}", edit.file, edit.validate),
+                    VALUE,
+                )],
+            );
+            self.c.code_block(&edit.lines.join("\n"), CODE, LABEL_WIDTH, CODE_FILL, ACCENT);
+            self.c.space(4.0);
+        }
+        if fix.irreversible {
+            self.card_field(
+                "Rollback",
+                vec![Span::new(
+                    "This fix cannot be undone; take a backup first.",
+                    Style::new(Face::Bold, 8.5, status_color(Status::Fail)),
+                )],
+            );
+        }
+        if !fix.rollback.is_empty() {
+            if !fix.irreversible {
+                self.card_label("Rollback");
+            }
+            self.c.code_block(&fix.rollback.join("\n"), CODE, LABEL_WIDTH, CODE_FILL, MUTED);
+            self.c.space(4.0);
+        }
+    }
+
+    fn card_field(&mut self, label: &str, value: Vec<Span>) {
+        self.c.labelled(&Span::new(label, LABEL), LABEL_WIDTH, &value, 0.0);
+        self.c.space(3.0);
+    }
+
+    /// A label on its own line, for a code block that follows.
+    fn card_label(&mut self, label: &str) {
+        self.c.ensure(30.0);
+        self.c.labelled(&Span::new(label, LABEL), LABEL_WIDTH, &[], 0.0);
+        let y = self.c.y() - LABEL.line_height();
+        self.c.set_y(y);
+    }
+
+    // ----- changes, attestations, gaps ---------------------------------
+
+    fn changes_chapter(&mut self) {
+        self.chapter("Changes made during this session", None);
+        let log = &self.input.change_log;
+        if log.is_empty() {
+            self.body(&[Span::new(
+                "No fix was applied during this session. The findings describe the server as it was scanned.",
+                BODY,
+            )]);
+            return;
+        }
+        self.body(&[Span::new(
+            format!(
+                "{} change(s) were applied during this session, in the order they were made. The findings in this \
+                 report come from the scan named on the cover.",
+                log.len()
+            ),
+            BODY,
+        )]);
+        let columns = [
+            Column::new("When", 1.5),
+            Column::new("Check", 0.8),
+            Column::new("What was done", 4.2),
+            Column::new("Outcome", 1.3),
+        ];
+        let rows: Vec<Row> = log.iter().map(change_row).collect();
+        self.c.table(&columns, &rows, &table_style());
+    }
+
+    fn attestations_chapter(&mut self) {
+        self.chapter(
+            "Attestations and accepted risks",
+            Some(
+                "Some safeguards cannot be read from the database: a person attests them. Risks the organisation \
+                 accepted (with an expiry date) are shown as such and not as passes.",
+            ),
+        );
+        let attested: Vec<&Finding> = self
+            .report
+            .findings
+            .iter()
+            .filter(|f| f.attestation.is_some())
+            .collect();
+        self.heading("Attestations");
+        if attested.is_empty() {
+            self.body(&[Span::new("No attestation was recorded for this scan.", BODY)]);
+        } else {
+            let columns = [
+                Column::new("Check", 0.8),
+                Column::new("What is attested", 2.6),
+                Column::new("By", 1.3),
+                Column::new("When", 1.0),
+                Column::new("Note", 2.6),
+            ];
+            let rows = attested
+                .iter()
+                .filter_map(|f| {
+                    let a = f.attestation.as_ref()?;
+                    Some(Row::Cells(vec![
+                        vec![Span::new(f.id.clone(), CELL_BOLD)],
+                        vec![Span::new(f.title.clone(), CELL)],
+                        vec![Span::new(a.by.clone(), CELL)],
+                        vec![Span::new(a.at.clone(), CELL)],
+                        vec![Span::new(a.note.clone(), CELL)],
+                    ]))
+                })
+                .collect::<Vec<_>>();
+            self.c.table(&columns, &rows, &table_style());
+        }
+        let accepted: Vec<&Finding> = self
+            .report
+            .findings
+            .iter()
+            .filter(|f| f.accepted.is_some())
+            .collect();
+        self.c.space(8.0);
+        self.heading("Accepted risks");
+        if accepted.is_empty() {
+            self.body(&[Span::new("No risk was accepted by policy for this scan.", BODY)]);
+        } else {
+            let columns = [
+                Column::new("Check", 0.8),
+                Column::new("Accepted by", 1.4),
+                Column::new("Reason", 3.8),
+                Column::new("Expires", 1.0),
+            ];
+            let rows = accepted
+                .iter()
+                .filter_map(|f| {
+                    let a = f.accepted.as_ref()?;
+                    Some(Row::Cells(vec![
+                        vec![Span::new(f.id.clone(), CELL_BOLD)],
+                        vec![Span::new(a.by.clone(), CELL)],
+                        vec![Span::new(a.reason.clone(), CELL)],
+                        vec![Span::new(a.expires.clone(), CELL)],
+                    ]))
+                })
+                .collect::<Vec<_>>();
+            self.c.table(&columns, &rows, &table_style());
+        }
+        let manual: Vec<&Finding> = self
+            .report
+            .findings
+            .iter()
+            .filter(|f| f.status == Status::Manual)
+            .collect();
+        self.c.space(8.0);
+        self.heading("Still to be attested");
+        if manual.is_empty() {
+            self.body(&[Span::new("Every check that needs a person's attestation has one.", BODY)]);
+        } else {
+            let columns = [Column::new("Check", 0.8), Column::new("What a person must confirm", 6.2)];
+            let rows = manual
+                .iter()
+                .map(|f| {
+                    Row::Cells(vec![
+                        vec![Span::new(f.id.clone(), CELL_BOLD)],
+                        vec![Span::new(f.title.clone(), CELL)],
+                    ])
+                })
+                .collect::<Vec<_>>();
+            self.c.table(&columns, &rows, &table_style());
+        }
+    }
+
+    fn gaps_chapter(&mut self) {
+        self.chapter(
+            "What could not be checked",
+            Some(
+                "A part the scanner was not allowed to read is never counted as a pass: the checks that need it say \
+                 unknown, and the grant below would let a later scan decide them.",
+            ),
+        );
+        self.heading("Parts the scanner could not read");
+        if self.report.gaps.is_empty() {
+            self.body(&[Span::new("The scanner could read every part of the catalog it needs.", BODY)]);
+        } else {
+            let columns = [
+                Column::new("Part", 1.2),
+                Column::new("SQLSTATE", 0.8),
+                Column::new("What happened", 2.4),
+                Column::new("Grant that allows it", 3.0),
+            ];
+            let rows = self
+                .report
+                .gaps
+                .iter()
+                .map(|g| {
+                    Row::Cells(vec![
+                        vec![Span::new(g.part.clone(), CELL_BOLD)],
+                        vec![Span::new(g.sqlstate.clone().unwrap_or_default(), CELL_MONO)],
+                        vec![Span::new(g.message.clone(), CELL)],
+                        vec![Span::new(g.grant.clone().unwrap_or_else(|| "—".into()), CELL_MONO)],
+                    ])
+                })
+                .collect::<Vec<_>>();
+            self.c.table(&columns, &rows, &table_style());
+        }
+        let unknown: Vec<&Finding> = self
+            .report
+            .findings
+            .iter()
+            .filter(|f| f.status == Status::Unknown)
+            .collect();
+        self.c.space(8.0);
+        self.heading("Checks left undecided");
+        if unknown.is_empty() {
+            self.body(&[Span::new("Every check could be decided.", BODY)]);
+        } else {
+            let columns = [
+                Column::new("Check", 0.8),
+                Column::new("Why", 3.4),
+                Column::new("To decide, grant", 2.8),
+            ];
+            let rows = unknown
+                .iter()
+                .map(|f| {
+                    Row::Cells(vec![
+                        vec![Span::new(f.id.clone(), CELL_BOLD)],
+                        vec![Span::new(f.reason.clone().unwrap_or_else(|| f.evidence.clone()), CELL)],
+                        vec![Span::new(f.grant.clone().unwrap_or_else(|| "—".into()), CELL_MONO)],
+                    ])
+                })
+                .collect::<Vec<_>>();
+            self.c.table(&columns, &rows, &table_style());
+        }
+    }
+
+    // ----- appendices ----------------------------------------------------
+
+    fn scope_appendix(&mut self) {
+        self.chapter("Appendix A · Scope and method", None);
+        let t = &self.report.target;
+        let paragraphs = [
+            format!(
+                "Scope. One scan covers the database it connected to ({}) and the cluster-wide catalogs of that \
+                 server: roles and memberships, settings (pg_settings with their source), pg_hba rules, the \
+                 databases, replication and archiving status. Per-database facts (tables, columns, row-level \
+                 security, privileges, extensions) come from the connected database.",
+                t.dbname
+            ),
+            "Read-only collection. The scanner opened one session with default_transaction_read_only on, \
+             inside a READ ONLY transaction with a statement timeout, and ran only its own SELECT statements \
+             over the system catalogs and statistics views, in a constant number of round trips. It changed \
+             nothing on the server. Each part ran under its own savepoint, so a part it was not allowed to \
+             read became a recorded gap rather than a silent pass."
+                .to_string(),
+            "Host facts. File modes of the data directory, configuration files and keys are read only when \
+             pgSafeguard runs on the database host itself; otherwise the checks that need them say manual or \
+             unknown."
+                .to_string(),
+            "Secrets. Passwords in connection strings, keys in function bodies, credentials in archive_command \
+             and query text of other sessions are redacted before they reach the evidence; this report and its \
+             embedded data contain none of them."
+                .to_string(),
+            "Evaluation. Every check is a pure function of the collected snapshot and the organisation's \
+             policy file: the same snapshot gives the same findings. Facts that could not be read give unknown, \
+             never pass. Object lists show the first 20 names; the embedded data lists all of them."
+                .to_string(),
+            format!(
+                "Connection. The scan connected as {} with sslmode={}{}.",
+                t.user,
+                t.sslmode,
+                match &t.tls {
+                    Some(tls) => format!(
+                        ", encrypted with {} ({})",
+                        tls.version.as_deref().unwrap_or("TLS"),
+                        tls.cipher.as_deref().unwrap_or("cipher not reported")
+                    ),
+                    None => ", without encryption".to_string(),
+                }
+            ),
+        ];
+        for p in paragraphs {
+            let (head, rest) = p.split_once(". ").unwrap_or(("", &p));
+            let mut spans = Vec::new();
+            if !head.is_empty() {
+                spans.push(Span::new(format!("{head}. "), BODY_BOLD));
+            }
+            spans.push(Span::new(rest.to_string(), BODY));
+            self.body(&spans);
+            self.c.space(2.0);
+        }
+    }
+
+    fn verify_appendix(&mut self) {
+        self.chapter("Appendix B · Embedded scan data and how to verify", None);
+        self.body(&[Span::new(
+            "The complete scan result, in the machine-readable format pgsafeguard.scan/1, is embedded in this \
+             PDF as a file attachment. It holds every finding with all matching objects. The report is \
+             digitally signed: the signature covers the whole file, including the attachment.",
+            BODY,
+        )]);
+        self.heading("Embedded scan data");
+        self.fields(&[
+            ("File name", vec![Span::new(self.ctx.attachment_name.clone(), VALUE_MONO)]),
+            ("Format", vec![Span::new(self.report.schema.clone(), VALUE)]),
+            ("Size", vec![Span::new(format!("{} bytes", self.ctx.json_len), VALUE)]),
+            ("SHA-256 of the scan data", vec![Span::new(self.ctx.json_sha256.clone(), VALUE_MONO)]),
+        ]);
+        self.heading("Signature");
+        self.fields(&[
+            ("Signer", vec![Span::new(self.ctx.signer_subject.clone(), VALUE)]),
+            ("Signer SHA-256", vec![Span::new(self.ctx.signer_fingerprint.clone(), VALUE_MONO)]),
+            (
+                "Format",
+                vec![Span::new(
+                    "PDF signature (adbe.pkcs7.detached): CMS SignedData, SHA-256, with signing time and the signer certificate",
+                    VALUE,
+                )],
+            ),
+        ]);
+        self.heading("How to verify");
+        let steps: [(&str, String); 3] = [
+            (
+                "1. Check the signature and the embedded data with pgSafeguard. It reports the signer, the signing \
+                 time, whether bytes were changed or appended after signing, and whether the embedded data still \
+                 has the digest printed above:",
+                format!(
+                    "pgsafeguard verify report.pdf --expect-fingerprint {}",
+                    self.ctx.signer_fingerprint
+                ),
+            ),
+            (
+                "2. Or with any PDF reader that validates signatures, e.g. poppler's pdfsig; it must say the \
+                 signature is valid and the total document is signed:",
+                "pdfsig report.pdf".to_string(),
+            ),
+            (
+                "3. Extract the embedded data and compare its digest with the one printed above:",
+                format!(
+                    "pdfdetach -save 1 -o {name} report.pdf && sha256sum {name}",
+                    name = self.ctx.attachment_name
+                ),
+            ),
+        ];
+        for (text, command) in steps {
+            self.c.paragraph(&[Span::new(text, BODY)], 0.0, CONTENT_WIDTH);
+            self.c.space(3.0);
+            self.c.code_block(&command, CODE, 12.0, CODE_FILL, ACCENT);
+            self.c.space(8.0);
+        }
+        self.body(&[Span::new(
+            "A self-signed signer certificate proves that the report was not changed since it was signed by \
+             the holder of that key; compare its SHA-256 fingerprint with the one the signer gave you through \
+             another channel.",
+            SMALL,
+        )]);
+    }
+}
+
+fn needs_fix(status: Status) -> bool {
+    matches!(status, Status::Fail | Status::Warn | Status::Accepted)
+}
+
+fn apply_label(class: ApplyClass) -> &'static str {
+    match class {
+        ApplyClass::Immediate => "immediately",
+        ApplyClass::Reload => "after a reload",
+        ApplyClass::Restart => "after a restart",
+        ApplyClass::ConfigFile => "configuration file edit and reload",
+        ApplyClass::Offline => "offline tool (cluster stopped)",
+        ApplyClass::Os => "on the operating system",
+        ApplyClass::Manual => "by a person (manual)",
+    }
+}
+
+/// Citations in a natural order with the findings that cite them.
+fn citation_groups(findings: &[Finding]) -> Vec<(String, Vec<&Finding>)> {
+    let mut map: std::collections::BTreeMap<(Vec<CitationKey>, String), Vec<&Finding>> =
+        std::collections::BTreeMap::new();
+    for f in findings {
+        for c in &f.hipaa {
+            map.entry((citation_key(c), c.clone())).or_default().push(f);
+        }
+    }
+    map.into_iter().map(|((_, c), fs)| (c, fs)).collect()
+}
+
+/// Sort key pieces: numbers compare as numbers, roman numerals as numbers.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+enum CitationKey {
+    Number(u32),
+    Text(String),
+}
+
+fn citation_key(citation: &str) -> Vec<CitationKey> {
+    citation
+        .split(['.', '(', ')'])
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            if let Ok(n) = p.parse::<u32>() {
+                CitationKey::Number(n)
+            } else if let Some(n) = roman(p) {
+                CitationKey::Number(n)
+            } else {
+                CitationKey::Text(p.to_string())
+            }
+        })
+        .collect()
+}
+
+fn roman(text: &str) -> Option<u32> {
+    let values = [("i", 1), ("ii", 2), ("iii", 3), ("iv", 4), ("v", 5), ("vi", 6), ("vii", 7), ("viii", 8), ("ix", 9), ("x", 10)];
+    values.iter().find(|(r, _)| *r == text).map(|(_, n)| *n)
+}
+
+fn citation_part(citation: &str) -> String {
+    citation.split('(').next().unwrap_or(citation).to_string()
+}
+
+fn part_title(part: &str) -> &'static str {
+    match part {
+        "164.308" => "Administrative safeguards",
+        "164.310" => "Physical safeguards",
+        "164.312" => "Technical safeguards",
+        "164.314" => "Organisational requirements",
+        "164.316" => "Policies, procedures and documentation",
+        "164.502" | "164.514" => "Privacy Rule: uses and disclosures of PHI",
+        _ => "Other requirements",
+    }
+}
+
+/// The name the regulation gives each paragraph we cite.
+fn citation_title(citation: &str) -> Option<&'static str> {
+    Some(match citation {
+        "164.308(a)(1)(ii)(A)" => "Risk analysis",
+        "164.308(a)(1)(ii)(B)" => "Risk management",
+        "164.308(a)(1)(ii)(D)" => "Information system activity review",
+        "164.308(a)(3)(ii)(B)" => "Workforce clearance procedure",
+        "164.308(a)(3)(ii)(C)" => "Termination procedures",
+        "164.308(a)(4)(i)" => "Information access management",
+        "164.308(a)(4)(ii)(B)" => "Access authorization",
+        "164.308(a)(4)(ii)(C)" => "Access establishment and modification",
+        "164.308(a)(5)(ii)(C)" => "Log-in monitoring",
+        "164.308(a)(5)(ii)(D)" => "Password management",
+        "164.308(a)(6)(ii)" => "Security incident response and reporting",
+        "164.308(a)(7)(i)" => "Contingency plan",
+        "164.308(a)(7)(ii)(A)" => "Data backup plan",
+        "164.308(a)(7)(ii)(B)" => "Disaster recovery plan",
+        "164.308(a)(7)(ii)(D)" => "Testing and revision procedures",
+        "164.308(b)(1)" => "Business associate contracts",
+        "164.310(a)(1)" => "Facility access controls",
+        "164.310(d)(1)" => "Device and media controls",
+        "164.310(d)(2)(iv)" => "Data backup and storage",
+        "164.312(a)(1)" => "Access control",
+        "164.312(a)(2)(i)" => "Unique user identification",
+        "164.312(a)(2)(ii)" => "Emergency access procedure",
+        "164.312(a)(2)(iii)" => "Automatic logoff",
+        "164.312(a)(2)(iv)" => "Encryption and decryption",
+        "164.312(b)" => "Audit controls",
+        "164.312(c)(1)" => "Integrity",
+        "164.312(c)(2)" => "Mechanism to authenticate ePHI",
+        "164.312(d)" => "Person or entity authentication",
+        "164.312(e)(1)" => "Transmission security",
+        "164.312(e)(2)(i)" => "Integrity controls",
+        "164.312(e)(2)(ii)" => "Encryption (in transmission)",
+        "164.316(a)" => "Policies and procedures",
+        "164.316(b)(1)" => "Documentation",
+        "164.316(b)(2)(i)" => "Documentation time limit (retention)",
+        "164.502(b)" => "Minimum necessary",
+        "164.514" => "De-identification and minimum necessary",
+        _ => return None,
+    })
+}
+
+/// First string among `keys` in a change-log entry.
+fn entry_text(entry: &serde_json::Value, keys: &[&str]) -> Option<String> {
+    keys.iter().find_map(|k| match entry.get(*k)? {
+        serde_json::Value::String(s) => Some(s.clone()),
+        serde_json::Value::Null => None,
+        other => Some(other.to_string()),
+    })
+}
+
+fn entry_statements(entry: &serde_json::Value) -> Vec<String> {
+    ["statements", "sql", "applied"]
+        .iter()
+        .find_map(|k| match entry.get(*k)? {
+            serde_json::Value::Array(items) => Some(
+                items
+                    .iter()
+                    .map(|i| i.as_str().map(str::to_string).unwrap_or_else(|| i.to_string()))
+                    .collect(),
+            ),
+            serde_json::Value::String(s) => Some(vec![s.clone()]),
+            _ => None,
+        })
+        .unwrap_or_default()
+}
+
+const ID_KEYS: [&str; 3] = ["id", "check_id", "check"];
+const TIME_KEYS: [&str; 4] = ["at", "applied_at", "time", "timestamp"];
+const OUTCOME_KEYS: [&str; 4] = ["outcome", "result", "status", "recheck"];
+const BY_KEYS: [&str; 3] = ["by", "operator", "user"];
+
+/// One line per change-log entry that concerns check `id`.
+fn applied_entries(log: &[serde_json::Value], id: &str) -> Vec<String> {
+    log.iter()
+        .filter(|e| entry_text(e, &ID_KEYS).as_deref() == Some(id))
+        .map(|e| {
+            let mut parts = Vec::new();
+            if let Some(at) = entry_text(e, &TIME_KEYS) {
+                parts.push(human_time(&at));
+            }
+            if let Some(by) = entry_text(e, &BY_KEYS) {
+                parts.push(format!("by {by}"));
+            }
+            if let Some(outcome) = entry_text(e, &OUTCOME_KEYS) {
+                parts.push(outcome);
+            }
+            if parts.is_empty() {
+                "applied".to_string()
+            } else {
+                format!("applied {}", parts.join(", "))
+            }
+        })
+        .collect()
+}
+
+fn change_row(entry: &serde_json::Value) -> Row {
+    let when = entry_text(entry, &TIME_KEYS)
+        .map(|t| human_time(&t))
+        .unwrap_or_else(|| "—".into());
+    let id = entry_text(entry, &ID_KEYS).unwrap_or_else(|| "—".into());
+    let statements = entry_statements(entry);
+    let mut what = Vec::new();
+    if let Some(by) = entry_text(entry, &BY_KEYS) {
+        what.push(Span::new(format!("by {by}\n"), CELL));
+    }
+    if statements.is_empty() {
+        what.push(Span::new(entry.to_string(), CELL_MONO));
+    } else {
+        what.push(Span::new(statements.join("\n"), CELL_MONO));
+    }
+    let outcome = entry_text(entry, &OUTCOME_KEYS).unwrap_or_else(|| "—".into());
+    Row::Cells(vec![
+        vec![Span::new(when, CELL)],
+        vec![Span::new(id, CELL_BOLD)],
+        what,
+        vec![Span::new(outcome, CELL)],
+    ])
+}
+
+/// Running header and footer, page numbers and the DEMO marking.
+struct Frame<'a> {
+    input: &'a ReportInput,
+    report: &'a ScanReport,
+    ctx: &'a Context,
+}
+
+impl PageFrame for Frame<'_> {
+    fn frame(&self, c: &mut Composer<'_>, number: usize, total: usize) {
+        let demo = self.input.demo;
+        if demo {
+            self.demo_marking(c);
+        }
+        if number > 1 {
+            let baseline = if demo { 42.0 } else { 34.0 };
+            let org = self
+                .input
+                .organisation
+                .as_deref()
+                .filter(|o| !o.trim().is_empty())
+                .map(|o| format!(" · {o}"))
+                .unwrap_or_default();
+            c.text_at(
+                MARGIN_X,
+                baseline,
+                &Span::new(format!("pgSafeguard evidence report{org}"), Style::new(Face::Bold, 7.5, NAVY)),
+            );
+            c.aligned_text(
+                MARGIN_X,
+                CONTENT_WIDTH,
+                baseline,
+                &Span::new(
+                    format!("{} · scanned {}", target_line(self.report), human_time(&self.report.collected_at)),
+                    Style::new(Face::Regular, 7.5, MUTED),
+                ),
+                Align::Right,
+            );
+            c.rule(MARGIN_X, baseline + 6.0, CONTENT_WIDTH, 0.6, RULE);
+        }
+        let footer_top = CONTENT_BOTTOM + 16.0;
+        c.rule(MARGIN_X, footer_top, CONTENT_WIDTH, 0.6, RULE);
+        let baseline = footer_top + 13.0;
+        c.text_at(
+            MARGIN_X,
+            baseline,
+            &Span::new(
+                format!(
+                    "Signed report · scan data SHA-256 {}…",
+                    self.ctx.json_sha256.get(..16).unwrap_or(&self.ctx.json_sha256)
+                ),
+                Style::new(Face::Regular, 7.0, MUTED),
+            ),
+        );
+        c.aligned_text(
+            MARGIN_X,
+            CONTENT_WIDTH,
+            baseline,
+            &Span::new(format!("Page {number} of {total}"), Style::new(Face::Bold, 7.5, NAVY)),
+            Align::Right,
+        );
+    }
+}
+
+impl Frame<'_> {
+    /// A red band with the words on top, and a pale diagonal watermark
+    /// behind the content.
+    fn demo_marking(&self, c: &mut Composer<'_>) {
+        c.underlay(|c| {
+            c.rotated_text(
+                118.0,
+                PAGE_HEIGHT - 190.0,
+                52.0,
+                &Span::new("DEMO — NOT EVIDENCE", Style::new(Face::Bold, 54.0, DEMO_WATERMARK)),
+            );
+        });
+        c.fill_rect(0.0, 0.0, PAGE_WIDTH, 18.0, DEMO_RED);
+        c.aligned_text(
+            0.0,
+            PAGE_WIDTH,
+            12.5,
+            &Span::new(
+                "DEMO — not evidence · generated from a training database",
+                Style::new(Face::Bold, 8.0, WHITE),
+            ),
+            Align::Center,
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn citations_sort_naturally() {
+        let mut list = vec!["164.312(e)(1)", "164.308(a)(7)(ii)(A)", "164.312(a)(2)(iv)", "164.312(a)(1)", "164.308(a)(1)(ii)(D)", "164.514"];
+        list.sort_by_key(|c| citation_key(c));
+        assert_eq!(
+            list,
+            vec!["164.308(a)(1)(ii)(D)", "164.308(a)(7)(ii)(A)", "164.312(a)(1)", "164.312(a)(2)(iv)", "164.312(e)(1)", "164.514"]
+        );
+    }
+
+    #[test]
+    fn human_time_drops_fractions() {
+        assert_eq!(human_time("2026-11-27T10:00:00.123Z"), "2026-11-27 10:00:00 UTC");
+    }
+
+    #[test]
+    fn change_log_entries_match_by_id() {
+        let log = vec![serde_json::json!({"id": "TLS-001", "at": "2026-11-27T10:05:00Z", "by": "dba", "outcome": "pass on re-check"})];
+        let lines = applied_entries(&log, "TLS-001");
+        assert_eq!(lines, vec!["applied 2026-11-27 10:05:00 UTC, by dba, pass on re-check"]);
+        assert!(applied_entries(&log, "TLS-002").is_empty());
+    }
+}
