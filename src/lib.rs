@@ -16,6 +16,7 @@
 //! on stderr with exit code 2 by the binary. A part the scanner could not read
 //! becomes a [`snapshot::Gap`] and its checks say `unknown`, never `pass`.
 
+pub mod apply;
 pub mod atomic_file;
 pub mod checks;
 pub mod cli;
@@ -23,6 +24,7 @@ pub mod db;
 pub mod finding;
 pub mod output;
 pub mod policy;
+pub mod report;
 pub mod scan;
 pub mod session;
 pub mod snapshot;

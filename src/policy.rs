@@ -59,6 +59,16 @@ pub struct PolicyAcceptedRisk {
     pub expires: String,
 }
 
+impl PolicyAcceptedRisk {
+    /// Whether this acceptance is for `id` and has not expired by `now`
+    /// (RFC 3339). Dates compare as text because both are ISO 8601; a risk
+    /// expiring today still holds.
+    fn holds(&self, id: &str, now: &str) -> bool {
+        let today = now.get(..10).unwrap_or(now);
+        self.id == id && self.expires.as_str() >= today
+    }
+}
+
 impl Policy {
     pub fn load(path: &Path) -> Result<Policy, PolicyError> {
         let shown = path.display().to_string();
@@ -73,17 +83,28 @@ impl Policy {
     }
 
     /// An unexpired, whole-check acceptance for `id` as of `now` (RFC 3339).
-    /// Dates compare as text because both are ISO 8601.
     pub fn accepted_risk(&self, id: &str, now: &str) -> Option<AcceptedRisk> {
-        let today = now.get(..10).unwrap_or(now);
         self.accepted_risks
             .iter()
-            .find(|r| r.id == id && r.object.is_none() && r.expires.as_str() >= today)
+            .find(|r| r.object.is_none() && r.holds(id, now))
             .map(|r| AcceptedRisk {
                 by: r.by.clone(),
                 reason: r.reason.clone(),
                 expires: r.expires.clone(),
             })
+    }
+
+    /// An unexpired acceptance for `id` limited to exactly `object` (as the
+    /// finding lists it in `objects`).
+    pub fn accepted_object(
+        &self,
+        id: &str,
+        object: &str,
+        now: &str,
+    ) -> Option<&PolicyAcceptedRisk> {
+        self.accepted_risks
+            .iter()
+            .find(|r| r.object.as_deref() == Some(object) && r.holds(id, now))
     }
 
     /// Whether `role` is an approved superuser; `bootstrap` is always approved.
@@ -145,5 +166,81 @@ mod tests {
     #[test]
     fn unknown_policy_keys_are_rejected() {
         assert!(toml::from_str::<Policy>("aproved_superusers = []").is_err());
+    }
+
+    #[test]
+    fn object_acceptance_is_exact_and_expires() {
+        let policy: Policy = toml::from_str(
+            r#"
+            [[accepted_risks]]
+            id = "EAR-004"
+            object = "public.patients.ssn"
+            by = "CISO"
+            reason = "tokenized upstream"
+            expires = "2026-12-31"
+            "#,
+        )
+        .unwrap_or_default();
+        let now = "2026-11-27T10:00:00Z";
+        assert!(policy
+            .accepted_object("EAR-004", "public.patients.ssn", now)
+            .is_some());
+        assert!(policy
+            .accepted_object("EAR-004", "public.patients.mrn", now)
+            .is_none());
+        assert!(policy
+            .accepted_object("EAR-004", "public.patients.ssn", "2027-01-01T00:00:00Z")
+            .is_none());
+        // An object acceptance never accepts the whole check.
+        assert!(policy.accepted_risk("EAR-004", now).is_none());
+    }
+
+    /// The shipped example parses and sets every field away from its default,
+    /// so a new field cannot be added without documenting it there.
+    #[test]
+    fn example_policy_parses_and_covers_every_field() {
+        let example: Policy = toml::from_str(include_str!("../assets/policy.example.toml"))
+            .expect("assets/policy.example.toml parses");
+        let Policy {
+            approved_superusers,
+            approved_admins,
+            service_accounts,
+            clinical_roles,
+            phi_tables,
+            not_phi_tables,
+            rpo_seconds,
+            inactivity_days,
+            approved_extensions,
+            allow_loopback_without_tls,
+            accepted_risks,
+        } = &example;
+        let default = Policy::default();
+        assert_ne!(approved_superusers, &default.approved_superusers);
+        assert_ne!(approved_admins, &default.approved_admins);
+        assert_ne!(service_accounts, &default.service_accounts);
+        assert_ne!(clinical_roles, &default.clinical_roles);
+        assert_ne!(phi_tables, &default.phi_tables);
+        assert_ne!(not_phi_tables, &default.not_phi_tables);
+        assert_ne!(rpo_seconds, &default.rpo_seconds);
+        assert_ne!(inactivity_days, &default.inactivity_days);
+        assert_ne!(approved_extensions, &default.approved_extensions);
+        assert_ne!(
+            allow_loopback_without_tls,
+            &default.allow_loopback_without_tls
+        );
+        assert_ne!(accepted_risks, &default.accepted_risks);
+        let PolicyAcceptedRisk {
+            id,
+            object,
+            by,
+            reason,
+            expires,
+        } = accepted_risks
+            .iter()
+            .find(|r| r.object.is_some())
+            .expect("an accepted risk limited to one object");
+        assert!(!id.is_empty() && object.is_some() && !by.is_empty() && !reason.is_empty());
+        assert_eq!(expires.len(), 10, "expires is an ISO date: {expires}");
+        assert!(accepted_risks.iter().any(|r| r.object.is_none()));
     }
 }

@@ -184,3 +184,11 @@ fn help_and_version_succeed() {
         assert!(!out.stdout.is_empty());
     }
 }
+
+#[test]
+fn the_app_without_a_display_is_a_one_line_error() {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_pgsafeguard"));
+    cmd.env_remove("DISPLAY").env_remove("WAYLAND_DISPLAY");
+    let out = cmd.output().expect("run pgsafeguard");
+    assert_clean_error(&out, "no display");
+}

@@ -336,6 +336,25 @@ fn least_privilege_scanner_on_an_insecure_cluster() {
     );
     assert_eq!(scanner.databases[0].phi_sample, None);
     assert_eq!(findings(&superuser)["EAR-005"].status, Status::Fail);
+
+    // The tests run on the database host: file facts are read for both.
+    for snapshot in [&superuser, &scanner] {
+        let host = snapshot
+            .host
+            .as_ref()
+            .expect("host facts on the database host");
+        assert_eq!(
+            Path::new(&host.data_directory).canonicalize().unwrap(),
+            cluster.data_dir().canonicalize().unwrap()
+        );
+        let hba = host.files.iter().find(|f| f.role == "hba_file").unwrap();
+        assert_eq!(hba.mode, Some(0o600), "{hba:?}");
+        let data = &host.files[0];
+        assert_eq!(data.role, "data_directory");
+        assert_eq!(data.mode, Some(0o700), "{data:?}");
+        assert!(data.owner.is_some() && data.owner == hba.owner, "{host:?}");
+        assert_ne!(findings(snapshot)["EAR-008"].status, Status::Manual);
+    }
 }
 
 #[test]

@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Screenshots of the real pgSafeguard window, for review.
 #
-# Starts a virtual X server (Xvfb), opens the GUI on the bundled offline
-# sample, and saves PNGs of the overview, a section with its first failing
+# Starts a virtual X server (Xvfb), runs `pgsafeguard demo` (the bundled
+# offline sample), and saves PNGs of the overview, a section with its first failing
 # check selected, the same in the dark theme, and the start screen.
 #
 # Usage: tests/gui-screenshot.sh [OUT_DIR]        (default /tmp)
-#   PGSAFEGUARD_BIN=target/release/pgsafeguard    run `$BIN demo` instead of
-#                                                 the ignored test that calls run_gui
+#   PGSAFEGUARD_BIN=target/release/pgsafeguard    the binary to run (default: build
+#                                                 and run target/debug/pgsafeguard)
 #   DISPLAY_NUM=99                                X display number
 #
 # Needs: xvfb, xdotool, imagemagick (import). No window manager is needed:
@@ -35,17 +35,18 @@ export DISPLAY=":$display_num"
 unset WAYLAND_DISPLAY
 sleep 1
 
-if [[ -n "${PGSAFEGUARD_BIN:-}" ]]; then
-    "$PGSAFEGUARD_BIN" demo &
-    pids+=($!)
-else
-    cargo test --test gui real_window_on_the_sample -- --ignored --exact >/tmp/pgsafeguard-gui-test.log 2>&1 &
-    pids+=($!)
+bin=${PGSAFEGUARD_BIN:-}
+if [[ -z "$bin" ]]; then
+    cargo build --bin pgsafeguard
+    bin=target/debug/pgsafeguard
 fi
+# `demo` opens the bundled offline sample (the demo back end replaces it later).
+"$bin" demo >/tmp/pgsafeguard-gui.log 2>&1 &
+pids+=($!)
 
-# Wait for the window (building may take a while the first time).
+# Wait for the window.
 window=""
-for _ in $(seq 1 600); do
+for _ in $(seq 1 60); do
     window=$(xdotool search --name '^pgSafeguard$' 2>/dev/null | head -n1 || true)
     [[ -n "$window" ]] && break
     sleep 1
@@ -58,17 +59,27 @@ shot() {
     import -window root "$out_dir/$1"
     echo "saved $out_dir/$1"
 }
-click() {
-    xdotool mousemove "$1" "$2" click 1
+# Navigation uses the app's shortcuts (Ctrl+0 overview, Ctrl+1..6 sections);
+# there is no window manager, so focus the window before typing.
+key() {
+    xdotool windowfocus --sync "$window" key "$1"
+}
+# The theme toggle is the right-most button of the top bar.
+toggle_theme() {
+    xdotool mousemove 1215 20 click 1
 }
 
 shot pgsafeguard-gui.png                # overview of the offline sample
-click 150 330                           # rail: 3. Encryption in transit
-shot pgsafeguard-section.png            # first failing check selected
-click 1160 22                           # top bar: Dark theme
+key ctrl+3                              # 3. Encryption in transit and authentication
+shot pgsafeguard-section.png            # its first failing check is selected
+key Down; key Down                      # arrow keys move through the list
+shot pgsafeguard-section-next.png
+toggle_theme
 shot pgsafeguard-section-dark.png
-click 1160 22                           # back to the light theme
-click 150 110                           # rail: Overview
-shot pgsafeguard-overview.png
-click 520 22                            # top bar: Connect…
+key ctrl+0
+shot pgsafeguard-overview-dark.png
+toggle_theme
+key ctrl+5                              # 5. Audit trails
+shot pgsafeguard-audit.png
+xdotool mousemove 740 20 click 1        # top bar: Connect… (start screen)
 shot pgsafeguard-start.png

@@ -632,19 +632,3 @@ fn a_lost_connection_keeps_the_results_and_marks_them_stale() {
         Summary::of(&before)
     );
 }
-
-// ----- a real window, for screenshots (tests/gui-screenshot.sh) -----
-
-/// Opens the real window on the bundled sample; run under Xvfb by
-/// tests/gui-screenshot.sh. Ignored in normal test runs.
-#[test]
-#[ignore]
-fn real_window_on_the_sample() {
-    let rt = runtime();
-    let result = pgsafeguard::ui::run_gui(pgsafeguard::ui::GuiOptions {
-        runtime: rt.handle().clone(),
-        open_session: std::env::var_os("PGSAFEGUARD_SESSION").map(Into::into),
-        demo: std::env::var_os("PGSAFEGUARD_START").is_none_or(|v| v != "start"),
-    });
-    result.unwrap();
-}

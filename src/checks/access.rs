@@ -18,10 +18,12 @@
 //! - "Can read" and "can become" follow every membership (SET ROLE works
 //!   whatever the INHERIT setting), see [`Reach::SetRole`].
 
+use super::facts;
 use super::facts::{
-    describe, library_listed, major_version, need_setting, part_missing, restore_list,
-    scanner_role, set_list_statement, split_list, value,
+    bootstrap_name, describe, library_listed, major_version, need_setting, part_missing,
+    restore_list, sample, scanner_role, set_list_statement, split_list, value, SHOWN,
 };
+use super::managed::{self, Provider};
 use super::privileges::{FastMap, FastSet, Reach, RoleGraph, RoleSet, PUBLIC, READ_ALL_DATA};
 use super::{hba, phi};
 use super::{Check, Fix, Verdict};
@@ -54,12 +56,6 @@ pub static CHECKS: &[&Check] = &[
     &SET_USER_LOADED,
 ];
 
-/// The bootstrap superuser always has oid 10.
-const BOOTSTRAP_ROLE_OID: u32 = 10;
-
-/// How many objects an evidence line names before "and N more".
-const SHOWN: usize = 5;
-
 /// Relation kinds that carry row-level security.
 const RLS_KINDS: &[&str] = &["r", "p"];
 
@@ -75,7 +71,13 @@ pub static SUPERUSERS_APPROVED: Check = Check {
     rationale: "A superuser bypasses every grant and row-level policy and can read any PHI \
         table, change audit settings and run programs on the host. An application or \
         person holding it unnecessarily is the widest possible exposure, so critical. \
-        Without a policy file only the bootstrap superuser counts as approved.",
+        Without a policy file only the bootstrap superuser counts as approved. On a managed \
+        service (RDS, Aurora, Azure, Cloud SQL) the superusers belong to the provider and are \
+        left out; the customer's highest privilege is membership in the provider's \
+        administrator group (rds_superuser, azure_pg_admin, cloudsqlsuperuser), so its login \
+        members are judged like superusers: approved are the master user created with the \
+        instance (its lowest-oid login member) and the policy's approved superusers and \
+        administrators.",
     reproduce_sql: "SELECT rolname, rolcanlogin FROM pg_roles WHERE rolsuper ORDER BY 1;",
     evaluate: superusers_approved,
     fix: Fix::Build(revoke_superuser),
@@ -86,23 +88,41 @@ fn superusers_approved(s: &Snapshot, policy: &Policy) -> Verdict {
         Ok(r) => r,
         Err(v) => return v,
     };
-    let approved = Approved::new(roles, policy);
+    let approved = Approved::new(s, roles, policy);
     let supers: Vec<&str> = roles
         .iter()
         .filter(|r| r.superuser)
         .map(|r| r.name.as_str())
         .collect();
-    let unapproved: Vec<String> = supers
+    let mut unapproved: Vec<String> = supers
         .iter()
         .filter(|r| !approved.superuser(r))
         .map(|r| (*r).to_string())
         .collect();
-    let seen = format!(
+    let mut seen = format!(
         "{} superuser role(s): {}; {}",
         supers.len(),
         supers.join(", "),
         approved.describe_superusers()
     );
+    if let Some(provider) = approved.provider {
+        match provider_admins(s, roles, provider) {
+            Some(members) => {
+                let group = provider.admin_group();
+                seen.push_str(&format!(
+                    "; {group} (the provider's administrator group, not a superuser) has {}                      login member(s): {}",
+                    members.len(),
+                    none_if_empty(&sample(&members))
+                ));
+                unapproved.extend(members.into_iter().filter(|m| !approved.admin(m)));
+            }
+            None if unapproved.is_empty() => {
+                return part_missing(s, "memberships", catalog_grant(s, "pg_auth_members"))
+            }
+            None => {}
+        }
+    }
+    let unapproved = sorted(unapproved);
     if unapproved.is_empty() {
         Verdict::pass(seen)
     } else {
@@ -111,13 +131,58 @@ fn superusers_approved(s: &Snapshot, policy: &Policy) -> Verdict {
     }
 }
 
+/// Login roles that can act as the provider's administrator group (any
+/// membership path, SET ROLE included), leaving out the provider's own
+/// roles; `None` when memberships were not collected. On a managed service
+/// this group is the most a customer's role can hold, so PRIV-001 judges
+/// its members as it judges superusers.
+fn provider_admins(s: &Snapshot, roles: &[Role], provider: Provider) -> Option<Vec<String>> {
+    let graph = RoleGraph::new(roles, s.memberships.as_deref()?);
+    let members = match graph.members(provider.admin_group(), Reach::SetRole) {
+        Some(set) => graph.names_of(set),
+        None => Vec::new(),
+    };
+    Some(sorted(
+        members
+            .into_iter()
+            .filter(|name| *name != provider.admin_group() && !provider.owns_role(name))
+            .filter(|name| {
+                graph
+                    .index_of(name)
+                    .and_then(|i| graph.role(i))
+                    .is_some_and(|r| r.can_login)
+            })
+            .map(str::to_string),
+    ))
+}
+
+/// NOSUPERUSER for listed superusers; on a managed service, also the
+/// listed roles' direct memberships in the provider's administrator group.
 fn revoke_superuser(s: &Snapshot, verdict: &Verdict) -> FixPlan {
-    attribute_plan(
-        s,
-        verdict,
-        &[SUPERUSER],
-        "grant the role only the table privileges its work needs before removing SUPERUSER",
-    )
+    let advice = "grant the role only the table privileges its work needs before removing \
+        SUPERUSER or its administrator-group membership";
+    let mut plan = attribute_plan(s, verdict, &[SUPERUSER], advice);
+    let group = managed::detect(s).map(|p| p.admin_group());
+    let listed = Listed::new(verdict);
+    let cut: Vec<&Membership> = s
+        .memberships
+        .as_deref()
+        .unwrap_or(&[])
+        .iter()
+        .filter(|m| Some(m.role.as_str()) == group && listed.contains(m.member.as_str()))
+        .collect();
+    if !cut.is_empty() {
+        let revoke = membership_plan(&cut, advice);
+        plan.statements.extend(revoke.statements);
+        plan.rollback.extend(revoke.rollback);
+        plan.note = format!(
+            "{}; a listed role that reaches the group through another group leaves that group \
+             instead",
+            revoke.note
+        );
+        plan.needs = revoke.needs;
+    }
+    plan
 }
 
 // ---------------------------------------------------------------- PRIV-002
@@ -134,7 +199,9 @@ pub static CREATE_ATTRIBUTES_LIMITED: Check = Check {
         pg_execute_server_program; CREATEDB lets it create databases outside the reviewed \
         ones. Both are administration, not application work, and open a short path to PHI, \
         so high. Administrators are the approved superusers (the bootstrap superuser \
-        without a policy) and the policy's approved_admins.",
+        without a policy) and the policy's approved_admins. On a managed service the \
+        provider's own roles are left out and the master user created with the instance \
+        stands in for the bootstrap superuser.",
     reproduce_sql: "SELECT rolname, rolcreatedb, rolcreaterole FROM pg_roles \
         WHERE rolcreatedb OR rolcreaterole ORDER BY 1;",
     evaluate: create_attributes_limited,
@@ -198,7 +265,7 @@ fn non_admins_holding(
         Ok(r) => r,
         Err(v) => return v,
     };
-    let approved = Approved::new(roles, policy);
+    let approved = Approved::new(s, roles, policy);
     let holders: Vec<String> = sorted(roles.iter().filter(|r| holds(r)).map(|r| r.name.clone()));
     let offenders: Vec<String> = holders
         .iter()
@@ -249,7 +316,7 @@ fn replication_dedicated(s: &Snapshot, policy: &Policy) -> Verdict {
         Ok(r) => r,
         Err(v) => return v,
     };
-    let approved = Approved::new(roles, policy);
+    let approved = Approved::new(s, roles, policy);
     let dedicated: Vec<String> = sorted(
         roles
             .iter()
@@ -287,6 +354,9 @@ fn replication_dedicated(s: &Snapshot, policy: &Policy) -> Verdict {
                 ));
                 objects.extend(broad.into_iter().map(|(key, _)| key));
             }
+        }
+        Err(absent) if facts::is_not_applicable(&absent) => {
+            seen.push_str(&format!("; {}", absent.evidence));
         }
         Err(unknown) if objects.is_empty() => return unknown,
         Err(_) => seen.push_str("; pg_hba rules were not collected"),
@@ -365,7 +435,7 @@ fn no_path_to_superuser(s: &Snapshot, policy: &Policy) -> Verdict {
         Err(v) => return v,
     };
     let roles = s.roles.as_deref().unwrap_or(&[]);
-    let approved = Approved::new(roles, policy);
+    let approved = Approved::new(s, roles, policy);
     let mut paths: BTreeMap<String, String> = BTreeMap::new();
     for role in roles.iter().filter(|r| r.can_login && !r.superuser) {
         if approved.superuser(&role.name) {
@@ -449,7 +519,7 @@ fn server_access_roles_limited(s: &Snapshot, policy: &Policy) -> Verdict {
         Err(v) => return v,
     };
     let roles = s.roles.as_deref().unwrap_or(&[]);
-    let approved = Approved::new(roles, policy);
+    let approved = Approved::new(s, roles, policy);
     let mut found: Vec<String> = Vec::new();
     for predefined in SERVER_ACCESS_ROLES {
         let Some(members) = graph.members(predefined, Reach::SetRole) else {
@@ -581,7 +651,7 @@ fn no_shared_accounts(s: &Snapshot, policy: &Policy) -> Verdict {
         Ok(r) => r,
         Err(v) => return v,
     };
-    let approved = Approved::new(roles, policy);
+    let approved = Approved::new(s, roles, policy);
     let is_service = |name: &str| policy.service_accounts.iter().any(|a| a == name);
     let generic: Vec<String> = sorted(
         roles
@@ -1053,7 +1123,7 @@ fn default_privileges_tight(s: &Snapshot, policy: &Policy) -> Verdict {
         Ok(r) => r,
         Err(v) => return v,
     };
-    let approved = Approved::new(roles, policy);
+    let approved = Approved::new(s, roles, policy);
     let superusers: BTreeSet<&str> = roles
         .iter()
         .filter(|r| r.superuser)
@@ -1811,7 +1881,7 @@ fn phi_owners_cannot_log_in(s: &Snapshot, policy: &Policy) -> Verdict {
         Err(v) => return v,
     };
     let roles = s.roles.as_deref().unwrap_or(&[]);
-    let approved = Approved::new(roles, policy);
+    let approved = Approved::new(s, roles, policy);
     let mut can_act = graph.logins().clone();
     can_act.subtract(graph.superusers());
     can_act.subtract(
@@ -2098,7 +2168,7 @@ fn phi_columns_least_privilege(s: &Snapshot, policy: &Policy) -> Verdict {
         Err(v) => return v,
     };
     let roles = s.roles.as_deref().unwrap_or(&[]);
-    let approved = Approved::new(roles, policy);
+    let approved = Approved::new(s, roles, policy);
     let mut suspects = graph.logins().clone();
     suspects.subtract(graph.superusers());
     suspects.subtract(
@@ -2312,23 +2382,41 @@ fn preload_set_user(s: &Snapshot, _: &Verdict) -> FixPlan {
 // ------------------------------------------------------- shared helpers
 
 /// Who the policy approves, with the bootstrap superuser always approved.
+///
+/// On a managed service the bootstrap superuser belongs to the provider, so
+/// the customer's master user (see [`managed::master_user`]) stands in for
+/// it, and every role the provider runs counts as approved: those roles are
+/// not the customer's to change, and the evidence names them.
 struct Approved<'a> {
     bootstrap: &'a str,
     policy: &'a Policy,
+    provider: Option<Provider>,
+    /// The provider's roles present on this server, sorted.
+    provider_roles: Vec<&'a str>,
 }
 
 impl<'a> Approved<'a> {
-    fn new(roles: &'a [Role], policy: &'a Policy) -> Self {
-        let bootstrap = roles
+    fn new(s: &'a Snapshot, roles: &'a [Role], policy: &'a Policy) -> Self {
+        let provider = managed::detect(s);
+        let master = provider
+            .and_then(|p| managed::master_user(p, roles, s.memberships.as_deref()))
+            .map(|r| r.name.as_str());
+        let mut provider_roles: Vec<&str> = roles
             .iter()
-            .find(|r| r.oid == BOOTSTRAP_ROLE_OID)
             .map(|r| r.name.as_str())
-            .unwrap_or("postgres");
-        Approved { bootstrap, policy }
+            .filter(|name| managed::owned_by_provider(provider, name))
+            .collect();
+        provider_roles.sort_unstable();
+        Approved {
+            bootstrap: master.unwrap_or_else(|| bootstrap_name(roles)),
+            policy,
+            provider,
+            provider_roles,
+        }
     }
 
     fn superuser(&self, name: &str) -> bool {
-        self.policy.is_approved_superuser(name, self.bootstrap)
+        self.policy.is_approved_superuser(name, self.bootstrap) || self.provider_owned(name)
     }
 
     /// Approved superusers and approved administrators.
@@ -2336,17 +2424,52 @@ impl<'a> Approved<'a> {
         self.superuser(name) || self.policy.approved_admins.iter().any(|a| a == name)
     }
 
+    /// A role the managed service's provider runs.
+    fn provider_owned(&self, name: &str) -> bool {
+        managed::owned_by_provider(self.provider, name)
+    }
+
+    /// The bootstrap superuser, or on a managed service its master user.
+    fn bootstrap_label(&self) -> String {
+        match self.provider {
+            Some(p) => format!("{} (master user of {})", self.bootstrap, p.name()),
+            None => self.bootstrap.to_string(),
+        }
+    }
+
+    /// "; left out as Amazon RDS for PostgreSQL's own roles: …", or nothing.
+    fn provider_note(&self) -> String {
+        match self.provider {
+            Some(p) if !self.provider_roles.is_empty() => format!(
+                "; left out as {}'s own roles, not the customer's to change: {}",
+                p.name(),
+                sample(
+                    &self
+                        .provider_roles
+                        .iter()
+                        .map(|r| r.to_string())
+                        .collect::<Vec<_>>()
+                )
+            ),
+            _ => String::new(),
+        }
+    }
+
     fn describe_superusers(&self) -> String {
-        let mut names = vec![self.bootstrap.to_string()];
+        let mut names = vec![self.bootstrap_label()];
         names.extend(self.policy.approved_superusers.iter().cloned());
-        format!("approved: {}", names.join(", "))
+        format!("approved: {}{}", names.join(", "), self.provider_note())
     }
 
     fn describe_admins(&self) -> String {
-        let mut names = vec![self.bootstrap.to_string()];
+        let mut names = vec![self.bootstrap_label()];
         names.extend(self.policy.approved_superusers.iter().cloned());
         names.extend(self.policy.approved_admins.iter().cloned());
-        format!("approved administrators: {}", names.join(", "))
+        format!(
+            "approved administrators: {}{}",
+            names.join(", "),
+            self.provider_note()
+        )
     }
 }
 
@@ -2712,15 +2835,6 @@ fn sorted(items: impl IntoIterator<Item = String>) -> Vec<String> {
     v
 }
 
-/// The first few items and how many more, for evidence lines.
-fn sample(items: &[String]) -> String {
-    let shown: Vec<&str> = items.iter().take(SHOWN).map(String::as_str).collect();
-    match items.len().saturating_sub(SHOWN) {
-        0 => shown.join(", "),
-        more => format!("{} and {more} more", shown.join(", ")),
-    }
-}
-
 /// Like [`sample`] for `(key, detail)` pairs: sorts by key and formats
 /// the detail of the shown items only.
 fn annotated_sample<T>(items: &mut [(String, T)], detail: impl Fn(&T) -> String) -> String {
@@ -2750,8 +2864,7 @@ fn none_if_empty(text: &str) -> &str {
 #[cfg(test)]
 pub fn cases() -> Vec<super::testkit::Case> {
     use super::testkit::{base, db, hba, role, set, Case};
-    use crate::finding::{Attestation, Status};
-    use crate::policy::Attestations;
+    use crate::finding::Status;
     use fixtures::*;
 
     let with_role = |r: Role| {
@@ -2833,23 +2946,11 @@ pub fn cases() -> Vec<super::testkit::Case> {
     ));
 
     // PRIV-008: manual without an attestation, attested with one.
-    let attested = Attestations(BTreeMap::from([(
-        "PRIV-008".to_string(),
-        Attestation {
-            by: "Dana DBA".into(),
-            at: "2026-11-20".into(),
-            note: "connection logs reviewed; two logins disabled".into(),
-        },
-    )]));
-    cases.push(
-        Case::new("PRIV-008", with_role(login("alice")), base())
-            .expect(Status::Manual, Status::Manual),
-    );
-    cases.push(
-        Case::new("PRIV-008", with_role(login("alice")), base())
-            .with_attestations(attested)
-            .expect(Status::Attested, Status::Attested),
-    );
+    cases.push(Case::attestation(
+        "PRIV-008",
+        with_role(login("alice")),
+        with_role(login("alice")),
+    ));
 
     // PRIV-009
     let good = with_relations(vec![patients("phi_owner")]);

@@ -2,12 +2,14 @@
 //!
 //! Owns the declarations of EAR-001 … EAR-010, their evaluate functions and
 //! fix builders. Which tables and columns hold PHI comes from [`super::phi`];
-//! evidence helpers are shared with the transit section. Must not import
-//! `db`, `ui` or `report`.
+//! evidence helpers from [`super::facts`]. Must not import `db`, `ui`,
+//! `report` or another section file.
 
-use super::facts::{describe, major_version, need_setting, value};
+use super::facts::{
+    describe, excess_bits, listing, major_version, missing_part, need_setting, parse_mode, settle,
+    value,
+};
 use super::phi;
-use super::transit::{listing, missing_part, settle, split_accepted};
 use super::{Check, Fix, Verdict};
 use crate::finding::{ApplyClass, FixPlan, Section, Severity};
 use crate::policy::Policy;
@@ -70,22 +72,6 @@ fn not_collected(part: &str, names: &[String]) -> Verdict {
         ),
         None,
     )
-}
-
-/// A mode shown as octal text (`0600`, as pg_settings prints it) or as a
-/// decimal number (`384`).
-fn parse_mode(text: &str) -> Option<u32> {
-    let text = text.trim();
-    if text.len() > 1 && text.starts_with('0') {
-        u32::from_str_radix(text, 8).ok()
-    } else {
-        text.parse().ok()
-    }
-}
-
-/// Permission bits outside `allowed` (modes are bit masks: 0707 is not "≤ 0770").
-fn excess_bits(mode: u32, allowed: u32) -> u32 {
-    mode & 0o7777 & !allowed
 }
 
 // ---------------------------------------------------------------------------
@@ -316,7 +302,8 @@ pub static PHI_COLUMNS_ENCRYPTED: Check = Check {
         gets the table, a dump or a backup, whatever the disk encryption below. Columns \
         whose names mark PHI (ssn, mrn, dob, diagnosis …) in PHI tables should hold pgcrypto \
         ciphertext (bytea). Exposure of PHI, so high. Tables in not_phi_tables are skipped; \
-        single columns can be accepted in the policy (object schema.table.column).",
+        single columns can be accepted in the policy (object schema.table.column, prefixed \
+        with `database: ` when several databases were scanned).",
     reproduce_sql: "SELECT n.nspname, c.relname, a.attname, format_type(a.atttypid, a.atttypmod) \
         FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid \
         JOIN pg_namespace n ON n.oid = c.relnamespace \
@@ -347,25 +334,19 @@ fn phi_columns_encrypted(s: &Snapshot, policy: &Policy) -> Result<Verdict, Verdi
             }
         }
     }
-    let (open, accepted) = split_accepted(policy, "EAR-004", &s.collected_at, plaintext);
-    let accepted_note = if accepted.is_empty() {
-        String::new()
-    } else {
-        format!("; {} accepted in the policy", accepted.len())
-    };
-    if !open.is_empty() {
+    if !plaintext.is_empty() {
         return Ok(Verdict::fail(format!(
-            "{} PHI column(s) stored as plain text: {}{accepted_note}",
-            open.len(),
-            listing(&open)
+            "{} PHI column(s) stored as plain text: {}",
+            plaintext.len(),
+            listing(&plaintext)
         ))
-        .with_objects(open));
+        .with_objects(plaintext));
     }
     if !uncollected.is_empty() {
         return Err(not_collected("tables and columns", &uncollected));
     }
     Ok(Verdict::pass(format!(
-        "no unaccepted plain-text PHI column in: {}{accepted_note}",
+        "no plain-text PHI column in: {}",
         s.databases
             .iter()
             .map(|d| d.name.as_str())
@@ -1081,7 +1062,7 @@ pub fn cases() -> Vec<super::testkit::Case> {
         ),
     ];
     // EAR-009 is an attestation: attested with one, manual without.
-    cases.extend(super::safeguards::attestation_cases("EAR-009"));
+    cases.push(Case::attestation("EAR-009", base(), base()));
     cases
 }
 
@@ -1169,9 +1150,31 @@ mod tests {
             }],
             ..Policy::default()
         };
-        let v = (PHI_COLUMNS_ENCRYPTED.evaluate)(&s, &accepted);
-        assert_eq!(v.status, Status::Pass);
-        assert!(v.evidence.contains("1 accepted"));
+        let finding =
+            crate::checks::evaluate_one(&PHI_COLUMNS_ENCRYPTED, &s, &accepted, &Default::default());
+        assert_eq!(finding.status, Status::Accepted);
+        assert!(finding.objects.is_empty());
+        assert!(finding
+            .evidence
+            .contains("accepted in the policy: public.patients.ssn (by CISO until 2027-01-01)"));
+        // A second plain-text column keeps the finding failing; only it is fixed.
+        let mut two = patients("text");
+        two.columns.push(crate::snapshot::Column {
+            name: "mrn".into(),
+            type_name: "text".into(),
+            acl: Vec::new(),
+        });
+        let s = with_tables(vec![two]);
+        let finding =
+            crate::checks::evaluate_one(&PHI_COLUMNS_ENCRYPTED, &s, &accepted, &Default::default());
+        assert_eq!(finding.status, Status::Fail);
+        assert_eq!(finding.objects, vec!["public.patients.mrn".to_string()]);
+        assert!(finding
+            .evidence
+            .contains("accepted in the policy: public.patients.ssn"));
+        let plan = finding.fix.unwrap_or_default();
+        assert!(plan.statements.iter().all(|st| !st.contains("\"ssn\"")));
+        assert!(plan.statements.iter().any(|st| st.contains("\"mrn\"")));
     }
 
     #[test]

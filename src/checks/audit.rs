@@ -1,17 +1,16 @@
 //! Guide section 5: audit trails with pgAudit and PostgreSQL logging (AUD-*).
 //!
-//! Also owns small helpers the safeguards and backup sections reuse: judging
-//! several settings at once (`Expect`, `expect_all`, `fix_settings`), reading
-//! list settings without losing case or quoting (`split_list`,
-//! `set_list_statement`), and parsing timestamps (`parse_instant`).
-//! Imports only the snapshot, the policy, `facts`, `phi` and `privileges`; never
-//! `db` or `ui`.
+//! Owns the AUD checks, their evidence and their fix builders. Settings are
+//! judged with [`super::expect`]; imports only the snapshot, the policy,
+//! `facts`, `expect`, `phi` and `privileges`; never `db`, `ui` or a section
+//! file.
 
+use super::expect::{expect_all, fix_settings, judge_settings, Expect};
 use super::facts::{
-    alter_system_set, describe, major_version, need_setting, part_missing, restore_parameter,
-    scanner_role, settings_grant, value,
+    alter_system_set, describe, is_off, is_on, library_listed, major_version, need_setting,
+    parse_instant, part_missing, restore_list, restore_parameter, sample, scanner_role,
+    set_list_statement, settings_grant, split_list, value,
 };
-pub(super) use super::facts::{library_listed, restore_list, set_list_statement, split_list};
 use super::phi::phi_relations;
 use super::privileges::{Reach, RoleGraph};
 use super::{Check, Fix, Verdict};
@@ -20,8 +19,6 @@ use crate::policy::Policy;
 use crate::snapshot::{Relation, Setting, Snapshot};
 use postgres_protocol::escape::escape_identifier;
 use std::collections::BTreeSet;
-use time::format_description::well_known::Rfc3339;
-use time::OffsetDateTime;
 
 pub static CHECKS: &[&Check] = &[
     &PGAUDIT_LOADED,
@@ -41,141 +38,7 @@ pub static CHECKS: &[&Check] = &[
 ];
 
 // ---------------------------------------------------------------------------
-// Shared helpers (also used by `safeguards` and `backup`).
-
-/// A setting, what a good value looks like, and what the fix sets.
-#[derive(Clone, Copy)]
-pub(super) struct Expect {
-    pub name: &'static str,
-    /// Shown in evidence next to a bad value, e.g. "on".
-    pub wanted: &'static str,
-    pub ok: fn(&str) -> bool,
-    pub fix_value: &'static str,
-}
-
-/// The outcome of judging several settings.
-pub(super) struct Judged {
-    /// `describe()` of every visible setting, in rule order.
-    pub seen: Vec<String>,
-    /// Names of the visible settings that are not as wanted, with their wording.
-    pub bad: Vec<(&'static str, String)>,
-    /// The `unknown` verdict for the first setting that could not be read.
-    pub hidden: Option<Verdict>,
-}
-
-/// Judge each rule's setting; hidden settings are remembered, not guessed.
-pub(super) fn judge_settings(s: &Snapshot, rules: &[Expect]) -> Judged {
-    let mut judged = Judged {
-        seen: Vec::new(),
-        bad: Vec::new(),
-        hidden: None,
-    };
-    for rule in rules {
-        match need_setting(s, rule.name) {
-            Ok(setting) => {
-                let seen = describe(rule.name, setting);
-                if !(rule.ok)(value(setting)) {
-                    judged
-                        .bad
-                        .push((rule.name, format!("{seen}, wanted {}", rule.wanted)));
-                }
-                judged.seen.push(seen);
-            }
-            Err(unknown) => {
-                judged.hidden.get_or_insert(unknown);
-            }
-        }
-    }
-    judged
-}
-
-/// Pass when every setting is as wanted; fail (listing every bad one, named
-/// in `objects`) when any visible one is not; otherwise unknown.
-pub(super) fn expect_all(s: &Snapshot, rules: &[Expect]) -> Verdict {
-    let judged = judge_settings(s, rules);
-    if !judged.bad.is_empty() {
-        let names = judged.bad.iter().map(|(n, _)| (*n).to_string());
-        let wording: Vec<&str> = judged.bad.iter().map(|(_, w)| w.as_str()).collect();
-        return Verdict::fail(format!(
-            "{} of {} setting(s) not as required: {}",
-            judged.bad.len(),
-            rules.len(),
-            wording.join("; ")
-        ))
-        .with_objects(names);
-    }
-    match judged.hidden {
-        Some(unknown) => unknown,
-        None => Verdict::pass(judged.seen.join("; ")),
-    }
-}
-
-/// `ALTER SYSTEM SET` for the rules named in the verdict's objects (all
-/// rules when it names none), each with a rollback to what the snapshot saw.
-pub(super) fn fix_settings(
-    s: &Snapshot,
-    verdict: &Verdict,
-    rules: &[Expect],
-    apply: &[ApplyClass],
-    advice: &str,
-) -> FixPlan {
-    let chosen: Vec<&Expect> = rules
-        .iter()
-        .filter(|r| verdict.objects.is_empty() || verdict.objects.iter().any(|o| o == r.name))
-        .collect();
-    let mut notes: Vec<&str> = vec![advice];
-    if apply.contains(&ApplyClass::Restart) {
-        notes.push("takes effect only after a server restart");
-    }
-    notes.retain(|n| !n.is_empty());
-    let note = notes.join("; ");
-    FixPlan {
-        apply: apply.to_vec(),
-        statements: chosen
-            .iter()
-            .map(|r| alter_system_set(r.name, r.fix_value))
-            .collect(),
-        rollback: chosen
-            .iter()
-            .map(|r| restore_parameter(s, r.name))
-            .collect(),
-        needs: "superuser (ALTER SYSTEM)".into(),
-        note,
-        ..FixPlan::default()
-    }
-}
-
-/// A boolean setting that is on (pg_settings says `on`; the other spellings
-/// PostgreSQL accepts are allowed for hand-made snapshots).
-pub(super) fn is_on(v: &str) -> bool {
-    matches!(
-        v.trim().to_ascii_lowercase().as_str(),
-        "on" | "true" | "yes" | "1"
-    )
-}
-
-pub(super) fn is_off(v: &str) -> bool {
-    !is_on(v)
-}
-
-/// An instant in RFC 3339 or in PostgreSQL's text form
-/// (`2026-11-27 09:55:00.123+00`, `…+05:30`).
-pub(super) fn parse_instant(text: &str) -> Option<OffsetDateTime> {
-    let text = text.trim();
-    if let Ok(t) = OffsetDateTime::parse(text, &Rfc3339) {
-        return Some(t);
-    }
-    let text = text.replacen(' ', "T", 1);
-    let time_start = text.find('T')?;
-    let sign = text[time_start..].rfind(['+', '-'])? + time_start;
-    let offset = &text[sign + 1..];
-    let offset = match (offset.len(), offset.contains(':')) {
-        (2, false) => format!("{offset}:00"),
-        (4, false) => format!("{}:{}", &offset[..2], &offset[2..]),
-        _ => offset.to_string(),
-    };
-    OffsetDateTime::parse(&format!("{}{offset}", &text[..=sign]), &Rfc3339).ok()
-}
+// Helpers
 
 /// The grant that lets the scanner read a database's catalog.
 fn connect_grant(s: &Snapshot, database: &str) -> String {
@@ -541,7 +404,7 @@ fn pgaudit_object_role(s: &Snapshot, policy: &Policy) -> Verdict {
              them are not audited: {}",
             missing.len(),
             phi.len(),
-            first_few(&missing)
+            sample(&missing)
         ))
         .with_objects(missing)
     }
@@ -571,21 +434,6 @@ fn audited_phi_tables<'a>(
 ) -> impl Iterator<Item = &'a Relation> + 'a {
     phi_relations(relations, policy)
         .filter(|r| AUDITED_KINDS.contains(&r.kind.as_str()) && !r.is_partition)
-}
-
-/// "a, b, c and 4 more": a summary for evidence; `objects` holds them all.
-fn first_few(items: &[String]) -> String {
-    const SHOWN: usize = 5;
-    let mut text = items
-        .iter()
-        .take(SHOWN)
-        .cloned()
-        .collect::<Vec<_>>()
-        .join(", ");
-    if items.len() > SHOWN {
-        text.push_str(&format!(" and {} more", items.len() - SHOWN));
-    }
-    text
 }
 
 const DEFAULT_AUDIT_ROLE: &str = "auditor";

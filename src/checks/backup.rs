@@ -2,11 +2,14 @@
 //!
 //! Owns the archiving checks and [`redact_command`], which every piece of
 //! evidence that quotes a shell command must go through. Imports the
-//! snapshot, the policy, `facts` and the shared setting helpers in `audit`;
-//! never `db` or `ui`.
+//! snapshot, the policy, `facts` and `expect`; never `db`, `ui` or another
+//! section file.
 
-use super::audit::{expect_all, fix_settings, parse_instant, Expect};
-use super::facts::{describe, major_version, need_setting, part_missing, scanner_role, value};
+use super::expect::{expect_all, fix_settings, Expect};
+use super::facts::{
+    attestation_required, describe, major_version, need_setting, parse_instant, part_missing,
+    scanner_role, value,
+};
 use super::{Check, Fix, Verdict};
 use crate::finding::{ApplyClass, FixPlan, Section, Severity};
 use crate::policy::Policy;
@@ -510,10 +513,6 @@ fn archive_timeout(s: &Snapshot, policy: &Policy) -> Verdict {
 // ---------------------------------------------------------------------------
 // BAK-005 .. BAK-008: outside what SQL can see
 
-fn attestation_required(what: &str) -> Verdict {
-    Verdict::manual(format!("attestation required: {what}"))
-}
-
 pub static BASE_BACKUP_FRESH: Check = Check {
     id: "BAK-005",
     section: Section::Backup,
@@ -633,8 +632,7 @@ pub static RESTORE_DRILL: Check = Check {
 
 #[cfg(test)]
 pub fn cases() -> Vec<super::testkit::Case> {
-    use super::safeguards::attestation_cases;
-    use super::testkit::{with_settings, Case};
+    use super::testkit::{base, with_settings, Case};
     use crate::snapshot::Archiver;
 
     let healthy = |archiver: Archiver| {
@@ -678,7 +676,7 @@ pub fn cases() -> Vec<super::testkit::Case> {
     cases.extend(
         ["BAK-005", "BAK-006", "BAK-007", "BAK-008"]
             .into_iter()
-            .flat_map(attestation_cases),
+            .map(|id| Case::attestation(id, base(), base())),
     );
     cases
 }

@@ -1,11 +1,146 @@
-//! Shared vocabulary for checks: reading settings with their provenance,
-//! turning a missing part into `unknown` with the grant that would allow it,
-//! and the generic parameter fix.
+//! Shared vocabulary for checks: reading settings with their provenance and
+//! the major version they exist from, turning a missing part into `unknown`
+//! with the grant that would allow it, evidence summaries, the generic
+//! parameter fix, and reading `ALTER SYSTEM` statements back (so that a fix
+//! can be re-routed where ALTER SYSTEM is not allowed).
+//!
+//! Pure functions over the snapshot; must not import `db`, `ui` or `report`,
+//! nor any section file.
 
-use super::Verdict;
-use crate::finding::{ApplyClass, FixPlan};
-use crate::snapshot::{Setting, Snapshot};
+use super::{managed, Verdict};
+use crate::finding::{ApplyClass, FixPlan, Status};
+use crate::policy::Policy;
+use crate::snapshot::{Role, Setting, Snapshot};
 use postgres_protocol::escape::{escape_identifier, escape_literal};
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+// ---------------------------------------------------------------------------
+// Evaluation plumbing and evidence summaries
+
+/// Collapse an evaluation written with `?` into one verdict.
+pub fn settle(result: Result<Verdict, Verdict>) -> Verdict {
+    result.unwrap_or_else(|early| early)
+}
+
+/// How many matching objects evidence names before "and N more".
+pub const SHOWN: usize = 5;
+
+/// The first [`SHOWN`] items joined by `separator`, then how many were left out.
+fn shortened(items: &[String], separator: &str, more: &str) -> String {
+    let shown: Vec<&str> = items.iter().take(SHOWN).map(String::as_str).collect();
+    match items.len().saturating_sub(SHOWN) {
+        0 => shown.join(separator),
+        left => format!("{}{more}and {left} more", shown.join(separator)),
+    }
+}
+
+/// `a; b; c; and 4 more`: items that may themselves hold commas.
+pub fn listing(items: &[String]) -> String {
+    shortened(items, "; ", "; ")
+}
+
+/// `a, b, c and 4 more`: short names.
+pub fn sample(items: &[String]) -> String {
+    shortened(items, ", ", " ")
+}
+
+/// `unknown` for a part every role may read (no grant would help).
+pub fn missing_part(snapshot: &Snapshot, part: &str) -> Verdict {
+    let mut verdict = part_missing(snapshot, part, String::new());
+    if verdict.grant.as_deref() == Some("") {
+        verdict.grant = None;
+    }
+    verdict
+}
+
+/// A boolean setting that is on (pg_settings says `on`; the other spellings
+/// PostgreSQL accepts are allowed for hand-made snapshots).
+pub fn is_on(v: &str) -> bool {
+    matches!(
+        v.trim().to_ascii_lowercase().as_str(),
+        "on" | "true" | "yes" | "1"
+    )
+}
+
+pub fn is_off(v: &str) -> bool {
+    !is_on(v)
+}
+
+/// An instant in RFC 3339 or in PostgreSQL's text form
+/// (`2026-11-27 09:55:00.123+00`, `…+05:30`).
+pub fn parse_instant(text: &str) -> Option<OffsetDateTime> {
+    let text = text.trim();
+    if let Ok(t) = OffsetDateTime::parse(text, &Rfc3339) {
+        return Some(t);
+    }
+    let text = text.replacen(' ', "T", 1);
+    let time_start = text.find('T')?;
+    let sign = text[time_start..].rfind(['+', '-'])? + time_start;
+    let offset = &text[sign + 1..];
+    let offset = match (offset.len(), offset.contains(':')) {
+        (2, false) => format!("{offset}:00"),
+        (4, false) => format!("{}:{}", &offset[..2], &offset[2..]),
+        _ => offset.to_string(),
+    };
+    OffsetDateTime::parse(&format!("{}{offset}", &text[..=sign]), &Rfc3339).ok()
+}
+
+/// A file or socket mode as PostgreSQL shows it: `0600` (octal with a
+/// leading zero), `0o600`, or a plain decimal integer (`384`).
+pub fn parse_mode(text: &str) -> Option<u32> {
+    let text = text.trim();
+    match text.strip_prefix("0o").or_else(|| text.strip_prefix('0')) {
+        Some("") => Some(0),
+        Some(octal) => u32::from_str_radix(octal, 8).ok(),
+        None => text.parse().ok(),
+    }
+}
+
+/// Permission bits outside `allowed` (modes are bit masks: 0707 is not "≤ 0770").
+pub fn excess_bits(mode: u32, allowed: u32) -> u32 {
+    mode & 0o7777 & !allowed
+}
+
+/// `manual` with what the person must attest.
+pub fn attestation_required(what: &str) -> Verdict {
+    Verdict::manual(format!("attestation required: {what}"))
+}
+
+// ---------------------------------------------------------------------------
+// Roles
+
+/// The bootstrap superuser (the role initdb created) always has oid 10.
+pub const BOOTSTRAP_ROLE_OID: u32 = 10;
+
+pub fn is_bootstrap(role: &Role) -> bool {
+    role.oid == BOOTSTRAP_ROLE_OID
+}
+
+/// The bootstrap superuser's name, `postgres` when roles do not say.
+pub fn bootstrap_name(roles: &[Role]) -> &str {
+    roles
+        .iter()
+        .find(|r| is_bootstrap(r))
+        .map_or("postgres", |r| r.name.as_str())
+}
+
+// ---------------------------------------------------------------------------
+// Accepted risks per object
+
+/// Objects the policy accepts one by one (an unexpired accepted risk for
+/// `id` naming the object exactly), split from those still open:
+/// `(open, accepted)`.
+pub fn split_accepted(
+    policy: &Policy,
+    id: &str,
+    now: &str,
+    objects: Vec<String>,
+) -> (Vec<String>, Vec<String>) {
+    objects
+        .into_iter()
+        .partition(|object| policy.accepted_object(id, object, now).is_none())
+}
 
 /// The grant that lets a scanner read the settings it needs.
 pub fn settings_grant(snapshot: &Snapshot) -> String {
@@ -45,18 +180,68 @@ pub fn part_missing(snapshot: &Snapshot, part: &str, default_grant: String) -> V
     }
 }
 
-/// A setting that must be visible, or the `unknown` verdict to return.
+/// Settings the checks read that do not exist on every major PostgreSQL
+/// still supports or that scans still meet, with the first major that has
+/// them. A setting absent from a server older than that is not applicable
+/// there, not hidden.
+const INTRODUCED_IN: &[(&str, u32)] = &[
+    // 9.1; listed so that the table covers every file-mode setting.
+    ("log_file_mode", 9),
+    ("data_directory_mode", 11),
+    ("ssl_min_protocol_version", 12),
+    ("ssl_max_protocol_version", 12),
+    ("ssl_library", 12),
+    ("primary_conninfo", 12),
+    ("idle_session_timeout", 14),
+    ("archive_library", 15),
+    ("allow_alter_system", 17),
+    ("md5_password_warnings", 18),
+    ("ssl_tls13_ciphers", 18),
+];
+
+/// The first major version that has `name`, when it is younger than 9.0.
+pub fn introduced_in(name: &str) -> Option<u32> {
+    INTRODUCED_IN
+        .iter()
+        .find(|(setting, _)| *setting == name)
+        .map(|(_, major)| *major)
+}
+
+/// `not_applicable` when the server is older than the first major that has
+/// `name` and the setting is indeed absent.
+pub fn absent_on_this_version(snapshot: &Snapshot, name: &str) -> Option<Verdict> {
+    let first = introduced_in(name)?;
+    let major = major_version(snapshot)?;
+    let absent = snapshot.settings.is_some() && snapshot.setting(name).is_none();
+    (absent && major < first).then(|| {
+        Verdict::not_applicable(format!(
+            "{name} does not exist before PostgreSQL {first} (this server is PostgreSQL {major})"
+        ))
+    })
+}
+
+/// A setting that must be visible, or the verdict to return instead:
+/// `not_applicable` when this major does not have it, else `unknown` with
+/// the grant that would show it.
 pub fn need_setting<'a>(snapshot: &'a Snapshot, name: &str) -> Result<&'a Setting, Verdict> {
     if snapshot.settings.is_none() {
         return Err(part_missing(snapshot, "settings", settings_grant(snapshot)));
     }
     match snapshot.setting(name) {
         Some(s) if s.setting.is_some() => Ok(s),
-        _ => Err(Verdict::unknown(
-            format!("setting {name} is not visible to the scanner"),
-            Some(settings_grant(snapshot)),
-        )),
+        _ => Err(absent_on_this_version(snapshot, name).unwrap_or_else(|| {
+            Verdict::unknown(
+                format!("setting {name} is not visible to the scanner"),
+                Some(settings_grant(snapshot)),
+            )
+        })),
     }
+}
+
+/// Whether a `need_setting` error only says the setting does not exist on
+/// this major (so a check judging several settings can skip it).
+pub fn is_not_applicable(verdict: &Verdict) -> bool {
+    verdict.status == Status::NotApplicable
 }
 
 /// The live value of a setting, or "" when it is NULL.
@@ -264,6 +449,210 @@ pub fn list_items(raw: &str) -> Vec<String> {
 /// Server major version (e.g. 15), if known.
 pub fn major_version(snapshot: &Snapshot) -> Option<u32> {
     snapshot.target.server_version_num.map(|n| n / 10000)
+}
+
+// ---------------------------------------------------------------------------
+// Where ALTER SYSTEM cannot be used
+
+/// Where parameter changes must be made when ALTER SYSTEM is not allowed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ParameterHome {
+    /// A managed service: its parameter group, server parameters or flags.
+    Provider(managed::Provider),
+    /// PostgreSQL 17+ with `allow_alter_system = off`: postgresql.conf.
+    ConfigFile,
+}
+
+/// `None` when ALTER SYSTEM works on this server; otherwise where its
+/// parameters live instead.
+pub fn alter_system_unavailable(snapshot: &Snapshot) -> Option<ParameterHome> {
+    if let Some(provider) = managed::detect(snapshot) {
+        return Some(ParameterHome::Provider(provider));
+    }
+    snapshot
+        .setting("allow_alter_system")
+        .filter(|s| is_off(value(s)))
+        .map(|_| ParameterHome::ConfigFile)
+}
+
+/// What one `ALTER SYSTEM` statement of ours changes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParameterChange {
+    pub name: String,
+    /// The new elements (one for a plain setting); `None` for RESET.
+    pub values: Option<Vec<String>>,
+}
+
+/// Read back a statement built by [`alter_system_set`],
+/// [`set_list_statement`] or `ALTER SYSTEM RESET`; `None` for anything else.
+pub fn read_alter_system(statement: &str) -> Option<ParameterChange> {
+    if let Some(rest) = statement.strip_prefix("ALTER SYSTEM RESET ") {
+        let (name, tail) = read_identifier(rest)?;
+        return tail
+            .trim()
+            .is_empty()
+            .then_some(ParameterChange { name, values: None });
+    }
+    let rest = statement.strip_prefix("ALTER SYSTEM SET ")?;
+    let (name, tail) = read_identifier(rest)?;
+    let mut tail = tail.trim_start().strip_prefix('=')?;
+    let mut values = Vec::new();
+    loop {
+        let (literal, after) = read_literal(tail)?;
+        values.push(literal);
+        match after.trim_start().strip_prefix(',') {
+            Some(next) => tail = next,
+            None if after.trim().is_empty() => break,
+            None => return None,
+        }
+    }
+    Some(ParameterChange {
+        name,
+        values: Some(values),
+    })
+}
+
+/// `"quoted ""name"""` or a bare word, and what follows it.
+fn read_identifier(text: &str) -> Option<(String, &str)> {
+    let text = text.trim_start();
+    let Some(body) = text.strip_prefix('"') else {
+        let end = text.find(char::is_whitespace).unwrap_or(text.len());
+        return (end > 0).then(|| (text[..end].to_string(), &text[end..]));
+    };
+    read_quoted(body, '"', false)
+}
+
+/// `'literal'` or ` E'lit\\eral'` as escape_literal writes it, and what follows.
+fn read_literal(text: &str) -> Option<(String, &str)> {
+    let text = text.trim_start();
+    match text.strip_prefix("E'") {
+        Some(body) => read_quoted(body, '\'', true),
+        None => read_quoted(text.strip_prefix('\'')?, '\'', false),
+    }
+}
+
+/// The text up to the closing `quote` (doubled quotes are one quote; in an
+/// escape string `\\` is one backslash), and what follows it.
+fn read_quoted(body: &str, quote: char, backslashes: bool) -> Option<(String, &str)> {
+    let mut out = String::new();
+    let mut chars = body.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        match c {
+            c if c == quote && chars.peek().map(|(_, n)| *n) == Some(quote) => {
+                out.push(quote);
+                chars.next();
+            }
+            c if c == quote => return Some((out, &body[i + c.len_utf8()..])),
+            '\\' if backslashes => out.push(chars.next()?.1),
+            c => out.push(c),
+        }
+    }
+    None
+}
+
+/// `name = value` as a person types it into a console or postgresql.conf.
+fn shown_assignment(name: &str, values: &[String]) -> String {
+    let value = values.join(",");
+    if value.is_empty() {
+        format!("{name} = ''")
+    } else {
+        format!("{name} = {value}")
+    }
+}
+
+/// The plan with its `ALTER SYSTEM` statements turned into instructions for
+/// where the parameters live on this server: no ALTER SYSTEM statement is
+/// left in statements or rollback; other statements stay.
+pub fn without_alter_system(
+    snapshot: &Snapshot,
+    mut plan: FixPlan,
+    home: ParameterHome,
+) -> FixPlan {
+    let (changes, kept): (Vec<_>, Vec<_>) = plan
+        .statements
+        .drain(..)
+        .partition(|st| read_alter_system(st).is_some());
+    let changes: Vec<ParameterChange> = changes
+        .iter()
+        .filter_map(|st| read_alter_system(st))
+        .collect();
+    plan.statements = kept;
+    plan.rollback.retain(|st| read_alter_system(st).is_none());
+    if changes.is_empty() {
+        return plan;
+    }
+    let wanted: Vec<String> = changes
+        .iter()
+        .map(|c| match &c.values {
+            Some(values) => format!("set {}", shown_assignment(&c.name, values)),
+            None => format!("reset {} to its default", c.name),
+        })
+        .collect();
+    let undo: Vec<String> = changes
+        .iter()
+        .map(|c| match snapshot.setting(&c.name) {
+            Some(old) => shown_assignment(&c.name, &[value(old).to_string()]),
+            None => format!("{} to its default", c.name),
+        })
+        .collect();
+    let restart = plan.apply.contains(&ApplyClass::Restart);
+    let instruction = match home {
+        ParameterHome::Provider(provider) => {
+            plan.apply.retain(|a| *a != ApplyClass::Reload);
+            plan.apply.insert(0, ApplyClass::Manual);
+            plan.needs = provider_needs(provider, !plan.statements.is_empty(), &plan.needs);
+            format!(
+                "{} does not allow ALTER SYSTEM: {} in {}{}; to undo, set {} there again",
+                provider.name(),
+                wanted.join(", "),
+                provider.parameter_store(),
+                if restart {
+                    format!(
+                        ", then reboot the instance ({}): static parameters apply only at start",
+                        provider.console()
+                    )
+                } else {
+                    String::new()
+                },
+                undo.join(", ")
+            )
+        }
+        ParameterHome::ConfigFile => {
+            plan.apply.insert(0, ApplyClass::Os);
+            plan.needs = "write access to postgresql.conf on the database host, and superuser or \
+                EXECUTE on pg_reload_conf()"
+                .into();
+            format!(
+                "ALTER SYSTEM is disabled (allow_alter_system = off): {} in postgresql.conf, then {}; \
+                 to undo, set {} there again",
+                wanted.join(", "),
+                if restart { "restart the server" } else { "run SELECT pg_reload_conf()" },
+                undo.join(", ")
+            )
+        }
+    };
+    plan.note = if plan.note.is_empty() {
+        instruction
+    } else {
+        format!("{instruction}; {}", plan.note)
+    };
+    plan
+}
+
+fn provider_needs(provider: managed::Provider, statements_left: bool, before: &str) -> String {
+    let store = format!(
+        "permission to change {} ({})",
+        provider.parameter_store(),
+        provider.console()
+    );
+    if statements_left {
+        format!(
+            "{store}; the remaining statements need {} ({before})",
+            provider.admin_group()
+        )
+    } else {
+        store
+    }
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@
 //! must not import `db` and decides no verdict itself.
 
 use super::facts::{part_missing, scanner_role};
+use super::managed;
 use super::Verdict;
 use crate::finding::{ApplyClass, ConfigEdit, FixPlan};
 use crate::snapshot::{HbaRule, IdentMapping, Membership, Snapshot};
@@ -36,9 +37,17 @@ const KEYWORDS: &[&str] = &["all", "sameuser", "samerole", "samegroup", "replica
 /// Methods that check a password (sent in clear or as a hash exchange).
 pub const PASSWORD_METHODS: &[&str] = &["password", "md5", "scram-sha-256"];
 
-/// The rules, or the `unknown` verdict naming the grant that would reveal them.
+/// The rules, or the verdict to return without them: `not_applicable` on a
+/// managed service (the provider writes pg_hba.conf and does not show it),
+/// else `unknown` naming the grant that would reveal them.
 pub fn rules(snapshot: &Snapshot) -> Result<&[HbaRule], Verdict> {
     snapshot.hba_rules.as_deref().ok_or_else(|| {
+        if let Some(provider) = managed::detect(snapshot) {
+            return Verdict::not_applicable(format!(
+                "{} writes pg_hba.conf itself; customers can neither read nor change it",
+                provider.name()
+            ));
+        }
         let role = escape_identifier(&scanner_role(snapshot));
         part_missing(
             snapshot,

@@ -10,8 +10,10 @@ pub mod access;
 pub mod at_rest;
 pub mod audit;
 pub mod backup;
+pub mod expect;
 pub mod facts;
 pub mod hba;
+pub mod managed;
 pub mod phi;
 pub mod privileges;
 pub mod safeguards;
@@ -20,8 +22,8 @@ pub mod testkit;
 pub mod transit;
 pub mod versions;
 
-use crate::finding::{ApplyClass, Finding, FixPlan, Section, Severity, Status};
-use crate::policy::{Attestations, Policy};
+use crate::finding::{AcceptedRisk, ApplyClass, Finding, FixPlan, Section, Severity, Status};
+use crate::policy::{Attestations, Policy, PolicyAcceptedRisk};
 use crate::snapshot::Snapshot;
 
 /// A check's conclusion before the policy's accepted risks and attestations
@@ -126,8 +128,24 @@ pub struct Check {
 }
 
 impl Check {
-    /// The fix plan for a verdict.
+    /// The fix plan for a verdict. On a managed service the provider's
+    /// procedure replaces the check's own where [`managed::CONTROLS`] says
+    /// so; wherever ALTER SYSTEM is not allowed (managed services,
+    /// `allow_alter_system = off`) its statements become instructions for
+    /// where the parameters live.
     pub fn plan(&self, snapshot: &Snapshot, verdict: &Verdict) -> FixPlan {
+        if let Some(plan) = managed::provider_plan(self, snapshot) {
+            return plan;
+        }
+        let plan = self.own_plan(snapshot, verdict);
+        match facts::alter_system_unavailable(snapshot) {
+            Some(home) => facts::without_alter_system(snapshot, plan, home),
+            None => plan,
+        }
+    }
+
+    /// The plan the check's declaration builds, as on a self-hosted server.
+    fn own_plan(&self, snapshot: &Snapshot, verdict: &Verdict) -> FixPlan {
         match &self.fix {
             Fix::SetParameter {
                 name,
@@ -182,23 +200,27 @@ fn evaluate_one(
     policy: &Policy,
     attestations: &Attestations,
 ) -> Finding {
-    let verdict = (check.evaluate)(snapshot, policy);
-    let mut status = verdict.status;
+    let verdict =
+        managed::review(check, snapshot).unwrap_or_else(|| (check.evaluate)(snapshot, policy));
+    let (mut verdict, object_risks) = accept_objects(check.id, verdict, snapshot, policy);
     let mut accepted = None;
     let mut attestation = None;
-    if matches!(status, Status::Fail | Status::Warn) {
-        if let Some(risk) = policy.accepted_risk(check.id, &snapshot.collected_at) {
-            status = Status::Accepted;
+    if matches!(verdict.status, Status::Fail | Status::Warn) {
+        if let Some(risk) = policy
+            .accepted_risk(check.id, &snapshot.collected_at)
+            .or(object_risks)
+        {
+            verdict.status = Status::Accepted;
             accepted = Some(risk);
         }
     }
-    if status == Status::Manual {
+    if verdict.status == Status::Manual {
         if let Some(a) = attestations.get(check.id) {
-            status = Status::Attested;
+            verdict.status = Status::Attested;
             attestation = Some(a.clone());
         }
     }
-    let fix = match status {
+    let fix = match verdict.status {
         Status::Pass | Status::NotApplicable | Status::Attested => None,
         _ => Some(check.plan(snapshot, &verdict)),
     };
@@ -207,7 +229,7 @@ fn evaluate_one(
         section: check.section,
         title: check.title.into(),
         severity: check.severity,
-        status,
+        status: verdict.status,
         hipaa: check.hipaa.iter().map(|c| (*c).to_string()).collect(),
         cis: check.cis.map(Into::into),
         evidence: verdict.evidence,
@@ -219,6 +241,64 @@ fn evaluate_one(
         fix,
         rationale: check.rationale.into(),
         reproduce_sql: check.reproduce_sql.into(),
+    }
+}
+
+/// Apply the policy's per-object accepted risks to a failing or warning
+/// verdict: accepted objects leave `objects` (so the fix leaves them alone)
+/// and are named in the evidence. When every object is accepted, the
+/// combined acceptance is returned and the caller marks the finding
+/// `accepted`; otherwise the verdict keeps its status.
+fn accept_objects(
+    id: &str,
+    mut verdict: Verdict,
+    snapshot: &Snapshot,
+    policy: &Policy,
+) -> (Verdict, Option<AcceptedRisk>) {
+    if !matches!(verdict.status, Status::Fail | Status::Warn) || verdict.objects.is_empty() {
+        return (verdict, None);
+    }
+    let now = snapshot.collected_at.as_str();
+    let (open, accepted) = facts::split_accepted(policy, id, now, verdict.objects);
+    verdict.objects = open;
+    if accepted.is_empty() {
+        return (verdict, None);
+    }
+    let risks: Vec<&PolicyAcceptedRisk> = accepted
+        .iter()
+        .filter_map(|object| policy.accepted_object(id, object, now))
+        .collect();
+    let shown: Vec<String> = accepted
+        .iter()
+        .zip(&risks)
+        .map(|(object, r)| format!("{object} (by {} until {})", r.by, r.expires))
+        .collect();
+    verdict.evidence = format!(
+        "{}; accepted in the policy: {}",
+        verdict.evidence,
+        facts::listing(&shown)
+    );
+    let all_accepted = verdict.objects.is_empty();
+    (verdict, all_accepted.then(|| combined(&risks)))
+}
+
+/// One acceptance standing for several: every person and reason, and the
+/// earliest expiry (the finding is open again once any acceptance lapses).
+fn combined(risks: &[&PolicyAcceptedRisk]) -> AcceptedRisk {
+    let mut by: Vec<&str> = risks.iter().map(|r| r.by.as_str()).collect();
+    by.sort_unstable();
+    by.dedup();
+    let mut reasons: Vec<&str> = risks.iter().map(|r| r.reason.as_str()).collect();
+    reasons.sort_unstable();
+    reasons.dedup();
+    AcceptedRisk {
+        by: by.join(", "),
+        reason: reasons.join("; "),
+        expires: risks
+            .iter()
+            .map(|r| r.expires.clone())
+            .min()
+            .unwrap_or_default(),
     }
 }
 

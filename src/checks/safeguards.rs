@@ -5,9 +5,12 @@
 //! Imports the snapshot, the policy, `facts`, the bundled release table in
 //! `versions`, and the shared setting helpers in `audit`; never `db` or `ui`.
 
-use super::audit::{expect_all, fix_settings, is_off, is_on, Expect};
 use super::backup::redact_command;
-use super::facts::{describe, part_missing, scanner_role, settings_grant, value};
+use super::expect::{expect_all, fix_settings, Expect};
+use super::facts::{
+    attestation_required, describe, is_off, is_on, parse_mode, part_missing, scanner_role,
+    settings_grant, value,
+};
 use super::versions::{self, MajorRelease};
 use super::{Check, Fix, Verdict};
 use crate::finding::{ApplyClass, FixPlan, Section, Severity};
@@ -34,11 +37,6 @@ pub static CHECKS: &[&Check] = &[
     &SETTINGS_APPLIED,
     &NO_PLAINTEXT_PASSWORDS_ON_HOST,
 ];
-
-/// `manual` with what the person must attest.
-fn attestation_required(what: &str) -> Verdict {
-    Verdict::manual(format!("attestation required: {what}"))
-}
 
 // ---------------------------------------------------------------------------
 // ADM: attestations
@@ -665,17 +663,6 @@ pub static SOCKET_PERMISSIONS: Check = Check {
     },
 };
 
-/// A mode as PostgreSQL shows it: `0777` (octal with a leading zero) or a
-/// plain decimal integer.
-fn parse_mode(text: &str) -> Option<u32> {
-    let text = text.trim();
-    match text.strip_prefix("0o").or_else(|| text.strip_prefix('0')) {
-        Some("") => Some(0),
-        Some(octal) => u32::from_str_radix(octal, 8).ok(),
-        None => text.parse().ok(),
-    }
-}
-
 fn socket_mode_ok(v: &str) -> bool {
     parse_mode(v).is_some_and(|mode| mode & !0o770 == 0)
 }
@@ -853,25 +840,6 @@ pub static NO_PLAINTEXT_PASSWORDS_ON_HOST: Check = Check {
 // ---------------------------------------------------------------------------
 // Tests
 
-/// Two cases for a `manual` check: attested with an attestation, manual without.
-#[cfg(test)]
-pub(super) fn attestation_cases(id: &'static str) -> [super::testkit::Case; 2] {
-    use super::testkit::{base, Case};
-    use crate::finding::{Attestation, Status};
-    use crate::policy::Attestations;
-    let attestation = Attestation {
-        by: "privacy.officer@example.org".into(),
-        at: "2026-11-01".into(),
-        note: "reviewed".into(),
-    };
-    [
-        Case::new(id, base(), base())
-            .with_attestations(Attestations([(id.to_string(), attestation)].into()))
-            .expect(Status::Attested, Status::Attested),
-        Case::new(id, base(), base()).expect(Status::Manual, Status::Manual),
-    ]
-}
-
 #[cfg(test)]
 pub fn cases() -> Vec<super::testkit::Case> {
     use super::testkit::{base, db, set, with_settings, Case};
@@ -881,7 +849,7 @@ pub fn cases() -> Vec<super::testkit::Case> {
         "ADM-009", "ADM-010", "GEN-005", "GEN-007",
     ]
     .into_iter()
-    .flat_map(attestation_cases)
+    .map(|id| Case::attestation(id, base(), base()))
     .collect();
 
     let mut current = base();

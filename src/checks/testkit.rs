@@ -3,7 +3,7 @@
 //! in `checks::tests` insists that every registered id has both.
 
 use super::{evaluate_one, Check};
-use crate::finding::Status;
+use crate::finding::{Attestation, Status};
 use crate::policy::{Attestations, Policy};
 use crate::snapshot::*;
 use std::collections::BTreeMap;
@@ -14,6 +14,9 @@ pub struct Case {
     pub good: Snapshot,
     pub bad: Snapshot,
     pub policy: Policy,
+    /// Attestations given when evaluating `good` only.
+    pub good_attestations: Attestations,
+    /// Attestations given when evaluating both fixtures.
     pub attestations: Attestations,
     /// What `good` must give (`Pass`, or `Attested` for attestations).
     pub expect_good: Status,
@@ -29,9 +32,24 @@ impl Case {
             good,
             bad,
             policy: Policy::default(),
+            good_attestations: Attestations::default(),
             attestations: Attestations::default(),
             expect_good: Status::Pass,
             expect_bad: Status::Fail,
+        }
+    }
+
+    /// A `manual` check: `good` carries an attestation for `id` and must be
+    /// `attested`; `bad` has none and must stay `manual`.
+    pub fn attestation(id: &'static str, good: Snapshot, bad: Snapshot) -> Case {
+        let attestation = Attestation {
+            by: "privacy.officer@example.org".into(),
+            at: "2026-11-01".into(),
+            note: "reviewed".into(),
+        };
+        Case {
+            good_attestations: Attestations(BTreeMap::from([(id.to_string(), attestation)])),
+            ..Case::new(id, good, bad).expect(Status::Attested, Status::Manual)
         }
     }
 
@@ -53,11 +71,13 @@ impl Case {
 
     /// Evaluate both fixtures and compare with the expectations.
     pub fn verify(&self, check: &Check) -> Result<(), String> {
-        for (label, snap, expected) in [
-            ("good", &self.good, self.expect_good),
-            ("bad", &self.bad, self.expect_bad),
+        let mut good_attestations = self.attestations.clone();
+        good_attestations.0.extend(self.good_attestations.0.clone());
+        for (label, snap, expected, attestations) in [
+            ("good", &self.good, self.expect_good, &good_attestations),
+            ("bad", &self.bad, self.expect_bad, &self.attestations),
         ] {
-            let finding = evaluate_one(check, snap, &self.policy, &self.attestations);
+            let finding = evaluate_one(check, snap, &self.policy, attestations);
             if finding.status != expected {
                 return Err(format!(
                     "{}: {label} fixture gave {} (expected {expected}); evidence: {}",

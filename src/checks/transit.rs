@@ -4,17 +4,18 @@
 //! evaluate functions and fix builders. pg_hba reasoning (first match wins,
 //! loopback, anywhere, proposed files) lives in [`super::hba`]; the OpenSSL
 //! cipher expression reader and the connection-string reader are private
-//! child modules. Also holds small evidence helpers that the at-rest section
-//! shares. Must not import `db`, `ui` or `report`.
+//! child modules; evidence helpers come from [`super::facts`]. Must not
+//! import `db`, `ui`, `report` or another section file.
 
 mod ciphers;
 mod conninfo;
 
 use super::facts::{
-    alter_system_set, describe, list_items, major_version, need_setting, part_missing,
-    restore_parameter, scanner_role, value,
+    alter_system_set, describe, is_bootstrap, list_items, listing, major_version, missing_part,
+    need_setting, parse_instant, part_missing, restore_parameter, scanner_role, settle, value,
 };
 use super::hba::{self, Groups, Line, Who};
+use super::managed::{self, Provider};
 use super::{Check, Fix, Verdict};
 use crate::finding::{ApplyClass, ConfigEdit, FixPlan, Section, Severity, Status};
 use crate::policy::Policy;
@@ -24,8 +25,6 @@ use crate::snapshot::{
 use postgres_protocol::escape::{escape_identifier, escape_literal};
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
-use time::format_description::well_known::Rfc3339;
-use time::OffsetDateTime;
 
 pub static CHECKS: &[&Check] = &[
     &SSL_ON,
@@ -56,54 +55,7 @@ pub static CHECKS: &[&Check] = &[
 ];
 
 // ---------------------------------------------------------------------------
-// Helpers shared with the at-rest section.
-
-/// How many matching objects evidence names before "and N more".
-const SHOWN: usize = 5;
-
-/// Collapse an evaluation written with `?` into one verdict.
-pub(super) fn settle(result: Result<Verdict, Verdict>) -> Verdict {
-    result.unwrap_or_else(|unknown| unknown)
-}
-
-/// The first few items, `; `-separated, then how many were left out.
-pub(super) fn listing(items: &[String]) -> String {
-    let mut text = items
-        .iter()
-        .take(SHOWN)
-        .cloned()
-        .collect::<Vec<_>>()
-        .join("; ");
-    if items.len() > SHOWN {
-        text.push_str(&format!("; and {} more", items.len() - SHOWN));
-    }
-    text
-}
-
-/// `unknown` for a part every role may read (no grant would help).
-pub(super) fn missing_part(snapshot: &Snapshot, part: &str) -> Verdict {
-    let mut verdict = part_missing(snapshot, part, String::new());
-    if verdict.grant.as_deref() == Some("") {
-        verdict.grant = None;
-    }
-    verdict
-}
-
-/// Objects the policy accepts one by one (an unexpired accepted risk for
-/// `id` naming the object exactly), split from those still open.
-pub(super) fn split_accepted(
-    policy: &Policy,
-    id: &str,
-    now: &str,
-    objects: Vec<String>,
-) -> (Vec<String>, Vec<String>) {
-    let today = now.get(..10).unwrap_or(now);
-    objects.into_iter().partition(|object| {
-        !policy.accepted_risks.iter().any(|r| {
-            r.id == id && r.object.as_deref() == Some(object) && r.expires.as_str() >= today
-        })
-    })
-}
+// Helpers
 
 fn roles(snapshot: &Snapshot) -> Result<&[Role], Verdict> {
     snapshot
@@ -113,12 +65,14 @@ fn roles(snapshot: &Snapshot) -> Result<&[Role], Verdict> {
 }
 
 /// A login role used by a person: not a policy service account, not the
-/// bootstrap superuser, not a predefined `pg_*` role.
-fn is_human(role: &Role, policy: &Policy) -> bool {
+/// bootstrap superuser, not a predefined `pg_*` role, not a role a managed
+/// service's provider runs.
+fn is_human(role: &Role, policy: &Policy, provider: Option<Provider>) -> bool {
     role.can_login
-        && role.oid != 10
+        && !is_bootstrap(role)
         && !role.name.starts_with("pg_")
         && !policy.service_accounts.contains(&role.name)
+        && !managed::owned_by_provider(provider, &role.name)
 }
 
 /// A time value in milliseconds: `15min`, `'30s'`, or a bare number in
@@ -592,10 +546,6 @@ pub static SERVER_CERTIFICATE: Check = Check {
 
 const EXPIRY_WARNING_DAYS: i64 = 30;
 
-fn parse_time(text: &str) -> Option<OffsetDateTime> {
-    OffsetDateTime::parse(text, &Rfc3339).ok()
-}
-
 /// Whether `host` is named by a SAN entry (exact, an IP, or `*.` one label).
 fn san_matches(host: &str, san: &[String]) -> bool {
     if let Ok(ip) = host.trim_matches(['[', ']']).parse::<IpAddr>() {
@@ -649,9 +599,9 @@ fn server_certificate(s: &Snapshot, _: &Policy) -> Result<Verdict, Verdict> {
         )
     })?;
     let (now, not_before, not_after) = match (
-        parse_time(&s.collected_at),
-        parse_time(&cert.not_before),
-        parse_time(&cert.not_after),
+        parse_instant(&s.collected_at),
+        parse_instant(&cert.not_before),
+        parse_instant(&cert.not_after),
     ) {
         (Some(n), Some(b), Some(a)) => (n, b, a),
         _ => {
@@ -1412,32 +1362,17 @@ pub static NAMED_DATABASES_AND_USERS: Check = Check {
     fix: Fix::Build(named_databases_plan),
 };
 
-fn named_databases_and_users(s: &Snapshot, policy: &Policy) -> Result<Verdict, Verdict> {
+fn named_databases_and_users(s: &Snapshot, _: &Policy) -> Result<Verdict, Verdict> {
     let rules = hba::rules(s)?;
     let picked = reachable_rules(rules, |r| {
         hba::is_network(r)
             && (r.database.iter().any(|d| d == "all") || r.user_name.iter().any(|u| u == "all"))
     });
-    let shown: Vec<String> = picked.iter().map(|&i| hba::display(&rules[i])).collect();
-    let (open, accepted) = split_accepted(policy, "AUTH-007", &s.collected_at, shown);
-    let accepted_note = if accepted.is_empty() {
-        String::new()
-    } else {
-        format!("; {} accepted in the policy", accepted.len())
-    };
-    Ok(if open.is_empty() {
-        Verdict::pass(format!(
-            "{} pg_hba rule(s) read; no unaccepted TCP line uses all{accepted_note}",
-            rules.len()
-        ))
-    } else {
-        Verdict::fail(format!(
-            "{} TCP line(s) use all for databases or roles: {}{accepted_note}",
-            open.len(),
-            listing(&open)
-        ))
-        .with_objects(open)
-    })
+    Ok(rule_verdict(
+        rules,
+        &picked,
+        "on TCP use all for databases or roles",
+    ))
 }
 
 fn named_databases_plan(s: &Snapshot, verdict: &Verdict) -> FixPlan {
@@ -1949,7 +1884,11 @@ fn never_expires(role: &Role) -> bool {
 
 fn human_passwords_expire(s: &Snapshot, policy: &Policy) -> Result<Verdict, Verdict> {
     let roles = roles(s)?;
-    let humans: Vec<&Role> = roles.iter().filter(|r| is_human(r, policy)).collect();
+    let provider = managed::detect(s);
+    let humans: Vec<&Role> = roles
+        .iter()
+        .filter(|r| is_human(r, policy, provider))
+        .collect();
     let open: Vec<String> = humans
         .iter()
         .filter(|r| never_expires(r))
@@ -1968,7 +1907,7 @@ fn human_passwords_expire(s: &Snapshot, policy: &Policy) -> Result<Verdict, Verd
 }
 
 fn password_expiry_plan(s: &Snapshot, verdict: &Verdict) -> FixPlan {
-    let until = parse_time(&s.collected_at)
+    let until = parse_instant(&s.collected_at)
         .map(|t| (t + time::Duration::days(EXPIRY_DAYS)).date().to_string());
     let Some(until) = until else {
         return role_plan(
@@ -2212,9 +2151,10 @@ const PERSONAL_CONNECTION_LIMIT: i32 = 5;
 
 fn connection_limits(s: &Snapshot, policy: &Policy) -> Result<Verdict, Verdict> {
     let roles = roles(s)?;
+    let provider = managed::detect(s);
     let judged: Vec<&Role> = roles
         .iter()
-        .filter(|r| is_human(r, policy) && !r.superuser)
+        .filter(|r| is_human(r, policy, provider) && !r.superuser)
         .collect();
     let open: Vec<String> = judged
         .iter()
@@ -2429,7 +2369,11 @@ const SERVER_WIDE: &str = "server-wide";
 
 fn idle_timeouts(s: &Snapshot, policy: &Policy) -> Result<Verdict, Verdict> {
     let roles = roles(s)?;
-    let people: Vec<&Role> = roles.iter().filter(|r| is_human(r, policy)).collect();
+    let provider = managed::detect(s);
+    let people: Vec<&Role> = roles
+        .iter()
+        .filter(|r| is_human(r, policy, provider))
+        .collect();
     let (gaps, parameters) = all_idle_gaps(s, &people)?;
     let seen = parameters
         .iter()
@@ -3279,9 +3223,15 @@ mod tests {
             }],
             ..Policy::default()
         };
-        let v = run_with(&NAMED_DATABASES_AND_USERS, &s, &policy);
-        assert_eq!(v.status, Status::Pass);
-        assert!(v.evidence.contains("1 accepted"));
+        let finding = crate::checks::evaluate_one(
+            &NAMED_DATABASES_AND_USERS,
+            &s,
+            &policy,
+            &Default::default(),
+        );
+        assert_eq!(finding.status, Status::Accepted);
+        assert!(finding.evidence.contains("accepted in the policy: line 1"));
+        assert_eq!(finding.accepted.map(|a| a.by), Some("CISO".to_string()));
         let local = rules(vec![hba(1, "local", "all", "all", None, "peer")]);
         assert_eq!(run(&NAMED_DATABASES_AND_USERS, &local).status, Status::Pass);
     }

@@ -5,7 +5,11 @@
 //! one line on stderr, exit codes are 0 (nothing failing), 1 (a failing check)
 //! and 2 (error).
 
+mod fix;
+mod gui;
+mod report;
 mod scan;
+mod verify;
 
 pub use scan::{load_snapshot, snapshot_json};
 
@@ -25,6 +29,9 @@ use std::process::ExitCode;
     after_help = "Exit codes: 0 nothing failing, 1 at least one failing check, 2 error."
 )]
 pub struct Cli {
+    /// Open a saved session file in the app
+    #[arg(long, value_name = "FILE")]
+    pub session: Option<PathBuf>,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -33,6 +40,14 @@ pub struct Cli {
 pub enum Command {
     /// Scan a server (or re-evaluate a saved snapshot) and print the findings
     Scan(ScanArgs),
+    /// Write a signed PDF evidence report (scan, snapshot or session)
+    Report(ReportArgs),
+    /// Check a signed evidence report: signature, whole-file coverage, embedded data
+    Verify(VerifyArgs),
+    /// Open the app on the demo database (training; no server of yours is touched)
+    Demo,
+    /// Preview, apply, verify or roll back the fix of one check
+    Fix(fix::FixArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -80,6 +95,58 @@ pub struct ScanArgs {
     pub strict: bool,
 }
 
+#[derive(Debug, clap::Args)]
+#[command(
+    after_help = "The report is signed with the PKCS#12 identity given by --sign-with \
+    (password from PGSAFEGUARD_SIGN_PASSWORD, else asked on the terminal), or else with an \
+    identity generated on first use and kept in the platform data folder.\n\n\
+    Exit codes: 0 report written, 2 error (nothing is written)."
+)]
+pub struct ReportArgs {
+    /// Connection string (URI or key=value); PG* variables fill what it leaves out
+    pub conninfo: Option<String>,
+    /// Report on a saved snapshot instead of connecting
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["conninfo", "session"])]
+    pub snapshot: Option<PathBuf>,
+    /// Report on a saved session (snapshot, attestations and change log)
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["conninfo", "snapshot"])]
+    pub session: Option<PathBuf>,
+    /// Where to write the PDF (written whole or not at all)
+    #[arg(long, value_name = "FILE")]
+    pub output: PathBuf,
+    /// Sign with this PKCS#12 (.p12/.pfx) identity
+    #[arg(long, value_name = "FILE")]
+    pub sign_with: Option<PathBuf>,
+    /// Organisation policy (TOML): approved admins, PHI tables, RPO, accepted risks
+    #[arg(long, value_name = "FILE")]
+    pub policy: Option<PathBuf>,
+    /// Attestations for manual checks (JSON: {"ADM-001": {"by", "at", "note"}})
+    #[arg(long, value_name = "FILE")]
+    pub attestations: Option<PathBuf>,
+    /// Organisation name for the cover
+    #[arg(long, value_name = "NAME")]
+    pub organisation: Option<String>,
+    /// Who ran the session, for the cover
+    #[arg(long, value_name = "NAME")]
+    pub operator: Option<String>,
+    /// Mark every page "DEMO — not evidence" (training)
+    #[arg(long)]
+    pub demo: bool,
+}
+
+#[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Exit codes: 0 valid, 1 invalid or tampered (one line says what), \
+    2 the file could not be examined."
+)]
+pub struct VerifyArgs {
+    /// The signed report
+    pub file: PathBuf,
+    /// Also require this signer certificate (SHA-256, hex; colons allowed)
+    #[arg(long, value_name = "SHA256")]
+    pub expect_fingerprint: Option<String>,
+}
+
 /// Parse arguments and run; every error becomes one line and exit code 2.
 pub fn main_with_args(args: impl IntoIterator<Item = std::ffi::OsString>) -> ExitCode {
     let cli = match Cli::try_parse_from(args) {
@@ -125,9 +192,10 @@ fn one_line(text: &str) -> String {
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Some(Command::Scan(args)) => scan::run_scan(args),
-        None => {
-            let _ = <Cli as clap::CommandFactory>::command().print_help();
-            Ok(ExitCode::SUCCESS)
-        }
+        Some(Command::Report(args)) => report::run_report(args),
+        Some(Command::Verify(args)) => verify::run_verify(args),
+        Some(Command::Demo) => gui::run_app(None, true),
+        Some(Command::Fix(args)) => fix::run_fix(args),
+        None => gui::run_app(cli.session, false),
     }
 }

@@ -11,6 +11,7 @@
 //!
 //! Must not import `checks`, `ui` or `report`.
 
+pub mod apply;
 pub mod collect;
 pub mod connect;
 pub mod conninfo;

@@ -14,7 +14,7 @@ use super::layout::{
 };
 use super::ReportInput;
 use crate::finding::{ApplyClass, Finding, Section, Severity, Status, Summary};
-use crate::output::{summarise_objects, ScanReport};
+use crate::output::{summarise_objects, ScanReport, OBJECTS_SHOWN};
 use printpdf::Op;
 
 // Palette: one navy for structure, status colours that survive greyscale
@@ -42,6 +42,11 @@ const CODE: Style = Style::new(Face::Mono, 7.3, TEXT);
 const CELL: Style = Style::new(Face::Regular, 7.8, TEXT);
 const CELL_BOLD: Style = Style::new(Face::Bold, 7.8, TEXT);
 const CELL_MONO: Style = Style::new(Face::Mono, 7.2, TEXT);
+
+/// Lines of a proposed configuration file shown before summarising.
+const CONFIG_LINES_SHOWN: usize = 60;
+/// Characters of one evidence text shown before summarising.
+const TEXT_SHOWN: usize = 2_000;
 
 /// Width of the label column in check cards and field lists.
 const LABEL_WIDTH: f32 = 86.0;
@@ -198,17 +203,19 @@ fn count_spans(summary: &Summary, size: f32) -> Vec<Span> {
         if !spans.is_empty() {
             spans.push(Span::new(" · ", Style::new(Face::Regular, size, MUTED)));
         }
+        // A no-break space keeps each count with its word.
         spans.push(Span::new(
-            format!("{n} {}", status_label(status).to_lowercase()),
+            format!("{n}\u{a0}{}", status_label(status).to_lowercase()),
             Style::new(Face::Bold, size, status_color(status)),
         ));
     }
     spans
 }
 
-impl ReportWriter<'_, '_> {
-    fn findings_in(&self, section: Section) -> Vec<&Finding> {
-        self.report
+impl<'a> ReportWriter<'a, '_> {
+    fn findings_in(&self, section: Section) -> Vec<&'a Finding> {
+        let report: &'a ScanReport = self.report;
+        report
             .findings
             .iter()
             .filter(|f| f.section == section)
@@ -221,13 +228,15 @@ impl ReportWriter<'_, '_> {
         self.c.bookmark(title);
         self.chapters
             .push((title.to_string(), self.c.page_number()));
-        self.c.paragraph(&[Span::new(title, H1)], 0.0, CONTENT_WIDTH);
+        self.c
+            .paragraph(&[Span::new(title, H1)], 0.0, CONTENT_WIDTH);
         self.c.space(3.0);
         let y = self.c.y();
         self.c.rule(MARGIN_X, y, CONTENT_WIDTH, 1.6, ACCENT);
         self.c.space(10.0);
         if let Some(lead) = lead {
-            self.c.paragraph(&[Span::new(lead, BODY)], 0.0, CONTENT_WIDTH);
+            self.c
+                .paragraph(&[Span::new(lead, BODY)], 0.0, CONTENT_WIDTH);
             self.c.space(8.0);
         }
     }
@@ -289,14 +298,21 @@ impl ReportWriter<'_, '_> {
             .clone()
             .filter(|o| !o.trim().is_empty())
             .unwrap_or_else(|| "Organisation not stated".to_string());
-        self.c
-            .paragraph(&[Span::new(organisation, Style::new(Face::Bold, 15.0, TEXT))], 0.0, CONTENT_WIDTH);
+        self.c.paragraph(
+            &[Span::new(organisation, Style::new(Face::Bold, 15.0, TEXT))],
+            0.0,
+            CONTENT_WIDTH,
+        );
         self.c.paragraph(
             &[Span::new(
                 format!(
                     "{} · PostgreSQL {} · scanned {}",
                     target_line(self.report),
-                    self.report.target.server_version.as_deref().unwrap_or("version unknown"),
+                    self.report
+                        .target
+                        .server_version
+                        .as_deref()
+                        .unwrap_or("version unknown"),
                     human_time(&self.report.collected_at)
                 ),
                 Style::new(Face::Regular, 9.5, MUTED),
@@ -328,7 +344,10 @@ impl ReportWriter<'_, '_> {
                 x,
                 width,
                 top + 27.0,
-                &Span::new(count.to_string(), Style::new(Face::Bold, 17.0, if count == 0 { MUTED } else { color })),
+                &Span::new(
+                    count.to_string(),
+                    Style::new(Face::Bold, 17.0, if count == 0 { MUTED } else { color }),
+                ),
                 Align::Center,
             );
             self.c.aligned_text(
@@ -380,8 +399,14 @@ impl ReportWriter<'_, '_> {
             ("Server", text(&format!("{}:{}", t.host, t.port))),
             ("Database", text(&t.dbname)),
             ("Connected as", text(&t.user)),
-            ("Server version", text(t.server_version.as_deref().unwrap_or(unknown))),
-            ("System identifier", mono(t.system_identifier.as_deref().unwrap_or(unknown))),
+            (
+                "Server version",
+                text(t.server_version.as_deref().unwrap_or(unknown)),
+            ),
+            (
+                "System identifier",
+                mono(t.system_identifier.as_deref().unwrap_or(unknown)),
+            ),
         ]);
         self.heading("Connection security");
         self.fields(&[
@@ -415,7 +440,11 @@ impl ReportWriter<'_, '_> {
             for (title, page) in &chapters {
                 let top = c.y();
                 let baseline = top + 13.0;
-                c.text_at(MARGIN_X, baseline, &Span::new(title.clone(), Style::new(Face::Regular, 10.0, TEXT)));
+                c.text_at(
+                    MARGIN_X,
+                    baseline,
+                    &Span::new(title.clone(), Style::new(Face::Regular, 10.0, TEXT)),
+                );
                 c.aligned_text(
                     MARGIN_X,
                     CONTENT_WIDTH,
@@ -504,7 +533,10 @@ impl ReportWriter<'_, '_> {
 
         self.heading("Failing checks of high or critical severity");
         if failing_high.is_empty() {
-            self.body(&[Span::new("No check of high or critical severity fails.", BODY)]);
+            self.body(&[Span::new(
+                "No check of high or critical severity fails.",
+                BODY,
+            )]);
         } else {
             let columns = [
                 Column::new("Check", 0.9),
@@ -561,7 +593,7 @@ impl ReportWriter<'_, '_> {
         ] {
             let n = s.count(status);
             let style = if n == 0 {
-                Style::new(Face::Regular, 7.8, RULE)
+                Style::new(Face::Regular, 7.8, Color::hex(0xA7B0BA))
             } else {
                 Style::new(Face::Bold, 7.8, status_color(status))
             };
@@ -598,10 +630,7 @@ impl ReportWriter<'_, '_> {
                 ]));
             }
             let summary = Summary::of(findings.iter().copied());
-            let mut safeguard = vec![Span::new(
-                citation_title(citation).unwrap_or("—"),
-                CELL,
-            )];
+            let mut safeguard = vec![Span::new(citation_title(citation).unwrap_or("—"), CELL)];
             safeguard.push(Span::new("\n", CELL));
             safeguard.extend(count_spans(&summary, 6.8));
             let mut checks = Vec::new();
@@ -641,8 +670,10 @@ impl ReportWriter<'_, '_> {
         // Keep the title with at least the first lines of evidence.
         self.c.ensure(80.0);
         let y = self.c.y();
-        self.c.rule(MARGIN_X, y, CONTENT_WIDTH, 0.8, RULE);
-        self.c.space(7.0);
+        if y > CONTENT_TOP + 1.0 {
+            self.c.rule(MARGIN_X, y, CONTENT_WIDTH, 0.8, RULE);
+            self.c.space(7.0);
+        }
         let title = vec![
             badge(f.status, 7.2),
             Span::new(format!("  {}  ", f.id), Style::new(Face::Bold, 10.0, NAVY)),
@@ -652,7 +683,10 @@ impl ReportWriter<'_, '_> {
         self.c.space(2.0);
         let mut meta = vec![
             Span::new("Severity ", SMALL),
-            Span::new(f.severity.as_str(), Style::new(Face::Bold, 7.5, severity_color(f.severity))),
+            Span::new(
+                f.severity.as_str(),
+                Style::new(Face::Bold, 7.5, severity_color(f.severity)),
+            ),
             Span::new("   ·   HIPAA ", SMALL),
             Span::new(
                 f.hipaa
@@ -670,22 +704,34 @@ impl ReportWriter<'_, '_> {
         self.c.paragraph(&meta, 0.0, CONTENT_WIDTH);
         self.c.space(5.0);
 
-        self.card_field("Evidence", vec![Span::new(f.evidence.clone(), VALUE)]);
+        self.card_field("Evidence", vec![Span::new(capped_text(&f.evidence), VALUE)]);
         if !f.objects.is_empty() {
-            self.card_field("Objects", vec![Span::new(summarise_objects(&f.objects), VALUE)]);
+            self.card_field(
+                "Objects",
+                vec![Span::new(summarise_objects(&f.objects), VALUE)],
+            );
         }
         if let Some(reason) = f.reason.as_ref().filter(|r| **r != f.evidence) {
             self.card_field("Why unknown", vec![Span::new(reason.clone(), VALUE)]);
         }
         if let Some(grant) = &f.grant {
             self.card_label("To decide, grant");
-            self.c.code_block(grant, CODE, LABEL_WIDTH, CODE_FILL, status_color(Status::Unknown));
+            self.c.code_block(
+                &capped_text(grant),
+                CODE,
+                LABEL_WIDTH,
+                CODE_FILL,
+                status_color(Status::Unknown),
+            );
             self.c.space(4.0);
         }
         if let Some(a) = &f.attestation {
             self.card_field(
                 "Attested",
-                vec![Span::new(format!("by {} on {} — {}", a.by, a.at, a.note), VALUE)],
+                vec![Span::new(
+                    format!("by {} on {} — {}", a.by, a.at, a.note),
+                    VALUE,
+                )],
             );
         }
         if let Some(a) = &f.accepted {
@@ -697,7 +743,10 @@ impl ReportWriter<'_, '_> {
                 )],
             );
         }
-        self.card_field("Why it matters", vec![Span::new(f.rationale.clone(), VALUE)]);
+        self.card_field(
+            "Why it matters",
+            vec![Span::new(f.rationale.clone(), VALUE)],
+        );
         if needs_fix(f.status) {
             self.fix_fields(f);
         }
@@ -706,12 +755,16 @@ impl ReportWriter<'_, '_> {
             let text = applied.join("\n");
             self.card_field(
                 "Applied this session",
-                vec![Span::new(text, Style::new(Face::Regular, 8.5, status_color(Status::Pass)))],
+                vec![Span::new(
+                    text,
+                    Style::new(Face::Regular, 8.5, status_color(Status::Pass)),
+                )],
             );
         }
         if !f.reproduce_sql.trim().is_empty() {
             self.card_label("Reproduce with");
-            self.c.code_block(f.reproduce_sql.trim(), CODE, LABEL_WIDTH, CODE_FILL, RULE);
+            self.c
+                .code_block(f.reproduce_sql.trim(), CODE, LABEL_WIDTH, CODE_FILL, RULE);
             self.c.space(4.0);
         }
         self.c.space(8.0);
@@ -725,13 +778,20 @@ impl ReportWriter<'_, '_> {
         if !fix.apply.is_empty() {
             how.push(format!(
                 "applies: {}",
-                fix.apply.iter().map(|a| apply_label(*a)).collect::<Vec<_>>().join(" + ")
+                fix.apply
+                    .iter()
+                    .map(|a| apply_label(*a))
+                    .collect::<Vec<_>>()
+                    .join(" + ")
             ));
         }
         if !fix.needs.is_empty() {
             how.push(format!("needs: {}", fix.needs));
         }
-        let mut spans = vec![Span::new(how.join("   ·   "), Style::new(Face::Bold, 8.0, TEXT))];
+        let mut spans = vec![Span::new(
+            how.join("   ·   "),
+            Style::new(Face::Bold, 8.0, TEXT),
+        )];
         if !fix.note.is_empty() {
             if !how.is_empty() {
                 spans.push(Span::new("\n", VALUE));
@@ -740,7 +800,13 @@ impl ReportWriter<'_, '_> {
         }
         self.card_field("Fix", spans);
         if !fix.statements.is_empty() {
-            self.c.code_block(&fix.statements.join("\n"), CODE, LABEL_WIDTH, CODE_FILL, status_color(Status::Fail));
+            self.c.code_block(
+                &shown_lines(&fix.statements, OBJECTS_SHOWN, "statements"),
+                CODE,
+                LABEL_WIDTH,
+                CODE_FILL,
+                status_color(Status::Fail),
+            );
             self.c.space(4.0);
         }
         if let Some(edit) = &fix.config_edit {
@@ -751,7 +817,13 @@ impl ReportWriter<'_, '_> {
                     VALUE,
                 )],
             );
-            self.c.code_block(&edit.lines.join("\n"), CODE, LABEL_WIDTH, CODE_FILL, ACCENT);
+            self.c.code_block(
+                &shown_lines(&edit.lines, CONFIG_LINES_SHOWN, "lines"),
+                CODE,
+                LABEL_WIDTH,
+                CODE_FILL,
+                ACCENT,
+            );
             self.c.space(4.0);
         }
         if fix.irreversible {
@@ -767,22 +839,30 @@ impl ReportWriter<'_, '_> {
             if !fix.irreversible {
                 self.card_label("Rollback");
             }
-            self.c.code_block(&fix.rollback.join("\n"), CODE, LABEL_WIDTH, CODE_FILL, MUTED);
+            self.c.code_block(
+                &shown_lines(&fix.rollback, OBJECTS_SHOWN, "statements"),
+                CODE,
+                LABEL_WIDTH,
+                CODE_FILL,
+                MUTED,
+            );
             self.c.space(4.0);
         }
     }
 
     fn card_field(&mut self, label: &str, value: Vec<Span>) {
-        self.c.labelled(&Span::new(label, LABEL), LABEL_WIDTH, &value, 0.0);
+        self.c
+            .labelled(&Span::new(label, LABEL), LABEL_WIDTH, &value, 0.0);
         self.c.space(3.0);
     }
 
     /// A label on its own line, for a code block that follows.
     fn card_label(&mut self, label: &str) {
-        self.c.ensure(30.0);
-        self.c.labelled(&Span::new(label, LABEL), LABEL_WIDTH, &[], 0.0);
-        let y = self.c.y() - LABEL.line_height();
-        self.c.set_y(y);
+        // Where code_block will put its first line (after its 5pt padding).
+        self.c.ensure(CODE.line_height() + 10.0);
+        let first_line_top = self.c.y() + 5.0;
+        let baseline = first_line_top + CODE.line_height() / 2.0 + CODE.size * 0.36;
+        self.c.text_at(MARGIN_X, baseline, &Span::new(label, LABEL));
     }
 
     // ----- changes, attestations, gaps ---------------------------------
@@ -831,7 +911,10 @@ impl ReportWriter<'_, '_> {
             .collect();
         self.heading("Attestations");
         if attested.is_empty() {
-            self.body(&[Span::new("No attestation was recorded for this scan.", BODY)]);
+            self.body(&[Span::new(
+                "No attestation was recorded for this scan.",
+                BODY,
+            )]);
         } else {
             let columns = [
                 Column::new("Check", 0.8),
@@ -864,7 +947,10 @@ impl ReportWriter<'_, '_> {
         self.c.space(8.0);
         self.heading("Accepted risks");
         if accepted.is_empty() {
-            self.body(&[Span::new("No risk was accepted by policy for this scan.", BODY)]);
+            self.body(&[Span::new(
+                "No risk was accepted by policy for this scan.",
+                BODY,
+            )]);
         } else {
             let columns = [
                 Column::new("Check", 0.8),
@@ -895,9 +981,15 @@ impl ReportWriter<'_, '_> {
         self.c.space(8.0);
         self.heading("Still to be attested");
         if manual.is_empty() {
-            self.body(&[Span::new("Every check that needs a person's attestation has one.", BODY)]);
+            self.body(&[Span::new(
+                "Every check that needs a person's attestation has one.",
+                BODY,
+            )]);
         } else {
-            let columns = [Column::new("Check", 0.8), Column::new("What a person must confirm", 6.2)];
+            let columns = [
+                Column::new("Check", 0.8),
+                Column::new("What a person must confirm", 6.2),
+            ];
             let rows = manual
                 .iter()
                 .map(|f| {
@@ -921,7 +1013,10 @@ impl ReportWriter<'_, '_> {
         );
         self.heading("Parts the scanner could not read");
         if self.report.gaps.is_empty() {
-            self.body(&[Span::new("The scanner could read every part of the catalog it needs.", BODY)]);
+            self.body(&[Span::new(
+                "The scanner could read every part of the catalog it needs.",
+                BODY,
+            )]);
         } else {
             let columns = [
                 Column::new("Part", 1.2),
@@ -938,7 +1033,10 @@ impl ReportWriter<'_, '_> {
                         vec![Span::new(g.part.clone(), CELL_BOLD)],
                         vec![Span::new(g.sqlstate.clone().unwrap_or_default(), CELL_MONO)],
                         vec![Span::new(g.message.clone(), CELL)],
-                        vec![Span::new(g.grant.clone().unwrap_or_else(|| "—".into()), CELL_MONO)],
+                        vec![Span::new(
+                            g.grant.clone().unwrap_or_else(|| "—".into()),
+                            CELL_MONO,
+                        )],
                     ])
                 })
                 .collect::<Vec<_>>();
@@ -965,8 +1063,14 @@ impl ReportWriter<'_, '_> {
                 .map(|f| {
                     Row::Cells(vec![
                         vec![Span::new(f.id.clone(), CELL_BOLD)],
-                        vec![Span::new(f.reason.clone().unwrap_or_else(|| f.evidence.clone()), CELL)],
-                        vec![Span::new(f.grant.clone().unwrap_or_else(|| "—".into()), CELL_MONO)],
+                        vec![Span::new(
+                            f.reason.clone().unwrap_or_else(|| f.evidence.clone()),
+                            CELL,
+                        )],
+                        vec![Span::new(
+                            f.grant.clone().unwrap_or_else(|| "—".into()),
+                            CELL_MONO,
+                        )],
                     ])
                 })
                 .collect::<Vec<_>>();
@@ -1041,10 +1145,19 @@ impl ReportWriter<'_, '_> {
         )]);
         self.heading("Embedded scan data");
         self.fields(&[
-            ("File name", vec![Span::new(self.ctx.attachment_name.clone(), VALUE_MONO)]),
+            (
+                "File name",
+                vec![Span::new(self.ctx.attachment_name.clone(), VALUE_MONO)],
+            ),
             ("Format", vec![Span::new(self.report.schema.clone(), VALUE)]),
-            ("Size", vec![Span::new(format!("{} bytes", self.ctx.json_len), VALUE)]),
-            ("SHA-256 of the scan data", vec![Span::new(self.ctx.json_sha256.clone(), VALUE_MONO)]),
+            (
+                "Size",
+                vec![Span::new(format!("{} bytes", self.ctx.json_len), VALUE)],
+            ),
+            (
+                super::verify::APPENDIX_DIGEST_LABEL,
+                vec![Span::new(self.ctx.json_sha256.clone(), VALUE_MONO)],
+            ),
         ]);
         self.heading("Signature");
         self.fields(&[
@@ -1083,7 +1196,8 @@ impl ReportWriter<'_, '_> {
             ),
         ];
         for (text, command) in steps {
-            self.c.paragraph(&[Span::new(text, BODY)], 0.0, CONTENT_WIDTH);
+            self.c
+                .paragraph(&[Span::new(text, BODY)], 0.0, CONTENT_WIDTH);
             self.c.space(3.0);
             self.c.code_block(&command, CODE, 12.0, CODE_FILL, ACCENT);
             self.c.space(8.0);
@@ -1095,6 +1209,37 @@ impl ReportWriter<'_, '_> {
             SMALL,
         )]);
     }
+}
+
+/// The first `limit` lines, then a line saying how many more the embedded
+/// data holds: a fix for 10,000 tables must not print 10,000 statements.
+fn shown_lines(lines: &[String], limit: usize, what: &str) -> String {
+    let mut text = lines
+        .iter()
+        .take(limit)
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .join("\n");
+    if lines.len() > limit {
+        text.push_str(&format!(
+            "\n-- … and {} more {what} ({} in all; every one is in the embedded scan data)",
+            lines.len() - limit,
+            lines.len()
+        ));
+    }
+    text
+}
+
+/// Evidence is normally a sentence; a runaway one is cut with a note.
+fn capped_text(text: &str) -> String {
+    if text.chars().count() <= TEXT_SHOWN {
+        return text.to_string();
+    }
+    let kept: String = text.chars().take(TEXT_SHOWN).collect();
+    format!(
+        "{kept} … ({} more characters in the embedded scan data)",
+        text.chars().count() - TEXT_SHOWN
+    )
 }
 
 fn needs_fix(status: Status) -> bool {
@@ -1149,7 +1294,18 @@ fn citation_key(citation: &str) -> Vec<CitationKey> {
 }
 
 fn roman(text: &str) -> Option<u32> {
-    let values = [("i", 1), ("ii", 2), ("iii", 3), ("iv", 4), ("v", 5), ("vi", 6), ("vii", 7), ("viii", 8), ("ix", 9), ("x", 10)];
+    let values = [
+        ("i", 1),
+        ("ii", 2),
+        ("iii", 3),
+        ("iv", 4),
+        ("v", 5),
+        ("vi", 6),
+        ("vii", 7),
+        ("viii", 8),
+        ("ix", 9),
+        ("x", 10),
+    ];
     values.iter().find(|(r, _)| *r == text).map(|(_, n)| *n)
 }
 
@@ -1164,7 +1320,8 @@ fn part_title(part: &str) -> &'static str {
         "164.312" => "Technical safeguards",
         "164.314" => "Organisational requirements",
         "164.316" => "Policies, procedures and documentation",
-        "164.502" | "164.514" => "Privacy Rule: uses and disclosures of PHI",
+        "164.502" => "Privacy Rule: uses and disclosures of PHI",
+        "164.514" => "Privacy Rule: de-identification of PHI",
         _ => "Other requirements",
     }
 }
@@ -1228,7 +1385,11 @@ fn entry_statements(entry: &serde_json::Value) -> Vec<String> {
             serde_json::Value::Array(items) => Some(
                 items
                     .iter()
-                    .map(|i| i.as_str().map(str::to_string).unwrap_or_else(|| i.to_string()))
+                    .map(|i| {
+                        i.as_str()
+                            .map(str::to_string)
+                            .unwrap_or_else(|| i.to_string())
+                    })
                     .collect(),
             ),
             serde_json::Value::String(s) => Some(vec![s.clone()]),
@@ -1279,7 +1440,10 @@ fn change_row(entry: &serde_json::Value) -> Row {
     if statements.is_empty() {
         what.push(Span::new(entry.to_string(), CELL_MONO));
     } else {
-        what.push(Span::new(statements.join("\n"), CELL_MONO));
+        what.push(Span::new(
+            shown_lines(&statements, OBJECTS_SHOWN, "statements"),
+            CELL_MONO,
+        ));
     }
     let outcome = entry_text(entry, &OUTCOME_KEYS).unwrap_or_else(|| "—".into());
     Row::Cells(vec![
@@ -1315,14 +1479,21 @@ impl PageFrame for Frame<'_> {
             c.text_at(
                 MARGIN_X,
                 baseline,
-                &Span::new(format!("pgSafeguard evidence report{org}"), Style::new(Face::Bold, 7.5, NAVY)),
+                &Span::new(
+                    format!("pgSafeguard evidence report{org}"),
+                    Style::new(Face::Bold, 7.5, NAVY),
+                ),
             );
             c.aligned_text(
                 MARGIN_X,
                 CONTENT_WIDTH,
                 baseline,
                 &Span::new(
-                    format!("{} · scanned {}", target_line(self.report), human_time(&self.report.collected_at)),
+                    format!(
+                        "{} · scanned {}",
+                        target_line(self.report),
+                        human_time(&self.report.collected_at)
+                    ),
                     Style::new(Face::Regular, 7.5, MUTED),
                 ),
                 Align::Right,
@@ -1338,7 +1509,10 @@ impl PageFrame for Frame<'_> {
             &Span::new(
                 format!(
                     "Signed report · scan data SHA-256 {}…",
-                    self.ctx.json_sha256.get(..16).unwrap_or(&self.ctx.json_sha256)
+                    self.ctx
+                        .json_sha256
+                        .get(..16)
+                        .unwrap_or(&self.ctx.json_sha256)
                 ),
                 Style::new(Face::Regular, 7.0, MUTED),
             ),
@@ -1347,7 +1521,10 @@ impl PageFrame for Frame<'_> {
             MARGIN_X,
             CONTENT_WIDTH,
             baseline,
-            &Span::new(format!("Page {number} of {total}"), Style::new(Face::Bold, 7.5, NAVY)),
+            &Span::new(
+                format!("Page {number} of {total}"),
+                Style::new(Face::Bold, 7.5, NAVY),
+            ),
             Align::Right,
         );
     }
@@ -1362,7 +1539,10 @@ impl Frame<'_> {
                 118.0,
                 PAGE_HEIGHT - 190.0,
                 52.0,
-                &Span::new("DEMO — NOT EVIDENCE", Style::new(Face::Bold, 54.0, DEMO_WATERMARK)),
+                &Span::new(
+                    "DEMO — NOT EVIDENCE",
+                    Style::new(Face::Bold, 54.0, DEMO_WATERMARK),
+                ),
             );
         });
         c.fill_rect(0.0, 0.0, PAGE_WIDTH, 18.0, DEMO_RED);
@@ -1385,24 +1565,56 @@ mod tests {
 
     #[test]
     fn citations_sort_naturally() {
-        let mut list = vec!["164.312(e)(1)", "164.308(a)(7)(ii)(A)", "164.312(a)(2)(iv)", "164.312(a)(1)", "164.308(a)(1)(ii)(D)", "164.514"];
+        let mut list = vec![
+            "164.312(e)(1)",
+            "164.308(a)(7)(ii)(A)",
+            "164.312(a)(2)(iv)",
+            "164.312(a)(1)",
+            "164.308(a)(1)(ii)(D)",
+            "164.514",
+        ];
         list.sort_by_key(|c| citation_key(c));
         assert_eq!(
             list,
-            vec!["164.308(a)(1)(ii)(D)", "164.308(a)(7)(ii)(A)", "164.312(a)(1)", "164.312(a)(2)(iv)", "164.312(e)(1)", "164.514"]
+            vec![
+                "164.308(a)(1)(ii)(D)",
+                "164.308(a)(7)(ii)(A)",
+                "164.312(a)(1)",
+                "164.312(a)(2)(iv)",
+                "164.312(e)(1)",
+                "164.514"
+            ]
         );
     }
 
     #[test]
+    fn long_statement_lists_are_summarised() {
+        let lines: Vec<String> = (0..25).map(|i| format!("REVOKE ALL ON t{i} FROM PUBLIC")).collect();
+        let text = shown_lines(&lines, 20, "statements");
+        assert_eq!(text.lines().count(), 21);
+        assert!(text.ends_with("(25 in all; every one is in the embedded scan data)"));
+        assert_eq!(shown_lines(&lines[..3], 20, "statements").lines().count(), 3);
+        assert!(capped_text(&"x".repeat(2_100)).ends_with("(100 more characters in the embedded scan data)"));
+    }
+
+    #[test]
     fn human_time_drops_fractions() {
-        assert_eq!(human_time("2026-11-27T10:00:00.123Z"), "2026-11-27 10:00:00 UTC");
+        assert_eq!(
+            human_time("2026-11-27T10:00:00.123Z"),
+            "2026-11-27 10:00:00 UTC"
+        );
     }
 
     #[test]
     fn change_log_entries_match_by_id() {
-        let log = vec![serde_json::json!({"id": "TLS-001", "at": "2026-11-27T10:05:00Z", "by": "dba", "outcome": "pass on re-check"})];
+        let log = vec![
+            serde_json::json!({"id": "TLS-001", "at": "2026-11-27T10:05:00Z", "by": "dba", "outcome": "pass on re-check"}),
+        ];
         let lines = applied_entries(&log, "TLS-001");
-        assert_eq!(lines, vec!["applied 2026-11-27 10:05:00 UTC, by dba, pass on re-check"]);
+        assert_eq!(
+            lines,
+            vec!["applied 2026-11-27 10:05:00 UTC, by dba, pass on re-check"]
+        );
         assert!(applied_entries(&log, "TLS-002").is_empty());
     }
 }

@@ -39,9 +39,13 @@ pub enum IdentityError {
     WrongPassword { path: String },
     #[error("{path} lacks a {missing}: export the certificate together with its private key")]
     Incomplete { path: String, missing: &'static str },
-    #[error("the private key in {path} does not belong to its certificate: export the matching pair")]
+    #[error(
+        "the private key in {path} does not belong to its certificate: export the matching pair"
+    )]
     KeyMismatch { path: String },
-    #[error("the key in {path} is {kind}; reports are signed with RSA or ECDSA keys: use one of those")]
+    #[error(
+        "the key in {path} is {kind}; reports are signed with RSA or ECDSA keys: use one of those"
+    )]
     UnsupportedKey { path: String, kind: String },
     #[error("this platform has no data folder for the signing identity: pass --sign-with FILE")]
     NoDataFolder,
@@ -310,11 +314,7 @@ pub(crate) fn name_to_string(name: &X509NameRef) -> String {
         .entries()
         .map(|entry| {
             let key = entry.object().nid().short_name().unwrap_or("?").to_string();
-            let value = entry
-                .data()
-                .as_utf8()
-                .map(|s| s.to_string())
-                .unwrap_or_else(|_| "?".into());
+            let value = entry.data().to_string().unwrap_or_else(|_| "?".into());
             format!("{key}={value}")
         })
         .collect();
@@ -350,8 +350,11 @@ fn generate_p256_key() -> Result<PKey<Private>, openssl::error::ErrorStack> {
     PKey::from_ec_key(EcKey::generate(&group)?)
 }
 
-/// A self-signed certificate fit for document signing: not a CA, key usage
-/// digitalSignature + nonRepudiation (what PDF validators look for).
+/// A self-signed certificate fit for document signing: key usage
+/// digitalSignature + nonRepudiation (what PDF validators look for), and
+/// marked as its own trust anchor (CA, path length 0, keyCertSign) because
+/// NSS-based validators such as poppler's only trust a self-signed
+/// certificate that a user imported as a CA.
 fn self_signed_certificate(
     key: &PKey<Private>,
     common_name: &str,
@@ -372,12 +375,13 @@ fn self_signed_certificate(
     builder.set_pubkey(key)?;
     builder.set_not_before(Asn1Time::days_from_now(0)?.as_ref())?;
     builder.set_not_after(Asn1Time::days_from_now(GENERATED_VALIDITY_DAYS)?.as_ref())?;
-    builder.append_extension(BasicConstraints::new().critical().build()?)?;
+    builder.append_extension(BasicConstraints::new().critical().ca().pathlen(0).build()?)?;
     builder.append_extension(
         KeyUsage::new()
             .critical()
             .digital_signature()
             .non_repudiation()
+            .key_cert_sign()
             .build()?,
     )?;
     let ski = SubjectKeyIdentifier::new().build(&builder.x509v3_context(None, None))?;

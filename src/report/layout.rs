@@ -8,9 +8,7 @@
 //! is random: resource names are fixed so the same content gives the same
 //! bytes.
 
-use printpdf::{
-    FontId, Op, ParsedFont, PdfFontHandle, Pt, Rect, TextItem, TextMatrix,
-};
+use printpdf::{FontId, Op, ParsedFont, PdfFontHandle, Pt, Rect, TextItem, TextMatrix};
 
 /// A4 in points.
 pub const PAGE_WIDTH: f32 = 595.28;
@@ -25,7 +23,9 @@ pub const CONTENT_WIDTH: f32 = PAGE_WIDTH - 2.0 * MARGIN_X;
 /// Line height as a multiple of the font size.
 const LEADING: f32 = 1.32;
 /// Horizontal padding inside a span that has a background (badges).
-const BADGE_PAD: f32 = 3.0;
+const BADGE_PAD: f32 = 4.0;
+/// Gap kept outside a badge's box, within its padding.
+const BADGE_GAP: f32 = 1.5;
 
 const FONT_REGULAR: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
 const FONT_BOLD: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans-Bold.ttf");
@@ -287,13 +287,17 @@ fn split_words(spans: &[Span]) -> Vec<Word<'_>> {
     let mut glue = false;
     for span in spans {
         let style = span.style;
-        // Badges are atomic: never broken, always a word of their own.
+        // Badges are never broken, and stay with the word they touch.
         if style.background.is_some() {
-            words.push(Word {
-                pieces: vec![(span.text.as_str(), style)],
-                space_before: pending_space.take(),
-                break_before: std::mem::take(&mut pending_break),
-            });
+            let joins = glue && pending_space.is_none() && !pending_break;
+            match words.last_mut() {
+                Some(word) if joins => word.pieces.push((span.text.as_str(), style)),
+                _ => words.push(Word {
+                    pieces: vec![(span.text.as_str(), style)],
+                    space_before: pending_space.take(),
+                    break_before: std::mem::take(&mut pending_break),
+                }),
+            }
             glue = true;
             continue;
         }
@@ -352,7 +356,14 @@ pub fn wrap(fonts: &FontSet, spans: &[Span], max_width: f32) -> Vec<Line> {
         if !line.is_empty() && line.width + space + word_width > max_width {
             lines.push(std::mem::take(&mut line));
         } else if let (Some(style), false) = (word.space_before, line.is_empty()) {
-            line.push(fonts, " ", Style { background: None, ..style });
+            line.push(
+                fonts,
+                " ",
+                Style {
+                    background: None,
+                    ..style
+                },
+            );
         }
         if word_width <= max_width {
             for (text, style) in &word.pieces {
@@ -364,19 +375,13 @@ pub fn wrap(fonts: &FontSet, spans: &[Span], max_width: f32) -> Vec<Line> {
     }
     if !line.is_empty() || lines.is_empty() {
         if line.height == 0.0 {
-            line.height = spans
-                .first()
-                .map(|s| s.style.line_height())
-                .unwrap_or(10.0);
+            line.height = spans.first().map(|s| s.style.line_height()).unwrap_or(10.0);
         }
         lines.push(line);
     }
     for l in &mut lines {
         if l.height == 0.0 {
-            l.height = spans
-                .first()
-                .map(|s| s.style.line_height())
-                .unwrap_or(10.0);
+            l.height = spans.first().map(|s| s.style.line_height()).unwrap_or(10.0);
         }
     }
     lines
@@ -483,10 +488,6 @@ impl<'f> Composer<'f> {
         }
     }
 
-    pub fn fonts(&self) -> &FontSet {
-        self.fonts
-    }
-
     /// 1-based number of the page being filled.
     pub fn page_number(&self) -> usize {
         self.pages.len()
@@ -525,10 +526,6 @@ impl<'f> Composer<'f> {
         self.bookmarks.push((title.to_string(), page));
     }
 
-    pub fn bookmarks(&self) -> &[(String, usize)] {
-        &self.bookmarks
-    }
-
     fn ops(&mut self) -> &mut Vec<Op> {
         let index = self.target.min(self.pages.len() - 1);
         &mut self.pages[index]
@@ -565,7 +562,8 @@ impl<'f> Composer<'f> {
                 let size = item.span.style.size;
                 let box_h = size * 1.25;
                 let box_top = top + (height - box_h) / 2.0;
-                self.fill_rect(x + item.x, box_top, item.width, box_h, bg);
+                let box_w = item.width - 2.0 * BADGE_GAP;
+                self.fill_rect(x + item.x + BADGE_GAP, box_top, box_w, box_h, bg);
             }
         }
         for item in &line.items {
@@ -652,8 +650,12 @@ impl<'f> Composer<'f> {
     pub fn labelled(&mut self, label: &Span, label_width: f32, value: &[Span], indent: f32) {
         let value_x = indent + label_width;
         let lines = wrap(self.fonts, value, CONTENT_WIDTH - value_x);
-        let label_lines = wrap(self.fonts, std::slice::from_ref(label), label_width - 6.0);
+        let mut label_lines = wrap(self.fonts, std::slice::from_ref(label), label_width - 6.0);
         let first = lines.first().map(|l| l.height).unwrap_or(10.0);
+        // Same line box as the value's first line, so the baselines meet.
+        if let Some(l0) = label_lines.first_mut() {
+            l0.height = l0.height.max(first);
+        }
         self.ensure(first.max(label_lines.first().map(|l| l.height).unwrap_or(0.0)));
         let mut label_top = self.y;
         for l in &label_lines {
@@ -673,13 +675,25 @@ impl<'f> Composer<'f> {
 
     /// Monospaced text on a tinted background with an accent bar; wraps at
     /// any character and keeps explicit line breaks.
-    pub fn code_block(&mut self, text: &str, style: Style, indent: f32, fill: Color, accent: Color) {
+    pub fn code_block(
+        &mut self,
+        text: &str,
+        style: Style,
+        indent: f32,
+        fill: Color,
+        accent: Color,
+    ) {
         let pad = 5.0;
         let x = MARGIN_X + indent;
         let width = CONTENT_WIDTH - indent;
         let mut lines = Vec::new();
         for source_line in text.lines() {
-            lines.extend(wrap_code(self.fonts, source_line, style, width - 2.0 * pad - 3.0));
+            lines.extend(wrap_code(
+                self.fonts,
+                source_line,
+                style,
+                width - 2.0 * pad - 3.0,
+            ));
         }
         if lines.is_empty() {
             return;
@@ -708,7 +722,15 @@ impl<'f> Composer<'f> {
     }
 
     /// Paint a background under content already drawn.
-    fn block_background(&mut self, x: f32, top: f32, width: f32, height: f32, fill: Color, accent: Color) {
+    fn block_background(
+        &mut self,
+        x: f32,
+        top: f32,
+        width: f32,
+        height: f32,
+        fill: Color,
+        accent: Color,
+    ) {
         self.underlay(|c| {
             c.fill_rect(x, top, width, height, fill);
             c.fill_rect(x, top, 2.5, height, accent);
@@ -733,26 +755,30 @@ impl<'f> Composer<'f> {
     /// A table whose rows wrap their cells; rows split across pages line by
     /// line when they must, and the header repeats on every page.
     pub fn table(&mut self, columns: &[Column], rows: &[Row], style: &TableStyle) {
-        let total_share: f32 = columns.iter().map(|c| c.share).sum::<f32>().max(0.0001);
-        let widths: Vec<f32> = columns
-            .iter()
-            .map(|c| CONTENT_WIDTH * c.share / total_share)
-            .collect();
         let header_cells: Vec<Vec<Span>> = columns
             .iter()
             .map(|c| vec![Span::new(c.title.clone(), style.header)])
             .collect();
+        let widths = self.column_widths(columns, &header_cells, rows, style);
         let header = self.layout_cells(&header_cells, &widths, style);
         let header_h = row_height(&header, style);
         self.ensure(header_h + 3.0 * style.header.line_height());
         self.table_header(&header, columns, &widths, style, header_h);
         let mut stripe = false;
-        for row in rows {
+        for (index, row) in rows.iter().enumerate() {
             match row {
                 Row::Group(spans) => {
                     let lines = wrap(self.fonts, spans, CONTENT_WIDTH - 2.0 * style.pad_x);
                     let h: f32 = lines.iter().map(|l| l.height).sum::<f32>() + 2.0 * style.pad_y;
-                    if self.ensure(h + style.header.line_height() * 2.0) {
+                    // Keep a group heading with the row that follows it.
+                    let next = match rows.get(index + 1) {
+                        Some(Row::Cells(cells)) => {
+                            row_height(&self.layout_cells(cells, &widths, style), style)
+                        }
+                        _ => 0.0,
+                    };
+                    let next = next.min(CONTENT_BOTTOM - CONTENT_TOP - header_h - h);
+                    if self.ensure(h + next) {
                         self.table_header(&header, columns, &widths, style, header_h);
                     }
                     let top = self.y;
@@ -774,7 +800,77 @@ impl<'f> Composer<'f> {
         }
     }
 
-    fn layout_cells(&self, cells: &[Vec<Span>], widths: &[f32], style: &TableStyle) -> Vec<Vec<Line>> {
+    /// Column widths from the shares, widened so that no single word of a
+    /// header or cell has to be broken (within reason), taking the room from
+    /// columns that have some to spare.
+    fn column_widths(
+        &self,
+        columns: &[Column],
+        header: &[Vec<Span>],
+        rows: &[Row],
+        style: &TableStyle,
+    ) -> Vec<f32> {
+        let total_share: f32 = columns.iter().map(|c| c.share).sum::<f32>().max(0.0001);
+        let mut widths: Vec<f32> = columns
+            .iter()
+            .map(|c| CONTENT_WIDTH * c.share / total_share)
+            .collect();
+        let cap = CONTENT_WIDTH * 0.4;
+        let mut minimum = vec![0.0f32; columns.len()];
+        let all_cells = std::iter::once(header).chain(rows.iter().filter_map(|r| match r {
+            Row::Cells(cells) => Some(cells.as_slice()),
+            Row::Group(_) => None,
+        }));
+        for cells in all_cells {
+            for (i, spans) in cells.iter().enumerate().take(columns.len()) {
+                let widest = spans
+                    .iter()
+                    .map(|s| self.widest_word(s))
+                    .fold(0.0, f32::max);
+                minimum[i] = minimum[i].max((widest + 2.0 * style.pad_x + 0.5).min(cap));
+            }
+        }
+        let mut deficit = 0.0;
+        for (w, m) in widths.iter_mut().zip(&minimum) {
+            if *w < *m {
+                deficit += *m - *w;
+                *w = *m;
+            }
+        }
+        let slack: f32 = widths
+            .iter()
+            .zip(&minimum)
+            .map(|(w, m)| (w - m).max(0.0))
+            .sum();
+        if deficit > 0.0 && slack > 0.0 {
+            let take = (deficit / slack).min(1.0);
+            for (w, m) in widths.iter_mut().zip(&minimum) {
+                *w -= (*w - m).max(0.0) * take;
+            }
+        }
+        let total: f32 = widths.iter().sum();
+        if total > CONTENT_WIDTH {
+            widths.iter_mut().for_each(|w| *w *= CONTENT_WIDTH / total);
+        }
+        widths
+    }
+
+    fn widest_word(&self, span: &Span) -> f32 {
+        if span.style.background.is_some() {
+            return self.fonts.span_width(&span.text, &span.style);
+        }
+        span.text
+            .split_whitespace()
+            .map(|w| self.fonts.width(w, span.style.face, span.style.size))
+            .fold(0.0, f32::max)
+    }
+
+    fn layout_cells(
+        &self,
+        cells: &[Vec<Span>],
+        widths: &[f32],
+        style: &TableStyle,
+    ) -> Vec<Vec<Line>> {
         widths
             .iter()
             .enumerate()
@@ -942,7 +1038,7 @@ fn wrap_code(fonts: &FontSet, text: &str, style: Style, width: f32) -> Vec<Line>
             // Prefer breaking after the last space or comma in the chunk.
             let cut = chunk
                 .rfind([' ', ','])
-                .filter(|i| *i > chunk.len() / 2)
+                .filter(|i| *i > chunk.len() / 3)
                 .map(|i| i + 1)
                 .unwrap_or(chunk.len());
             let carry = chunk.split_off(cut);

@@ -113,7 +113,13 @@ fn build_update(
         ("Type", Object::Name(b"Annot".to_vec())),
         ("Subtype", Object::Name(b"Widget".to_vec())),
         ("FT", Object::Name(b"Sig".to_vec())),
-        ("T", Object::String(b"pgSafeguard signature".to_vec(), lopdf::StringFormat::Literal)),
+        (
+            "T",
+            Object::String(
+                b"pgSafeguard signature".to_vec(),
+                lopdf::StringFormat::Literal,
+            ),
+        ),
         ("V", Object::Reference(sig_id)),
         ("F", Object::Integer(132)),
         (

@@ -778,7 +778,7 @@ fn suggested_session_name(results: &Results) -> String {
 }
 
 /// Shortcuts: Ctrl+R rescan, Ctrl+E export, Ctrl+S / Ctrl+Shift+S / Ctrl+O
-/// sessions, and the
+/// sessions, Ctrl+0 … Ctrl+6 overview and sections, and the
 /// arrow keys through the check list when no text field has the keyboard.
 fn keyboard_commands(ctx: &egui::Context, page: Page, has_results: bool) -> Vec<Command> {
     use egui::{Key, Modifiers};
@@ -804,6 +804,23 @@ fn keyboard_commands(ctx: &egui::Context, page: Page, has_results: bool) -> Vec<
         }
         if input.consume_key(Modifiers::COMMAND, Key::O) {
             commands.push(Command::OpenSession);
+        }
+        // Ctrl+0 overview, Ctrl+1 … Ctrl+6 the guide sections.
+        if has_results && input.consume_key(Modifiers::COMMAND, Key::Num0) {
+            commands.push(Command::ShowOverview);
+        }
+        let digits = [
+            Key::Num1,
+            Key::Num2,
+            Key::Num3,
+            Key::Num4,
+            Key::Num5,
+            Key::Num6,
+        ];
+        for (key, section) in digits.into_iter().zip(Section::ALL) {
+            if has_results && input.consume_key(Modifiers::COMMAND, key) {
+                commands.push(Command::ShowSection(section));
+            }
         }
         if matches!(page, Page::Section(_)) && !typing {
             if input.consume_key(Modifiers::NONE, Key::ArrowDown) {

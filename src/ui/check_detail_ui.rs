@@ -348,34 +348,30 @@ fn fix_ui(ui: &mut Ui, finding: &Finding, plan: &FixPlan, out: &mut Vec<Command>
     rollback_ui(ui, plan);
 }
 
+/// Apply classes with what each means, and the privilege needed. Laid out
+/// as wrapping rows (not a grid) so long text never widens the pane.
 fn apply_facts_ui(ui: &mut Ui, plan: &FixPlan) {
-    egui::Grid::new("apply_facts")
-        .num_columns(2)
-        .spacing([space::M, space::XS])
-        .show(ui, |ui| {
+    let muted = widgets::palette(ui).muted;
+    if plan.apply.is_empty() {
+        ui.label("Applies: not stated");
+    }
+    for class in &plan.apply {
+        ui.horizontal_wrapped(|ui| {
             ui.label(RichText::new("Applies").strong());
-            ui.vertical(|ui| {
-                for class in &plan.apply {
-                    ui.horizontal(|ui| {
-                        widgets::chip(ui, apply_class_word(*class));
-                        ui.label(
-                            RichText::new(apply_class_explanation(*class))
-                                .size(theme::text::SMALL)
-                                .color(widgets::palette(ui).muted),
-                        );
-                    });
-                }
-                if plan.apply.is_empty() {
-                    ui.label("not stated");
-                }
-            });
-            ui.end_row();
-            if !plan.needs.is_empty() {
-                ui.label(RichText::new("Needs").strong());
-                ui.label(&plan.needs);
-                ui.end_row();
-            }
+            widgets::chip(ui, apply_class_word(*class));
+            ui.label(
+                RichText::new(apply_class_explanation(*class))
+                    .size(theme::text::SMALL)
+                    .color(muted),
+            );
         });
+    }
+    if !plan.needs.is_empty() {
+        ui.horizontal_wrapped(|ui| {
+            ui.label(RichText::new("Needs").strong());
+            ui.label(&plan.needs);
+        });
+    }
 }
 
 fn config_edit_ui(ui: &mut Ui, edit: &crate::finding::ConfigEdit) {

@@ -38,7 +38,7 @@ mod tests {
             let text = section_markdown(section);
             let words = text.split_whitespace().count();
             assert!((300..=650).contains(&words), "{section:?}: {words} words");
-            assert!(text.contains("\n### "), "{section:?} has no subheading");
+            assert!(text.contains("\n#### "), "{section:?} has no subheading");
             assert!(
                 text.contains("\n- ") || text.contains("\n1. "),
                 "{section:?} has no list"

@@ -340,11 +340,14 @@ fn rail_panel_ui(
 
 fn detail_panel_ui(ui: &mut Ui, app: &mut App, out: &mut Vec<Command>) {
     let palette = widgets::palette(ui);
-    let width = (ui.available_width() * 0.47).clamp(340.0, 620.0);
+    // The list keeps at least 400 points; the detail takes up to half.
+    let available = ui.available_width();
+    let widest = (available - 400.0).clamp(340.0, available * 0.55);
+    let width = (available * 0.47).clamp(340.0, widest);
     egui::Panel::right("detail")
         .resizable(true)
-        .default_size(width.min(space::DETAIL_WIDTH.max(width)))
-        .min_size(340.0)
+        .default_size(width)
+        .size_range(340.0..=widest)
         .frame(
             egui::Frame::new()
                 .fill(palette.card_bg)

@@ -44,8 +44,6 @@ pub mod space {
     pub const XL: f32 = 24.0;
     /// Width of the left rail with the six sections.
     pub const RAIL_WIDTH: f32 = 292.0;
-    /// Default width of the check detail pane.
-    pub const DETAIL_WIDTH: f32 = 480.0;
     /// Longest comfortable line for prose (about 80 characters).
     pub const PROSE_MAX_WIDTH: f32 = 640.0;
     /// Width of the connect form column.

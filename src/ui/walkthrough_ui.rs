@@ -48,46 +48,63 @@ fn total(summary: &Summary) -> usize {
     Status::ALL.iter().map(|s| summary.count(*s)).sum()
 }
 
-/// The counts line under a section, e.g. "2 fail · 5 pass · 1 unknown · 0 manual".
+/// The counts under a section, in two lines: what failed and passed, then
+/// what is undecided, e.g. "2 fail · 5 pass\n1 unknown · 0 manual".
 /// Warnings are added only when there are some. This text is test API.
 pub fn counts_text(summary: &Summary) -> String {
-    counts_parts(summary)
+    counts_lines(summary)
         .iter()
-        .map(|(_, n, word)| format!("{n} {word}"))
+        .map(|line| {
+            line.iter()
+                .map(|(_, n, word)| format!("{n} {word}"))
+                .collect::<Vec<_>>()
+                .join(" · ")
+        })
         .collect::<Vec<_>>()
-        .join(" · ")
+        .join("\n")
 }
 
-fn counts_parts(summary: &Summary) -> Vec<(Status, usize, &'static str)> {
-    let mut parts = vec![(Status::Fail, summary.fail, "fail")];
+type CountPart = (Status, usize, &'static str);
+
+fn counts_lines(summary: &Summary) -> [Vec<CountPart>; 2] {
+    let mut decided = vec![(Status::Fail, summary.fail, "fail")];
     if summary.warn > 0 {
-        parts.push((Status::Warn, summary.warn, "warn"));
+        decided.push((Status::Warn, summary.warn, "warn"));
     }
-    parts.extend([
-        (Status::Pass, summary.pass, "pass"),
+    decided.push((Status::Pass, summary.pass, "pass"));
+    let open = vec![
         (Status::Unknown, summary.unknown, "unknown"),
         (Status::Manual, summary.manual, "manual"),
-    ]);
-    parts
+    ];
+    [decided, open]
 }
 
-/// The counts line as one label whose numbers carry their status colour
-/// (zero counts are muted).
+/// The counts as one label whose numbers carry their status colour (zero
+/// counts are muted); the same text as [`counts_text`].
 fn counts_ui(ui: &mut Ui, summary: &Summary) {
     let palette = widgets::palette(ui);
     let font = egui::FontId::proportional(theme::text::SMALL);
+    let muted = TextFormat::simple(font.clone(), palette.muted);
     let mut job = LayoutJob::default();
-    for (i, (status, n, word)) in counts_parts(summary).into_iter().enumerate() {
-        if i > 0 {
-            job.append(" · ", 0.0, TextFormat::simple(font.clone(), palette.muted));
+    for (l, line) in counts_lines(summary).into_iter().enumerate() {
+        if l > 0 {
+            job.append("\n", 0.0, muted.clone());
         }
-        let color = if n == 0 {
-            palette.muted
-        } else {
-            palette.status(status)
-        };
-        let text = format!("{n} {word}");
-        job.append(&text, 0.0, TextFormat::simple(font.clone(), color));
+        for (i, (status, n, word)) in line.into_iter().enumerate() {
+            if i > 0 {
+                job.append(" · ", 0.0, muted.clone());
+            }
+            let color = if n == 0 {
+                palette.muted
+            } else {
+                palette.status(status)
+            };
+            job.append(
+                &format!("{n} {word}"),
+                0.0,
+                TextFormat::simple(font.clone(), color),
+            );
+        }
     }
     ui.add(egui::Label::new(job).selectable(false));
 }
@@ -143,7 +160,9 @@ pub fn rail_ui(
             ui.add_space(space::XS);
             for section in Section::ALL {
                 let summary = Summary::of(findings.iter().filter(|f| f.section == section));
-                if rail_entry_ui(ui, section, &summary, current == Some(section)).clicked() {
+                let entry = rail_entry_ui(ui, section, &summary, current == Some(section))
+                    .on_hover_text(format!("Ctrl+{}", section.number()));
+                if entry.clicked() {
                     out.push(Command::ShowSection(section));
                 }
                 ui.add_space(2.0);
@@ -191,7 +210,7 @@ pub fn overview_ui(ui: &mut Ui, snapshot: &Snapshot, findings: &[Finding], out: 
         .id_salt("overview")
         .auto_shrink([false, false])
         .show(ui, |ui| {
-            ui.set_max_width(1040.0);
+            ui.set_max_width((ui.available_width() - space::M).min(1040.0));
             ui.add_space(space::S);
             ui.heading("Overview");
             ui.label(
@@ -216,41 +235,42 @@ pub fn overview_ui(ui: &mut Ui, snapshot: &Snapshot, findings: &[Finding], out: 
         });
 }
 
+const TOTALS_ORDER: [Status; 8] = [
+    Status::Fail,
+    Status::Warn,
+    Status::Unknown,
+    Status::Manual,
+    Status::Pass,
+    Status::Attested,
+    Status::Accepted,
+    Status::NotApplicable,
+];
+
+/// One card per status, in equal columns across the page.
 fn totals_ui(ui: &mut Ui, summary: &Summary) {
     let palette = widgets::palette(ui);
-    ui.horizontal_wrapped(|ui| {
-        for status in [
-            Status::Fail,
-            Status::Warn,
-            Status::Unknown,
-            Status::Manual,
-            Status::Pass,
-            Status::Attested,
-            Status::Accepted,
-            Status::NotApplicable,
-        ] {
+    ui.columns(TOTALS_ORDER.len(), |columns| {
+        for (ui, status) in columns.iter_mut().zip(TOTALS_ORDER) {
             let n = summary.count(status);
             let fg = palette.status(status);
             theme::card(palette)
-                .inner_margin(egui::Margin::symmetric(14, 10))
+                .inner_margin(egui::Margin::symmetric(12, 10))
                 .show(ui, |ui| {
-                    ui.set_min_width(92.0);
-                    ui.vertical(|ui| {
+                    ui.set_width(ui.available_width());
+                    ui.label(
+                        RichText::new(n.to_string())
+                            .size(24.0)
+                            .strong()
+                            .color(if n == 0 { palette.muted } else { fg }),
+                    );
+                    ui.horizontal(|ui| {
+                        ui.spacing_mut().item_spacing.x = 4.0;
+                        icons::status_icon(ui, palette, status, 11.0);
                         ui.label(
-                            RichText::new(n.to_string())
-                                .size(24.0)
-                                .strong()
-                                .color(if n == 0 { palette.muted } else { fg }),
+                            RichText::new(theme::status_word(status))
+                                .size(theme::text::SMALL)
+                                .color(palette.muted),
                         );
-                        ui.horizontal(|ui| {
-                            ui.spacing_mut().item_spacing.x = 4.0;
-                            icons::status_icon(ui, palette, status, 11.0);
-                            ui.label(
-                                RichText::new(theme::status_word(status))
-                                    .size(theme::text::SMALL)
-                                    .color(palette.muted),
-                            );
-                        });
                     });
                 });
         }
@@ -476,6 +496,8 @@ pub struct SectionView<'a> {
     pub can_rescan: bool,
 }
 
+/// The guide prose scrolls in its own box above the list, so that both are
+/// on screen at once; collapsing it gives the list the whole height.
 pub fn section_ui(
     ui: &mut Ui,
     view: &SectionView<'_>,
@@ -484,29 +506,29 @@ pub fn section_ui(
 ) {
     let section = view.section;
     let summary = Summary::of(view.findings.iter().filter(|f| f.section == section));
-    egui::ScrollArea::vertical()
-        .id_salt(("section", section.id()))
-        .auto_shrink([false, false])
+    ui.add_space(space::S);
+    section_header_ui(ui, section, &summary);
+    ui.add_space(space::S);
+    let guide_height = (ui.available_height() * 0.42).max(140.0);
+    egui::CollapsingHeader::new(RichText::new("About this section").strong())
+        .id_salt(("about", section.id()))
+        .default_open(true)
         .show(ui, |ui| {
-            ui.set_max_width(space::PROSE_MAX_WIDTH + 40.0);
-            ui.add_space(space::S);
-            section_header_ui(ui, section, &summary);
-            ui.add_space(space::S);
-            egui::CollapsingHeader::new(RichText::new("About this section").strong())
-                .id_salt(("about", section.id()))
-                .default_open(true)
+            egui::ScrollArea::vertical()
+                .id_salt(("guide", section.id()))
+                .max_height(guide_height)
+                .auto_shrink([false, true])
                 .show(ui, |ui| {
-                    ui.set_max_width(space::PROSE_MAX_WIDTH);
+                    ui.set_max_width(ui.available_width().min(space::PROSE_MAX_WIDTH));
                     egui_commonmark::CommonMarkViewer::new().show(
                         ui,
                         markdown,
                         guide::section_markdown(section),
                     );
                 });
-            ui.add_space(space::M);
-            checks_list_ui(ui, view, out);
-            ui.add_space(space::XL);
         });
+    ui.add_space(space::S);
+    checks_list_ui(ui, view, out);
 }
 
 fn section_header_ui(ui: &mut Ui, section: Section, summary: &Summary) {
@@ -552,16 +574,22 @@ fn checks_list_ui(ui: &mut Ui, view: &SectionView<'_>, out: &mut Vec<Command>) {
                 .color(widgets::palette(ui).muted),
         );
     }
-    for finding in ordered {
-        let selected = view.selected == Some(finding.id.as_str());
-        let response = check_row_ui(ui, finding, selected);
-        if response.clicked() {
-            out.push(Command::SelectCheck(finding.id.clone()));
-        }
-        if selected && view.scroll_to_selected {
-            response.scroll_to_me(None);
-        }
-    }
+    egui::ScrollArea::vertical()
+        .id_salt(("checks", view.section.id()))
+        .auto_shrink([false, false])
+        .show(ui, |ui| {
+            for finding in ordered {
+                let selected = view.selected == Some(finding.id.as_str());
+                let response = check_row_ui(ui, finding, selected);
+                if response.clicked() {
+                    out.push(Command::SelectCheck(finding.id.clone()));
+                }
+                if selected && view.scroll_to_selected {
+                    response.scroll_to_me(None);
+                }
+            }
+            ui.add_space(space::M);
+        });
 }
 
 /// Accessible name of a check row: id and title. Test API.

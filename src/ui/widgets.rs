@@ -67,13 +67,22 @@ pub fn chip(ui: &mut Ui, text: &str) -> Response {
         .inner
 }
 
-/// Syntax-highlighted, selectable code in a framed block.
+/// Syntax-highlighted, selectable code in a framed block. Long lines wrap
+/// at the pane's width instead of widening the pane.
 pub fn code_block(ui: &mut Ui, code: &str, language: &str) {
     let palette = palette(ui);
     theme::code_block(palette).show(ui, |ui| {
         ui.set_width(ui.available_width());
         let code_theme = egui_extras::syntax_highlighting::CodeTheme::from_style(ui.style());
-        egui_extras::syntax_highlighting::code_view_ui(ui, &code_theme, code, language);
+        let mut job = egui_extras::syntax_highlighting::highlight(
+            ui.ctx(),
+            ui.style(),
+            &code_theme,
+            code,
+            language,
+        );
+        job.wrap.max_width = ui.available_width();
+        ui.add(egui::Label::new(job).selectable(true));
     });
 }
 
@@ -107,9 +116,14 @@ pub fn banner(ui: &mut Ui, kind: NoticeKind, text: &str, button: Option<&str>) -
                 // Leave room for the button so long messages wrap before it.
                 let reserve = if button.is_some() { 120.0 } else { 0.0 };
                 let width = (ui.available_width() - reserve).max(120.0);
-                ui.allocate_ui(egui::vec2(width, 0.0), |ui| {
-                    ui.add(egui::Label::new(RichText::new(text).color(palette.text)).wrap());
-                });
+                let row = egui::vec2(width, ui.spacing().interact_size.y);
+                ui.allocate_ui_with_layout(
+                    row,
+                    egui::Layout::left_to_right(egui::Align::Center),
+                    |ui| {
+                        ui.add(egui::Label::new(RichText::new(text).color(palette.text)).wrap());
+                    },
+                );
                 if let Some(button) = button {
                     ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
                         clicked = ui.button(button).clicked();

@@ -26,7 +26,9 @@ use std::time::{Duration, Instant};
 use tempfile::TempDir;
 
 use super::certs::{PemPair, TestPki};
-use super::host::{pg_binaries, process_alive, server_user, INSTALL_HINT};
+use super::host::{
+    pg_binaries, pkglibdir_of, process_alive, server_major, server_user, INSTALL_HINT,
+};
 
 /// The bootstrap superuser's name (initdb -U).
 pub const SUPERUSER: &str = "postgres";
@@ -61,11 +63,12 @@ pub struct TlsFiles {
     pub client_key: PathBuf,
 }
 
-/// How to build a cluster. Defaults: no data checksums, ssl off (certificate files are
-/// installed anyway), listen on 127.0.0.1, no extra conf lines, and pg_hba.conf holding only
-/// the harness's own `local` line for the superuser.
+/// How to build a cluster. Defaults: the binaries [`pg_binaries`] finds, no data checksums,
+/// ssl off (certificate files are installed anyway), listen on 127.0.0.1, no extra conf
+/// lines, and pg_hba.conf holding only the harness's own `local` line for the superuser.
 #[derive(Clone, Debug)]
 pub struct ClusterBuilder {
+    bindir: Option<PathBuf>,
     data_checksums: bool,
     ssl: bool,
     pgaudit: bool,
@@ -79,6 +82,7 @@ pub struct ClusterBuilder {
 impl Default for ClusterBuilder {
     fn default() -> Self {
         ClusterBuilder {
+            bindir: None,
             data_checksums: false,
             ssl: false,
             pgaudit: false,
@@ -96,7 +100,15 @@ impl ClusterBuilder {
         Self::default()
     }
 
-    /// initdb `--data-checksums`.
+    /// Runs initdb, pg_ctl and postgres from `dir` instead of the machine's default server,
+    /// so tests in one binary can start clusters of different majors side by side. The
+    /// harness keeps using the system's psql for its own SQL.
+    pub fn bindir(mut self, dir: &Path) -> Self {
+        self.bindir = Some(dir.to_path_buf());
+        self
+    }
+
+    /// initdb `--data-checksums` (off: `--no-data-checksums` on 18+, where on is the default).
     pub fn data_checksums(mut self, on: bool) -> Self {
         self.data_checksums = on;
         self
@@ -235,6 +247,14 @@ impl Cluster {
 
     pub fn superuser(&self) -> &str {
         SUPERUSER
+    }
+
+    /// The folder holding the initdb, pg_ctl and postgres this cluster runs.
+    pub fn bindir(&self) -> PathBuf {
+        self.builder
+            .bindir
+            .clone()
+            .unwrap_or_else(|| pg_binaries().bindir.clone())
     }
 
     pub fn superuser_password(&self) -> &str {
@@ -535,6 +555,8 @@ impl Cluster {
             .arg(format!("--pwfile={}", pwfile.display()));
         if self.builder.data_checksums {
             initdb.arg("--data-checksums");
+        } else if server_major(&self.bindir()) >= 18 {
+            initdb.arg("--no-data-checksums");
         }
         let output = run(&mut initdb);
         let _ = fs::remove_file(&pwfile);
@@ -642,7 +664,7 @@ impl Cluster {
 
     fn start_on_free_port(&mut self) {
         if self.builder.pgaudit || self.builder.preload.iter().any(|lib| lib == "pgaudit") {
-            require_pgaudit();
+            require_pgaudit(&self.bindir());
         }
         let mut last_log = String::new();
         for _ in 0..START_ATTEMPTS {
@@ -707,7 +729,7 @@ impl Cluster {
     /// A command for a server program, run as the server's OS user, from the temp dir (the
     /// test's own working directory may be closed to that user).
     fn server_command(&self, program: &str) -> Command {
-        let path = pg_binaries().program(program);
+        let path = self.bindir().join(program);
         let mut command = match &server_user().run_as {
             Some(user) => {
                 let mut runuser = Command::new("runuser");
@@ -873,8 +895,8 @@ fn port_was_taken(log: &str) -> bool {
     log.contains("could not bind") || log.contains("Address already in use")
 }
 
-fn require_pgaudit() {
-    let Some(libdir) = pg_binaries().pkglibdir() else {
+fn require_pgaudit(bindir: &Path) {
+    let Some(libdir) = pkglibdir_of(bindir) else {
         return;
     };
     if !libdir.join("pgaudit.so").is_file() {

@@ -5,11 +5,12 @@
 //! binaries are a hard failure with the install command, never a silent skip, because a
 //! skipped live test would read as a pass.
 
+use std::collections::HashMap;
 use std::env;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 
 /// Environment variable naming a directory that holds initdb, pg_ctl and postgres.
 pub const BINDIR_ENV: &str = "PGSAFEGUARD_PG_BINDIR";
@@ -31,16 +32,54 @@ impl PgBinaries {
         self.bindir.join(name)
     }
 
-    /// The server's library directory (where pgaudit.so must be), if `pg_config` says.
+    /// The server's library directory (where pgaudit.so must be); see [`pkglibdir_of`].
     pub fn pkglibdir(&self) -> Option<PathBuf> {
-        let pg_config = self.bindir.join("pg_config");
-        let program = if pg_config.is_file() {
-            pg_config
-        } else {
-            PathBuf::from("pg_config")
-        };
-        command_stdout(Command::new(program).arg("--pkglibdir")).map(PathBuf::from)
+        pkglibdir_of(&self.bindir)
     }
+}
+
+/// The library directory of the server in `bindir`: what its own `pg_config` says, else
+/// `../lib/postgresql` when that exists (relocatable builds without pg_config, such as
+/// npm's embedded-postgres), else what `pg_config` on PATH says.
+pub fn pkglibdir_of(bindir: &Path) -> Option<PathBuf> {
+    let pg_config = bindir.join("pg_config");
+    if pg_config.is_file() {
+        return command_stdout(Command::new(pg_config).arg("--pkglibdir")).map(PathBuf::from);
+    }
+    let relocatable = bindir.join("../lib/postgresql");
+    if relocatable.is_dir() {
+        return Some(relocatable);
+    }
+    command_stdout(Command::new("pg_config").arg("--pkglibdir")).map(PathBuf::from)
+}
+
+/// The major version of the `postgres` in `bindir` (`postgres -V`), looked up once per
+/// folder. Panics when the program does not run.
+pub fn server_major(bindir: &Path) -> u32 {
+    static MAJORS: OnceLock<Mutex<HashMap<PathBuf, u32>>> = OnceLock::new();
+    let majors = MAJORS.get_or_init(|| Mutex::new(HashMap::new()));
+    let mut majors = majors.lock().unwrap_or_else(|poison| poison.into_inner());
+    *majors
+        .entry(bindir.to_path_buf())
+        .or_insert_with(|| read_server_major(bindir))
+}
+
+fn read_server_major(bindir: &Path) -> u32 {
+    let postgres = bindir.join("postgres");
+    let banner = command_stdout(Command::new(&postgres).arg("-V"))
+        .unwrap_or_else(|| panic!("`{} -V` did not run", postgres.display()));
+    // "postgres (PostgreSQL) 13.23" or "... 18beta1": the leading digits of the last word.
+    banner
+        .split_whitespace()
+        .last()
+        .map(|version| {
+            version
+                .chars()
+                .take_while(char::is_ascii_digit)
+                .collect::<String>()
+        })
+        .and_then(|digits| digits.parse().ok())
+        .unwrap_or_else(|| panic!("no version in `{} -V`: {banner}", postgres.display()))
 }
 
 /// Who runs initdb and the server. As root that is the `postgres` OS user via `runuser`

@@ -33,7 +33,9 @@
 pub mod certs;
 pub mod cluster;
 pub mod host;
+pub mod majors;
 pub mod scenarios;
+pub mod traps;
 
 pub use certs::{PemPair, TestPki, SERVER_CERT_NAMES};
 pub use cluster::{
@@ -41,7 +43,12 @@ pub use cluster::{
     CLIENT_CERT_ROLE, CONF_MARKER, SUPERUSER,
 };
 pub use host::{pg_binaries, process_alive, server_user, BINDIR_ENV, INSTALL_HINT};
+pub use majors::{
+    hardened_on, insecure_on, major_server, majors_dir, MajorServer, MAJORS_DIR_ENV,
+    MAJORS_INSTALL_HINT,
+};
 pub use scenarios::{
     create_scanner, hardened, insecure, plain, AUDITOR_ROLE, CLINIC_DB, FIXTURE_PGCRYPTO_KEY,
     HARDENED_APP_ROLE, INSECURE_APP_ROLE, PHI_OWNER_ROLE, SCANNER_ROLE,
 };
+pub use traps::{conf_traps, flagged_hba_rules, hba_traps, trap_hba_rules};

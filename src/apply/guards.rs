@@ -1,0 +1,807 @@
+//! Guards: what may never be applied, and what needs the stronger
+//! confirmation (typing the database name).
+//!
+//! - Never lock out the session's own role: no NOLOGIN, DROP, expiry in the
+//!   past, CONNECTION LIMIT 0 or loss of SUPERUSER for the role the apply
+//!   session logged in as; no pg_hba.conf that would refuse this session; no
+//!   `listen_addresses` without the address this session reached.
+//! - Never remove the last superuser that can log in.
+//! - High impact: the fix touches the connected role, edits pg_hba.conf or
+//!   pg_ident.conf, or changes a setting that needs a restart.
+//!
+//! The checks here are pure functions of the snapshot, the parsed statements
+//! and [`ConnectionFacts`]; the definitive role check also runs inside the
+//! fix's transaction before COMMIT (see [`role_state_refusals`]), so a
+//! statement this module cannot read (a `DO` block) is still caught.
+
+use super::sql::{RoleAttributes, RoleRef, Statement};
+use crate::db::apply::{ConnectionFacts, RoleState};
+use crate::snapshot::{HbaRule, Membership, PasswordKind, Role, Snapshot};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::{IpAddr, ToSocketAddrs};
+
+/// Which guard refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Guard {
+    OwnRole,
+    LastSuperuser,
+    ListenAddresses,
+    HbaLockout,
+    HbaErrors,
+    MissingLibrary,
+    NothingToApply,
+}
+
+/// Why a fix may not be applied.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Refusal {
+    pub guard: Guard,
+    pub message: String,
+}
+
+impl Refusal {
+    pub fn new(guard: Guard, message: impl Into<String>) -> Self {
+        Refusal {
+            guard,
+            message: message.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+/// What the guards know about the apply session beyond the server's view.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SessionContext {
+    pub facts: ConnectionFacts,
+    /// The connection string (or ~/.pgpass) supplies a password.
+    pub has_password: bool,
+    /// The connection string names a client certificate.
+    pub has_client_cert: bool,
+    /// The operating-system user this program runs as.
+    pub os_user: Option<String>,
+    /// The host name the connection string names (for `listen_addresses`).
+    pub host: String,
+}
+
+impl SessionContext {
+    fn user(&self) -> &str {
+        &self.facts.session_user
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Roles, judged from the statements before anything runs
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct RoleFlags {
+    login: bool,
+    superuser: bool,
+    expired: bool,
+    connection_limit: i32,
+}
+
+/// Own-role and last-superuser refusals for statements, simulated on the
+/// snapshot's roles. `today` is `YYYY-MM-DD` (a VALID UNTIL before it has expired).
+pub fn role_refusals(
+    snapshot: &Snapshot,
+    ctx: &SessionContext,
+    statements: &[Statement],
+    today: &str,
+) -> Vec<Refusal> {
+    let mut roles: BTreeMap<String, RoleFlags> = snapshot
+        .roles
+        .as_deref()
+        .unwrap_or(&[])
+        .iter()
+        .map(|r| (r.name.clone(), flags(r, today)))
+        .collect();
+    let before = roles.clone();
+    for statement in statements {
+        simulate(&mut roles, statement, ctx.user(), today);
+    }
+    let mut refusals = Vec::new();
+    if let Some(own) = before.get(ctx.user()) {
+        let after = roles.get(ctx.user()).copied();
+        refusals.extend(own_role_change(ctx.user(), own, after.as_ref()));
+    }
+    let count = |m: &BTreeMap<String, RoleFlags>| {
+        m.values()
+            .filter(|r| r.superuser && r.login && !r.expired)
+            .count()
+    };
+    if count(&before) > 0 && count(&roles) == 0 {
+        refusals.push(last_superuser());
+    }
+    refusals
+}
+
+fn flags(role: &Role, today: &str) -> RoleFlags {
+    RoleFlags {
+        login: role.can_login,
+        superuser: role.superuser,
+        expired: role
+            .valid_until
+            .as_deref()
+            .is_some_and(|v| is_past(v, today)),
+        connection_limit: role.conn_limit,
+    }
+}
+
+/// A VALID UNTIL text before today (`infinity` never is).
+fn is_past(valid_until: &str, today: &str) -> bool {
+    let v = valid_until.trim();
+    if v.eq_ignore_ascii_case("infinity") {
+        return false;
+    }
+    if v.eq_ignore_ascii_case("-infinity") {
+        return true;
+    }
+    v.get(..10).is_some_and(|date| date < today)
+}
+
+fn simulate(
+    roles: &mut BTreeMap<String, RoleFlags>,
+    statement: &Statement,
+    user: &str,
+    today: &str,
+) {
+    let resolve = |r: &RoleRef| match r {
+        RoleRef::Named(name) => Some(name.clone()),
+        RoleRef::Connected => Some(user.to_string()),
+        RoleRef::All => None,
+    };
+    match statement {
+        Statement::AlterRole { role, attributes } => {
+            if let Some(name) = resolve(role) {
+                if let Some(flags) = roles.get_mut(&name) {
+                    apply_attributes(flags, attributes, today);
+                }
+            }
+        }
+        Statement::DropRole { roles: dropped } => {
+            for name in dropped.iter().filter_map(resolve) {
+                roles.remove(&name);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn apply_attributes(flags: &mut RoleFlags, attributes: &RoleAttributes, today: &str) {
+    if let Some(login) = attributes.login {
+        flags.login = login;
+    }
+    if let Some(superuser) = attributes.superuser {
+        flags.superuser = superuser;
+    }
+    if let Some(until) = &attributes.valid_until {
+        flags.expired = is_past(until, today);
+    }
+    if let Some(limit) = attributes.connection_limit {
+        flags.connection_limit = i32::try_from(limit).unwrap_or(i32::MAX);
+    }
+}
+
+fn own_role_change(user: &str, before: &RoleFlags, after: Option<&RoleFlags>) -> Vec<Refusal> {
+    let own = |what: &str| {
+        Refusal::new(
+            Guard::OwnRole,
+            format!(
+                "the fix would {what} the role this session is connected as ({user}): apply it \
+                 as another administrator"
+            ),
+        )
+    };
+    let Some(after) = after else {
+        return vec![own("drop")];
+    };
+    let mut refusals = Vec::new();
+    if before.login && !after.login {
+        refusals.push(own("take LOGIN from"));
+    }
+    if before.superuser && !after.superuser {
+        refusals.push(own("take SUPERUSER from"));
+    }
+    if !before.expired && after.expired {
+        refusals.push(own("expire the password of"));
+    }
+    if before.connection_limit != 0 && after.connection_limit == 0 {
+        refusals.push(own("set CONNECTION LIMIT 0 on"));
+    }
+    refusals
+}
+
+fn last_superuser() -> Refusal {
+    Refusal::new(
+        Guard::LastSuperuser,
+        "the fix would leave no superuser that can log in (the last superuser would lose \
+         SUPERUSER or LOGIN): keep at least one administrator",
+    )
+}
+
+/// The definitive check, on the session role as the fix's transaction sees
+/// it before COMMIT.
+pub fn role_state_refusals(user: &str, before: &RoleState, after: &RoleState) -> Vec<Refusal> {
+    let as_flags = |s: &RoleState| RoleFlags {
+        login: s.can_login,
+        superuser: s.superuser,
+        expired: s.expired,
+        connection_limit: s.connection_limit,
+    };
+    let mut refusals = if before.exists {
+        let after_flags = after.exists.then(|| as_flags(after));
+        own_role_change(user, &as_flags(before), after_flags.as_ref())
+    } else {
+        Vec::new()
+    };
+    if before.login_superusers > 0 && after.login_superusers == 0 {
+        refusals.push(last_superuser());
+    }
+    refusals
+}
+
+// ---------------------------------------------------------------------------
+// listen_addresses
+
+/// Refuses a `listen_addresses` value that leaves out the address this
+/// (TCP) session reached; a Unix-socket session is not affected.
+pub fn listen_addresses_refusal(ctx: &SessionContext, new_value: &[String]) -> Option<Refusal> {
+    let server_addr = ctx.facts.server_addr.as_deref()?;
+    let reached: IpAddr = server_addr.parse().ok()?;
+    let items: Vec<String> = new_value
+        .iter()
+        .flat_map(|v| v.split(','))
+        .map(|v| v.trim().to_string())
+        .filter(|v| !v.is_empty())
+        .collect();
+    let covers = |item: &str| -> bool {
+        match item {
+            "*" => true,
+            "0.0.0.0" => reached.is_ipv4(),
+            "::" => true,
+            "localhost" => reached.is_loopback(),
+            other => match other.parse::<IpAddr>() {
+                Ok(ip) => ip == reached,
+                Err(_) => resolves_to(other, reached),
+            },
+        }
+    };
+    if items.iter().any(|item| covers(item)) {
+        return None;
+    }
+    Some(Refusal::new(
+        Guard::ListenAddresses,
+        format!(
+            "listen_addresses = '{}' leaves out {server_addr}, the address this session reached \
+             (as {}): after the restart this session could not connect; add it to the list",
+            items.join(","),
+            ctx.host
+        ),
+    ))
+}
+
+fn resolves_to(name: &str, wanted: IpAddr) -> bool {
+    (name, 0)
+        .to_socket_addrs()
+        .map(|mut addrs| addrs.any(|a| a.ip() == wanted))
+        .unwrap_or(false)
+}
+
+// ---------------------------------------------------------------------------
+// pg_hba.conf
+
+/// How a set of pg_hba rules treats the apply session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Admission {
+    /// The first matching rule (line number) admits the session.
+    Admitted {
+        line: i32,
+    },
+    Refused {
+        why: String,
+    },
+    /// A rule this module cannot judge (host names, samenet, …) comes first.
+    Undecided {
+        line: i32,
+        why: String,
+    },
+}
+
+/// Refuses a proposed pg_hba.conf that would not admit the apply session.
+/// `before` are the rules the server uses now (one of them admitted this
+/// session); a rule with the same method and options as that one is
+/// trusted to work again.
+pub fn hba_refusal(
+    snapshot: &Snapshot,
+    ctx: &SessionContext,
+    before: &[HbaRule],
+    after: &[HbaRule],
+) -> Option<Refusal> {
+    let judge = Judge::new(snapshot, ctx);
+    let now = judge.first_match(before);
+    let next = judge.first_match(after);
+    let refuse = |why: String| {
+        Some(Refusal::new(
+            Guard::HbaLockout,
+            format!(
+                "the new pg_hba.conf would refuse this session ({} to {} {}): {why}; apply it \
+                 over a connection the new rules admit",
+                ctx.user(),
+                ctx.facts.database,
+                judge.route()
+            ),
+        ))
+    };
+    match next {
+        MatchResult::None => refuse("no line matches it".into()),
+        MatchResult::Undecided { line, why } => refuse(format!(
+            "line {line} comes first and cannot be judged here ({why})"
+        )),
+        MatchResult::Rule(new_rule) => {
+            let same_as_now = matches!(&now, MatchResult::Rule(old)
+                if old.auth_method == new_rule.auth_method && old.options == new_rule.options);
+            if same_as_now {
+                return None;
+            }
+            match judge.method_admits(new_rule) {
+                Decision::Yes => None,
+                Decision::No(why) => refuse(format!("line {} {why}", new_rule.line_number)),
+                Decision::Unknown(why) => refuse(format!(
+                    "line {} changes the method to {} and {why}",
+                    new_rule.line_number,
+                    new_rule.auth_method.as_deref().unwrap_or("?")
+                )),
+            }
+        }
+    }
+}
+
+/// Which rule of a set takes the apply session.
+pub fn admission(snapshot: &Snapshot, ctx: &SessionContext, rules: &[HbaRule]) -> Admission {
+    let judge = Judge::new(snapshot, ctx);
+    match judge.first_match(rules) {
+        MatchResult::None => Admission::Refused {
+            why: "no line matches".into(),
+        },
+        MatchResult::Undecided { line, why } => Admission::Undecided { line, why },
+        MatchResult::Rule(rule) => match judge.method_admits(rule) {
+            Decision::No(why) => Admission::Refused { why },
+            _ => Admission::Admitted {
+                line: rule.line_number,
+            },
+        },
+    }
+}
+
+enum MatchResult<'a> {
+    None,
+    Rule(&'a HbaRule),
+    Undecided { line: i32, why: String },
+}
+
+enum Decision {
+    Yes,
+    No(String),
+    Unknown(String),
+}
+
+struct Judge<'a> {
+    ctx: &'a SessionContext,
+    client: Option<IpAddr>,
+    groups: BTreeSet<String>,
+    password: Option<PasswordKind>,
+}
+
+impl<'a> Judge<'a> {
+    fn new(snapshot: &'a Snapshot, ctx: &'a SessionContext) -> Self {
+        Judge {
+            ctx,
+            client: ctx
+                .facts
+                .client_addr
+                .as_deref()
+                .and_then(|a| a.parse().ok()),
+            groups: groups_of(ctx.user(), snapshot.memberships.as_deref().unwrap_or(&[])),
+            password: snapshot
+                .password_kinds
+                .as_ref()
+                .and_then(|k| k.get(ctx.user()).copied()),
+        }
+    }
+
+    fn route(&self) -> String {
+        match &self.ctx.facts.client_addr {
+            None => "over the Unix socket".into(),
+            Some(addr) => format!(
+                "from {addr} over TCP {}",
+                if self.ctx.facts.ssl {
+                    "with TLS"
+                } else {
+                    "without TLS"
+                }
+            ),
+        }
+    }
+
+    fn first_match<'r>(&self, rules: &'r [HbaRule]) -> MatchResult<'r> {
+        for rule in rules.iter().filter(|r| r.error.is_none()) {
+            if !self.type_matches(rule) || !self.database_matches(rule) || !self.user_matches(rule)
+            {
+                continue;
+            }
+            match self.address_matches(rule) {
+                Ok(true) => return MatchResult::Rule(rule),
+                Ok(false) => continue,
+                Err(why) => {
+                    return MatchResult::Undecided {
+                        line: rule.line_number,
+                        why,
+                    }
+                }
+            }
+        }
+        MatchResult::None
+    }
+
+    fn type_matches(&self, rule: &HbaRule) -> bool {
+        let local = self.ctx.facts.is_local();
+        let ssl = self.ctx.facts.ssl;
+        match rule.conn_type.as_deref().unwrap_or("") {
+            "local" => local,
+            "host" | "hostnogssenc" => !local,
+            "hostssl" => !local && ssl,
+            "hostnossl" => !local && !ssl,
+            _ => false,
+        }
+    }
+
+    fn database_matches(&self, rule: &HbaRule) -> bool {
+        let db = self.ctx.facts.database.as_str();
+        rule.database.iter().any(|d| match d.as_str() {
+            "all" => true,
+            "sameuser" => db == self.ctx.user(),
+            "samerole" | "samegroup" => self.groups.contains(db),
+            "replication" => false,
+            name => name == db,
+        })
+    }
+
+    fn user_matches(&self, rule: &HbaRule) -> bool {
+        rule.user_name.iter().any(|u| match u.as_str() {
+            "all" => true,
+            group if group.starts_with('+') => self.groups.contains(&group[1..]),
+            name => name == self.ctx.user(),
+        })
+    }
+
+    fn address_matches(&self, rule: &HbaRule) -> Result<bool, String> {
+        if rule.conn_type.as_deref() == Some("local") {
+            return Ok(true);
+        }
+        let Some(client) = self.client else {
+            return Ok(false);
+        };
+        let address = rule.address.as_deref().unwrap_or("all");
+        match address {
+            "all" => Ok(true),
+            "samehost" | "samenet" => Err(format!("address {address}")),
+            text => {
+                let Ok(network) = text.parse::<IpAddr>() else {
+                    return Err(format!("host name {text}"));
+                };
+                let mask = rule
+                    .netmask
+                    .as_deref()
+                    .and_then(|m| m.parse::<IpAddr>().ok());
+                Ok(in_network(client, network, mask))
+            }
+        }
+    }
+
+    fn method_admits(&self, rule: &HbaRule) -> Decision {
+        let method = rule.auth_method.as_deref().unwrap_or("");
+        let has_password = self.ctx.has_password;
+        let no_password =
+            || Decision::No("asks for a password and the connection gives none".into());
+        match method {
+            "trust" => Decision::Yes,
+            "reject" => Decision::No("rejects it".into()),
+            "password" if has_password => Decision::Yes,
+            "password" => no_password(),
+            "md5" | "scram-sha-256" if !has_password => no_password(),
+            "md5" => match self.password {
+                Some(PasswordKind::Md5 | PasswordKind::Scram) => Decision::Yes,
+                Some(_) => Decision::No("needs a stored password and the role has none".into()),
+                None => Decision::Unknown("the role's password kind is not visible".into()),
+            },
+            "scram-sha-256" => match self.password {
+                Some(PasswordKind::Scram) => Decision::Yes,
+                Some(PasswordKind::Md5) => Decision::No(
+                    "uses scram-sha-256 and the role's password is stored as md5 (set the \
+                     password again first)"
+                        .into(),
+                ),
+                Some(_) => Decision::No("needs a stored password and the role has none".into()),
+                None => Decision::Unknown("the role's password kind is not visible".into()),
+            },
+            "cert" if self.ctx.facts.ssl && self.ctx.has_client_cert => Decision::Yes,
+            "cert" => {
+                Decision::No("needs a client certificate this connection does not send".into())
+            }
+            "peer" => {
+                let mapped = rule.options.iter().any(|o| o.starts_with("map="));
+                match &self.ctx.os_user {
+                    Some(os) if !mapped && os == self.ctx.user() => Decision::Yes,
+                    Some(os) if !mapped => Decision::No(format!(
+                        "uses peer and this program runs as OS user {os}, not {}",
+                        self.ctx.user()
+                    )),
+                    _ => Decision::Unknown("peer with a user map cannot be judged here".into()),
+                }
+            }
+            other => Decision::Unknown(format!("method {other} cannot be judged here")),
+        }
+    }
+}
+
+/// Every role `user` belongs to, directly or through groups, itself included.
+fn groups_of(user: &str, memberships: &[Membership]) -> BTreeSet<String> {
+    let mut found: BTreeSet<String> = BTreeSet::from([user.to_string()]);
+    let mut frontier = vec![user.to_string()];
+    while let Some(member) = frontier.pop() {
+        for m in memberships.iter().filter(|m| m.member == member) {
+            if found.insert(m.role.clone()) {
+                frontier.push(m.role.clone());
+            }
+        }
+    }
+    found
+}
+
+fn in_network(client: IpAddr, network: IpAddr, mask: Option<IpAddr>) -> bool {
+    match (client, network, mask) {
+        (IpAddr::V4(c), IpAddr::V4(n), Some(IpAddr::V4(m))) => {
+            u32::from(c) & u32::from(m) == u32::from(n) & u32::from(m)
+        }
+        (IpAddr::V6(c), IpAddr::V6(n), Some(IpAddr::V6(m))) => {
+            u128::from(c) & u128::from(m) == u128::from(n) & u128::from(m)
+        }
+        (c, n, None) => c == n,
+        _ => false,
+    }
+}
+
+// ---------------------------------------------------------------------------
+// High impact
+
+/// Why a fix needs the database name typed to confirm; empty when it does not.
+pub fn high_impact_reasons(
+    ctx: &SessionContext,
+    statements: &[Statement],
+    restart_settings: &[String],
+    config_file: Option<&str>,
+) -> Vec<String> {
+    let mut reasons = Vec::new();
+    let touches_self = statements
+        .iter()
+        .flat_map(Statement::roles_touched)
+        .any(|r| r.is(ctx.user()));
+    if touches_self {
+        reasons.push(format!(
+            "it changes the role this session is connected as ({})",
+            ctx.user()
+        ));
+    }
+    if let Some(file) = config_file {
+        reasons.push(format!(
+            "it edits {}: a wrong line can lock everyone out",
+            if file == "ident_file" {
+                "pg_ident.conf"
+            } else {
+                "pg_hba.conf"
+            }
+        ));
+    }
+    if !restart_settings.is_empty() {
+        reasons.push(format!(
+            "it changes settings that take effect only after a server restart ({}); a bad \
+             value can stop the server from starting",
+            restart_settings.join(", ")
+        ));
+    }
+    reasons
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::apply::sql::parse;
+
+    fn role(name: &str, superuser: bool) -> Role {
+        Role {
+            name: name.into(),
+            superuser,
+            can_login: true,
+            conn_limit: -1,
+            ..Role::default()
+        }
+    }
+
+    fn ctx(user: &str) -> SessionContext {
+        SessionContext {
+            facts: ConnectionFacts {
+                session_user: user.into(),
+                database: "clinic".into(),
+                client_addr: Some("127.0.0.1".into()),
+                server_addr: Some("127.0.0.1".into()),
+                ssl: false,
+                superuser: true,
+                server_version_num: 150000,
+            },
+            has_password: true,
+            host: "localhost".into(),
+            ..SessionContext::default()
+        }
+    }
+
+    fn snapshot(roles: Vec<Role>) -> Snapshot {
+        Snapshot {
+            roles: Some(roles),
+            ..Snapshot::default()
+        }
+    }
+
+    #[test]
+    fn own_role_changes_are_refused() {
+        let s = snapshot(vec![role("postgres", true), role("app", true)]);
+        for sql in [
+            "ALTER ROLE \"app\" NOSUPERUSER",
+            "ALTER ROLE \"app\" NOLOGIN",
+            "ALTER ROLE CURRENT_USER VALID UNTIL '2001-01-01'",
+            "ALTER ROLE app CONNECTION LIMIT 0",
+            "DROP ROLE IF EXISTS app",
+        ] {
+            let refusals = role_refusals(&s, &ctx("app"), &[parse(sql)], "2026-11-27");
+            assert!(
+                refusals.iter().any(|r| r.guard == Guard::OwnRole),
+                "{sql}: {refusals:?}"
+            );
+        }
+        let fine = role_refusals(
+            &s,
+            &ctx("postgres"),
+            &[parse("ALTER ROLE \"app\" NOSUPERUSER")],
+            "2026-11-27",
+        );
+        assert!(fine.is_empty(), "{fine:?}");
+        let later = role_refusals(
+            &s,
+            &ctx("app"),
+            &[parse("ALTER ROLE app VALID UNTIL '2027-02-25'")],
+            "2026-11-27",
+        );
+        assert!(later.is_empty(), "{later:?}");
+    }
+
+    #[test]
+    fn the_last_login_superuser_stays() {
+        let s = snapshot(vec![role("postgres", true), role("app", true)]);
+        let statements = [
+            parse("ALTER ROLE \"postgres\" NOLOGIN"),
+            parse("ALTER ROLE \"app\" NOSUPERUSER"),
+        ];
+        let refusals = role_refusals(&s, &ctx("alice"), &statements, "2026-11-27");
+        assert_eq!(refusals.len(), 1, "{refusals:?}");
+        assert_eq!(refusals[0].guard, Guard::LastSuperuser);
+        let before = RoleState {
+            exists: true,
+            can_login: true,
+            superuser: true,
+            login_superusers: 1,
+            connection_limit: -1,
+            ..RoleState::default()
+        };
+        let after = RoleState {
+            superuser: false,
+            login_superusers: 0,
+            ..before
+        };
+        let guards: Vec<Guard> = role_state_refusals("app", &before, &after)
+            .iter()
+            .map(|r| r.guard)
+            .collect();
+        assert_eq!(guards, vec![Guard::OwnRole, Guard::LastSuperuser]);
+    }
+
+    #[test]
+    fn listen_addresses_must_keep_the_reached_address() {
+        let c = ctx("postgres");
+        assert!(listen_addresses_refusal(&c, &["localhost".into()]).is_none());
+        assert!(listen_addresses_refusal(&c, &["127.0.0.1,10.0.0.5".into()]).is_none());
+        assert!(listen_addresses_refusal(&c, &["10.0.0.5".into()]).is_some());
+        let mut socket = c.clone();
+        socket.facts.client_addr = None;
+        socket.facts.server_addr = None;
+        assert!(listen_addresses_refusal(&socket, &["10.0.0.5".into()]).is_none());
+    }
+
+    fn rule(
+        line: i32,
+        kind: &str,
+        user: &str,
+        address: Option<(&str, &str)>,
+        method: &str,
+    ) -> HbaRule {
+        HbaRule {
+            line_number: line,
+            conn_type: Some(kind.into()),
+            database: vec!["all".into()],
+            user_name: vec![user.into()],
+            address: address.map(|a| a.0.into()),
+            netmask: address.map(|a| a.1.into()),
+            auth_method: Some(method.into()),
+            ..HbaRule::default()
+        }
+    }
+
+    #[test]
+    fn hba_changes_that_refuse_this_session_are_refused() {
+        let mut s = snapshot(vec![role("postgres", true)]);
+        s.password_kinds = Some(BTreeMap::from([("postgres".into(), PasswordKind::Scram)]));
+        let c = ctx("postgres");
+        let now = vec![rule(1, "host", "all", Some(("0.0.0.0", "0.0.0.0")), "md5")];
+        let tls_only = vec![
+            rule(1, "hostssl", "all", Some(("0.0.0.0", "0.0.0.0")), "md5"),
+            rule(
+                2,
+                "hostnossl",
+                "all",
+                Some(("0.0.0.0", "0.0.0.0")),
+                "reject",
+            ),
+        ];
+        let refusal = hba_refusal(&s, &c, &now, &tls_only).expect("refused");
+        assert_eq!(refusal.guard, Guard::HbaLockout);
+        assert!(refusal.message.contains("line 2 rejects it"), "{refusal}");
+        let mut with_tls = c.clone();
+        with_tls.facts.ssl = true;
+        assert!(hba_refusal(&s, &with_tls, &now, &tls_only).is_none());
+        let scram = vec![rule(
+            1,
+            "host",
+            "all",
+            Some(("127.0.0.1", "255.255.255.255")),
+            "scram-sha-256",
+        )];
+        assert!(hba_refusal(&s, &c, &now, &scram).is_none());
+        s.password_kinds = Some(BTreeMap::from([("postgres".into(), PasswordKind::Md5)]));
+        assert!(hba_refusal(&s, &c, &now, &scram).is_some());
+        let superuser_reject = vec![
+            rule(
+                1,
+                "host",
+                "postgres",
+                Some(("0.0.0.0", "0.0.0.0")),
+                "reject",
+            ),
+            now[0].clone(),
+        ];
+        assert!(hba_refusal(&s, &c, &now, &superuser_reject).is_some());
+        let mut local = c.clone();
+        local.facts.client_addr = None;
+        assert!(hba_refusal(
+            &s,
+            &local,
+            &[rule(1, "local", "all", None, "trust")],
+            &superuser_reject
+        )
+        .is_some());
+    }
+}

@@ -1,0 +1,727 @@
+//! Managed PostgreSQL services: recognising Amazon RDS, Amazon Aurora, Azure
+//! Database for PostgreSQL (flexible server) and Google Cloud SQL from the
+//! snapshot, and the declarative table of what each provider controls in
+//! place of the customer.
+//!
+//! On a managed service the customer cannot edit pg_hba.conf, pg_ident.conf,
+//! file modes, the Unix socket or the host; the provider offers an
+//! equivalent control instead (a parameter such as `rds.force_ssl`, security
+//! groups, the console). [`CONTROLS`] says, per check and provider, whether
+//! the check is not applicable (and names the equivalent control), judged on
+//! a provider setting, or judged as usual with the provider's fix procedure.
+//! `checks::evaluate_one` and `Check::plan` consult it, so no section file
+//! needs provider if-chains. The provider's own roles are listed here too, so
+//! that the privilege checks leave them out.
+//!
+//! Pure functions over the snapshot; must not import `db`, `ui`, `report` or
+//! a section file.
+
+use super::facts::{describe, need_setting, value};
+use super::{Check, Verdict};
+use crate::finding::{ApplyClass, FixPlan};
+use crate::snapshot::{Membership, Role, Snapshot};
+use std::collections::BTreeSet;
+
+/// A managed PostgreSQL service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Provider {
+    Rds,
+    Aurora,
+    Azure,
+    CloudSql,
+}
+
+/// What one provider calls its pieces; the templates in [`CONTROLS`] use
+/// these as `{provider}`, `{parameters}` and so on.
+struct Vocabulary {
+    name: &'static str,
+    parameters: &'static str,
+    network: &'static str,
+    console: &'static str,
+    logs: &'static str,
+    backups: &'static str,
+    compliance: &'static str,
+    admin_group: &'static str,
+    /// The provider's own superusers, never the customer's to change.
+    superusers: &'static [&'static str],
+    /// Setting-name prefixes only this provider's servers have.
+    setting_prefixes: &'static [&'static str],
+    /// Role names (exact) and prefixes of roles the provider creates.
+    own_roles: &'static [&'static str],
+    own_role_prefixes: &'static [&'static str],
+}
+
+const RDS_ROLES: &[&str] = &["rdsadmin", "rdsrepladmin", "rdstopmgr", "rdsproxyadmin"];
+
+const RDS: Vocabulary = Vocabulary {
+    name: "Amazon RDS for PostgreSQL",
+    parameters: "the DB parameter group",
+    network: "VPC security groups and private subnets",
+    console: "the RDS console or `aws rds`",
+    logs: "the CloudWatch Logs export",
+    backups: "automated backups with a backup retention period",
+    compliance: "AWS Artifact",
+    admin_group: "rds_superuser",
+    superusers: &["rdsadmin"],
+    setting_prefixes: &["rds."],
+    own_roles: RDS_ROLES,
+    own_role_prefixes: &["rds_"],
+};
+
+const AURORA: Vocabulary = Vocabulary {
+    name: "Amazon Aurora PostgreSQL",
+    parameters: "the DB cluster parameter group",
+    setting_prefixes: &["aurora", "apg_"],
+    ..RDS
+};
+
+const AZURE: Vocabulary = Vocabulary {
+    name: "Azure Database for PostgreSQL flexible server",
+    parameters: "the server parameters",
+    network: "firewall rules or private access (virtual network, Private Link)",
+    console: "the Azure portal or `az postgres flexible-server`",
+    logs: "diagnostic settings (Log Analytics)",
+    backups: "automatic backups with a backup retention period",
+    compliance: "the Microsoft Service Trust Portal",
+    admin_group: "azure_pg_admin",
+    superusers: &["azuresu", "azure_superuser"],
+    setting_prefixes: &["azure."],
+    own_roles: &["azuresu", "replication"],
+    own_role_prefixes: &["azure_"],
+};
+
+const CLOUD_SQL: Vocabulary = Vocabulary {
+    name: "Google Cloud SQL for PostgreSQL",
+    parameters: "the database flags",
+    network: "authorized networks or private IP",
+    console: "the Google Cloud console or `gcloud sql`",
+    logs: "Cloud Logging",
+    backups: "automated backups with point-in-time recovery",
+    compliance: "Google Cloud's compliance reports",
+    admin_group: "cloudsqlsuperuser",
+    superusers: &["cloudsqladmin"],
+    setting_prefixes: &["cloudsql."],
+    own_roles: &[],
+    own_role_prefixes: &["cloudsql"],
+};
+
+impl Provider {
+    /// Aurora first: its servers carry `rds.*` settings too.
+    const ALL: [Provider; 4] = [
+        Provider::Aurora,
+        Provider::Rds,
+        Provider::Azure,
+        Provider::CloudSql,
+    ];
+
+    fn words(self) -> &'static Vocabulary {
+        match self {
+            Provider::Rds => &RDS,
+            Provider::Aurora => &AURORA,
+            Provider::Azure => &AZURE,
+            Provider::CloudSql => &CLOUD_SQL,
+        }
+    }
+
+    /// The service's name, e.g. "Amazon RDS for PostgreSQL".
+    pub fn name(self) -> &'static str {
+        self.words().name
+    }
+
+    /// Where its parameters are set: "the DB parameter group", "the server
+    /// parameters", "the database flags".
+    pub fn parameter_store(self) -> &'static str {
+        self.words().parameters
+    }
+
+    /// The console or CLI that changes the instance.
+    pub fn console(self) -> &'static str {
+        self.words().console
+    }
+
+    /// The role the provider gives the customer's administrators
+    /// (`rds_superuser`, `azure_pg_admin`, `cloudsqlsuperuser`). Not a
+    /// superuser.
+    pub fn admin_group(self) -> &'static str {
+        self.words().admin_group
+    }
+
+    /// The provider's own superusers (`rdsadmin`, `azuresu`, …).
+    pub fn superusers(self) -> &'static [&'static str] {
+        self.words().superusers
+    }
+
+    /// Whether the provider created and runs `role` (its superusers, agents,
+    /// replication and IAM roles, the administrator group itself).
+    pub fn owns_role(self, role: &str) -> bool {
+        let w = self.words();
+        w.superusers.contains(&role)
+            || w.own_roles.contains(&role)
+            || w.own_role_prefixes.iter().any(|p| role.starts_with(p))
+    }
+
+    /// Fill `{provider}`, `{parameters}`, … in a template of [`CONTROLS`].
+    fn fill(self, template: &str) -> String {
+        let w = self.words();
+        [
+            ("{provider}", w.name),
+            ("{parameters}", w.parameters),
+            ("{network}", w.network),
+            ("{console}", w.console),
+            ("{logs}", w.logs),
+            ("{backups}", w.backups),
+            ("{compliance}", w.compliance),
+            ("{admin_group}", w.admin_group),
+        ]
+        .iter()
+        .fold(template.to_string(), |text, (key, word)| {
+            text.replace(key, word)
+        })
+        .replace("{superusers}", &w.superusers.join(", "))
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Detection
+
+/// The provider of the scanned server, if it is a managed service.
+pub fn detect(snapshot: &Snapshot) -> Option<Provider> {
+    Provider::ALL
+        .into_iter()
+        .find(|p| !markers(snapshot, *p).is_empty())
+}
+
+/// What in the snapshot shows that `provider` runs the server: settings
+/// with its prefixes, or its administrator group together with its own
+/// superuser holding SUPERUSER. A role alone is not enough: a dump restored
+/// from a managed service brings the role names along, but not a superuser
+/// the customer never had.
+pub fn markers(snapshot: &Snapshot, provider: Provider) -> Vec<String> {
+    let w = provider.words();
+    let mut found: Vec<String> = snapshot
+        .settings
+        .iter()
+        .flat_map(|settings| settings.keys())
+        .filter(|name| w.setting_prefixes.iter().any(|p| name.starts_with(p)))
+        .take(2)
+        .map(|name| format!("setting {name}"))
+        .collect();
+    let roles = snapshot.roles.as_deref().unwrap_or(&[]);
+    let has_group = roles.iter().any(|r| r.name == w.admin_group);
+    let superuser = roles
+        .iter()
+        .find(|r| r.superuser && w.superusers.contains(&r.name.as_str()));
+    if let (true, Some(su)) = (has_group, superuser) {
+        found.push(format!("role {} with superuser {}", w.admin_group, su.name));
+    }
+    found
+}
+
+// ---------------------------------------------------------------------------
+// The provider's roles
+
+/// The customer's first administrator on a managed service (the master or
+/// server admin user created with the instance): the login member of the
+/// provider's administrator group with the lowest oid, leaving out the
+/// provider's own roles. It stands in for the bootstrap superuser, which
+/// belongs to the provider there.
+pub fn master_user<'a>(
+    provider: Provider,
+    roles: &'a [Role],
+    memberships: Option<&[Membership]>,
+) -> Option<&'a Role> {
+    let members: BTreeSet<&str> = memberships
+        .unwrap_or(&[])
+        .iter()
+        .filter(|m| m.role == provider.admin_group())
+        .map(|m| m.member.as_str())
+        .collect();
+    roles
+        .iter()
+        .filter(|r| r.can_login && members.contains(r.name.as_str()))
+        .filter(|r| !provider.owns_role(&r.name))
+        .min_by_key(|r| r.oid)
+}
+
+// ---------------------------------------------------------------------------
+// What the provider controls
+
+/// How a check is treated on a managed service.
+pub enum Handling {
+    /// The provider owns the control: `not_applicable`, with the text naming
+    /// the equivalent control.
+    ProviderControls(&'static str),
+    /// Judged on a provider setting when the scan sees it (pass when its
+    /// value is one of `passes`); otherwise as `ProviderControls(note)`.
+    ProviderSetting {
+        name: &'static str,
+        passes: &'static [&'static str],
+        fix_value: &'static str,
+        note: &'static str,
+    },
+    /// Judged as usual, but the fix is the provider's procedure.
+    ProviderFix(&'static str),
+}
+
+/// One row of [`CONTROLS`].
+pub struct Control {
+    pub id: &'static str,
+    pub on: &'static [Provider],
+    pub how: Handling,
+}
+
+const EVERY: &[Provider] = &[
+    Provider::Rds,
+    Provider::Aurora,
+    Provider::Azure,
+    Provider::CloudSql,
+];
+const AWS: &[Provider] = &[Provider::Rds, Provider::Aurora];
+const ONLY_AZURE: &[Provider] = &[Provider::Azure];
+const ONLY_CLOUD_SQL: &[Provider] = &[Provider::CloudSql];
+const AZURE_AND_GOOGLE: &[Provider] = &[Provider::Azure, Provider::CloudSql];
+
+use Handling::{ProviderControls, ProviderFix, ProviderSetting};
+
+/// Per check and provider, what stands in for the customer's control. The
+/// first row naming both the check and the provider applies; checks not
+/// listed are judged as usual (and their ALTER SYSTEM fixes re-routed to the
+/// provider's parameters, see `facts::without_alter_system`).
+pub static CONTROLS: &[Control] = &[
+    // --- pg_hba.conf and pg_ident.conf are the provider's.
+    Control {
+        id: "TLS-004",
+        on: AWS,
+        how: ProviderSetting {
+            name: "rds.force_ssl",
+            passes: &["1", "on", "true"],
+            fix_value: "1",
+            note: "{provider} writes pg_hba.conf itself: TLS is enforced with the parameter \
+                rds.force_ssl = 1 in {parameters}, and who can connect is limited by {network}",
+        },
+    },
+    Control {
+        id: "TLS-004",
+        on: ONLY_AZURE,
+        how: ProviderSetting {
+            name: "require_secure_transport",
+            passes: &["on", "1", "true"],
+            fix_value: "on",
+            note: "{provider} writes pg_hba.conf itself: TLS is enforced with the server \
+                parameter require_secure_transport = on, and who can connect is limited by \
+                {network}",
+        },
+    },
+    Control {
+        id: "TLS-004",
+        on: ONLY_CLOUD_SQL,
+        how: ProviderControls(
+            "{provider} writes pg_hba.conf itself: require TLS with the instance's SSL mode \
+             ENCRYPTED_ONLY or TRUSTED_CLIENT_CERTIFICATE_REQUIRED (`gcloud sql instances patch \
+             --ssl-mode=…`) and limit who can connect with {network}",
+        ),
+    },
+    Control {
+        id: "TLS-008",
+        on: AWS,
+        how: ProviderControls(
+            "{provider} writes pg_hba.conf itself and offers no client-certificate \
+             authentication; use IAM database authentication (rds_iam) or Kerberos where \
+             logins need more than a password",
+        ),
+    },
+    Control {
+        id: "TLS-008",
+        on: ONLY_AZURE,
+        how: ProviderControls(
+            "{provider} writes pg_hba.conf itself and offers no client-certificate \
+             authentication; use Microsoft Entra ID authentication where logins need more than \
+             a password",
+        ),
+    },
+    Control {
+        id: "TLS-008",
+        on: ONLY_CLOUD_SQL,
+        how: ProviderControls(
+            "{provider} checks client certificates itself: require them with the SSL mode \
+             TRUSTED_CLIENT_CERTIFICATE_REQUIRED, or connect through the Cloud SQL Auth Proxy \
+             with IAM database authentication",
+        ),
+    },
+    Control {
+        id: "AUTH-003",
+        on: EVERY,
+        how: ProviderControls(
+            "{provider} writes pg_hba.conf itself and has no trust line for customer \
+             connections: every login authenticates with a password or the provider's IAM",
+        ),
+    },
+    Control {
+        id: "AUTH-004",
+        on: AWS,
+        how: ProviderSetting {
+            name: "rds.accepted_password_auth_method",
+            passes: &["scram"],
+            fix_value: "scram",
+            note: "{provider} writes pg_hba.conf itself (its lines say md5, which also accepts \
+                SCRAM verifiers); refuse md5 verifiers with rds.accepted_password_auth_method = \
+                scram in {parameters} (PostgreSQL 14+) after every password is SCRAM (AUTH-002)",
+        },
+    },
+    Control {
+        id: "AUTH-004",
+        on: AZURE_AND_GOOGLE,
+        how: ProviderControls(
+            "{provider} writes pg_hba.conf itself; make SCRAM the only password method by \
+             setting password_encryption = scram-sha-256 in {parameters} and setting every \
+             password again (AUTH-001, AUTH-002)",
+        ),
+    },
+    Control {
+        id: "AUTH-005",
+        on: EVERY,
+        how: ProviderControls(
+            "{provider} writes pg_hba.conf itself; its TLS lines authenticate with passwords \
+             (SCRAM once password_encryption = scram-sha-256, AUTH-001) or the provider's IAM",
+        ),
+    },
+    Control {
+        id: "AUTH-006",
+        on: EVERY,
+        how: ProviderControls(
+            "{provider} writes pg_hba.conf itself; which client addresses reach the server is \
+             decided by {network}",
+        ),
+    },
+    Control {
+        id: "AUTH-007",
+        on: EVERY,
+        how: ProviderControls(
+            "{provider} writes pg_hba.conf itself; limit databases per role with CONNECT \
+             privileges (REVOKE CONNECT ON DATABASE … FROM PUBLIC, then GRANT per role) and \
+             the network with {network}",
+        ),
+    },
+    Control {
+        id: "AUTH-008",
+        on: EVERY,
+        how: ProviderControls(
+            "the superuser ({superusers}) belongs to {provider} and cannot log in from customer \
+             networks; the customer's administrators are members of {admin_group}, judged in \
+             PRIV-001",
+        ),
+    },
+    Control {
+        id: "AUTH-009",
+        on: EVERY,
+        how: ProviderControls("{provider} writes and validates pg_hba.conf itself"),
+    },
+    Control {
+        id: "AUTH-010",
+        on: EVERY,
+        how: ProviderControls(
+            "{provider} manages pg_ident.conf: no user-name map is the customer's to write",
+        ),
+    },
+    Control {
+        id: "AUTH-011",
+        on: EVERY,
+        how: ProviderControls(
+            "{provider} writes pg_hba.conf itself and asks every login for a password or an \
+             IAM token; a login role without a password can sign in only through the \
+             provider's IAM authentication",
+        ),
+    },
+    // --- Listening, replication and certificates.
+    Control {
+        id: "TLS-006",
+        on: EVERY,
+        how: ProviderFix(
+            "{provider} issues and installs the server certificate: rotate it or choose its \
+             certificate authority in {console}, and give clients the provider's CA bundle \
+             with sslmode=verify-full",
+        ),
+    },
+    Control {
+        id: "TLS-007",
+        on: EVERY,
+        how: ProviderControls(
+            "replication between {provider} instances (standbys, read replicas) is set up and \
+             encrypted by the provider; primary_conninfo is not the customer's to write",
+        ),
+    },
+    Control {
+        id: "TLS-009",
+        on: EVERY,
+        how: ProviderControls(
+            "{provider} chooses the addresses the server listens on; limit who can reach the \
+             endpoint with {network}",
+        ),
+    },
+    // --- Host, files and storage.
+    Control {
+        id: "EAR-001",
+        on: &[Provider::Aurora, Provider::CloudSql],
+        how: ProviderControls(
+            "{provider} checks every page in its storage layer; data_checksums is not the \
+             customer's to enable and integrity of stored pages is the provider's control",
+        ),
+    },
+    Control {
+        id: "EAR-001",
+        on: &[Provider::Rds, Provider::Azure],
+        how: ProviderFix(
+            "{provider} fixes data checksums when it creates the cluster and customers cannot \
+             run pg_checksums: record an accepted risk that relies on the provider's storage \
+             integrity, or move the data to a new instance created with checksums where the \
+             provider offers it",
+        ),
+    },
+    Control {
+        id: "EAR-007",
+        on: EVERY,
+        how: ProviderControls(
+            "the data directory is on {provider}'s hosts, whose file permissions are the \
+             provider's control (see {compliance})",
+        ),
+    },
+    Control {
+        id: "EAR-008",
+        on: EVERY,
+        how: ProviderControls(
+            "configuration files and the TLS key are on {provider}'s hosts and managed by the \
+             provider; customers configure the server through {parameters}",
+        ),
+    },
+    Control {
+        id: "EAR-009",
+        on: AZURE_AND_GOOGLE,
+        how: ProviderControls(
+            "{provider} always encrypts data, WAL, logs and backups at rest; customer-managed \
+             keys are optional (see {compliance})",
+        ),
+    },
+    Control {
+        id: "EAR-009",
+        on: AWS,
+        how: ProviderFix(
+            "check that the instance's storage is encrypted (StorageEncrypted = true with a KMS \
+             key, `aws rds describe-db-instances` or `describe-db-clusters`); encryption is \
+             chosen when the instance is created, so move an unencrypted one through an \
+             encrypted snapshot copy, then attest",
+        ),
+    },
+    Control {
+        id: "EAR-010",
+        on: EVERY,
+        how: ProviderControls(
+            "server log files are on {provider}'s hosts; customers read them only through \
+             {console} and {logs}, so access follows the cloud account's permissions, not file \
+             modes",
+        ),
+    },
+    Control {
+        id: "GEN-003",
+        on: &[Provider::Aurora],
+        how: ProviderControls(
+            "{provider}'s storage writes pages atomically and keeps six copies, so it runs \
+             with full_page_writes off by design; fsync and the recovery-only switches are \
+             fixed by the provider",
+        ),
+    },
+    Control {
+        id: "GEN-004",
+        on: EVERY,
+        how: ProviderControls(
+            "the Unix socket is on {provider}'s hosts and only the provider's processes use it; \
+             customers connect over TCP",
+        ),
+    },
+    Control {
+        id: "GEN-005",
+        on: EVERY,
+        how: ProviderControls(
+            "the cryptographic modules of the database hosts are {provider}'s; their FIPS 140 \
+             validation status is documented in {compliance}",
+        ),
+    },
+    Control {
+        id: "GEN-006",
+        on: EVERY,
+        how: ProviderControls(
+            "the configuration files are {provider}'s and validated by it; a parameter change \
+             that waits for a reboot shows as pending-reboot in {console}",
+        ),
+    },
+    Control {
+        id: "GEN-001",
+        on: EVERY,
+        how: ProviderFix(
+            "apply the newest minor version from {console} (or turn on automatic minor version \
+             upgrades); plan a major version upgrade with the provider's upgrade procedure",
+        ),
+    },
+    // --- Logs.
+    Control {
+        id: "AUD-001",
+        on: ONLY_CLOUD_SQL,
+        how: ProviderFix(
+            "set the database flag cloudsql.enable_pgaudit = on, then run CREATE EXTENSION \
+             pgaudit in each database",
+        ),
+    },
+    Control {
+        id: "AUD-005",
+        on: EVERY,
+        how: ProviderControls(
+            "{provider} captures the server log itself; keep it by exporting it with {logs}",
+        ),
+    },
+    Control {
+        id: "AUD-006",
+        on: AZURE_AND_GOOGLE,
+        how: ProviderControls(
+            "{provider} stores each server log entry as a structured record in {logs}",
+        ),
+    },
+    Control {
+        id: "AUD-012",
+        on: EVERY,
+        how: ProviderFix(
+            "{provider} keeps its hosts' clocks synchronised; when skew shows, synchronise the \
+             machine that runs the scan and scan again",
+        ),
+    },
+    Control {
+        id: "AUD-013",
+        on: EVERY,
+        how: ProviderControls(
+            "{provider} stores and rotates the server logs outside the data directory; ship \
+             them off-host with {logs} and keep them for the retention period in your policy",
+        ),
+    },
+    // --- Backups.
+    Control {
+        id: "BAK-001",
+        on: EVERY,
+        how: ProviderFix(BACKUPS_BY_PROVIDER),
+    },
+    Control {
+        id: "BAK-002",
+        on: EVERY,
+        how: ProviderFix(BACKUPS_BY_PROVIDER),
+    },
+    Control {
+        id: "BAK-003",
+        on: EVERY,
+        how: ProviderFix(BACKUPS_BY_PROVIDER),
+    },
+    Control {
+        id: "BAK-004",
+        on: EVERY,
+        how: ProviderFix(BACKUPS_BY_PROVIDER),
+    },
+    Control {
+        id: "BAK-005",
+        on: EVERY,
+        how: ProviderFix(BACKUP_REVIEW),
+    },
+    Control {
+        id: "BAK-006",
+        on: EVERY,
+        how: ProviderFix(BACKUP_REVIEW),
+    },
+    Control {
+        id: "BAK-007",
+        on: AZURE_AND_GOOGLE,
+        how: ProviderControls("{provider} encrypts its automated backups at rest"),
+    },
+    Control {
+        id: "BAK-007",
+        on: AWS,
+        how: ProviderFix(
+            "automated backups and snapshots are encrypted when the instance's storage is \
+             (EAR-009); copies to other regions or accounts need their own KMS key; then attest",
+        ),
+    },
+];
+
+const BACKUPS_BY_PROVIDER: &str = "WAL archiving belongs to {provider}'s point-in-time \
+    recovery: turn on {backups} in {console} instead of setting archive parameters";
+
+const BACKUP_REVIEW: &str = "{provider} takes the backups: check the newest one and the \
+    retention of {backups} in {console}, then attest";
+
+/// The row for `id` on `provider`, if the provider controls that check.
+pub fn control(id: &str, provider: Provider) -> Option<&'static Control> {
+    CONTROLS
+        .iter()
+        .find(|c| c.id == id && c.on.contains(&provider))
+}
+
+/// The verdict when the provider controls `check` on this server; `None`
+/// when the check is judged as usual.
+pub fn review(check: &Check, snapshot: &Snapshot) -> Option<Verdict> {
+    let provider = detect(snapshot)?;
+    let row = control(check.id, provider)?;
+    match &row.how {
+        ProviderControls(note) => Some(not_applicable(snapshot, provider, note)),
+        ProviderSetting {
+            name, passes, note, ..
+        } => Some(match need_setting(snapshot, name) {
+            Ok(setting) => {
+                let seen = format!("{}: {}", provider.fill(note), describe(name, setting));
+                let v = value(setting).trim().to_ascii_lowercase();
+                if passes.contains(&v.as_str()) {
+                    Verdict::pass(seen)
+                } else {
+                    Verdict::fail(seen)
+                }
+            }
+            Err(_) => not_applicable(snapshot, provider, note),
+        }),
+        ProviderFix(_) => None,
+    }
+}
+
+fn not_applicable(snapshot: &Snapshot, provider: Provider, note: &str) -> Verdict {
+    Verdict::not_applicable(format!(
+        "{} (recognised by {})",
+        provider.fill(note),
+        markers(snapshot, provider).join(", ")
+    ))
+}
+
+/// The provider's fix when it replaces the check's own; `None` when the
+/// check's plan stands (ALTER SYSTEM in it is re-routed separately).
+pub fn provider_plan(check: &Check, snapshot: &Snapshot) -> Option<FixPlan> {
+    let provider = detect(snapshot)?;
+    let row = control(check.id, provider)?;
+    let note = match &row.how {
+        ProviderControls(_) => return None,
+        ProviderSetting {
+            name, fix_value, ..
+        } => {
+            let old = snapshot
+                .setting(name)
+                .map_or_else(|| "its default".to_string(), |s| value(s).to_string());
+            format!(
+                "set {name} = {fix_value} in {} ({}); to undo, set it back to {old}",
+                provider.parameter_store(),
+                provider.console()
+            )
+        }
+        ProviderFix(text) => provider.fill(text),
+    };
+    Some(FixPlan {
+        apply: vec![ApplyClass::Manual],
+        needs: format!("access to {}", provider.console()),
+        note,
+        ..FixPlan::default()
+    })
+}
+
+/// Whether `role` is one of the provider's own on this server.
+pub fn owned_by_provider(provider: Option<Provider>, role: &str) -> bool {
+    provider.is_some_and(|p| p.owns_role(role))
+}

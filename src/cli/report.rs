@@ -1,0 +1,172 @@
+//! `pgsafeguard report`: scan (or load a snapshot or session), then write the
+//! signed PDF evidence report.
+
+use super::ReportArgs;
+use crate::atomic_file::PendingFile;
+use crate::checks;
+use crate::db::conninfo::ConnParams;
+use crate::output::ScanReport;
+use crate::policy::{Attestations, Policy};
+use crate::report::{build_signed_report, ReportInput, SigningIdentity};
+use crate::scan::{self, ScanOptions};
+use crate::session::SessionFile;
+use crate::snapshot::Snapshot;
+use anyhow::{bail, Context};
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::Path;
+use std::process::ExitCode;
+
+/// Environment variable holding the PKCS#12 password.
+pub const PASSWORD_ENV: &str = "PGSAFEGUARD_SIGN_PASSWORD";
+
+pub(super) fn run_report(args: ReportArgs) -> anyhow::Result<ExitCode> {
+    // Reserve the output first: an unwritable path fails before any work,
+    // and nothing half-written is ever left behind.
+    let output = PendingFile::reserve(&args.output)?;
+    let policy = match &args.policy {
+        Some(p) => Policy::load(p)?,
+        None => Policy::default(),
+    };
+    // The identity is opened before scanning so a wrong password costs nothing.
+    let (identity, created) = signing_identity(args.sign_with.as_deref())?;
+
+    let (snapshot, mut attestations, change_log) = gather(&args)?;
+    if let Some(path) = &args.attestations {
+        // The file given on the command line wins over the session's.
+        attestations.0.extend(Attestations::load(path)?.0);
+    }
+    let findings = checks::evaluate_all(&snapshot, &policy, &attestations);
+    let input = ReportInput {
+        report: ScanReport::new(&snapshot, findings),
+        organisation: args.organisation.clone(),
+        operator: args.operator.clone(),
+        change_log,
+        demo: args.demo,
+    };
+    let pdf = build_signed_report(&input, &identity)?;
+    output.commit(&pdf)?;
+
+    if let Some(path) = created {
+        eprintln!(
+            "pgsafeguard: created a signing identity at {} (SHA-256 {})",
+            path,
+            identity.fingerprint_sha256()
+        );
+    }
+    println!(
+        "wrote {} ({} KB), signed by {} (SHA-256 {})",
+        args.output.display(),
+        pdf.len().div_ceil(1024),
+        identity.subject(),
+        identity.fingerprint_sha256()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The snapshot, attestations and change log from whichever source was given.
+fn gather(args: &ReportArgs) -> anyhow::Result<(Snapshot, Attestations, Vec<serde_json::Value>)> {
+    if let Some(path) = &args.session {
+        let session = SessionFile::load(path)?;
+        return Ok((session.snapshot, session.attestations, session.change_log));
+    }
+    if let Some(path) = &args.snapshot {
+        return Ok((
+            super::load_snapshot(path)?,
+            Attestations::default(),
+            Vec::new(),
+        ));
+    }
+    let params = ConnParams::from_conninfo(args.conninfo.as_deref().unwrap_or(""))?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let snapshot = runtime.block_on(scan::scan_live(
+        &params,
+        &ScanOptions::default(),
+        scan::no_progress(),
+    ))?;
+    Ok((snapshot, Attestations::default(), Vec::new()))
+}
+
+/// The PKCS#12 identity given, or the default one (the path when it was
+/// created by this run).
+fn signing_identity(sign_with: Option<&Path>) -> anyhow::Result<(SigningIdentity, Option<String>)> {
+    match sign_with {
+        Some(path) => {
+            if !path.is_file() {
+                // Say so before asking for a password.
+                bail!(
+                    "cannot read signing identity {}: no such file",
+                    path.display()
+                );
+            }
+            let password = password_for(path)?;
+            Ok((SigningIdentity::load_pkcs12(path, &password)?, None))
+        }
+        None => {
+            let (identity, created) = SigningIdentity::load_or_create_default()?;
+            let shown = SigningIdentity::default_path()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default();
+            Ok((identity, created.then_some(shown)))
+        }
+    }
+}
+
+/// From the environment, else from a prompt on the terminal without echo.
+fn password_for(path: &Path) -> anyhow::Result<String> {
+    if let Ok(password) = std::env::var(PASSWORD_ENV) {
+        return Ok(password);
+    }
+    if !std::io::stdin().is_terminal() {
+        bail!(
+            "no password for {}: set {PASSWORD_ENV} or run on a terminal to be asked",
+            path.display()
+        );
+    }
+    prompt_without_echo(&format!("password for {}: ", path.display())).with_context(|| {
+        format!(
+            "cannot ask for the password of {}: set {PASSWORD_ENV}",
+            path.display()
+        )
+    })
+}
+
+#[cfg(unix)]
+fn prompt_without_echo(prompt: &str) -> anyhow::Result<String> {
+    use std::fs::OpenOptions;
+    use std::process::{Command, Stdio};
+    let tty = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/tty")
+        .context("no terminal")?;
+    let stty = |arg: &str| -> anyhow::Result<()> {
+        let status = Command::new("stty")
+            .arg(arg)
+            .stdin(Stdio::from(tty.try_clone()?))
+            .status()
+            .context("cannot run stty")?;
+        if !status.success() {
+            bail!("stty {arg} failed");
+        }
+        Ok(())
+    };
+    (&tty).write_all(prompt.as_bytes())?;
+    stty("-echo")?;
+    let mut line = String::new();
+    let read = std::io::BufReader::new(&tty).read_line(&mut line);
+    // Echo back on whatever happened while reading.
+    let restored = stty("echo");
+    (&tty).write_all(b"\n")?;
+    read?;
+    restored?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_string())
+}
+
+#[cfg(not(unix))]
+fn prompt_without_echo(_prompt: &str) -> anyhow::Result<String> {
+    bail!("password prompts are not supported on this platform")
+}

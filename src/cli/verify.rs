@@ -1,0 +1,76 @@
+//! `pgsafeguard verify`: check a signed evidence report. Exit 0 valid,
+//! 1 invalid or tampered (one line saying what), 2 the file could not be
+//! examined.
+
+use super::VerifyArgs;
+use crate::finding::Status;
+use crate::report::{verify_pdf, VerifyOutcome};
+use anyhow::Context;
+use std::process::ExitCode;
+
+pub(super) fn run_verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
+    let shown = args.file.display().to_string();
+    let bytes = std::fs::read(&args.file).with_context(|| format!("cannot read {shown}"))?;
+    match verify_pdf(&bytes, args.expect_fingerprint.as_deref()) {
+        Ok(outcome) => {
+            print!("{}", describe(&shown, &outcome));
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) if e.is_error() => Err(anyhow::anyhow!("{shown}: {e}")),
+        Err(e) => {
+            println!("INVALID: {shown}: {e}");
+            Ok(ExitCode::from(1))
+        }
+    }
+}
+
+fn describe(shown: &str, o: &VerifyOutcome) -> String {
+    let mut lines = vec![
+        format!(
+            "VALID: {shown}: the signature covers the whole file ({} bytes)",
+            o.file_len
+        ),
+        format!("signer: {}", o.signer_subject),
+        format!("signer SHA-256: {}", o.signer_fingerprint),
+        format!(
+            "signed at: {}",
+            o.signing_time.as_deref().unwrap_or("not stated")
+        ),
+        format!(
+            "signature format: {}",
+            o.sub_filter.as_deref().unwrap_or("not stated")
+        ),
+        format!(
+            "embedded scan data: {} ({} bytes), SHA-256 {} — matches the appendix",
+            o.attachment_name, o.attachment_len, o.attachment_sha256
+        ),
+    ];
+    match &o.scan {
+        Some(scan) => {
+            let t = &scan.target;
+            lines.push(format!(
+                "target: {}@{}:{}/{} (PostgreSQL {}), scanned {}",
+                t.user,
+                t.host,
+                t.port,
+                t.dbname,
+                t.server_version.as_deref().unwrap_or("?"),
+                scan.collected_at
+            ));
+            let s = &scan.summary;
+            let counts: Vec<String> = Status::ALL
+                .iter()
+                .map(|st| format!("{} {}", s.count(*st), st.as_str()))
+                .collect();
+            lines.push(format!(
+                "summary: {} checks: {}",
+                scan.findings.len(),
+                counts.join(", ")
+            ));
+        }
+        None => lines.push("summary: the embedded data is not a scan this version reads".into()),
+    }
+    let mut text = lines.join("\n");
+    text.push('\n');
+    text
+}

@@ -1,0 +1,231 @@
+//! The signed PDF evidence report, and its verification.
+//!
+//! # Pipeline
+//!
+//! ```text
+//! ScanReport ─► content (chapters) ─► layout (pages) ─► printpdf ─► lopdf:
+//!     attach (embedded JSON, metadata, deterministic /ID) ─► sign (incremental
+//!     update, CMS detached signature) ─► bytes
+//! ```
+//!
+//! Everything before `sign` is deterministic: the same scan, creation time
+//! and signer give byte-identical unsigned PDFs ([`build_unsigned_report`]).
+//! The signature appends an incremental update, so the unsigned bytes are a
+//! prefix of the signed file.
+//!
+//! Owns the report format; reads the scan result and never talks to the
+//! server. Must not import `db` or `ui`.
+//!
+//! # Example
+//!
+//! ```no_run
+//! # fn demo(report: pgsafeguard::output::ScanReport) -> Result<(), Box<dyn std::error::Error>> {
+//! use pgsafeguard::report::{build_signed_report, verify_pdf, ReportInput, SigningIdentity};
+//! let (identity, _created) = SigningIdentity::load_or_create_default()?;
+//! let input = ReportInput::new(report);
+//! let pdf = build_signed_report(&input, &identity)?;
+//! let outcome = verify_pdf(&pdf, Some(&identity.fingerprint_sha256()))?;
+//! assert_eq!(outcome.signer_fingerprint, identity.fingerprint_sha256());
+//! # Ok(()) }
+//! ```
+
+mod attach;
+mod content;
+mod identity;
+mod layout;
+mod sign;
+mod verify;
+
+pub use attach::AttachError;
+pub use identity::{IdentityError, SigningIdentity, DEFAULT_IDENTITY_FILE};
+pub use layout::LayoutError;
+pub use sign::{SignError, SUB_FILTER};
+pub use verify::{normalise_fingerprint, verify_pdf, VerifyError, VerifyOutcome};
+
+use crate::output::ScanReport;
+use printpdf::{PageAnnotId, PageAnnotation, PdfDocument, PdfSaveOptions};
+use sha2::{Digest, Sha256};
+use std::sync::OnceLock;
+use time::OffsetDateTime;
+
+/// File name of the embedded scan data.
+pub const ATTACHMENT_NAME: &str = "pgsafeguard-scan.json";
+
+/// Everything a report is made from, besides the signer.
+#[derive(Debug, Clone)]
+pub struct ReportInput {
+    /// The scan result; its JSON (`to_json`) is embedded verbatim.
+    pub report: ScanReport,
+    /// Shown on the cover and in the running header.
+    pub organisation: Option<String>,
+    /// Who ran the session.
+    pub operator: Option<String>,
+    /// Fixes applied during the session (the session file's change log).
+    pub change_log: Vec<serde_json::Value>,
+    /// Marks every page "DEMO — not evidence" (training sessions).
+    pub demo: bool,
+}
+
+impl ReportInput {
+    pub fn new(report: ScanReport) -> ReportInput {
+        ReportInput {
+            report,
+            organisation: None,
+            operator: None,
+            change_log: Vec::new(),
+            demo: false,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    #[error(transparent)]
+    Layout(#[from] LayoutError),
+    #[error(transparent)]
+    Attach(#[from] AttachError),
+    #[error(transparent)]
+    Sign(#[from] SignError),
+}
+
+/// Who signs, as printed on the cover and in the appendix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignerSummary {
+    pub subject: String,
+    pub fingerprint_sha256: String,
+}
+
+impl From<&SigningIdentity> for SignerSummary {
+    fn from(identity: &SigningIdentity) -> Self {
+        SignerSummary {
+            subject: identity.subject(),
+            fingerprint_sha256: identity.fingerprint_sha256(),
+        }
+    }
+}
+
+/// Build and sign the report now.
+pub fn build_signed_report(
+    input: &ReportInput,
+    identity: &SigningIdentity,
+) -> Result<Vec<u8>, ReportError> {
+    build_signed_report_at(input, identity, now_utc_seconds())
+}
+
+/// Build and sign the report with a given creation and signing time.
+pub fn build_signed_report_at(
+    input: &ReportInput,
+    identity: &SigningIdentity,
+    at: OffsetDateTime,
+) -> Result<Vec<u8>, ReportError> {
+    let unsigned = build_unsigned(input, &SignerSummary::from(identity), at)?;
+    Ok(sign::sign_pdf(&unsigned, identity, at)?)
+}
+
+/// The complete report before the signature update: a valid PDF on its own,
+/// and a prefix of the signed file. Deterministic.
+pub fn build_unsigned_report(
+    input: &ReportInput,
+    signer: &SignerSummary,
+    at: OffsetDateTime,
+) -> Result<Vec<u8>, ReportError> {
+    Ok(build_unsigned(input, signer, at)?.bytes)
+}
+
+fn build_unsigned(
+    input: &ReportInput,
+    signer: &SignerSummary,
+    at: OffsetDateTime,
+) -> Result<attach::UnsignedPdf, ReportError> {
+    let t0 = std::time::Instant::now();
+    let fonts = fonts()?;
+    let json = input.report.to_json();
+    let json_sha256 = identity::hex_lower(&Sha256::digest(json.as_bytes()));
+    let ctx = content::Context {
+        signer_subject: signer.subject.clone(),
+        signer_fingerprint: signer.fingerprint_sha256.clone(),
+        created_at: content::human_time(&rfc3339(at)),
+        json_sha256,
+        json_len: json.len(),
+        attachment_name: ATTACHMENT_NAME.to_string(),
+    };
+    let composed = content::compose(fonts, input, &ctx);
+    eprintln!("TIMING compose {:?}", t0.elapsed());
+
+    let title = document_title(input);
+    let mut doc = PdfDocument::new(&title);
+    fonts.register(&mut doc);
+    doc.pages = layout::into_pdf_pages(composed.pages);
+    for (index, (name, page)) in composed.bookmarks.iter().enumerate() {
+        // Fixed ids keep the output deterministic (printpdf's are random).
+        doc.bookmarks.map.insert(
+            PageAnnotId(format!("b{index:04}")),
+            PageAnnotation {
+                name: name.clone(),
+                page: *page,
+            },
+        );
+    }
+    let options = PdfSaveOptions {
+        optimize: true,
+        subset_fonts: true,
+        secure: true,
+        image_optimization: None,
+    };
+    let lopdf_doc = printpdf::to_lopdf_doc(&doc, &options, &mut Vec::new());
+    eprintln!("TIMING printpdf {:?}", t0.elapsed());
+
+    let t = &input.report.target;
+    let info = attach::DocumentInfo {
+        title,
+        author: input
+            .operator
+            .clone()
+            .or_else(|| input.organisation.clone())
+            .unwrap_or_default(),
+        subject: format!(
+            "HIPAA hardening evidence for PostgreSQL {}:{}/{}, scanned {}",
+            t.host, t.port, t.dbname, input.report.collected_at
+        ),
+        keywords: "HIPAA, PostgreSQL, evidence, pgSafeguard".to_string(),
+        creator: format!("pgSafeguard {}", env!("CARGO_PKG_VERSION")),
+        created: at,
+    };
+    let attachment = attach::Attachment {
+        name: ATTACHMENT_NAME,
+        description: "Complete scan result (pgsafeguard.scan/1)",
+        mime: "application/json",
+        bytes: json.as_bytes(),
+    };
+    let r = attach::finish(lopdf_doc, &attachment, &info)?;
+    eprintln!("TIMING finish {:?}", t0.elapsed());
+    Ok(r)
+}
+
+fn document_title(input: &ReportInput) -> String {
+    let t = &input.report.target;
+    let demo = if input.demo { "DEMO — " } else { "" };
+    format!(
+        "{demo}HIPAA evidence report — {}:{}/{}",
+        t.host, t.port, t.dbname
+    )
+}
+
+/// The fonts are parsed once per process.
+fn fonts() -> Result<&'static layout::FontSet, LayoutError> {
+    static FONTS: OnceLock<Result<layout::FontSet, String>> = OnceLock::new();
+    FONTS
+        .get_or_init(|| layout::FontSet::load().map_err(|e| e.to_string()))
+        .as_ref()
+        .map_err(|_| LayoutError::Font("DejaVu"))
+}
+
+fn now_utc_seconds() -> OffsetDateTime {
+    let now = OffsetDateTime::now_utc();
+    now.replace_nanosecond(0).unwrap_or(now)
+}
+
+fn rfc3339(t: OffsetDateTime) -> String {
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
