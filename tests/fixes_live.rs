@@ -17,8 +17,8 @@
 mod support;
 
 use pgsafeguard::apply::{
-    Action, ApplyError, Applier, ChangeLog, ChangeLogEntry, ConfigFileAction, Confirmation,
-    Guard, Outcome, Preview, StatementOutcome, StepKind,
+    Action, Applier, ApplyError, ChangeLog, ChangeLogEntry, ConfigFileAction, Confirmation, Guard,
+    Outcome, Preview, StatementOutcome, StepKind,
 };
 use pgsafeguard::checks::{self, Fix};
 use pgsafeguard::db::conninfo::ConnParams;
@@ -36,15 +36,14 @@ const VERIFIED_LIVE: &[&str] = &[
     "TLS-001", "TLS-003", "AUTH-001", "AUTH-012", "AUTH-016", "PRIV-001", "PRIV-007", "PRIV-016",
     "EAR-003", "AUD-006", "AUD-007", "AUD-008", "AUD-009", "AUD-014", "BAK-004",
     // insecure(), irreversible (applied, not rolled back)
-    "EAR-004",
-    // insecure(): restart class, then the pgaudit settings it enables
+    "EAR-004", // insecure(): restart class, then the pgaudit settings it enables
     "GEN-004", "AUTH-013", "AUTH-014", "AUD-001", "AUD-005", "BAK-001", "AUD-002", "AUD-003",
     // insecure(): pg_hba.conf edits
     "TLS-004", "AUTH-003", "AUTH-004", "AUTH-008",
     // plain() built to fail the checks insecure() passes
     "TLS-002", "TLS-009", "EAR-010", "GEN-002", "GEN-003", "AUTH-011", "AUTH-015", "PRIV-002",
-    "PRIV-003", "PRIV-004", "PRIV-005", "PRIV-006", "PRIV-009", "PRIV-010", "PRIV-011",
-    "PRIV-012", "PRIV-013", "PRIV-014", "PRIV-017", "AUD-004", "AUD-010", "AUD-011", "AUD-013",
+    "PRIV-003", "PRIV-004", "PRIV-005", "PRIV-006", "PRIV-009", "PRIV-010", "PRIV-011", "PRIV-012",
+    "PRIV-013", "PRIV-014", "PRIV-017", "AUD-004", "AUD-010", "AUD-011", "AUD-013",
 ];
 
 /// Checks with a statement-building fix that this file does not apply, and why.
@@ -102,7 +101,11 @@ impl Target {
     fn status(&self, id: &str) -> (Status, String) {
         let snapshot = self
             .rt
-            .block_on(scan::scan_live(&self.params, &ScanOptions::default(), scan::no_progress()))
+            .block_on(scan::scan_live(
+                &self.params,
+                &ScanOptions::default(),
+                scan::no_progress(),
+            ))
             .expect("scan");
         let finding = checks::evaluate_all(&snapshot, &self.policy, &Attestations::default())
             .into_iter()
@@ -120,14 +123,24 @@ impl Target {
         self.rt.block_on(self.applier.preview(id)).expect("preview")
     }
 
-    fn try_apply(&self, preview: &Preview, confirmation: &Confirmation) -> Result<ChangeLogEntry, ApplyError> {
-        self.rt.block_on(self.applier.apply(preview, confirmation, &self.log))
+    fn try_apply(
+        &self,
+        preview: &Preview,
+        confirmation: &Confirmation,
+    ) -> Result<ChangeLogEntry, ApplyError> {
+        self.rt
+            .block_on(self.applier.apply(preview, confirmation, &self.log))
     }
 
     /// Preview and apply with every confirmation the preview asks for.
     fn apply(&self, id: &str) -> ChangeLogEntry {
         let preview = self.preview(id);
-        assert!(preview.can_apply(), "{id} refused: {:?}\n{}", preview.refusals, preview.render_text());
+        assert!(
+            preview.can_apply(),
+            "{id} refused: {:?}\n{}",
+            preview.refusals,
+            preview.render_text()
+        );
         self.try_apply(&preview, &full_confirmation(&preview))
             .unwrap_or_else(|e| panic!("{id} failed: {e}\n{}", preview.render_text()))
     }
@@ -154,7 +167,12 @@ impl Target {
         self.assert_status(id, Status::Fail, "before the fix");
         let entry = self.apply(id);
         assert_applied(&entry);
-        assert_eq!(entry.after.as_ref().map(|a| a.status), Some(Status::Pass), "{}", entry.render_text());
+        assert_eq!(
+            entry.after.as_ref().map(|a| a.status),
+            Some(Status::Pass),
+            "{}",
+            entry.render_text()
+        );
         self.assert_status(id, Status::Pass, "after the fix");
         let undo = self.rollback(&entry);
         assert_eq!(undo.outcome, Outcome::Applied, "{}", undo.render_text());
@@ -178,7 +196,10 @@ fn assert_applied(entry: &ChangeLogEntry) {
     assert_eq!(entry.outcome, Outcome::Applied, "{}", entry.render_text());
     for record in &entry.statements {
         assert!(
-            matches!(record.outcome, StatementOutcome::Done { .. } | StatementOutcome::Deferred),
+            matches!(
+                record.outcome,
+                StatementOutcome::Done { .. } | StatementOutcome::Deferred
+            ),
             "{}",
             entry.render_text()
         );
@@ -186,7 +207,12 @@ fn assert_applied(entry: &ChangeLogEntry) {
 }
 
 fn superuser_tcp(cluster: &Cluster, extra: &str) -> String {
-    cluster.conninfo_tcp(cluster.superuser(), cluster.superuser_password(), CLINIC_DB, extra)
+    cluster.conninfo_tcp(
+        cluster.superuser(),
+        cluster.superuser_password(),
+        CLINIC_DB,
+        extra,
+    )
 }
 
 /// Like [`superuser_tcp`] but to 127.0.0.1 (for clusters listening on every
@@ -223,7 +249,11 @@ fn every_statement_fix_is_verified_live_or_explained() {
     let explained: Vec<&str> = NOT_VERIFIED_LIVE.iter().map(|(id, _)| *id).collect();
     for check in checks::registry() {
         if matches!(check.fix, Fix::Instructions { .. }) {
-            assert!(!VERIFIED_LIVE.contains(&check.id), "{} has no statements", check.id);
+            assert!(
+                !VERIFIED_LIVE.contains(&check.id),
+                "{} has no statements",
+                check.id
+            );
             continue;
         }
         let verified = VERIFIED_LIVE.contains(&check.id);
@@ -252,10 +282,15 @@ fn reload_and_immediate_fixes_pass_and_roll_back_on_the_insecure_cluster() {
 
     // The log holds each statement before and after it ran.
     let text = std::fs::read_to_string(target.log.path()).unwrap();
-    assert!(text.contains("\"state\":\"running\""), "no line written before a statement");
+    assert!(
+        text.contains("\"state\":\"running\""),
+        "no line written before a statement"
+    );
     let entries = target.log.entries().unwrap();
     assert_eq!(entries.len(), 30, "15 applies and 15 rollbacks");
-    assert!(entries.iter().all(|e| e.who.role == "postgres" && e.finished_at.is_some()));
+    assert!(entries
+        .iter()
+        .all(|e| e.who.role == "postgres" && e.finished_at.is_some()));
 
     irreversible_fix_needs_its_own_confirmation(&cluster, &target);
 }
@@ -265,7 +300,10 @@ fn reload_and_immediate_fixes_pass_and_roll_back_on_the_insecure_cluster() {
 fn irreversible_fix_needs_its_own_confirmation(cluster: &Cluster, target: &Target) {
     target.apply("EAR-003");
     let key = "-c app.phi_key=fixture-key-for-tests-only";
-    let with_key = Target::new(&superuser_tcp(cluster, &format!("sslmode=disable options='{key}'")));
+    let with_key = Target::new(&superuser_tcp(
+        cluster,
+        &format!("sslmode=disable options='{key}'"),
+    ));
     with_key.assert_status("EAR-004", Status::Fail, "before the fix");
     let preview = with_key.preview("EAR-004");
     assert!(preview.irreversible && preview.rollback.is_empty());
@@ -273,7 +311,10 @@ fn irreversible_fix_needs_its_own_confirmation(cluster: &Cluster, target: &Targe
     let mut confirmation = full_confirmation(&preview);
     confirmation.irreversible = false;
     let refused = with_key.try_apply(&preview, &confirmation).unwrap_err();
-    assert!(matches!(refused, ApplyError::IrreversibleNotConfirmed { .. }), "{refused}");
+    assert!(
+        matches!(refused, ApplyError::IrreversibleNotConfirmed { .. }),
+        "{refused}"
+    );
     with_key.assert_status("EAR-004", Status::Fail, "after the refusal");
     let entry = with_key.apply("EAR-004");
     assert_applied(&entry);
@@ -284,8 +325,14 @@ fn irreversible_fix_needs_its_own_confirmation(cluster: &Cluster, target: &Targe
          'fixture-key-for-tests-only') LIKE '9%'",
     );
     assert_eq!(encrypted, "4");
-    let no_undo = with_key.rt.block_on(with_key.applier.preview_rollback(&entry)).unwrap_err();
-    assert!(matches!(no_undo, ApplyError::NotRollbackable { .. }), "{no_undo}");
+    let no_undo = with_key
+        .rt
+        .block_on(with_key.applier.preview_rollback(&entry))
+        .unwrap_err();
+    assert!(
+        matches!(no_undo, ApplyError::NotRollbackable { .. }),
+        "{no_undo}"
+    );
 }
 
 // ---------------------------------------------------------------------------
@@ -300,44 +347,89 @@ fn restart_class_and_config_file_fixes_on_the_insecure_cluster() {
 }
 
 fn restart_class(cluster: &mut Cluster, target: &Target) {
-    let restart_ids = ["AUTH-013", "AUTH-014", "AUD-001", "GEN-004", "AUD-005", "BAK-001"];
+    let restart_ids = [
+        "AUTH-013", "AUTH-014", "AUD-001", "GEN-004", "AUD-005", "BAK-001",
+    ];
     for id in restart_ids {
         target.assert_status(id, Status::Fail, "before the fix");
     }
     // A preview made before another preload fix is refused once it is stale.
     let stale = target.preview("AUTH-013");
     let high_impact = target.try_apply(&stale, &Confirmation::yes()).unwrap_err();
-    assert!(matches!(high_impact, ApplyError::DatabaseNotTyped { .. }), "{high_impact}");
+    assert!(
+        matches!(high_impact, ApplyError::DatabaseNotTyped { .. }),
+        "{high_impact}"
+    );
 
     let mut applied = Vec::new();
-    for id in ["AUTH-014", "AUTH-013", "AUD-001", "GEN-004", "AUD-005", "BAK-001"] {
+    for id in [
+        "AUTH-014", "AUTH-013", "AUD-001", "GEN-004", "AUD-005", "BAK-001",
+    ] {
         let entry = target.apply(id);
         assert_applied(&entry);
-        assert!(!entry.pending_restart.is_empty(), "{id}: {}", entry.render_text());
-        assert_ne!(entry.after.as_ref().map(|a| a.status), Some(Status::Pass), "{id} before restart");
+        assert!(
+            !entry.pending_restart.is_empty(),
+            "{id}: {}",
+            entry.render_text()
+        );
+        assert_ne!(
+            entry.after.as_ref().map(|a| a.status),
+            Some(Status::Pass),
+            "{id} before restart"
+        );
         applied.push(entry);
     }
-    let refused = target.try_apply(&stale, &full_confirmation(&stale)).unwrap_err();
-    assert!(matches!(refused, ApplyError::StalePreview { .. }), "{refused}");
+    let refused = target
+        .try_apply(&stale, &full_confirmation(&stale))
+        .unwrap_err();
+    assert!(
+        matches!(refused, ApplyError::StalePreview { .. }),
+        "{refused}"
+    );
 
     // Each preload fix appended; the LOAD made auth_delay's setting known;
     // CREATE EXTENSION pgaudit waits for the restart.
     let preload = std::fs::read_to_string(cluster.data_dir().join("postgresql.auto.conf")).unwrap();
-    assert!(preload.contains("shared_preload_libraries = 'auth_delay, passwordcheck, pgaudit'"), "{preload}");
-    assert!(preload.contains("auth_delay.milliseconds = '500'"), "{preload}");
+    assert!(
+        preload.contains("shared_preload_libraries = 'auth_delay, passwordcheck, pgaudit'"),
+        "{preload}"
+    );
+    assert!(
+        preload.contains("auth_delay.milliseconds = '500'"),
+        "{preload}"
+    );
     let auth_delay = &applied[0];
-    assert_eq!(auth_delay.statements[0].kind, StepKind::Load);
+    assert!(
+        auth_delay
+            .statements
+            .iter()
+            .any(|s| s.kind == StepKind::Load && s.sql == "LOAD 'auth_delay'"),
+        "{}",
+        auth_delay.render_text()
+    );
     let pgaudit = &applied[2];
-    assert!(pgaudit.statements.iter().any(|s| s.kind == StepKind::AfterRestart && s.outcome == StatementOutcome::Deferred));
+    assert!(pgaudit
+        .statements
+        .iter()
+        .any(|s| s.kind == StepKind::AfterRestart && s.outcome == StatementOutcome::Deferred));
 
     cluster.restart();
     for entry in &applied {
         let verified = target.verify(entry);
         if entry.check_id == "AUD-001" {
-            assert!(verified.pending_restart.is_empty(), "{}", verified.render_text());
+            assert!(
+                verified.pending_restart.is_empty(),
+                "{}",
+                verified.render_text()
+            );
             continue;
         }
-        assert_eq!(verified.after.as_ref().map(|a| a.status), Some(Status::Pass), "{}", verified.render_text());
+        assert_eq!(
+            verified.after.as_ref().map(|a| a.status),
+            Some(Status::Pass),
+            "{}",
+            verified.render_text()
+        );
         assert!(verified.pending_restart.is_empty());
         target.assert_status(&entry.check_id, Status::Pass, "after the restart");
     }
@@ -353,7 +445,12 @@ fn restart_class(cluster: &mut Cluster, target: &Target) {
     // Undo AUD-001 alone: pgaudit leaves the list, the others stay.
     target.rollback(&second);
     let undo = target.rollback(&applied[2]);
-    assert!(undo.statements.iter().any(|s| s.sql == "ALTER SYSTEM SET \"shared_preload_libraries\" = 'auth_delay', 'passwordcheck'"), "{}", undo.render_text());
+    assert!(
+        undo.statements.iter().any(|s| s.sql
+            == "ALTER SYSTEM SET \"shared_preload_libraries\" = 'auth_delay', 'passwordcheck'"),
+        "{}",
+        undo.render_text()
+    );
     cluster.restart();
     target.assert_status("AUD-001", Status::Fail, "after its rollback");
     target.assert_status("AUTH-013", Status::Pass, "after AUD-001's rollback");
@@ -372,13 +469,28 @@ fn restart_class(cluster: &mut Cluster, target: &Target) {
 fn hba_edits(cluster: &Cluster, target: &Target) {
     // Over TCP without TLS, the TLS-004 file would refuse this very session.
     let preview = target.preview("TLS-004");
-    assert_eq!(refusal_guards(&preview), [Guard::HbaLockout], "{}", preview.render_text());
-    assert!(preview.config_file.as_ref().unwrap().not_writable_reason.is_none());
+    assert_eq!(
+        refusal_guards(&preview),
+        [Guard::HbaLockout],
+        "{}",
+        preview.render_text()
+    );
+    assert!(preview
+        .config_file
+        .as_ref()
+        .unwrap()
+        .not_writable_reason
+        .is_none());
     assert!(preview.needs_typed_database());
 
     // AUTH-008 rejects superusers on TCP: refused over TCP, fine over the socket.
     let preview = target.preview("AUTH-008");
-    assert_eq!(refusal_guards(&preview), [Guard::HbaLockout], "{}", preview.render_text());
+    assert_eq!(
+        refusal_guards(&preview),
+        [Guard::HbaLockout],
+        "{}",
+        preview.render_text()
+    );
     let socket = Target::new(&cluster.conninfo_socket(cluster.superuser(), "", CLINIC_DB, ""));
     socket.round_trip("AUTH-008");
 
@@ -402,21 +514,41 @@ fn dba_saved_file(cluster: &Cluster, target: &Target) {
     let preview = target.preview("AUTH-004");
     let saved = full_confirmation(&preview).config_file(ConfigFileAction::SavedByDba);
     let not_chosen = full_confirmation(&preview).config_file(ConfigFileAction::NotChosen);
-    assert!(matches!(target.try_apply(&preview, &not_chosen), Err(ApplyError::ConfigFileActionMissing { .. })));
+    assert!(matches!(
+        target.try_apply(&preview, &not_chosen),
+        Err(ApplyError::ConfigFileActionMissing { .. })
+    ));
 
+    let loaded = || cluster.psql("postgres", "SELECT pg_conf_load_time()");
+    let loaded_before = loaded();
     write_keeping_owner(&hba, "host all all 0.0.0.0/0 md5 nonsense=1\n");
     let error = target.try_apply(&preview, &saved).unwrap_err();
-    assert!(error.to_string().contains("errors in the new file"), "{error}");
+    assert!(
+        error.to_string().contains("errors in the new file"),
+        "{error}"
+    );
     assert_eq!(error.entry().unwrap().outcome, Outcome::RolledBack);
-    target.assert_status("AUTH-004", Status::Fail, "after a file with errors");
+    assert_eq!(
+        loaded(),
+        loaded_before,
+        "a file with errors is never reloaded"
+    );
 
     let lines = preview.config_file.as_ref().unwrap().lines.join("\n") + "\n";
     write_keeping_owner(&hba, &lines);
-    let entry = target.try_apply(&preview, &saved).expect("saved by the DBA");
+    let entry = target
+        .try_apply(&preview, &saved)
+        .expect("saved by the DBA");
     assert_applied(&entry);
     target.assert_status("AUTH-004", Status::Pass, "after the DBA's file");
-    let no_backup = target.rt.block_on(target.applier.preview_rollback(&entry)).unwrap_err();
-    assert!(no_backup.to_string().contains("put your copy back"), "{no_backup}");
+    let no_backup = target
+        .rt
+        .block_on(target.applier.preview_rollback(&entry))
+        .unwrap_err();
+    assert!(
+        no_backup.to_string().contains("put your copy back"),
+        "{no_backup}"
+    );
 
     write_keeping_owner(&hba, &original);
     cluster.reload();
@@ -425,7 +557,11 @@ fn dba_saved_file(cluster: &Cluster, target: &Target) {
 
 fn write_keeping_owner(path: &Path, text: &str) {
     use std::io::Write;
-    let mut file = std::fs::OpenOptions::new().write(true).truncate(true).open(path).unwrap();
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .truncate(true)
+        .open(path)
+        .unwrap();
     file.write_all(text.as_bytes()).unwrap();
 }
 
@@ -483,7 +619,15 @@ fn misconfigured() -> Cluster {
 #[test]
 fn fixes_for_checks_the_insecure_cluster_passes() {
     let mut cluster = misconfigured();
-    let target = Target::new(&superuser_ipv4(&cluster));
+    let policy = Policy {
+        approved_extensions: Some(Vec::new()),
+        ..Policy::default()
+    };
+    let target = Target::with_policy(&superuser_ipv4(&cluster), policy);
+    // AUD-013's fix points log_directory at /var/log/postgresql: remove what
+    // this cluster writes there.
+    let system_logs = Path::new("/var/log/postgresql");
+    let logs_before = list_dir(system_logs);
     for id in [
         "TLS-002", "EAR-010", "GEN-003", "AUD-004", "AUD-010", "AUD-011", "AUD-013", "AUTH-011",
         "AUTH-015", "PRIV-002", "PRIV-003", "PRIV-004", "PRIV-005", "PRIV-006", "PRIV-009",
@@ -502,12 +646,29 @@ fn fixes_for_checks_the_insecure_cluster_passes() {
     // session reached.
     target.assert_status("TLS-009", Status::Fail, "before the fix");
     let entry = target.apply("TLS-009");
-    assert_eq!(entry.pending_restart, ["listen_addresses"], "{}", entry.render_text());
+    assert_eq!(
+        entry.pending_restart,
+        ["listen_addresses"],
+        "{}",
+        entry.render_text()
+    );
     cluster.restart();
     target.assert_status("TLS-009", Status::Pass, "after the restart");
     target.rollback(&entry);
     cluster.restart();
     target.assert_status("TLS-009", Status::Fail, "after the rollback and restart");
+
+    for file in list_dir(system_logs) {
+        if !logs_before.contains(&file) {
+            let _ = std::fs::remove_file(&file);
+        }
+    }
+}
+
+fn list_dir(dir: &Path) -> Vec<PathBuf> {
+    std::fs::read_dir(dir)
+        .map(|d| d.filter_map(Result::ok).map(|e| e.path()).collect())
+        .unwrap_or_default()
 }
 
 // ---------------------------------------------------------------------------
@@ -517,13 +678,21 @@ fn fixes_for_checks_the_insecure_cluster_passes() {
 fn guards_refuse_and_failures_leave_the_server_as_it_was() {
     let cluster = insecure();
     let app = cluster.app().clone();
-    let as_app = Target::new(&cluster.conninfo_tcp(&app.user, &app.password, CLINIC_DB, "sslmode=disable"));
+    let as_app =
+        Target::new(&cluster.conninfo_tcp(&app.user, &app.password, CLINIC_DB, "sslmode=disable"));
     let as_postgres = Target::new(&superuser_tcp(&cluster, "sslmode=disable"));
 
     // Never lock out the session's own role.
     let own = as_app.preview("PRIV-001");
-    assert_eq!(refusal_guards(&own), [Guard::OwnRole], "{}", own.render_text());
-    let refused = as_app.try_apply(&own, &full_confirmation(&own)).unwrap_err();
+    assert_eq!(
+        refusal_guards(&own),
+        [Guard::OwnRole],
+        "{}",
+        own.render_text()
+    );
+    let refused = as_app
+        .try_apply(&own, &full_confirmation(&own))
+        .unwrap_err();
     assert!(matches!(refused, ApplyError::Refused { .. }), "{refused}");
     as_app.assert_status("PRIV-001", Status::Fail, "after the refusal");
     let own_login = as_app.preview("PRIV-007");
@@ -533,33 +702,73 @@ fn guards_refuse_and_failures_leave_the_server_as_it_was() {
     // for statements the static reading cannot see (a DO block).
     let mut crafted = as_app.preview("AUTH-012");
     assert!(crafted.can_apply(), "{:?}", crafted.refusals);
-    crafted.steps = vec![step("ALTER ROLE \"postgres\" NOSUPERUSER"), step("ALTER ROLE \"app\" NOSUPERUSER")];
-    let refused = as_app.try_apply(&crafted, &full_confirmation(&crafted)).unwrap_err();
-    let ApplyError::Refused { refusals, .. } = &refused else { panic!("{refused}") };
-    assert!(refusals.iter().any(|r| r.guard == Guard::LastSuperuser), "{refused}");
+    crafted.steps = vec![
+        step("ALTER ROLE \"postgres\" NOSUPERUSER"),
+        step("ALTER ROLE \"app\" NOSUPERUSER"),
+    ];
+    let refused = as_app
+        .try_apply(&crafted, &full_confirmation(&crafted))
+        .unwrap_err();
+    let ApplyError::Refused { refusals, .. } = &refused else {
+        panic!("{refused}")
+    };
+    assert!(
+        refusals.iter().any(|r| r.guard == Guard::LastSuperuser),
+        "{refused}"
+    );
     crafted.steps = vec![step(
         "DO $$ BEGIN EXECUTE 'ALTER ROLE postgres NOSUPERUSER'; EXECUTE 'ALTER ROLE app NOSUPERUSER'; END $$",
     )];
-    let failed = as_app.try_apply(&crafted, &full_confirmation(&crafted)).unwrap_err();
+    let failed = as_app
+        .try_apply(&crafted, &full_confirmation(&crafted))
+        .unwrap_err();
     assert!(failed.to_string().contains("last superuser"), "{failed}");
     assert_eq!(failed.entry().unwrap().outcome, Outcome::RolledBack);
-    assert_eq!(cluster.psql("postgres", "SELECT string_agg(rolname, ',' ORDER BY rolname) FROM pg_roles WHERE rolsuper"), "app,postgres");
+    assert_eq!(
+        cluster.psql(
+            "postgres",
+            "SELECT string_agg(rolname, ',' ORDER BY rolname) FROM pg_roles WHERE rolsuper"
+        ),
+        "app,postgres"
+    );
 
     // A library the server does not have is refused (it would stop the restart).
     let missing = as_postgres.preview("PRIV-018");
-    assert_eq!(refusal_guards(&missing), [Guard::MissingLibrary], "{}", missing.render_text());
+    assert_eq!(
+        refusal_guards(&missing),
+        [Guard::MissingLibrary],
+        "{}",
+        missing.render_text()
+    );
     assert!(missing.refusals[0].message.contains("set_user"));
 
     // Wrong apply credentials: one clear error, no password in it.
-    let wrong = Target::new(&cluster.conninfo_tcp(cluster.superuser(), "not-the-password", CLINIC_DB, "sslmode=disable"));
-    let error = wrong.rt.block_on(wrong.applier.preview("AUD-009")).unwrap_err();
+    let wrong = Target::new(&cluster.conninfo_tcp(
+        cluster.superuser(),
+        "not-the-password",
+        CLINIC_DB,
+        "sslmode=disable",
+    ));
+    let error = wrong
+        .rt
+        .block_on(wrong.applier.preview("AUD-009"))
+        .unwrap_err();
     let message = error.to_string();
-    assert!(message.contains("password authentication failed"), "{message}");
+    assert!(
+        message.contains("password authentication failed"),
+        "{message}"
+    );
     assert!(!message.contains("not-the-password"));
 
     // Unknown id.
-    let unknown = as_postgres.rt.block_on(as_postgres.applier.preview("TLS-999")).unwrap_err();
-    assert!(matches!(unknown, ApplyError::UnknownCheck { .. }), "{unknown}");
+    let unknown = as_postgres
+        .rt
+        .block_on(as_postgres.applier.preview("TLS-999"))
+        .unwrap_err();
+    assert!(
+        matches!(unknown, ApplyError::UnknownCheck { .. }),
+        "{unknown}"
+    );
 
     privilege_failures_roll_back(&cluster);
     cli(&cluster);
@@ -585,30 +794,70 @@ fn privilege_failures_roll_back(cluster: &Cluster) {
             &format!("GRANT CONNECT ON DATABASE {CLINIC_DB} TO helper"),
         ],
     );
-    let helper = Target::new(&cluster.conninfo_tcp("helper", &password, CLINIC_DB, "sslmode=disable"));
+    let helper =
+        Target::new(&cluster.conninfo_tcp("helper", &password, CLINIC_DB, "sslmode=disable"));
 
     // DDL: CREATE ROLE works, ALTER TABLE … OWNER needs the owner: the whole
     // transaction rolls back and the SQLSTATE is reported.
     let preview = helper.preview("PRIV-016");
-    let failed = helper.try_apply(&preview, &full_confirmation(&preview)).unwrap_err();
+    let failed = helper
+        .try_apply(&preview, &full_confirmation(&preview))
+        .unwrap_err();
     let entry = failed.entry().expect("logged").clone();
-    assert_eq!(entry.outcome, Outcome::RolledBack, "{}", entry.render_text());
-    assert_eq!(entry.error.as_ref().and_then(|e| e.sqlstate.as_deref()), Some("42501"), "{failed}");
+    assert_eq!(
+        entry.outcome,
+        Outcome::RolledBack,
+        "{}",
+        entry.render_text()
+    );
+    assert_eq!(
+        entry.error.as_ref().and_then(|e| e.sqlstate.as_deref()),
+        Some("42501"),
+        "{failed}"
+    );
     assert!(failed.to_string().contains("SQLSTATE 42501"), "{failed}");
-    assert!(matches!(entry.statements[0].outcome, StatementOutcome::Undone { .. }), "{}", entry.render_text());
-    assert!(matches!(entry.statements[1].outcome, StatementOutcome::Failed { .. }));
-    assert!(matches!(entry.statements[2].outcome, StatementOutcome::Skipped));
-    assert_eq!(cluster.psql("postgres", "SELECT count(*) FROM pg_roles WHERE rolname = 'phi_owner'"), "0");
+    assert!(
+        matches!(entry.statements[0].outcome, StatementOutcome::Undone { .. }),
+        "{}",
+        entry.render_text()
+    );
+    assert!(matches!(
+        entry.statements[1].outcome,
+        StatementOutcome::Failed { .. }
+    ));
+    assert!(matches!(
+        entry.statements[2].outcome,
+        StatementOutcome::Skipped
+    ));
+    assert_eq!(
+        cluster.psql(
+            "postgres",
+            "SELECT count(*) FROM pg_roles WHERE rolname = 'phi_owner'"
+        ),
+        "0"
+    );
     assert_eq!(helper.log.find(&entry.id).unwrap(), entry);
 
     // ALTER SYSTEM: the first setting is allowed, the second is not: the
     // first is restored.
     let preview = helper.preview("AUD-007");
-    let failed = helper.try_apply(&preview, &full_confirmation(&preview)).unwrap_err();
+    let failed = helper
+        .try_apply(&preview, &full_confirmation(&preview))
+        .unwrap_err();
     let entry = failed.entry().expect("logged");
-    assert_eq!(entry.outcome, Outcome::RolledBack, "{}", entry.render_text());
-    assert!(matches!(entry.statements[0].outcome, StatementOutcome::Undone { .. }), "{}", entry.render_text());
-    let auto_conf = std::fs::read_to_string(cluster.data_dir().join("postgresql.auto.conf")).unwrap();
+    assert_eq!(
+        entry.outcome,
+        Outcome::RolledBack,
+        "{}",
+        entry.render_text()
+    );
+    assert!(
+        matches!(entry.statements[0].outcome, StatementOutcome::Undone { .. }),
+        "{}",
+        entry.render_text()
+    );
+    let auto_conf =
+        std::fs::read_to_string(cluster.data_dir().join("postgresql.auto.conf")).unwrap();
     assert!(!auto_conf.contains("log_connections"), "{auto_conf}");
 }
 
@@ -625,32 +874,92 @@ fn cli(cluster: &Cluster) {
     let out = pgsafeguard(&["fix", &conninfo, "--id", "AUD-009", "--change-log", log_arg]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
-    assert!(stderr.contains("not a terminal") && stderr.contains("--yes"), "{stderr}");
-    assert!(String::from_utf8_lossy(&out.stdout).contains("ALTER SYSTEM SET \"log_statement\" = 'ddl'"));
+    assert!(
+        stderr.contains("not a terminal") && stderr.contains("--yes"),
+        "{stderr}"
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("ALTER SYSTEM SET \"log_statement\" = 'ddl'")
+    );
 
-    let out = pgsafeguard(&["fix", &conninfo, "--id", "AUD-009", "--dry-run", "--change-log", log_arg]);
+    let out = pgsafeguard(&[
+        "fix",
+        &conninfo,
+        "--id",
+        "AUD-009",
+        "--dry-run",
+        "--change-log",
+        log_arg,
+    ]);
     assert_eq!(out.status.code(), Some(0));
     assert!(!log.exists(), "a dry run writes nothing");
 
-    let out = pgsafeguard(&["fix", &conninfo, "--id", "AUD-009", "--yes", "--change-log", log_arg]);
+    let out = pgsafeguard(&[
+        "fix",
+        &conninfo,
+        "--id",
+        "AUD-009",
+        "--yes",
+        "--change-log",
+        log_arg,
+    ]);
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(0), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(stdout.contains("check now pass"), "{stdout}");
     let id = ChangeLog::at(&log).entries().unwrap()[0].id.clone();
 
-    let out = pgsafeguard(&["fix", &conninfo, "--rollback", &id, "--yes", "--change-log", log_arg]);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = pgsafeguard(&[
+        "fix",
+        &conninfo,
+        "--rollback",
+        &id,
+        "--yes",
+        "--change-log",
+        log_arg,
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let out = pgsafeguard(&["fix", "--list", "--change-log", log_arg]);
     let listing = String::from_utf8_lossy(&out.stdout);
     assert_eq!(listing.lines().count(), 2, "{listing}");
     assert!(listing.contains("rolled back; check now fail"), "{listing}");
 
     // A high-impact fix via --yes; an irreversible one needs --irreversible.
-    let out = pgsafeguard(&["fix", &conninfo, "--id", "EAR-004", "--yes", "--change-log", log_arg]);
+    let out = pgsafeguard(&[
+        "fix",
+        &conninfo,
+        "--id",
+        "EAR-004",
+        "--yes",
+        "--change-log",
+        log_arg,
+    ]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--irreversible"));
 
-    let out = pgsafeguard(&["fix", &conninfo, "--id", "GEN-003", "--yes", "--change-log", log_arg]);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
-    assert!(String::from_utf8_lossy(&out.stdout).contains("already pass"));
+    let out = pgsafeguard(&[
+        "fix",
+        &conninfo,
+        "--id",
+        "GEN-003",
+        "--yes",
+        "--change-log",
+        log_arg,
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("already passes"));
 }

@@ -7,6 +7,9 @@
 //! plus, in code, a gap, attestations, an accepted risk, a change log and a
 //! long SQL statement.
 
+// Test code: a failed set-up step should panic with its message.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
 use pgsafeguard::checks;
 use pgsafeguard::output::ScanReport;
 use pgsafeguard::policy::{Attestations, Policy};

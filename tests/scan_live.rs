@@ -158,13 +158,16 @@ fn hardened_server_passes_over_verified_tls() {
     // The hardened pg_hba admits the superuser only locally, so an auditor scans
     // over verified TLS as a monitoring role granted the catalog views it needs.
     let (user, password) = create_scanner(&cluster);
+    // Grants on catalog views are per database: give them where the scan connects.
     cluster.psql(
-        "postgres",
+        CLINIC_DB,
         &format!(
             "GRANT EXECUTE ON FUNCTION pg_hba_file_rules() TO {user}; \
              GRANT SELECT ON pg_hba_file_rules TO {user}; \
              GRANT EXECUTE ON FUNCTION pg_ident_file_mappings() TO {user}; \
              GRANT SELECT ON pg_ident_file_mappings TO {user}; \
+             GRANT EXECUTE ON FUNCTION pg_show_all_file_settings() TO {user}; \
+             GRANT SELECT ON pg_file_settings TO {user}; \
              GRANT SELECT (rolname, rolpassword) ON pg_authid TO {user};"
         ),
     );
@@ -200,8 +203,22 @@ fn hardened_server_passes_over_verified_tls() {
             .unwrap_or(0),
         64
     );
-    assert_eq!(finding(&report, "TLS-001")["status"], "pass");
-    assert_eq!(finding(&report, "PRIV-001")["status"], "pass");
+    // Decided from pg_hba rules and password kinds, not left unknown.
+    for id in [
+        "TLS-001", "TLS-004", "AUTH-002", "AUTH-003", "AUTH-008", "PRIV-001",
+    ] {
+        assert_eq!(
+            finding(&report, id)["status"],
+            "pass",
+            "{id}: {}",
+            finding(&report, id)
+        );
+    }
+    assert_eq!(
+        report["gaps"],
+        serde_json::json!([]),
+        "the granted scanner sees everything"
+    );
 }
 
 #[test]

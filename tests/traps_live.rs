@@ -1,78 +1,386 @@
+//! Trap scenarios for each false-positive class of the check catalogue, on live clusters
+//! (see tests/support/traps.rs): reject lines and special pg_hba words, +group and @file,
+//! postgresql.auto.conf overrides and pending restarts, md5 verifiers under scram, RLS that
+//! binds nobody, pgaudit logging nothing, archiving to nowhere, socket modes as bit masks,
+//! cipher expressions, and secrets that must never reach any output. Each trap asserts the
+//! status and the evidence of the check it targets.
+
+// Test code: a failed set-up step should panic with its message.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
 mod support;
 
 use pgsafeguard::checks::evaluate_all;
 use pgsafeguard::db::conninfo::ConnParams;
+use pgsafeguard::finding::{Finding, Status};
+use pgsafeguard::output::ScanReport;
 use pgsafeguard::policy::{Attestations, Policy};
 use pgsafeguard::scan::{no_progress, scan_live, ScanOptions};
 use pgsafeguard::snapshot::Snapshot;
-use support::{conf_traps, flagged_hba_rules, hba_traps, Cluster, CLINIC_DB};
+use std::collections::BTreeMap;
+use std::process::Command;
+use support::traps::{
+    secret_archive_command, trap_socket_permissions, APP_OWNED_TABLE, ARCHIVE_SECRET,
+    CLINICIANS_GROUP, DISCARDING_ARCHIVE_COMMAND, FILE_SUPERUSER, GROUP_SUPERUSER, LITERAL_KEY,
+    LITERAL_KEY_FUNCTION, MD5_ROLE, REPLICATION_SECRET, TRAP_APP_ROLE, UNFORCED_TABLE,
+    VACUOUS_POLICY, VACUOUS_TABLE, WEAK_CIPHERS,
+};
+use support::{archive_traps, conf_traps, flagged_hba_rules, hba_traps, Cluster, CLINIC_DB};
+use Status::{Fail, Pass, Unknown};
 
-fn scan(cluster: &Cluster, sample: bool) -> Snapshot {
-    let rt = tokio::runtime::Builder::new_current_thread()
+/// One scan of a trap cluster and everything a person could get to see of it.
+struct Scanned {
+    snapshot: Snapshot,
+    findings: BTreeMap<String, Finding>,
+}
+
+impl Scanned {
+    /// Asserts the status of `id` and that its evidence holds each of `evidence`.
+    fn expect(&self, id: &str, status: Status, evidence: &[&str]) -> &Finding {
+        let finding = self
+            .findings
+            .get(id)
+            .unwrap_or_else(|| panic!("{id} is missing"));
+        assert_eq!(
+            finding.status, status,
+            "{id}: {} (objects {:?})",
+            finding.evidence, finding.objects
+        );
+        for part in evidence {
+            assert!(
+                finding.evidence.contains(part),
+                "{id}: evidence lacks {part:?}: {}",
+                finding.evidence
+            );
+        }
+        finding
+    }
+
+    /// The JSON and text reports and the snapshot as `--save-snapshot` writes it.
+    fn every_output(&self) -> String {
+        let findings: Vec<Finding> = self.findings.values().cloned().collect();
+        let report = ScanReport::new(&self.snapshot, findings);
+        let snapshot = serde_json::to_string_pretty(&self.snapshot).expect("snapshot json");
+        format!("{}\n{}\n{snapshot}", report.to_json(), report.to_text())
+    }
+}
+
+/// Scans `clinic` as the superuser over the cluster's Unix socket.
+fn scan(cluster: &Cluster, sample_phi: bool) -> Scanned {
+    let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .unwrap();
-    let conninfo = cluster.conninfo_socket(
+        .expect("tokio runtime");
+    let params = ConnParams::from_conninfo_with_env(&superuser_socket(cluster), &|_| None)
+        .expect("conninfo");
+    let options = ScanOptions {
+        sample_phi,
+        ..ScanOptions::default()
+    };
+    let snapshot = runtime
+        .block_on(scan_live(&params, &options, no_progress()))
+        .expect("scan");
+    let findings = evaluate_all(&snapshot, &Policy::default(), &Attestations::default())
+        .into_iter()
+        .map(|f| (f.id.clone(), f))
+        .collect();
+    Scanned { snapshot, findings }
+}
+
+fn superuser_socket(cluster: &Cluster) -> String {
+    cluster.conninfo_socket(
         cluster.superuser(),
         cluster.superuser_password(),
         CLINIC_DB,
         "",
-    );
-    let params = ConnParams::from_conninfo_with_env(&conninfo, &|_| None).unwrap();
-    let opts = ScanOptions {
-        sample_phi: sample,
-        ..ScanOptions::default()
-    };
-    rt.block_on(scan_live(&params, &opts, no_progress()))
-        .unwrap()
+    )
 }
 
-fn dump(label: &str, s: &Snapshot) {
-    eprintln!("GAPS {label}: {:?}", s.gaps);
-    for f in evaluate_all(s, &Policy::default(), &Attestations::default()) {
-        if f.status.as_str() == "manual" {
-            continue;
-        }
-        eprintln!(
-            "{label} | {} | {} | {} | {:?}",
-            f.id, f.status, f.evidence, f.objects
+/// `schema.table` as the checks name relations: `"schema"."table"`.
+fn quoted(qualified: &str) -> String {
+    qualified
+        .split('.')
+        .map(|part| format!("\"{part}\""))
+        .collect::<Vec<_>>()
+        .join(".")
+}
+
+// ---------------------------------------------------------------------------
+// pg_hba
+
+#[test]
+fn pg_hba_traps() {
+    let mut cluster = hba_traps();
+    let scanned = scan(&cluster, false);
+
+    // `hostnossl … reject` first and `host … 0.0.0.0/0 reject`, `::/0 reject` last: the
+    // reject lines are neither plaintext, nor "anywhere", nor "all".
+    scanned.expect(
+        "TLS-004",
+        Pass,
+        &["none admits a TCP connection without TLS"],
+    );
+    scanned.expect("AUTH-006", Pass, &["none admit every client address"]);
+    scanned.expect("AUTH-007", Pass, &["none on TCP use all"]);
+    // samehost, samenet, a host name and a domain suffix load like any address.
+    scanned.expect("AUTH-009", Pass, &["none has an error"]);
+    for id in ["AUTH-003", "AUTH-004", "AUTH-005"] {
+        scanned.expect(id, Pass, &[]);
+    }
+    let rules = scanned.snapshot.hba_rules.as_ref().expect("hba rules");
+    for word in ["samehost", "samenet", "app1.example.com", ".example.com"] {
+        assert!(
+            rules.iter().any(|r| r.address.as_deref() == Some(word)),
+            "{word} not seen in {rules:?}"
         );
     }
-}
 
-#[test]
-fn explore_hba() {
-    let mut c = hba_traps();
-    dump("hba1", &scan(&c, false));
-    let r = flagged_hba_rules();
-    let r: Vec<&str> = r.iter().map(String::as_str).collect();
-    c.set_hba(&r);
-    dump("hba2", &scan(&c, false));
-}
-
-#[test]
-fn explore_conf() {
-    let mut c = conf_traps();
-    let s = scan(&c, true);
-    dump("conf1", &s);
-    c.append_conf(&["archive_command = '/bin/true'"]);
-    c.reload();
-    c.force_wal_archive();
-    dump("conf2", &scan(&c, false));
-    c.append_conf(&[&format!(
-        "archive_command = '{}'",
-        support::traps::secret_archive_command()
-    )]);
-    c.append_conf(&[&format!("ssl_ciphers = '{}'", support::traps::WEAK_CIPHERS)]);
-    c.reload();
-    let s = scan(&c, false);
-    dump("conf3", &s);
-    eprintln!(
-        "SNAPSHOT HAS SECRET: {}",
-        serde_json::to_string(&s)
-            .unwrap()
-            .contains(support::traps::ARCHIVE_SECRET)
+    // +group and @file reach superusers: found through the membership and the file.
+    let reach = scanned.expect(
+        "AUTH-008",
+        Fail,
+        &["2 superuser(s) can log in from the network"],
     );
+    assert_eq!(reach.objects.len(), 2, "{:?}", reach.objects);
+    let via_group = format!("{GROUP_SUPERUSER} via line ");
+    let group_rule = format!("hostssl {CLINIC_DB} +{CLINICIANS_GROUP} 10.0.0.0/8 scram-sha-256");
+    assert!(
+        reach
+            .objects
+            .iter()
+            .any(|o| o.starts_with(&via_group) && o.ends_with(&group_rule)),
+        "{:?}",
+        reach.objects
+    );
+    let via_file = format!("{FILE_SUPERUSER} via line ");
+    let file_rule =
+        format!("hostssl {CLINIC_DB} {TRAP_APP_ROLE},{FILE_SUPERUSER} 10.1.0.0/16 scram-sha-256");
+    assert!(
+        reach
+            .objects
+            .iter()
+            .any(|o| o.starts_with(&via_file) && o.ends_with(&file_rule)),
+        "the @file is expanded by the server: {:?}",
+        reach.objects
+    );
+    assert!(!reach.evidence.contains("reject") && !reach.evidence.contains("postgres via"));
+
+    // The same "anywhere" written as address + netmask must be caught; a narrow
+    // netmask-form line must not.
+    let rules = flagged_hba_rules();
+    let rules: Vec<&str> = rules.iter().map(String::as_str).collect();
+    cluster.set_hba(&rules);
+    let scanned = scan(&cluster, false);
+    let anywhere = "host all all 0.0.0.0/0 scram-sha-256";
+    let finding = scanned.expect("AUTH-006", Fail, &[anywhere]);
+    assert_eq!(finding.objects.len(), 1, "{:?}", finding.objects);
+    assert!(
+        !finding.evidence.contains("10.0.0.0"),
+        "{}",
+        finding.evidence
+    );
+    let finding = scanned.expect("TLS-004", Fail, &[anywhere]);
+    assert_eq!(finding.objects.len(), 1, "{:?}", finding.objects);
+}
+
+// ---------------------------------------------------------------------------
+// settings and catalog objects
+
+#[test]
+fn setting_and_catalog_traps() {
+    let mut cluster = conf_traps();
+    let scanned = scan(&cluster, true);
+
+    // postgresql.auto.conf wins over postgresql.conf, and the evidence says so.
+    scanned.expect(
+        "AUTH-001",
+        Pass,
+        &["password_encryption = scram-sha-256 (source: postgresql.auto.conf"],
+    );
+    scanned.expect(
+        "AUD-007",
+        Fail,
+        &["log_connections = off (source: postgresql.auto.conf"],
+    );
+    // A value waiting for a restart is not live yet: judged as off, and said.
+    scanned.expect(
+        "AUD-005",
+        Fail,
+        &["logging_collector = off", "pending restart"],
+    );
+    let pending = scanned.expect("GEN-006", Fail, &["logging_collector (pending restart)"]);
+    assert!(pending
+        .objects
+        .contains(&"logging_collector (pending restart)".to_string()));
+
+    // scram-sha-256 does not rewrite an md5 verifier stored before (or as a hash).
+    let md5 = scanned.expect("AUTH-002", Fail, &[&format!("{MD5_ROLE} (md5)")]);
+    assert_eq!(md5.objects, [MD5_ROLE]);
+
+    // RLS that binds nobody: not forced, vacuous, owned by the application login.
+    let unforced = scanned.expect("PRIV-014", Fail, &["not forced"]);
+    assert_eq!(unforced.objects, [quoted(UNFORCED_TABLE)]);
+    let vacuous = scanned.expect("PRIV-015", Fail, &[VACUOUS_POLICY]);
+    assert_eq!(
+        vacuous.objects,
+        [format!(
+            "policy \"{VACUOUS_POLICY}\" on {}",
+            quoted(VACUOUS_TABLE)
+        )]
+    );
+    let owned = scanned.expect("PRIV-016", Fail, &[&format!("owner {TRAP_APP_ROLE}")]);
+    assert_eq!(owned.objects, [quoted(APP_OWNED_TABLE)]);
+
+    // pgaudit loaded and installed, but told to log nothing.
+    scanned.expect("AUD-001", Pass, &["pgaudit"]);
+    scanned.expect("AUD-002", Fail, &["pgaudit.log = none", "logs nothing"]);
+
+    // A mode is a bit mask: 0707 is numerically below 0770 and still opens the socket.
+    scanned.expect(
+        "GEN-004",
+        Fail,
+        &[&format!(
+            "unix_socket_permissions = {}",
+            trap_socket_permissions()
+        )],
+    );
+
+    // Weak family names that are all excluded with `!` admit nothing.
+    scanned.expect("TLS-003", Pass, &["admits no weak family"]);
+    // Etc/UTC is UTC.
+    scanned.expect("AUD-011", Pass, &["log_timezone = Etc/UTC"]);
+    // The pre-15 default, PUBLIC CREATE on public, restored by hand.
+    let public = scanned.expect("PRIV-010", Fail, &[]);
+    assert_eq!(public.objects, [quoted("public")]);
+
+    // A literal pgcrypto key is found, named, and never shown.
+    let keyed = scanned.expect("EAR-006", Fail, &[LITERAL_KEY_FUNCTION]);
+    assert_eq!(
+        keyed.objects,
+        [format!("function public.{LITERAL_KEY_FUNCTION}(bytea)")]
+    );
+    assert!(
+        !scanned.every_output().contains(LITERAL_KEY),
+        "the literal key reached an output"
+    );
+
+    // Sampling that read no row proves nothing.
+    scanned.expect("EAR-005", Unknown, &["read 0 rows"]);
+
+    // A cipher expression that lets MEDIUM and 3DES back in.
+    cluster.append_conf(&[&format!("ssl_ciphers = '{WEAK_CIPHERS}'")]);
+    cluster.reload();
+    let scanned = scan(&cluster, false);
+    let weak = scanned.expect("TLS-003", Fail, &["3DES"]);
+    assert!(
+        weak.objects.contains(&"3DES".to_string()),
+        "{:?}",
+        weak.objects
+    );
+}
+
+// ---------------------------------------------------------------------------
+// archiving and secrets
+
+/// `pgsafeguard scan` with text and JSON output and `--save-snapshot`: everything it wrote.
+fn binary_outputs(cluster: &Cluster) -> String {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let snapshot = dir.path().join("snapshot.json");
+    let mut written = String::new();
+    for format in ["json", "text"] {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_pgsafeguard"));
+        for (name, _) in std::env::vars_os() {
+            if name.to_string_lossy().starts_with("PG") {
+                command.env_remove(name);
+            }
+        }
+        let out = command
+            .args(["scan", &superuser_socket(cluster), "--format", format])
+            .arg("--save-snapshot")
+            .arg(&snapshot)
+            .output()
+            .expect("run pgsafeguard");
+        assert!(
+            matches!(out.status.code(), Some(0 | 1)),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        written.push_str(&String::from_utf8_lossy(&out.stdout));
+        written.push_str(&String::from_utf8_lossy(&out.stderr));
+        written.push_str(&std::fs::read_to_string(&snapshot).expect("snapshot saved"));
+    }
+    written
+}
+
+#[test]
+fn archiving_traps() {
+    let mut cluster = archive_traps();
+    let scanned = scan(&cluster, false);
+    // archive_mode = on with an empty command archives nothing.
+    scanned.expect("BAK-001", Pass, &["archive_mode = on"]);
+    scanned.expect(
+        "BAK-002",
+        Fail,
+        &["archive_command = ''", "nothing is archived"],
+    );
+    scanned.expect("BAK-003", Fail, &["no WAL segment archived"]);
+    // The replication password is redacted, the rest of primary_conninfo judged.
+    scanned.expect(
+        "TLS-007",
+        Pass,
+        &["password=[redacted]", "sslmode=verify-full"],
+    );
+
+    // A command that discards WAL: pg_stat_archiver counts a success anyway.
+    cluster.append_conf(&[&format!("archive_command = '{DISCARDING_ARCHIVE_COMMAND}'")]);
+    cluster.reload();
+    cluster.force_wal_archive();
+    let discarding = scan(&cluster, false);
+    discarding.expect(
+        "BAK-002",
+        Fail,
+        &[
+            DISCARDING_ARCHIVE_COMMAND,
+            "reports success without keeping the WAL file",
+        ],
+    );
+    let archiver = discarding.snapshot.archiver.as_ref().expect("archiver");
+    assert!(archiver.archived_count >= 1, "{archiver:?}");
+
+    // A credential in archive_command: redacted in the evidence and in every output.
+    cluster.append_conf(&[&format!("archive_command = '{}'", secret_archive_command())]);
+    cluster.reload();
+    let secret = scan(&cluster, false);
+    secret.expect(
+        "BAK-002",
+        Pass,
+        &["AWS_SECRET_ACCESS_KEY=[redacted] aws s3 cp %p"],
+    );
+    let mut leaks = Vec::new();
+    for (what, text) in [
+        ("library outputs", secret.every_output()),
+        ("pgsafeguard scan outputs", binary_outputs(&cluster)),
+    ] {
+        for (name, value) in [
+            ("archive_command credential", ARCHIVE_SECRET),
+            ("primary_conninfo password", REPLICATION_SECRET),
+        ] {
+            if text.contains(value) {
+                leaks.push(format!("the {name} reached the {what}"));
+            }
+        }
+    }
+
+    // pg_stat_archiver's success is no success when the command keeps nothing (the
+    // catalogue's false-positive list): BAK-003 must not pass on it. Asserted last so that
+    // the traps above report on their own.
+    let healthy = discarding.findings.get("BAK-003").expect("BAK-003");
+    let mut wrong = leaks;
+    if healthy.status == Pass {
+        wrong.push(format!(
+            "BAK-003 passes while archive_command = {DISCARDING_ARCHIVE_COMMAND} keeps nothing: {}",
+            healthy.evidence
+        ));
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }

@@ -462,7 +462,7 @@ impl Applier {
         let Some(plan) = finding.fix.clone() else {
             preview.refusals.push(Refusal::new(
                 Guard::NothingToApply,
-                format!("{id} already {}: nothing to apply", finding.status),
+                format!("{id} {}: nothing to apply", already(finding.status)),
             ));
             return Ok(preview);
         };
@@ -736,6 +736,16 @@ impl Applier {
             });
         }
         Ok(())
+    }
+}
+
+fn already(status: crate::finding::Status) -> String {
+    use crate::finding::Status;
+    match status {
+        Status::Pass => "already passes".into(),
+        Status::NotApplicable => "does not apply to this server".into(),
+        Status::Attested => "is attested".into(),
+        other => format!("is {other}"),
     }
 }
 

@@ -184,37 +184,56 @@ impl Provider {
 // ---------------------------------------------------------------------------
 // Detection
 
-/// The provider of the scanned server, if it is a managed service.
+/// The provider of the scanned server, if it is a managed service: the
+/// first provider whose settings show, else the first whose roles do (an
+/// Aurora cluster's roles are RDS's, so roles alone say RDS).
 pub fn detect(snapshot: &Snapshot) -> Option<Provider> {
     Provider::ALL
         .into_iter()
-        .find(|p| !markers(snapshot, *p).is_empty())
+        .find(|p| !setting_markers(snapshot, *p).is_empty())
+        .or_else(|| {
+            Provider::ALL
+                .into_iter()
+                .filter(|p| *p != Provider::Aurora)
+                .find(|p| role_marker(snapshot, *p).is_some())
+        })
 }
 
-/// What in the snapshot shows that `provider` runs the server: settings
-/// with its prefixes, or its administrator group together with its own
-/// superuser holding SUPERUSER. A role alone is not enough: a dump restored
-/// from a managed service brings the role names along, but not a superuser
-/// the customer never had.
+/// What in the snapshot shows that `provider` runs the server.
 pub fn markers(snapshot: &Snapshot, provider: Provider) -> Vec<String> {
-    let w = provider.words();
-    let mut found: Vec<String> = snapshot
+    let mut found = setting_markers(snapshot, provider);
+    found.extend(role_marker(snapshot, provider));
+    found
+}
+
+/// Up to two settings with the provider's prefixes.
+fn setting_markers(snapshot: &Snapshot, provider: Provider) -> Vec<String> {
+    let prefixes = provider.words().setting_prefixes;
+    snapshot
         .settings
         .iter()
         .flat_map(|settings| settings.keys())
-        .filter(|name| w.setting_prefixes.iter().any(|p| name.starts_with(p)))
+        .filter(|name| prefixes.iter().any(|p| name.starts_with(p)))
         .take(2)
         .map(|name| format!("setting {name}"))
-        .collect();
-    let roles = snapshot.roles.as_deref().unwrap_or(&[]);
-    let has_group = roles.iter().any(|r| r.name == w.admin_group);
+        .collect()
+}
+
+/// The provider's administrator group together with its own superuser
+/// holding SUPERUSER. A role name alone is not enough: a dump restored from
+/// a managed service brings the names along, but not a superuser the
+/// customer never had.
+fn role_marker(snapshot: &Snapshot, provider: Provider) -> Option<String> {
+    let w = provider.words();
+    let roles = snapshot.roles.as_deref()?;
+    roles.iter().find(|r| r.name == w.admin_group)?;
     let superuser = roles
         .iter()
-        .find(|r| r.superuser && w.superusers.contains(&r.name.as_str()));
-    if let (true, Some(su)) = (has_group, superuser) {
-        found.push(format!("role {} with superuser {}", w.admin_group, su.name));
-    }
-    found
+        .find(|r| r.superuser && w.superusers.contains(&r.name.as_str()))?;
+    Some(format!(
+        "role {} with superuser {}",
+        w.admin_group, superuser.name
+    ))
 }
 
 // ---------------------------------------------------------------------------
@@ -724,4 +743,333 @@ pub fn provider_plan(check: &Check, snapshot: &Snapshot) -> Option<FixPlan> {
 /// Whether `role` is one of the provider's own on this server.
 pub fn owned_by_provider(provider: Option<Provider>, role: &str) -> bool {
     provider.is_some_and(|p| p.owns_role(role))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::testkit::{all_cases, managed, role, set, with_settings};
+    use crate::checks::{evaluate_one, find, registry};
+    use crate::finding::{Finding, Status};
+    use crate::policy::{Attestations, Policy};
+
+    const PROVIDERS: [Provider; 4] = Provider::ALL;
+
+    fn judge(id: &str, s: &Snapshot) -> Finding {
+        judge_with(id, s, &Policy::default())
+    }
+
+    fn judge_with(id: &str, s: &Snapshot, policy: &Policy) -> Finding {
+        let check = find(id).unwrap_or_else(|| panic!("{id} is registered"));
+        evaluate_one(check, s, policy, &Attestations::default())
+    }
+
+    fn alter_system_in(finding: &Finding) -> Vec<String> {
+        finding
+            .fix
+            .iter()
+            .flat_map(|plan| plan.statements.iter().chain(&plan.rollback))
+            .filter(|st| st.contains("ALTER SYSTEM"))
+            .cloned()
+            .collect()
+    }
+
+    #[test]
+    fn each_provider_is_recognised_from_its_markers() {
+        for provider in PROVIDERS {
+            assert_eq!(detect(&managed(provider)), Some(provider), "{provider:?}");
+        }
+        assert_eq!(detect(&with_settings(&[("ssl", "on")])), None);
+        // Roles alone: the administrator group with the provider's superuser.
+        let mut by_roles = managed(Provider::CloudSql);
+        by_roles.settings = Some(Default::default());
+        assert_eq!(detect(&by_roles), Some(Provider::CloudSql));
+        assert!(markers(&by_roles, Provider::CloudSql)[0].contains("cloudsqlsuperuser"));
+        // A self-hosted server that restored an RDS dump has the role names
+        // but no rdsadmin superuser: not managed.
+        let mut restored = with_settings(&[("ssl", "on")]);
+        if let Some(roles) = restored.roles.as_mut() {
+            roles.push(role("rds_superuser", |_| {}));
+            roles.push(role("rdsadmin", |r| r.can_login = true));
+        }
+        assert_eq!(detect(&restored), None);
+    }
+
+    #[test]
+    fn provider_controlled_checks_are_not_applicable_with_the_equivalent_control() {
+        let expected = [
+            (Provider::Rds, "TLS-009", "VPC security groups"),
+            (
+                Provider::Aurora,
+                "EAR-001",
+                "checks every page in its storage layer",
+            ),
+            (
+                Provider::Aurora,
+                "GEN-003",
+                "full_page_writes off by design",
+            ),
+            (Provider::Azure, "AUTH-006", "firewall rules"),
+            (Provider::CloudSql, "TLS-004", "ENCRYPTED_ONLY"),
+            (Provider::CloudSql, "EAR-001", "storage layer"),
+        ];
+        for (provider, id, control) in expected {
+            let f = judge(id, &managed(provider));
+            assert_eq!(
+                f.status,
+                Status::NotApplicable,
+                "{provider:?} {id}: {}",
+                f.evidence
+            );
+            assert!(f.evidence.contains(provider.name()), "{}", f.evidence);
+            assert!(f.evidence.contains(control), "{}", f.evidence);
+            assert!(f.evidence.contains("recognised by"), "{}", f.evidence);
+            assert!(f.fix.is_none());
+        }
+        for provider in PROVIDERS {
+            for id in [
+                "TLS-007", "TLS-008", "TLS-009", "AUTH-003", "AUTH-005", "AUTH-006", "AUTH-007",
+                "AUTH-008", "AUTH-009", "AUTH-010", "AUTH-011", "EAR-007", "EAR-008", "EAR-010",
+                "GEN-004", "GEN-005", "GEN-006", "AUD-005", "AUD-013",
+            ] {
+                let f = judge(id, &managed(provider));
+                assert_eq!(
+                    f.status,
+                    Status::NotApplicable,
+                    "{provider:?} {id}: {}",
+                    f.evidence
+                );
+                assert!(f.evidence.contains(provider.name()), "{provider:?} {id}");
+            }
+        }
+    }
+
+    #[test]
+    fn rds_force_ssl_is_judged_for_tls_004() {
+        let mut s = managed(Provider::Rds);
+        let f = judge("TLS-004", &s);
+        assert_eq!(f.status, Status::Pass, "{}", f.evidence);
+        assert!(f.evidence.contains("rds.force_ssl = 1"));
+        set(&mut s, "rds.force_ssl", "0");
+        let f = judge("TLS-004", &s);
+        assert_eq!(f.status, Status::Fail);
+        let plan = f.fix.clone().unwrap_or_default();
+        assert!(plan.statements.is_empty() && plan.config_edit.is_none());
+        assert!(
+            plan.note
+                .contains("set rds.force_ssl = 1 in the DB parameter group"),
+            "{}",
+            plan.note
+        );
+        assert!(plan.note.contains("set it back to 0"));
+        assert_eq!(plan.apply, vec![ApplyClass::Manual]);
+        // Not visible (e.g. an old RDS version): the provider's note, not applicable.
+        if let Some(settings) = s.settings.as_mut() {
+            settings.remove("rds.force_ssl");
+            settings.insert("rds.extensions".into(), Default::default());
+        }
+        assert_eq!(judge("TLS-004", &s).status, Status::NotApplicable);
+        let mut azure = managed(Provider::Azure);
+        set(&mut azure, "require_secure_transport", "off");
+        assert_eq!(judge("TLS-004", &azure).status, Status::Fail);
+        let mut rds = managed(Provider::Rds);
+        set(&mut rds, "rds.accepted_password_auth_method", "md5+scram");
+        assert_eq!(judge("AUTH-004", &rds).status, Status::Fail);
+        set(&mut rds, "rds.accepted_password_auth_method", "scram");
+        assert_eq!(judge("AUTH-004", &rds).status, Status::Pass);
+    }
+
+    #[test]
+    fn setting_fixes_go_to_the_providers_parameters_not_alter_system() {
+        for (provider, store) in [
+            (Provider::Rds, "in the DB parameter group"),
+            (Provider::Aurora, "in the DB cluster parameter group"),
+            (Provider::Azure, "in the server parameters"),
+            (Provider::CloudSql, "in the database flags"),
+        ] {
+            let mut s = managed(provider);
+            set(&mut s, "log_statement", "none");
+            let f = judge("AUD-009", &s);
+            assert_eq!(f.status, Status::Fail);
+            let plan = f.fix.clone().unwrap_or_default();
+            assert!(alter_system_in(&f).is_empty(), "{:?}", plan);
+            assert!(plan.statements.is_empty());
+            assert!(
+                plan.note
+                    .contains(&format!("set log_statement = ddl {store}")),
+                "{provider:?}: {}",
+                plan.note
+            );
+            assert!(plan
+                .note
+                .contains("to undo, set log_statement = none there again"));
+            assert!(plan.note.contains("does not allow ALTER SYSTEM"));
+            assert_eq!(plan.apply, vec![ApplyClass::Manual]);
+        }
+        // A built plan keeps its other statements; a static parameter needs a reboot.
+        let mut s = managed(Provider::Rds);
+        set(&mut s, "shared_preload_libraries", "pg_stat_statements");
+        let f = judge("AUD-001", &s);
+        let plan = f.fix.clone().unwrap_or_default();
+        assert!(alter_system_in(&f).is_empty(), "{plan:?}");
+        assert_eq!(
+            plan.statements,
+            vec!["CREATE EXTENSION IF NOT EXISTS pgaudit"]
+        );
+        assert!(plan
+            .note
+            .contains("set shared_preload_libraries = pg_stat_statements,pgaudit"));
+        assert!(plan.note.contains("reboot the instance"));
+        assert!(
+            plan.apply.contains(&ApplyClass::Manual) && plan.apply.contains(&ApplyClass::Restart)
+        );
+        assert!(!plan.apply.contains(&ApplyClass::Reload));
+        assert!(plan.needs.contains("rds_superuser"));
+    }
+
+    #[test]
+    fn no_fix_on_any_provider_uses_alter_system() {
+        for provider in PROVIDERS {
+            let markers = managed(provider);
+            for case in all_cases() {
+                let mut s = case.bad.clone();
+                for (name, setting) in markers.settings.iter().flatten() {
+                    if s.setting(name).is_none() {
+                        s.settings
+                            .get_or_insert_with(Default::default)
+                            .insert(name.clone(), setting.clone());
+                    }
+                }
+                if detect(&s) != Some(provider) {
+                    continue;
+                }
+                let check = find(case.id).unwrap_or_else(|| panic!("{}", case.id));
+                let f = evaluate_one(check, &s, &case.policy, &case.attestations);
+                assert!(
+                    alter_system_in(&f).is_empty(),
+                    "{provider:?} {}: {:?}",
+                    case.id,
+                    f.fix
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn provider_fixes_replace_os_instructions() {
+        let mut s = managed(Provider::Rds);
+        s.target.server_version = Some("15.2".into());
+        s.target.server_version_num = Some(150_002);
+        let f = judge("GEN-001", &s);
+        assert_eq!(f.status, Status::Fail);
+        let plan = f.fix.unwrap_or_default();
+        assert!(plan.note.contains("the RDS console"), "{}", plan.note);
+        assert_eq!(plan.apply, vec![ApplyClass::Manual]);
+        let f = judge("EAR-009", &managed(Provider::Azure));
+        assert_eq!(f.status, Status::NotApplicable);
+        let f = judge("EAR-009", &managed(Provider::Rds));
+        assert_eq!(f.status, Status::Manual);
+        assert!(f.fix.unwrap_or_default().note.contains("StorageEncrypted"));
+    }
+
+    #[test]
+    fn provider_roles_are_not_the_customers_to_change() {
+        for provider in PROVIDERS {
+            let s = managed(provider);
+            for id in ["PRIV-001", "PRIV-002", "PRIV-003", "PRIV-004", "PRIV-007"] {
+                let f = judge(id, &s);
+                assert_eq!(f.status, Status::Pass, "{provider:?} {id}: {}", f.evidence);
+            }
+            let f = judge("PRIV-001", &s);
+            assert!(
+                f.evidence.contains("not the customer's to change"),
+                "{}",
+                f.evidence
+            );
+            assert!(f.evidence.contains("master user"), "{}", f.evidence);
+            for id in ["AUTH-012", "AUTH-015"] {
+                assert_eq!(judge(id, &s).status, Status::Pass, "{provider:?} {id}");
+            }
+        }
+        // Cloud SQL's agents hold CREATEROLE and log in; Azure's `replication` replicates.
+        let mut cloud = managed(Provider::CloudSql);
+        let mut azure = managed(Provider::Azure);
+        for (s, name) in [(&mut cloud, "cloudsqlagent"), (&mut azure, "replication")] {
+            if let Some(roles) = s.roles.as_mut() {
+                roles.push(role(name, |r| {
+                    r.can_login = true;
+                    r.create_role = true;
+                    r.replication = true;
+                }));
+            }
+            for id in ["PRIV-002", "PRIV-004", "PRIV-007"] {
+                let f = judge(id, s);
+                assert_eq!(f.status, Status::Pass, "{name} {id}: {}", f.evidence);
+            }
+        }
+    }
+
+    #[test]
+    fn members_of_the_admin_group_need_approval() {
+        let mut s = managed(Provider::Rds);
+        if let Some(roles) = s.roles.as_mut() {
+            roles.push(role("app", |r| {
+                r.oid = 16500;
+                r.can_login = true;
+            }));
+        }
+        if let Some(m) = s.memberships.as_mut() {
+            m.push(crate::snapshot::Membership {
+                role: "rds_superuser".into(),
+                member: "app".into(),
+                admin_option: false,
+                inherit_option: None,
+            });
+        }
+        let f = judge("PRIV-001", &s);
+        assert_eq!(f.status, Status::Fail, "{}", f.evidence);
+        assert_eq!(f.objects, vec!["app".to_string()]);
+        assert!(f
+            .evidence
+            .contains("rds_superuser (the provider's administrator group"));
+        let plan = f.fix.unwrap_or_default();
+        assert_eq!(
+            plan.statements,
+            vec!["REVOKE \"rds_superuser\" FROM \"app\""]
+        );
+        assert_eq!(plan.rollback, vec!["GRANT \"rds_superuser\" TO \"app\""]);
+        let policy = Policy {
+            approved_admins: vec!["app".into()],
+            ..Policy::default()
+        };
+        assert_eq!(judge_with("PRIV-001", &s, &policy).status, Status::Pass);
+        // Without memberships the group's members cannot be known.
+        s.memberships = None;
+        assert_eq!(judge("PRIV-001", &s).status, Status::Unknown);
+    }
+
+    #[test]
+    fn every_row_names_a_registered_check_once_per_provider() {
+        for row in CONTROLS {
+            assert!(registry().iter().any(|c| c.id == row.id), "{}", row.id);
+        }
+        for provider in PROVIDERS {
+            for check in registry() {
+                let rows = CONTROLS
+                    .iter()
+                    .filter(|r| r.id == check.id && r.on.contains(&provider))
+                    .count();
+                assert!(rows <= 1, "{provider:?} {}: {rows} rows", check.id);
+            }
+        }
+        for provider in PROVIDERS {
+            for row in CONTROLS {
+                let text = match &row.how {
+                    ProviderControls(t) | ProviderFix(t) => t,
+                    ProviderSetting { note, .. } => note,
+                };
+                assert!(!provider.fill(text).contains('{'), "{}: {text}", row.id);
+            }
+        }
+    }
 }

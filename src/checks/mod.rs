@@ -320,23 +320,9 @@ pub const CATALOGUE_IDS: &[&str] = &[
 
 #[cfg(test)]
 mod tests {
-    use super::testkit::Case;
+    use super::testkit::{all_cases, Case};
     use super::*;
     use std::collections::BTreeSet;
-
-    fn all_cases() -> Vec<Case> {
-        [
-            safeguards::cases(),
-            at_rest::cases(),
-            transit::cases(),
-            access::cases(),
-            audit::cases(),
-            backup::cases(),
-        ]
-        .into_iter()
-        .flatten()
-        .collect()
-    }
 
     #[test]
     fn every_check_has_a_passing_and_a_failing_fixture() {

@@ -2,6 +2,7 @@
 //! for every check a snapshot that passes and one that fails. The meta-test
 //! in `checks::tests` insists that every registered id has both.
 
+use super::managed::Provider;
 use super::{evaluate_one, Check};
 use crate::finding::{Attestation, Status};
 use crate::policy::{Attestations, Policy};
@@ -265,4 +266,98 @@ pub fn db(snapshot: &mut Snapshot) -> &mut DatabaseFacts {
         snapshot.databases.push(DatabaseFacts::default());
     }
     &mut snapshot.databases[0]
+}
+
+/// Every section's cases, in guide order.
+pub fn all_cases() -> Vec<Case> {
+    use super::{access, at_rest, audit, backup, safeguards, transit};
+    [
+        safeguards::cases(),
+        at_rest::cases(),
+        transit::cases(),
+        access::cases(),
+        audit::cases(),
+        backup::cases(),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
+}
+
+/// A scan of a managed service as a customer sees it: the provider's
+/// settings and roles, the provider's superuser as bootstrap, the customer's
+/// master user in the administrator group, and the parts a customer cannot
+/// read (pg_hba, pg_ident, pg_authid) missing.
+pub fn managed(provider: Provider) -> Snapshot {
+    let (settings, superuser, group, master): (&[(&str, &str)], &str, &str, &str) = match provider {
+        Provider::Rds => (
+            &[
+                ("rds.extensions", "pgaudit,pgcrypto"),
+                ("rds.force_ssl", "1"),
+            ],
+            "rdsadmin",
+            "rds_superuser",
+            "postgres",
+        ),
+        Provider::Aurora => (
+            &[
+                ("rds.extensions", "pgaudit,pgcrypto"),
+                ("rds.force_ssl", "1"),
+                ("apg_plan_mgmt.capture_plan_baselines", "off"),
+            ],
+            "rdsadmin",
+            "rds_superuser",
+            "postgres",
+        ),
+        Provider::Azure => (
+            &[
+                ("azure.extensions", "pgcrypto"),
+                ("require_secure_transport", "on"),
+            ],
+            "azuresu",
+            "azure_pg_admin",
+            "clinicadmin",
+        ),
+        Provider::CloudSql => (
+            &[
+                ("cloudsql.iam_authentication", "on"),
+                ("cloudsql.enable_pgaudit", "off"),
+            ],
+            "cloudsqladmin",
+            "cloudsqlsuperuser",
+            "postgres",
+        ),
+    };
+    let mut s = with_settings(settings);
+    s.hba_rules = None;
+    s.ident_mappings = None;
+    s.password_kinds = None;
+    s.file_setting_problems = None;
+    s.roles = Some(vec![
+        role(superuser, |r| {
+            r.oid = 10;
+            r.superuser = true;
+            r.can_login = true;
+            r.create_db = true;
+            r.create_role = true;
+            r.replication = true;
+            r.bypass_rls = true;
+        }),
+        role(group, |r| r.oid = 16385),
+        role(master, |r| {
+            r.oid = 16400;
+            r.can_login = true;
+            r.create_db = true;
+            r.create_role = true;
+            r.valid_until = Some("2027-01-01 00:00:00+00".into());
+            r.conn_limit = 5;
+        }),
+    ]);
+    s.memberships = Some(vec![Membership {
+        role: group.into(),
+        member: master.into(),
+        admin_option: true,
+        inherit_option: None,
+    }]);
+    s
 }

@@ -1589,12 +1589,18 @@ mod tests {
 
     #[test]
     fn long_statement_lists_are_summarised() {
-        let lines: Vec<String> = (0..25).map(|i| format!("REVOKE ALL ON t{i} FROM PUBLIC")).collect();
+        let lines: Vec<String> = (0..25)
+            .map(|i| format!("REVOKE ALL ON t{i} FROM PUBLIC"))
+            .collect();
         let text = shown_lines(&lines, 20, "statements");
         assert_eq!(text.lines().count(), 21);
         assert!(text.ends_with("(25 in all; every one is in the embedded scan data)"));
-        assert_eq!(shown_lines(&lines[..3], 20, "statements").lines().count(), 3);
-        assert!(capped_text(&"x".repeat(2_100)).ends_with("(100 more characters in the embedded scan data)"));
+        assert_eq!(
+            shown_lines(&lines[..3], 20, "statements").lines().count(),
+            3
+        );
+        assert!(capped_text(&"x".repeat(2_100))
+            .ends_with("(100 more characters in the embedded scan data)"));
     }
 
     #[test]

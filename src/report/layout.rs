@@ -1025,15 +1025,15 @@ fn row_height(cells: &[Vec<Line>], style: &TableStyle) -> f32 {
 
 /// Code wraps at any character; leading indentation is kept.
 fn wrap_code(fonts: &FontSet, text: &str, style: Style, width: f32) -> Vec<Line> {
+    // Continuation lines hang by two characters, so a wrapped statement is
+    // told apart from the next one.
+    let hang = fonts.width("  ", style.face, style.size);
     let mut lines = Vec::new();
-    let mut line = Line {
-        height: style.line_height(),
-        ..Line::default()
-    };
+    let mut indent = 0.0;
     let mut chunk = String::new();
     for ch in text.chars() {
         chunk.push(ch);
-        if fonts.span_width(&chunk, &style) > width && chunk.chars().count() > 1 {
+        if indent + fonts.span_width(&chunk, &style) > width && chunk.chars().count() > 1 {
             chunk.pop();
             // Prefer breaking after the last space or comma in the chunk.
             let cut = chunk
@@ -1042,21 +1042,24 @@ fn wrap_code(fonts: &FontSet, text: &str, style: Style, width: f32) -> Vec<Line>
                 .map(|i| i + 1)
                 .unwrap_or(chunk.len());
             let carry = chunk.split_off(cut);
-            line.push(fonts, &chunk, style);
-            lines.push(std::mem::replace(
-                &mut line,
-                Line {
-                    height: style.line_height(),
-                    ..Line::default()
-                },
-            ));
+            lines.push(code_line(fonts, &chunk, style, indent));
+            indent = hang;
             chunk = carry;
             chunk.push(ch);
         }
     }
-    line.push(fonts, &chunk, style);
-    lines.push(line);
+    lines.push(code_line(fonts, &chunk, style, indent));
     lines
+}
+
+fn code_line(fonts: &FontSet, text: &str, style: Style, indent: f32) -> Line {
+    let mut line = Line {
+        items: Vec::new(),
+        width: indent,
+        height: style.line_height(),
+    };
+    line.push(fonts, text, style);
+    line
 }
 
 /// The pages as printpdf pages.

@@ -137,7 +137,6 @@ fn build_unsigned(
     signer: &SignerSummary,
     at: OffsetDateTime,
 ) -> Result<attach::UnsignedPdf, ReportError> {
-    let t0 = std::time::Instant::now();
     let fonts = fonts()?;
     let json = input.report.to_json();
     let json_sha256 = identity::hex_lower(&Sha256::digest(json.as_bytes()));
@@ -150,7 +149,6 @@ fn build_unsigned(
         attachment_name: ATTACHMENT_NAME.to_string(),
     };
     let composed = content::compose(fonts, input, &ctx);
-    eprintln!("TIMING compose {:?}", t0.elapsed());
 
     let title = document_title(input);
     let mut doc = PdfDocument::new(&title);
@@ -173,7 +171,6 @@ fn build_unsigned(
         image_optimization: None,
     };
     let lopdf_doc = printpdf::to_lopdf_doc(&doc, &options, &mut Vec::new());
-    eprintln!("TIMING printpdf {:?}", t0.elapsed());
 
     let t = &input.report.target;
     let info = attach::DocumentInfo {
@@ -197,9 +194,7 @@ fn build_unsigned(
         mime: "application/json",
         bytes: json.as_bytes(),
     };
-    let r = attach::finish(lopdf_doc, &attachment, &info)?;
-    eprintln!("TIMING finish {:?}", t0.elapsed());
-    Ok(r)
+    Ok(attach::finish(lopdf_doc, &attachment, &info)?)
 }
 
 fn document_title(input: &ReportInput) -> String {

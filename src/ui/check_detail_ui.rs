@@ -355,9 +355,9 @@ fn apply_facts_ui(ui: &mut Ui, plan: &FixPlan) {
     if plan.apply.is_empty() {
         ui.label("Applies: not stated");
     }
-    for class in &plan.apply {
+    for (i, class) in plan.apply.iter().enumerate() {
         ui.horizontal_wrapped(|ui| {
-            ui.label(RichText::new("Applies").strong());
+            ui.label(RichText::new(if i == 0 { "Applies" } else { "then" }).strong());
             widgets::chip(ui, apply_class_word(*class));
             ui.label(
                 RichText::new(apply_class_explanation(*class))

@@ -188,6 +188,11 @@ impl ConnectForm {
     }
 }
 
+/// Width of the right-hand column (profiles, demo, open session).
+const SIDE_WIDTH: f32 = 340.0;
+/// Width of a text field in the form (the label column is 150).
+const FIELD_WIDTH: f32 = 360.0;
+
 /// The whole start screen.
 pub fn start_page_ui(
     ui: &mut Ui,
@@ -201,14 +206,20 @@ pub fn start_page_ui(
         .id_salt("start_page")
         .auto_shrink([false, false])
         .show(ui, |ui| {
-            let total = space::FORM_WIDTH + space::XL + 340.0;
+            let total = space::FORM_WIDTH + space::XL + SIDE_WIDTH;
             let side = ((ui.available_width() - total) / 2.0).max(space::L);
             ui.add_space(space::XL);
             ui.horizontal_top(|ui| {
                 ui.add_space(side);
                 ui.vertical(|ui| {
-                    ui.set_width(space::FORM_WIDTH);
+                    ui.set_width(total);
                     intro_ui(ui);
+                });
+            });
+            ui.horizontal_top(|ui| {
+                ui.add_space(side);
+                ui.vertical(|ui| {
+                    ui.set_width(space::FORM_WIDTH);
                     let connecting = scan.filter(|s| s.kind == ScanKind::Connect);
                     theme::card(widgets::palette(ui)).show(ui, |ui| {
                         form_ui(ui, form, connecting, out);
@@ -216,8 +227,7 @@ pub fn start_page_ui(
                 });
                 ui.add_space(space::XL);
                 ui.vertical(|ui| {
-                    ui.set_width(340.0);
-                    ui.add_space(58.0);
+                    ui.set_width(SIDE_WIDTH);
                     side_column_ui(ui, prefs, has_results, out);
                 });
             });
@@ -279,9 +289,11 @@ fn form_ui(
         }
         None => {
             ui.horizontal(|ui| {
-                let connect = egui::Button::new(RichText::new("Connect").strong())
-                    .fill(widgets::palette(ui).accent_weak)
-                    .min_size(egui::vec2(110.0, 30.0));
+                let palette = widgets::palette(ui);
+                let connect =
+                    egui::Button::new(RichText::new("Connect").strong().color(palette.on_accent))
+                        .fill(palette.accent)
+                        .min_size(egui::vec2(110.0, 30.0));
                 if ui.add(connect).clicked() {
                     out.push(Command::Connect);
                 }
@@ -309,7 +321,7 @@ fn fields_ui(ui: &mut Ui, form: &mut ConnectForm) -> bool {
         .spacing([space::M, space::S])
         .min_col_width(150.0)
         .show(ui, |ui| {
-            let width = ui.available_width();
+            let width = FIELD_WIDTH;
             let row = |ui: &mut Ui, label: &str, value: &mut String, hint: &str, password: bool| {
                 let field = TextEdit::singleline(value)
                     .hint_text(hint)
@@ -399,7 +411,7 @@ fn certificates_ui(ui: &mut Ui, form: &mut ConnectForm, out: &mut Vec<Command>) 
         .spacing([space::M, space::S])
         .min_col_width(150.0)
         .show(ui, |ui| {
-            let width = ui.available_width() - 90.0;
+            let width = FIELD_WIDTH - 90.0;
             let mut row = |ui: &mut Ui, label: &str, value: &mut String, slot: CertSlot| {
                 let label = ui.label(label);
                 ui.horizontal(|ui| {

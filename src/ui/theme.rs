@@ -75,6 +75,10 @@ pub struct Palette {
     pub muted: Color32,
     pub accent: Color32,
     pub accent_weak: Color32,
+    /// Text on an accent-filled button.
+    pub on_accent: Color32,
+    /// Background of text fields.
+    pub field_bg: Color32,
     pub pass: Color32,
     pub fail: Color32,
     pub warn: Color32,
@@ -100,6 +104,8 @@ pub static LIGHT: Palette = Palette {
     muted: Color32::from_rgb(92, 100, 112),
     accent: Color32::from_rgb(29, 88, 200),
     accent_weak: Color32::from_rgb(222, 232, 251),
+    on_accent: Color32::from_rgb(255, 255, 255),
+    field_bg: Color32::from_rgb(247, 248, 250),
     pass: Color32::from_rgb(21, 120, 58),
     fail: Color32::from_rgb(190, 28, 36),
     warn: Color32::from_rgb(166, 92, 0),
@@ -125,6 +131,8 @@ pub static DARK: Palette = Palette {
     muted: Color32::from_rgb(152, 160, 172),
     accent: Color32::from_rgb(110, 160, 250),
     accent_weak: Color32::from_rgb(38, 52, 82),
+    on_accent: Color32::from_rgb(16, 22, 34),
+    field_bg: Color32::from_rgb(22, 24, 29),
     pass: Color32::from_rgb(96, 200, 128),
     fail: Color32::from_rgb(250, 110, 110),
     warn: Color32::from_rgb(240, 180, 80),
@@ -311,7 +319,8 @@ fn style_for(style: &mut egui::Style, palette: &Palette) {
     let visuals = &mut style.visuals;
     visuals.panel_fill = palette.app_bg;
     visuals.window_fill = palette.card_bg;
-    visuals.extreme_bg_color = palette.card_bg;
+    visuals.extreme_bg_color = palette.field_bg;
+    visuals.text_edit_bg_color = Some(palette.field_bg);
     visuals.faint_bg_color = palette.code_bg;
     visuals.code_bg_color = palette.code_bg;
     visuals.hyperlink_color = palette.accent;
@@ -321,6 +330,8 @@ fn style_for(style: &mut egui::Style, palette: &Palette) {
     visuals.selection.bg_fill = palette.accent_weak;
     visuals.selection.stroke = Stroke::new(1.0, palette.accent);
     visuals.widgets.noninteractive.bg_stroke = Stroke::new(1.0, palette.border);
+    // Fields and buttons get a visible edge on white cards.
+    visuals.widgets.inactive.bg_stroke = Stroke::new(1.0, palette.border);
     for widget in [
         &mut visuals.widgets.inactive,
         &mut visuals.widgets.hovered,

@@ -9,7 +9,7 @@ use super::guide;
 use super::icons;
 use super::theme::{self, space};
 use super::widgets;
-use crate::finding::{Finding, Section, Severity, Status, Summary};
+use crate::finding::{Finding, Section, Status, Summary};
 use crate::snapshot::Snapshot;
 use eframe::egui;
 use egui::text::LayoutJob;
@@ -597,42 +597,41 @@ pub fn check_row_label(finding: &Finding) -> String {
     format!("{} {}", finding.id, finding.title)
 }
 
+/// One row: status, id, title (truncated), severity at the right edge.
 fn check_row_ui(ui: &mut Ui, finding: &Finding, selected: bool) -> egui::Response {
     let id = egui::Id::unique(("check_row", &finding.id));
     widgets::clickable_card(ui, id, selected, &check_row_label(finding), |ui| {
         let palette = widgets::palette(ui);
         ui.horizontal(|ui| {
-            ui.scope(|ui| {
-                ui.set_min_width(92.0);
+            fixed_slot_ui(ui, 84.0, |ui| {
                 widgets::status_badge(ui, finding.status);
             });
-            ui.label(
-                RichText::new(&finding.id)
-                    .monospace()
-                    .size(theme::text::SMALL)
-                    .color(palette.muted),
-            );
-            // The title takes what is left after the severity column.
-            let title_width = (ui.available_width() - 72.0).max(40.0);
-            ui.allocate_ui_with_layout(
-                egui::vec2(title_width, 20.0),
-                egui::Layout::left_to_right(egui::Align::Center),
-                |ui| {
+            fixed_slot_ui(ui, 70.0, |ui| {
+                ui.label(
+                    RichText::new(&finding.id)
+                        .monospace()
+                        .size(theme::text::SMALL)
+                        .color(palette.muted),
+                );
+            });
+            ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                widgets::severity_badge(ui, finding.severity);
+                ui.with_layout(egui::Layout::left_to_right(egui::Align::Center), |ui| {
                     ui.add(
                         egui::Label::new(RichText::new(&finding.title).color(palette.text))
                             .truncate()
                             .selectable(false),
                     );
-                },
-            );
-            severity_slot_ui(ui, finding.severity);
+                });
+            });
         });
     })
 }
 
-fn severity_slot_ui(ui: &mut Ui, severity: Severity) {
+/// Content in a column of at least `width`, so rows line up.
+fn fixed_slot_ui(ui: &mut Ui, width: f32, content: impl FnOnce(&mut Ui)) {
     ui.scope(|ui| {
-        ui.set_min_width(64.0);
-        widgets::severity_badge(ui, severity);
+        ui.set_min_width(width);
+        content(ui);
     });
 }

@@ -2,15 +2,16 @@
 //! for each false-positive class of ../shared/checks-catalogue.md. Real scanners get these
 //! wrong; `tests/traps_live.rs` asserts that pgSafeguard does not.
 //!
-//! Two clusters hold every trap, grouped so that no trap decides another trap's check:
+//! Three clusters hold every trap, grouped so that no trap decides another trap's check:
 //! - [`hba_traps`]: pg_hba rules only (`reject` lines, samehost/samenet, host names,
 //!   `+group`, `@file`), swapped for the ones that must be flagged with
 //!   [`flagged_hba_rules`] (the `0.0.0.0 0.0.0.0` netmask form).
 //! - [`conf_traps`]: settings and catalog objects (postgresql.auto.conf overrides, a
 //!   pending restart, an md5 verifier under scram, RLS not forced / vacuous / app-owned,
-//!   pgaudit logging nothing, archiving to nowhere, a socket mode outside 0770, a cipher
-//!   expression that excludes weak families, a literal pgcrypto key, secrets in
-//!   archive_command and primary_conninfo).
+//!   pgaudit logging nothing, a socket mode outside 0770, a cipher expression that
+//!   excludes weak families, PUBLIC CREATE on `public` as before 15, a literal pgcrypto key).
+//! - [`archive_traps`]: archive_mode on with an empty, then a discarding, then a
+//!   credential-bearing archive_command; a password in primary_conninfo.
 //!
 //! Owns the trap fixtures and their names; clusters and processes belong to `cluster.rs`.
 //! Like the rest of the harness it does not import the crate under test. Every secret
@@ -66,23 +67,25 @@ pub const STRONG_CIPHERS: &str =
 pub const WEAK_CIPHERS: &str = "ECDHE+AESGCM:MEDIUM:3DES:!aNULL";
 
 /// pg_hba rules that look broad, plaintext or unnamed but are not, plus two lines that
-/// reach superusers only through a `+group` and an `@file` (see [`hba_traps`]).
+/// reach superusers only through a `+group` and an `@file` (see [`hba_traps`]). pg_hba is
+/// first match wins, so the catch-all rejects come last: first they would stop every line.
 pub fn trap_hba_rules() -> Vec<String> {
     vec![
-        // reject lines protect: never "plaintext", "anywhere" or "all".
+        // A reject line protects: never "plaintext" or "all".
         "hostnossl all           all            all             reject".into(),
-        "host      all           all            0.0.0.0/0       reject".into(),
-        "host      all           all            ::/0            reject".into(),
         // Special address words and host names are not "anywhere".
         format!("hostssl   {CLINIC_DB}        {TRAP_APP_ROLE}     samehost        scram-sha-256"),
         format!("hostssl   {CLINIC_DB}        {TRAP_APP_ROLE}     samenet         scram-sha-256"),
         format!("hostssl   {CLINIC_DB}        {TRAP_APP_ROLE}     app1.example.com scram-sha-256"),
         format!("hostssl   {CLINIC_DB}        {TRAP_APP_ROLE}     .example.com    scram-sha-256"),
-        // A named group and a user file: both reach a superuser.
+        // A named group and a user file: each reaches a superuser.
         format!(
             "hostssl   {CLINIC_DB}        +{CLINICIANS_GROUP}     10.0.0.0/8      scram-sha-256"
         ),
         format!("hostssl   {CLINIC_DB}        @{HBA_USER_FILE} 10.1.0.0/16  scram-sha-256"),
+        // Catch-all rejects: never "anywhere".
+        "host      all           all            0.0.0.0/0       reject".into(),
+        "host      all           all            ::/0            reject".into(),
     ]
 }
 
@@ -102,7 +105,6 @@ pub fn flagged_hba_rules() -> Vec<String> {
 /// superuser: no TCP rule admits `postgres`.
 pub fn hba_traps() -> Cluster {
     let mut cluster = plain().ssl(true).start();
-    let scram = |_: &str| password::scram_sha_256(random_password().as_bytes());
     cluster.psql_unlogged(
         "postgres",
         &[
@@ -110,15 +112,15 @@ pub fn hba_traps() -> Cluster {
             &format!("CREATE ROLE {CLINICIANS_GROUP} NOLOGIN"),
             &format!(
                 "CREATE ROLE {TRAP_APP_ROLE} LOGIN PASSWORD {} IN ROLE {CLINICIANS_GROUP}",
-                escape_literal(&scram(TRAP_APP_ROLE))
+                escape_literal(&any_scram_verifier())
             ),
             &format!(
                 "CREATE ROLE {GROUP_SUPERUSER} LOGIN SUPERUSER PASSWORD {} IN ROLE {CLINICIANS_GROUP}",
-                escape_literal(&scram(GROUP_SUPERUSER))
+                escape_literal(&any_scram_verifier())
             ),
             &format!(
                 "CREATE ROLE {FILE_SUPERUSER} LOGIN SUPERUSER PASSWORD {}",
-                escape_literal(&scram(FILE_SUPERUSER))
+                escape_literal(&any_scram_verifier())
             ),
         ],
     );
@@ -145,27 +147,19 @@ pub fn trap_socket_permissions() -> &'static str {
     }
 }
 
-/// The archive_command holding [`ARCHIVE_SECRET`]. It fails (nothing listens on the
-/// reserved `.invalid` domain), which no trap depends on.
-pub fn secret_archive_command() -> String {
-    format!("AWS_SECRET_ACCESS_KEY={ARCHIVE_SECRET} aws s3 cp %p s3://trap-bucket.invalid/wal/%f")
-}
-
 /// A cluster of setting and catalog traps (see the module docs). Start state:
 /// - postgresql.conf: `password_encryption = md5` and `log_connections = on`, both
 ///   overridden in postgresql.auto.conf (to scram-sha-256 and off); `logging_collector`
 ///   set to on in postgresql.auto.conf and waiting for a restart;
 /// - pgaudit preloaded, its extension in `postgres` and [`CLINIC_DB`], `pgaudit.log = none`;
 /// - [`trap_socket_permissions`], `ssl_ciphers` = [`STRONG_CIPHERS`], `log_timezone = Etc/UTC`;
-/// - `archive_mode = on` with an empty `archive_command`;
-/// - `primary_conninfo` holding [`REPLICATION_SECRET`] (ignored: no standby.signal);
 /// - role [`MD5_ROLE`] with an md5 verifier; `GRANT CREATE ON SCHEMA public TO PUBLIC`
-///   (the pre-15 default) in [`CLINIC_DB`];
+///   (the default before PostgreSQL 15) in [`CLINIC_DB`];
 /// - in [`CLINIC_DB`], empty PHI tables [`UNFORCED_TABLE`], [`VACUOUS_TABLE`] (owned by
 ///   NOLOGIN [`TRAP_PHI_OWNER`]) and [`APP_OWNED_TABLE`] (owned by [`TRAP_APP_ROLE`]), and
 ///   the function [`LITERAL_KEY_FUNCTION`] with [`LITERAL_KEY`] in its body.
 pub fn conf_traps() -> Cluster {
-    let builder = plain()
+    let cluster = plain()
         .ssl(true)
         .pgaudit(true)
         .conf("password_encryption = md5")
@@ -177,12 +171,7 @@ pub fn conf_traps() -> Cluster {
         ))
         .conf(&format!("ssl_ciphers = '{STRONG_CIPHERS}'"))
         .conf("log_timezone = 'Etc/UTC'")
-        .conf("archive_mode = on")
-        .conf("archive_command = ''")
-        .conf(&format!(
-            "primary_conninfo = 'host=primary.invalid user=replicator password={REPLICATION_SECRET} sslmode=require'"
-        ));
-    let cluster = builder.start();
+        .start();
     cluster.psql_unlogged(
         "postgres",
         &[
@@ -197,6 +186,33 @@ pub fn conf_traps() -> Cluster {
     cluster
 }
 
+/// A cluster that archives nothing although `archive_mode = on`: the `archive_command` is
+/// empty (switch it with [`discarding_archive_command`] and [`secret_archive_command`]).
+/// `primary_conninfo` holds [`REPLICATION_SECRET`] (ignored: no standby.signal).
+pub fn archive_traps() -> Cluster {
+    plain()
+        .conf("archive_mode = on")
+        .conf("archive_command = ''")
+        .conf(&format!(
+            "primary_conninfo = 'host=primary.invalid user=replicator \
+             password={REPLICATION_SECRET} sslmode=verify-full'"
+        ))
+        .start()
+}
+
+/// Reports success and keeps nothing: pg_stat_archiver counts it as archived.
+pub const DISCARDING_ARCHIVE_COMMAND: &str = "/bin/true";
+
+/// An archive_command holding [`ARCHIVE_SECRET`]. It would fail (nothing answers for the
+/// reserved `.invalid` domain, and no aws CLI is needed), which no trap depends on.
+pub fn secret_archive_command() -> String {
+    format!("AWS_SECRET_ACCESS_KEY={ARCHIVE_SECRET} aws s3 cp %p s3://trap-bucket.invalid/wal/%f")
+}
+
+fn any_scram_verifier() -> String {
+    password::scram_sha_256(random_password().as_bytes())
+}
+
 fn create_trap_roles(cluster: &Cluster) {
     let md5_verifier = password::md5(random_password().as_bytes(), MD5_ROLE);
     cluster.psql_unlogged(
@@ -209,7 +225,7 @@ fn create_trap_roles(cluster: &Cluster) {
             &format!("CREATE ROLE {TRAP_PHI_OWNER} NOLOGIN"),
             &format!(
                 "CREATE ROLE {TRAP_APP_ROLE} LOGIN CONNECTION LIMIT 10 PASSWORD {}",
-                escape_literal(&password::scram_sha_256(random_password().as_bytes()))
+                escape_literal(&any_scram_verifier())
             ),
             &format!("CREATE DATABASE {CLINIC_DB}"),
         ],
