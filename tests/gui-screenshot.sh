@@ -9,6 +9,7 @@
 #   PGSAFEGUARD_BIN=target/release/pgsafeguard    the binary to run (default: build
 #                                                 and run target/debug/pgsafeguard)
 #   DISPLAY_NUM=99                                X display number
+#   SCALE=1.5                                     UI scale (screen and clicks scale too)
 #
 # Needs: xvfb, xdotool, imagemagick (import). No window manager is needed:
 # the window opens at the top-left corner at 1280x800, so the clicks below
@@ -17,6 +18,11 @@ set -euo pipefail
 
 out_dir=${1:-/tmp}
 display_num=${DISPLAY_NUM:-99}
+scale=${SCALE:-1}
+prefix=""
+[[ "$scale" != 1 ]] && prefix="scale${scale}-"
+# Physical pixels of a logical point.
+px() { awk -v v="$1" -v s="$scale" 'BEGIN { printf "%d", v * s }'; }
 cd "$(dirname "$0")/.."
 
 for tool in Xvfb xdotool import; do
@@ -29,11 +35,15 @@ cleanup() {
 }
 trap cleanup EXIT
 
-Xvfb ":$display_num" -screen 0 1280x800x24 -nolisten tcp >/dev/null 2>&1 &
+Xvfb ":$display_num" -screen 0 "$(px 1280)x$(px 800)x24" -nolisten tcp >/dev/null 2>&1 &
 pids+=($!)
 export DISPLAY=":$display_num"
 unset WAYLAND_DISPLAY
-sleep 1
+export WINIT_X11_SCALE_FACTOR="$scale"
+for _ in $(seq 1 50); do
+    xdotool getdisplaygeometry >/dev/null 2>&1 && break
+    sleep 0.2
+done
 
 bin=${PGSAFEGUARD_BIN:-}
 if [[ -z "$bin" ]]; then
@@ -56,8 +66,8 @@ sleep 3
 
 shot() {
     sleep 1.5
-    import -window root "$out_dir/$1"
-    echo "saved $out_dir/$1"
+    import -window root "$out_dir/${prefix}$1"
+    echo "saved $out_dir/${prefix}$1"
 }
 # Navigation uses the app's shortcuts (Ctrl+0 overview, Ctrl+1..6 sections);
 # there is no window manager, so focus the window before typing.
@@ -66,14 +76,16 @@ key() {
 }
 # The theme toggle is the right-most button of the top bar.
 toggle_theme() {
-    xdotool mousemove 1215 20 click 1
+    xdotool mousemove "$(px 1215)" "$(px 20)" click 1
 }
 
 shot pgsafeguard-gui.png                # overview of the offline sample
 key ctrl+3                              # 3. Encryption in transit and authentication
 shot pgsafeguard-section.png            # its first failing check is selected
-key Down; key Down                      # arrow keys move through the list
+key Down                                # arrow keys move through the list
 shot pgsafeguard-section-next.png
+xdotool mousemove "$(px 1040)" "$(px 500)" click --repeat 8 5   # scroll the detail pane to the fix
+shot pgsafeguard-fix.png
 toggle_theme
 shot pgsafeguard-section-dark.png
 key ctrl+0
@@ -81,5 +93,5 @@ shot pgsafeguard-overview-dark.png
 toggle_theme
 key ctrl+5                              # 5. Audit trails
 shot pgsafeguard-audit.png
-xdotool mousemove 740 20 click 1        # top bar: Connect… (start screen)
+xdotool mousemove "$(px 740)" "$(px 20)" click 1   # top bar: Connect… (start screen)
 shot pgsafeguard-start.png

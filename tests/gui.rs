@@ -2,6 +2,9 @@
 //! exactly as a person would click, then the tests assert on what is shown
 //! and on the App's state.
 
+// Test helpers outside #[test] functions panic on purpose.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
 use eframe::egui;
 use egui::accesskit::Role;
 use egui_kittest::kittest::{NodeT, Queryable};
@@ -115,7 +118,7 @@ fn check_rows_in_order(harness: &Harness<'_, App>) -> Vec<String> {
         .state()
         .findings()
         .iter()
-        .map(|f| walkthrough_ui::check_row_label(f))
+        .map(walkthrough_ui::check_row_label)
         .collect();
     let mut rows: Vec<(f32, String)> = harness
         .query_all_by_role(Role::Button)

@@ -101,7 +101,7 @@ fn scan_report() -> ScanReport {
         .fix
         .get_or_insert_with(Default::default)
         .statements
-        .push(LONG_SQL.to_string());
+        .insert(0, LONG_SQL.to_string());
     finding.evidence.push_str(&format!(" — {LONG_TOKEN}"));
     report
 }
@@ -354,6 +354,17 @@ fn verify_rejects_another_signer() {
     assert_eq!(out.status.code(), Some(1), "{text}");
     assert_eq!(text.trim_end().lines().count(), 1, "{text}");
     assert!(text.contains("not the expected"), "{text}");
+
+    let out = pgsafeguard(
+        &[
+            "verify",
+            built.path.to_str().expect("path"),
+            "--expect-fingerprint",
+            "abc",
+        ],
+        &[],
+    );
+    assert_clean_error(&out, "64 hex digits");
 }
 
 /// Flip one byte at `offset` and return the tampered file.
@@ -824,6 +835,9 @@ fn report_command_reads_a_session_with_its_change_log() {
     assert!(text.contains("risk analysis RA-2026-03"));
 }
 
+/// A PKCS#12 path, the environment, and what the error must say.
+type BadSigning<'a> = (&'a Path, &'a [(&'a str, &'a str)], &'a str);
+
 #[test]
 fn bad_signing_inputs_fail_cleanly_and_write_nothing() {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -835,7 +849,7 @@ fn bad_signing_inputs_fail_cleanly_and_write_nothing() {
     std::fs::write(&garbage, b"this is not PKCS#12").expect("write");
     let missing = dir.path().join("missing.p12");
     let snapshot = fixture_path();
-    let cases: [(&Path, &[(&str, &str)], &str); 4] = [
+    let cases: [BadSigning<'_>; 4] = [
         (
             &missing,
             &[("PGSAFEGUARD_SIGN_PASSWORD", "right")],

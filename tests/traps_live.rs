@@ -21,11 +21,14 @@ use std::collections::BTreeMap;
 use std::process::Command;
 use support::traps::{
     secret_archive_command, trap_socket_permissions, APP_OWNED_TABLE, ARCHIVE_SECRET,
-    CLINICIANS_GROUP, DISCARDING_ARCHIVE_COMMAND, FILE_SUPERUSER, GROUP_SUPERUSER, LITERAL_KEY,
-    LITERAL_KEY_FUNCTION, MD5_ROLE, REPLICATION_SECRET, TRAP_APP_ROLE, UNFORCED_TABLE,
-    VACUOUS_POLICY, VACUOUS_TABLE, WEAK_CIPHERS,
+    CLINICIANS_GROUP, DISCARDING_ARCHIVE_COMMAND, FILE_SUPERUSER, GROUP_SUPERUSER,
+    HBA_INCLUDED_FILE, INCLUDED_ANYWHERE_RULE, LITERAL_KEY, LITERAL_KEY_FUNCTION, MD5_ROLE,
+    REPLICATION_SECRET, TRAP_APP_ROLE, UNFORCED_TABLE, VACUOUS_POLICY, VACUOUS_TABLE, WEAK_CIPHERS,
 };
-use support::{archive_traps, conf_traps, flagged_hba_rules, hba_traps, Cluster, CLINIC_DB};
+use support::{
+    archive_traps, conf_traps, flagged_hba_rules, hba_include_traps, hba_traps, major_server,
+    Cluster, CLINIC_DB,
+};
 use Status::{Fail, Pass, Unknown};
 
 /// One scan of a trap cluster and everything a person could get to see of it.
@@ -56,12 +59,16 @@ impl Scanned {
         finding
     }
 
-    /// The JSON and text reports and the snapshot as `--save-snapshot` writes it.
-    fn every_output(&self) -> String {
+    /// The JSON and text reports and the snapshot as JSON, by name.
+    fn every_output(&self) -> Vec<(String, String)> {
         let findings: Vec<Finding> = self.findings.values().cloned().collect();
         let report = ScanReport::new(&self.snapshot, findings);
         let snapshot = serde_json::to_string_pretty(&self.snapshot).expect("snapshot json");
-        format!("{}\n{}\n{snapshot}", report.to_json(), report.to_text())
+        vec![
+            ("JSON report".into(), report.to_json()),
+            ("text report".into(), report.to_text()),
+            ("snapshot JSON".into(), snapshot),
+        ]
     }
 }
 
@@ -183,6 +190,41 @@ fn pg_hba_traps() {
     assert_eq!(finding.objects.len(), 1, "{:?}", finding.objects);
 }
 
+/// pg_hba include directives (PostgreSQL 16+): the directives are no rules, a missing
+/// `include_if_exists` file is no error, and the included rules are judged and named by
+/// their file.
+#[test]
+fn pg_hba_include_traps_on_postgresql_18() {
+    let server = major_server(18);
+    let cluster = hba_include_traps(&server.bindir);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    let conninfo = cluster.conninfo_socket(
+        cluster.superuser(),
+        cluster.superuser_password(),
+        "postgres",
+        "",
+    );
+    let params = ConnParams::from_conninfo_with_env(&conninfo, &|_| None).expect("conninfo");
+    let snapshot = runtime
+        .block_on(scan_live(&params, &ScanOptions::default(), no_progress()))
+        .expect("scan");
+    let findings: BTreeMap<String, Finding> =
+        evaluate_all(&snapshot, &Policy::default(), &Attestations::default())
+            .into_iter()
+            .map(|f| (f.id.clone(), f))
+            .collect();
+    let scanned = Scanned { snapshot, findings };
+    scanned.expect("AUTH-009", Pass, &["none has an error"]);
+    let from_file = format!("{HBA_INCLUDED_FILE} line 2: {INCLUDED_ANYWHERE_RULE}");
+    let anywhere = scanned.expect("AUTH-006", Fail, &[&from_file]);
+    assert_eq!(anywhere.objects, [from_file.clone()]);
+    let plaintext = scanned.expect("TLS-004", Fail, &[&from_file]);
+    assert_eq!(plaintext.objects, [from_file]);
+}
+
 // ---------------------------------------------------------------------------
 // settings and catalog objects
 
@@ -259,10 +301,12 @@ fn setting_and_catalog_traps() {
         keyed.objects,
         [format!("function public.{LITERAL_KEY_FUNCTION}(bytea)")]
     );
-    assert!(
-        !scanned.every_output().contains(LITERAL_KEY),
-        "the literal key reached an output"
-    );
+    for (output, text) in scanned.every_output() {
+        assert!(
+            !text.contains(LITERAL_KEY),
+            "the literal key reached the {output}"
+        );
+    }
 
     // Sampling that read no row proves nothing.
     scanned.expect("EAR-005", Unknown, &["read 0 rows"]);
@@ -282,11 +326,12 @@ fn setting_and_catalog_traps() {
 // ---------------------------------------------------------------------------
 // archiving and secrets
 
-/// `pgsafeguard scan` with text and JSON output and `--save-snapshot`: everything it wrote.
-fn binary_outputs(cluster: &Cluster) -> String {
+/// `pgsafeguard scan` with text and JSON output and `--save-snapshot`: what it wrote, by
+/// name.
+fn binary_outputs(cluster: &Cluster) -> Vec<(String, String)> {
     let dir = tempfile::tempdir().expect("tempdir");
     let snapshot = dir.path().join("snapshot.json");
-    let mut written = String::new();
+    let mut written = Vec::new();
     for format in ["json", "text"] {
         let mut command = Command::new(env!("CARGO_BIN_EXE_pgsafeguard"));
         for (name, _) in std::env::vars_os() {
@@ -305,11 +350,49 @@ fn binary_outputs(cluster: &Cluster) -> String {
             "{}",
             String::from_utf8_lossy(&out.stderr)
         );
-        written.push_str(&String::from_utf8_lossy(&out.stdout));
-        written.push_str(&String::from_utf8_lossy(&out.stderr));
-        written.push_str(&std::fs::read_to_string(&snapshot).expect("snapshot saved"));
+        let saved = std::fs::read_to_string(&snapshot).expect("snapshot saved");
+        written.push((
+            format!("scan --format {format} output"),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        ));
+        written.push((
+            format!("scan --format {format} stderr"),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        ));
+        written.push(("--save-snapshot file".into(), saved));
     }
     written
+}
+
+/// The secrets of [`archive_traps`] found in `outputs`, as "the … reached the …" lines.
+fn leaks(outputs: Vec<(String, String)>) -> Vec<String> {
+    let mut found = Vec::new();
+    for (output, text) in outputs {
+        for (name, value) in [
+            ("archive_command credential", ARCHIVE_SECRET),
+            ("primary_conninfo password", REPLICATION_SECRET),
+        ] {
+            let line = format!("the {name} reached the {output}");
+            if text.contains(value) && !found.contains(&line) {
+                found.push(line);
+            }
+        }
+    }
+    found
+}
+
+/// Switches [`archive_traps`] to a discarding archive_command and waits until the
+/// archiver has "archived" a segment with it.
+fn archive_to_nowhere(cluster: &mut Cluster) {
+    cluster.append_conf(&[&format!("archive_command = '{DISCARDING_ARCHIVE_COMMAND}'")]);
+    cluster.reload();
+    cluster.force_wal_archive();
+}
+
+/// Switches [`archive_traps`] to an archive_command holding [`ARCHIVE_SECRET`].
+fn archive_with_a_credential(cluster: &mut Cluster) {
+    cluster.append_conf(&[&format!("archive_command = '{}'", secret_archive_command())]);
+    cluster.reload();
 }
 
 #[test]
@@ -332,9 +415,7 @@ fn archiving_traps() {
     );
 
     // A command that discards WAL: pg_stat_archiver counts a success anyway.
-    cluster.append_conf(&[&format!("archive_command = '{DISCARDING_ARCHIVE_COMMAND}'")]);
-    cluster.reload();
-    cluster.force_wal_archive();
+    archive_to_nowhere(&mut cluster);
     let discarding = scan(&cluster, false);
     discarding.expect(
         "BAK-002",
@@ -347,40 +428,53 @@ fn archiving_traps() {
     let archiver = discarding.snapshot.archiver.as_ref().expect("archiver");
     assert!(archiver.archived_count >= 1, "{archiver:?}");
 
-    // A credential in archive_command: redacted in the evidence and in every output.
-    cluster.append_conf(&[&format!("archive_command = '{}'", secret_archive_command())]);
-    cluster.reload();
+    // A credential in archive_command: redacted in the evidence and in the reports.
+    archive_with_a_credential(&mut cluster);
     let secret = scan(&cluster, false);
     secret.expect(
         "BAK-002",
         Pass,
         &["AWS_SECRET_ACCESS_KEY=[redacted] aws s3 cp %p"],
     );
-    let mut leaks = Vec::new();
-    for (what, text) in [
-        ("library outputs", secret.every_output()),
-        ("pgsafeguard scan outputs", binary_outputs(&cluster)),
-    ] {
-        for (name, value) in [
-            ("archive_command credential", ARCHIVE_SECRET),
-            ("primary_conninfo password", REPLICATION_SECRET),
-        ] {
-            if text.contains(value) {
-                leaks.push(format!("the {name} reached the {what}"));
-            }
-        }
-    }
+    let reports: Vec<(String, String)> = secret
+        .every_output()
+        .into_iter()
+        .chain(binary_outputs(&cluster))
+        .filter(|(name, _)| !name.contains("snapshot"))
+        .collect();
+    let found = leaks(reports);
+    assert!(found.is_empty(), "{}", found.join("\n"));
+}
 
-    // pg_stat_archiver's success is no success when the command keeps nothing (the
-    // catalogue's false-positive list): BAK-003 must not pass on it. Asserted last so that
-    // the traps above report on their own.
-    let healthy = discarding.findings.get("BAK-003").expect("BAK-003");
-    let mut wrong = leaks;
-    if healthy.status == Pass {
-        wrong.push(format!(
-            "BAK-003 passes while archive_command = {DISCARDING_ARCHIVE_COMMAND} keeps nothing: {}",
-            healthy.evidence
-        ));
-    }
-    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+/// pg_stat_archiver's success is no success when the command keeps nothing (the
+/// catalogue's false-positive list), so BAK-003 must not pass on it.
+#[test]
+fn a_discarding_archive_command_is_not_a_healthy_archiver() {
+    let mut cluster = archive_traps();
+    archive_to_nowhere(&mut cluster);
+    let scanned = scan(&cluster, false);
+    let healthy = scanned.findings.get("BAK-003").expect("BAK-003");
+    assert_ne!(
+        healthy.status, Pass,
+        "BAK-003 passes while archive_command = {DISCARDING_ARCHIVE_COMMAND} keeps nothing: {}",
+        healthy.evidence
+    );
+}
+
+/// A saved snapshot is a file that travels (reports embed it): the credential in
+/// archive_command must be redacted there as in the evidence.
+#[test]
+fn saved_snapshots_hold_no_archive_or_replication_secret() {
+    let mut cluster = archive_traps();
+    archive_with_a_credential(&mut cluster);
+    let scanned = scan(&cluster, false);
+    let snapshots: Vec<(String, String)> = scanned
+        .every_output()
+        .into_iter()
+        .chain(binary_outputs(&cluster))
+        .filter(|(name, _)| name.contains("snapshot"))
+        .collect();
+    assert_eq!(snapshots.len(), 3);
+    let found = leaks(snapshots);
+    assert!(found.is_empty(), "{}", found.join("\n"));
 }

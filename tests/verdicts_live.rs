@@ -642,7 +642,8 @@ const MONITOR_ONLY_UNKNOWN: &[(&str, &str)] = &[
     ("AUTH-008", "pg_hba_file_rules"),
     ("AUTH-009", "pg_hba_file_rules"),
     ("AUTH-010", "pg_ident_file_mappings"),
-    ("AUTH-011", "scanner-role.sql"),
+    // Needs pg_hba rules and password kinds; names the first it misses.
+    ("AUTH-011", "pg_hba_file_rules"),
     ("PRIV-004", "pg_hba_file_rules"),
 ];
 

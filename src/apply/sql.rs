@@ -560,6 +560,101 @@ mod tests {
         }
     }
 
+    /// Hostile role names through the role fix builders: every statement
+    /// reads back as one ALTER ROLE of exactly the intended role.
+    mod hostile_names {
+        use super::*;
+        use crate::checks;
+        use crate::policy::{Attestations, Policy};
+        use crate::snapshot::{Role, Snapshot, Target};
+        use proptest::prelude::*;
+
+        fn name() -> impl Strategy<Value = String> {
+            let hostile = prop_oneof![
+                Just('"'),
+                Just(';'),
+                Just('\''),
+                Just('\\'),
+                Just('\n'),
+                Just('$'),
+                Just('-'),
+                Just(' '),
+                Just('é'),
+                Just('☃'),
+                any::<char>(),
+            ];
+            proptest::collection::vec(hostile, 1..40).prop_map(|chars| {
+                let mut name = String::new();
+                for c in chars.into_iter().filter(|c| *c != '\0') {
+                    if name.len() + c.len_utf8() > 63 {
+                        break;
+                    }
+                    name.push(c);
+                }
+                name
+            })
+        }
+
+        fn role(oid: u32, name: &str, superuser: bool) -> Role {
+            Role {
+                oid,
+                name: name.into(),
+                superuser,
+                can_login: true,
+                create_db: !superuser,
+                bypass_rls: !superuser,
+                conn_limit: -1,
+                ..Role::default()
+            }
+        }
+
+        fn snapshot(superuser: &str, user: &str) -> Snapshot {
+            Snapshot {
+                schema_version: crate::snapshot::SCHEMA_VERSION,
+                collected_at: "2026-11-27T10:00:00Z".into(),
+                target: Target {
+                    user: "postgres".into(),
+                    server_version_num: Some(150_000),
+                    ..Target::default()
+                },
+                roles: Some(vec![
+                    role(10, "postgres", true),
+                    role(20_000, superuser, true),
+                    role(20_001, user, false),
+                ]),
+                memberships: Some(Vec::new()),
+                ..Snapshot::default()
+            }
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(1000))]
+            #[test]
+            fn role_fixes_name_exactly_the_intended_role(su in name(), user in name()) {
+                prop_assume!(!su.is_empty() && !user.is_empty() && su != user);
+                prop_assume!(![&su, &user].iter().any(|n| n.as_str() == "postgres" || n.starts_with("pg_")));
+                let findings = checks::evaluate_all(
+                    &snapshot(&su, &user),
+                    &Policy::default(),
+                    &Attestations::default(),
+                );
+                for (id, wanted) in [("PRIV-001", &su), ("PRIV-002", &user), ("PRIV-003", &user), ("AUTH-015", &user)] {
+                    let finding = findings.iter().find(|f| f.id == id).expect("finding");
+                    let plan = finding.fix.as_ref().expect("a failing check has a plan");
+                    prop_assert!(!plan.statements.is_empty(), "{} built nothing", id);
+                    for statement in plan.statements.iter().chain(&plan.rollback) {
+                        match parse(statement) {
+                            Statement::AlterRole { role: RoleRef::Named(named), .. } => {
+                                prop_assert_eq!(&named, wanted, "{}: {}", id, statement);
+                            }
+                            other => prop_assert!(false, "{}: {} read as {:?}", id, statement, other),
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     #[test]
     fn quoted_names_with_separators_stay_one_name() {
         assert_eq!(

@@ -774,10 +774,15 @@ const DEFAULT_INACTIVITY_DAYS: u32 = 90;
 
 fn inactive_logins_reviewed(s: &Snapshot, policy: &Policy) -> Verdict {
     let days = policy.inactivity_days.unwrap_or(DEFAULT_INACTIVITY_DAYS);
-    let logins = s
-        .roles
-        .as_deref()
-        .map(|roles| sorted(roles.iter().filter(|r| r.can_login).map(|r| r.name.clone())));
+    let provider = managed::detect(s);
+    let logins = s.roles.as_deref().map(|roles| {
+        sorted(
+            roles
+                .iter()
+                .filter(|r| r.can_login && !managed::owned_by_provider(provider, &r.name))
+                .map(|r| r.name.clone()),
+        )
+    });
     match logins {
         Some(list) => Verdict::manual(format!(
             "last login times are only in the connection logs, which the scanner does not \
@@ -1882,16 +1887,7 @@ fn phi_owners_cannot_log_in(s: &Snapshot, policy: &Policy) -> Verdict {
     };
     let roles = s.roles.as_deref().unwrap_or(&[]);
     let approved = Approved::new(s, roles, policy);
-    let mut can_act = graph.logins().clone();
-    can_act.subtract(graph.superusers());
-    can_act.subtract(
-        &graph.set_of(
-            roles
-                .iter()
-                .filter(|r| approved.admin(&r.name))
-                .map(|r| r.name.as_str()),
-        ),
-    );
+    let can_act = approved.ordinary_logins(&graph, roles);
     let scoped = per_database(s, |d| d.relations.as_deref());
     let mut found = BTreeSet::new();
     let mut shown: Vec<(String, &str)> = Vec::new();
@@ -2169,16 +2165,7 @@ fn phi_columns_least_privilege(s: &Snapshot, policy: &Policy) -> Verdict {
     };
     let roles = s.roles.as_deref().unwrap_or(&[]);
     let approved = Approved::new(s, roles, policy);
-    let mut suspects = graph.logins().clone();
-    suspects.subtract(graph.superusers());
-    suspects.subtract(
-        &graph.set_of(
-            roles
-                .iter()
-                .filter(|r| approved.admin(&r.name))
-                .map(|r| r.name.as_str()),
-        ),
-    );
+    let mut suspects = approved.ordinary_logins(&graph, roles);
     suspects.subtract(&graph.settable_union(policy.clinical_roles.iter().map(String::as_str)));
     let scoped = per_database(s, |d| d.relations.as_deref());
     let mut found = Vec::new();
@@ -2422,6 +2409,21 @@ impl<'a> Approved<'a> {
     /// Approved superusers and approved administrators.
     fn admin(&self, name: &str) -> bool {
         self.superuser(name) || self.policy.approved_admins.iter().any(|a| a == name)
+    }
+
+    /// Login roles that are neither superusers nor approved administrators.
+    fn ordinary_logins(&self, graph: &RoleGraph, roles: &[Role]) -> RoleSet {
+        let mut logins = graph.logins().clone();
+        logins.subtract(graph.superusers());
+        logins.subtract(
+            &graph.set_of(
+                roles
+                    .iter()
+                    .filter(|r| self.admin(&r.name))
+                    .map(|r| r.name.as_str()),
+            ),
+        );
+        logins
     }
 
     /// A role the managed service's provider runs.

@@ -86,7 +86,10 @@ pub static DATA_CHECKSUMS: Check = Check {
     cis: None,
     rationale: "Without page checksums, storage faults corrupt PHI silently and the damage \
         spreads into backups before anyone notices. Integrity control, not confidentiality, \
-        so medium.",
+        so medium. initdb enables them by default only from PostgreSQL 18; older clusters \
+        (and clusters upgraded from them with pg_upgrade) have them only if asked for. \
+        Managed services that check pages in their storage layer (Aurora, Cloud SQL) are not \
+        applicable.",
     reproduce_sql: "SELECT name, setting FROM pg_settings WHERE name = 'data_checksums';",
     evaluate: data_checksums,
     fix: Fix::Instructions {
@@ -104,6 +107,11 @@ fn data_checksums(s: &Snapshot, _: &Policy) -> Verdict {
     let seen = describe("data_checksums", setting);
     if value(setting) == "on" {
         Verdict::pass(seen)
+    } else if major_version(s).is_some_and(|m| m >= 18) {
+        Verdict::fail(format!(
+            "{seen}; initdb turns checksums on by default from PostgreSQL 18, so this cluster \
+             was created with --no-data-checksums or upgraded from an older major"
+        ))
     } else {
         Verdict::fail(seen)
     }
@@ -1247,32 +1255,10 @@ mod tests {
             assert_eq!(plan.statements.len(), 6);
             for statement in &plan.statements {
                 assert!(statement.contains(&escape_identifier(name)), "{statement}");
-                let bare: String = strip_quoted(statement);
+                let bare: String = crate::checks::testkit::outside_quotes(statement);
                 assert!(!bare.contains(';') && !bare.contains('\n'), "{statement:?}");
             }
         }
-    }
-
-    /// The statement without its quoted identifiers and literals.
-    fn strip_quoted(statement: &str) -> String {
-        let mut out = String::new();
-        let mut quote: Option<char> = None;
-        let mut chars = statement.chars().peekable();
-        while let Some(c) = chars.next() {
-            match quote {
-                Some(q) if c == q => {
-                    if chars.peek() == Some(&q) {
-                        chars.next();
-                    } else {
-                        quote = None;
-                    }
-                }
-                Some(_) => {}
-                None if c == '"' || c == '\'' => quote = Some(c),
-                None => out.push(c),
-            }
-        }
-        out
     }
 
     #[test]

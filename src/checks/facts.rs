@@ -713,6 +713,124 @@ mod tests {
     }
 
     #[test]
+    fn alter_system_statements_read_back_exactly() {
+        let hostile = [
+            "plain",
+            "it's",
+            "back\\slash",
+            "new\nline",
+            "zoë \"quoted\"",
+            "",
+            "a, b",
+        ];
+        for value in hostile {
+            for name in ["log_statement", "weird \"name\"", "ünï"] {
+                let statement = alter_system_set(name, value);
+                assert_eq!(
+                    read_alter_system(&statement),
+                    Some(ParameterChange {
+                        name: name.into(),
+                        values: Some(vec![value.into()]),
+                    }),
+                    "{statement}"
+                );
+            }
+        }
+        let items = vec!["pgaudit".to_string(), "My Lib".into(), "it's".into()];
+        let list = set_list_statement("shared_preload_libraries", &items);
+        assert_eq!(read_alter_system(&list).and_then(|c| c.values), Some(items));
+        assert_eq!(
+            read_alter_system("ALTER SYSTEM RESET \"ssl\""),
+            Some(ParameterChange {
+                name: "ssl".into(),
+                values: None,
+            })
+        );
+        for other in [
+            "ALTER ROLE \"a\" NOLOGIN",
+            "ALTER SYSTEM SET \"x\" = 'a'; DROP ROLE y",
+            "ALTER SYSTEM SET \"x\" = 'unclosed",
+        ] {
+            assert_eq!(read_alter_system(other), None, "{other}");
+        }
+    }
+
+    #[test]
+    fn alter_system_disabled_sends_the_change_to_postgresql_conf() {
+        let mut snap = Snapshot::default();
+        let mut settings = std::collections::BTreeMap::new();
+        settings.insert("allow_alter_system".into(), setting("off", None));
+        settings.insert("log_statement".into(), setting("none", None));
+        snap.settings = Some(settings);
+        let home = alter_system_unavailable(&snap);
+        assert_eq!(home, Some(ParameterHome::ConfigFile));
+        let plan = set_parameter_plan(&snap, "log_statement", "ddl", &[ApplyClass::Reload], "");
+        let plan = without_alter_system(&snap, plan, ParameterHome::ConfigFile);
+        assert!(plan.statements.is_empty() && plan.rollback.is_empty());
+        assert_eq!(plan.apply, vec![ApplyClass::Os, ApplyClass::Reload]);
+        assert!(
+            plan.note.starts_with(
+                "ALTER SYSTEM is disabled (allow_alter_system = off): set log_statement = ddl in \
+             postgresql.conf, then run SELECT pg_reload_conf()"
+            ),
+            "{}",
+            plan.note
+        );
+        if let Some(s) = snap.settings.as_mut() {
+            s.insert("allow_alter_system".into(), setting("on", None));
+        }
+        assert_eq!(alter_system_unavailable(&snap), None);
+    }
+
+    #[test]
+    fn settings_younger_than_the_server_are_not_applicable() {
+        let mut snap = Snapshot {
+            settings: Some(std::collections::BTreeMap::new()),
+            ..Snapshot::default()
+        };
+        snap.target.server_version_num = Some(130_020);
+        for (name, first) in [
+            ("idle_session_timeout", 14),
+            ("archive_library", 15),
+            ("allow_alter_system", 17),
+            ("md5_password_warnings", 18),
+        ] {
+            let v = need_setting(&snap, name)
+                .err()
+                .unwrap_or_else(|| Verdict::pass(""));
+            assert_eq!(v.status, Status::NotApplicable, "{name}");
+            assert!(v
+                .evidence
+                .contains(&format!("{name} does not exist before PostgreSQL {first}")));
+        }
+        // Present anyway (a hand-made snapshot): judged, not skipped.
+        if let Some(s) = snap.settings.as_mut() {
+            s.insert("idle_session_timeout".into(), setting("0", None));
+        }
+        assert!(need_setting(&snap, "idle_session_timeout").is_ok());
+        // On a major that has it, absence means the scanner cannot see it.
+        snap.target.server_version_num = Some(180_004);
+        let v = need_setting(&snap, "archive_library")
+            .err()
+            .unwrap_or_else(|| Verdict::pass(""));
+        assert_eq!(v.status, Status::Unknown);
+        // Unknown version: unknown, never not applicable.
+        snap.target.server_version_num = None;
+        let v = need_setting(&snap, "md5_password_warnings")
+            .err()
+            .unwrap_or_else(|| Verdict::pass(""));
+        assert_eq!(v.status, Status::Unknown);
+    }
+
+    #[test]
+    fn summaries_name_the_first_few() {
+        let items: Vec<String> = (1..=7).map(|i| format!("r{i}")).collect();
+        assert_eq!(listing(&items), "r1; r2; r3; r4; r5; and 2 more");
+        assert_eq!(sample(&items), "r1, r2, r3, r4, r5 and 2 more");
+        assert_eq!(sample(&items[..2]), "r1, r2");
+    }
+
+    #[test]
     fn list_items_unquotes_and_lowercases() {
         assert_eq!(
             list_items(" pgaudit, \"PassWordCheck\" ,,"),

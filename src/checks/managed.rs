@@ -748,21 +748,12 @@ pub fn owned_by_provider(provider: Option<Provider>, role: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::checks::testkit::{all_cases, managed, role, set, with_settings};
+    use crate::checks::testkit::{all_cases, judge, judge_with, managed, role, set, with_settings};
     use crate::checks::{evaluate_one, find, registry};
     use crate::finding::{Finding, Status};
-    use crate::policy::{Attestations, Policy};
+    use crate::policy::Policy;
 
     const PROVIDERS: [Provider; 4] = Provider::ALL;
-
-    fn judge(id: &str, s: &Snapshot) -> Finding {
-        judge_with(id, s, &Policy::default())
-    }
-
-    fn judge_with(id: &str, s: &Snapshot, policy: &Policy) -> Finding {
-        let check = find(id).unwrap_or_else(|| panic!("{id} is registered"));
-        evaluate_one(check, s, policy, &Attestations::default())
-    }
 
     fn alter_system_in(finding: &Finding) -> Vec<String> {
         finding
@@ -990,6 +981,16 @@ mod tests {
             for id in ["AUTH-012", "AUTH-015"] {
                 assert_eq!(judge(id, &s).status, Status::Pass, "{provider:?} {id}");
             }
+            let review = judge("PRIV-008", &s);
+            assert_eq!(
+                review.objects.len(),
+                1,
+                "{provider:?}: {:?}",
+                review.objects
+            );
+            let verifiers = judge("AUTH-002", &s);
+            assert_eq!(verifiers.status, Status::Unknown);
+            assert!(verifiers.grant.is_none() && verifiers.evidence.contains("pg_authid"));
         }
         // Cloud SQL's agents hold CREATEROLE and log in; Azure's `replication` replicates.
         let mut cloud = managed(Provider::CloudSql);

@@ -16,6 +16,7 @@ pub mod hba;
 pub mod managed;
 pub mod phi;
 pub mod privileges;
+pub mod redact;
 pub mod safeguards;
 #[cfg(test)]
 pub mod testkit;
@@ -320,7 +321,7 @@ pub const CATALOGUE_IDS: &[&str] = &[
 
 #[cfg(test)]
 mod tests {
-    use super::testkit::{all_cases, Case};
+    use super::testkit::{all_cases, judge, Case};
     use super::*;
     use std::collections::BTreeSet;
 
@@ -390,6 +391,218 @@ mod tests {
         let catalogue: BTreeSet<&str> = CATALOGUE_IDS.iter().copied().collect();
         assert_eq!(registered, catalogue);
         assert_eq!(registry().len(), 92);
+    }
+
+    /// A base snapshot of another major with these settings.
+    fn on_major(version_num: u32, settings: &[(&str, &str)]) -> Snapshot {
+        let mut s = testkit::with_settings(settings);
+        s.target.server_version_num = Some(version_num);
+        s.target.server_version = Some(format!("{}.{}", version_num / 10000, version_num % 100));
+        s
+    }
+
+    fn first_statement(f: &Finding) -> String {
+        f.fix
+            .as_ref()
+            .and_then(|p| p.statements.first().cloned())
+            .unwrap_or_default()
+    }
+
+    const PG13: u32 = 130_020;
+    const PG18: u32 = 180_004;
+
+    #[test]
+    fn settings_and_catalogs_a_major_lacks_are_not_failures() {
+        let with_person = |num: u32, settings: &[(&str, &str)]| {
+            let mut s = on_major(num, settings);
+            if let Some(roles) = s.roles.as_mut() {
+                roles.push(testkit::role("alice", |r| r.can_login = true));
+            }
+            s
+        };
+        // idle_session_timeout arrived in 14: 13 cannot end idle sessions.
+        let f = judge(
+            "AUTH-016",
+            &with_person(PG13, &[("idle_in_transaction_session_timeout", "900000")]),
+        );
+        assert_eq!(f.status, Status::Warn, "{}", f.evidence);
+        assert!(f
+            .evidence
+            .contains("PostgreSQL 13 cannot end idle sessions"));
+        let both = [
+            ("idle_in_transaction_session_timeout", "900000"),
+            ("idle_session_timeout", "900000"),
+        ];
+        assert_eq!(
+            judge("AUTH-016", &with_person(PG18, &both)).status,
+            Status::Pass
+        );
+        // pg_ident_file_mappings arrived in 15.
+        let mut s = on_major(PG13, &[]);
+        s.ident_mappings = None;
+        assert_eq!(judge("AUTH-010", &s).status, Status::NotApplicable);
+        s.target.server_version_num = Some(PG18);
+        assert_eq!(judge("AUTH-010", &s).status, Status::Unknown);
+        // archive_library arrived in 15.
+        let command = [(
+            "archive_command",
+            "pgbackrest --stanza=main archive-push %p",
+        )];
+        assert_eq!(
+            judge("BAK-002", &on_major(PG13, &command)).status,
+            Status::Pass
+        );
+        let library = [
+            ("archive_command", ""),
+            ("archive_library", "basic_archive"),
+        ];
+        assert_eq!(
+            judge("BAK-002", &on_major(PG18, &library)).status,
+            Status::Pass
+        );
+        // data_directory_mode (11+) and ssl_min_protocol_version (12+) exist on 13.
+        let s = on_major(
+            PG13,
+            &[
+                ("data_directory_mode", "0700"),
+                ("ssl_min_protocol_version", "TLSv1.2"),
+            ],
+        );
+        assert_eq!(judge("EAR-007", &s).status, Status::Pass);
+        assert_eq!(judge("TLS-002", &s).status, Status::Pass);
+        assert_eq!(judge("GEN-001", &on_major(PG13, &[])).status, Status::Fail);
+    }
+
+    #[test]
+    fn version_dependent_syntax_and_defaults() {
+        // jsonlog exists from 15: the fix proposes csvlog on 13.
+        let stderr = [("log_destination", "stderr"), ("logging_collector", "on")];
+        assert!(first_statement(&judge("AUD-006", &on_major(PG13, &stderr)))
+            .contains("'stderr,csvlog'"));
+        assert!(first_statement(&judge("AUD-006", &on_major(PG18, &stderr)))
+            .contains("'stderr,jsonlog'"));
+        // log_connections is on/off before 18 and a list from 18.
+        let on = [("log_connections", "on"), ("log_disconnections", "on")];
+        assert_eq!(judge("AUD-007", &on_major(PG13, &on)).status, Status::Pass);
+        let aspects = [
+            ("log_connections", "receipt,authentication,authorization"),
+            ("log_disconnections", "on"),
+        ];
+        assert_eq!(
+            judge("AUD-007", &on_major(PG18, &aspects)).status,
+            Status::Pass
+        );
+        let receipt = [("log_connections", "receipt"), ("log_disconnections", "on")];
+        let f = judge("AUD-007", &on_major(PG18, &receipt));
+        assert_eq!(f.status, Status::Fail);
+        assert!(first_statement(&f).contains("'receipt,authentication,authorization'"));
+        // md5: the default before 14, deprecated from 18.
+        let md5 = [
+            ("password_encryption", "md5"),
+            ("md5_password_warnings", "off"),
+        ];
+        let f13 = judge("AUTH-001", &on_major(PG13, &md5[..1]));
+        assert_eq!(f13.status, Status::Fail);
+        assert!(!f13.evidence.contains("deprecates"));
+        let f18 = judge("AUTH-001", &on_major(PG18, &md5));
+        assert!(
+            f18.evidence.contains("PostgreSQL 18 deprecates md5"),
+            "{}",
+            f18.evidence
+        );
+        assert!(f18.evidence.contains("md5_password_warnings = off"));
+        // Checksums: initdb's default from 18.
+        let f = judge("EAR-001", &on_major(PG18, &[("data_checksums", "off")]));
+        assert!(f.evidence.contains("from PostgreSQL 18"), "{}", f.evidence);
+        // The public schema's CREATE for PUBLIC was the default before 15.
+        let mut s = on_major(PG13, &[]);
+        testkit::db(&mut s).schemas = Some(vec![crate::snapshot::Schema {
+            name: "public".into(),
+            owner: "postgres".into(),
+            acl: vec![crate::snapshot::AclItem {
+                grantee: "PUBLIC".into(),
+                grantor: "postgres".into(),
+                privileges: "UC".into(),
+                grantable: String::new(),
+            }],
+        }]);
+        let f = judge("PRIV-010", &s);
+        assert_eq!(f.status, Status::Fail);
+        assert!(f.evidence.contains("before PostgreSQL 15"));
+        // oauth (18) on a hostssl line is a central-identity method: warn.
+        let mut s = on_major(PG18, &[]);
+        s.hba_rules = Some(vec![testkit::hba(
+            1,
+            "hostssl",
+            "all",
+            "all",
+            Some(("10.0.0.0", "255.0.0.0")),
+            "oauth",
+        )]);
+        assert_eq!(judge("AUTH-005", &s).status, Status::Warn);
+    }
+
+    #[test]
+    fn alter_system_off_on_17_moves_fixes_to_postgresql_conf() {
+        let s = on_major(
+            170_006,
+            &[("allow_alter_system", "off"), ("log_statement", "none")],
+        );
+        let f = judge("AUD-009", &s);
+        let plan = f.fix.unwrap_or_default();
+        assert!(plan.statements.is_empty() && plan.rollback.is_empty());
+        assert!(
+            plan.note
+                .contains("set log_statement = ddl in postgresql.conf"),
+            "{}",
+            plan.note
+        );
+    }
+
+    #[test]
+    fn partly_accepted_warnings_name_the_accepted_objects() {
+        let mut s = testkit::base();
+        s.hba_rules = Some(vec![
+            testkit::hba(
+                1,
+                "host",
+                "all",
+                "all",
+                Some(("127.0.0.1", "255.255.255.255")),
+                "scram-sha-256",
+            ),
+            testkit::hba(
+                2,
+                "host",
+                "all",
+                "all",
+                Some(("::1", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff")),
+                "scram-sha-256",
+            ),
+        ]);
+        let first = hba::display(&s.hba_rules.as_deref().unwrap_or(&[])[0]);
+        let policy = Policy {
+            accepted_risks: vec![PolicyAcceptedRisk {
+                id: "TLS-004".into(),
+                object: Some(first.clone()),
+                by: "CISO".into(),
+                reason: "monitoring agent".into(),
+                expires: "2026-12-31".into(),
+            }],
+            ..Policy::default()
+        };
+        let check = find("TLS-004").unwrap_or_else(|| panic!("TLS-004"));
+        let f = evaluate_one(check, &s, &policy, &Attestations::default());
+        assert_eq!(f.status, Status::Warn);
+        assert_eq!(f.objects.len(), 1);
+        assert!(f.evidence.contains(&format!(
+            "accepted in the policy: {first} (by CISO until 2026-12-31)"
+        )));
+        // Expired: nothing is accepted.
+        s.collected_at = "2027-01-02T00:00:00Z".into();
+        let f = evaluate_one(check, &s, &policy, &Attestations::default());
+        assert_eq!(f.objects.len(), 2);
+        assert!(!f.evidence.contains("accepted in the policy"));
     }
 
     #[test]

@@ -2,15 +2,16 @@
 //! administrative and physical safeguards a person attests (ADM-*), then the
 //! platform and integrity checks (GEN-*).
 //!
-//! Imports the snapshot, the policy, `facts`, the bundled release table in
-//! `versions`, and the shared setting helpers in `audit`; never `db` or `ui`.
+//! Imports the snapshot, the policy, `facts`, `expect`, `redact` and the
+//! bundled release table in `versions`; never `db`, `ui` or another section
+//! file.
 
-use super::backup::redact_command;
 use super::expect::{expect_all, fix_settings, Expect};
 use super::facts::{
     attestation_required, describe, is_off, is_on, parse_mode, part_missing, scanner_role,
     settings_grant, value,
 };
+use super::redact::redact_command;
 use super::versions::{self, MajorRelease};
 use super::{Check, Fix, Verdict};
 use crate::finding::{ApplyClass, FixPlan, Section, Severity};

@@ -3,8 +3,8 @@
 //! in `checks::tests` insists that every registered id has both.
 
 use super::managed::Provider;
-use super::{evaluate_one, Check};
-use crate::finding::{Attestation, Status};
+use super::{evaluate_one, find, Check};
+use crate::finding::{Attestation, Finding, Status};
 use crate::policy::{Attestations, Policy};
 use crate::snapshot::*;
 use std::collections::BTreeMap;
@@ -116,15 +116,7 @@ pub fn base() -> Snapshot {
         file_setting_problems: Some(Vec::new()),
         hba_rules: Some(Vec::new()),
         ident_mappings: Some(Vec::new()),
-        roles: Some(vec![role("postgres", |r| {
-            r.oid = 10;
-            r.superuser = true;
-            r.can_login = true;
-            r.create_db = true;
-            r.create_role = true;
-            r.replication = true;
-            r.bypass_rls = true;
-        })]),
+        roles: Some(vec![bootstrap("postgres")]),
         password_kinds: Some(BTreeMap::from([(
             "postgres".to_string(),
             PasswordKind::Scram,
@@ -334,15 +326,7 @@ pub fn managed(provider: Provider) -> Snapshot {
     s.password_kinds = None;
     s.file_setting_problems = None;
     s.roles = Some(vec![
-        role(superuser, |r| {
-            r.oid = 10;
-            r.superuser = true;
-            r.can_login = true;
-            r.create_db = true;
-            r.create_role = true;
-            r.replication = true;
-            r.bypass_rls = true;
-        }),
+        bootstrap(superuser),
         role(group, |r| r.oid = 16385),
         role(master, |r| {
             r.oid = 16400;
@@ -360,4 +344,53 @@ pub fn managed(provider: Provider) -> Snapshot {
         inherit_option: None,
     }]);
     s
+}
+
+/// The text of a statement outside its quoted identifiers and literals:
+/// whatever a hostile name holds must stay inside the quotes.
+pub fn outside_quotes(statement: &str) -> String {
+    let mut out = String::new();
+    let mut quote: Option<char> = None;
+    let mut chars = statement.chars().peekable();
+    while let Some(c) = chars.next() {
+        match quote {
+            Some(q) if c == q => {
+                if chars.peek() == Some(&q) {
+                    chars.next();
+                } else {
+                    quote = None;
+                }
+            }
+            Some(_) => {}
+            None if c == '"' || c == '\'' => quote = Some(c),
+            None => out.push(c),
+        }
+    }
+    out
+}
+
+/// A login role holding every attribute, as initdb creates the bootstrap
+/// superuser (oid 10).
+fn bootstrap(name: &str) -> Role {
+    role(name, |r| {
+        r.oid = 10;
+        r.superuser = true;
+        r.can_login = true;
+        r.create_db = true;
+        r.create_role = true;
+        r.replication = true;
+        r.bypass_rls = true;
+    })
+}
+
+/// The finding for `id` as a scan reports it (managed-service table,
+/// accepted risks and all), without a policy.
+pub fn judge(id: &str, s: &Snapshot) -> Finding {
+    judge_with(id, s, &Policy::default())
+}
+
+/// [`judge`] with a policy.
+pub fn judge_with(id: &str, s: &Snapshot, policy: &Policy) -> Finding {
+    let check = find(id).unwrap_or_else(|| panic!("{id} is not registered"));
+    evaluate_one(check, s, policy, &Attestations::default())
 }

@@ -11,8 +11,9 @@ mod ciphers;
 mod conninfo;
 
 use super::facts::{
-    alter_system_set, describe, is_bootstrap, list_items, listing, major_version, missing_part,
-    need_setting, parse_instant, part_missing, restore_parameter, scanner_role, settle, value,
+    alter_system_set, describe, is_bootstrap, is_not_applicable, is_off, list_items, listing,
+    major_version, missing_part, need_setting, parse_instant, part_missing, restore_parameter,
+    scanner_role, settle, value,
 };
 use super::hba::{self, Groups, Line, Who};
 use super::managed::{self, Provider};
@@ -950,7 +951,9 @@ pub static PASSWORD_ENCRYPTION_SCRAM: Check = Check {
     cis: None,
     rationale: "MD5 verifiers can be replayed by anyone who reads them and are cheap to \
         brute-force; SCRAM-SHA-256 resists both. Weak credential storage for a PHI system \
-        is rated high. Before PostgreSQL 14 the default was md5 (and `on` meant md5).",
+        is rated high. Before PostgreSQL 14 the default was md5 (and `on` meant md5); \
+        PostgreSQL 18 deprecates md5 passwords and a later major will refuse them, which the \
+        evidence notes on 18 and later.",
     reproduce_sql: "SELECT name, setting, source, sourcefile FROM pg_settings WHERE name = 'password_encryption';",
     evaluate: password_encryption_scram,
     fix: Fix::SetParameter {
@@ -962,7 +965,31 @@ pub static PASSWORD_ENCRYPTION_SCRAM: Check = Check {
 };
 
 fn password_encryption_scram(s: &Snapshot, _: &Policy) -> Verdict {
-    settle(equals(s, "password_encryption", "scram-sha-256"))
+    let verdict = settle(equals(s, "password_encryption", "scram-sha-256"));
+    if verdict.status == Status::Fail {
+        return with_md5_deprecation(s, verdict);
+    }
+    verdict
+}
+
+/// From PostgreSQL 18 md5 passwords are deprecated: say so on a failing
+/// md5 verdict, and whether the server still warns about them.
+fn with_md5_deprecation(s: &Snapshot, mut verdict: Verdict) -> Verdict {
+    if major_version(s).is_none_or(|m| m < 18) {
+        return verdict;
+    }
+    verdict
+        .evidence
+        .push_str("; PostgreSQL 18 deprecates md5 passwords and a future major will refuse them");
+    if let Some(warnings) = s.setting("md5_password_warnings") {
+        if is_off(value(warnings)) {
+            verdict.evidence.push_str(&format!(
+                " ({} silences the deprecation warnings)",
+                describe("md5_password_warnings", warnings)
+            ));
+        }
+    }
+    verdict
 }
 
 // ---------------------------------------------------------------------------
@@ -979,7 +1006,9 @@ pub static NO_MD5_VERIFIERS: Check = Check {
         already stored: a role keeps its md5 verifier (replayable, cheap to crack) until its \
         password is set again. A plain-text stored password (very old servers) is worse. \
         Weak stored credentials, so high. Reading pg_authid needs superuser; without it the \
-        check is unknown.",
+        check is unknown (managed services never grant it: there, reset the passwords and \
+        refuse md5 with the provider's setting, see AUTH-004). From PostgreSQL 18 md5 \
+        passwords are deprecated.",
     reproduce_sql: "SELECT rolname, CASE WHEN rolpassword LIKE 'md5%' THEN 'md5' \
         WHEN rolpassword LIKE 'SCRAM-SHA-256$%' THEN 'scram' WHEN rolpassword IS NULL THEN 'none' \
         ELSE 'plain' END AS kind FROM pg_authid WHERE rolpassword IS NOT NULL \
@@ -990,6 +1019,18 @@ pub static NO_MD5_VERIFIERS: Check = Check {
 
 fn password_kinds(s: &Snapshot) -> Result<&BTreeMap<String, PasswordKind>, Verdict> {
     s.password_kinds.as_ref().ok_or_else(|| {
+        if let Some(provider) = managed::detect(s) {
+            // No grant can help: the provider never lets customers read pg_authid.
+            return Verdict::unknown(
+                format!(
+                    "{} does not let customers read pg_authid, so stored password verifiers \
+                     cannot be inspected; set every password again with password_encryption = \
+                     scram-sha-256 (AUTH-001) to be sure none is md5",
+                    provider.name()
+                ),
+                None,
+            );
+        }
         part_missing(
             s,
             "password_kinds",
@@ -1022,11 +1063,14 @@ fn no_md5_verifiers(s: &Snapshot, _: &Policy) -> Result<Verdict, Verdict> {
             kinds.len()
         ))
     } else {
-        Verdict::fail(format!(
-            "{} role(s) keep a weak password verifier: {}",
-            weak.len(),
-            listing(&weak)
-        ))
+        with_md5_deprecation(
+            s,
+            Verdict::fail(format!(
+                "{} role(s) keep a weak password verifier: {}",
+                weak.len(),
+                listing(&weak)
+            )),
+        )
         .with_objects(
             kinds
                 .iter()
@@ -1242,9 +1286,10 @@ pub static HOSTSSL_STRONG_METHODS: Check = Check {
     rationale: "TLS protects the channel, not the credential check: a hostssl line should \
         still authenticate with scram-sha-256, cert, gss or sspi. trust, password, md5 or \
         ident on it fail. ldap, radius, pam and bsd hand the password to the server (inside \
-        TLS here) for a directory to check: acceptable where identities are managed \
-        centrally, weaker than SCRAM, so they give `warn`. Medium: the transport is already \
-        encrypted.",
+        TLS here) for a directory to check, and oauth (PostgreSQL 18+) hands a bearer token \
+        to a validator library whose checks the scan cannot see: acceptable where identities \
+        are managed centrally, weaker than SCRAM or certificates, so they give `warn`. \
+        Medium: the transport is already encrypted.",
     reproduce_sql: "SELECT line_number, database, user_name, address, netmask, auth_method \
         FROM pg_hba_file_rules WHERE type = 'hostssl' \
         AND auth_method NOT IN ('scram-sha-256', 'cert', 'gss', 'sspi', 'reject') ORDER BY line_number;",
@@ -1253,7 +1298,9 @@ pub static HOSTSSL_STRONG_METHODS: Check = Check {
 };
 
 const STRONG_METHODS: &[&str] = &["scram-sha-256", "cert", "gss", "sspi"];
-const DIRECTORY_METHODS: &[&str] = &["ldap", "radius", "pam", "bsd"];
+/// Methods that hand the credential to something outside PostgreSQL to
+/// check: a directory, PAM, or (PostgreSQL 18+) an OAuth validator library.
+const DIRECTORY_METHODS: &[&str] = &["ldap", "radius", "pam", "bsd", "oauth"];
 
 fn hostssl_strong_methods(s: &Snapshot, _: &Policy) -> Result<Verdict, Verdict> {
     let rules = hba::rules(s)?;
@@ -2319,10 +2366,11 @@ impl<'a> Layers<'a> {
 fn idle_parameters(s: &Snapshot) -> Result<Vec<(&'static str, &str, String)>, Verdict> {
     let mut found = Vec::new();
     for parameter in IDLE_PARAMETERS {
-        if parameter == "idle_session_timeout" && major_version(s).is_some_and(|m| m < 14) {
-            continue;
-        }
-        let setting = need_setting(s, parameter)?;
+        // idle_session_timeout does not exist before 14: judge what exists.
+        let setting = match need_setting(s, parameter) {
+            Err(absent) if is_not_applicable(&absent) => continue,
+            found => found?,
+        };
         if SESSION_SOURCES.contains(&setting.source.as_str()) {
             return Err(Verdict::unknown(
                 format!(
@@ -2785,29 +2833,6 @@ mod tests {
 
     fn run_with(check: &Check, s: &Snapshot, policy: &Policy) -> Verdict {
         (check.evaluate)(s, policy)
-    }
-
-    /// The text of a statement outside its quoted identifiers and literals:
-    /// whatever a hostile name holds must stay inside the quotes.
-    fn outside_quotes(statement: &str) -> String {
-        let mut out = String::new();
-        let mut quote: Option<char> = None;
-        let mut chars = statement.chars().peekable();
-        while let Some(c) = chars.next() {
-            match quote {
-                Some(q) if c == q => {
-                    if chars.peek() == Some(&q) {
-                        chars.next();
-                    } else {
-                        quote = None;
-                    }
-                }
-                Some(_) => {}
-                None if c == '"' || c == '\'' => quote = Some(c),
-                None => out.push(c),
-            }
-        }
-        out
     }
 
     const HOSTILE: &[&str] = &[
@@ -3498,7 +3523,7 @@ mod tests {
                 assert!(!plan.statements.is_empty(), "{} {name:?}", check.id);
                 for statement in plan.statements.iter().chain(&plan.rollback) {
                     assert!(statement.contains(&escape_identifier(name)), "{statement}");
-                    let bare = outside_quotes(statement);
+                    let bare = crate::checks::testkit::outside_quotes(statement);
                     assert!(
                         !bare.contains(';') && !bare.contains('\n') && !bare.contains("--"),
                         "{} {statement:?}",
@@ -3517,7 +3542,7 @@ mod tests {
             let v = run(&CONNECTION_LIMITS, &s);
             let plan = CONNECTION_LIMITS.plan(&s, &v);
             for statement in plan.statements.iter().chain(&plan.rollback) {
-                let bare = outside_quotes(statement);
+                let bare = crate::checks::testkit::outside_quotes(statement);
                 proptest::prop_assert!(!bare.contains(';'), "{}", statement);
             }
         }

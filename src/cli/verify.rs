@@ -4,12 +4,17 @@
 
 use super::VerifyArgs;
 use crate::finding::Status;
-use crate::report::{verify_pdf, VerifyOutcome};
-use anyhow::Context;
+use crate::report::{normalise_fingerprint, verify_pdf, VerifyOutcome};
+use anyhow::{bail, Context};
 use std::process::ExitCode;
 
 pub(super) fn run_verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
     let shown = args.file.display().to_string();
+    if let Some(expected) = &args.expect_fingerprint {
+        if normalise_fingerprint(expected).len() != 64 {
+            bail!("--expect-fingerprint must be a SHA-256 fingerprint: 64 hex digits (colons allowed)");
+        }
+    }
     let bytes = std::fs::read(&args.file).with_context(|| format!("cannot read {shown}"))?;
     match verify_pdf(&bytes, args.expect_fingerprint.as_deref()) {
         Ok(outcome) => {

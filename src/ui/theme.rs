@@ -315,6 +315,8 @@ fn style_for(style: &mut egui::Style, palette: &Palette) {
     spacing.button_padding = egui::vec2(10.0, 4.0);
     spacing.interact_size.y = 24.0;
     spacing.text_edit_width = 320.0;
+    // Solid scroll bars take their own room, so they never cover code or text.
+    spacing.scroll = egui::style::ScrollStyle::solid();
 
     let visuals = &mut style.visuals;
     visuals.panel_fill = palette.app_bg;

@@ -349,7 +349,7 @@ fn citations_table_ui(ui: &mut Ui, findings: &[Finding], out: &mut Vec<Command>)
         egui::Grid::new("citations_table")
             .num_columns(6)
             .striped(true)
-            .spacing([space::L, space::S])
+            .spacing([space::M, space::S])
             .show(ui, |ui| {
                 for head in [
                     "45 CFR §",
@@ -388,7 +388,7 @@ fn citation_row_ui(ui: &mut Ui, citation: &str, list: &[&Finding], out: &mut Vec
     count_cell(ui, open.len(), worst_status(&open));
     count_cell(ui, done, Status::Pass);
     ui.horizontal_wrapped(|ui| {
-        ui.set_max_width(300.0);
+        ui.set_max_width(240.0);
         for finding in open.iter().take(8) {
             let fg = palette.status(finding.status);
             if ui

@@ -8,7 +8,7 @@
 #   options: --tables N --roles M --runs R
 #
 # What it does:
-#   1. builds the release binary and the two bench targets (tests/bench/);
+#   1. builds the optimised binary and the two bench targets (tests/bench/);
 #   2. criterion, no server: evaluation of all checks, snapshot JSON load and report
 #      rendering over a synthetic snapshot of the same generated catalog (evaluate.rs);
 #   3. live: scale_cluster.rs builds a 10-table cluster and an N-table cluster with the test
@@ -115,8 +115,10 @@ mkdir -p "$results_dir"
 work="$results_dir"
 export CRITERION_HOME="$work/criterion"
 
-log "building (release)"
-cargo build --release --bin pgsafeguard
+# One optimised build: `cargo bench` also builds the pgsafeguard binary (the live driver runs
+# it), with the bench profile (= release). A separate `cargo build --release` would compile
+# every dependency a second time (dev-dependencies change feature unification).
+log "building (bench profile = release)"
 cargo bench --no-run --bench evaluate --bench scale_cluster
 binary="$repo_root/target/release/pgsafeguard"
 

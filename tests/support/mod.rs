@@ -51,4 +51,6 @@ pub use scenarios::{
     create_scanner, hardened, insecure, plain, AUDITOR_ROLE, CLINIC_DB, FIXTURE_PGCRYPTO_KEY,
     HARDENED_APP_ROLE, INSECURE_APP_ROLE, PHI_OWNER_ROLE, SCANNER_ROLE,
 };
-pub use traps::{archive_traps, conf_traps, flagged_hba_rules, hba_traps, trap_hba_rules};
+pub use traps::{
+    archive_traps, conf_traps, flagged_hba_rules, hba_include_traps, hba_traps, trap_hba_rules,
+};

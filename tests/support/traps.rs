@@ -2,7 +2,7 @@
 //! for each false-positive class of ../shared/checks-catalogue.md. Real scanners get these
 //! wrong; `tests/traps_live.rs` asserts that pgSafeguard does not.
 //!
-//! Three clusters hold every trap, grouped so that no trap decides another trap's check:
+//! Four clusters hold every trap, grouped so that no trap decides another trap's check:
 //! - [`hba_traps`]: pg_hba rules only (`reject` lines, samehost/samenet, host names,
 //!   `+group`, `@file`), swapped for the ones that must be flagged with
 //!   [`flagged_hba_rules`] (the `0.0.0.0 0.0.0.0` netmask form).
@@ -10,6 +10,7 @@
 //!   pending restart, an md5 verifier under scram, RLS not forced / vacuous / app-owned,
 //!   pgaudit logging nothing, a socket mode outside 0770, a cipher expression that
 //!   excludes weak families, PUBLIC CREATE on `public` as before 15, a literal pgcrypto key).
+//! - [`hba_include_traps`] (PostgreSQL 16+): rules that come from an included file.
 //! - [`archive_traps`]: archive_mode on with an empty, then a discarding, then a
 //!   credential-bearing archive_command; a password in primary_conninfo.
 //!
@@ -19,6 +20,7 @@
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
 
 use postgres_protocol::escape::{escape_identifier, escape_literal};
 use postgres_protocol::password;
@@ -96,6 +98,27 @@ pub fn flagged_hba_rules() -> Vec<String> {
         "host      all           all            0.0.0.0  0.0.0.0        scram-sha-256".into(),
         format!("hostssl   {CLINIC_DB}        {TRAP_APP_ROLE}     10.0.0.0 255.0.0.0      scram-sha-256"),
     ]
+}
+
+/// The file a PostgreSQL 16+ pg_hba.conf includes, relative to the data directory.
+pub const HBA_INCLUDED_FILE: &str = "hba-included.conf";
+/// The rule inside [`HBA_INCLUDED_FILE`], as pg_hba lines are shown.
+pub const INCLUDED_ANYWHERE_RULE: &str = "host all all 0.0.0.0/0 scram-sha-256";
+
+/// A cluster of the server in `bindir` (PostgreSQL 16 or later: pg_hba include
+/// directives) whose pg_hba.conf holds only `include_if_exists` of a missing file and
+/// `include` of [`HBA_INCLUDED_FILE`], which holds [`INCLUDED_ANYWHERE_RULE`]. The rules
+/// of an included file must be judged like any other and named by their file.
+pub fn hba_include_traps(bindir: &Path) -> Cluster {
+    let mut cluster = plain().bindir(bindir).start();
+    write_readable(
+        &cluster,
+        HBA_INCLUDED_FILE,
+        &format!("# included by pg_hba.conf\n{INCLUDED_ANYWHERE_RULE}\n"),
+    );
+    let include = format!("include {HBA_INCLUDED_FILE}");
+    cluster.set_hba(&["include_if_exists hba-not-there.conf", &include]);
+    cluster
 }
 
 /// A cluster (ssl on, otherwise [`plain`]) whose pg_hba.conf holds [`trap_hba_rules`].
@@ -188,16 +211,19 @@ pub fn conf_traps() -> Cluster {
 
 /// A cluster that archives nothing although `archive_mode = on`: the `archive_command` is
 /// empty (switch it with [`discarding_archive_command`] and [`secret_archive_command`]).
-/// `primary_conninfo` holds [`REPLICATION_SECRET`] (ignored: no standby.signal).
+/// `primary_conninfo` holds [`REPLICATION_SECRET`] (ignored: no standby.signal). The
+/// database [`CLINIC_DB`] exists, empty.
 pub fn archive_traps() -> Cluster {
-    plain()
+    let cluster = plain()
         .conf("archive_mode = on")
         .conf("archive_command = ''")
         .conf(&format!(
             "primary_conninfo = 'host=primary.invalid user=replicator \
              password={REPLICATION_SECRET} sslmode=verify-full'"
         ))
-        .start()
+        .start();
+    cluster.psql("postgres", &format!("CREATE DATABASE {CLINIC_DB}"));
+    cluster
 }
 
 /// Reports success and keeps nothing: pg_stat_archiver counts it as archived.

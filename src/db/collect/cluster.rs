@@ -1,4 +1,5 @@
-//! Cluster-wide parts: settings, pg_hba, roles, passwords, sessions, statistics.
+//! Cluster-wide parts: settings, pg_hba, roles, sessions, statistics. The
+//! password-kinds part, whose source depends on the scanner, is `passwords`.
 //!
 //! Each part is one catalog query whose SQL depends only on the server
 //! version, and a store function. Two lists: parts every role may read, and
@@ -8,8 +9,8 @@
 use super::part::{get, single_row, text_list, utc_text, DecodeError, Part, Staging};
 use super::redact::redact_setting;
 use crate::snapshot::{
-    Archiver, DatabaseStat, FileSettingProblem, HbaRule, IdentMapping, Membership, PasswordKind,
-    Role, RoleSetting, Session, Setting,
+    Archiver, DatabaseStat, FileSettingProblem, HbaRule, IdentMapping, Membership, Role,
+    RoleSetting, Session, Setting,
 };
 use std::collections::BTreeMap;
 use tokio_postgres::Row;
@@ -62,11 +63,6 @@ pub(super) fn restricted_parts(version: u32) -> Vec<Part> {
             store_ident_mappings,
         ));
     }
-    parts.push(Part::new(
-        "password_kinds",
-        PASSWORD_KINDS,
-        store_password_kinds,
-    ));
     parts
 }
 
@@ -206,30 +202,6 @@ fn store_roles(rows: &[Row], staging: &mut Staging) -> Result<(), DecodeError> {
         })
         .collect::<Result<Vec<_>, DecodeError>>()?;
     staging.cluster.roles = Some(roles);
-    Ok(())
-}
-
-/// The verifier's kind is computed on the server: the verifier itself never
-/// leaves it.
-const PASSWORD_KINDS: &str = "SELECT rolname::text AS name, \
-     CASE WHEN rolpassword IS NULL THEN 'none' \
-          WHEN rolpassword LIKE 'md5%' THEN 'md5' \
-          WHEN rolpassword LIKE 'SCRAM-SHA-256$%' THEN 'scram' \
-          ELSE 'plain' END AS kind \
-     FROM pg_catalog.pg_authid ORDER BY rolname";
-
-fn store_password_kinds(rows: &[Row], staging: &mut Staging) -> Result<(), DecodeError> {
-    let mut kinds = BTreeMap::new();
-    for row in rows {
-        let kind = match get::<String>(row, "kind")?.as_str() {
-            "none" => PasswordKind::None,
-            "md5" => PasswordKind::Md5,
-            "scram" => PasswordKind::Scram,
-            _ => PasswordKind::Plain,
-        };
-        kinds.insert(get::<String>(row, "name")?, kind);
-    }
-    staging.cluster.password_kinds = Some(kinds);
     Ok(())
 }
 
@@ -414,18 +386,6 @@ mod tests {
         assert!(hba_rules_sql(150_000).contains("NULL::text AS file_name"));
         assert!(database_stats_sql(110_000).contains("NULL::int8"));
         assert!(database_stats_sql(120_000).contains("checksum_failures AS"));
-    }
-
-    #[test]
-    fn password_kinds_never_select_the_verifier() {
-        let select_list = PASSWORD_KINDS
-            .split(" FROM ")
-            .next()
-            .unwrap_or(PASSWORD_KINDS);
-        // rolpassword appears only inside the CASE that classifies it.
-        assert!(select_list.contains("CASE WHEN rolpassword IS NULL"));
-        assert!(!select_list.contains("rolpassword AS"));
-        assert!(!select_list.contains("rolpassword,"));
     }
 
     #[test]

@@ -14,6 +14,7 @@ const QUERY_CANCELED: &str = "57014";
 
 /// The statement that would let `role` read `part`, when a grant can.
 pub fn grant_for(part: &str, role: &str) -> Option<String> {
+    let unquoted = role;
     let role = escape_identifier(role);
     let view_and_function = |view: &str, function: &str| {
         format!(
@@ -33,9 +34,7 @@ pub fn grant_for(part: &str, role: &str) -> Option<String> {
             "pg_file_settings",
             "pg_show_all_file_settings",
         )),
-        "password_kinds" => Some(format!(
-            "GRANT SELECT (rolname, rolpassword) ON pg_catalog.pg_authid TO {role}"
-        )),
+        super::passwords::PART => Some(super::passwords::grant(unquoted)),
         "system_identifier" => Some(format!(
             "GRANT EXECUTE ON FUNCTION pg_catalog.pg_control_system() TO {role}"
         )),
@@ -48,10 +47,10 @@ pub fn failed_part(part: &str, failure: PartFailure, role: &str) -> Gap {
     let mut message = failure.message;
     if failure.sqlstate.as_deref() == Some(QUERY_CANCELED) {
         message.push_str("; raise the scan's statement timeout or scan at a quieter time");
-    } else if part == "password_kinds" {
+    } else if part == super::passwords::PART {
         message.push_str(
-            "; the grant lets the scanner read password hashes, so scanning as a \
-             superuser may be preferable",
+            "; re-run assets/sql/scanner-role.sql as a superuser in this database to \
+             repair pgsafeguard.password_kinds()",
         );
     }
     Gap {

@@ -3,6 +3,7 @@
 //! the gaps known before any part runs.
 
 use super::part::{get, text_list, DecodeError};
+use super::passwords::{self, FunctionState};
 use super::CollectError;
 use crate::snapshot::TlsInfo;
 use tokio_postgres::Row;
@@ -21,9 +22,23 @@ pub(super) struct Identity {
     pub databases_allowing_connections: Vec<String>,
     /// `transaction_read_only` as the server sees it inside the scan transaction.
     pub transaction_read_only: bool,
+    /// Whether the scanner may read `rolname` and `rolpassword` of pg_authid.
+    pub reads_pg_authid: bool,
+    /// What `pgsafeguard.password_kinds()` is to the scanner in this database.
+    pub password_kinds_function: FunctionState,
 }
 
-/// `pg_has_role(…, 'USAGE')` also answers true for superusers.
+impl Identity {
+    /// Where the `password_kinds` part can read from.
+    pub fn password_source(&self) -> passwords::Source {
+        passwords::choose(self.reads_pg_authid, self.password_kinds_function)
+    }
+}
+
+/// `pg_has_role(…, 'USAGE')` and the privilege functions also answer true for
+/// superusers. The password_kinds() function is looked up in the catalogs, not with
+/// `to_regprocedure`, which raises an error when its schema exists but is not
+/// usable; see `passwords` for why owner and SECURITY DEFINER matter.
 pub(super) const IDENTITY: &str = "SELECT current_user::text AS current_user, \
      pg_catalog.current_setting('server_version') AS server_version, \
      pg_catalog.current_setting('server_version_num')::int4 AS server_version_num, \
@@ -35,7 +50,19 @@ pub(super) const IDENTITY: &str = "SELECT current_user::text AS current_user, \
      pg_catalog.pg_has_role(current_user, 'pg_read_all_stats', 'USAGE') AS sees_all_sessions, \
      s.version AS tls_version, s.cipher AS tls_cipher, s.bits AS tls_bits, \
      ARRAY(SELECT datname::text FROM pg_catalog.pg_database \
-           WHERE datallowconn AND NOT datistemplate ORDER BY datname) AS databases \
+           WHERE datallowconn AND NOT datistemplate ORDER BY datname) AS databases, \
+     pg_catalog.has_column_privilege('pg_catalog.pg_authid', 'rolname', 'SELECT') \
+       AND pg_catalog.has_column_privilege('pg_catalog.pg_authid', 'rolpassword', 'SELECT') \
+       AS reads_pg_authid, \
+     coalesce((SELECT CASE WHEN NOT (o.rolsuper AND p.prosecdef) THEN 'untrusted' \
+                           WHEN pg_catalog.has_schema_privilege(p.pronamespace, 'USAGE') \
+                            AND pg_catalog.has_function_privilege(p.oid, 'EXECUTE') \
+                           THEN 'usable' ELSE 'denied' END \
+               FROM pg_catalog.pg_proc p \
+               JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace \
+               JOIN pg_catalog.pg_roles o ON o.oid = p.proowner \
+               WHERE n.nspname = 'pgsafeguard' AND p.proname = 'password_kinds' \
+                 AND p.pronargs = 0 LIMIT 1), 'missing') AS password_kinds_function \
      FROM (SELECT 1) AS one \
      LEFT JOIN pg_catalog.pg_stat_ssl s ON s.pid = pg_catalog.pg_backend_pid() AND s.ssl";
 
@@ -69,6 +96,11 @@ impl Identity {
             own_tls,
             databases_allowing_connections: text_list(row, "databases")?,
             transaction_read_only: get(row, "transaction_read_only")?,
+            reads_pg_authid: get(row, "reads_pg_authid")?,
+            password_kinds_function: FunctionState::from_column(&get::<String>(
+                row,
+                "password_kinds_function",
+            )?),
         })
     }
 }

@@ -10,6 +10,7 @@
 //! 1. Round 1 opens `BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY`, sets
 //!    `statement_timeout` for the transaction and reads who the scanner is
 //!    (version, `current_user`, whether it may see all settings and sessions,
+//!    where it may read password verifier kinds from — see [`passwords`] —,
 //!    its own TLS state, the databases that accept connections) and whether
 //!    the server really made the transaction read-only (if not, the scan
 //!    stops there).
@@ -31,7 +32,8 @@
 //! (`enable_all`).
 //!
 //! Secrets stay on the server: password verifiers are classified there
-//! (`password_kinds`), function bodies and view definitions are matched
+//! (`password_kinds`, from pg_authid or from `pgsafeguard.password_kinds()`
+//! of `assets/sql/scanner-role.sql`), function bodies and view definitions are matched
 //! there (`literal_key_in_body`), the query text of sessions is never read,
 //! and the password in `primary_conninfo` is redacted ([`redact`]).
 //!
@@ -54,11 +56,13 @@ mod database;
 mod gaps;
 mod identity;
 mod part;
+mod passwords;
 mod phi;
 mod pipeline;
 mod redact;
 
 pub use acl::{parse_acl, parse_acl_item, AclParseError};
+pub use passwords::SCANNER_ROLE_SCRIPT;
 pub use redact::redact_conninfo;
 
 use crate::snapshot::{
@@ -215,6 +219,7 @@ pub async fn collect_all(
     let mut parts = cluster::public_parts(version, identity.sees_all_sessions);
     parts.extend(database_parts(version, opts));
     parts.extend(cluster::restricted_parts(version));
+    parts.extend(passwords::part(identity.password_source()));
     let mut staging = Staging::default();
     let mut gaps = visibility_gaps(&identity);
     gaps.extend(run(&mut session, &parts, &mut staging, &identity).await?);
@@ -351,7 +356,8 @@ fn store_all(
     found
 }
 
-/// Gaps known from the identity alone: hidden settings and sessions.
+/// Gaps known from the identity alone: hidden settings and sessions, and
+/// password kinds the scanner has no way to read.
 fn visibility_gaps(identity: &Identity) -> Vec<Gap> {
     let mut found = Vec::new();
     if !identity.sees_all_settings {
@@ -359,6 +365,9 @@ fn visibility_gaps(identity: &Identity) -> Vec<Gap> {
     }
     if !identity.sees_all_sessions {
         found.push(gaps::hidden_sessions(&identity.current_user));
+    }
+    if let passwords::Source::Unavailable(function) = identity.password_source() {
+        found.push(passwords::unavailable_gap(function, &identity.current_user));
     }
     found
 }
@@ -445,14 +454,26 @@ mod tests {
             own_tls: None,
             databases_allowing_connections: vec![],
             transaction_read_only: true,
+            reads_pg_authid: true,
+            password_kinds_function: passwords::FunctionState::Missing,
         };
         assert!(visibility_gaps(&identity).is_empty());
         let limited = Identity {
             sees_all_settings: false,
             sees_all_sessions: false,
-            ..identity
+            reads_pg_authid: false,
+            ..identity.clone()
         };
         let parts: Vec<String> = visibility_gaps(&limited)
+            .into_iter()
+            .map(|g| g.part)
+            .collect();
+        assert_eq!(parts, ["settings", "sessions", "password_kinds"]);
+        let with_function = Identity {
+            password_kinds_function: passwords::FunctionState::Usable,
+            ..limited
+        };
+        let parts: Vec<String> = visibility_gaps(&with_function)
             .into_iter()
             .map(|g| g.part)
             .collect();

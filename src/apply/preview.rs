@@ -1,0 +1,372 @@
+/// A config-file edit as the preview shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigFilePreview {
+    /// `hba_file` or `ident_file`.
+    pub file: String,
+    /// The file's path on the server (`SHOW hba_file`).
+    pub path: String,
+    /// The complete new file.
+    pub lines: Vec<String>,
+    /// Why pgSafeguard cannot write it here (not on the database host, no
+    /// write access, incomplete proposal); `None` when it can.
+    pub not_writable_reason: Option<String>,
+    /// How the server validates it once saved.
+    pub validate: String,
+    /// For a rollback: the backup being put back.
+    pub restore_from: Option<String>,
+}
+
+/// Exactly what applying would do; nothing has run yet.
+#[derive(Debug, Clone)]
+pub struct Preview {
+    pub action: Action,
+    pub check_id: String,
+    pub title: String,
+    /// The check's state now (from the preview's own scan).
+    pub before: Evidence,
+    /// The check's plan as built from that scan (needs, note, classes).
+    pub plan: FixPlan,
+    /// The statements in the order they will run.
+    pub steps: Vec<PlannedStep>,
+    /// What will undo it (captured from the server now); empty when it
+    /// cannot be undone.
+    pub rollback: Vec<String>,
+    pub config_file: Option<ConfigFilePreview>,
+    /// Non-empty: type [`Preview::database`] to confirm.
+    pub high_impact: Vec<String>,
+    /// Non-empty: it cannot be applied.
+    pub refusals: Vec<Refusal>,
+    pub irreversible: bool,
+    /// The database name to type for high-impact fixes.
+    pub database: String,
+    pub added_libraries: Vec<String>,
+    pub notes: Vec<String>,
+    /// For a rollback: the entry it undoes.
+    pub original: Option<Box<ChangeLogEntry>>,
+    snapshot: Snapshot,
+    context: SessionContext,
+    compensation: BTreeMap<String, String>,
+    configured_libraries: Option<Vec<String>>,
+}
+
+impl Preview {
+    /// True when the guards allow applying it.
+    pub fn can_apply(&self) -> bool {
+        self.refusals.is_empty()
+    }
+
+    /// True when the DBA must type the database name.
+    pub fn needs_typed_database(&self) -> bool {
+        !self.high_impact.is_empty()
+    }
+
+    /// The statements that run now (deferred ones excluded).
+    pub fn statements(&self) -> Vec<&str> {
+        self.steps
+            .iter()
+            .filter(|s| s.kind != StepKind::AfterRestart)
+            .map(|s| s.sql.as_str())
+            .collect()
+    }
+
+    /// How the fix takes effect, in a sentence or two.
+    pub fn effect_text(&self) -> String {
+        let mut parts = Vec::new();
+        if let Some(cfg) = &self.config_file {
+            parts.push(format!(
+                "config-file edit of {}: checked by the server ({}) before the reload; \
+                 pgSafeguard writes it with a backup copy{}",
+                cfg.path,
+                if cfg.file == "ident_file" {
+                    "pg_ident_file_mappings"
+                } else {
+                    "pg_hba_file_rules"
+                },
+                match &cfg.not_writable_reason {
+                    Some(reason) => format!(" only on the database host ({reason})"),
+                    None => " or you save it yourself".into(),
+                }
+            ));
+        }
+        let restart: Vec<&str> = self
+            .steps
+            .iter()
+            .filter(|s| s.restart)
+            .filter_map(|s| s.parameter.as_deref())
+            .collect();
+        if !restart.is_empty() || self.plan.apply.contains(&ApplyClass::Restart) {
+            parts.push(format!(
+                "needs a server restart{}: shows as pending restart until then",
+                if restart.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", restart.join(", "))
+                }
+            ));
+        }
+        if self.steps.iter().any(|s| s.kind == StepKind::AlterSystem) {
+            parts.push("then the server re-reads its configuration (pg_reload_conf)".into());
+        }
+        if self.steps.iter().any(|s| s.kind == StepKind::Transaction) {
+            parts.push("takes effect when its transaction commits".into());
+        }
+        let deferred: Vec<&str> = self
+            .steps
+            .iter()
+            .filter(|s| s.kind == StepKind::AfterRestart)
+            .map(|s| s.sql.as_str())
+            .collect();
+        if !deferred.is_empty() {
+            parts.push(format!(
+                "after the restart, apply {} again to run: {}",
+                self.check_id,
+                deferred.join("; ")
+            ));
+        }
+        if parts.is_empty() {
+            "nothing runs".into()
+        } else {
+            parts.join("; ")
+        }
+    }
+
+    /// The preview as text (the CLI prints it; the GUI may show it as is).
+    pub fn render_text(&self) -> String {
+        let verb = match self.action {
+            Action::Apply => "Fix",
+            Action::Rollback => "Rollback of",
+        };
+        let mut text = format!("{verb} {} — {}\n", self.check_id, self.title);
+        text.push_str(&format!(
+            "Now: {}: {}\n",
+            self.before.status, self.before.evidence
+        ));
+        if let Some(original) = &self.original {
+            text.push_str(&format!("Undoes: {}\n", original.summary()));
+        }
+        if !self.steps.is_empty() {
+            text.push_str("Statements, in the order they run:\n");
+            for step in &self.steps {
+                text.push_str(&format!("  {};{}\n", step.sql, step_comment(step)));
+            }
+        }
+        if let Some(cfg) = &self.config_file {
+            text.push_str(&format!("New {} ({}):\n", cfg.path, cfg.file));
+            for line in &cfg.lines {
+                text.push_str(&format!("  {line}\n"));
+            }
+            text.push_str(&format!("Validation: {}\n", cfg.validate));
+        }
+        text.push_str(&format!("Effect: {}\n", self.effect_text()));
+        if self.action == Action::Apply {
+            if self.rollback.is_empty() && self.config_file.is_none() {
+                text.push_str("Rollback: none — this fix cannot be undone\n");
+            } else if self.config_file.is_some() {
+                text.push_str("Rollback: put the backup copy back and reload\n");
+            } else {
+                text.push_str("Rollback:\n");
+                for statement in &self.rollback {
+                    text.push_str(&format!("  {statement};\n"));
+                }
+            }
+        }
+        if !self.plan.needs.is_empty() {
+            text.push_str(&format!("Needs: {}\n", self.plan.needs));
+        }
+        if !self.plan.note.is_empty() {
+            text.push_str(&format!("Note: {}\n", self.plan.note));
+        }
+        for note in &self.notes {
+            text.push_str(&format!("Note: {note}\n"));
+        }
+        if self.irreversible {
+            text.push_str("IRREVERSIBLE: this fix cannot be fully undone\n");
+        }
+        for reason in &self.high_impact {
+            text.push_str(&format!("High impact: {reason}\n"));
+        }
+        for refusal in &self.refusals {
+            text.push_str(&format!("Refused: {}\n", refusal.message));
+        }
+        text
+    }
+}
+
+fn step_comment(step: &PlannedStep) -> &'static str {
+    match step.kind {
+        StepKind::Load => "  -- makes the library's settings known to this session",
+        StepKind::AlterSystem if step.restart => "  -- outside a transaction; needs a restart",
+        StepKind::AlterSystem => "  -- outside a transaction",
+        StepKind::Reload => "",
+        StepKind::Transaction => "  -- in the fix's transaction",
+        StepKind::AfterRestart => "  -- NOT run now: after the restart",
+    }
+}
+
+fn already(status: crate::finding::Status) -> String {
+    use crate::finding::Status;
+    match status {
+        Status::Pass => "already passes".into(),
+        Status::NotApplicable => "does not apply to this server".into(),
+        Status::Attested => "is attested".into(),
+        other => format!("is {other}"),
+    }
+}
+
+fn today(snapshot: &Snapshot) -> String {
+    snapshot.collected_at.get(..10).unwrap_or("").to_string()
+}
+
+fn evidence_of(finding: &Finding, snapshot: &Snapshot) -> Evidence {
+    Evidence {
+        status: finding.status,
+        evidence: finding.evidence.clone(),
+        collected_at: snapshot.collected_at.clone(),
+    }
+}
+
+fn empty_preview(
+    action: Action,
+    finding: &Finding,
+    snapshot: Snapshot,
+    context: SessionContext,
+) -> Preview {
+    Preview {
+        action,
+        check_id: finding.id.clone(),
+        title: finding.title.clone(),
+        before: evidence_of(finding, &snapshot),
+        plan: FixPlan::default(),
+        steps: Vec::new(),
+        rollback: Vec::new(),
+        config_file: None,
+        high_impact: Vec::new(),
+        refusals: Vec::new(),
+        irreversible: false,
+        database: context.facts.database.clone(),
+        added_libraries: Vec::new(),
+        notes: Vec::new(),
+        original: None,
+        snapshot,
+        context,
+        compensation: BTreeMap::new(),
+        configured_libraries: None,
+    }
+}
+
+/// Guards, high-impact reasons and the prepared steps into the preview.
+fn finish_preview(preview: &mut Preview, prepared: prepare::Prepared) {
+    let statements: Vec<sql::Statement> =
+        prepared.steps.iter().map(|s| sql::parse(&s.sql)).collect();
+    preview.refusals.extend(prepared.refusals);
+    preview.refusals.extend(guards::role_refusals(
+        &preview.snapshot,
+        &preview.context,
+        &statements,
+        &today(&preview.snapshot),
+    ));
+    if let Some(cfg) = &preview.config_file {
+        if cfg.file == "hba_file" {
+            preview.refusals.extend(proposed_hba_refusal(preview, cfg));
+        }
+    }
+    let mut restart = prepared.restart_settings.clone();
+    if restart.is_empty() && preview.plan.apply.contains(&ApplyClass::Restart) {
+        restart.push("see the plan".into());
+    }
+    preview.high_impact = guards::high_impact_reasons(
+        &preview.context,
+        &statements,
+        &restart,
+        preview.config_file.as_ref().map(|c| c.file.as_str()),
+    );
+    let mut steps = prepared.steps;
+    let reloads =
+        steps.iter().any(|s| s.kind == StepKind::AlterSystem) || preview.config_file.is_some();
+    if reloads {
+        let at = steps
+            .iter()
+            .position(|s| s.kind == StepKind::AfterRestart)
+            .unwrap_or(steps.len());
+        steps.insert(
+            at,
+            PlannedStep {
+                sql: run::RELOAD_SQL.into(),
+                kind: StepKind::Reload,
+                parameter: None,
+                restart: false,
+            },
+        );
+    }
+    preview.steps = steps;
+    preview.compensation = prepared.compensation;
+    preview.added_libraries = prepared.added_libraries;
+    preview.configured_libraries = prepared.configured_libraries;
+    preview.notes.extend(prepared.notes);
+}
+
+/// The lockout guard on the proposed lines, as far as they can be read
+/// here (the server's reading after saving is checked again).
+fn proposed_hba_refusal(preview: &Preview, cfg: &ConfigFilePreview) -> Option<Refusal> {
+    let after = config_file::parse_hba_lines(&cfg.lines)?;
+    let before = preview.snapshot.hba_rules.as_deref()?;
+    guards::hba_refusal(&preview.snapshot, &preview.context, before, &after)
+}
+
+fn config_preview(snapshot: &Snapshot, edit: &crate::finding::ConfigEdit) -> ConfigFilePreview {
+    let path = snapshot
+        .setting(&edit.file)
+        .and_then(|s| s.setting.clone())
+        .unwrap_or_default();
+    let incomplete = config_file::incomplete_lines(&edit.lines, REDACTED);
+    let not_writable_reason = if path.is_empty() {
+        Some(format!("the scan could not read {}", edit.file))
+    } else if snapshot.host.is_none() {
+        Some("pgSafeguard does not run on the database host".into())
+    } else if !incomplete.is_empty() {
+        Some(format!(
+            "the proposal has lines to complete by hand: {}",
+            incomplete.join(" | ")
+        ))
+    } else {
+        config_file::not_writable_reason(Path::new(&path))
+    };
+    ConfigFilePreview {
+        file: edit.file.clone(),
+        path,
+        lines: edit.lines.clone(),
+        not_writable_reason,
+        validate: edit.validate.clone(),
+        restore_from: None,
+    }
+}
+
+fn restore_preview(
+    snapshot: &Snapshot,
+    record: &changelog::ConfigFileRecord,
+) -> Result<ConfigFilePreview, ApplyError> {
+    let not_rollbackable = |why: String| ApplyError::NotRollbackable {
+        id: record.path.clone(),
+        why,
+    };
+    let Some(backup) = &record.backup_path else {
+        return Err(not_rollbackable(
+            "you saved that file yourself: put your copy back and reload".into(),
+        ));
+    };
+    let lines = config_file::read_lines(Path::new(backup))
+        .map_err(|e| not_rollbackable(format!("the backup copy is gone ({e})")))?;
+    let not_writable_reason = if snapshot.host.is_none() {
+        Some("pgSafeguard does not run on the database host".into())
+    } else {
+        config_file::not_writable_reason(Path::new(&record.path))
+    };
+    Ok(ConfigFilePreview {
+        file: record.file.clone(),
+        path: record.path.clone(),
+        lines,
+        not_writable_reason,
+        validate: "the server reads the restored file back before the reload".into(),
+        restore_from: Some(backup.clone()),
+    })
+}
