@@ -3,6 +3,7 @@
 //! over the target only when complete.
 
 use std::io::Write;
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, thiserror::Error)]
@@ -56,6 +57,14 @@ impl PendingFile {
             return Err(err(std::io::Error::other("already written")));
         };
         temp.write_all(bytes).map_err(err)?;
+        // Temporary files are private (0600); the result gets the target's
+        // existing mode, or the usual 0644 for a new file.
+        let mode = std::fs::metadata(&self.target)
+            .map(|m| m.permissions().mode() & 0o7777)
+            .unwrap_or(0o644);
+        temp.as_file()
+            .set_permissions(std::fs::Permissions::from_mode(mode))
+            .map_err(err)?;
         temp.as_file().sync_all().map_err(err)?;
         temp.persist(&self.target).map_err(|e| err(e.error))?;
         Ok(())
@@ -88,6 +97,18 @@ mod tests {
         write_atomically(&target, b"new").unwrap();
         assert_eq!(std::fs::read_to_string(&target).unwrap(), "new");
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn new_files_are_0644_and_existing_modes_are_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let fresh = dir.path().join("report.pdf");
+        write_atomically(&fresh, b"x").unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&fresh), 0o644);
+        std::fs::set_permissions(&fresh, std::fs::Permissions::from_mode(0o600)).unwrap();
+        write_atomically(&fresh, b"y").unwrap();
+        assert_eq!(mode(&fresh), 0o600);
     }
 
     #[test]

@@ -50,7 +50,9 @@ pub struct Policy {
 #[serde(deny_unknown_fields)]
 pub struct PolicyAcceptedRisk {
     pub id: String,
-    /// Optional object the acceptance is limited to.
+    /// Optional object the acceptance is limited to, exactly as the finding
+    /// lists it in `objects`. A finding whose every object is accepted gets
+    /// the status `accepted`; otherwise it keeps failing without them.
     #[serde(default)]
     pub object: Option<String>,
     pub by: String,

@@ -5,6 +5,8 @@
 // Test helpers outside #[test] functions panic on purpose.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
+mod support;
+
 use eframe::egui;
 use egui::accesskit::Role;
 use egui_kittest::kittest::{NodeT, Queryable};
@@ -254,6 +256,31 @@ fn arrow_keys_move_through_the_check_list() {
     harness.key_press(egui::Key::ArrowUp);
     harness.run();
     assert_eq!(harness.state().selected_check(), Some(ids[0].as_str()));
+}
+
+#[test]
+fn the_minimum_window_keeps_list_and_detail_side_by_side() {
+    let [width, height] = pgsafeguard::ui::MIN_WINDOW;
+    let snapshot = insecure_snapshot();
+    let mut harness = Harness::builder()
+        .with_size(egui::vec2(width, height))
+        .build_eframe(move |cc| App::from_snapshot(&cc.egui_ctx, snapshot));
+    harness.run();
+    open_section(&mut harness, Section::Transit);
+    select_check(&mut harness, "TLS-001");
+    let finding = harness.state().finding("TLS-001").unwrap().clone();
+    let row = harness
+        .get_by_role_and_label(Role::Button, &walkthrough_ui::check_row_label(&finding))
+        .rect();
+    let copy = harness
+        .get_by_role_and_label(Role::Button, "Copy fix")
+        .rect();
+    assert!(row.width() >= 300.0, "check rows are {} wide", row.width());
+    assert!(
+        row.max.x < copy.min.x,
+        "the list {row:?} runs into the detail {copy:?}"
+    );
+    assert!(copy.max.x <= width, "the detail pane is clipped: {copy:?}");
 }
 
 #[test]
@@ -634,4 +661,80 @@ fn a_lost_connection_keeps_the_results_and_marks_them_stale() {
         Summary::of(harness.state().findings()),
         Summary::of(&before)
     );
+}
+
+// ----- live clusters (tests/support) -----
+
+/// Type a connection string into the form and press Connect; wait for the
+/// scan to end either way.
+fn connect_with_string(harness: &mut Harness<'_, App>, conninfo: &str) {
+    click_button(harness, "Use a connection string");
+    let field = harness.get_by_label("Connection string");
+    field.focus();
+    field.type_text(conninfo);
+    harness.run();
+    harness
+        .get_by_role_and_label(Role::Button, "Connect")
+        .click();
+    step_until(harness, "the scan ends", |app| {
+        app.scan().is_none() && (app.results().is_some() || app.form().error.is_some())
+    });
+    harness.run();
+    assert_eq!(harness.state().form().error, None);
+}
+
+fn live_app(rt: &tokio::runtime::Runtime) -> Harness<'static, App> {
+    start_harness(AppInit {
+        runtime: Some(rt.handle().clone()),
+        ..AppInit::default()
+    })
+}
+
+#[test]
+fn connecting_to_the_insecure_cluster_walks_all_six_sections() {
+    let cluster = support::insecure();
+    let (user, password) = support::create_scanner(&cluster);
+    let conninfo = cluster.conninfo_tcp(&user, &password, support::CLINIC_DB, "sslmode=prefer");
+    let rt = runtime();
+    let mut harness = live_app(&rt);
+    connect_with_string(&mut harness, &conninfo);
+
+    assert_eq!(harness.state().page(), Page::Overview);
+    assert!(harness.state().form().password.is_empty());
+    assert_eq!(
+        harness.state().finding("TLS-001").unwrap().status,
+        Status::Fail
+    );
+    for section in Section::ALL {
+        let summary = harness.state().results().unwrap().section_summary(section);
+        harness.get_by_label(&walkthrough_ui::counts_text(&summary));
+        open_section(&mut harness, section);
+        let first = harness.state().ordered_ids(section)[0].clone();
+        assert_eq!(harness.state().selected_check(), Some(first.as_str()));
+        let finding = harness.state().finding(&first).unwrap().clone();
+        harness.get_by_label(&finding.evidence);
+    }
+}
+
+#[test]
+fn a_stopped_server_shows_the_lost_connection_banner_and_keeps_results() {
+    let mut cluster = support::insecure();
+    let (user, password) = support::create_scanner(&cluster);
+    let conninfo = cluster.conninfo_tcp(&user, &password, support::CLINIC_DB, "sslmode=prefer");
+    let rt = runtime();
+    let mut harness = live_app(&rt);
+    connect_with_string(&mut harness, &conninfo);
+    let before = harness.state().findings().to_vec();
+
+    cluster.stop();
+    harness
+        .get_by_role_and_label(Role::Button, "Rescan")
+        .click();
+    step_until(&mut harness, "the rescan fails", |app| {
+        app.scan().is_none() && app.is_stale()
+    });
+    harness.run();
+    harness.get_by_label_contains("connection lost");
+    harness.get_by_label("Stale");
+    assert_eq!(harness.state().findings(), before.as_slice());
 }

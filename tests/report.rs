@@ -505,7 +505,8 @@ fn text_holds_the_cover_chapters_every_check_and_the_hipaa_table() {
         "pg_ident_file_mappings",
         "Appendix A · Scope and method",
         "Appendix B · Embedded scan data and how to verify",
-        "pgsafeguard verify report.pdf --expect-fingerprint",
+        "pgsafeguard verify report.pdf \\",
+        "--expect-fingerprint",
     ] {
         assert!(text.contains(needle), "missing {needle:?}");
     }

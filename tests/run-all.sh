@@ -18,7 +18,7 @@ cd "$repo_root"
 packages=(
   postgresql-15 postgresql-15-pgaudit
   pkg-config libssl-dev
-  xvfb xdotool imagemagick poppler-utils
+  xvfb xdotool imagemagick poppler-utils libnss3-tools
   libgl1-mesa-dri libegl1 libxkbcommon-x11-0
 )
 

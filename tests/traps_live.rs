@@ -220,7 +220,7 @@ fn pg_hba_include_traps_on_postgresql_18() {
     scanned.expect("AUTH-009", Pass, &["none has an error"]);
     let from_file = format!("{HBA_INCLUDED_FILE} line 2: {INCLUDED_ANYWHERE_RULE}");
     let anywhere = scanned.expect("AUTH-006", Fail, &[&from_file]);
-    assert_eq!(anywhere.objects, [from_file.clone()]);
+    assert_eq!(anywhere.objects, std::slice::from_ref(&from_file));
     let plaintext = scanned.expect("TLS-004", Fail, &[&from_file]);
     assert_eq!(plaintext.objects, [from_file]);
 }

@@ -442,7 +442,7 @@ pub fn new_entry_id(check_id: &str, now: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     pub(crate) fn sample(id: &str) -> ChangeLogEntry {

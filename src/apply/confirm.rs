@@ -1,3 +1,12 @@
+//! What the DBA confirmed, and whether that is enough: a high-impact fix
+//! needs the database name typed, an irreversible one an explicit
+//! acknowledgement, a config-file fix the choice of who writes the file; a
+//! rollback needs an applied, not yet undone entry of the same server.
+
+use super::changelog::{Action, ChangeLogEntry, Outcome};
+use super::{ApplyError, Preview};
+use crate::snapshot::Snapshot;
+
 /// Who may write a config file.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum ConfigFileAction {
@@ -45,7 +54,10 @@ impl Confirmation {
     }
 }
 
-fn check_confirmation(preview: &Preview, confirmation: &Confirmation) -> Result<(), ApplyError> {
+pub(super) fn check_confirmation(
+    preview: &Preview,
+    confirmation: &Confirmation,
+) -> Result<(), ApplyError> {
     let id = preview.check_id.clone();
     if !preview.refusals.is_empty() {
         return Err(ApplyError::Refused {
@@ -103,7 +115,7 @@ fn check_confirmation(preview: &Preview, confirmation: &Confirmation) -> Result<
     Ok(())
 }
 
-fn rollbackable(entry: &ChangeLogEntry) -> Result<(), ApplyError> {
+pub(super) fn rollbackable(entry: &ChangeLogEntry) -> Result<(), ApplyError> {
     let refuse = |why: &str| {
         Err(ApplyError::NotRollbackable {
             id: entry.id.clone(),
@@ -137,7 +149,7 @@ fn rollbackable(entry: &ChangeLogEntry) -> Result<(), ApplyError> {
     Ok(())
 }
 
-fn same_server(entry: &ChangeLogEntry, snapshot: &Snapshot) -> Result<(), ApplyError> {
+pub(super) fn same_server(entry: &ChangeLogEntry, snapshot: &Snapshot) -> Result<(), ApplyError> {
     match (
         &entry.target.system_identifier,
         &snapshot.target.system_identifier,

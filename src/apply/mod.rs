@@ -42,8 +42,10 @@
 
 pub mod changelog;
 pub mod config_file;
+mod confirm;
 pub mod guards;
 mod prepare;
+mod preview;
 mod run;
 pub mod sql;
 
@@ -51,21 +53,25 @@ pub use changelog::{
     Action, ChangeLog, ChangeLogEntry, ChangeLogError, Evidence, Outcome, StatementOutcome,
     StepKind,
 };
+pub use confirm::{ConfigFileAction, Confirmation};
 pub use guards::{Guard, Refusal};
 pub use prepare::PlannedStep;
+pub use preview::{ConfigFilePreview, Preview};
 
-use crate::checks::{self, hba::REDACTED};
+use crate::checks;
 use crate::db::apply::{ApplyDbError, ApplySession, ConnectionFacts, ServerError};
 use crate::db::connect::ConnectError;
 use crate::db::conninfo::ConnParams;
-use crate::finding::{ApplyClass, Finding, FixPlan};
+use crate::finding::{Finding, FixPlan};
 use crate::policy::{Attestations, Policy};
 use crate::scan::{self, ScanError, ScanOptions};
 use crate::snapshot::Snapshot;
 use changelog::{ChangeTarget, StatementRecord, Who};
+use confirm::{check_confirmation, rollbackable, same_server};
 use guards::SessionContext;
-use std::collections::BTreeMap;
-use std::path::Path;
+use preview::{
+    already, config_preview, empty_preview, evidence_of, finish_preview, restore_preview, today,
+};
 use std::time::Duration;
 
 /// Tunables of the apply step.
@@ -94,8 +100,6 @@ pub struct Applier {
     policy: Policy,
     options: ApplyOptions,
 }
-
-
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApplyError {
@@ -174,7 +178,6 @@ impl ApplyError {
         }
     }
 }
-
 
 impl Applier {
     /// `params` are the credentials for applying (not the scan's).
@@ -490,14 +493,11 @@ impl Applier {
     }
 }
 
-
 fn os_user() -> Option<String> {
     ["USER", "LOGNAME", "USERNAME"]
         .iter()
         .find_map(|name| std::env::var(name).ok().filter(|v| !v.is_empty()))
 }
-
-
 
 fn new_entry(preview: &Preview, context: &SessionContext) -> ChangeLogEntry {
     let started_at = scan::now_rfc3339();
@@ -569,4 +569,29 @@ pub(crate) fn failure_line(
         "{}: {what}; {state} (change log entry {})",
         entry.check_id, entry.id
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn assert_send<T: Send>(_: &T) {}
+
+    /// The GUI runs these on its tokio runtime: their futures must be Send.
+    #[test]
+    fn the_api_futures_can_run_on_the_gui_runtime() {
+        let params = ConnParams::from_conninfo_with_env("host=/tmp user=u dbname=d", &|_| None)
+            .expect("conninfo");
+        let applier = Applier::new(params, Policy::default());
+        let log = ChangeLog::at("/nonexistent/log.jsonl");
+        assert_send(&applier.preview("TLS-001"));
+        let entry = changelog::tests::sample("x");
+        assert_send(&applier.preview_rollback(&entry));
+        assert_send(&applier.verify(&entry, &log));
+        let snapshot = Snapshot::default();
+        let finding =
+            checks::evaluate_all(&snapshot, &Policy::default(), &Attestations::default()).remove(0);
+        let preview = empty_preview(Action::Apply, &finding, snapshot, SessionContext::default());
+        assert_send(&applier.apply(&preview, &Confirmation::yes(), &log));
+    }
 }

@@ -90,7 +90,13 @@ pub(super) async fn prepare(
         prepared.configured_libraries = Some(configured);
         check_libraries(db, &mut prepared).await;
     }
-    prepared.steps = plan_steps(input.snapshot, db, &statements, &prepared.added_libraries);
+    let version = db.facts().server_version_num;
+    prepared.steps = plan_steps(
+        input.snapshot,
+        version,
+        &statements,
+        &prepared.added_libraries,
+    );
     capture_undo(db, input.snapshot, input.plan_rollback, &mut prepared).await;
     for step in &prepared.steps {
         if let Statement::AlterSystemSet { parameter, values } = sql::parse(&step.sql) {
@@ -209,7 +215,7 @@ async fn check_libraries(db: &ApplySession, prepared: &mut Prepared) {
 
 fn plan_steps(
     snapshot: &Snapshot,
-    db: &ApplySession,
+    server_version_num: u32,
     statements: &[String],
     added: &[String],
 ) -> Vec<PlannedStep> {
@@ -219,7 +225,8 @@ fn plan_steps(
         .map(split_list)
         .unwrap_or_default();
     let waits_for_restart = |library: &str| listed(added, library) && !listed(&running, library);
-    let needs_load = db.facts().server_version_num < 170_000;
+    // Before PostgreSQL 17 ALTER SYSTEM rejects settings of unloaded libraries.
+    let needs_load = server_version_num < 170_000;
     let mut outside = Vec::new();
     let mut inside = Vec::new();
     let mut after = Vec::new();

@@ -1,3 +1,18 @@
+//! What a fix (or a rollback) would do, before anything runs: the
+//! [`Preview`] the GUI's Apply… dialog and `pgsafeguard fix --dry-run` show,
+//! built from a fresh scan, the prepared steps and the guards.
+
+use super::changelog::{Action, ChangeLogEntry, ConfigFileRecord, Evidence, StepKind};
+use super::config_file;
+use super::guards::{self, Refusal, SessionContext};
+use super::prepare::{self, PlannedStep};
+use super::{run, sql, ApplyError};
+use crate::checks::hba::REDACTED;
+use crate::finding::{ApplyClass, ConfigEdit, Finding, FixPlan, Status};
+use crate::snapshot::Snapshot;
+use std::collections::BTreeMap;
+use std::path::Path;
+
 /// A config-file edit as the preview shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfigFilePreview {
@@ -43,10 +58,10 @@ pub struct Preview {
     pub notes: Vec<String>,
     /// For a rollback: the entry it undoes.
     pub original: Option<Box<ChangeLogEntry>>,
-    snapshot: Snapshot,
-    context: SessionContext,
-    compensation: BTreeMap<String, String>,
-    configured_libraries: Option<Vec<String>>,
+    pub(super) snapshot: Snapshot,
+    pub(super) context: SessionContext,
+    pub(super) compensation: BTreeMap<String, String>,
+    pub(super) configured_libraries: Option<Vec<String>>,
 }
 
 impl Preview {
@@ -105,7 +120,7 @@ impl Preview {
             ));
         }
         if self.steps.iter().any(|s| s.kind == StepKind::AlterSystem) {
-            parts.push("then the server re-reads its configuration (pg_reload_conf)".into());
+            parts.push("the server re-reads its configuration right after (pg_reload_conf)".into());
         }
         if self.steps.iter().any(|s| s.kind == StepKind::Transaction) {
             parts.push("takes effect when its transaction commits".into());
@@ -203,8 +218,7 @@ fn step_comment(step: &PlannedStep) -> &'static str {
     }
 }
 
-fn already(status: crate::finding::Status) -> String {
-    use crate::finding::Status;
+pub(super) fn already(status: Status) -> String {
     match status {
         Status::Pass => "already passes".into(),
         Status::NotApplicable => "does not apply to this server".into(),
@@ -213,11 +227,11 @@ fn already(status: crate::finding::Status) -> String {
     }
 }
 
-fn today(snapshot: &Snapshot) -> String {
+pub(super) fn today(snapshot: &Snapshot) -> String {
     snapshot.collected_at.get(..10).unwrap_or("").to_string()
 }
 
-fn evidence_of(finding: &Finding, snapshot: &Snapshot) -> Evidence {
+pub(super) fn evidence_of(finding: &Finding, snapshot: &Snapshot) -> Evidence {
     Evidence {
         status: finding.status,
         evidence: finding.evidence.clone(),
@@ -225,7 +239,7 @@ fn evidence_of(finding: &Finding, snapshot: &Snapshot) -> Evidence {
     }
 }
 
-fn empty_preview(
+pub(super) fn empty_preview(
     action: Action,
     finding: &Finding,
     snapshot: Snapshot,
@@ -255,7 +269,7 @@ fn empty_preview(
 }
 
 /// Guards, high-impact reasons and the prepared steps into the preview.
-fn finish_preview(preview: &mut Preview, prepared: prepare::Prepared) {
+pub(super) fn finish_preview(preview: &mut Preview, prepared: prepare::Prepared) {
     let statements: Vec<sql::Statement> =
         prepared.steps.iter().map(|s| sql::parse(&s.sql)).collect();
     preview.refusals.extend(prepared.refusals);
@@ -313,7 +327,7 @@ fn proposed_hba_refusal(preview: &Preview, cfg: &ConfigFilePreview) -> Option<Re
     guards::hba_refusal(&preview.snapshot, &preview.context, before, &after)
 }
 
-fn config_preview(snapshot: &Snapshot, edit: &crate::finding::ConfigEdit) -> ConfigFilePreview {
+pub(super) fn config_preview(snapshot: &Snapshot, edit: &ConfigEdit) -> ConfigFilePreview {
     let path = snapshot
         .setting(&edit.file)
         .and_then(|s| s.setting.clone())
@@ -341,9 +355,9 @@ fn config_preview(snapshot: &Snapshot, edit: &crate::finding::ConfigEdit) -> Con
     }
 }
 
-fn restore_preview(
+pub(super) fn restore_preview(
     snapshot: &Snapshot,
-    record: &changelog::ConfigFileRecord,
+    record: &ConfigFileRecord,
 ) -> Result<ConfigFilePreview, ApplyError> {
     let not_rollbackable = |why: String| ApplyError::NotRollbackable {
         id: record.path.clone(),

@@ -290,7 +290,10 @@ impl Engine<'_> {
         };
         match index {
             Some(i) => self.set(entry, i, outcome),
-            None => entry.notes.push(format!("reload: {outcome:?}")),
+            None => entry.notes.push(match outcome {
+                StatementOutcome::Failed { error } => format!("reload failed: {error}"),
+                _ => "reloaded the configuration".into(),
+            }),
         }
     }
 

@@ -365,8 +365,8 @@ fn tokenize(sql: &str) -> Option<Vec<Token>> {
         let c = chars[i];
         if c.is_whitespace() {
             i += 1;
-        } else if c == '-' && chars.get(i + 1) == Some(&'-')
-            || c == '/' && chars.get(i + 1) == Some(&'*')
+        } else if (c == '-' && chars.get(i + 1) == Some(&'-'))
+            || (c == '/' && chars.get(i + 1) == Some(&'*'))
         {
             return None;
         } else if c == '"' {

@@ -21,7 +21,7 @@
 use super::facts;
 use super::facts::{
     bootstrap_name, describe, library_listed, major_version, need_setting, part_missing,
-    restore_list, sample, scanner_role, set_list_statement, split_list, value, SHOWN,
+    preload_statement, restore_list, sample, scanner_role, value, SHOWN,
 };
 use super::managed::{self, Provider};
 use super::privileges::{FastMap, FastSet, Reach, RoleGraph, RoleSet, PUBLIC, READ_ALL_DATA};
@@ -2347,16 +2347,10 @@ fn set_user_loaded(s: &Snapshot, _: &Policy) -> Verdict {
 /// pgaudit or anything else already there. One literal per element, so the
 /// server does not read the whole list as a single library name.
 fn preload_set_user(s: &Snapshot, _: &Verdict) -> FixPlan {
-    let name = "shared_preload_libraries";
-    let mut items = s
-        .setting(name)
-        .map(|x| split_list(value(x)))
-        .unwrap_or_default();
-    items.push("set_user".into());
     FixPlan {
         apply: vec![ApplyClass::Os, ApplyClass::Restart],
-        statements: vec![set_list_statement(name, &items)],
-        rollback: vec![restore_list(s, name)],
+        statements: vec![preload_statement(s, "set_user")],
+        rollback: vec![restore_list(s, "shared_preload_libraries")],
         needs: "superuser (ALTER SYSTEM) and the operating system (package, restart)".into(),
         note: "install the set_user package for this PostgreSQL major first: a preload \
             library that is missing stops the server from starting; then restart, and \

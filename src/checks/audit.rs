@@ -7,9 +7,9 @@
 
 use super::expect::{expect_all, fix_settings, judge_settings, Expect};
 use super::facts::{
-    alter_system_set, describe, is_off, is_on, library_listed, major_version, need_setting,
-    parse_instant, part_missing, restore_list, restore_parameter, sample, scanner_role,
-    set_list_statement, settings_grant, split_list, value,
+    alter_system_set, connect_grant, describe, is_off, is_on, library_listed, major_version,
+    need_setting, parse_instant, part_missing, preload_statement, restore_list, restore_parameter,
+    sample, settings_grant, split_list, value,
 };
 use super::phi::phi_relations;
 use super::privileges::{Reach, RoleGraph};
@@ -39,15 +39,6 @@ pub static CHECKS: &[&Check] = &[
 
 // ---------------------------------------------------------------------------
 // Helpers
-
-/// The grant that lets the scanner read a database's catalog.
-fn connect_grant(s: &Snapshot, database: &str) -> String {
-    format!(
-        "GRANT CONNECT ON DATABASE {} TO {}",
-        escape_identifier(database),
-        escape_identifier(&scanner_role(s))
-    )
-}
 
 /// `shared_preload_libraries` and whether it loads pgaudit, or unknown.
 fn pgaudit_preload(s: &Snapshot) -> Result<(&Setting, bool), Verdict> {
@@ -145,10 +136,7 @@ fn load_pgaudit(s: &Snapshot, _: &Verdict) -> FixPlan {
     let current = s.setting("shared_preload_libraries");
     let raw = current.map(value).unwrap_or("");
     if !library_listed(raw, "pgaudit") {
-        let mut libraries = split_list(raw);
-        libraries.push("pgaudit".into());
-        plan.statements
-            .push(set_list_statement("shared_preload_libraries", &libraries));
+        plan.statements.push(preload_statement(s, "pgaudit"));
         plan.apply.push(ApplyClass::Restart);
         notes.push(format!(
             "keeps the libraries already listed ({}); restart the server before CREATE EXTENSION, \
@@ -1463,6 +1451,7 @@ pub fn cases() -> Vec<super::testkit::Case> {
 mod tests {
     use super::super::testkit::{base, db, role, set, table, with_settings};
     use super::*;
+    use crate::checks::facts::set_list_statement;
     use crate::finding::Status;
     use crate::snapshot::{AclItem, Membership};
 

@@ -428,6 +428,30 @@ pub fn set_list_statement(name: &str, items: &[String]) -> String {
     )
 }
 
+/// `ALTER SYSTEM SET shared_preload_libraries = …` keeping every library the
+/// snapshot saw and adding `library` once: replacing the list would unload
+/// what is already there (pgaudit, for one).
+pub fn preload_statement(snapshot: &Snapshot, library: &str) -> String {
+    let raw = snapshot
+        .setting("shared_preload_libraries")
+        .map(value)
+        .unwrap_or("");
+    let mut items = split_list(raw);
+    if !library_listed(raw, library) {
+        items.push(library.into());
+    }
+    set_list_statement("shared_preload_libraries", &items)
+}
+
+/// The grant that lets the scanner connect to a database to read its catalog.
+pub fn connect_grant(snapshot: &Snapshot, database: &str) -> String {
+    format!(
+        "GRANT CONNECT ON DATABASE {} TO {}",
+        escape_identifier(database),
+        escape_identifier(&scanner_role(snapshot))
+    )
+}
+
 /// The rollback for a list setting: the old elements when they came from
 /// postgresql.auto.conf, otherwise RESET (postgresql.conf applies again).
 pub fn restore_list(s: &Snapshot, name: &str) -> String {

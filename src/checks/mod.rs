@@ -3,8 +3,17 @@
 //!
 //! Checks are pure functions of the [`Snapshot`] and the [`Policy`]: no I/O, no
 //! clock, no environment. A missing fact yields `unknown` with the reason and
-//! the grant that would allow it, never `pass`. This module must not import
-//! `db`, `ui` or `report`.
+//! the grant that would allow it, never `pass`; a setting the server's major
+//! does not have yields `not_applicable` ([`facts::need_setting`]). This
+//! module must not import `db`, `ui` or `report`.
+//!
+//! What applies to every check is done once, here, around its `evaluate` and
+//! fix: on a managed service the provider's table ([`managed::CONTROLS`])
+//! replaces checks the provider controls; per-object accepted risks of the
+//! policy are taken out of a finding's objects (all accepted: `accepted`);
+//! attestations turn `manual` into `attested`; and where ALTER SYSTEM is not
+//! allowed its fix statements become instructions for where the parameters
+//! live ([`facts::without_alter_system`]).
 
 pub mod access;
 pub mod at_rest;
@@ -321,7 +330,7 @@ pub const CATALOGUE_IDS: &[&str] = &[
 
 #[cfg(test)]
 mod tests {
-    use super::testkit::{all_cases, judge, Case};
+    use super::testkit::{all_cases, judge, judge_with, Case};
     use super::*;
     use std::collections::BTreeSet;
 
@@ -591,8 +600,7 @@ mod tests {
             }],
             ..Policy::default()
         };
-        let check = find("TLS-004").unwrap_or_else(|| panic!("TLS-004"));
-        let f = evaluate_one(check, &s, &policy, &Attestations::default());
+        let f = judge_with("TLS-004", &s, &policy);
         assert_eq!(f.status, Status::Warn);
         assert_eq!(f.objects.len(), 1);
         assert!(f.evidence.contains(&format!(
@@ -600,7 +608,7 @@ mod tests {
         )));
         // Expired: nothing is accepted.
         s.collected_at = "2027-01-02T00:00:00Z".into();
-        let f = evaluate_one(check, &s, &policy, &Attestations::default());
+        let f = judge_with("TLS-004", &s, &policy);
         assert_eq!(f.objects.len(), 2);
         assert!(!f.evidence.contains("accepted in the policy"));
     }

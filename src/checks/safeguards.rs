@@ -8,8 +8,8 @@
 
 use super::expect::{expect_all, fix_settings, Expect};
 use super::facts::{
-    attestation_required, describe, is_off, is_on, parse_mode, part_missing, scanner_role,
-    settings_grant, value,
+    attestation_required, connect_grant, describe, is_off, is_on, parse_mode, part_missing,
+    scanner_role, settings_grant, value,
 };
 use super::redact::redact_command;
 use super::versions::{self, MajorRelease};
@@ -471,14 +471,6 @@ fn extension_inventory(s: &Snapshot) -> Result<Vec<(String, &Extension)>, Verdic
                 .map(move |e| (format!("{}:{}", db.name, e.name), e))
         })
         .collect())
-}
-
-fn connect_grant(s: &Snapshot, database: &str) -> String {
-    format!(
-        "GRANT CONNECT ON DATABASE {} TO {}",
-        escape_identifier(database),
-        escape_identifier(&scanner_role(s))
-    )
 }
 
 fn approved_extensions(s: &Snapshot, policy: &Policy) -> Verdict {

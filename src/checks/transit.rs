@@ -11,9 +11,9 @@ mod ciphers;
 mod conninfo;
 
 use super::facts::{
-    alter_system_set, describe, is_bootstrap, is_not_applicable, is_off, list_items, listing,
-    major_version, missing_part, need_setting, parse_instant, part_missing, restore_parameter,
-    scanner_role, settle, value,
+    alter_system_set, describe, is_bootstrap, is_not_applicable, is_off, library_listed,
+    list_items, listing, major_version, missing_part, need_setting, parse_instant, part_missing,
+    preload_statement, restore_parameter, scanner_role, settle, value,
 };
 use super::hba::{self, Groups, Line, Who};
 use super::managed::{self, Provider};
@@ -1986,19 +1986,6 @@ fn password_expiry_plan(s: &Snapshot, verdict: &Verdict) -> FixPlan {
 // ---------------------------------------------------------------------------
 // AUTH-013 and AUTH-014: libraries
 
-/// The current list with `library` appended (case kept, no duplicate).
-fn with_library(raw: &str, library: &str) -> String {
-    let mut items: Vec<&str> = raw
-        .split(',')
-        .map(str::trim)
-        .filter(|i| !i.is_empty())
-        .collect();
-    if !list_items(raw).iter().any(|i| i == library) {
-        items.push(library);
-    }
-    items.join(",")
-}
-
 pub static PASSWORD_QUALITY_LIBRARY: Check = Check {
     id: "AUTH-013",
     section: Section::Transit,
@@ -2019,12 +2006,9 @@ pub static PASSWORD_QUALITY_LIBRARY: Check = Check {
 fn password_quality_library(s: &Snapshot, _: &Policy) -> Result<Verdict, Verdict> {
     let setting = need_setting(s, "shared_preload_libraries")?;
     let seen = describe("shared_preload_libraries", setting);
-    let loaded = list_items(value(setting));
+    let raw = value(setting);
     Ok(
-        if loaded
-            .iter()
-            .any(|l| l == "passwordcheck" || l == "credcheck")
-        {
+        if library_listed(raw, "passwordcheck") || library_listed(raw, "credcheck") {
             Verdict::pass(seen)
         } else {
             Verdict::fail(format!(
@@ -2035,16 +2019,9 @@ fn password_quality_library(s: &Snapshot, _: &Policy) -> Result<Verdict, Verdict
 }
 
 fn password_quality_plan(s: &Snapshot, _: &Verdict) -> FixPlan {
-    let raw = s
-        .setting("shared_preload_libraries")
-        .map(value)
-        .unwrap_or_default();
     FixPlan {
         apply: vec![ApplyClass::Restart],
-        statements: vec![alter_system_set(
-            "shared_preload_libraries",
-            &with_library(raw, "passwordcheck"),
-        )],
+        statements: vec![preload_statement(s, "passwordcheck")],
         rollback: vec![restore_parameter(s, "shared_preload_libraries")],
         needs: "superuser (ALTER SYSTEM)".into(),
         note: "install the contrib package first (a library that is missing stops the server \
@@ -2076,13 +2053,13 @@ pub static AUTH_THROTTLING: Check = Check {
 const MAX_AUTH_TIMEOUT_MS: f64 = 60_000.0;
 
 /// The configured failed-login delay: the setting that gives it and its value.
-fn login_delay(s: &Snapshot, loaded: &[String]) -> Option<(String, f64)> {
+fn login_delay(s: &Snapshot, preloaded: &str) -> Option<(String, f64)> {
     [
         ("auth_delay", "auth_delay.milliseconds"),
         ("credcheck", "credcheck.auth_delay_ms"),
     ]
     .into_iter()
-    .filter(|(library, _)| loaded.iter().any(|l| l == library))
+    .filter(|(library, _)| library_listed(preloaded, library))
     .find_map(|(_, name)| {
         let setting = s.setting(name)?;
         let ms = to_ms(value(setting), setting.unit.as_deref().unwrap_or("ms"))?;
@@ -2097,13 +2074,12 @@ fn auth_timeout_ms(setting: &Setting) -> Option<f64> {
 fn auth_throttling(s: &Snapshot, _: &Policy) -> Result<Verdict, Verdict> {
     let timeout = need_setting(s, "authentication_timeout")?;
     let libraries = need_setting(s, "shared_preload_libraries")?;
-    let loaded = list_items(value(libraries));
     let mut seen = vec![describe("authentication_timeout", timeout)];
     let mut problems = Vec::new();
     if auth_timeout_ms(timeout).is_none_or(|ms| ms > MAX_AUTH_TIMEOUT_MS) {
         problems.push("authentication_timeout".to_string());
     }
-    match login_delay(s, &loaded) {
+    match login_delay(s, value(libraries)) {
         Some((shown, _)) => seen.push(shown),
         None => {
             seen.push(describe("shared_preload_libraries", libraries));
@@ -2140,11 +2116,8 @@ fn auth_throttling_plan(s: &Snapshot, verdict: &Verdict) -> FixPlan {
             .setting("shared_preload_libraries")
             .map(value)
             .unwrap_or_default();
-        if !list_items(raw).iter().any(|l| l == "auth_delay") {
-            plan.statements.push(alter_system_set(
-                "shared_preload_libraries",
-                &with_library(raw, "auth_delay"),
-            ));
+        if !library_listed(raw, "auth_delay") {
+            plan.statements.push(preload_statement(s, "auth_delay"));
             plan.rollback
                 .push(restore_parameter(s, "shared_preload_libraries"));
             plan.apply.insert(0, ApplyClass::Restart);

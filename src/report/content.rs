@@ -1178,7 +1178,7 @@ impl<'a> ReportWriter<'a, '_> {
                  time, whether bytes were changed or appended after signing, and whether the embedded data still \
                  has the digest printed above:",
                 format!(
-                    "pgsafeguard verify report.pdf --expect-fingerprint {}",
+                    "pgsafeguard verify report.pdf \\\n    --expect-fingerprint {}",
                     self.ctx.signer_fingerprint
                 ),
             ),

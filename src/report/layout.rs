@@ -374,14 +374,13 @@ pub fn wrap(fonts: &FontSet, spans: &[Span], max_width: f32) -> Vec<Line> {
         }
     }
     if !line.is_empty() || lines.is_empty() {
-        if line.height == 0.0 {
-            line.height = spans.first().map(|s| s.style.line_height()).unwrap_or(10.0);
-        }
         lines.push(line);
     }
+    // Empty lines (blank lines, empty text) still take the text's height.
+    let default_height = spans.first().map(|s| s.style.line_height()).unwrap_or(10.0);
     for l in &mut lines {
         if l.height == 0.0 {
-            l.height = spans.first().map(|s| s.style.line_height()).unwrap_or(10.0);
+            l.height = default_height;
         }
     }
     lines

@@ -370,7 +370,7 @@ impl App {
     // ----- the frame -----
 
     /// Drain background results; called before every frame.
-    pub fn drain_jobs(&mut self) {
+    fn drain_jobs(&mut self) {
         for event in self.jobs.drain() {
             self.on_job_event(event);
         }

@@ -116,10 +116,6 @@ impl Jobs {
         }
     }
 
-    pub fn has_runtime(&self) -> bool {
-        self.runtime.is_some()
-    }
-
     /// Everything that arrived since the last frame.
     pub fn drain(&self) -> Vec<JobEvent> {
         self.rx.try_iter().collect()

@@ -192,7 +192,9 @@ fn top_buttons_ui(ui: &mut Ui, app: &App, out: &mut Vec<Command>) {
     }
     if ui
         .button("Save session")
-        .on_hover_text("Save the snapshot, attestations and notes (Ctrl+S)")
+        .on_hover_text(
+            "Save the snapshot, attestations and notes (Ctrl+S; Ctrl+Shift+S to choose a new file)",
+        )
         .clicked()
     {
         out.push(Command::SaveSession);

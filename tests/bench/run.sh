@@ -94,9 +94,10 @@ time_command() {
   fi
 }
 
-# criterion_ms ID: criterion's median estimate for a benchmark id, in milliseconds.
+# criterion_ms NAME: criterion's median estimate for offline/NAME/<label>, in milliseconds
+# (criterion turns the slash of a benchmark id into an underscore in its folder name).
 criterion_ms() {
-  local file="$CRITERION_HOME/offline/$1/new/estimates.json"
+  local file="$CRITERION_HOME/offline/${1}_${label}/new/estimates.json"
   if [ -f "$file" ]; then
     awk "BEGIN { printf \"%.2f\", $(json_number "$file" '.median.point_estimate') / 1e6 }"
   else
@@ -129,11 +130,11 @@ if [ "$small" -eq 1 ]; then criterion_args+=(--warm-up-time 1 --measurement-time
 PGSG_BENCH_TABLES="$tables" PGSG_BENCH_ROLES="$roles" \
   cargo bench --bench evaluate -- "${criterion_args[@]}" 2>&1 | tee "$work/criterion.txt" >&2
 label="${tables}t_${roles}r"
-evaluate_ms=$(criterion_ms "evaluate_all/$label")
-from_str_ms=$(criterion_ms "snapshot_from_str/$label")
-load_cli_ms=$(criterion_ms "load_snapshot_cli/$label")
-report_json_ms=$(criterion_ms "report_json/$label")
-report_text_ms=$(criterion_ms "report_text/$label")
+evaluate_ms=$(criterion_ms evaluate_all)
+from_str_ms=$(criterion_ms snapshot_from_str)
+load_cli_ms=$(criterion_ms load_snapshot_cli)
+report_json_ms=$(criterion_ms report_json)
+report_text_ms=$(criterion_ms report_text)
 
 # ---- live figures ----
 live="$work/live"
