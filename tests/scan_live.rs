@@ -329,3 +329,42 @@ fn verify_full_with_the_wrong_ca_and_with_a_host_not_in_the_certificate() {
     let out = pgsafeguard(&["scan", &conninfo]);
     assert_connect_error(&out, "not valid for host", cluster.superuser_password());
 }
+
+/// Regenerates `assets/demo/sample-session.json` (the offline demo) from a real
+/// scan of the insecure scenario:
+/// `cargo test --test scan_live -- --ignored regenerate_demo_sample`.
+#[test]
+#[ignore = "writes assets/demo/sample-session.json"]
+fn regenerate_demo_sample() {
+    let cluster = insecure();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let snap = dir.path().join("snap.json");
+    let conninfo = cluster.conninfo_tcp(
+        cluster.superuser(),
+        cluster.superuser_password(),
+        CLINIC_DB,
+        "sslmode=prefer",
+    );
+    let out = pgsafeguard(&[
+        "scan",
+        &conninfo,
+        "--sample-phi",
+        "--save-snapshot",
+        snap.to_str().expect("utf8"),
+        "--output",
+        dir.path().join("out.txt").to_str().expect("utf8"),
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    let mut snapshot = pgsafeguard::cli::load_snapshot(&snap).expect("snapshot");
+    // The throwaway cluster's host facts and port mean nothing elsewhere.
+    snapshot.host = None;
+    snapshot.target.host = "demo.invalid".into();
+    snapshot.target.port = 5432;
+    let mut session = pgsafeguard::session::SessionFile::new(snapshot);
+    session.notes.insert(
+        "sample".into(),
+        "A real scan of pgSafeguard's insecure test scenario (fictitious data).".into(),
+    );
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/demo/sample-session.json");
+    session.save(&path).expect("save sample");
+}
