@@ -24,6 +24,7 @@ pub mod db;
 pub mod finding;
 pub mod output;
 pub mod policy;
+pub mod redact;
 pub mod report;
 pub mod scan;
 pub mod session;

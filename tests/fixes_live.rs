@@ -627,16 +627,16 @@ fn misconfigured() -> Cluster {
 
 #[test]
 fn fixes_for_checks_the_insecure_cluster_passes() {
+    // AUD-013's fix points log_directory at /var/log/postgresql: remove what
+    // this cluster writes there, also when the test fails
+    // (declared first, so it runs after the cluster stopped).
+    let _cleanup = NewFilesRemoved::in_dir("/var/log/postgresql");
     let mut cluster = misconfigured();
     let policy = Policy {
         approved_extensions: Some(Vec::new()),
         ..Policy::default()
     };
     let target = Target::with_policy(&superuser_ipv4(&cluster), policy);
-    // AUD-013's fix points log_directory at /var/log/postgresql: remove what
-    // this cluster writes there.
-    let system_logs = Path::new("/var/log/postgresql");
-    let logs_before = list_dir(system_logs);
     for id in [
         "TLS-002", "EAR-010", "GEN-003", "AUD-004", "AUD-006", "AUD-010", "AUD-011", "AUD-013",
         "AUTH-011", "AUTH-015", "PRIV-002", "PRIV-003", "PRIV-004", "PRIV-005", "PRIV-006",
@@ -665,10 +665,28 @@ fn fixes_for_checks_the_insecure_cluster_passes() {
     target.rollback(&entry);
     cluster.restart();
     target.assert_status("TLS-009", Status::Fail, "after the rollback and restart");
+}
 
-    for file in list_dir(system_logs) {
-        if !logs_before.contains(&file) {
-            let _ = std::fs::remove_file(&file);
+/// Removes, when dropped, the files that appeared in a folder since it was made.
+struct NewFilesRemoved {
+    dir: PathBuf,
+    before: Vec<PathBuf>,
+}
+
+impl NewFilesRemoved {
+    fn in_dir(dir: &str) -> NewFilesRemoved {
+        let dir = PathBuf::from(dir);
+        let before = list_dir(&dir);
+        NewFilesRemoved { dir, before }
+    }
+}
+
+impl Drop for NewFilesRemoved {
+    fn drop(&mut self) {
+        for file in list_dir(&self.dir) {
+            if !self.before.contains(&file) {
+                let _ = std::fs::remove_file(&file);
+            }
         }
     }
 }

@@ -13,9 +13,11 @@ use egui_kittest::kittest::{NodeT, Queryable};
 use egui_kittest::Harness;
 use pgsafeguard::db::conninfo::{ConnParams, SslMode};
 use pgsafeguard::finding::{Section, Status, Summary};
+use pgsafeguard::report::{verify_pdf, SigningIdentity};
 use pgsafeguard::session::SessionFile;
 use pgsafeguard::snapshot::{self, Setting, Snapshot};
-use pgsafeguard::ui::app::{App, AppInit, Page};
+use pgsafeguard::ui::app::{self, App, AppInit, Page};
+use pgsafeguard::ui::jobs;
 use pgsafeguard::ui::profiles::PrefsStore;
 use pgsafeguard::ui::walkthrough_ui;
 use std::collections::BTreeMap;
@@ -319,12 +321,43 @@ fn attesting_a_manual_check_turns_it_attested() {
 }
 
 #[test]
-fn export_shortcut_says_where_pdf_export_comes_from() {
+fn export_shortcut_starts_the_export_job() {
+    // Headless, there is no runtime for the save dialog: the export job
+    // answers that it cannot start, which shows Ctrl+E reached it.
     let mut harness = harness_with(insecure_snapshot());
     harness.run();
     harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::E);
     harness.run();
-    harness.get_by_label("PDF export comes with the report feature");
+    harness.get_by_label_contains("cannot export the report");
+    assert!(harness
+        .query_by_label_contains("comes with the report feature")
+        .is_none());
+}
+
+#[test]
+fn export_job_writes_a_signed_report_that_verifies() {
+    let harness = harness_with(insecure_snapshot());
+    let results = harness.state().results().unwrap();
+    let input = app::report_input(results);
+    assert!(input.demo, "the offline snapshot is marked as a demo");
+    let identity = SigningIdentity::generate("pgSafeguard GUI test").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("clinic-pgsafeguard-report.pdf");
+
+    let exported = jobs::export_report_to(&path, &input, &identity).unwrap();
+
+    assert_eq!(exported.path, path);
+    assert_eq!(exported.signer_fingerprint, identity.fingerprint_sha256());
+    let bytes = std::fs::read(&path).unwrap();
+    assert!(bytes.starts_with(b"%PDF"));
+    let outcome = verify_pdf(&bytes, Some(&identity.fingerprint_sha256())).unwrap();
+    assert_eq!(outcome.signer_fingerprint, identity.fingerprint_sha256());
+    assert_eq!(
+        app::short_fingerprint(&exported.signer_fingerprint)
+            .chars()
+            .count(),
+        17
+    );
 }
 
 #[test]

@@ -354,7 +354,12 @@ fn regenerate_demo_sample() {
         "--output",
         dir.path().join("out.txt").to_str().expect("utf8"),
     ]);
-    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let mut snapshot = pgsafeguard::cli::load_snapshot(&snap).expect("snapshot");
     // The throwaway cluster's host facts and port mean nothing elsewhere.
     snapshot.host = None;
@@ -365,6 +370,7 @@ fn regenerate_demo_sample() {
         "sample".into(),
         "A real scan of pgSafeguard's insecure test scenario (fictitious data).".into(),
     );
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/demo/sample-session.json");
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/demo/sample-session.json");
     session.save(&path).expect("save sample");
 }

@@ -92,8 +92,7 @@ pub struct ConfigFileRecord {
     /// SHA-256 (hex) of the file before and after.
     pub sha256_before: Option<String>,
     pub sha256_after: Option<String>,
-    /// The lines written (secret options never appear: proposals with
-    /// redacted values are not written automatically).
+    /// The lines written, secret option values redacted.
     pub lines: Vec<String>,
 }
 

@@ -164,6 +164,37 @@ fn copy_mode_and_owner(target: &Path, like: &Path) -> Result<(), FileError> {
     fs::set_permissions(target, wanted.permissions()).map_err(|e| file_error(target, e))
 }
 
+/// pg_hba options whose values are secrets.
+const SECRET_OPTIONS: &[&str] = &["ldapbindpasswd", "radiussecrets"];
+
+/// The lines with secret option values replaced by `marker`, for showing
+/// and for the change log (the file itself keeps them).
+pub fn redact_secrets(lines: &[String], marker: &str) -> Vec<String> {
+    lines.iter().map(|line| redact_line(line, marker)).collect()
+}
+
+fn redact_line(line: &str, marker: &str) -> String {
+    let lower = line.to_lowercase();
+    if !SECRET_OPTIONS.iter().any(|o| lower.contains(o)) {
+        return line.to_string();
+    }
+    let Some(tokens) = hba_tokens(line.split('#').next().unwrap_or("")) else {
+        return format!("# (a line with a secret option, not shown) {marker}");
+    };
+    tokens
+        .iter()
+        .map(|token| match token.split_once('=') {
+            Some((key, _))
+                if SECRET_OPTIONS.contains(&key.trim_matches('"').to_lowercase().as_str()) =>
+            {
+                format!("{key}={marker}")
+            }
+            _ => token.clone(),
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// Lines that make a proposal unfit for writing as is: redacted secrets and
 /// rules the proposal could not reproduce.
 pub fn incomplete_lines(lines: &[String], redacted_marker: &str) -> Vec<String> {
@@ -327,6 +358,20 @@ mod tests {
         assert_eq!(rules[3].address.as_deref(), Some("all"));
         assert_eq!(rules[4].options, ["clientcert=verify-full"]);
         assert!(parse_hba_lines(&["include other.conf".to_string()]).is_none());
+    }
+
+    #[test]
+    fn secret_options_are_not_shown() {
+        let lines = vec![
+            "host all all 10.0.0.0/8 ldap ldapserver=x ldapbindpasswd=\"s3 cret\"".to_string(),
+            "local all all peer".to_string(),
+        ];
+        let shown = redact_secrets(&lines, "[redacted]");
+        assert_eq!(
+            shown[0],
+            "host all all 10.0.0.0/8 ldap ldapserver=x ldapbindpasswd=[redacted]"
+        );
+        assert_eq!(shown[1], "local all all peer");
     }
 
     #[test]

@@ -20,7 +20,8 @@ pub struct ConfigFilePreview {
     pub file: String,
     /// The file's path on the server (`SHOW hba_file`).
     pub path: String,
-    /// The complete new file.
+    /// The complete new file. A restored backup may hold secret option
+    /// values: show [`ConfigFilePreview::shown_lines`] instead.
     pub lines: Vec<String>,
     /// Why pgSafeguard cannot write it here (not on the database host, no
     /// write access, incomplete proposal); `None` when it can.
@@ -62,6 +63,14 @@ pub struct Preview {
     pub(super) context: SessionContext,
     pub(super) compensation: BTreeMap<String, String>,
     pub(super) configured_libraries: Option<Vec<String>>,
+}
+
+impl ConfigFilePreview {
+    /// The lines to show: secret option values (ldapbindpasswd,
+    /// radiussecrets) replaced by a marker.
+    pub fn shown_lines(&self) -> Vec<String> {
+        config_file::redact_secrets(&self.lines, REDACTED)
+    }
 }
 
 impl Preview {
@@ -167,7 +176,7 @@ impl Preview {
         }
         if let Some(cfg) = &self.config_file {
             text.push_str(&format!("New {} ({}):\n", cfg.path, cfg.file));
-            for line in &cfg.lines {
+            for line in cfg.shown_lines() {
                 text.push_str(&format!("  {line}\n"));
             }
             text.push_str(&format!("Validation: {}\n", cfg.validate));

@@ -14,7 +14,7 @@ use super::redact::describe_redacted;
 use super::{Check, Fix, Verdict};
 use crate::finding::{ApplyClass, FixPlan, Section, Severity};
 use crate::policy::Policy;
-use crate::snapshot::Snapshot;
+use crate::snapshot::{Setting, Snapshot};
 use postgres_protocol::escape::escape_identifier;
 
 pub static CHECKS: &[&Check] = &[
@@ -135,6 +135,16 @@ fn is_no_op(segment: &str) -> bool {
     }
 }
 
+/// The archive_command when it is what archives (no archive_library) and
+/// it discards WAL while reporting success.
+fn discarding_command(s: &Snapshot) -> Option<&Setting> {
+    let library_set = s
+        .setting("archive_library")
+        .is_some_and(|l| !value(l).trim().is_empty());
+    let command = s.setting("archive_command")?;
+    (!library_set && discards_wal(value(command).trim())).then_some(command)
+}
+
 fn archive_target(s: &Snapshot, _: &Policy) -> Verdict {
     let library = s
         .setting("archive_library")
@@ -197,8 +207,9 @@ pub static ARCHIVER_HEALTHY: Check = Check {
         and that success must be recent: within the policy's rpo_seconds plus \
         archive_timeout, or, without a policy RPO, within one hour plus archive_timeout. An \
         idle server that writes no WAL archives nothing and can trip this; accept that as \
-        a documented risk. archive_mode off fails. High: a silent archive failure is found \
-        at restore time.",
+        a documented risk. archive_mode off fails, and so does an archive_command that \
+        discards WAL (`true`, `exit 0` …), whose successes pg_stat_archiver counts all the \
+        same. High: a silent archive failure is found at restore time.",
     reproduce_sql: "SELECT archived_count, last_archived_wal, last_archived_time, failed_count, \
         last_failed_wal, last_failed_time, stats_reset FROM pg_stat_archiver;",
     evaluate: archiver_healthy,
@@ -232,6 +243,13 @@ fn archiver_healthy(s: &Snapshot, policy: &Policy) -> Verdict {
         return Verdict::fail(format!(
             "{}: no WAL is archived",
             describe("archive_mode", mode)
+        ));
+    }
+    if let Some(command) = discarding_command(s) {
+        return Verdict::fail(format!(
+            "{}: pg_stat_archiver counts every segment as archived, but the command keeps \
+             nothing (BAK-002)",
+            describe_redacted("archive_command", command)
         ));
     }
     let Some(archiver) = &s.archiver else {
@@ -635,6 +653,22 @@ mod tests {
         let mut off = archiving(Some(ok));
         set(&mut off, "archive_mode", "off");
         assert_eq!(eval(&ARCHIVER_HEALTHY, &off).status, Status::Fail);
+    }
+
+    #[test]
+    fn archived_successes_of_a_discarding_command_are_no_health() {
+        let mut s = archiving(Some(Archiver {
+            archived_count: 12,
+            last_archived_wal: Some("000000010000000000000003".into()),
+            last_archived_time: Some("2026-11-27T09:59:00Z".into()),
+            ..Archiver::default()
+        }));
+        set(&mut s, "archive_command", "/bin/true");
+        let v = eval(&ARCHIVER_HEALTHY, &s);
+        assert_eq!(v.status, Status::Fail, "{}", v.evidence);
+        assert!(v.evidence.contains("keeps nothing"));
+        set(&mut s, "archive_library", "basic_archive");
+        assert_eq!(eval(&ARCHIVER_HEALTHY, &s).status, Status::Pass);
     }
 
     #[test]

@@ -10,7 +10,7 @@
 //! drafts are the exception — egui edits text in place.
 
 use super::connect_ui::ConnectForm;
-use super::jobs::{CertSlot, JobEvent, Jobs, ScanFailure, ScanStep};
+use super::jobs::{CertSlot, ExportedReport, JobEvent, Jobs, ScanFailure, ScanStep};
 use super::profiles::{Prefs, PrefsStore};
 use super::theme::{self, NoticeKind, ThemeChoice};
 use super::{attest_ui, check_detail_ui, walkthrough_ui};
@@ -223,6 +223,8 @@ pub struct App {
     /// Set by arrow keys so the list scrolls the new selection into view.
     pub(super) scroll_to_selected: bool,
     applied_theme: Option<ThemeChoice>,
+    /// Who signed the last exported report (hex SHA-256 fingerprint).
+    pub(super) signer_fingerprint: Option<String>,
 }
 
 impl App {
@@ -258,6 +260,7 @@ impl App {
             markdown: egui_commonmark::CommonMarkCache::default(),
             scroll_to_selected: false,
             applied_theme: None,
+            signer_fingerprint: None,
         };
         app.apply_theme(ctx);
         app
@@ -290,6 +293,11 @@ impl App {
 
     pub fn finding(&self, id: &str) -> Option<&Finding> {
         self.results.as_ref()?.finding(id)
+    }
+
+    /// The report signer's fingerprint, once a report was exported.
+    pub fn signer_fingerprint(&self) -> Option<&str> {
+        self.signer_fingerprint.as_deref()
     }
 
     pub fn notice(&self) -> Option<&Notice> {
@@ -432,9 +440,7 @@ impl App {
                     self.notify(NoticeKind::Error, e);
                 }
             }
-            Command::Export => {
-                self.notify(NoticeKind::Info, "PDF export comes with the report feature")
-            }
+            Command::Export => self.export_report(),
             Command::ToggleTheme => {
                 self.prefs.theme = self.prefs.theme.toggled();
                 self.persist_prefs();
@@ -708,6 +714,31 @@ impl App {
         }
     }
 
+    /// Ask where to save the signed report; built and signed in the background.
+    fn export_report(&mut self) {
+        let Some(results) = self.results.as_ref() else {
+            self.notify(
+                NoticeKind::Info,
+                "nothing to export yet: connect or open a session",
+            );
+            return;
+        };
+        let suggested = suggested_report_name(results);
+        if let Err(e) = self.jobs.export_report_as(report_input(results), suggested) {
+            self.notify(NoticeKind::Error, e);
+        }
+    }
+
+    fn on_report_exported(&mut self, exported: ExportedReport) {
+        let text = format!(
+            "signed report saved to {} · signer {}",
+            exported.path.display(),
+            short_fingerprint(&exported.signer_fingerprint)
+        );
+        self.signer_fingerprint = Some(exported.signer_fingerprint);
+        self.notify(NoticeKind::Success, text);
+    }
+
     fn save_session(&mut self, ask: bool) {
         let Some(results) = self.results.as_ref() else {
             self.notify(
@@ -753,6 +784,8 @@ impl App {
                 Err(e) => self.notify(NoticeKind::Error, e),
             },
             JobEvent::CertificatePicked { slot, path } => self.form.set_certificate(slot, path),
+            JobEvent::ReportExported(Ok(exported)) => self.on_report_exported(exported),
+            JobEvent::ReportExported(Err(e)) => self.notify(NoticeKind::Error, e),
             JobEvent::PrefsSaved(Ok(())) => {}
             JobEvent::PrefsSaved(Err(e)) => self.notify(NoticeKind::Warning, e),
         }
@@ -764,6 +797,31 @@ pub fn new_draft() -> AttestDraft {
     AttestDraft {
         at: attest_ui::today(),
         ..AttestDraft::default()
+    }
+}
+
+/// What the report is made from: the current findings (attestations
+/// applied), the session's change log, and a demo mark for the sample.
+pub fn report_input(results: &Results) -> crate::report::ReportInput {
+    let scan = crate::output::ScanReport::new(&results.snapshot, results.findings.clone());
+    let mut input = crate::report::ReportInput::new(scan);
+    input.change_log = results.change_log.clone();
+    input.demo = results.source == Source::Sample;
+    input
+}
+
+/// The first 16 hex characters of a fingerprint and an ellipsis.
+pub fn short_fingerprint(fingerprint: &str) -> String {
+    let head: String = fingerprint.chars().take(16).collect();
+    format!("{head}…")
+}
+
+fn suggested_report_name(results: &Results) -> String {
+    let db = &results.snapshot.target.dbname;
+    if db.is_empty() {
+        "pgsafeguard-report.pdf".to_string()
+    } else {
+        format!("{db}-pgsafeguard-report.pdf")
     }
 }
 

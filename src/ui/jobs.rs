@@ -9,10 +9,11 @@
 //! [`scan_adapter`].
 
 use crate::db::conninfo::ConnParams;
+use crate::report::{build_signed_report, ReportInput, SigningIdentity};
 use crate::session::SessionFile;
 use crate::snapshot::Snapshot;
 use eframe::egui;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::Arc;
 use tokio::runtime::Handle;
@@ -67,7 +68,46 @@ pub enum JobEvent {
         slot: CertSlot,
         path: PathBuf,
     },
+    /// The signed PDF report was written (or why not, in one line).
+    ReportExported(Result<ExportedReport, String>),
     PrefsSaved(Result<(), String>),
+}
+
+/// A signed report on disk and who signed it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExportedReport {
+    pub path: PathBuf,
+    /// Lower-case hex SHA-256 of the signer certificate.
+    pub signer_fingerprint: String,
+    pub signer_subject: String,
+}
+
+/// Build, sign and atomically write the report to `path`. Blocking (~0.3 s):
+/// call it from `spawn_blocking`, never on the UI thread.
+pub fn export_report_to(
+    path: &Path,
+    input: &ReportInput,
+    identity: &SigningIdentity,
+) -> Result<ExportedReport, String> {
+    let pdf = build_signed_report(input, identity)
+        .map_err(|e| format!("cannot build the report: {e}"))?;
+    crate::atomic_file::write_atomically(path, &pdf).map_err(|e| e.to_string())?;
+    Ok(ExportedReport {
+        path: path.to_path_buf(),
+        signer_fingerprint: identity.fingerprint_sha256(),
+        signer_subject: identity.subject(),
+    })
+}
+
+/// [`export_report_to`] with the user's default signing identity (created
+/// on first use).
+fn export_with_default_identity(
+    path: &Path,
+    input: &ReportInput,
+) -> Result<ExportedReport, String> {
+    let (identity, _created) = SigningIdentity::load_or_create_default()
+        .map_err(|e| format!("cannot load the report signing identity: {e}"))?;
+    export_report_to(path, input, &identity)
 }
 
 /// A running scan: its id (to ignore late events) and how to stop it.
@@ -233,6 +273,28 @@ impl Jobs {
             };
             let result = write_text(path, text).await;
             out.send(JobEvent::FileSaved { what, result });
+        });
+        Ok(())
+    }
+
+    /// Ask where to save the signed PDF report, then build, sign and write it.
+    pub fn export_report_as(&self, input: ReportInput, suggested: String) -> Result<(), String> {
+        let runtime = self
+            .runtime_or_err()
+            .map_err(|e| format!("cannot export the report: {e}"))?;
+        let out = self.sender();
+        runtime.spawn(async move {
+            let Some(path) = save_dialog("Export signed report", &suggested, "PDF", "pdf").await
+            else {
+                return;
+            };
+            let result =
+                tokio::task::spawn_blocking(move || export_with_default_identity(&path, &input))
+                    .await
+                    .unwrap_or_else(|e| {
+                        Err(format!("exporting the report stopped unexpectedly: {e}"))
+                    });
+            out.send(JobEvent::ReportExported(result));
         });
         Ok(())
     }

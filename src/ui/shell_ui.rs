@@ -77,9 +77,14 @@ fn top_bar_ui(ui: &mut Ui, app: &App, out: &mut Vec<Command>) {
             ui.horizontal(|ui| {
                 brand_ui(ui);
                 ui.add_space(space::L);
-                target_ui(ui, app);
+                // Buttons first, so the target line truncates in the space
+                // they leave instead of running underneath them.
                 ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
                     top_buttons_ui(ui, app, out);
+                    ui.add_space(space::M);
+                    ui.with_layout(egui::Layout::left_to_right(egui::Align::Center), |ui| {
+                        target_ui(ui, app);
+                    });
                 });
             });
         });
@@ -151,6 +156,11 @@ fn target_ui(ui: &mut Ui, app: &App) {
         target.dbname,
         walkthrough_ui::display_time(&results.snapshot.collected_at)
     );
+    // The chip goes first: the truncated line takes all the width left.
+    if results.stale.is_some() {
+        widgets::chip(ui, "Stale");
+    }
+    // A truncated label shows its full text on hover.
     ui.add(
         egui::Label::new(
             RichText::new(text)
@@ -159,9 +169,6 @@ fn target_ui(ui: &mut Ui, app: &App) {
         )
         .truncate(),
     );
-    if results.stale.is_some() {
-        widgets::chip(ui, "Stale");
-    }
 }
 
 fn top_buttons_ui(ui: &mut Ui, app: &App, out: &mut Vec<Command>) {
@@ -176,11 +183,13 @@ fn top_buttons_ui(ui: &mut Ui, app: &App, out: &mut Vec<Command>) {
     if !has_results {
         return;
     }
-    if ui
-        .button("Export")
-        .on_hover_text("Export the evidence report (Ctrl+E)")
-        .clicked()
-    {
+    let export_hint = match app.signer_fingerprint() {
+        Some(fingerprint) => format!(
+            "Export the signed evidence report (Ctrl+E)\nSigner fingerprint (SHA-256): {fingerprint}"
+        ),
+        None => "Export the signed evidence report (Ctrl+E)".to_string(),
+    };
+    if ui.button("Export").on_hover_text(export_hint).clicked() {
         out.push(Command::Export);
     }
     if ui

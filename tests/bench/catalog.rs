@@ -395,7 +395,7 @@ pub struct Expected {
     pub phi_without_rls: Vec<String>,
     /// PRIV-015: vacuous permissive policies and RLS tables without a policy.
     pub rls_policy_problems: Vec<String>,
-    /// AUTH-002: roles with an md5 verifier (`name (md5)`).
+    /// AUTH-002: roles with an md5 verifier.
     pub md5_roles: Vec<String>,
     /// PRIV-001: superusers besides the bootstrap superuser.
     pub extra_superusers: Vec<String>,
@@ -486,7 +486,7 @@ impl Layout {
             .roles
             .iter()
             .filter(|r| r.password == Password::Md5)
-            .map(|r| format!("{} (md5)", r.name))
+            .map(|r| r.name.clone())
             .collect();
         let extra_superusers = self
             .roles

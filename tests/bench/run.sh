@@ -119,16 +119,35 @@ export CRITERION_HOME="$work/criterion"
 # One optimised build: `cargo bench` also builds the pgsafeguard binary (the live driver runs
 # it), with the bench profile (= release). A separate `cargo build --release` would compile
 # every dependency a second time (dev-dependencies change feature unification).
+# The bench executables are then run directly, so that no step rebuilds in between.
 log "building (bench profile = release)"
-cargo bench --no-run --bench evaluate --bench scale_cluster
+cargo bench --no-run --bench evaluate --bench scale_cluster --message-format=json-render-diagnostics \
+  >"$work/build.json"
+bench_executable() {
+  if command -v jq >/dev/null 2>&1; then
+    jq -r --arg name "$1" 'select(.reason == "compiler-artifact" and .target.name == $name
+      and (.target.kind | index("bench"))) | .executable' "$work/build.json" | tail -n 1
+  else
+    python3 -c 'import json,sys
+for line in open(sys.argv[1]):
+    m = json.loads(line)
+    if m.get("reason") == "compiler-artifact" and m["target"]["name"] == sys.argv[2] and "bench" in m["target"]["kind"]:
+        print(m["executable"])' "$work/build.json" "$1" | tail -n 1
+  fi
+}
+evaluate_bench="$(bench_executable evaluate)"
+scale_cluster_bench="$(bench_executable scale_cluster)"
 binary="$repo_root/target/release/pgsafeguard"
+for built in "$evaluate_bench" "$scale_cluster_bench" "$binary"; do
+  [ -x "$built" ] || { echo "error: build output missing: '$built'" >&2; exit 2; }
+done
 
 # ---- offline figures (criterion, synthetic snapshot, no server) ----
 log "criterion: offline work over a synthetic ${tables}-table snapshot"
 criterion_args=(--noplot)
 if [ "$small" -eq 1 ]; then criterion_args+=(--warm-up-time 1 --measurement-time 2); fi
 PGSG_BENCH_TABLES="$tables" PGSG_BENCH_ROLES="$roles" \
-  cargo bench --bench evaluate -- "${criterion_args[@]}" 2>&1 | tee "$work/criterion.txt" >&2
+  "$evaluate_bench" --bench "${criterion_args[@]}" 2>&1 | tee "$work/criterion.txt" >&2
 label="${tables}t_${roles}r"
 evaluate_ms=$(criterion_ms evaluate_all)
 from_str_ms=$(criterion_ms snapshot_from_str)
@@ -142,7 +161,7 @@ mkdir -p "$live"
 fifo="$work/hold"
 mkfifo "$fifo"
 log "live: generating clusters of 10 and ${tables} tables (tests/bench/scale_cluster.rs)"
-cargo bench --bench scale_cluster -- serve --tables "$tables" --roles "$roles" --out "$live" \
+"$scale_cluster_bench" serve --tables "$tables" --roles "$roles" --out "$live" \
   <"$fifo" >"$work/scale_cluster.log" 2>&1 &
 driver=$!
 exec 3>"$fifo"
@@ -173,6 +192,11 @@ floor_cmd="psql -X -q -A -t -o /dev/null -v ON_ERROR_STOP=1 -f '$live/floor.sql'
 psql -X -q -A -t -o /dev/null -v ON_ERROR_STOP=1 -f "$live/floor.sql" "$CONNINFO"
 scan_s=$(time_command scan "$scan_cmd")
 floor_s=$(time_command floor "$floor_cmd")
+# The same with JIT off: the planner JIT-compiles the costlier catalog queries, which costs
+# more than running them (see the report of issue 8).
+nojit="options='-c jit=off'"
+scan_nojit_s=$(time_command scan-nojit "'$binary' scan \"$CONNINFO $nojit\" --format json >/dev/null")
+floor_nojit_s=$(time_command floor-nojit "PGOPTIONS='-c jit=off' $floor_cmd")
 offline_s=$(time_command offline "'$binary' scan --snapshot '$live/snapshot.json' --format json >/dev/null")
 
 log "peak RSS of one scan"
@@ -198,6 +222,10 @@ ms() { awk "BEGIN { printf \"%.1f\", $1 * 1000 }"; }
   printf '%-46s %-20s %-12s %s\n' "scan wall time (median of $runs)" "$(ms "$scan_s") ms" "< 1000 ms" \
     "$(verdict "$scan_s" 1); $(ratio "$scan_s" "$floor_s") x psql floor"
   printf '%-46s %-20s %-12s %s\n' "psql floor (scan's statements, median)" "$(ms "$floor_s") ms" "~500 ms" "1.00 x"
+  printf '%-46s %-20s %-12s %s\n' "scan wall time, jit = off (median)" "$(ms "$scan_nojit_s") ms" "< 1000 ms" \
+    "$(verdict "$scan_nojit_s" 1); $(ratio "$scan_nojit_s" "$floor_nojit_s") x psql floor with jit = off"
+  printf '%-46s %-20s %-12s %s\n' "psql floor, jit = off (median)" "$(ms "$floor_nojit_s") ms" "-" \
+    "$(ratio "$floor_nojit_s" "$floor_s") x psql floor"
   printf '%-46s %-20s %-12s %s\n' "round trips at ${SMALL_TABLES} / ${LARGE_TABLES} tables" \
     "$SMALL_ROUND_TRIPS / $LARGE_ROUND_TRIPS" "constant" \
     "$([ "$SMALL_ROUND_TRIPS" = "$LARGE_ROUND_TRIPS" ] && echo equal || echo DIFFERENT)"

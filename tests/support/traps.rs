@@ -2,7 +2,7 @@
 //! for each false-positive class of ../shared/checks-catalogue.md. Real scanners get these
 //! wrong; `tests/traps_live.rs` asserts that pgSafeguard does not.
 //!
-//! Four clusters hold every trap, grouped so that no trap decides another trap's check:
+//! Four scenarios hold every trap, grouped so that no trap decides another trap's check:
 //! - [`hba_traps`]: pg_hba rules only (`reject` lines, samehost/samenet, host names,
 //!   `+group`, `@file`), swapped for the ones that must be flagged with
 //!   [`flagged_hba_rules`] (the `0.0.0.0 0.0.0.0` netmask form).

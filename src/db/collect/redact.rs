@@ -1,23 +1,38 @@
-//! Keeping passwords out of collected settings.
+//! Keeping credentials out of collected settings.
 //!
-//! `primary_conninfo` may carry the replication password, and the snapshot
-//! is saved to disk and embedded in reports. The password is replaced before
-//! it is stored; the rest of the connection string (host, sslmode, …) stays,
-//! because checks read it. Pure code.
+//! `primary_conninfo` may carry the replication password and the archive and
+//! restore commands may carry storage keys, and the snapshot is saved to disk
+//! and embedded in reports. Secrets are replaced before they are stored; the
+//! rest of the value (host, sslmode, the command itself) stays, because checks
+//! read it. Pure code.
 
+use crate::redact::redact_command;
 use crate::snapshot::Setting;
 
 /// What a removed password is replaced with.
-pub const REDACTED: &str = "[redacted]";
+pub const REDACTED: &str = crate::redact::MASK;
 
 /// Settings whose values are connection strings.
 const CONNINFO_SETTINGS: &[&str] = &["primary_conninfo"];
 
-/// Redacts the password in a connection-string setting, in every value column.
+/// Settings whose values are shell commands.
+const COMMAND_SETTINGS: &[&str] = &[
+    "archive_command",
+    "restore_command",
+    "archive_cleanup_command",
+    "recovery_end_command",
+];
+
+/// Redacts credentials in a connection-string or command setting, in every
+/// value column.
 pub fn redact_setting(name: &str, setting: &mut Setting) {
-    if !CONNINFO_SETTINGS.contains(&name) {
+    let redact: fn(&str) -> String = if CONNINFO_SETTINGS.contains(&name) {
+        redact_conninfo
+    } else if COMMAND_SETTINGS.contains(&name) {
+        redact_command
+    } else {
         return;
-    }
+    };
     for value in [
         &mut setting.setting,
         &mut setting.boot_val,
@@ -26,7 +41,7 @@ pub fn redact_setting(name: &str, setting: &mut Setting) {
     .into_iter()
     .flatten()
     {
-        *value = redact_conninfo(value);
+        *value = redact(value);
     }
 }
 
