@@ -243,12 +243,14 @@ fn long_evidence_is_summarised_in_text(dir: &Path, report: &Value, expected: &Ex
             shown.join(", "),
             all.len() - OBJECTS_SHOWN
         );
+        let block = finding_block(&text, id);
         assert!(
-            text.lines().any(|l| l.trim() == line),
-            "{id}: text output lacks the summary line {line:?}"
+            block.iter().any(|l| l.trim() == line),
+            "{id}: text output lacks the summary line {line:?}:\n{}",
+            block.join("\n")
         );
         assert!(
-            !text.contains(&all[OBJECTS_SHOWN]),
+            !block.iter().any(|l| l.contains(&all[OBJECTS_SHOWN])),
             "{id}: text names object #{} ({})",
             OBJECTS_SHOWN + 1,
             all[OBJECTS_SHOWN]
@@ -259,6 +261,20 @@ fn long_evidence_is_summarised_in_text(dir: &Path, report: &Value, expected: &Ex
             "{id}: JSON is complete"
         );
     }
+}
+
+/// The lines of one finding in the text output: its `[STATUS] ID` line and the indented
+/// lines below it.
+fn finding_block<'t>(text: &'t str, id: &str) -> Vec<&'t str> {
+    let mut lines = text.lines().skip_while(|l| {
+        !(l.trim_start().starts_with('[') && l.split_whitespace().any(|w| w == id))
+    });
+    let Some(head) = lines.next() else {
+        panic!("{id} missing from the text output");
+    };
+    std::iter::once(head)
+        .chain(lines.take_while(|l| l.starts_with("            ")))
+        .collect()
 }
 
 /// What the evaluation benchmark measures must look like what a scan reads: the same
