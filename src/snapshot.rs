@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// Bumped whenever a field is added or its meaning changes.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Snapshot {
@@ -182,6 +182,10 @@ pub struct Membership {
     /// PG16+: whether the member inherits the group's privileges.
     /// `None` before 16 (then the member's `rolinherit` decides).
     pub inherit_option: Option<bool>,
+    /// PG16+: whether the member may `SET ROLE` to the group. `None` before
+    /// 16 (any membership allows it) and in schema-1 snapshots.
+    #[serde(default)]
+    pub set_option: Option<bool>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -403,5 +407,38 @@ impl Snapshot {
     /// The gap recorded for a part, if it was not collected.
     pub fn gap(&self, part: &str) -> Option<&Gap> {
         self.gaps.iter().find(|g| g.part == part)
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    /// Schema 2 only added `Membership::set_option` (serde default), so a
+    /// schema-1 file written by an older pgSafeguard still loads.
+    #[test]
+    fn schema_one_snapshots_still_load() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/report/snapshot.json");
+        let snapshot = crate::cli::load_snapshot(&path).unwrap();
+        assert_eq!(snapshot.schema_version, 1);
+        assert!(SCHEMA_VERSION > snapshot.schema_version);
+        let memberships = snapshot.memberships.unwrap();
+        assert!(!memberships.is_empty());
+        assert!(memberships.iter().all(|m| m.set_option.is_none()));
+    }
+
+    #[test]
+    fn set_option_round_trips() {
+        let m = Membership {
+            role: "g".into(),
+            member: "m".into(),
+            admin_option: false,
+            inherit_option: Some(true),
+            set_option: Some(false),
+        };
+        let text = serde_json::to_string(&m).unwrap();
+        assert_eq!(serde_json::from_str::<Membership>(&text).unwrap(), m);
     }
 }

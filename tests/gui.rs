@@ -11,12 +11,15 @@ use eframe::egui;
 use egui::accesskit::Role;
 use egui_kittest::kittest::{NodeT, Queryable};
 use egui_kittest::Harness;
+use pgsafeguard::apply::changelog::{ChangeTarget, Who};
+use pgsafeguard::apply::{Action, ChangeLogEntry, ConfigFileAction, Evidence, Outcome};
 use pgsafeguard::db::conninfo::{ConnParams, SslMode};
-use pgsafeguard::finding::{Section, Status, Summary};
+use pgsafeguard::finding::{ApplyClass, Section, Status, Summary};
 use pgsafeguard::report::{verify_pdf, SigningIdentity};
 use pgsafeguard::session::SessionFile;
 use pgsafeguard::snapshot::{self, Setting, Snapshot};
 use pgsafeguard::ui::app::{self, App, AppInit, Page};
+use pgsafeguard::ui::apply_ui::{ConfirmForm, ConfirmGate, DialogStage};
 use pgsafeguard::ui::jobs;
 use pgsafeguard::ui::profiles::PrefsStore;
 use pgsafeguard::ui::walkthrough_ui;
@@ -613,7 +616,7 @@ fn silent_server(rt: &tokio::runtime::Runtime) -> u16 {
 }
 
 fn step_until(harness: &mut Harness<'_, App>, what: &str, done: impl Fn(&App) -> bool) {
-    for _ in 0..200 {
+    for _ in 0..2000 {
         harness.step();
         if done(harness.state()) {
             return;
@@ -770,4 +773,201 @@ fn a_stopped_server_shows_the_lost_connection_banner_and_keeps_results() {
     harness.get_by_label_contains("connection lost");
     harness.get_by_label("Stale");
     assert_eq!(harness.state().findings(), before.as_slice());
+}
+
+// ----- applying fixes -----
+
+#[test]
+fn apply_is_disabled_on_the_offline_sample() {
+    let mut harness = harness_with(insecure_snapshot());
+    harness.run();
+    open_section(&mut harness, Section::Transit);
+    select_check(&mut harness, "TLS-001");
+    let apply = harness.get_by_role_and_label(Role::Button, "Apply…");
+    assert!(apply.accesskit_node().is_disabled());
+    assert!(!harness.state().can_apply());
+}
+
+#[test]
+fn a_high_impact_fix_needs_the_database_name_typed() {
+    let gate = ConfirmGate {
+        typed_database: Some("clinic".to_string()),
+        ..ConfirmGate::default()
+    };
+    let mut form = ConfirmForm::default();
+    assert!(!gate.allows(&form));
+    form.typed = "Clinic".to_string();
+    assert!(!gate.allows(&form), "the name must match exactly");
+    form.typed = "clinic".to_string();
+    assert!(gate.allows(&form));
+    assert_eq!(
+        gate.confirmation(&form).typed_database.as_deref(),
+        Some("clinic")
+    );
+}
+
+#[test]
+fn refusals_and_irreversible_fixes_gate_the_apply_button() {
+    let refused = ConfirmGate {
+        refusals: vec!["would lock out the current role".to_string()],
+        ..ConfirmGate::default()
+    };
+    assert!(!refused.allows(&ConfirmForm::default()));
+
+    let irreversible = ConfirmGate {
+        irreversible: true,
+        ..ConfirmGate::default()
+    };
+    let mut form = ConfirmForm::default();
+    assert!(!irreversible.allows(&form));
+    form.accept_irreversible = true;
+    assert!(irreversible.allows(&form));
+    assert!(irreversible.confirmation(&form).irreversible);
+
+    let config = ConfirmGate {
+        config_file: true,
+        ..ConfirmGate::default()
+    };
+    let mut form = ConfirmForm::default();
+    assert!(!config.allows(&form));
+    form.config_file = ConfigFileAction::SavedByDba;
+    assert!(config.allows(&form));
+}
+
+fn applied_entry() -> ChangeLogEntry {
+    let evidence = |status, text: &str| Evidence {
+        status,
+        evidence: text.to_string(),
+        collected_at: "2026-11-27T10:00:00Z".to_string(),
+    };
+    ChangeLogEntry {
+        id: "20261127T100000Z-TLS-001-ab12".to_string(),
+        action: Action::Apply,
+        rolls_back: None,
+        check_id: "TLS-001".to_string(),
+        title: "TLS is enabled on the server".to_string(),
+        who: Who {
+            role: "dba".to_string(),
+            os_user: None,
+        },
+        target: ChangeTarget {
+            host: "db.example".to_string(),
+            port: 5432,
+            dbname: "clinic".to_string(),
+            system_identifier: None,
+            server_version: None,
+        },
+        started_at: "2026-11-27T10:00:00Z".to_string(),
+        finished_at: Some("2026-11-27T10:00:01Z".to_string()),
+        apply_classes: vec![ApplyClass::Reload],
+        statements: Vec::new(),
+        config_file: None,
+        rollback: vec!["ALTER SYSTEM RESET ssl".to_string()],
+        irreversible: false,
+        added_libraries: Vec::new(),
+        before: Some(evidence(Status::Fail, "ssl = off")),
+        after: Some(evidence(Status::Pass, "ssl = on")),
+        settings: Vec::new(),
+        pending_restart: Vec::new(),
+        outcome: Outcome::Applied,
+        error: None,
+        rolled_back_by: None,
+        notes: Vec::new(),
+    }
+}
+
+#[test]
+fn the_change_log_lists_the_session_entries() {
+    let entry = applied_entry();
+    let mut session = SessionFile::new(insecure_snapshot());
+    session.change_log.push(entry.to_value());
+    let mut harness = Harness::builder()
+        .with_size(egui::vec2(1280.0, 800.0))
+        .build_eframe(move |cc| {
+            let mut app = App::new(&cc.egui_ctx, AppInit::default());
+            app.open_session(session, app::Source::Sample);
+            app
+        });
+    harness.run();
+    click_button(&mut harness, "Change log (1)");
+    assert_eq!(harness.state().page(), Page::ChangeLog);
+    harness.get_by_label(&entry.summary());
+    let roll_back = harness.get_by_role_and_label(Role::Button, "Roll back…");
+    assert!(
+        roll_back.accesskit_node().is_disabled(),
+        "rolling back needs a live connection"
+    );
+}
+
+#[test]
+fn a_fix_is_applied_logged_and_rolled_back_from_the_gui() {
+    let cluster = support::insecure();
+    let conninfo = cluster.conninfo_tcp(
+        cluster.superuser(),
+        cluster.superuser_password(),
+        support::CLINIC_DB,
+        "sslmode=prefer",
+    );
+    let log_dir = tempfile::tempdir().unwrap();
+    let rt = runtime();
+    let mut harness = start_harness(AppInit {
+        runtime: Some(rt.handle().clone()),
+        change_log_path: Some(log_dir.path().join("change-log.jsonl")),
+        ..AppInit::default()
+    });
+    connect_with_string(&mut harness, &conninfo);
+    assert_eq!(
+        harness.state().finding("AUD-007").unwrap().status,
+        Status::Fail
+    );
+    open_section(&mut harness, Section::Audit);
+    select_check(&mut harness, "AUD-007");
+
+    click_button(&mut harness, "Apply…");
+    step_until(&mut harness, "the preview opens", |app| {
+        app.apply_dialog().is_some()
+    });
+    harness.run();
+    harness.get_by_label("Apply fix for AUD-007");
+    harness.get_by_role_and_label(Role::Button, "Apply").click();
+    step_until(&mut harness, "the fix is applied and rescanned", |app| {
+        matches!(
+            app.apply_dialog().map(|d| &d.stage),
+            Some(DialogStage::Applied(_))
+        ) && app.scan().is_none()
+    });
+    assert_eq!(harness.state().results().unwrap().change_log.len(), 1);
+    assert_eq!(
+        harness.state().finding("AUD-007").unwrap().status,
+        Status::Pass
+    );
+    harness.run();
+    click_button(&mut harness, "Close");
+    assert!(harness.state().apply_dialog().is_none());
+
+    click_button(&mut harness, "Change log (1)");
+    click_button(&mut harness, "Roll back…");
+    step_until(&mut harness, "the rollback preview opens", |app| {
+        app.apply_dialog().is_some()
+    });
+    harness.run();
+    harness
+        .get_by_role_and_label(Role::Button, "Roll back")
+        .click();
+    step_until(
+        &mut harness,
+        "the rollback is applied and rescanned",
+        |app| {
+            matches!(
+                app.apply_dialog().map(|d| &d.stage),
+                Some(DialogStage::Applied(_))
+            ) && app.scan().is_none()
+        },
+    );
+    assert_eq!(harness.state().results().unwrap().change_log.len(), 2);
+    assert_eq!(
+        harness.state().finding("AUD-007").unwrap().status,
+        Status::Fail
+    );
+    assert!(log_dir.path().join("change-log.jsonl").exists());
 }

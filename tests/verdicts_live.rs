@@ -182,9 +182,9 @@ const EXPECTED: &[Expected] = &[
     ),
     row(
         "TLS-006",
-        &[Unknown],
+        &[Fail],
         &[Pass],
-        "insecure: ssl is off, so no certificate can be seen",
+        "insecure: ssl is off, the server presents no certificate",
     ),
     row(
         "TLS-007",
@@ -413,8 +413,8 @@ const EXPECTED: &[Expected] = &[
 /// why. Everything else must be decided.
 const INHERENTLY_UNDECIDABLE: &[(&str, &str)] = &[(
     "TLS-006",
-    "the server certificate is read from the TLS handshake: a server with ssl = off (or a \
-     scan over a Unix socket) shows none",
+    "the server certificate is read from the TLS handshake: a scan over a Unix socket of an \
+     ssl = on server shows none",
 )];
 
 // ---------------------------------------------------------------------------

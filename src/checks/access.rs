@@ -1565,12 +1565,24 @@ fn drop_untrusted_code(s: &Snapshot, verdict: &Verdict) -> FixPlan {
             }
         }
     }
-    plan.note = with_other_databases(
-        s,
+    let mut note = String::from(
         "without CASCADE a DROP fails while functions, foreign tables or servers use the \
          extension or language: review and remove those first; or approve the item in the \
          policy's approved_extensions",
     );
+    // Same judgement as GEN-002's drop: the rollback recreates the extension
+    // but not the objects and data it owned, nor grants on them.
+    plan.irreversible = plan
+        .statements
+        .iter()
+        .any(|s| s.starts_with("DROP EXTENSION"));
+    if plan.irreversible {
+        note.push_str(
+            "; cannot be fully undone: DROP EXTENSION discards the objects it owns, and the \
+             rollback recreates the extension but not data those objects held",
+        );
+    }
+    plan.note = with_other_databases(s, &note);
     plan
 }
 
@@ -3072,6 +3084,7 @@ mod fixtures {
             member: member.into(),
             admin_option: false,
             inherit_option: None,
+            set_option: None,
         }
     }
 
@@ -3441,6 +3454,7 @@ mod tests {
             member: "m".into(),
             admin_option: true,
             inherit_option: Some(false),
+            set_option: None,
         };
         assert_eq!(
             grant_membership(&m),
@@ -3448,6 +3462,7 @@ mod tests {
         );
         let old = Membership {
             inherit_option: None,
+            set_option: None,
             ..m
         };
         assert_eq!(
@@ -3723,6 +3738,12 @@ mod tests {
         assert_eq!(
             plan.rollback[1],
             "CREATE EXTENSION \"dblink\" SCHEMA \"public\" VERSION '1.2'"
+        );
+        assert!(plan.irreversible, "{plan:?}");
+        assert!(
+            plan.note.contains("cannot be fully undone"),
+            "{}",
+            plan.note
         );
         let approved = Policy {
             approved_extensions: Some(vec!["dblink".into(), "plpython3u".into()]),

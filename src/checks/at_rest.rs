@@ -311,14 +311,20 @@ pub static PHI_COLUMNS_ENCRYPTED: Check = Check {
         whose names mark PHI (ssn, mrn, dob, diagnosis …) in PHI tables should hold pgcrypto \
         ciphertext (bytea). Exposure of PHI, so high. Tables in not_phi_tables are skipped; \
         single columns can be accepted in the policy (object schema.table.column, prefixed \
-        with `database: ` when several databases were scanned).",
+        with `database: ` when several databases were scanned). Integer or uuid keys named \
+        like patient_id / patient_uuid are left out: they link rows to a patient, the \
+        identifiers themselves live in the patients table, and ciphertext would break \
+        the join; the table still counts as PHI for the access checks.",
     reproduce_sql: "SELECT n.nspname, c.relname, a.attname, format_type(a.atttypid, a.atttypmod) \
         FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid \
         JOIN pg_namespace n ON n.oid = c.relnamespace \
         WHERE c.relkind IN ('r', 'p', 'm') AND a.attnum > 0 AND NOT a.attisdropped \
         AND n.nspname NOT IN ('pg_catalog', 'information_schema') \
         AND a.attname ~* '(ssn|mrn|dob|birth|diagnos|icd|npi|insurance|member_id|medicare|medicaid|patient)' \
-        AND a.atttypid <> 'bytea'::regtype ORDER BY 1, 2, 3;",
+        AND a.atttypid <> 'bytea'::regtype \
+        AND NOT (a.attname ~* 'patient_?(id|uuid|key)$' \
+        AND a.atttypid IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype, 'uuid'::regtype)) \
+        ORDER BY 1, 2, 3;",
     evaluate: |s, p| settle(phi_columns_encrypted(s, p)),
     fix: Fix::Build(encrypt_columns_plan),
 };
@@ -335,7 +341,7 @@ fn phi_columns_encrypted(s: &Snapshot, policy: &Policy) -> Result<Verdict, Verdi
             .iter()
             .filter(|r| stores_rows(r) && phi::is_phi_table(r, policy))
         {
-            for col in phi::phi_columns(rel) {
+            for col in phi::plaintext_candidates(rel) {
                 if !phi::is_encrypted_column(col) {
                     plaintext.push(in_database(s, db, &column_name(rel, col)));
                 }
@@ -462,7 +468,13 @@ pub static NO_PLAINTEXT_SSNS: Check = Check {
         scan reads a small TABLESAMPLE of text columns and counts SSN-shaped values (counts \
         only, never values). Found PHI in plain text, so high. Sampling reads PHI and is \
         off by default: without it the check is manual (a data-discovery review can be \
-        attested); a sample that read 0 rows proves nothing and is unknown.",
+        attested); a sample that read 0 rows proves nothing and is unknown. A sample that \
+        did not cover every text column (the collector withheld it because some columns \
+        were unreadable or the statement failed, or it stopped at the 200-column cap per \
+        scan) is unknown, quoting the collector's reason and grant: a clean result on the \
+        columns read says nothing of the ones left out. We chose unknown over warn for the \
+        cap because nothing was found that needs fixing; the open question is coverage, \
+        which a data-discovery review of the remaining columns answers.",
     reproduce_sql: "-- per text column, e.g.\n\
         SELECT count(*) FILTER (WHERE col ~ '\\m\\d{3}-\\d{2}-\\d{4}\\M') AS ssn_like, count(*) AS rows_read \
         FROM schema.table TABLESAMPLE SYSTEM (1);",
@@ -503,6 +515,9 @@ fn no_plaintext_ssns(s: &Snapshot, _: &Policy) -> Result<Verdict, Verdict> {
         ))
         .with_objects(hits));
     }
+    // Sampling ran but did not cover every text column (withheld, failed,
+    // unreadable columns, or the per-scan cap): never a pass.
+    sample_gaps(s)?;
     if not_sampled.len() == dbs.len() {
         return Ok(Verdict::manual(
             "value sampling is off (it reads PHI, so it is opt-in): run `pgsafeguard scan \
@@ -530,6 +545,31 @@ fn no_plaintext_ssns(s: &Snapshot, _: &Policy) -> Result<Verdict, Verdict> {
         ));
     }
     Ok(Verdict::pass(format!("sampled {}", read.join("; "))))
+}
+
+/// `unknown` when the collector recorded `phi_sample` gaps: the sample was
+/// withheld or incomplete, so a clean result would speak for columns that
+/// were not read. Quotes every such gap and the first grant offered.
+fn sample_gaps(s: &Snapshot) -> Result<(), Verdict> {
+    let gaps: Vec<_> = s.gaps.iter().filter(|g| g.part == "phi_sample").collect();
+    if gaps.is_empty() {
+        return Ok(());
+    }
+    let reasons: Vec<String> = gaps
+        .iter()
+        .map(|g| match &g.sqlstate {
+            Some(state) => format!("{} (SQLSTATE {state})", g.message),
+            None => g.message.clone(),
+        })
+        .collect();
+    Err(Verdict::unknown(
+        format!(
+            "--sample-phi ran but did not cover every text column: {}; with no SSN-shaped \
+             value in what was read, the rest is undecided",
+            reasons.join("; ")
+        ),
+        gaps.iter().find_map(|g| g.grant.clone()),
+    ))
 }
 
 // ---------------------------------------------------------------------------
@@ -1274,6 +1314,70 @@ mod tests {
         );
         assert_eq!(plan.statements.len(), 3);
         assert!(plan.statements[0].contains("\"notes_encrypted\""));
+    }
+
+    #[test]
+    fn integer_patient_keys_are_not_plaintext_phi() {
+        let s = with_tables(vec![table(
+            "visits",
+            "o",
+            &[
+                ("patient_id", "integer"),
+                ("patient_uuid", "uuid"),
+                ("visit_date", "date"),
+            ],
+        )]);
+        assert_eq!(run(&PHI_COLUMNS_ENCRYPTED, &s).status, Status::Pass);
+        let s = with_tables(vec![table(
+            "visits",
+            "o",
+            &[("patient_id", "integer"), ("mrn", "text")],
+        )]);
+        let v = run(&PHI_COLUMNS_ENCRYPTED, &s);
+        assert_eq!(v.status, Status::Fail);
+        assert_eq!(v.objects, vec!["public.visits.mrn".to_string()]);
+    }
+
+    fn phi_sample_gap(message: &str, grant: Option<&str>) -> crate::snapshot::Gap {
+        crate::snapshot::Gap {
+            part: "phi_sample".into(),
+            sqlstate: grant.map(|_| "42501".to_string()),
+            message: message.into(),
+            grant: grant.map(str::to_string),
+        }
+    }
+
+    #[test]
+    fn withheld_sample_is_unknown_with_the_collector_reason_and_grant() {
+        let mut s = base();
+        s.gaps.push(phi_sample_gap(
+            "the scanner may not read 3 text columns in 1 tables, so they were not sampled",
+            Some("GRANT pg_read_all_data TO \"scanner\""),
+        ));
+        let v = run(&NO_PLAINTEXT_SSNS, &s);
+        assert_eq!(v.status, Status::Unknown, "{v:?}");
+        assert!(v.evidence.contains("may not read 3 text columns"), "{v:?}");
+        assert!(!v.evidence.contains("sampling is off"), "{v:?}");
+        assert_eq!(
+            v.grant.as_deref(),
+            Some("GRANT pg_read_all_data TO \"scanner\"")
+        );
+    }
+
+    #[test]
+    fn sample_stopped_at_the_column_cap_does_not_pass() {
+        let mut s = sampled(&[], 1200);
+        s.gaps.push(phi_sample_gap(
+            "sampled 200 of 450 readable text columns (the cap per scan); the others were not read",
+            None,
+        ));
+        let v = run(&NO_PLAINTEXT_SSNS, &s);
+        assert_eq!(v.status, Status::Unknown, "{v:?}");
+        assert!(v.evidence.contains("200 of 450"), "{v:?}");
+        // A hit is a finding whatever was left out.
+        let mut s = sampled(&["public.visits.notes"], 1200);
+        s.gaps.push(phi_sample_gap("sampled 200 of 450", None));
+        assert_eq!(run(&NO_PLAINTEXT_SSNS, &s).status, Status::Fail);
     }
 
     #[test]

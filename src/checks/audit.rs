@@ -1665,6 +1665,7 @@ mod tests {
             member: "auditor".into(),
             admin_option: false,
             inherit_option: Some(true),
+            set_option: None,
         }]);
         assert_eq!(eval(&PGAUDIT_OBJECT_ROLE, &s).status, Status::Pass);
         if let Some(m) = s.memberships.as_mut() {

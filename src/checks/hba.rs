@@ -725,12 +725,14 @@ mod tests {
                 member: "ops".into(),
                 admin_option: false,
                 inherit_option: None,
+                set_option: None,
             },
             Membership {
                 role: "ops".into(),
                 member: "alice".into(),
                 admin_option: false,
                 inherit_option: Some(false),
+                set_option: None,
             },
         ];
         let groups = Groups::new(Some(&ms));

@@ -1025,6 +1025,7 @@ mod tests {
                 member: "app".into(),
                 admin_option: false,
                 inherit_option: None,
+                set_option: None,
             });
         }
         let f = judge("PRIV-001", &s);

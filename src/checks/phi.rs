@@ -6,6 +6,19 @@
 //! `patient_dob` and `DateOfBirth` but not `adobe_id`, and `ssn` matches
 //! `ssn_last4` but not `lessnum`. Matching allocates nothing: it runs over
 //! every column of every table for several checks.
+//!
+//! Link keys: an integer or uuid column named like `patient_id` /
+//! `patient_uuid` joins a row to its patient; it is not itself a value to
+//! encrypt (the identifiers it points at live in the patients table, and
+//! ciphertext would break the join). [`plaintext_candidates`] leaves such
+//! keys out, so EAR-004 does not ask to encrypt them. They still count for
+//! [`is_phi_table`] and [`phi_columns`]: a table whose only match is an
+//! integer `patient_id` (say `visits(patient_id, visit_date, notes)`) holds
+//! rows about an identified patient, which is PHI, so the access checks
+//! (PRIV-014, PRIV-017 …) still guard it. Name-matched text columns (mrn,
+//! ssn, member_id or insurance_id as text, a text patient_id) and every
+//! other matched name whatever its type (an integer mrn is still the
+//! record number) stay candidates.
 
 use crate::policy::Policy;
 use crate::snapshot::{Column, Relation};
@@ -90,6 +103,41 @@ pub fn phi_columns(rel: &Relation) -> Vec<&Column> {
         .iter()
         .filter(|c| is_phi_name(&c.name))
         .collect()
+}
+
+/// PHI-named columns whose plain-text storage is a finding: [`phi_columns`]
+/// minus integer/uuid patient link keys (see the module docs).
+pub fn plaintext_candidates(rel: &Relation) -> Vec<&Column> {
+    rel.columns
+        .iter()
+        .filter(|c| is_phi_name(&c.name) && !is_patient_link_key(c))
+        .collect()
+}
+
+/// An integer or uuid column whose name ends in `patient_id`, `patient_uuid`
+/// or `patient_key` (any case or separator): a key that links rows to a
+/// patient, not a PHI value.
+pub fn is_patient_link_key(col: &Column) -> bool {
+    let mut last_two = [""; 2];
+    for word in words(&col.name) {
+        last_two = [last_two[1], word];
+    }
+    let [patient, key] = last_two;
+    patient.eq_ignore_ascii_case("patient")
+        && ["id", "uuid", "key"]
+            .iter()
+            .any(|k| key.eq_ignore_ascii_case(k))
+        && is_key_type(&col.type_name)
+}
+
+/// Integer and uuid types, as `format_type` spells them (and their aliases).
+fn is_key_type(type_name: &str) -> bool {
+    let t = type_name.trim();
+    [
+        "smallint", "integer", "bigint", "int", "int2", "int4", "int8", "uuid",
+    ]
+    .iter()
+    .any(|k| t.eq_ignore_ascii_case(k))
 }
 
 /// Letter sets that every PHI match contains (ssn, mrn, dob, npi, icd,
@@ -411,6 +459,58 @@ mod tests {
         };
         assert!(is_phi_table(&rel("public", "visits", &["x"]), &bare));
         assert!(!is_phi_table(&rel("other", "visits", &["x"]), &bare));
+    }
+
+    fn typed(schema: &str, name: &str, cols: &[(&str, &str)]) -> Relation {
+        let mut r = rel(schema, name, &[]);
+        r.columns = cols
+            .iter()
+            .map(|(n, t)| Column {
+                name: (*n).into(),
+                type_name: (*t).into(),
+                acl: Vec::new(),
+            })
+            .collect();
+        r
+    }
+
+    #[test]
+    fn integer_and_uuid_patient_keys_are_not_plaintext_phi() {
+        let visits = typed(
+            "public",
+            "visits",
+            &[
+                ("id", "integer"),
+                ("patient_id", "integer"),
+                ("PatientUUID", "uuid"),
+                ("source_patient_id", "bigint"),
+                ("diagnosis", "text"),
+            ],
+        );
+        let names =
+            |cols: Vec<&Column>| -> Vec<String> { cols.iter().map(|c| c.name.clone()).collect() };
+        assert_eq!(names(plaintext_candidates(&visits)), vec!["diagnosis"]);
+        // The table stays PHI for the access checks, key included.
+        assert!(is_phi_table(&visits, &Policy::default()));
+        assert_eq!(phi_columns_under(&visits, &Policy::default()).len(), 4);
+        // Only an integer patient_id: still rows about a patient, so PHI,
+        // but nothing to encrypt.
+        let only_key = typed("public", "visits", &[("patient_id", "integer")]);
+        assert!(is_phi_table(&only_key, &Policy::default()));
+        assert!(plaintext_candidates(&only_key).is_empty());
+        // Text keys and other identifiers stay candidates whatever their type.
+        let texts = typed(
+            "public",
+            "claims",
+            &[
+                ("patient_id", "text"),
+                ("mrn", "bigint"),
+                ("member_id", "text"),
+                ("insurance_id", "character varying(20)"),
+                ("patient_number", "integer"),
+            ],
+        );
+        assert_eq!(plaintext_candidates(&texts).len(), 5);
     }
 
     #[test]

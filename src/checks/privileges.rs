@@ -14,10 +14,12 @@
 //! - [`Reach::Inherited`]: privileges a role uses without `SET ROLE`. An edge
 //!   member → group is followed when the grant's `inherit_option` is true
 //!   (PostgreSQL 16+) or, before 16, when the member has `rolinherit`.
-//! - [`Reach::SetRole`]: privileges a role can take with `SET ROLE`, which any
-//!   membership allows before 16 (and, from 16, unless the grant has
-//!   `SET FALSE`, which the snapshot does not collect: such grants are counted,
-//!   erring towards reporting access).
+//! - [`Reach::SetRole`]: privileges a role can use at all, with `SET ROLE` or
+//!   without: a chain of grants that allow `SET ROLE` (any membership before
+//!   16; from 16 a grant with `set_option` false does not, and an unknown
+//!   option counts as allowing it, erring towards reporting access),
+//!   followed by inherited grants. It always includes [`Reach::Inherited`].
+//!   Becoming a superuser needs a `SET ROLE` chain only.
 //!
 //! Superuser is an attribute, never inherited: only `SET ROLE` to a superuser
 //! role gives it. PostgreSQL forbids membership cycles; a hand-edited snapshot
@@ -201,15 +203,25 @@ impl<'a> RoleGraph<'a> {
         }
         let size = names.len();
         let mut groups: Vec<Vec<&'a Membership>> = vec![Vec::new(); size];
-        let mut members_of: Vec<Vec<(usize, bool)>> = vec![Vec::new(); size];
+        let mut members_of: Vec<Vec<(usize, Edge)>> = vec![Vec::new(); size];
         for &(member, group, m) in &edges {
             let member_inherits = attrs[member].is_none_or(|r| r.inherit);
-            let inherits = m.inherit_option.unwrap_or(member_inherits);
+            let edge = Edge {
+                inherits: m.inherit_option.unwrap_or(member_inherits),
+                settable: m.set_option != Some(false),
+            };
             groups[member].push(m);
-            members_of[group].push((member, inherits));
+            members_of[group].push((member, edge));
         }
-        let inherited = closure(&members_of, |inherits| inherits);
-        let settable = closure(&members_of, |_| true);
+        let inherited = closure(&members_of, |e| e.inherits);
+        let set_chain = closure(&members_of, |e| e.settable);
+        let settable = if members_of.iter().flatten().all(|(_, e)| e.settable) {
+            // Every grant allows SET ROLE: the SET ROLE chains already
+            // include every inherited one.
+            set_chain
+        } else {
+            set_then_inherit(&inherited, &set_chain)
+        };
         let mut superusers = RoleSet::empty(size);
         let mut logins = RoleSet::empty(size);
         for (i, role) in attrs.iter().enumerate() {
@@ -422,10 +434,37 @@ impl<'a> RoleGraph<'a> {
     }
 }
 
+/// What one membership grant lets its member do with the group.
+#[derive(Clone, Copy)]
+struct Edge {
+    /// The member holds the group's privileges without SET ROLE.
+    inherits: bool,
+    /// The member may SET ROLE to the group (PG16+ `set_option`).
+    settable: bool,
+}
+
+/// For each group G, the roles that can use its privileges: those that can
+/// SET ROLE to some Y which inherits G (Y = G included). Runs only when a
+/// grant has SET FALSE; cost is one bitset union per (group, inheritor).
+fn set_then_inherit(inherited: &[RoleSet], set_chain: &[RoleSet]) -> Vec<RoleSet> {
+    inherited
+        .iter()
+        .map(|heirs| {
+            let mut reach = RoleSet::empty(set_chain.len());
+            for y in heirs.iter() {
+                if let Some(setters) = set_chain.get(y) {
+                    reach.union_with(setters);
+                }
+            }
+            reach
+        })
+        .collect()
+}
+
 /// For every group, the set of roles reachable down `members_of` edges that
 /// `follow` accepts, the group included. Memoised depth-first: each edge is
 /// visited once and each visit costs one bitset union.
-fn closure(members_of: &[Vec<(usize, bool)>], follow: impl Fn(bool) -> bool) -> Vec<RoleSet> {
+fn closure(members_of: &[Vec<(usize, Edge)>], follow: impl Fn(Edge) -> bool) -> Vec<RoleSet> {
     let size = members_of.len();
     let mut sets: Vec<RoleSet> = (0..size)
         .map(|i| {
@@ -449,9 +488,9 @@ fn closure(members_of: &[Vec<(usize, bool)>], follow: impl Fn(bool) -> bool) -> 
         let mut stack: Vec<(usize, usize)> = vec![(root, 0)];
         while let Some(top) = stack.last_mut() {
             let (node, edge) = *top;
-            if let Some(&(member, inherits)) = members_of[node].get(edge) {
+            if let Some(&(member, grant)) = members_of[node].get(edge) {
                 top.1 += 1;
-                if !follow(inherits) {
+                if !follow(grant) {
                     continue;
                 }
                 match state[member] {
@@ -488,14 +527,15 @@ fn union_into(sets: &mut [RoleSet], dst: usize, src: usize) {
 }
 
 /// Multi-source breadth-first search from the superusers down to their
-/// members (any membership): for each role, the next group towards a
-/// superuser on a shortest path. Superusers themselves get `None`.
-fn paths_toward(members_of: &[Vec<(usize, bool)>], superusers: &RoleSet) -> Vec<Option<usize>> {
+/// members (memberships that allow SET ROLE; superuser is never inherited):
+/// for each role, the next group towards a superuser on a shortest path.
+/// Superusers themselves get `None`.
+fn paths_toward(members_of: &[Vec<(usize, Edge)>], superusers: &RoleSet) -> Vec<Option<usize>> {
     let mut next: Vec<Option<usize>> = vec![None; members_of.len()];
     let mut seen = superusers.clone();
     let mut queue: std::collections::VecDeque<usize> = superusers.iter().collect();
     while let Some(group) = queue.pop_front() {
-        for &(member, _) in &members_of[group] {
+        for &(member, _) in members_of[group].iter().filter(|(_, e)| e.settable) {
             if !seen.contains(member) {
                 seen.insert(member);
                 next[member] = Some(group);
@@ -528,6 +568,7 @@ mod tests {
             member: member.into(),
             admin_option: false,
             inherit_option: inherit,
+            set_option: None,
         }
     }
 
@@ -573,6 +614,45 @@ mod tests {
             g.names_of(&settable),
             vec!["alice", "bob", "readers", "staff"]
         );
+    }
+
+    #[test]
+    fn set_option_false_blocks_set_role_but_not_inheritance() {
+        let roles = vec![
+            role("postgres", |r| r.superuser = true),
+            role("phi_owner", |_| {}),
+            role("staff", |_| {}),
+            role("alice", |r| r.can_login = true),
+            role("bob", |r| r.can_login = true),
+            role("carol", |r| r.can_login = true),
+        ];
+        let with = |group: &str, member: &str, inherit: bool, set: bool| Membership {
+            set_option: Some(set),
+            ..grant(group, member, Some(inherit))
+        };
+        let m = vec![
+            // alice: neither inherits nor may SET ROLE: no reach at all.
+            with("phi_owner", "alice", false, false),
+            // bob: inherits without SET: still uses the privileges.
+            with("phi_owner", "bob", true, false),
+            // carol may SET ROLE to staff, which inherits phi_owner.
+            with("staff", "carol", false, true),
+            with("phi_owner", "staff", true, false),
+            // SET FALSE to a superuser role gives no superuser.
+            with("postgres", "alice", true, false),
+        ];
+        let g = RoleGraph::new(&roles, &m);
+        let reach = g.members("phi_owner", Reach::SetRole).unwrap();
+        assert_eq!(
+            g.names_of(reach),
+            vec!["bob", "carol", "phi_owner", "staff"]
+        );
+        assert!(!g.reaches_superuser("alice"));
+        // Unknown (pre-16) set_option still allows SET ROLE.
+        let m = vec![grant("phi_owner", "alice", Some(false))];
+        let g = RoleGraph::new(&roles, &m);
+        let reach = g.members("phi_owner", Reach::SetRole).unwrap();
+        assert_eq!(g.names_of(reach), vec!["alice", "phi_owner"]);
     }
 
     #[test]

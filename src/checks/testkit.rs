@@ -342,6 +342,7 @@ pub fn managed(provider: Provider) -> Snapshot {
         member: master.into(),
         admin_option: true,
         inherit_option: None,
+        set_option: None,
     }]);
     s
 }

@@ -532,7 +532,9 @@ pub static SERVER_CERTIFICATE: Check = Check {
         certificate) and names the host they dial. Otherwise sslmode=verify-full fails and \
         people fall back to weaker modes that a man in the middle defeats, so high. Read \
         from the scan's own TLS handshake and judged at the scan's time; a certificate \
-        expiring within 30 days, or one naming the host only in its CN, gives `warn`.",
+        expiring within 30 days, or one naming the host only in its CN, gives `warn`. A \
+        server with ssl = off presents no certificate at all, so that is `fail` (the same \
+        root cause as TLS-001), not a request to reconnect with TLS.",
     reproduce_sql: "-- the certificate comes from the TLS handshake, e.g.\n\
         -- openssl s_client -starttls postgres -connect HOST:5432 -showcerts\n\
         SELECT name, setting FROM pg_settings WHERE name IN ('ssl_cert_file', 'ssl_key_file', 'ssl_ca_file');",
@@ -574,7 +576,21 @@ fn common_name(subject: &str) -> Option<&str> {
     Some(rest[..end].trim())
 }
 
+/// `fail` when the server has `ssl = off`: there is no certificate to
+/// inspect, and advising sslmode=require would send the reader to a
+/// connection that server refuses.
+fn ssl_turned_off(s: &Snapshot) -> Result<(), Verdict> {
+    match s.setting("ssl") {
+        Some(ssl) if ssl.setting.as_deref().is_some_and(is_off) => Err(Verdict::fail(format!(
+            "ssl is off: the server presents no certificate (see TLS-001); {}",
+            describe("ssl", ssl)
+        ))),
+        _ => Ok(()),
+    }
+}
+
 fn server_certificate(s: &Snapshot, _: &Policy) -> Result<Verdict, Verdict> {
+    ssl_turned_off(s)?;
     let host = s.target.host.as_str();
     if host.is_empty() || host.starts_with('/') || host.starts_with('@') {
         return Err(Verdict::unknown(
@@ -3000,6 +3016,30 @@ mod tests {
     }
 
     #[test]
+    fn certificate_fails_when_the_server_has_ssl_off() {
+        let mut off = with_settings(&[("ssl", "off")]);
+        off.target.sslmode = "disable".into();
+        let v = run(&SERVER_CERTIFICATE, &off);
+        assert_eq!(v.status, Status::Fail, "{v:?}");
+        assert!(
+            v.evidence
+                .starts_with("ssl is off: the server presents no certificate (see TLS-001)"),
+            "{v:?}"
+        );
+        assert!(!v.evidence.contains("sslmode=require"), "{v:?}");
+        off.target.host = "/var/run/postgresql".into();
+        assert_eq!(run(&SERVER_CERTIFICATE, &off).status, Status::Fail);
+        // ssl = on but this scan came without TLS: still undecided.
+        let mut on = with_settings(&[("ssl", "on")]);
+        on.target.sslmode = "disable".into();
+        let v = run(&SERVER_CERTIFICATE, &on);
+        assert_eq!(v.status, Status::Unknown);
+        assert!(v.evidence.contains("sslmode=require"));
+        on.target.host = "/var/run/postgresql".into();
+        assert_eq!(run(&SERVER_CERTIFICATE, &on).status, Status::Unknown);
+    }
+
+    #[test]
     fn certificate_needs_a_tls_connection_and_checks_names() {
         let mut plain = base();
         plain.target.sslmode = "disable".into();
@@ -3245,6 +3285,7 @@ mod tests {
             member: "postgres".into(),
             admin_option: false,
             inherit_option: None,
+            set_option: None,
         }]);
         let v = run(&SUPERUSERS_LOCAL_ONLY, &s);
         assert_eq!(v.status, Status::Fail);

@@ -9,11 +9,13 @@
 //! results arrive as [`JobEvent`]s drained in `logic()`. Form fields and
 //! drafts are the exception — egui edits text in place.
 
+use super::apply_ui::{ApplyDialog, DialogStage};
 use super::connect_ui::ConnectForm;
-use super::jobs::{CertSlot, ExportedReport, JobEvent, Jobs, ScanFailure, ScanStep};
+use super::jobs::{ApplyFailure, CertSlot, ExportedReport, JobEvent, Jobs, ScanFailure, ScanStep};
 use super::profiles::{Prefs, PrefsStore};
 use super::theme::{self, NoticeKind, ThemeChoice};
 use super::{attest_ui, check_detail_ui, walkthrough_ui};
+use crate::apply::{Applier, ChangeLog, ChangeLogEntry};
 use crate::checks;
 use crate::db::conninfo::ConnParams;
 use crate::finding::{Attestation, Finding, Section, Status, Summary};
@@ -68,6 +70,14 @@ pub enum Command {
     Export,
     ToggleTheme,
     DismissNotice,
+    /// Preview a check's fix on the server, then open the confirmation.
+    PreviewApply(String),
+    /// Preview the undo of a change-log entry (by entry id).
+    PreviewRollback(String),
+    /// Apply what the open confirmation shows.
+    ConfirmApply,
+    CloseApplyDialog,
+    ShowChangeLog,
 }
 
 /// Which screen is shown.
@@ -76,6 +86,8 @@ pub enum Page {
     Start,
     Overview,
     Section(Section),
+    /// Fixes applied and rolled back in this session.
+    ChangeLog,
 }
 
 /// Where the open results came from.
@@ -192,6 +204,9 @@ pub struct AppInit {
     /// Pre-fill the connect form from PG* variables and libpq defaults, as
     /// psql would (off by default so tests start from an empty form).
     pub prefill_from_environment: bool,
+    /// Where applies and rollbacks are logged (`None`: the platform's
+    /// data folder, [`ChangeLog::default_path`]).
+    pub change_log_path: Option<PathBuf>,
 }
 
 impl Default for AppInit {
@@ -201,6 +216,7 @@ impl Default for AppInit {
             prefs_store: PrefsStore::in_memory(),
             policy: Policy::default(),
             prefill_from_environment: false,
+            change_log_path: None,
         }
     }
 }
@@ -225,6 +241,11 @@ pub struct App {
     applied_theme: Option<ThemeChoice>,
     /// Who signed the last exported report (hex SHA-256 fingerprint).
     pub(super) signer_fingerprint: Option<String>,
+    /// The open apply/rollback confirmation.
+    pub(super) apply_dialog: Option<ApplyDialog>,
+    /// A preview is being built on the runtime.
+    pub(super) previewing: bool,
+    change_log_path: PathBuf,
 }
 
 impl App {
@@ -261,6 +282,9 @@ impl App {
             scroll_to_selected: false,
             applied_theme: None,
             signer_fingerprint: None,
+            apply_dialog: None,
+            previewing: false,
+            change_log_path: init.change_log_path.unwrap_or_else(ChangeLog::default_path),
         };
         app.apply_theme(ctx);
         app
@@ -300,6 +324,29 @@ impl App {
         self.signer_fingerprint.as_deref()
     }
 
+    /// The open apply/rollback confirmation, if any.
+    pub fn apply_dialog(&self) -> Option<&ApplyDialog> {
+        self.apply_dialog.as_ref()
+    }
+
+    /// True when fixes can be applied: a live connection, nothing pending.
+    pub fn can_apply(&self) -> bool {
+        self.live.is_some()
+            && matches!(
+                self.results.as_ref().map(|r| &r.source),
+                Some(Source::Live { .. })
+            )
+    }
+
+    /// True while a preview or an apply runs.
+    pub fn apply_busy(&self) -> bool {
+        self.previewing
+            || self
+                .apply_dialog
+                .as_ref()
+                .is_some_and(|d| d.stage == DialogStage::Applying)
+    }
+
     pub fn notice(&self) -> Option<&Notice> {
         self.notice.as_ref()
     }
@@ -332,6 +379,7 @@ impl App {
         self.results = Some(Results::from_session(session, source, &self.policy));
         self.selected = None;
         self.drafts.clear();
+        self.apply_dialog = None;
         self.page = Page::Overview;
     }
 
@@ -446,6 +494,15 @@ impl App {
                 self.persist_prefs();
             }
             Command::DismissNotice => self.notice = None,
+            Command::PreviewApply(id) => self.preview_apply(id),
+            Command::PreviewRollback(entry_id) => self.preview_rollback(&entry_id),
+            Command::ConfirmApply => self.confirm_apply(),
+            Command::CloseApplyDialog => {
+                if !self.apply_busy() {
+                    self.apply_dialog = None;
+                }
+            }
+            Command::ShowChangeLog => self.show_page(Page::ChangeLog),
         }
     }
 
@@ -696,6 +753,141 @@ impl App {
         }
     }
 
+    // ----- applying fixes -----
+
+    /// The applier for the live connection (same parameters, password in
+    /// memory only; it opens its own session).
+    fn applier(&mut self) -> Option<Applier> {
+        match self.live.clone().filter(|_| self.can_apply()) {
+            Some(params) => Some(Applier::new(params, self.policy.clone())),
+            None => {
+                self.notify(
+                    NoticeKind::Info,
+                    "applying a fix needs a live connection: connect to the server first",
+                );
+                None
+            }
+        }
+    }
+
+    fn preview_apply(&mut self, check_id: String) {
+        if self.apply_busy() {
+            return;
+        }
+        let Some(applier) = self.applier() else {
+            return;
+        };
+        match self.jobs.preview_fix(applier, check_id) {
+            Ok(()) => self.previewing = true,
+            Err(e) => self.notify(NoticeKind::Error, e),
+        }
+    }
+
+    fn preview_rollback(&mut self, entry_id: &str) {
+        if self.apply_busy() {
+            return;
+        }
+        let Some(entry) = self.change_log_entry(entry_id) else {
+            self.notify(
+                NoticeKind::Error,
+                format!("change-log entry {entry_id} is not in this session"),
+            );
+            return;
+        };
+        let Some(applier) = self.applier() else {
+            return;
+        };
+        match self.jobs.preview_rollback(applier, entry) {
+            Ok(()) => self.previewing = true,
+            Err(e) => self.notify(NoticeKind::Error, e),
+        }
+    }
+
+    fn change_log_entry(&self, entry_id: &str) -> Option<ChangeLogEntry> {
+        self.results
+            .as_ref()?
+            .change_log
+            .iter()
+            .filter_map(|v| ChangeLogEntry::from_value(v).ok())
+            .find(|e| e.id == entry_id)
+    }
+
+    fn confirm_apply(&mut self) {
+        let Some(dialog) = self
+            .apply_dialog
+            .as_ref()
+            .filter(|d| d.stage == DialogStage::Confirm && d.gate.allows(&d.form))
+        else {
+            return;
+        };
+        let preview = (*dialog.preview).clone();
+        let confirmation = dialog.gate.confirmation(&dialog.form);
+        let Some(applier) = self.applier() else {
+            return;
+        };
+        let stage =
+            match self
+                .jobs
+                .apply(applier, preview, confirmation, self.change_log_path.clone())
+            {
+                Ok(()) => DialogStage::Applying,
+                Err(e) => DialogStage::Failed(e),
+            };
+        if let Some(dialog) = self.apply_dialog.as_mut() {
+            dialog.stage = stage;
+        }
+    }
+
+    fn on_preview_ready(&mut self, result: Result<Box<crate::apply::Preview>, String>) {
+        self.previewing = false;
+        match result {
+            Ok(preview) => self.apply_dialog = Some(ApplyDialog::new(*preview)),
+            Err(e) => self.notify(NoticeKind::Error, e),
+        }
+    }
+
+    fn on_applied(&mut self, result: Result<Box<ChangeLogEntry>, ApplyFailure>) {
+        let stage = match result {
+            Ok(entry) => {
+                self.record_change(&entry);
+                self.notify(NoticeKind::Success, entry.summary());
+                // The findings follow the server: rescan in place.
+                if self.scan.is_none() {
+                    self.rescan(None);
+                }
+                DialogStage::Applied(entry)
+            }
+            Err(failure) => {
+                if let Some(entry) = &failure.entry {
+                    self.record_change(entry);
+                }
+                self.notify(NoticeKind::Error, failure.message.clone());
+                DialogStage::Failed(failure.message)
+            }
+        };
+        if let Some(dialog) = self.apply_dialog.as_mut() {
+            dialog.stage = stage;
+        }
+    }
+
+    /// Keep the entry in the session; a rollback marks the entry it undid.
+    fn record_change(&mut self, entry: &ChangeLogEntry) {
+        let Some(results) = self.results.as_mut() else {
+            return;
+        };
+        if let Some(undone) = &entry.rolls_back {
+            for value in results.change_log.iter_mut() {
+                if let Ok(mut original) = ChangeLogEntry::from_value(value) {
+                    if &original.id == undone {
+                        original.rolled_back_by = Some(entry.id.clone());
+                        *value = original.to_value();
+                    }
+                }
+            }
+        }
+        results.change_log.push(entry.to_value());
+    }
+
     // ----- files -----
 
     fn save_fix_sql(&mut self, id: &str) {
@@ -788,6 +980,8 @@ impl App {
             JobEvent::ReportExported(Err(e)) => self.notify(NoticeKind::Error, e),
             JobEvent::PrefsSaved(Ok(())) => {}
             JobEvent::PrefsSaved(Err(e)) => self.notify(NoticeKind::Warning, e),
+            JobEvent::PreviewReady(result) => self.on_preview_ready(result),
+            JobEvent::Applied(result) => self.on_applied(result),
         }
     }
 }
@@ -901,7 +1095,7 @@ impl eframe::App for App {
         let commands = self.draw(ui);
         let ctx = ui.ctx().clone();
         self.execute_all(&ctx, commands);
-        if self.scan.is_some() {
+        if self.scan.is_some() || self.apply_busy() {
             // Keep the spinner moving while a scan runs.
             ctx.request_repaint_after(std::time::Duration::from_millis(250));
         }

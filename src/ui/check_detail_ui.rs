@@ -132,6 +132,19 @@ pub struct DetailContext<'a> {
     pub note: &'a str,
     /// The attestation draft, for manual checks.
     pub draft: Option<&'a mut AttestDraft>,
+    /// Whether "Apply…" can run.
+    pub apply: ApplyAvailability,
+}
+
+/// Whether the fix can be applied from here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ApplyAvailability {
+    /// A live connection: "Apply…" previews on the server.
+    Live,
+    /// A preview or an apply is running.
+    Busy,
+    /// The offline sample or a saved session: nothing to apply to.
+    Offline,
 }
 
 pub fn detail_ui(ui: &mut Ui, finding: &Finding, ctx: DetailContext<'_>, out: &mut Vec<Command>) {
@@ -158,7 +171,7 @@ pub fn detail_ui(ui: &mut Ui, finding: &Finding, ctx: DetailContext<'_>, out: &m
                 });
             }
             if let Some(plan) = &finding.fix {
-                fix_ui(ui, finding, plan, out);
+                fix_ui(ui, finding, plan, ctx.apply, out);
             }
             if let Some(draft) = ctx.draft {
                 widgets::pane_heading(ui, "Attestation");
@@ -302,7 +315,13 @@ fn references_ui(ui: &mut Ui, finding: &Finding) {
     });
 }
 
-fn fix_ui(ui: &mut Ui, finding: &Finding, plan: &FixPlan, out: &mut Vec<Command>) {
+fn fix_ui(
+    ui: &mut Ui,
+    finding: &Finding,
+    plan: &FixPlan,
+    apply: ApplyAvailability,
+    out: &mut Vec<Command>,
+) {
     widgets::pane_heading(ui, "Fix preview");
     apply_facts_ui(ui, plan);
     if !plan.note.is_empty() {
@@ -343,9 +362,31 @@ fn fix_ui(ui: &mut Ui, finding: &Finding, plan: &FixPlan, out: &mut Vec<Command>
             if ui.button("Save as .sql").clicked() {
                 out.push(Command::SaveFixSql(finding.id.clone()));
             }
+            apply_button_ui(ui, &finding.id, apply, out);
         });
     }
     rollback_ui(ui, plan);
+}
+
+/// "Apply…": previews on the server, then asks for confirmation.
+fn apply_button_ui(ui: &mut Ui, id: &str, apply: ApplyAvailability, out: &mut Vec<Command>) {
+    let disabled_hint = match apply {
+        ApplyAvailability::Busy => "A preview or an apply is already running",
+        _ => "Applying needs a live connection: connect to the server (the offline sample and saved sessions cannot be changed)",
+    };
+    let button = ui
+        .add_enabled(
+            apply == ApplyAvailability::Live,
+            egui::Button::new("Apply…"),
+        )
+        .on_hover_text(
+            "Preview on the server, then confirm. Applying uses a separate session with the \
+             credentials you connected with; the scan session stays read-only.",
+        )
+        .on_disabled_hover_text(disabled_hint);
+    if button.clicked() {
+        out.push(Command::PreviewApply(id.to_string()));
+    }
 }
 
 /// Apply classes with what each means, and the privilege needed. Laid out

@@ -6,8 +6,10 @@
 //! The UI thread never waits on anything here. A scan is cancelled by
 //! aborting its task, which drops the scan future and with it the connection.
 //! Must not import other ui modules; the one call into the scanner is
-//! [`scan_adapter`].
+//! [`scan_adapter`], the calls into the applier are [`Jobs::preview_fix`],
+//! [`Jobs::preview_rollback`] and [`Jobs::apply`].
 
+use crate::apply::{Applier, ChangeLog, ChangeLogEntry, Confirmation, Preview};
 use crate::db::conninfo::ConnParams;
 use crate::report::{build_signed_report, ReportInput, SigningIdentity};
 use crate::session::SessionFile;
@@ -71,6 +73,18 @@ pub enum JobEvent {
     /// The signed PDF report was written (or why not, in one line).
     ReportExported(Result<ExportedReport, String>),
     PrefsSaved(Result<(), String>),
+    /// A fresh preview of a fix or a rollback (or why not, in one line).
+    PreviewReady(Result<Box<Preview>, String>),
+    /// An apply or rollback finished.
+    Applied(Result<Box<ChangeLogEntry>, ApplyFailure>),
+}
+
+/// An apply that did not go through: the error in one line and, when the
+/// server was reached, the logged entry.
+#[derive(Debug)]
+pub struct ApplyFailure {
+    pub message: String,
+    pub entry: Option<Box<ChangeLogEntry>>,
 }
 
 /// A signed report on disk and who signed it.
@@ -333,6 +347,57 @@ impl Jobs {
         }
     }
 
+    /// Scan afresh and preview `check_id`'s fix on the apply session.
+    pub fn preview_fix(&self, applier: Applier, check_id: String) -> Result<(), String> {
+        let runtime = self.runtime_or_err()?;
+        let out = self.sender();
+        runtime.spawn(async move {
+            let result = applier.preview(&check_id).await;
+            out.send(JobEvent::PreviewReady(
+                result.map(Box::new).map_err(|e| one_line(&e.to_string())),
+            ));
+        });
+        Ok(())
+    }
+
+    /// Preview the undo of a logged entry.
+    pub fn preview_rollback(&self, applier: Applier, entry: ChangeLogEntry) -> Result<(), String> {
+        let runtime = self.runtime_or_err()?;
+        let out = self.sender();
+        runtime.spawn(async move {
+            let result = applier.preview_rollback(&entry).await;
+            out.send(JobEvent::PreviewReady(
+                result.map(Box::new).map_err(|e| one_line(&e.to_string())),
+            ));
+        });
+        Ok(())
+    }
+
+    /// Apply a confirmed preview, logging into the change-log file at `log`.
+    pub fn apply(
+        &self,
+        applier: Applier,
+        preview: Preview,
+        confirmation: Confirmation,
+        log: PathBuf,
+    ) -> Result<(), String> {
+        let runtime = self.runtime_or_err()?;
+        let out = self.sender();
+        runtime.spawn(async move {
+            let log = ChangeLog::at(log);
+            let result = applier
+                .apply(&preview, &confirmation, &log)
+                .await
+                .map(Box::new)
+                .map_err(|e| ApplyFailure {
+                    message: one_line(&e.to_string()),
+                    entry: e.entry().cloned().map(Box::new),
+                });
+            out.send(JobEvent::Applied(result));
+        });
+        Ok(())
+    }
+
     fn runtime_or_err(&self) -> Result<Handle, String> {
         self.runtime
             .clone()
@@ -399,4 +464,9 @@ async fn write_text(path: PathBuf, text: String) -> Result<PathBuf, String> {
     .map_err(|e| format!("saving stopped unexpectedly: {e}"))?
     .map_err(|e| e.to_string())?;
     Ok(path)
+}
+
+/// Server errors can span lines (detail, hint); the GUI shows one.
+fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
 }

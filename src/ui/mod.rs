@@ -12,7 +12,8 @@
 //! - [`app`]: state (persisted prefs vs runtime) and the one place that
 //!   executes [`app::Command`]s.
 //! - `shell_ui`, [`connect_ui`], [`walkthrough_ui`], [`check_detail_ui`],
-//!   [`attest_ui`]: drawing; they return commands and change nothing else.
+//!   [`attest_ui`], [`apply_ui`]: drawing; they return commands and change
+//!   nothing else.
 //! - [`theme`]: every colour and spacing; [`guide`]: the section prose;
 //!   [`jobs`]: background work; [`profiles`]: saved preferences.
 //!
@@ -20,6 +21,7 @@
 
 use eframe::egui;
 pub mod app;
+pub mod apply_ui;
 pub mod attest_ui;
 pub mod check_detail_ui;
 pub mod connect_ui;
@@ -82,6 +84,7 @@ pub fn run_gui(options: GuiOptions) -> Result<(), UiError> {
                 prefs_store: profiles::PrefsStore::platform(),
                 policy: crate::policy::Policy::default(),
                 prefill_from_environment: true,
+                change_log_path: None,
             };
             let mut app = App::new(&cc.egui_ctx, init);
             if let Some(path) = options.open_session {

@@ -4,7 +4,8 @@
 //! Reads the App; changes only form drafts. Everything else is a [`Command`].
 
 use super::app::{App, Command, Page, ScanKind, ScanState, Source};
-use super::check_detail_ui::{self, DetailContext};
+use super::apply_ui;
+use super::check_detail_ui::{self, ApplyAvailability, DetailContext};
 use super::connect_ui;
 use super::theme::{self, space, NoticeKind, ThemeChoice};
 use super::walkthrough_ui::{self, SectionView};
@@ -37,6 +38,20 @@ pub fn shell_ui(ui: &mut Ui, app: &mut App, out: &mut Vec<Command>) {
             detail_panel_ui(ui, app, out);
             section_panel_ui(ui, app, section, out);
         }
+        Page::ChangeLog => {
+            rail_panel_ui(ui, app, None, false, out);
+            let (live, busy) = (app.can_apply(), app.apply_busy());
+            egui::CentralPanel::default()
+                .frame(central_frame(ui))
+                .show(ui, |ui| {
+                    if let Some(results) = &app.results {
+                        apply_ui::change_log_ui(ui, &results.change_log, live, busy, out);
+                    }
+                });
+        }
+    }
+    if let Some(dialog) = app.apply_dialog.as_mut() {
+        apply_ui::apply_dialog_ui(ui, dialog, out);
     }
     app.scroll_to_selected = false;
 }
@@ -191,6 +206,19 @@ fn top_buttons_ui(ui: &mut Ui, app: &App, out: &mut Vec<Command>) {
     };
     if ui.button("Export").on_hover_text(export_hint).clicked() {
         out.push(Command::Export);
+    }
+    let changes = app.results.as_ref().map_or(0, |r| r.change_log.len());
+    let change_log_label = if changes == 0 {
+        "Change log".to_string()
+    } else {
+        format!("Change log ({changes})")
+    };
+    if ui
+        .button(change_log_label)
+        .on_hover_text("Fixes applied and rolled back in this session")
+        .clicked()
+    {
+        out.push(Command::ShowChangeLog);
     }
     if ui
         .button("Open session…")
@@ -383,9 +411,17 @@ fn detail_panel_ui(ui: &mut Ui, app: &mut App, out: &mut Vec<Command>) {
                             .remove(&finding.id)
                             .unwrap_or_else(super::app::new_draft)
                     });
+                    let apply = if app.apply_busy() {
+                        ApplyAvailability::Busy
+                    } else if app.can_apply() {
+                        ApplyAvailability::Live
+                    } else {
+                        ApplyAvailability::Offline
+                    };
                     let ctx = DetailContext {
                         note,
                         draft: draft.as_mut(),
+                        apply,
                     };
                     check_detail_ui::detail_ui(ui, finding, ctx, out);
                     if let Some(draft) = draft {

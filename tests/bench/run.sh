@@ -213,7 +213,8 @@ trap - EXIT
 ms() { awk "BEGIN { printf \"%.1f\", $1 * 1000 }"; }
 {
   echo
-  echo "pgSafeguard scale benchmark — $(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) cores, $(uname -m)"
+  echo "pgSafeguard scale benchmark — $(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) cores, $(uname -m)," \
+    "load average $(cut -d' ' -f1-3 /proc/loadavg) (other work on the machine skews timings)"
   [ "$small" -eq 1 ] && echo "(--small: a CI smoke run; the figures say nothing about the targets)"
   echo "catalog: $LARGE_LAYOUT"
   echo "generated and loaded in ${LARGE_LOAD_SECONDS} s (one psql call)"

@@ -400,6 +400,7 @@ fn memberships(layout: &Layout) -> Vec<Membership> {
             member: m.member.clone(),
             admin_option: false,
             inherit_option: None,
+            set_option: None,
         })
         .collect();
     // pg_monitor holds the statistics roles, as on every server.
@@ -413,6 +414,7 @@ fn memberships(layout: &Layout) -> Vec<Membership> {
             member: "pg_monitor".into(),
             admin_option: false,
             inherit_option: None,
+            set_option: None,
         });
     }
     all.sort();

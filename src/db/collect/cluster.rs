@@ -205,15 +205,15 @@ fn store_roles(rows: &[Row], staging: &mut Staging) -> Result<(), DecodeError> {
     Ok(())
 }
 
-/// `inherit_option` exists from PostgreSQL 16.
+/// `inherit_option` and `set_option` exist from PostgreSQL 16.
 fn memberships_sql(version: u32) -> String {
-    let inherit = if version >= 160_000 {
-        "a.inherit_option"
+    let options = if version >= 160_000 {
+        "a.inherit_option, a.set_option"
     } else {
-        "NULL::bool AS inherit_option"
+        "NULL::bool AS inherit_option, NULL::bool AS set_option"
     };
     format!(
-        "SELECT r.rolname::text AS role, m.rolname::text AS member, a.admin_option, {inherit} \
+        "SELECT r.rolname::text AS role, m.rolname::text AS member, a.admin_option, {options} \
          FROM pg_catalog.pg_auth_members a \
          JOIN pg_catalog.pg_roles r ON r.oid = a.roleid \
          JOIN pg_catalog.pg_roles m ON m.oid = a.member"
@@ -229,6 +229,7 @@ fn store_memberships(rows: &[Row], staging: &mut Staging) -> Result<(), DecodeEr
                 member: get(row, "member")?,
                 admin_option: get(row, "admin_option")?,
                 inherit_option: get(row, "inherit_option")?,
+                set_option: get(row, "set_option")?,
             })
         })
         .collect::<Result<Vec<_>, DecodeError>>()?;
@@ -382,6 +383,8 @@ mod tests {
     fn version_dependent_columns() {
         assert!(memberships_sql(160_000).contains("a.inherit_option"));
         assert!(memberships_sql(150_000).contains("NULL::bool AS inherit_option"));
+        assert!(memberships_sql(160_000).contains("a.set_option"));
+        assert!(memberships_sql(150_000).contains("NULL::bool AS set_option"));
         assert!(hba_rules_sql(160_000).contains(" file_name,"));
         assert!(hba_rules_sql(150_000).contains("NULL::text AS file_name"));
         assert!(database_stats_sql(110_000).contains("NULL::int8"));
