@@ -970,4 +970,26 @@ fn a_fix_is_applied_logged_and_rolled_back_from_the_gui() {
         Status::Fail
     );
     assert!(log_dir.path().join("change-log.jsonl").exists());
+    harness.run();
+    click_button(&mut harness, "Close");
+
+    // A restart-class fix is high impact: Apply waits for the typed name.
+    open_section(&mut harness, Section::Audit);
+    select_check(&mut harness, "AUD-001");
+    click_button(&mut harness, "Apply…");
+    step_until(&mut harness, "the preview opens", |app| {
+        app.apply_dialog().is_some()
+    });
+    harness.run();
+    let database = support::CLINIC_DB;
+    let apply = harness.get_by_role_and_label(Role::Button, "Apply");
+    assert!(apply.accesskit_node().is_disabled());
+    harness.get_by_label("Database name").click();
+    harness.run();
+    harness.get_by_label("Database name").type_text(database);
+    harness.run();
+    let apply = harness.get_by_role_and_label(Role::Button, "Apply");
+    assert!(!apply.accesskit_node().is_disabled());
+    click_button(&mut harness, "Cancel");
+    assert!(harness.state().apply_dialog().is_none());
 }

@@ -11,7 +11,9 @@
 use super::app::Command;
 use super::theme::{self, space, NoticeKind};
 use super::widgets;
-use crate::apply::{Action, ChangeLogEntry, ConfigFileAction, Confirmation, Outcome, Preview};
+use crate::apply::{
+    Action, ChangeLogEntry, ConfigFileAction, Confirmation, Outcome, Preview, StepKind,
+};
 use eframe::egui;
 use egui::{RichText, Ui};
 
@@ -159,11 +161,21 @@ fn plan_ui(ui: &mut Ui, preview: &Preview, gate: &ConfirmGate) {
             .color(muted),
     );
     widgets::pane_heading(ui, "Statements");
-    let statements: Vec<String> = preview.steps.iter().map(|s| s.sql.clone()).collect();
+    let statements = preview.statements();
     if statements.is_empty() {
-        ui.label(RichText::new("No SQL statements.").color(muted));
+        ui.label(RichText::new("No SQL statements run now.").color(muted));
     } else {
-        widgets::code_block(ui, &statements.join(";\n"), "sql");
+        widgets::code_block(ui, &script(&statements), "sql");
+    }
+    let deferred: Vec<&str> = preview
+        .steps
+        .iter()
+        .filter(|s| s.kind == StepKind::AfterRestart)
+        .map(|s| s.sql.as_str())
+        .collect();
+    if !deferred.is_empty() {
+        ui.label(RichText::new("Not run now: after the restart, apply again to run").strong());
+        widgets::code_block(ui, &script(&deferred), "sql");
     }
     if let Some(cfg) = &preview.config_file {
         ui.label(RichText::new(format!("New lines for {}", cfg.path)).strong());
@@ -188,7 +200,8 @@ fn plan_ui(ui: &mut Ui, preview: &Preview, gate: &ConfirmGate) {
     } else if preview.rollback.is_empty() {
         ui.label(RichText::new("No undo statements recorded.").color(muted));
     } else {
-        widgets::code_block(ui, &preview.rollback.join(";\n"), "sql");
+        let rollback: Vec<&str> = preview.rollback.iter().map(String::as_str).collect();
+        widgets::code_block(ui, &script(&rollback), "sql");
     }
     for note in &preview.notes {
         ui.add(egui::Label::new(RichText::new(note).size(theme::text::SMALL)).wrap());
@@ -199,6 +212,22 @@ fn plan_ui(ui: &mut Ui, preview: &Preview, gate: &ConfirmGate) {
             widgets::banner(ui, NoticeKind::Error, reason, None);
         }
     }
+}
+
+/// Statements one per line, each ending in a semicolon.
+fn script(statements: &[&str]) -> String {
+    statements
+        .iter()
+        .map(|s| {
+            let s = s.trim_end();
+            if s.ends_with(';') {
+                s.to_string()
+            } else {
+                format!("{s};")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 fn confirm_ui(ui: &mut Ui, dialog: &mut ApplyDialog, out: &mut Vec<Command>) {
@@ -215,7 +244,7 @@ fn confirm_ui(ui: &mut Ui, dialog: &mut ApplyDialog, out: &mut Vec<Command>) {
         let label = ui.label(RichText::new("Database name").strong());
         ui.add(
             egui::TextEdit::singleline(&mut form.typed)
-                .hint_text(database.as_str())
+                .hint_text("type the database name")
                 .desired_width(240.0),
         )
         .labelled_by(label.id);
