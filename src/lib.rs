@@ -22,6 +22,7 @@ pub mod checks;
 pub mod cli;
 pub mod db;
 pub mod finding;
+pub mod hipaa;
 pub mod output;
 pub mod policy;
 pub mod redact;

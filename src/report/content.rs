@@ -630,7 +630,10 @@ impl<'a> ReportWriter<'a, '_> {
                 ]));
             }
             let summary = Summary::of(findings.iter().copied());
-            let mut safeguard = vec![Span::new(citation_title(citation).unwrap_or("—"), CELL)];
+            let mut safeguard = vec![Span::new(
+                crate::hipaa::citation_name(citation).unwrap_or("—"),
+                CELL,
+            )];
             safeguard.push(Span::new("\n", CELL));
             safeguard.extend(count_spans(&summary, 6.8));
             let mut checks = Vec::new();
@@ -1324,49 +1327,6 @@ fn part_title(part: &str) -> &'static str {
         "164.514" => "Privacy Rule: de-identification of PHI",
         _ => "Other requirements",
     }
-}
-
-/// The name the regulation gives each paragraph we cite.
-fn citation_title(citation: &str) -> Option<&'static str> {
-    Some(match citation {
-        "164.308(a)(1)(ii)(A)" => "Risk analysis",
-        "164.308(a)(1)(ii)(B)" => "Risk management",
-        "164.308(a)(1)(ii)(D)" => "Information system activity review",
-        "164.308(a)(3)(ii)(B)" => "Workforce clearance procedure",
-        "164.308(a)(3)(ii)(C)" => "Termination procedures",
-        "164.308(a)(4)(i)" => "Information access management",
-        "164.308(a)(4)(ii)(B)" => "Access authorization",
-        "164.308(a)(4)(ii)(C)" => "Access establishment and modification",
-        "164.308(a)(5)(ii)(C)" => "Log-in monitoring",
-        "164.308(a)(5)(ii)(D)" => "Password management",
-        "164.308(a)(6)(ii)" => "Security incident response and reporting",
-        "164.308(a)(7)(i)" => "Contingency plan",
-        "164.308(a)(7)(ii)(A)" => "Data backup plan",
-        "164.308(a)(7)(ii)(B)" => "Disaster recovery plan",
-        "164.308(a)(7)(ii)(D)" => "Testing and revision procedures",
-        "164.308(b)(1)" => "Business associate contracts",
-        "164.310(a)(1)" => "Facility access controls",
-        "164.310(d)(1)" => "Device and media controls",
-        "164.310(d)(2)(iv)" => "Data backup and storage",
-        "164.312(a)(1)" => "Access control",
-        "164.312(a)(2)(i)" => "Unique user identification",
-        "164.312(a)(2)(ii)" => "Emergency access procedure",
-        "164.312(a)(2)(iii)" => "Automatic logoff",
-        "164.312(a)(2)(iv)" => "Encryption and decryption",
-        "164.312(b)" => "Audit controls",
-        "164.312(c)(1)" => "Integrity",
-        "164.312(c)(2)" => "Mechanism to authenticate ePHI",
-        "164.312(d)" => "Person or entity authentication",
-        "164.312(e)(1)" => "Transmission security",
-        "164.312(e)(2)(i)" => "Integrity controls",
-        "164.312(e)(2)(ii)" => "Encryption (in transmission)",
-        "164.316(a)" => "Policies and procedures",
-        "164.316(b)(1)" => "Documentation",
-        "164.316(b)(2)(i)" => "Documentation time limit (retention)",
-        "164.502(b)" => "Minimum necessary",
-        "164.514" => "De-identification and minimum necessary",
-        _ => return None,
-    })
 }
 
 /// First string among `keys` in a change-log entry.

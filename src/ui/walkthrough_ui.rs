@@ -419,41 +419,7 @@ fn worst_status(open: &[&&Finding]) -> Status {
 
 /// The standard's name for a citation, where we know it.
 pub fn citation_name(citation: &str) -> &'static str {
-    match citation {
-        "164.308(a)(1)(ii)(A)" => "Risk analysis",
-        "164.308(a)(1)(ii)(B)" => "Risk management",
-        "164.308(a)(1)(ii)(D)" => "Information system activity review",
-        "164.308(a)(3)(ii)(B)" => "Workforce clearance procedure",
-        "164.308(a)(3)(ii)(C)" => "Termination procedures",
-        "164.308(a)(4)(i)" => "Information access management",
-        "164.308(a)(4)(ii)(B)" => "Access authorization",
-        "164.308(a)(4)(ii)(C)" => "Access establishment and modification",
-        "164.308(a)(5)(ii)(C)" => "Log-in monitoring",
-        "164.308(a)(5)(ii)(D)" => "Password management",
-        "164.308(a)(6)(ii)" => "Response and reporting",
-        "164.308(a)(7)(ii)(A)" => "Data backup plan",
-        "164.308(a)(7)(ii)(B)" => "Disaster recovery plan",
-        "164.308(a)(7)(ii)(D)" => "Testing and revision procedures",
-        "164.308(b)(1)" => "Business associate contracts",
-        "164.310(a)(1)" => "Facility access controls",
-        "164.310(d)(1)" => "Device and media controls",
-        "164.310(d)(2)(iv)" => "Data backup and storage",
-        "164.312(a)(1)" => "Access control",
-        "164.312(a)(2)(i)" => "Unique user identification",
-        "164.312(a)(2)(iii)" => "Automatic logoff",
-        "164.312(a)(2)(iv)" => "Encryption and decryption",
-        "164.312(b)" => "Audit controls",
-        "164.312(c)(1)" => "Integrity",
-        "164.312(c)(2)" => "Mechanism to authenticate ePHI",
-        "164.312(d)" => "Person or entity authentication",
-        "164.312(e)(1)" => "Transmission security",
-        "164.312(e)(2)(ii)" => "Encryption in transmission",
-        "164.316(a)" => "Policies and procedures",
-        "164.316(b)(2)(i)" => "Documentation time limit",
-        "164.502(b)" => "Minimum necessary",
-        "164.514" => "De-identification",
-        _ => "",
-    }
+    crate::hipaa::citation_name(citation).unwrap_or("")
 }
 
 fn gaps_ui(ui: &mut Ui, snapshot: &Snapshot) {
