@@ -393,16 +393,18 @@ fn encrypt_column(rel: &Relation, col: &Column) -> Vec<String> {
 /// and EAR-005, whose objects use the same `schema.table.column` names).
 fn encrypt_columns_plan(s: &Snapshot, verdict: &Verdict) -> FixPlan {
     let mut statements = Vec::new();
-    let mut handled = Vec::new();
+    let mut handled = std::collections::BTreeSet::new();
     let mut views = Vec::new();
-    if let Some(db) = s.primary_database() {
+    // `objects` is sorted (Verdict::with_objects): look columns up by binary search.
+    let wanted = |object: &String| verdict.objects.binary_search(object).is_ok();
+    if let (Some(db), false) = (s.primary_database(), verdict.objects.is_empty()) {
         for rel in db.relations.as_deref().unwrap_or(&[]) {
             if !stores_rows(rel) {
                 continue;
             }
             for col in &rel.columns {
                 let object = in_database(s, db, &column_name(rel, col));
-                if !verdict.objects.contains(&object) {
+                if !wanted(&object) {
                     continue;
                 }
                 if rel.kind == "m" {
@@ -410,14 +412,14 @@ fn encrypt_columns_plan(s: &Snapshot, verdict: &Verdict) -> FixPlan {
                 } else {
                     statements.extend(encrypt_column(rel, col));
                 }
-                handled.push(object);
+                handled.insert(object);
             }
         }
     }
     let elsewhere: Vec<String> = verdict
         .objects
         .iter()
-        .filter(|o| !handled.contains(o))
+        .filter(|o| !handled.contains(*o))
         .cloned()
         .collect();
     let mut note = String::from(

@@ -88,19 +88,25 @@ pub fn snapshot_json(snapshot: &Snapshot) -> String {
 
 /// Read a saved snapshot, refusing files from a newer or unknown schema.
 pub fn load_snapshot(path: &Path) -> anyhow::Result<Snapshot> {
+    /// Read first, skipping everything else, so that a wrong or newer schema
+    /// gets its own message instead of a confusing field error.
+    #[derive(serde::Deserialize)]
+    struct Header {
+        schema_version: Option<serde_json::Value>,
+    }
     let shown = path.display();
     let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {shown}"))?;
-    let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+    let header: Header = serde_json::from_str(&text).map_err(|e| {
         anyhow::anyhow!("{shown} is not valid JSON ({e}): pass a file written by --save-snapshot")
     })?;
-    match value.get("schema_version").and_then(|v| v.as_u64()) {
+    match header.schema_version.as_ref().and_then(|v| v.as_u64()) {
         None => bail!("{shown} is not a pgSafeguard snapshot (no schema_version): pass a file written by --save-snapshot"),
         Some(v) if v > u64::from(SCHEMA_VERSION) => bail!(
             "{shown} has snapshot schema_version {v}, newer than this pgSafeguard reads ({SCHEMA_VERSION}): upgrade pgSafeguard"
         ),
         Some(_) => {}
     }
-    serde_json::from_value(value).map_err(|e| {
+    serde_json::from_str(&text).map_err(|e| {
         anyhow::anyhow!("{shown} is not a valid pgSafeguard snapshot ({e}): pass a file written by --save-snapshot")
     })
 }

@@ -82,6 +82,9 @@ impl<'a> ScanTransaction<'a> {
                 "SET LOCAL statement_timeout = {}",
                 self.statement_timeout_ms
             )),
+            // Catalog queries are short: JIT compilation (triggered by the high
+            // planner cost of pg_get_viewdef filters) costs more than it saves.
+            Statement::Control("SET LOCAL jit = off".into()),
             Statement::Query(first_query.into()),
         ];
         let results = self.round(statements).await?;
