@@ -59,6 +59,12 @@ fn stores_rows(rel: &Relation) -> bool {
     matches!(rel.kind.as_str(), "r" | "p" | "m") && !rel.is_partition
 }
 
+/// Whether a sorted list holds an entry starting with `prefix`.
+fn has_prefix(sorted: &[String], prefix: &str) -> bool {
+    let at = sorted.partition_point(|o| o.as_str() < prefix);
+    sorted.get(at).is_some_and(|o| o.starts_with(prefix))
+}
+
 fn column_name(rel: &Relation, col: &Column) -> String {
     format!("{}.{}", rel.qualified_name(), col.name)
 }
@@ -399,7 +405,9 @@ fn encrypt_columns_plan(s: &Snapshot, verdict: &Verdict) -> FixPlan {
     let wanted = |object: &String| verdict.objects.binary_search(object).is_ok();
     if let (Some(db), false) = (s.primary_database(), verdict.objects.is_empty()) {
         for rel in db.relations.as_deref().unwrap_or(&[]) {
-            if !stores_rows(rel) {
+            // Skip tables none of whose columns are listed, without naming every column.
+            let prefix = in_database(s, db, &format!("{}.", rel.qualified_name()));
+            if !stores_rows(rel) || !has_prefix(&verdict.objects, &prefix) {
                 continue;
             }
             for col in &rel.columns {

@@ -1364,18 +1364,37 @@ const OUTCOME_KEYS: [&str; 4] = ["outcome", "result", "status", "recheck"];
 const BY_KEYS: [&str; 3] = ["by", "operator", "user"];
 
 /// One line per change-log entry that concerns check `id`.
+/// Entries written by the apply step (`crate::apply::ChangeLogEntry`), in the
+/// flat shape this chapter reads; anything else is shown as it is.
+fn flat_entry(entry: &serde_json::Value) -> serde_json::Value {
+    match crate::apply::ChangeLogEntry::from_value(entry) {
+        Ok(e) => serde_json::json!({
+            "check": e.check_id,
+            "at": e.finished_at.clone().unwrap_or_else(|| e.started_at.clone()),
+            "by": match &e.who.os_user {
+                Some(os) => format!("{} (OS user {os})", e.who.role),
+                None => e.who.role.clone(),
+            },
+            "outcome": e.summary(),
+            "statements": e.statements.iter().map(|st| st.sql.clone()).collect::<Vec<_>>(),
+        }),
+        Err(_) => entry.clone(),
+    }
+}
+
 fn applied_entries(log: &[serde_json::Value], id: &str) -> Vec<String> {
     log.iter()
+        .map(flat_entry)
         .filter(|e| entry_text(e, &ID_KEYS).as_deref() == Some(id))
         .map(|e| {
             let mut parts = Vec::new();
-            if let Some(at) = entry_text(e, &TIME_KEYS) {
+            if let Some(at) = entry_text(&e, &TIME_KEYS) {
                 parts.push(human_time(&at));
             }
-            if let Some(by) = entry_text(e, &BY_KEYS) {
+            if let Some(by) = entry_text(&e, &BY_KEYS) {
                 parts.push(format!("by {by}"));
             }
-            if let Some(outcome) = entry_text(e, &OUTCOME_KEYS) {
+            if let Some(outcome) = entry_text(&e, &OUTCOME_KEYS) {
                 parts.push(outcome);
             }
             if parts.is_empty() {
@@ -1388,6 +1407,7 @@ fn applied_entries(log: &[serde_json::Value], id: &str) -> Vec<String> {
 }
 
 fn change_row(entry: &serde_json::Value) -> Row {
+    let entry = &flat_entry(entry);
     let when = entry_text(entry, &TIME_KEYS)
         .map(|t| human_time(&t))
         .unwrap_or_else(|| "—".into());
@@ -1582,5 +1602,25 @@ mod tests {
             vec!["applied 2026-11-27 10:05:00 UTC, by dba, pass on re-check"]
         );
         assert!(applied_entries(&log, "TLS-002").is_empty());
+    }
+
+    #[test]
+    fn entries_written_by_the_apply_step_are_matched_by_check_id() {
+        let entry = crate::apply::changelog::tests::sample("entry-1");
+        let check = entry.check_id.clone();
+        let log = vec![entry.to_value()];
+        let lines = applied_entries(&log, &check);
+        assert_eq!(lines.len(), 1, "{lines:?}");
+        assert!(lines[0].starts_with("applied "), "{lines:?}");
+        let flat = flat_entry(&log[0]);
+        assert_eq!(flat["check"], serde_json::json!(check));
+        assert_eq!(
+            entry_statements(&flat),
+            entry
+                .statements
+                .iter()
+                .map(|s| s.sql.clone())
+                .collect::<Vec<_>>()
+        );
     }
 }
