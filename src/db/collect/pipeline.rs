@@ -209,6 +209,10 @@ fn read_first_round(
         action: "set the statement timeout of",
         detail: describe(&e),
     })?;
+    next_result(&mut results).map_err(|e| CollectError::Transaction {
+        action: "switch off JIT for",
+        detail: describe(&e),
+    })?;
     let rows = next_result(&mut results).map_err(|e| CollectError::Identity {
         detail: describe(&e),
     })?;
