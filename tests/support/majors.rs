@@ -18,8 +18,8 @@ use time::{Duration, OffsetDateTime};
 use super::cluster::{random_password, Cluster, ClusterBuilder, Credentials, CLIENT_CERT_ROLE};
 use super::host::{effective_uid, server_major};
 use super::scenarios::{
-    AUDITOR_ROLE, CLINIC_DB, FIXTURE_PGCRYPTO_KEY, HARDENED_APP_ROLE, INSECURE_APP_ROLE,
-    PHI_OWNER_ROLE,
+    create_hardened_roles, days_from_now, AUDITOR_ROLE, CLINIC_DB, FIXTURE_PGCRYPTO_KEY,
+    HARDENED_APP_ROLE, INSECURE_APP_ROLE, PHI_OWNER_ROLE,
 };
 
 /// Environment variable naming the folder `tests/install-majors.sh` installs into.
@@ -221,31 +221,6 @@ fn hardened_conf_lines(major: u32) -> Vec<String> {
     lines
 }
 
-fn create_hardened_roles(cluster: &Cluster, app: &Credentials) {
-    let valid_until = escape_literal(&days_from_now(90));
-    cluster.psql_unlogged(
-        "postgres",
-        &[
-            &format!("CREATE ROLE {PHI_OWNER_ROLE} NOLOGIN"),
-            &format!("CREATE ROLE {AUDITOR_ROLE} NOLOGIN"),
-            &format!(
-                "CREATE ROLE {} LOGIN PASSWORD {} VALID UNTIL {valid_until} CONNECTION LIMIT 20",
-                escape_identifier(&app.user),
-                escape_literal(&password::scram_sha_256(app.password.as_bytes())),
-            ),
-            &format!(
-                "CREATE ROLE {CLIENT_CERT_ROLE} LOGIN VALID UNTIL {valid_until} CONNECTION LIMIT 5"
-            ),
-            &format!("CREATE DATABASE {CLINIC_DB}"),
-            &format!("REVOKE ALL ON DATABASE {CLINIC_DB} FROM PUBLIC"),
-            &format!(
-                "GRANT CONNECT ON DATABASE {CLINIC_DB} TO {}, {CLIENT_CERT_ROLE}",
-                escape_identifier(&app.user)
-            ),
-        ],
-    );
-}
-
 fn create_hardened_clinic(cluster: &Cluster, app: &Credentials) {
     let app_role = escape_identifier(&app.user);
     let key = escape_literal(FIXTURE_PGCRYPTO_KEY);
@@ -279,11 +254,4 @@ fn create_hardened_clinic(cluster: &Cluster, app: &Credentials) {
             &format!("GRANT SELECT ON public.patients TO {AUDITOR_ROLE}"),
         ],
     );
-}
-
-/// A date `days` from today (UTC), as `YYYY-MM-DD`, for VALID UNTIL.
-fn days_from_now(days: i64) -> String {
-    (OffsetDateTime::now_utc() + Duration::days(days))
-        .date()
-        .to_string()
 }

@@ -218,7 +218,7 @@ fn hardened_hba(builder: ClusterBuilder) -> ClusterBuilder {
         .hba("hostnossl all              all             all           reject")
 }
 
-fn create_hardened_roles(cluster: &Cluster, app: &Credentials) {
+pub(super) fn create_hardened_roles(cluster: &Cluster, app: &Credentials) {
     let valid_until = escape_literal(&days_from_now(90));
     cluster.psql_unlogged(
         "postgres",
@@ -310,7 +310,7 @@ fn encrypted_rows() -> String {
 }
 
 /// A date `days` from today (UTC), as `YYYY-MM-DD`, for VALID UNTIL.
-fn days_from_now(days: i64) -> String {
+pub(super) fn days_from_now(days: i64) -> String {
     (OffsetDateTime::now_utc() + Duration::days(days))
         .date()
         .to_string()
