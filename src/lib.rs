@@ -15,12 +15,16 @@
 //! typed errors in library modules (`thiserror`) and are turned into one line
 //! on stderr with exit code 2 by the binary. A part the scanner could not read
 //! becomes a [`snapshot::Gap`] and its checks say `unknown`, never `pass`.
+//!
+//! [`demo`] runs the app-owned throwaway demo cluster (training mode); it is
+//! the only module that starts server processes.
 
 pub mod apply;
 pub mod atomic_file;
 pub mod checks;
 pub mod cli;
 pub mod db;
+pub mod demo;
 pub mod finding;
 pub mod hipaa;
 pub mod output;

