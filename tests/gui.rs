@@ -14,6 +14,7 @@ use egui_kittest::Harness;
 use pgsafeguard::apply::changelog::{ChangeTarget, Who};
 use pgsafeguard::apply::{Action, ChangeLogEntry, ConfigFileAction, Evidence, Outcome};
 use pgsafeguard::db::conninfo::{ConnParams, SslMode};
+use pgsafeguard::demo::Discovery;
 use pgsafeguard::finding::{ApplyClass, Section, Status, Summary};
 use pgsafeguard::report::{verify_pdf, SigningIdentity};
 use pgsafeguard::session::SessionFile;
@@ -517,14 +518,162 @@ fn the_password_is_masked_and_never_saved_in_profiles() {
     assert_eq!(reloaded, prefs);
 }
 
+/// A discovery that finds no PostgreSQL: no bindir variable, an empty PATH
+/// and an empty package root.
+fn no_postgres(root: &std::path::Path) -> Discovery {
+    Discovery {
+        bindir_env: None,
+        path: Some(std::ffi::OsString::new()),
+        debian_root: root.to_path_buf(),
+    }
+}
+
 #[test]
-fn demo_entry_opens_the_offline_sample_with_a_banner() {
-    let mut harness = start_harness(AppInit::default());
+fn without_postgres_the_demo_opens_the_offline_sample_with_the_install_hint() {
+    let empty = tempfile::tempdir().unwrap();
+    let rt = runtime();
+    let mut harness = start_harness(AppInit {
+        runtime: Some(rt.handle().clone()),
+        demo_discovery: no_postgres(empty.path()),
+        ..AppInit::default()
+    });
     harness.run();
     click_button(&mut harness, "Try the demo database");
-    assert_eq!(harness.state().page(), Page::Overview);
+    step_until(&mut harness, "the demo falls back", |app| {
+        app.demo_launch().is_none() && app.results().is_some()
+    });
+    harness.run();
+    let app = harness.state();
+    assert_eq!(app.page(), Page::Overview);
+    assert_eq!(app.results().unwrap().source, app::Source::Sample);
+    assert!(!app.demo_running());
+    assert!(!app.findings().is_empty());
+    assert!(!app.can_apply(), "the offline sample cannot be changed");
+    assert!(app::report_input(app.results().unwrap()).demo);
+    let hint = app.demo_unavailable().expect("the install hint").to_string();
+    assert!(hint.contains("apt-get install postgresql"), "{hint}");
     harness.get_by_label_contains("Offline sample — not a live server");
-    assert!(!harness.state().findings().is_empty());
+    harness.get_by_label(&pgsafeguard::ui::demo_ui::unavailable_text(&hint));
+    // Everything but apply works: sections, checks, the training notes.
+    open_section(&mut harness, Section::Transit);
+    select_check(&mut harness, "TLS-001");
+    let apply = harness.get_by_role_and_label(Role::Button, "Apply…");
+    assert!(apply.accesskit_node().is_disabled());
+    harness.get_by_label("Why this matters");
+}
+
+// ----- training mode -----
+
+/// The App on the offline sample (the demo without PostgreSQL).
+fn sample_harness(init: AppInit) -> Harness<'static, App> {
+    let mut harness = Harness::builder()
+        .with_size(egui::vec2(1280.0, 800.0))
+        .build_eframe(move |cc| {
+            let mut app = App::new(&cc.egui_ctx, init);
+            app.open_sample();
+            app
+        });
+    harness.run();
+    harness
+}
+
+/// The check id of the "Next: fix …" suggestion on screen.
+fn suggested_fix(harness: &Harness<'_, App>) -> String {
+    let node = harness.get_by_label_contains("Next: fix ");
+    let label = node
+        .accesskit_node()
+        .label()
+        .or_else(|| node.accesskit_node().value())
+        .expect("the suggestion has a text");
+    label["Next: fix ".len()..]
+        .split_whitespace()
+        .next()
+        .expect("a check id")
+        .to_string()
+}
+
+#[test]
+fn training_mode_is_on_for_the_demo_and_can_be_switched_off_and_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let prefs_path = dir.path().join("prefs.toml");
+    let mut harness = sample_harness(AppInit {
+        prefs_store: PrefsStore::at(&prefs_path),
+        ..AppInit::default()
+    });
+    assert!(harness.state().training_on());
+    open_section(&mut harness, Section::Transit);
+    harness.get_by_label("Why this matters");
+    harness.get_by_label("Try it");
+
+    click_button(&mut harness, "Training mode");
+    assert!(!harness.state().training_on());
+    assert!(harness.query_by_label("Why this matters").is_none());
+    assert!(harness.query_by_label_contains("Next: fix ").is_none());
+    // Remembered: written by the prefs job (synchronously without a runtime).
+    assert_eq!(
+        PrefsStore::at(&prefs_path).load().unwrap().training,
+        Some(false)
+    );
+
+    click_button(&mut harness, "Training mode");
+    assert!(harness.state().training_on());
+    harness.get_by_label("Why this matters");
+}
+
+#[test]
+fn training_mode_is_off_for_a_live_server_until_switched_on() {
+    let params = ConnParams::from_conninfo("host=db.example.org user=scanner dbname=clinic")
+        .unwrap();
+    let mut harness = Harness::builder()
+        .with_size(egui::vec2(1280.0, 800.0))
+        .build_eframe(move |cc| {
+            let mut app = App::new(&cc.egui_ctx, AppInit::default());
+            app.open_live_results(insecure_snapshot(), params);
+            app
+        });
+    harness.run();
+    assert!(!harness.state().training_on());
+    open_section(&mut harness, Section::Transit);
+    assert!(harness.query_by_label("Why this matters").is_none());
+    click_button(&mut harness, "Training mode");
+    harness.get_by_label("Why this matters");
+}
+
+#[test]
+fn the_next_step_names_a_failing_check_with_a_fix_and_goes_there() {
+    let mut harness = sample_harness(AppInit::default());
+    // On the overview: the first fixable failure from section 1 on.
+    let first = suggested_fix(&harness);
+    let finding = harness.state().finding(&first).unwrap().clone();
+    assert!(matches!(finding.status, Status::Fail | Status::Warn));
+    assert!(finding.fix.is_some());
+    assert_eq!(finding.section, Section::Safeguards);
+
+    open_section(&mut harness, Section::Transit);
+    let id = suggested_fix(&harness);
+    let finding = harness.state().finding(&id).unwrap().clone();
+    assert_eq!(finding.section, Section::Transit);
+    assert_eq!(finding.status, Status::Fail);
+    let fix = finding.fix.as_ref().expect("a fix");
+    assert!(!fix.statements.is_empty() || fix.config_edit.is_some());
+    // It is the first such check in the list as shown.
+    let ordered = harness.state().ordered_ids(Section::Transit);
+    let first_fixable = ordered
+        .iter()
+        .find(|id| {
+            let f = harness.state().finding(id).unwrap();
+            matches!(f.status, Status::Fail | Status::Warn)
+                && f.fix
+                    .as_ref()
+                    .is_some_and(|p| !p.statements.is_empty() || p.config_edit.is_some())
+        })
+        .unwrap();
+    assert_eq!(&id, first_fixable);
+
+    // Selecting another check does not change the suggestion; the button goes back.
+    select_check(&mut harness, "TLS-006");
+    click_button(&mut harness, &format!("Go to {id}"));
+    assert_eq!(harness.state().selected_check(), Some(id.as_str()));
 }
 
 // ----- sessions -----

@@ -1,26 +1,81 @@
 //! `pgsafeguard` without a subcommand, and `pgsafeguard demo`: the desktop app.
 //!
 //! The binary owns the tokio runtime; the window gets its handle so network
-//! and file work never run on the UI thread.
+//! and file work never run on the UI thread. While the window is open,
+//! Ctrl+C, SIGTERM and SIGHUP stop the demo cluster before the process
+//! exits, so no postgres is left behind.
 
-use crate::ui::{run_gui, GuiOptions};
+use crate::ui::{run_gui, DemoMode, GuiOptions};
 use anyhow::Context;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-pub(super) fn run_app(open_session: Option<PathBuf>, demo: bool) -> anyhow::Result<ExitCode> {
+/// Exit code after Ctrl+C or a termination signal (128 + SIGINT).
+const INTERRUPTED: i32 = 130;
+
+#[derive(Debug, clap::Args)]
+#[command(
+    after_help = "The demo is a throwaway PostgreSQL cluster in a temporary folder, reachable \
+    only through its own socket; it is stopped and deleted when the window closes. It needs \
+    the PostgreSQL server programs (initdb, postgres); without them the app opens the bundled \
+    offline sample and says what to install."
+)]
+pub struct DemoArgs {
+    /// Open the bundled offline sample instead of starting a demo server
+    #[arg(long)]
+    pub offline: bool,
+}
+
+pub(super) fn run_demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
+    let mode = if args.offline {
+        DemoMode::Offline
+    } else {
+        DemoMode::Live
+    };
+    run_app(None, Some(mode))
+}
+
+pub(super) fn run_app(
+    open_session: Option<PathBuf>,
+    demo: Option<DemoMode>,
+) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .thread_name("pgsafeguard-worker")
         .build()
         .context("cannot start the async runtime")?;
-    run_gui(GuiOptions {
+    runtime.spawn(stop_demo_on_signal());
+    let outcome = run_gui(GuiOptions {
         runtime: runtime.handle().clone(),
         open_session,
         demo,
-    })?;
+    });
+    // The App owns the demo and stops it when dropped; this also covers a
+    // settle job still holding it when the window closed.
+    crate::demo::stop_all_running();
+    outcome?;
     // Background jobs still running (a scan in flight) end with the window.
     runtime.shutdown_timeout(std::time::Duration::from_secs(2));
     Ok(ExitCode::SUCCESS)
+}
+
+/// Wait for Ctrl+C, SIGTERM or SIGHUP; stop every demo; exit 130.
+async fn stop_demo_on_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (Ok(mut term), Ok(mut hangup)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::hangup()),
+    ) else {
+        // Without handlers the default action still ends the process; the
+        // demo server then stops through its parent-death signal.
+        return;
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+        _ = hangup.recv() => {}
+    }
+    crate::demo::stop_all_running();
+    std::process::exit(INTERRUPTED);
 }

@@ -45,7 +45,7 @@ pub enum Command {
     /// Check a signed evidence report: signature, whole-file coverage, embedded data
     Verify(VerifyArgs),
     /// Open the app on the demo database (training; no server of yours is touched)
-    Demo,
+    Demo(gui::DemoArgs),
     /// Preview, apply, verify or roll back the fix of one check
     Fix(fix::FixArgs),
 }
@@ -194,8 +194,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Scan(args)) => scan::run_scan(args),
         Some(Command::Report(args)) => report::run_report(args),
         Some(Command::Verify(args)) => verify::run_verify(args),
-        Some(Command::Demo) => gui::run_app(None, true),
+        Some(Command::Demo(args)) => gui::run_demo(args),
         Some(Command::Fix(args)) => fix::run_fix(args),
-        None => gui::run_app(cli.session, false),
+        None => gui::run_app(cli.session, None),
     }
 }

@@ -11,6 +11,7 @@
 
 use super::apply_ui::{ApplyDialog, DialogStage};
 use super::connect_ui::ConnectForm;
+use super::demo_flow::DemoState;
 use super::jobs::{ApplyFailure, CertSlot, ExportedReport, JobEvent, Jobs, ScanFailure, ScanStep};
 use super::profiles::{Prefs, PrefsStore};
 use super::theme::{self, NoticeKind, ThemeChoice};
@@ -18,6 +19,7 @@ use super::{attest_ui, check_detail_ui, walkthrough_ui};
 use crate::apply::{Applier, ChangeLog, ChangeLogEntry};
 use crate::checks;
 use crate::db::conninfo::ConnParams;
+use crate::demo::Discovery;
 use crate::finding::{Attestation, Finding, Section, Status, Summary};
 use crate::policy::{Attestations, Policy};
 use crate::session::SessionFile;
@@ -26,8 +28,8 @@ use eframe::egui;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-/// The bundled offline sample, shown by "Try the demo database" until the
-/// demo back end exists.
+/// The bundled offline sample: "Try the demo database" opens it when no
+/// PostgreSQL server programs are installed (and `pgsafeguard demo --offline`).
 const SAMPLE_SESSION: &str = include_str!("../../assets/demo/sample-session.json");
 
 /// What a widget asks for. Executed after the frame, in order.
@@ -41,7 +43,10 @@ pub enum Command {
     /// Move the selection in the current section's list (arrow keys).
     MoveSelection(isize),
     Connect,
+    /// Start (or rescan) the live demo; the offline sample without PostgreSQL.
     TryDemo,
+    /// Stop, delete and rebuild the demo, then scan it.
+    ResetDemo,
     CancelScan,
     /// Rescan the live server; `Some` returns to that section afterwards.
     Rescan(Option<Section>),
@@ -69,6 +74,8 @@ pub enum Command {
     OpenSession,
     Export,
     ToggleTheme,
+    /// Switch training mode (remembered in the preferences).
+    ToggleTraining,
     DismissNotice,
     /// Preview a check's fix on the server, then open the confirmation.
     PreviewApply(String),
@@ -99,6 +106,20 @@ pub enum Source {
     File(PathBuf),
     /// The bundled offline sample.
     Sample,
+    /// The live demo cluster this app started (see [`crate::demo`]).
+    Demo { target: String },
+}
+
+impl Source {
+    /// The demo, live or its offline sample: training material, never evidence.
+    pub fn is_demo(&self) -> bool {
+        matches!(self, Source::Sample | Source::Demo { .. })
+    }
+
+    /// Results of a server the app is connected to (rescan, apply).
+    pub fn is_server(&self) -> bool {
+        matches!(self, Source::Live { .. } | Source::Demo { .. })
+    }
 }
 
 /// A banner message.
@@ -172,6 +193,8 @@ pub enum ScanKind {
     Connect,
     /// A rescan: failures keep the old results and mark them stale.
     Rescan(Option<Section>),
+    /// The first scan of a freshly started demo: failures go to a notice.
+    Demo,
 }
 
 /// A scan in flight.
@@ -207,6 +230,8 @@ pub struct AppInit {
     /// Where applies and rollbacks are logged (`None`: the platform's
     /// data folder, [`ChangeLog::default_path`]).
     pub change_log_path: Option<PathBuf>,
+    /// Where the demo looks for PostgreSQL (tests hide the binaries here).
+    pub demo_discovery: Discovery,
 }
 
 impl Default for AppInit {
@@ -217,6 +242,7 @@ impl Default for AppInit {
             policy: Policy::default(),
             prefill_from_environment: false,
             change_log_path: None,
+            demo_discovery: Discovery::from_env(),
         }
     }
 }
@@ -230,7 +256,7 @@ pub struct App {
     pub(super) selected: Option<String>,
     pub(super) results: Option<Results>,
     /// Parameters of the live connection (with its password, never saved).
-    live: Option<ConnParams>,
+    pub(super) live: Option<ConnParams>,
     pub(super) form: ConnectForm,
     pub(super) scan: Option<ScanState>,
     pub(super) notice: Option<Notice>,
@@ -245,7 +271,9 @@ pub struct App {
     pub(super) apply_dialog: Option<ApplyDialog>,
     /// A preview is being built on the runtime.
     pub(super) previewing: bool,
-    change_log_path: PathBuf,
+    pub(super) change_log_path: PathBuf,
+    /// The live demo, its launch in flight and the offline fallback.
+    pub(super) demo: DemoState,
 }
 
 impl App {
@@ -285,6 +313,7 @@ impl App {
             apply_dialog: None,
             previewing: false,
             change_log_path: init.change_log_path.unwrap_or_else(ChangeLog::default_path),
+            demo: DemoState::new(init.demo_discovery),
         };
         app.apply_theme(ctx);
         app
@@ -329,13 +358,10 @@ impl App {
         self.apply_dialog.as_ref()
     }
 
-    /// True when fixes can be applied: a live connection, nothing pending.
+    /// True when fixes can be applied: a live connection (a server or the
+    /// live demo), nothing pending.
     pub fn can_apply(&self) -> bool {
-        self.live.is_some()
-            && matches!(
-                self.results.as_ref().map(|r| &r.source),
-                Some(Source::Live { .. })
-            )
+        self.live.is_some() && self.results.as_ref().is_some_and(|r| r.source.is_server())
     }
 
     /// True while a preview or an apply runs.
@@ -344,7 +370,7 @@ impl App {
             || self
                 .apply_dialog
                 .as_ref()
-                .is_some_and(|d| d.stage == DialogStage::Applying)
+                .is_some_and(|d| d.stage.is_running())
     }
 
     pub fn notice(&self) -> Option<&Notice> {
@@ -363,6 +389,14 @@ impl App {
         &self.prefs
     }
 
+    /// Training mode: as the user last switched it, else on for the demo
+    /// (and its offline sample) only.
+    pub fn training_on(&self) -> bool {
+        self.prefs
+            .training
+            .unwrap_or_else(|| self.results.as_ref().is_some_and(|r| r.source.is_demo()))
+    }
+
     pub fn form(&self) -> &ConnectForm {
         &self.form
     }
@@ -376,6 +410,7 @@ impl App {
 
     /// Show a session (file, sample or fresh scan) and go to the overview.
     pub fn open_session(&mut self, session: SessionFile, source: Source) {
+        self.demo.unavailable = None;
         self.results = Some(Results::from_session(session, source, &self.policy));
         self.selected = None;
         self.drafts.clear();
@@ -389,6 +424,13 @@ impl App {
         let target = params.display_target();
         self.live = Some(params);
         self.open_session(SessionFile::new(snapshot), Source::Live { target });
+    }
+
+    /// Like [`App::open_live_results`], for the app's own demo cluster.
+    pub(super) fn open_demo_results(&mut self, snapshot: Snapshot, params: ConnParams) {
+        let target = params.display_target();
+        self.live = Some(params);
+        self.open_session(SessionFile::new(snapshot), Source::Demo { target });
     }
 
     /// Start reading a session file in the background (e.g. `--session`).
@@ -409,7 +451,7 @@ impl App {
         }
     }
 
-    fn notify(&mut self, kind: NoticeKind, text: impl Into<String>) {
+    pub(super) fn notify(&mut self, kind: NoticeKind, text: impl Into<String>) {
         self.notice = Some(Notice {
             kind,
             text: text.into(),
@@ -456,7 +498,8 @@ impl App {
             Command::SelectCheck(id) => self.select_check(id),
             Command::MoveSelection(step) => self.move_selection(step),
             Command::Connect => self.connect(),
-            Command::TryDemo => self.open_sample(),
+            Command::TryDemo => self.try_demo(),
+            Command::ResetDemo => self.reset_demo(),
             Command::CancelScan => self.cancel_scan(),
             Command::Rescan(section) => self.rescan(section),
             Command::UseProfile(name) => self.use_profile(&name),
@@ -491,6 +534,10 @@ impl App {
             Command::Export => self.export_report(),
             Command::ToggleTheme => {
                 self.prefs.theme = self.prefs.theme.toggled();
+                self.persist_prefs();
+            }
+            Command::ToggleTraining => {
+                self.prefs.training = Some(!self.training_on());
                 self.persist_prefs();
             }
             Command::DismissNotice => self.notice = None,
@@ -576,7 +623,7 @@ impl App {
         self.start_scan(params, ScanKind::Connect);
     }
 
-    fn rescan(&mut self, section: Option<Section>) {
+    pub(super) fn rescan(&mut self, section: Option<Section>) {
         match self.live.clone() {
             Some(params) => self.start_scan(params, ScanKind::Rescan(section)),
             None => self.notify(
@@ -586,7 +633,7 @@ impl App {
         }
     }
 
-    fn start_scan(&mut self, params: ConnParams, kind: ScanKind) {
+    pub(super) fn start_scan(&mut self, params: ConnParams, kind: ScanKind) {
         let target = params.display_target();
         match self.jobs.start_scan(params.clone()) {
             Ok(id) => {
@@ -601,7 +648,7 @@ impl App {
             }
             Err(e) => match kind {
                 ScanKind::Connect => self.form.error = Some(e),
-                ScanKind::Rescan(_) => self.notify(NoticeKind::Error, e),
+                ScanKind::Rescan(_) | ScanKind::Demo => self.notify(NoticeKind::Error, e),
             },
         }
     }
@@ -641,6 +688,17 @@ impl App {
                 self.form.error = Some(self.form.redact(&failure.message));
             }
             (Err(failure), ScanKind::Rescan(_)) => self.mark_stale(failure.message),
+            (Ok(snapshot), ScanKind::Demo) => {
+                self.open_demo_results(snapshot, scan.params);
+                self.notice = None;
+            }
+            (Err(failure), ScanKind::Demo) => self.notify(
+                NoticeKind::Error,
+                format!(
+                    "the demo started but could not be scanned: {}",
+                    failure.message
+                ),
+            ),
         }
     }
 
@@ -757,7 +815,7 @@ impl App {
 
     /// The applier for the live connection (same parameters, password in
     /// memory only; it opens its own session).
-    fn applier(&mut self) -> Option<Applier> {
+    pub(super) fn applier(&mut self) -> Option<Applier> {
         match self.live.clone().filter(|_| self.can_apply()) {
             Some(params) => Some(Applier::new(params, self.policy.clone())),
             None => {
@@ -850,12 +908,16 @@ impl App {
         let stage = match result {
             Ok(entry) => {
                 self.record_change(&entry);
-                self.notify(NoticeKind::Success, entry.summary());
-                // The findings follow the server: rescan in place.
-                if self.scan.is_none() {
-                    self.rescan(None);
+                if let Some(settling) = self.settle_on_demo(&entry) {
+                    settling
+                } else {
+                    self.notify(NoticeKind::Success, entry.summary());
+                    // The findings follow the server: rescan in place.
+                    if self.scan.is_none() {
+                        self.rescan(None);
+                    }
+                    DialogStage::Applied(entry)
                 }
-                DialogStage::Applied(entry)
             }
             Err(failure) => {
                 if let Some(entry) = &failure.entry {
@@ -870,8 +932,10 @@ impl App {
         }
     }
 
-    /// Keep the entry in the session; a rollback marks the entry it undid.
-    fn record_change(&mut self, entry: &ChangeLogEntry) {
+    /// Keep the entry in the session (a later version of an entry, e.g.
+    /// verified after the demo restarted, replaces it); a rollback marks the
+    /// entry it undid.
+    pub(super) fn record_change(&mut self, entry: &ChangeLogEntry) {
         let Some(results) = self.results.as_mut() else {
             return;
         };
@@ -885,7 +949,12 @@ impl App {
                 }
             }
         }
-        results.change_log.push(entry.to_value());
+        let same =
+            |v: &serde_json::Value| ChangeLogEntry::from_value(v).is_ok_and(|e| e.id == entry.id);
+        match results.change_log.iter_mut().find(|v| same(v)) {
+            Some(value) => *value = entry.to_value(),
+            None => results.change_log.push(entry.to_value()),
+        }
     }
 
     // ----- files -----
@@ -982,6 +1051,9 @@ impl App {
             JobEvent::PrefsSaved(Err(e)) => self.notify(NoticeKind::Warning, e),
             JobEvent::PreviewReady(result) => self.on_preview_ready(result),
             JobEvent::Applied(result) => self.on_applied(result),
+            JobEvent::DemoProgress { launch, stage } => self.on_demo_progress(launch, stage),
+            JobEvent::DemoStarted { launch, result } => self.on_demo_started(launch, result),
+            JobEvent::DemoSettled(result) => self.on_demo_settled(result),
         }
     }
 }
@@ -995,12 +1067,13 @@ pub fn new_draft() -> AttestDraft {
 }
 
 /// What the report is made from: the current findings (attestations
-/// applied), the session's change log, and a demo mark for the sample.
+/// applied), the session's change log, and the demo mark for the live demo
+/// and its offline sample.
 pub fn report_input(results: &Results) -> crate::report::ReportInput {
     let scan = crate::output::ScanReport::new(&results.snapshot, results.findings.clone());
     let mut input = crate::report::ReportInput::new(scan);
     input.change_log = results.change_log.clone();
-    input.demo = results.source == Source::Sample;
+    input.demo = results.source.is_demo();
     input
 }
 
@@ -1095,7 +1168,7 @@ impl eframe::App for App {
         let commands = self.draw(ui);
         let ctx = ui.ctx().clone();
         self.execute_all(&ctx, commands);
-        if self.scan.is_some() || self.apply_busy() {
+        if self.scan.is_some() || self.apply_busy() || self.demo.launch.is_some() {
             // Keep the spinner moving while a scan runs.
             ctx.request_repaint_after(std::time::Duration::from_millis(250));
         }

@@ -81,10 +81,19 @@ pub enum DialogStage {
     Confirm,
     /// The apply runs on the runtime.
     Applying,
+    /// Applied on the live demo; the app restarts the demo and verifies.
+    Settling,
     /// Done: the entry's summary and evidence.
     Applied(Box<ChangeLogEntry>),
     /// The server's error (or why it was not applied), in one line.
     Failed(String),
+}
+
+impl DialogStage {
+    /// Work is running: the dialog cannot be closed.
+    pub fn is_running(&self) -> bool {
+        matches!(self, DialogStage::Applying | DialogStage::Settling)
+    }
 }
 
 /// The open confirmation modal.
@@ -137,6 +146,12 @@ pub fn apply_dialog_ui(ui: &mut Ui, dialog: &mut ApplyDialog, out: &mut Vec<Comm
                     ui.label("Applying on a separate session…");
                 });
             }
+            DialogStage::Settling => {
+                ui.horizontal(|ui| {
+                    ui.spinner();
+                    ui.label("Applied. Restarting the demo server, then checking the result…");
+                });
+            }
             DialogStage::Applied(entry) => applied_ui(ui, entry, out),
             DialogStage::Failed(error) => {
                 widgets::banner(ui, NoticeKind::Error, error, None);
@@ -146,7 +161,7 @@ pub fn apply_dialog_ui(ui: &mut Ui, dialog: &mut ApplyDialog, out: &mut Vec<Comm
             }
         }
     });
-    let running = dialog.stage == DialogStage::Applying;
+    let running = dialog.stage.is_running();
     if modal.should_close() && !running {
         out.push(Command::CloseApplyDialog);
     }

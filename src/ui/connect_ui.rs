@@ -200,6 +200,7 @@ pub fn start_page_ui(
     prefs: &Prefs,
     scan: Option<&ScanState>,
     has_results: bool,
+    demo_starting: bool,
     out: &mut Vec<Command>,
 ) {
     egui::ScrollArea::vertical()
@@ -228,7 +229,7 @@ pub fn start_page_ui(
                 ui.add_space(space::XL);
                 ui.vertical(|ui| {
                     ui.set_width(SIDE_WIDTH);
-                    side_column_ui(ui, prefs, has_results, out);
+                    side_column_ui(ui, prefs, has_results, demo_starting, out);
                 });
             });
             ui.add_space(space::XL);
@@ -443,7 +444,13 @@ fn certificates_ui(ui: &mut Ui, form: &mut ConnectForm, out: &mut Vec<Command>) 
         });
 }
 
-fn side_column_ui(ui: &mut Ui, prefs: &Prefs, has_results: bool, out: &mut Vec<Command>) {
+fn side_column_ui(
+    ui: &mut Ui,
+    prefs: &Prefs,
+    has_results: bool,
+    demo_starting: bool,
+    out: &mut Vec<Command>,
+) {
     let palette = widgets::palette(ui);
     if has_results {
         theme::card(palette).show(ui, |ui| {
@@ -492,13 +499,18 @@ fn side_column_ui(ui: &mut Ui, prefs: &Prefs, has_results: bool, out: &mut Vec<C
         ui.label(RichText::new("New to the guide?").strong());
         ui.label(
             RichText::new(
-                "Walk through a deliberately insecure sample server. Nothing is installed.",
+                "Starts a throwaway PostgreSQL server on this computer with a deliberately \
+                 insecure clinic database, in training mode: find the problems, apply the \
+                 fixes, watch the checks turn green. No server of yours is touched.",
             )
             .color(palette.muted)
             .size(theme::text::SMALL),
         );
         ui.add_space(space::XS);
-        if ui.button("Try the demo database").clicked() {
+        let demo = ui
+            .add_enabled(!demo_starting, egui::Button::new("Try the demo database"))
+            .on_disabled_hover_text("The demo database is starting");
+        if demo.clicked() {
             out.push(Command::TryDemo);
         }
     });

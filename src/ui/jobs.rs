@@ -7,10 +7,12 @@
 //! aborting its task, which drops the scan future and with it the connection.
 //! Must not import other ui modules; the one call into the scanner is
 //! [`scan_adapter`], the calls into the applier are [`Jobs::preview_fix`],
-//! [`Jobs::preview_rollback`] and [`Jobs::apply`].
+//! [`Jobs::preview_rollback`] and [`Jobs::apply`], the calls into the demo
+//! back end [`Jobs::start_demo`] and [`Jobs::settle_demo`].
 
 use crate::apply::{Applier, ChangeLog, ChangeLogEntry, Confirmation, Preview};
 use crate::db::conninfo::ConnParams;
+use crate::demo::{DemoCluster, DemoError, DemoStage, Discovery};
 use crate::report::{build_signed_report, ReportInput, SigningIdentity};
 use crate::session::SessionFile;
 use crate::snapshot::Snapshot;
@@ -77,6 +79,37 @@ pub enum JobEvent {
     PreviewReady(Result<Box<Preview>, String>),
     /// An apply or rollback finished.
     Applied(Result<Box<ChangeLogEntry>, ApplyFailure>),
+    /// The demo launch `launch` reached `stage`.
+    DemoProgress {
+        launch: u64,
+        stage: DemoStage,
+    },
+    /// The demo launch `launch` ended.
+    DemoStarted {
+        launch: u64,
+        result: Result<Arc<DemoCluster>, DemoFailure>,
+    },
+    /// A fix applied on the demo was settled (restart, verify, deferred
+    /// steps): the latest entry, or why not.
+    DemoSettled(Result<Box<ChangeLogEntry>, String>),
+}
+
+/// Why the live demo did not start.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DemoFailure {
+    /// No PostgreSQL server programs: what to install.
+    NoBinaries { hint: String },
+    /// Anything else, in one line.
+    Failed(String),
+}
+
+impl From<DemoError> for DemoFailure {
+    fn from(e: DemoError) -> Self {
+        match e {
+            DemoError::NoBinaries { hint } => DemoFailure::NoBinaries { hint },
+            other => DemoFailure::Failed(one_line(&other.to_string())),
+        }
+    }
 }
 
 /// An apply that did not go through: the error in one line and, when the
@@ -394,6 +427,62 @@ impl Jobs {
                     entry: e.entry().cloned().map(Box::new),
                 });
             out.send(JobEvent::Applied(result));
+        });
+        Ok(())
+    }
+
+    /// Start a demo cluster off the UI thread: stop `previous` (a reset),
+    /// look for the server programs with `discovery`, then build and start
+    /// the demo, reporting each stage.
+    pub fn start_demo(
+        &self,
+        launch: u64,
+        discovery: Discovery,
+        previous: Option<Arc<DemoCluster>>,
+    ) -> Result<(), String> {
+        let runtime = self.runtime_or_err()?;
+        let out = self.sender();
+        runtime.spawn(async move {
+            let progress_out = out.clone();
+            let started = tokio::task::spawn_blocking(move || {
+                // The last owner stops the old server and removes its folder.
+                drop(previous);
+                discovery.find()?;
+                let mut progress =
+                    |stage| progress_out.send(JobEvent::DemoProgress { launch, stage });
+                DemoCluster::start(&mut progress)
+            })
+            .await;
+            let result = match started {
+                Ok(Ok(demo)) => Ok(Arc::new(demo)),
+                Ok(Err(e)) => Err(DemoFailure::from(e)),
+                Err(e) => Err(DemoFailure::Failed(format!(
+                    "starting the demo stopped unexpectedly: {e}"
+                ))),
+            };
+            out.send(JobEvent::DemoStarted { launch, result });
+        });
+        Ok(())
+    }
+
+    /// After an apply on the demo: restart the demo (never another server)
+    /// when the entry waits for it, verify, run the deferred steps.
+    pub fn settle_demo(
+        &self,
+        demo: Arc<DemoCluster>,
+        applier: Applier,
+        entry: ChangeLogEntry,
+        log: PathBuf,
+    ) -> Result<(), String> {
+        let runtime = self.runtime_or_err()?;
+        let out = self.sender();
+        runtime.spawn(async move {
+            let log = ChangeLog::at(log);
+            let result = crate::demo::settle_on_demo(&demo, &applier, entry, &log)
+                .await
+                .map(Box::new)
+                .map_err(|e| one_line(&e.to_string()));
+            out.send(JobEvent::DemoSettled(result));
         });
         Ok(())
     }

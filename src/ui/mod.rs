@@ -16,6 +16,8 @@
 //!   nothing else.
 //! - [`theme`]: every colour and spacing; [`guide`]: the section prose;
 //!   [`jobs`]: background work; [`profiles`]: saved preferences.
+//! - [`training`]: training mode's lessons and next-step suggestion;
+//!   [`training_ui`] draws them.
 //!
 //! Must not be imported by `checks`, `db`, `scan` or `report`.
 
@@ -25,12 +27,16 @@ pub mod apply_ui;
 pub mod attest_ui;
 pub mod check_detail_ui;
 pub mod connect_ui;
+pub mod demo_flow;
+pub mod demo_ui;
 pub mod guide;
 pub mod icons;
 pub mod jobs;
 pub mod profiles;
 mod shell_ui;
 pub mod theme;
+pub mod training;
+pub mod training_ui;
 pub mod walkthrough_ui;
 pub mod widgets;
 
@@ -44,8 +50,17 @@ pub struct GuiOptions {
     pub runtime: tokio::runtime::Handle,
     /// A session file to open at start.
     pub open_session: Option<PathBuf>,
-    /// Start on the demo (until the demo back end exists: the offline sample).
-    pub demo: bool,
+    /// Start on the demo.
+    pub demo: Option<DemoMode>,
+}
+
+/// How `pgsafeguard demo` starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DemoMode {
+    /// The live demo cluster (the offline sample when PostgreSQL is missing).
+    Live,
+    /// The bundled offline sample, whatever is installed.
+    Offline,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -85,12 +100,14 @@ pub fn run_gui(options: GuiOptions) -> Result<(), UiError> {
                 policy: crate::policy::Policy::default(),
                 prefill_from_environment: true,
                 change_log_path: None,
+                demo_discovery: crate::demo::Discovery::from_env(),
             };
             let mut app = App::new(&cc.egui_ctx, init);
-            if let Some(path) = options.open_session {
-                app.open_session_path(path);
-            } else if options.demo {
-                app.open_sample();
+            match (options.open_session, options.demo) {
+                (Some(path), _) => app.open_session_path(path),
+                (None, Some(DemoMode::Live)) => app.execute(&cc.egui_ctx, Command::TryDemo),
+                (None, Some(DemoMode::Offline)) => app.open_sample(),
+                (None, None) => {}
             }
             Ok(Box::new(app))
         }),

@@ -1,5 +1,5 @@
-//! What the GUI remembers between runs: the theme and saved connection
-//! profiles, in `prefs.toml` in the platform config folder.
+//! What the GUI remembers between runs: the theme, training mode and saved
+//! connection profiles, in `prefs.toml` in the platform config folder.
 //!
 //! A profile holds everything needed to reconnect **except the password**:
 //! the type has no field for one, so no code path can write it. Passwords come
@@ -52,6 +52,9 @@ pub struct ConnectionProfile {
 #[serde(default)]
 pub struct Prefs {
     pub theme: ThemeChoice,
+    /// Training mode as the user last switched it; `None` (never switched):
+    /// on for the demo, off elsewhere.
+    pub training: Option<bool>,
     pub profiles: Vec<ConnectionProfile>,
 }
 

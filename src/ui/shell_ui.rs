@@ -7,7 +7,9 @@ use super::app::{App, Command, Page, ScanKind, ScanState, Source};
 use super::apply_ui;
 use super::check_detail_ui::{self, ApplyAvailability, DetailContext};
 use super::connect_ui;
+use super::demo_ui;
 use super::theme::{self, space, NoticeKind, ThemeChoice};
+use super::training_ui;
 use super::walkthrough_ui::{self, SectionView};
 use super::widgets;
 use eframe::egui;
@@ -29,7 +31,13 @@ pub fn shell_ui(ui: &mut Ui, app: &mut App, out: &mut Vec<Command>) {
                 .frame(central_frame(ui))
                 .show(ui, |ui| {
                     if let Some(results) = &app.results {
-                        walkthrough_ui::overview_ui(ui, &results.snapshot, &results.findings, out);
+                        walkthrough_ui::overview_ui(
+                            ui,
+                            &results.snapshot,
+                            &results.findings,
+                            app.training_on(),
+                            out,
+                        );
                     }
                 });
         }
@@ -64,6 +72,7 @@ fn central_frame(ui: &Ui) -> egui::Frame {
 
 fn start_ui(ui: &mut Ui, app: &mut App, out: &mut Vec<Command>) {
     let has_results = app.results.is_some();
+    let demo_starting = app.demo_launch().is_some();
     egui::CentralPanel::default()
         .frame(egui::Frame::new().fill(widgets::palette(ui).app_bg))
         .show(ui, |ui| {
@@ -73,6 +82,7 @@ fn start_ui(ui: &mut Ui, app: &mut App, out: &mut Vec<Command>) {
                 &app.prefs,
                 app.scan.as_ref(),
                 has_results,
+                demo_starting,
                 out,
             );
         });
@@ -157,6 +167,7 @@ fn target_ui(ui: &mut Ui, app: &App) {
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| "Session".to_string()),
         Source::Sample => "Offline sample".to_string(),
+        Source::Demo { .. } => "Demo".to_string(),
     };
     let version = target
         .server_version
@@ -194,6 +205,7 @@ fn top_buttons_ui(ui: &mut Ui, app: &App, out: &mut Vec<Command>) {
     if ui.button(theme_label).on_hover_text(theme_hint).clicked() {
         out.push(Command::ToggleTheme);
     }
+    training_ui::toggle_ui(ui, app.training_on(), out);
     let has_results = app.results.is_some();
     if !has_results {
         return;
@@ -236,10 +248,7 @@ fn top_buttons_ui(ui: &mut Ui, app: &App, out: &mut Vec<Command>) {
     {
         out.push(Command::SaveSession);
     }
-    let live = matches!(
-        app.results.as_ref().map(|r| &r.source),
-        Some(Source::Live { .. })
-    );
+    let live = app.results.as_ref().is_some_and(|r| r.source.is_server());
     let scanning = app.scan.is_some();
     let rescan = ui
         .add_enabled(live && !scanning, egui::Button::new("Rescan"))
@@ -262,17 +271,27 @@ fn top_buttons_ui(ui: &mut Ui, app: &App, out: &mut Vec<Command>) {
 fn banners_ui(ui: &mut Ui, app: &App, out: &mut Vec<Command>) {
     let results = app.results.as_ref();
     let on_start = app.page == Page::Start || results.is_none();
-    let sample = !on_start && results.is_some_and(|r| r.source == Source::Sample);
+    let source = results.map(|r| &r.source).filter(|_| !on_start);
+    let sample = source == Some(&Source::Sample);
+    let live_demo = matches!(source, Some(Source::Demo { .. }));
     let stale = if on_start {
         None
     } else {
         results.and_then(|r| r.stale.as_deref())
     };
-    let rescan = app
+    // The first scan of a connect shows in the form; the others here.
+    let scan = app
         .scan
         .as_ref()
-        .filter(|s| matches!(s.kind, ScanKind::Rescan(_)));
-    if app.notice.is_none() && !sample && stale.is_none() && rescan.is_none() {
+        .filter(|s| matches!(s.kind, ScanKind::Rescan(_) | ScanKind::Demo));
+    let launch = app.demo_launch();
+    if app.notice.is_none()
+        && !sample
+        && !live_demo
+        && stale.is_none()
+        && scan.is_none()
+        && launch.is_none()
+    {
         return;
     }
     egui::Panel::top("banners")
@@ -282,6 +301,9 @@ fn banners_ui(ui: &mut Ui, app: &App, out: &mut Vec<Command>) {
                 .inner_margin(egui::Margin::symmetric(space::L as i8, space::S as i8)),
         )
         .show(ui, |ui| {
+            if let Some(launch) = launch {
+                demo_ui::launch_progress_ui(ui, launch);
+            }
             if sample {
                 widgets::banner(
                     ui,
@@ -289,13 +311,24 @@ fn banners_ui(ui: &mut Ui, app: &App, out: &mut Vec<Command>) {
                     "Offline sample — not a live server. The findings come from a bundled snapshot of a deliberately insecure cluster.",
                     None,
                 );
+                if let Some(hint) = app.demo_unavailable() {
+                    widgets::banner(
+                        ui,
+                        NoticeKind::Warning,
+                        &demo_ui::unavailable_text(hint),
+                        None,
+                    );
+                }
+            }
+            if live_demo && demo_ui::live_demo_banner_ui(ui, app.can_reset_demo()) {
+                out.push(Command::ResetDemo);
             }
             if let Some(stale) = stale {
                 if widgets::banner(ui, NoticeKind::Warning, stale, Some("Rescan")) {
                     out.push(Command::Rescan(None));
                 }
             }
-            if let Some(scan) = rescan {
+            if let Some(scan) = scan {
                 if let Some(command) = scan_progress_ui(ui, scan) {
                     out.push(command);
                 }
@@ -439,10 +472,7 @@ fn section_panel_ui(
     section: crate::finding::Section,
     out: &mut Vec<Command>,
 ) {
-    let live = matches!(
-        app.results.as_ref().map(|r| &r.source),
-        Some(Source::Live { .. })
-    );
+    let live = app.results.as_ref().is_some_and(|r| r.source.is_server());
     let findings: &[crate::finding::Finding] = match &app.results {
         Some(results) => &results.findings,
         None => &[],
@@ -453,6 +483,7 @@ fn section_panel_ui(
         selected: app.selected.as_deref(),
         scroll_to_selected: app.scroll_to_selected,
         can_rescan: live && app.scan.is_none(),
+        training: app.training_on(),
     };
     egui::CentralPanel::default()
         .frame(central_frame(ui))

@@ -8,6 +8,7 @@ use super::app::Command;
 use super::guide;
 use super::icons;
 use super::theme::{self, space};
+use super::training_ui;
 use super::widgets;
 use crate::finding::{Finding, Section, Status, Summary};
 use crate::snapshot::Snapshot;
@@ -205,7 +206,13 @@ fn rail_entry_ui(
 // ----- overview -----
 
 /// The overview page: totals, sections and the HIPAA citation table.
-pub fn overview_ui(ui: &mut Ui, snapshot: &Snapshot, findings: &[Finding], out: &mut Vec<Command>) {
+pub fn overview_ui(
+    ui: &mut Ui,
+    snapshot: &Snapshot,
+    findings: &[Finding],
+    training: bool,
+    out: &mut Vec<Command>,
+) {
     egui::ScrollArea::vertical()
         .id_salt("overview")
         .auto_shrink([false, false])
@@ -222,6 +229,10 @@ pub fn overview_ui(ui: &mut Ui, snapshot: &Snapshot, findings: &[Finding], out: 
                 .color(widgets::palette(ui).muted),
             );
             ui.add_space(space::M);
+            if training {
+                training_ui::overview_training_ui(ui, findings, out);
+                ui.add_space(space::M);
+            }
             totals_ui(ui, &Summary::of(findings));
             ui.add_space(space::L);
             sections_table_ui(ui, findings, out);
@@ -460,6 +471,8 @@ pub struct SectionView<'a> {
     /// Scroll the selected row into view (after arrow keys).
     pub scroll_to_selected: bool,
     pub can_rescan: bool,
+    /// Training mode: the lesson and the next step above the guide prose.
+    pub training: bool,
 }
 
 /// The guide prose scrolls in its own box above the list, so that both are
@@ -476,9 +489,14 @@ pub fn section_ui(
     section_header_ui(ui, section, &summary);
     ui.add_space(space::S);
     let guide_height = (ui.available_height() * 0.42).max(140.0);
+    if view.training {
+        training_ui::section_training_ui(ui, section, view.findings, guide_height, markdown, out);
+        ui.add_space(space::XS);
+    }
+    // In training the lesson comes first; the full prose waits one click.
     egui::CollapsingHeader::new(RichText::new("About this section").strong())
         .id_salt(("about", section.id()))
-        .default_open(true)
+        .default_open(!view.training)
         .show(ui, |ui| {
             egui::ScrollArea::vertical()
                 .id_salt(("guide", section.id()))

@@ -1,0 +1,236 @@
+//! Training mode's content and its one decision: what to do next.
+//!
+//! Each guide section has a short lesson — "Why this matters" and "Try it" —
+//! written in our own words in `assets/training/`, compiled in so training
+//! works offline. [`next_step`] reads the findings and names the first
+//! failing check the app can fix in this section, or else the next section
+//! that still has one. Pure: no drawing, no state; must not import other ui
+//! modules.
+
+use crate::finding::{Finding, Section, Status};
+
+/// A section's lesson, as Markdown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Lesson {
+    pub why: &'static str,
+    pub try_it: &'static str,
+}
+
+const WHY: &str = "#### Why this matters";
+const TRY_IT: &str = "#### Try it";
+
+/// The lesson of a guide section.
+pub fn lesson(section: Section) -> Lesson {
+    let text = match section {
+        Section::Safeguards => include_str!("../../assets/training/01-safeguards.md"),
+        Section::AtRest => include_str!("../../assets/training/02-at-rest.md"),
+        Section::Transit => include_str!("../../assets/training/03-transit.md"),
+        Section::Access => include_str!("../../assets/training/04-access.md"),
+        Section::Audit => include_str!("../../assets/training/05-audit.md"),
+        Section::Backup => include_str!("../../assets/training/06-backup.md"),
+    };
+    split_lesson(text)
+}
+
+/// The two parts under their headings (the headings are drawn by the UI).
+fn split_lesson(text: &'static str) -> Lesson {
+    let body = text.trim().strip_prefix(WHY).unwrap_or(text);
+    match body.split_once(TRY_IT) {
+        Some((why, try_it)) => Lesson {
+            why: why.trim(),
+            try_it: try_it.trim(),
+        },
+        None => Lesson {
+            why: body.trim(),
+            try_it: "",
+        },
+    }
+}
+
+/// What the walkthrough suggests next.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum NextStep<'a> {
+    /// A failing check of this section whose fix the app can apply.
+    Fix(&'a Finding),
+    /// This section has nothing left to apply; this one has.
+    Section(Section),
+    /// No section has a fix left to apply.
+    Done,
+}
+
+/// True when the check needs work and the app can apply its fix (SQL or a
+/// configuration-file edit), the same test that shows "Apply…".
+pub fn needs_applicable_fix(finding: &Finding) -> bool {
+    matches!(finding.status, Status::Fail | Status::Warn)
+        && finding
+            .fix
+            .as_ref()
+            .is_some_and(|plan| !plan.statements.is_empty() || plan.config_edit.is_some())
+}
+
+/// The next step from `current` (the overview starts at section 1): the
+/// first check in display order of this section that
+/// [`needs_applicable_fix`], else the next section, wrapping around, that
+/// has one. `ordered` lists a section's findings in display order.
+pub fn next_step<'a>(
+    current: Option<Section>,
+    ordered: impl Fn(Section) -> Vec<&'a Finding>,
+) -> NextStep<'a> {
+    let start = current.map_or(0, |s| s.number() - 1);
+    let sections = Section::ALL.len();
+    for offset in 0..sections {
+        let section = Section::ALL[(start + offset) % sections];
+        let first = ordered(section)
+            .into_iter()
+            .find(|f| needs_applicable_fix(f));
+        match first {
+            // On the overview the first fixable check is named directly.
+            Some(finding) if current.is_none() || Some(section) == current => {
+                return NextStep::Fix(finding)
+            }
+            Some(_) => return NextStep::Section(section),
+            None => {}
+        }
+    }
+    NextStep::Done
+}
+
+/// The suggestion in one line. Test API.
+pub fn next_step_text(step: &NextStep<'_>) -> String {
+    match step {
+        NextStep::Fix(finding) => format!("Next: fix {} — {}", finding.id, finding.title),
+        NextStep::Section(section) => format!(
+            "Next: section {}, {} — nothing here is left for the app to apply",
+            section.number(),
+            section.title()
+        ),
+        NextStep::Done => "Every fix the app can apply is in place. What is left needs an \
+                           attestation or work outside the database."
+            .to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::finding::{FixPlan, Severity};
+
+    fn finding(id: &str, section: Section, status: Status, fix: bool) -> Finding {
+        Finding {
+            id: id.to_string(),
+            section,
+            title: format!("title of {id}"),
+            severity: Severity::High,
+            status,
+            hipaa: Vec::new(),
+            cis: None,
+            evidence: String::new(),
+            objects: Vec::new(),
+            reason: None,
+            grant: None,
+            attestation: None,
+            accepted: None,
+            fix: fix.then(|| FixPlan {
+                apply: Vec::new(),
+                statements: vec!["ALTER SYSTEM SET ssl = on".to_string()],
+                rollback: Vec::new(),
+                needs: String::new(),
+                note: String::new(),
+                irreversible: false,
+                config_edit: None,
+            }),
+            rationale: String::new(),
+            reproduce_sql: String::new(),
+        }
+    }
+
+    fn step<'a>(findings: &'a [Finding], current: Option<Section>) -> NextStep<'a> {
+        next_step(current, |section| {
+            findings.iter().filter(|f| f.section == section).collect()
+        })
+    }
+
+    #[test]
+    fn every_section_has_a_short_lesson_in_two_parts_naming_a_check() {
+        for section in Section::ALL {
+            let lesson = lesson(section);
+            let why = lesson.why.split_whitespace().count();
+            let try_it = lesson.try_it.split_whitespace().count();
+            assert!((25..=80).contains(&why), "{section:?}: why has {why} words");
+            assert!(
+                (25..=90).contains(&try_it),
+                "{section:?}: try it has {try_it} words"
+            );
+            assert!(!lesson.why.contains("####") && !lesson.try_it.contains("####"));
+            assert!(lesson.try_it.starts_with("1. "), "{section:?}: no steps");
+            let named = named_checks(lesson.try_it);
+            assert!(!named.is_empty(), "{section:?}: try it names no check");
+            for id in named {
+                let check = crate::checks::find(id).unwrap_or_else(|| panic!("{id} unknown"));
+                assert_eq!(check.section, section, "{id} is named in {section:?}");
+            }
+        }
+    }
+
+    /// The check ids a lesson names in bold, e.g. `**TLS-001**`.
+    fn named_checks(text: &str) -> Vec<&str> {
+        text.split("**")
+            .skip(1)
+            .step_by(2)
+            .filter(|s| {
+                s.contains('-')
+                    && s.chars()
+                        .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '-')
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_next_step_is_the_first_fixable_failure_of_this_section() {
+        let findings = vec![
+            finding("TLS-006", Section::Transit, Status::Fail, false),
+            finding("TLS-001", Section::Transit, Status::Fail, true),
+            finding("AUD-007", Section::Audit, Status::Fail, true),
+        ];
+        assert_eq!(
+            step(&findings, Some(Section::Transit)),
+            NextStep::Fix(&findings[1])
+        );
+        assert_eq!(
+            next_step_text(&step(&findings, Some(Section::Transit))),
+            "Next: fix TLS-001 — title of TLS-001"
+        );
+    }
+
+    #[test]
+    fn a_clean_section_points_to_the_next_one_with_work_wrapping_around() {
+        let findings = vec![
+            finding("TLS-001", Section::Transit, Status::Pass, true),
+            finding("GEN-004", Section::Safeguards, Status::Fail, true),
+            finding("AUD-007", Section::Audit, Status::Fail, true),
+        ];
+        assert_eq!(
+            step(&findings, Some(Section::Transit)),
+            NextStep::Section(Section::Audit)
+        );
+        assert_eq!(
+            step(&findings, Some(Section::Backup)),
+            NextStep::Section(Section::Safeguards)
+        );
+        // The overview names the first fixable check from section 1 on.
+        assert_eq!(step(&findings, None), NextStep::Fix(&findings[1]));
+        let later = &findings[2..];
+        assert_eq!(step(later, None), NextStep::Fix(&later[0]));
+    }
+
+    #[test]
+    fn nothing_fixable_left_is_done() {
+        let findings = vec![
+            finding("TLS-001", Section::Transit, Status::Pass, true),
+            finding("ADM-001", Section::Safeguards, Status::Manual, false),
+            finding("TLS-006", Section::Transit, Status::Fail, false),
+        ];
+        assert_eq!(step(&findings, Some(Section::Transit)), NextStep::Done);
+        assert_eq!(step(&findings, None), NextStep::Done);
+    }
+}
