@@ -77,7 +77,7 @@ impl Discovery {
                 ),
             });
         }
-        self.from_pg_config()
+        self.via_pg_config()
             .or_else(|| self.on_path())
             .or_else(|| highest_debian_bindir(&self.debian_root))
             .map(|bindir| PgBinaries { bindir })
@@ -97,7 +97,7 @@ impl Discovery {
             .unwrap_or_default()
     }
 
-    fn from_pg_config(&self) -> Option<PathBuf> {
+    fn via_pg_config(&self) -> Option<PathBuf> {
         let pg_config = self
             .path_dirs()
             .into_iter()

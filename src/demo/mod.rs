@@ -39,12 +39,21 @@
 //! Must not import `ui` or `cli`.
 
 pub mod binaries;
+mod cluster;
+mod owner;
+mod seed;
+mod server;
+mod settle;
+mod setup;
 
-use crate::apply::{Applier, ApplyError, ChangeLog, ChangeLogEntry};
-use crate::db::conninfo::ConnParams;
-use std::path::{Path, PathBuf};
+use crate::apply::ApplyError;
+use std::path::PathBuf;
 
 pub use binaries::{Discovery, PgBinaries, ServerUser};
+pub use cluster::{stop_all_running, DemoCluster};
+pub use owner::process_alive;
+pub use seed::{APP_ROLE, CLINIC_DB};
+pub use settle::{needs_restart, settle_on_demo};
 
 /// Where [`DemoCluster::start`] is, for a progress line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -92,65 +101,3 @@ pub enum DemoError {
     #[error(transparent)]
     Apply(#[from] ApplyError),
 }
-
-/// An app-owned throwaway cluster; see the module docs.
-pub struct DemoCluster {
-    root: PathBuf,
-    data_dir: PathBuf,
-    port: u16,
-}
-
-impl DemoCluster {
-    /// Blocking (seconds): remove stale demos, initdb, configure, start, seed.
-    pub fn start(progress: &mut dyn FnMut(DemoStage)) -> Result<DemoCluster, DemoError> {
-        progress(DemoStage::CleaningUp);
-        Err(DemoError::Stopped)
-    }
-
-    /// Admin credentials over the unix socket (password only in memory).
-    pub fn conn_params(&self) -> ConnParams {
-        unreachable!("{}", self.root.display())
-    }
-
-    /// Restart this demo's server (blocking; never touches another server).
-    pub fn restart(&self) -> Result<(), DemoError> {
-        Err(DemoError::Stopped)
-    }
-
-    /// [`DemoCluster::restart`] for async callers.
-    pub async fn restart_async(&self) -> Result<(), DemoError> {
-        Err(DemoError::Stopped)
-    }
-
-    /// Stop the server and remove the folder (the same as dropping it).
-    pub fn stop(self) {}
-
-    pub fn data_dir(&self) -> &Path {
-        &self.data_dir
-    }
-
-    pub fn port(&self) -> u16 {
-        self.port
-    }
-}
-
-/// Whether `entry` waits for a restart (settings pending, or steps deferred
-/// until after it).
-pub fn needs_restart(entry: &ChangeLogEntry) -> bool {
-    !entry.pending_restart.is_empty()
-}
-
-/// Finish a fix applied on the demo: restart when the entry waits for it,
-/// verify, and apply the deferred rest of the check. Returns the latest entry.
-pub async fn settle_on_demo(
-    demo: &DemoCluster,
-    applier: &Applier,
-    entry: ChangeLogEntry,
-    log: &ChangeLog,
-) -> Result<ChangeLogEntry, DemoError> {
-    let _ = (demo, applier, log);
-    Ok(entry)
-}
-
-/// Stop every demo this process runs (for the Ctrl+C / SIGTERM handler).
-pub fn stop_all_running() {}
