@@ -12,12 +12,17 @@ cd "$repo_root"
 # Debian packages the build and the tests use:
 # - postgresql-15 (server, psql, contrib incl. pgcrypto/auth_delay/passwordcheck; creates the
 #   `postgres` OS user) and postgresql-15-pgaudit: live clusters;
+# - gcc, libc6-dev: the linker and C runtime rustc links with (and cc-built crates);
+#   ca-certificates: cargo fetches crates over HTTPS (a minimal Debian has neither);
 # - pkg-config, libssl-dev: building native-tls;
+# - dpkg-dev (dpkg-shlibdeps, for cargo-deb's $auto depends), desktop-file-utils: the
+#   .deb test (packaging/build-deb.sh, tests/package_deb.rs); procps: `kill` in the harness;
 # - xvfb, xdotool, imagemagick, libgl1-mesa-dri, libegl1, libxkbcommon-x11-0: a real window
 #   and screenshots of the GUI; poppler-utils: pdfsig/pdftoppm/pdftotext for the report.
 packages=(
   postgresql-15 postgresql-15-pgaudit
-  pkg-config libssl-dev
+  gcc libc6-dev ca-certificates pkg-config libssl-dev
+  dpkg-dev desktop-file-utils procps
   xvfb xdotool imagemagick poppler-utils libnss3-tools
   libgl1-mesa-dri libegl1 libxkbcommon-x11-0
 )
@@ -106,6 +111,12 @@ run_step() {
 
 run_step fmt cargo fmt --all -- --check
 run_step clippy cargo clippy --all-targets -- -D warnings
+# The .deb (release build) before the tests: tests/package_deb.rs checks it, extracts it
+# into a throwaway root and scans a test cluster with the packaged binary. In CI (a
+# throwaway machine) it is also installed with dpkg, checked, and removed again.
+deb_args=()
+if [ "${CI:-}" = true ] && [ "$(id -u)" -eq 0 ]; then deb_args=(--install); fi
+run_step package bash packaging/build-deb.sh "${deb_args[@]}"
 run_step test cargo test --all-targets
 run_step doctest cargo test --doc
 

@@ -13,7 +13,7 @@ mod verify;
 
 pub use scan::{load_snapshot, snapshot_json};
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -26,7 +26,15 @@ use std::process::ExitCode;
         (safeguards, encryption at rest, encryption in transit, least privilege and row-level \
         security, audit trails, backups), shows the evidence it saw, and previews the fix for \
         every gap. Scans are read-only.\n\nWithout a subcommand it opens the desktop app.",
-    after_help = "Exit codes: 0 nothing failing, 1 at least one failing check, 2 error."
+    after_help = "Examples:\n  \
+        pgsafeguard                                      open the desktop app\n  \
+        pgsafeguard scan 'host=db dbname=clinic user=auditor sslmode=verify-full'\n  \
+        pgsafeguard scan --snapshot clinic.json --format json\n  \
+        pgsafeguard report 'host=db dbname=clinic' --output clinic-evidence.pdf\n  \
+        pgsafeguard verify clinic-evidence.pdf\n  \
+        pgsafeguard fix 'host=db user=postgres dbname=clinic' --id TLS-001 --dry-run\n\n\
+        pgsafeguard help <COMMAND> explains one command. Exit codes: 0 nothing failing, \
+        1 at least one failing check, 2 error (one line on stderr)."
 )]
 pub struct Cli {
     /// Open a saved session file in the app
@@ -39,14 +47,34 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Scan a server (or re-evaluate a saved snapshot) and print the findings
+    ///
+    /// Connects with the given role, reads everything the checks need in one read-only
+    /// transaction, and prints one finding per catalogue check: text for people, or
+    /// --format json (the pgsafeguard.scan/1 contract) for scripts. A check the role
+    /// cannot decide is "unknown" and names the GRANT that would decide it. Save the
+    /// snapshot to re-evaluate it later offline, e.g. with a different policy file.
     Scan(ScanArgs),
     /// Write a signed PDF evidence report (scan, snapshot or session)
+    ///
+    /// Scans the server (or reads a saved snapshot or session) and writes a PDF for an
+    /// auditor: a cover, an executive summary per HIPAA citation, one chapter per guide
+    /// section, attestations and gaps. The full JSON scan is embedded, and the file is
+    /// signed (CMS detached, SHA-256) so pgsafeguard verify or pdfsig can check it.
     Report(ReportArgs),
     /// Check a signed evidence report: signature, whole-file coverage, embedded data
+    ///
+    /// Checks the report's PDF signature, that the signature covers the whole file (no
+    /// appended changes), and the digest of the embedded scan data. With
+    /// --expect-fingerprint it also requires the signer certificate you expect.
     Verify(VerifyArgs),
     /// Open the app on the demo database (training; no server of yours is touched)
     Demo(gui::DemoArgs),
     /// Preview, apply, verify or roll back the fix of one check
+    ///
+    /// Shows the exact statements and their rollback first, then applies them only when
+    /// asked, on a session of their own, and re-scans to verify. High-impact fixes ask you
+    /// to type the database name; guards refuse fixes that would lock out the session or
+    /// remove the last superuser. Every step goes to the change log.
     Fix(fix::FixArgs),
 }
 
@@ -149,7 +177,11 @@ pub struct VerifyArgs {
 
 /// Parse arguments and run; every error becomes one line and exit code 2.
 pub fn main_with_args(args: impl IntoIterator<Item = std::ffi::OsString>) -> ExitCode {
-    let cli = match Cli::try_parse_from(args) {
+    let parsed = Cli::command()
+        .long_version(long_version())
+        .try_get_matches_from(args)
+        .and_then(|matches| Cli::from_arg_matches(&matches));
+    let cli = match parsed {
         Ok(cli) => cli,
         Err(e) => return usage_error(e),
     };
@@ -160,6 +192,22 @@ pub fn main_with_args(args: impl IntoIterator<Item = std::ffi::OsString>) -> Exi
             ExitCode::from(2)
         }
     }
+}
+
+/// `--version`: the version and what this build reads and writes, for bug reports
+/// and for matching a report to the catalogue that produced it.
+fn long_version() -> &'static str {
+    static TEXT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    TEXT.get_or_init(|| {
+        format!(
+            "{}\ncatalogue: {} checks (HIPAA hardening guide, six sections)\n\
+             formats: scan output {}, snapshot schema {}, PDF reports signed with CMS (SHA-256)",
+            env!("CARGO_PKG_VERSION"),
+            crate::checks::CATALOGUE_IDS.len(),
+            crate::output::SCAN_SCHEMA,
+            crate::snapshot::SCHEMA_VERSION,
+        )
+    })
 }
 
 /// clap's help and version go to stdout with 0; real usage errors are one line, exit 2.

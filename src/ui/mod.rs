@@ -130,46 +130,123 @@ fn has_display() -> bool {
 /// image decoder is needed.
 pub fn app_icon() -> egui::IconData {
     const SIZE: u32 = 64;
-    let mut rgba = Vec::with_capacity((SIZE * SIZE * 4) as usize);
-    for y in 0..SIZE {
-        for x in 0..SIZE {
-            let pixel = icon_pixel(x as f32 + 0.5, y as f32 + 0.5, SIZE as f32);
-            rgba.extend_from_slice(&pixel);
-        }
-    }
     egui::IconData {
-        rgba,
+        rgba: app_icon_rgba(SIZE),
         width: SIZE,
         height: SIZE,
     }
 }
 
-fn icon_pixel(x: f32, y: f32, size: f32) -> [u8; 4] {
-    let (u, v) = (x / size, y / size);
-    // Shield: a rectangle on top, a point at the bottom.
-    let half_width = if v < 0.55 {
-        0.40
-    } else {
-        0.40 * (1.0 - (v - 0.55) / 0.40)
-    };
-    let inside = (0.08..0.95).contains(&v) && (u - 0.5).abs() <= half_width;
-    if !inside {
-        return [0, 0, 0, 0];
+/// The icon's one drawing, in units of the icon's side (0..1, y down). The window
+/// icon, the packaged PNGs (`assets/icons/`, checked by `tests/icons.rs`) and the
+/// SVG all come from these numbers.
+mod icon_shape {
+    /// Shield: straight sides from `TOP` to `SHOULDER`, then a point at `TIP`.
+    pub const TOP: f32 = 0.08;
+    pub const SHOULDER: f32 = 0.55;
+    pub const TIP: f32 = 0.95;
+    pub const HALF_WIDTH: f32 = 0.40;
+    /// The tick: a stroke through three points with round ends.
+    pub const TICK: [(f32, f32); 3] = [(0.30, 0.48), (0.45, 0.63), (0.70, 0.33)];
+    pub const TICK_HALF_WIDTH: f32 = 0.055;
+    pub const SHIELD_RGB: [u8; 3] = [29, 88, 200];
+    pub const TICK_RGB: [u8; 3] = [255, 255, 255];
+}
+
+/// The icon as straight-alpha RGBA rows, `size` × `size`, anti-aliased with 4×4 samples
+/// a pixel (edges blend in premultiplied space so they do not darken).
+pub fn app_icon_rgba(size: u32) -> Vec<u8> {
+    const GRID: u32 = 4;
+    let side = size as f32;
+    let mut rgba = Vec::with_capacity((size * size * 4) as usize);
+    for y in 0..size {
+        for x in 0..size {
+            let mut sum = [0u32; 4];
+            for sy in 0..GRID {
+                for sx in 0..GRID {
+                    let u = (x as f32 + (sx as f32 + 0.5) / GRID as f32) / side;
+                    let v = (y as f32 + (sy as f32 + 0.5) / GRID as f32) / side;
+                    if let Some(rgb) = icon_colour(u, v) {
+                        for (total, channel) in sum.iter_mut().zip(rgb) {
+                            *total += u32::from(channel);
+                        }
+                        sum[3] += 1;
+                    }
+                }
+            }
+            let covered = sum[3];
+            let channel = |total: u32| total.checked_div(covered).unwrap_or(0);
+            let alpha = covered * 255 / (GRID * GRID);
+            rgba.extend_from_slice(&[
+                channel(sum[0]) as u8,
+                channel(sum[1]) as u8,
+                channel(sum[2]) as u8,
+                alpha as u8,
+            ]);
+        }
     }
-    if on_tick(u, v) {
-        [255, 255, 255, 255]
+    rgba
+}
+
+/// The colour at (u, v), or `None` outside the shield.
+fn icon_colour(u: f32, v: f32) -> Option<[u8; 3]> {
+    use icon_shape::*;
+    let half_width = if v < SHOULDER {
+        HALF_WIDTH
     } else {
-        [29, 88, 200, 255]
+        HALF_WIDTH * (TIP - v) / (TIP - SHOULDER)
+    };
+    let inside = (TOP..TIP).contains(&v) && (u - 0.5).abs() <= half_width;
+    if !inside {
+        None
+    } else if on_tick(u, v) {
+        Some(TICK_RGB)
+    } else {
+        Some(SHIELD_RGB)
     }
 }
 
-/// The tick: two strokes, (0.30,0.48)→(0.45,0.63)→(0.70,0.33).
 fn on_tick(u: f32, v: f32) -> bool {
     let near = |(ax, ay): (f32, f32), (bx, by): (f32, f32)| {
         let (dx, dy) = (bx - ax, by - ay);
         let t = (((u - ax) * dx + (v - ay) * dy) / (dx * dx + dy * dy)).clamp(0.0, 1.0);
         let (px, py) = (ax + t * dx - u, ay + t * dy - v);
-        (px * px + py * py).sqrt() < 0.055
+        (px * px + py * py).sqrt() < icon_shape::TICK_HALF_WIDTH
     };
-    near((0.30, 0.48), (0.45, 0.63)) || near((0.45, 0.63), (0.70, 0.33))
+    icon_shape::TICK
+        .windows(2)
+        .any(|pair| near(pair[0], pair[1]))
+}
+
+/// The same drawing as a scalable SVG (100 × 100 user units), for the hicolor
+/// `scalable` icon.
+pub fn app_icon_svg() -> String {
+    use icon_shape::*;
+    let s = |value: f32| format!("{:.1}", value * 100.0);
+    let hex = |rgb: [u8; 3]| format!("#{:02x}{:02x}{:02x}", rgb[0], rgb[1], rgb[2]);
+    let (left, right) = (0.5 - HALF_WIDTH, 0.5 + HALF_WIDTH);
+    let shield = format!(
+        "M{l},{top} H{r} V{sh} L50.0,{tip} L{l},{sh} Z",
+        l = s(left),
+        r = s(right),
+        top = s(TOP),
+        sh = s(SHOULDER),
+        tip = s(TIP),
+    );
+    let tick = TICK
+        .iter()
+        .map(|&(x, y)| format!("{},{}", s(x), s(y)))
+        .collect::<Vec<_>>()
+        .join(" ");
+    format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"100\" height=\"100\" viewBox=\"0 0 100 100\">\n\
+         <title>pgSafeguard</title>\n\
+         <path d=\"{shield}\" fill=\"{shield_fill}\"/>\n\
+         <polyline points=\"{tick}\" fill=\"none\" stroke=\"{tick_fill}\" stroke-width=\"{width}\" \
+         stroke-linecap=\"round\" stroke-linejoin=\"round\"/>\n\
+         </svg>\n",
+        shield_fill = hex(SHIELD_RGB),
+        tick_fill = hex(TICK_RGB),
+        width = s(2.0 * TICK_HALF_WIDTH),
+    )
 }
