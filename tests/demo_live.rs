@@ -58,9 +58,14 @@ fn start_lock() -> MutexGuard<'static, ()> {
     LOCK.lock().unwrap_or_else(|poison| poison.into_inner())
 }
 
-fn start_demo() -> DemoCluster {
-    let _serial = start_lock();
-    DemoCluster::start(&mut |_| {}).unwrap_or_else(|e| panic!("the demo did not start: {e}"))
+/// Starts a demo the way the GUI does: on the runtime's blocking pool.
+fn start_demo_on(rt: &tokio::runtime::Runtime) -> DemoCluster {
+    rt.block_on(rt.spawn_blocking(|| {
+        let _serial = start_lock();
+        DemoCluster::start(&mut |_| {})
+    }))
+    .expect("the start job ran")
+    .unwrap_or_else(|e| panic!("the demo did not start: {e}"))
 }
 
 /// Processes whose working directory is below `root` (a postmaster works
@@ -305,6 +310,10 @@ fn hidden_binaries_give_the_install_hint() {
     };
     assert!(hint.contains("PGSAFEGUARD_PG_BINDIR"), "{hint}");
 
+    let Err(DemoError::NoBinaries { .. }) = DemoCluster::start_with(&hidden, &mut |_| {}) else {
+        panic!("the demo started without binaries")
+    };
+
     // The same inputs with the package root back find the server.
     let debian = Discovery {
         debian_root: "/usr/lib/postgresql".into(),
@@ -381,12 +390,12 @@ fn as_the_gui_confirms(preview: &Preview) -> Confirmation {
 
 #[test]
 fn the_demo_fails_in_every_section_and_its_fixes_make_the_checks_pass() {
-    let demo = start_demo();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .unwrap();
+    let demo = start_demo_on(&rt);
     let params = demo.conn_params();
     let before = scan_demo(&rt, &params);
     for section in Section::ALL {

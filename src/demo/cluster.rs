@@ -35,10 +35,19 @@ struct Running {
 
 impl DemoCluster {
     /// Blocking (seconds): remove stale demos, initdb, configure, start,
-    /// seed. Call it from a thread that may block (not from async code; it
-    /// runs its own small runtime for the seeding).
+    /// seed. Call it from a thread that may block, such as `spawn_blocking`
+    /// (not from async code: it runs its own small runtime for the seeding).
     pub fn start(progress: &mut dyn FnMut(DemoStage)) -> Result<DemoCluster, DemoError> {
-        let binaries = Discovery::from_env().find()?;
+        DemoCluster::start_with(&Discovery::from_env(), progress)
+    }
+
+    /// [`DemoCluster::start`] with the binaries `discovery` finds (tests
+    /// hide them this way).
+    pub fn start_with(
+        discovery: &Discovery,
+        progress: &mut dyn FnMut(DemoStage),
+    ) -> Result<DemoCluster, DemoError> {
+        let binaries = discovery.find()?;
         let user = ServerUser::find()?;
         progress(DemoStage::CleaningUp);
         let base = owner::base_dir(&user)?;

@@ -6,22 +6,27 @@
 //! # API (the GUI and the CLI code against this)
 //!
 //! ```text
-//! binaries::Discovery::from_env().find()  → Ok(PgBinaries) | Err(DemoError::NoBinaries { hint })
-//! DemoCluster::start(&mut |stage| …)      → DemoCluster (blocking, seconds; stage = DemoStage)
-//!   .conn_params()                        → ConnParams: admin `postgres` over the unix socket,
-//!                                           scram password held only in memory
-//!   .restart() / .restart_async().await   → only this demo's server
-//!   .stop()  (or drop)                    → server stopped, directory removed
+//! Discovery::from_env().find()           → Ok(PgBinaries) | Err(DemoError::NoBinaries { hint })
+//! DemoCluster::start(&mut |stage| …)     → DemoCluster (blocking, ~1.5 s; run it in spawn_blocking)
+//! DemoCluster::start_with(&discovery, …) → the same with injected discovery inputs
+//!   .conn_params()                       → ConnParams: admin `postgres` over the unix socket,
+//!                                          scram password and a throwaway pgcrypto key
+//!                                          (`-c app.phi_key=…`) held only in memory
+//!   .restart() / .restart_async().await  → only this demo's server, ready when it returns
+//!   .stop()  (or drop)                   → server stopped, folder removed
+//!   .data_dir() .root_dir() .server_log() .port() .postmaster_pid()
 //! settle_on_demo(&demo, &applier, entry, &log).await
-//!                                         → after Applier::apply: restart if the entry waits
-//!                                           for one, verify, apply the deferred rest
-//! needs_restart(&entry)                   → whether settle_on_demo would restart
-//! stop_all_running()                      → Ctrl+C / SIGTERM path: stops every live demo
+//!                                        → after Applier::apply: restart if the entry waits
+//!                                          for one, verify, apply the deferred rest
+//! needs_restart(&entry)                  → whether settle_on_demo would restart
+//! stop_all_running()                     → Ctrl+C / SIGTERM path: stops every live demo
 //! ```
+//!
+//! `DemoCluster` is `Send + Sync`; share it in an `Arc`.
 //!
 //! # Behavior
 //!
-//! - Lives in `temp_dir()/pgsafeguard-demo-<uid>/<pid>-<starttime>-<random>/`
+//! - Lives in `temp_dir()/pgsafeguard-demo-<uid>/<pid>-<starttime>-<n>/`
 //!   (`/tmp` when running as root or when TMPDIR is too long for a socket
 //!   path). The folder name records the owning process (pid and its start
 //!   time from `/proc/<pid>/stat`, which survives pid reuse); every start
@@ -32,9 +37,16 @@
 //!   supervisor thread per demo, with `PR_SET_PDEATHSIG = SIGQUIT`: if the
 //!   app dies, the server stops with it. As root, initdb and postgres run as
 //!   the `postgres` OS user.
-//! - The server listens on its private unix socket directory only (the
-//!   port just names the socket): nothing on the network can reach the
-//!   demo's trust and md5 lines or its superuser app role.
+//! - The server listens on its private unix socket folder only (the port
+//!   just names the socket file): nothing on the network can reach the
+//!   demo's trust and md5 lines or its superuser app role. TLS checks judge
+//!   the settings and pg_hba.conf, which need no TCP; TLS-006 (the
+//!   certificate seen in a handshake) says unknown over the socket.
+//! - fsync stays on (GEN-003 must fail only for the guide's reasons);
+//!   initdb runs with `--no-sync`, which is where the time would go.
+//! - Seeded like the guide's example (`seed.rs`), left like a hurried
+//!   install (`setup.rs`): every guide section has failing checks, and most
+//!   fixes apply on the demo (tests/demo_live.rs lists those that cannot).
 //!
 //! Must not import `ui` or `cli`.
 
