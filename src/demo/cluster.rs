@@ -80,7 +80,10 @@ impl DemoCluster {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
-            .map_err(|e| DemoError::Seed(format!("no runtime for the seeding: {e}")))?;
+            .map_err(|e| DemoError::Program {
+                program: "the seeding runtime".into(),
+                detail: e.to_string(),
+            })?;
         runtime.block_on(seed::seed(&admin, &random_secret()?))?;
         progress(DemoStage::Ready);
         Ok(demo)
@@ -226,7 +229,9 @@ fn free_port() -> u16 {
 /// 24 random bytes as hex (OpenSSL's generator).
 fn random_secret() -> Result<String, DemoError> {
     let mut bytes = [0u8; 24];
-    openssl::rand::rand_bytes(&mut bytes)
-        .map_err(|e| DemoError::Seed(format!("no random bytes for a password: {e}")))?;
+    openssl::rand::rand_bytes(&mut bytes).map_err(|e| DemoError::Program {
+        program: "the random number generator".into(),
+        detail: e.to_string(),
+    })?;
     Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }
