@@ -1,15 +1,20 @@
 #!/usr/bin/env bash
 # Screenshots of the real pgSafeguard window, for review.
 #
-# Starts a virtual X server (Xvfb), runs `pgsafeguard demo` (the bundled
-# offline sample), and saves PNGs of the overview, a section with its first failing
-# check selected, the same in the dark theme, and the start screen.
+# Starts a virtual X server (Xvfb), runs `pgsafeguard demo --offline` (the
+# bundled offline sample, whose layout is fixed), and saves PNGs of the
+# overview, a section with its first failing check selected, the same in the
+# dark theme, and the start screen. Then, where PostgreSQL is installed, runs
+# the live `pgsafeguard demo`: its start-up progress, its overview and a
+# section in training mode; it ends the app with SIGTERM and checks that the
+# demo cluster is gone.
 #
 # Usage: tests/gui-screenshot.sh [OUT_DIR]        (default /tmp)
 #   PGSAFEGUARD_BIN=target/release/pgsafeguard    the binary to run (default: build
 #                                                 and run target/debug/pgsafeguard)
 #   DISPLAY_NUM=99                                X display number
 #   SCALE=1.5                                     UI scale (screen and clicks scale too)
+#   LIVE_DEMO=0                                   skip the live demo shots
 #
 # Needs: xvfb, xdotool, imagemagick (import). No window manager is needed:
 # the window opens at the top-left corner at 1280x800, so the clicks below
@@ -30,10 +35,14 @@ for tool in Xvfb xdotool import; do
 done
 
 pids=()
+# Preferences start empty (training mode: automatic) and stay out of $HOME.
+config_home=$(mktemp -d)
 cleanup() {
     for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+    rm -rf "$config_home"
 }
 trap cleanup EXIT
+export XDG_CONFIG_HOME="$config_home" XDG_DATA_HOME="$config_home"
 
 Xvfb ":$display_num" -screen 0 "$(px 1280)x$(px 800)x24" -nolisten tcp >/dev/null 2>&1 &
 pids+=($!)
@@ -50,18 +59,21 @@ if [[ -z "$bin" ]]; then
     cargo build --bin pgsafeguard
     bin=target/debug/pgsafeguard
 fi
-# `demo` opens the bundled offline sample (the demo back end replaces it later).
-"$bin" demo >/tmp/pgsafeguard-gui.log 2>&1 &
-pids+=($!)
-
-# Wait for the window.
-window=""
-for _ in $(seq 1 60); do
-    window=$(xdotool search --name '^pgSafeguard$' 2>/dev/null | head -n1 || true)
-    [[ -n "$window" ]] && break
-    sleep 1
-done
-[[ -n "$window" ]] || { echo "gui-screenshot: the window did not appear" >&2; exit 1; }
+# Start the app with "$@" and wait for its window; sets $app and $window.
+open_app() {
+    "$bin" "$@" >>/tmp/pgsafeguard-gui.log 2>&1 &
+    app=$!
+    pids+=("$app")
+    window=""
+    for _ in $(seq 1 60); do
+        window=$(xdotool search --name '^pgSafeguard$' 2>/dev/null | head -n1 || true)
+        [[ -n "$window" ]] && break
+        sleep 1
+    done
+    [[ -n "$window" ]] || { echo "gui-screenshot: the window did not appear" >&2; exit 1; }
+}
+: >/tmp/pgsafeguard-gui.log
+open_app demo --offline
 sleep 3
 
 shot() {
@@ -93,5 +105,34 @@ shot pgsafeguard-overview-dark.png
 toggle_theme
 key ctrl+5                              # 5. Audit trails
 shot pgsafeguard-audit.png
-xdotool mousemove "$(px 740)" "$(px 20)" click 1   # top bar: Connect… (start screen)
+xdotool mousemove "$(px 532)" "$(px 20)" click 1   # top bar: Connect… (start screen)
 shot pgsafeguard-start.png
+
+# ----- the live demo (needs the PostgreSQL server programs) -----
+[[ "${LIVE_DEMO:-1}" == 0 ]] && exit 0
+kill "$app" 2>/dev/null || true
+wait "$app" 2>/dev/null || true
+open_app demo
+# The demo's folder is named after the app's pid: <base>/<pid>-<start>-<random>.
+demo_dirs() { compgen -G "/tmp/pgsafeguard-demo-*/$app-*" || true; }
+shot pgsafeguard-demo-starting.png      # start-up progress (initdb …)
+for _ in $(seq 1 60); do
+    compgen -G "/tmp/pgsafeguard-demo-*/$app-*/data/postmaster.pid" >/dev/null && break
+    sleep 1
+done
+sleep 8                                 # seeding, then the first scan
+shot pgsafeguard-demo.png               # the live demo's overview (or the offline fallback)
+key ctrl+5                              # 5. Audit trails, in training mode
+shot pgsafeguard-demo-audit.png
+# SIGTERM (as from a terminal's Ctrl+C or a logout) must leave no server behind.
+left=$(demo_dirs)
+kill -TERM "$app"
+wait "$app" 2>/dev/null || true
+if [[ -n "$left" ]]; then
+    for dir in $left; do
+        [[ -e "$dir" ]] && { echo "gui-screenshot: the demo folder $dir is still there" >&2; exit 1; }
+    done
+    echo "live demo: stopped and removed on SIGTERM"
+else
+    echo "live demo: not started (no PostgreSQL?); the shots show the offline fallback"
+fi

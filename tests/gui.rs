@@ -95,6 +95,13 @@ fn start_harness(init: AppInit) -> Harness<'static, App> {
         .build_eframe(move |cc| App::new(&cc.egui_ctx, init))
 }
 
+/// Click a button that starts background work with a spinner: step, do not
+/// wait for the UI to settle.
+fn click_and_step(harness: &mut Harness<'_, App>, label: &str) {
+    harness.get_by_role_and_label(Role::Button, label).click();
+    harness.step();
+}
+
 /// Scroll a button into view (rows below the fold are clipped) and click it.
 fn click_button(harness: &mut Harness<'_, App>, label: &str) {
     harness
@@ -538,7 +545,7 @@ fn without_postgres_the_demo_opens_the_offline_sample_with_the_install_hint() {
         ..AppInit::default()
     });
     harness.run();
-    click_button(&mut harness, "Try the demo database");
+    click_and_step(&mut harness, "Try the demo database");
     step_until(&mut harness, "the demo falls back", |app| {
         app.demo_launch().is_none() && app.results().is_some()
     });
@@ -550,7 +557,10 @@ fn without_postgres_the_demo_opens_the_offline_sample_with_the_install_hint() {
     assert!(!app.findings().is_empty());
     assert!(!app.can_apply(), "the offline sample cannot be changed");
     assert!(app::report_input(app.results().unwrap()).demo);
-    let hint = app.demo_unavailable().expect("the install hint").to_string();
+    let hint = app
+        .demo_unavailable()
+        .expect("the install hint")
+        .to_string();
     assert!(hint.contains("apt-get install postgresql"), "{hint}");
     harness.get_by_label_contains("Offline sample — not a live server");
     harness.get_by_label(&pgsafeguard::ui::demo_ui::unavailable_text(&hint));
@@ -622,8 +632,8 @@ fn training_mode_is_on_for_the_demo_and_can_be_switched_off_and_on() {
 
 #[test]
 fn training_mode_is_off_for_a_live_server_until_switched_on() {
-    let params = ConnParams::from_conninfo("host=db.example.org user=scanner dbname=clinic")
-        .unwrap();
+    let params =
+        ConnParams::from_conninfo("host=db.example.org user=scanner dbname=clinic").unwrap();
     let mut harness = Harness::builder()
         .with_size(egui::vec2(1280.0, 800.0))
         .build_eframe(move |cc| {
@@ -1141,4 +1151,132 @@ fn a_fix_is_applied_logged_and_rolled_back_from_the_gui() {
     assert!(!apply.accesskit_node().is_disabled());
     click_button(&mut harness, "Cancel");
     assert!(harness.state().apply_dialog().is_none());
+}
+
+// ----- the live demo -----
+
+fn on_live_demo(app: &App) -> bool {
+    matches!(
+        app.results().map(|r| &r.source),
+        Some(app::Source::Demo { .. })
+    )
+}
+
+/// Wait until a path is gone (the demo's server stops, then its folder goes).
+fn wait_until_removed(path: &std::path::Path) {
+    for _ in 0..100 {
+        if !path.exists() {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    panic!("{} is still there", path.display());
+}
+
+/// Apply the selected check's fix through the dialog, typing the database
+/// name when asked, and wait until it is applied, settled and rescanned.
+fn apply_selected_fix(harness: &mut Harness<'_, App>, id: &str) {
+    click_button(harness, "Apply…");
+    step_until(harness, "the preview opens", |app| {
+        app.apply_dialog().is_some()
+    });
+    harness.run();
+    harness.get_by_label(&format!("Apply fix for {id}"));
+    if harness.query_by_label("Database name").is_some() {
+        let database = harness
+            .state()
+            .results()
+            .unwrap()
+            .snapshot
+            .target
+            .dbname
+            .clone();
+        harness.get_by_label("Database name").click();
+        harness.run();
+        harness.get_by_label("Database name").type_text(&database);
+        harness.run();
+    }
+    harness.get_by_role_and_label(Role::Button, "Apply").click();
+    step_until(
+        harness,
+        "the fix is applied, settled and rescanned",
+        |app| {
+            matches!(
+                app.apply_dialog().map(|d| &d.stage),
+                Some(DialogStage::Applied(_) | DialogStage::Failed(_))
+            ) && app.scan().is_none()
+        },
+    );
+    if let Some(DialogStage::Failed(e)) = harness.state().apply_dialog().map(|d| &d.stage) {
+        panic!("applying {id} failed: {e}");
+    }
+    harness.run();
+    click_button(harness, "Close");
+}
+
+#[test]
+fn the_live_demo_applies_a_restart_fix_resets_and_stops_with_the_window() {
+    let log_dir = tempfile::tempdir().unwrap();
+    let rt = runtime();
+    let mut harness = start_harness(AppInit {
+        runtime: Some(rt.handle().clone()),
+        change_log_path: Some(log_dir.path().join("change-log.jsonl")),
+        ..AppInit::default()
+    });
+    harness.run();
+    click_and_step(&mut harness, "Try the demo database");
+    assert!(harness.state().demo_launch().is_some());
+    harness.run_steps(2);
+    harness.get_by_label("Starting the demo database");
+    step_until(&mut harness, "the demo is started and scanned", |app| {
+        on_live_demo(app) && app.scan().is_none()
+    });
+    harness.run();
+    let first_dir = harness.state().demo_data_dir().expect("a running demo");
+    {
+        let app = harness.state();
+        assert!(app.can_apply(), "apply is enabled on the live demo");
+        assert!(app.training_on(), "training is on for the demo");
+        assert!(app::report_input(app.results().unwrap()).demo);
+        assert_eq!(app.finding("GEN-004").unwrap().status, Status::Fail);
+    }
+    harness.get_by_label(pgsafeguard::ui::demo_ui::LIVE_DEMO_TEXT);
+
+    // A restart-class fix: the app restarts the demo itself, then rescans.
+    open_section(&mut harness, Section::Safeguards);
+    select_check(&mut harness, "GEN-004");
+    let apply = harness.get_by_role_and_label(Role::Button, "Apply…");
+    assert!(!apply.accesskit_node().is_disabled());
+    apply_selected_fix(&mut harness, "GEN-004");
+    assert_eq!(
+        harness.state().finding("GEN-004").unwrap().status,
+        Status::Pass,
+        "the check turns green after the demo restarted"
+    );
+    assert_eq!(harness.state().results().unwrap().change_log.len(), 1);
+
+    // Reset: a new cluster from scratch, the old one gone.
+    click_and_step(&mut harness, "Reset demo");
+    assert!(
+        !harness.state().can_apply(),
+        "nothing applies to the old demo"
+    );
+    harness.run_steps(2);
+    harness.get_by_label("Rebuilding the demo database from scratch");
+    step_until(&mut harness, "the demo is rebuilt and scanned", |app| {
+        app.demo_launch().is_none() && on_live_demo(app) && app.scan().is_none()
+    });
+    wait_until_removed(&first_dir);
+    let second_dir = harness.state().demo_data_dir().expect("a running demo");
+    assert_ne!(first_dir, second_dir);
+    assert_eq!(
+        harness.state().finding("GEN-004").unwrap().status,
+        Status::Fail
+    );
+    assert!(harness.state().results().unwrap().change_log.is_empty());
+    assert!(harness.state().can_apply());
+
+    // Closing the window (dropping the App) stops the demo.
+    drop(harness);
+    wait_until_removed(&second_dir);
 }

@@ -63,6 +63,14 @@ impl App {
         self.demo.running.is_some()
     }
 
+    /// The running demo's data directory (tests check that it goes away).
+    pub fn demo_data_dir(&self) -> Option<std::path::PathBuf> {
+        self.demo
+            .running
+            .as_ref()
+            .map(|d| d.data_dir().to_path_buf())
+    }
+
     /// The install hint shown when the live demo fell back to the sample.
     pub fn demo_unavailable(&self) -> Option<&str> {
         self.demo.unavailable.as_deref()

@@ -447,10 +447,9 @@ impl Jobs {
             let started = tokio::task::spawn_blocking(move || {
                 // The last owner stops the old server and removes its folder.
                 drop(previous);
-                discovery.find()?;
                 let mut progress =
                     |stage| progress_out.send(JobEvent::DemoProgress { launch, stage });
-                DemoCluster::start(&mut progress)
+                DemoCluster::start_with(&discovery, &mut progress)
             })
             .await;
             let result = match started {

@@ -490,7 +490,9 @@ pub fn section_ui(
     ui.add_space(space::S);
     let guide_height = (ui.available_height() * 0.42).max(140.0);
     if view.training {
-        training_ui::section_training_ui(ui, section, view.findings, guide_height, markdown, out);
+        // Smaller than the guide box: the check list must stay in view.
+        let lesson_height = (ui.available_height() * 0.30).max(120.0);
+        training_ui::section_training_ui(ui, section, view.findings, lesson_height, markdown, out);
         ui.add_space(space::XS);
     }
     // In training the lesson comes first; the full prose waits one click.
