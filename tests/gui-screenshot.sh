@@ -124,15 +124,23 @@ sleep 8                                 # seeding, then the first scan
 shot pgsafeguard-demo.png               # the live demo's overview (or the offline fallback)
 key ctrl+5                              # 5. Audit trails, in training mode
 shot pgsafeguard-demo-audit.png
-# SIGTERM (as from a terminal's Ctrl+C or a logout) must leave no server behind.
+# Ctrl+C in the terminal (SIGINT) must leave no server behind, and exit 130.
 left=$(demo_dirs)
-kill -TERM "$app"
-wait "$app" 2>/dev/null || true
+kill -INT "$app"
+status=0
+wait "$app" 2>/dev/null || status=$?
 if [[ -n "$left" ]]; then
     for dir in $left; do
         [[ -e "$dir" ]] && { echo "gui-screenshot: the demo folder $dir is still there" >&2; exit 1; }
     done
-    echo "live demo: stopped and removed on SIGTERM"
+    [[ "$status" == 130 ]] || { echo "gui-screenshot: exit status $status after Ctrl+C, wanted 130" >&2; exit 1; }
+    echo "live demo: stopped and removed on Ctrl+C (exit 130)"
 else
     echo "live demo: not started (no PostgreSQL?); the shots show the offline fallback"
 fi
+
+# Where the server programs are missing, the demo falls back to the sample
+# and says what to install (a wrong bindir hides every server program).
+PGSAFEGUARD_PG_BINDIR=/nonexistent open_app demo
+sleep 4
+shot pgsafeguard-demo-fallback.png
