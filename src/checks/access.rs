@@ -21,7 +21,7 @@
 use super::facts;
 use super::facts::{
     bootstrap_name, describe, library_listed, major_version, need_setting, part_missing,
-    preload_statement, restore_list, sample, scanner_role, value, SHOWN,
+    preload_statement, push_identifier, restore_list, sample, scanner_role, value, SHOWN,
 };
 use super::managed::{self, Provider};
 use super::privileges::{FastMap, FastSet, Reach, RoleGraph, RoleSet, PUBLIC, READ_ALL_DATA};
@@ -33,6 +33,7 @@ use crate::snapshot::{
     AclItem, DatabaseFacts, DefaultAcl, Function, HbaRule, Membership, Relation, Role, Snapshot,
 };
 use postgres_protocol::escape::escape_identifier;
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 
 pub static CHECKS: &[&Check] = &[
@@ -2097,16 +2098,36 @@ struct ReadPath<'r> {
 /// `"schema"."table"[."column"] via <grantee | owner "o" | pg_read_all_data>`,
 /// given the relation's key `table`.
 fn read_path_key(table: &str, rel: &Relation, via: &Via<'_>) -> String {
+    let mut key = String::new();
+    push_read_path_key(&mut key, table, rel, via);
+    key
+}
+
+/// [`read_path_key`] appended to `out`, so that the fix can test thousands of
+/// candidate paths with one buffer.
+fn push_read_path_key(out: &mut String, table: &str, rel: &Relation, via: &Via<'_>) {
+    out.push_str(table);
     match via {
         Via::Grant { column, item } => {
-            let object = match column {
-                Some(c) => format!("{table}.{}", escape_identifier(c)),
-                None => table.to_string(),
-            };
-            format!("{object} via {}", grantee_sql(&item.grantee))
+            if let Some(c) = column {
+                out.push('.');
+                push_identifier(out, c);
+            }
+            out.push_str(" via ");
+            if item.grantee == PUBLIC {
+                out.push_str(PUBLIC);
+            } else {
+                push_identifier(out, &item.grantee);
+            }
         }
-        Via::Owner => format!("{table} via owner {}", escape_identifier(&rel.owner)),
-        Via::ReadAllData => format!("{table} via {READ_ALL_DATA}"),
+        Via::Owner => {
+            out.push_str(" via owner ");
+            push_identifier(out, &rel.owner);
+        }
+        Via::ReadAllData => {
+            out.push_str(" via ");
+            out.push_str(READ_ALL_DATA);
+        }
     }
 }
 
@@ -2243,13 +2264,17 @@ fn revoke_phi_read_paths(s: &Snapshot, verdict: &Verdict) -> FixPlan {
         ..FixPlan::default()
     };
     let mut by_membership = Vec::new();
+    // One buffer for every candidate key; only listed ones are kept.
+    let mut key = String::new();
+    let mut listed_key = |table: &str, rel: &Relation, via: &Via<'_>| {
+        key.clear();
+        push_read_path_key(&mut key, table, rel, via);
+        listed.contains(&key).then(|| key.clone())
+    };
     for rel in relations.iter().filter(|r| listed.relates_to(r)) {
         let table = rel_key(&rel.schema, &rel.name);
         for via in [Via::Owner, Via::ReadAllData] {
-            let key = read_path_key(&table, rel, &via);
-            if listed.contains(key.as_str()) {
-                by_membership.push(key);
-            }
+            by_membership.extend(listed_key(&table, rel, &via));
         }
         let table_grants = rel.acl.iter().map(|item| (None, item));
         let column_grants = rel
@@ -2257,9 +2282,8 @@ fn revoke_phi_read_paths(s: &Snapshot, verdict: &Verdict) -> FixPlan {
             .iter()
             .flat_map(|c| c.acl.iter().map(move |item| (Some(c.name.as_str()), item)));
         for (column, item) in table_grants.chain(column_grants) {
-            let via = Via::Grant { column, item };
             if !item.privileges.contains('r')
-                || !listed.contains(read_path_key(&table, rel, &via).as_str())
+                || listed_key(&table, rel, &Via::Grant { column, item }).is_none()
             {
                 continue;
             }
@@ -2734,12 +2758,12 @@ fn with_other_databases(s: &Snapshot, note: &str) -> String {
 /// cheap filter, so that a builder formats keys only for relations involved.
 struct Listed<'v> {
     keys: FastSet<&'v str>,
-    relations: FastMap<String, FastSet<String>>,
+    relations: FastMap<Cow<'v, str>, FastSet<Cow<'v, str>>>,
 }
 
 impl<'v> Listed<'v> {
     fn new(verdict: &'v Verdict) -> Self {
-        let mut relations: FastMap<String, FastSet<String>> = FastMap::default();
+        let mut relations: FastMap<Cow<'v, str>, FastSet<Cow<'v, str>>> = FastMap::default();
         for key in &verdict.objects {
             if let Some((schema, rest)) = leading_identifier(key) {
                 if let Some((name, _)) = rest.strip_prefix('.').and_then(leading_identifier) {
@@ -2771,8 +2795,13 @@ impl<'v> Listed<'v> {
 }
 
 /// A double-quoted identifier at the start of `text`, unquoted, and the rest.
-fn leading_identifier(text: &str) -> Option<(String, &str)> {
+/// Borrowed unless the identifier holds a doubled quote.
+fn leading_identifier(text: &str) -> Option<(Cow<'_, str>, &str)> {
     let body = text.strip_prefix('"')?;
+    let end = body.find('"')?;
+    if !body[end + 1..].starts_with('"') {
+        return Some((Cow::Borrowed(&body[..end]), &body[end + 1..]));
+    }
     let mut name = String::new();
     let mut chars = body.char_indices().peekable();
     while let Some((i, c)) = chars.next() {
@@ -2782,7 +2811,7 @@ fn leading_identifier(text: &str) -> Option<(String, &str)> {
             name.push('"');
             chars.next();
         } else {
-            return Some((name, &body[i + 1..]));
+            return Some((Cow::Owned(name), &body[i + 1..]));
         }
     }
     None
@@ -2790,7 +2819,11 @@ fn leading_identifier(text: &str) -> Option<(String, &str)> {
 
 /// `"schema"."name"`: a key and a valid SQL name at once.
 fn rel_key(schema: &str, name: &str) -> String {
-    format!("{}.{}", escape_identifier(schema), escape_identifier(name))
+    let mut key = String::with_capacity(schema.len() + name.len() + 5);
+    push_identifier(&mut key, schema);
+    key.push('.');
+    push_identifier(&mut key, name);
+    key
 }
 
 fn grantee_sql(grantee: &str) -> String {

@@ -375,60 +375,86 @@ fn phi_columns_encrypted(s: &Snapshot, policy: &Policy) -> Result<Verdict, Verdi
     )))
 }
 
-/// Statements that move one column to pgcrypto ciphertext. The key is read
-/// from the session (`app.phi_key`), never written into the statement.
-fn encrypt_column(rel: &Relation, col: &Column) -> Vec<String> {
-    let table = format!(
-        "{}.{}",
-        escape_identifier(&rel.schema),
-        escape_identifier(&rel.name)
-    );
+/// Statements that move one column of `table` (an escaped `"schema"."name"`)
+/// to pgcrypto ciphertext. The key is read from the session (`app.phi_key`),
+/// never written into the statement. Built by concatenation: a plan can hold
+/// thousands of these.
+fn encrypt_column(table: &str, col: &Column) -> [String; 3] {
     let plain = escape_identifier(&col.name);
-    let cipher = escape_identifier(&format!("{}_encrypted", col.name));
-    vec![
-        format!("ALTER TABLE {table} ADD COLUMN {cipher} bytea"),
-        format!(
-            "UPDATE {table} SET {cipher} = pgp_sym_encrypt({plain}::text, \
-             current_setting('app.phi_key')) WHERE {plain} IS NOT NULL"
-        ),
-        format!("ALTER TABLE {table} DROP COLUMN {plain}"),
+    let cipher = escape_identifier(&[col.name.as_str(), "_encrypted"].concat());
+    [
+        ["ALTER TABLE ", table, " ADD COLUMN ", &cipher, " bytea"].concat(),
+        [
+            "UPDATE ",
+            table,
+            " SET ",
+            &cipher,
+            " = pgp_sym_encrypt(",
+            &plain,
+            "::text, current_setting('app.phi_key')) WHERE ",
+            &plain,
+            " IS NOT NULL",
+        ]
+        .concat(),
+        ["ALTER TABLE ", table, " DROP COLUMN ", &plain].concat(),
     ]
 }
 
 /// The migration for the columns named in the verdict (shared by EAR-004
 /// and EAR-005, whose objects use the same `schema.table.column` names).
 fn encrypt_columns_plan(s: &Snapshot, verdict: &Verdict) -> FixPlan {
+    let objects = &verdict.objects;
     let mut statements = Vec::new();
-    let mut handled = std::collections::BTreeSet::new();
+    // `objects` is sorted (Verdict::with_objects): columns are looked up by
+    // binary search, and the index found marks the object as handled here.
+    let mut handled = vec![false; objects.len()];
     let mut views = Vec::new();
-    // `objects` is sorted (Verdict::with_objects): look columns up by binary search.
-    let wanted = |object: &String| verdict.objects.binary_search(object).is_ok();
-    if let (Some(db), false) = (s.primary_database(), verdict.objects.is_empty()) {
+    if let (Some(db), false) = (s.primary_database(), objects.is_empty()) {
+        // One buffer for every `[db: ]schema.table.column` key (see `in_database`).
+        let mut key = String::new();
         for rel in db.relations.as_deref().unwrap_or(&[]) {
-            // Skip tables none of whose columns are listed, without naming every column.
-            let prefix = in_database(s, db, &format!("{}.", rel.qualified_name()));
-            if !stores_rows(rel) || !has_prefix(&verdict.objects, &prefix) {
+            if !stores_rows(rel) {
                 continue;
             }
+            key.clear();
+            if s.databases.len() > 1 {
+                key.push_str(&db.name);
+                key.push_str(": ");
+            }
+            key.push_str(&rel.schema);
+            key.push('.');
+            key.push_str(&rel.name);
+            key.push('.');
+            // Skip tables none of whose columns are listed, without naming every column.
+            if !has_prefix(objects, &key) {
+                continue;
+            }
+            let stem = key.len();
+            let table = format!(
+                "{}.{}",
+                escape_identifier(&rel.schema),
+                escape_identifier(&rel.name)
+            );
             for col in &rel.columns {
-                let object = in_database(s, db, &column_name(rel, col));
-                if !wanted(&object) {
+                key.truncate(stem);
+                key.push_str(&col.name);
+                let Ok(at) = objects.binary_search_by(|o| o.as_str().cmp(&key)) else {
                     continue;
-                }
+                };
                 if rel.kind == "m" {
-                    views.push(object.clone());
+                    views.push(key.clone());
                 } else {
-                    statements.extend(encrypt_column(rel, col));
+                    statements.extend(encrypt_column(&table, col));
                 }
-                handled.insert(object);
+                handled[at] = true;
             }
         }
     }
-    let elsewhere: Vec<String> = verdict
-        .objects
+    let elsewhere: Vec<String> = objects
         .iter()
-        .filter(|o| !handled.contains(*o))
-        .cloned()
+        .zip(&handled)
+        .filter(|(_, done)| !**done)
+        .map(|(o, _)| o.clone())
         .collect();
     let mut note = String::from(
         "pgcrypto must be installed (EAR-003); supply the key only for this session as a \

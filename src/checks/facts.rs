@@ -310,6 +310,19 @@ const LIST_QUOTED_SETTINGS: &[&str] = &[
     "unix_socket_directories",
 ];
 
+/// Appends `name` quoted as an SQL identifier, byte for byte what
+/// `escape_identifier` returns, without a String of its own: object keys are
+/// built for every relation and grant of the catalog by several checks.
+pub fn push_identifier(out: &mut String, name: &str) {
+    out.push('"');
+    if name.contains('"') {
+        out.push_str(&name.replace('"', "\"\""));
+    } else {
+        out.push_str(name);
+    }
+    out.push('"');
+}
+
 /// `ALTER SYSTEM SET name = 'value'`, quoted; list settings get one literal
 /// per element.
 pub fn alter_system_set(name: &str, value: &str) -> String {
@@ -682,6 +695,29 @@ fn provider_needs(provider: managed::Provider, statements_left: bool, before: &s
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn push_identifier_quotes_exactly_as_escape_identifier() {
+        for name in [
+            "",
+            "plain",
+            "MixedCase",
+            "with space",
+            "quote\"inside",
+            "\"\"",
+            "back\\slash",
+            "naïve_ünïcode",
+            "semi;colon",
+        ] {
+            let mut out = String::from("prefix.");
+            push_identifier(&mut out, name);
+            assert_eq!(
+                out,
+                format!("prefix.{}", escape_identifier(name)),
+                "{name:?}"
+            );
+        }
+    }
 
     fn setting(v: &str, file: Option<&str>) -> Setting {
         Setting {

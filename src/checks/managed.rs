@@ -21,6 +21,7 @@ use super::{Check, Verdict};
 use crate::finding::{ApplyClass, FixPlan};
 use crate::snapshot::{Membership, Role, Snapshot};
 use std::collections::BTreeSet;
+use std::ops::Bound;
 
 /// A managed PostgreSQL service.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -187,10 +188,13 @@ impl Provider {
 /// The provider of the scanned server, if it is a managed service: the
 /// first provider whose settings show, else the first whose roles do (an
 /// Aurora cluster's roles are RDS's, so roles alone say RDS).
+///
+/// Every check and every fix plan asks, so this looks settings up by prefix
+/// in the sorted map and roles at superusers first (there are few).
 pub fn detect(snapshot: &Snapshot) -> Option<Provider> {
     Provider::ALL
         .into_iter()
-        .find(|p| !setting_markers(snapshot, *p).is_empty())
+        .find(|p| has_setting_marker(snapshot, *p))
         .or_else(|| {
             Provider::ALL
                 .into_iter()
@@ -204,6 +208,19 @@ pub fn markers(snapshot: &Snapshot, provider: Provider) -> Vec<String> {
     let mut found = setting_markers(snapshot, provider);
     found.extend(role_marker(snapshot, provider));
     found
+}
+
+/// Whether a setting name starts with one of the provider's prefixes: the
+/// first name at or after a prefix in the sorted map is the only candidate.
+fn has_setting_marker(snapshot: &Snapshot, provider: Provider) -> bool {
+    snapshot.settings.as_ref().is_some_and(|settings| {
+        provider.words().setting_prefixes.iter().any(|prefix| {
+            settings
+                .range::<str, _>((Bound::Included(*prefix), Bound::Unbounded))
+                .next()
+                .is_some_and(|(name, _)| name.starts_with(prefix))
+        })
+    })
 }
 
 /// Up to two settings with the provider's prefixes.
@@ -226,10 +243,10 @@ fn setting_markers(snapshot: &Snapshot, provider: Provider) -> Vec<String> {
 fn role_marker(snapshot: &Snapshot, provider: Provider) -> Option<String> {
     let w = provider.words();
     let roles = snapshot.roles.as_deref()?;
-    roles.iter().find(|r| r.name == w.admin_group)?;
     let superuser = roles
         .iter()
         .find(|r| r.superuser && w.superusers.contains(&r.name.as_str()))?;
+    roles.iter().find(|r| r.name == w.admin_group)?;
     Some(format!(
         "role {} with superuser {}",
         w.admin_group, superuser.name

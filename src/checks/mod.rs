@@ -91,6 +91,12 @@ impl Verdict {
         }
     }
 
+    /// The objects as a set, for fix builders that test many candidates
+    /// against lists of thousands.
+    pub fn object_set(&self) -> privileges::FastSet<&str> {
+        self.objects.iter().map(String::as_str).collect()
+    }
+
     /// Attach the matching objects (sorted, de-duplicated).
     pub fn with_objects(mut self, objects: impl IntoIterator<Item = String>) -> Self {
         let mut objects: Vec<String> = objects.into_iter().collect();

@@ -142,8 +142,10 @@ fn is_key_type(type_name: &str) -> bool {
 
 /// Letter sets that every PHI match contains (ssn, mrn, dob, npi, icd,
 /// medica… for medicare/medicaid/medical, birth, diagnos, social,
-/// insurance, member, patient): a name holding none of them cannot match,
-/// which settles most names with one pass over their bytes.
+/// insurance, member, patient), each within one run of ASCII letters: a
+/// name none of whose runs holds one of them cannot match, which settles
+/// most names with one pass over their bytes. Per run, not per name, so that
+/// `clinic_id` (c, i in one run, d in the other) is settled here too.
 const ANCHORS: [u32; 12] = [
     letters(b"ssn"),
     letters(b"mrn"),
@@ -184,18 +186,34 @@ const LETTER_BITS: [u32; 256] = {
     table
 };
 
+/// Sound because every word that completes a PHI match (see
+/// [`completes_phi`]) spells its anchor in consecutive ASCII letters, and a
+/// word never spans a non-letter byte.
 fn might_be_phi(name: &str) -> bool {
-    let mask = name
-        .bytes()
-        .fold(0u32, |m, b| m | LETTER_BITS[usize::from(b)]);
-    ANCHORS.iter().any(|a| mask & a == *a)
+    let anchored = |run: u32| ANCHORS.iter().any(|a| run & a == *a);
+    let mut run = 0u32;
+    for b in name.bytes() {
+        match LETTER_BITS[usize::from(b)] {
+            0 if run != 0 => {
+                if anchored(run) {
+                    return true;
+                }
+                run = 0;
+            }
+            0 => {}
+            letter => run |= letter,
+        }
+    }
+    run != 0 && anchored(run)
 }
 
 /// Whether a column name looks like PHI.
 pub fn is_phi_name(name: &str) -> bool {
-    if !might_be_phi(name) {
-        return false;
-    }
+    might_be_phi(name) && words_complete_phi(name)
+}
+
+/// The word-by-word match behind [`is_phi_name`], without the prefilter.
+fn words_complete_phi(name: &str) -> bool {
     let (mut prev2, mut prev) = (Word::Other, Word::Other);
     for word in words(name) {
         let class = classify(word);
@@ -411,6 +429,39 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        /// The prefilter never drops a name the word match accepts: names built
+        /// from PHI words, look-alikes, separators, digits and case changes.
+        #[test]
+        fn prefilter_never_hides_a_match(
+            parts in proptest::collection::vec(
+                (
+                    proptest::sample::select(vec![
+                        "ssn", "mrn", "dob", "npi", "icd", "medicare", "medicaid", "medical",
+                        "record", "birth", "date", "of", "birthdate", "dateofbirth",
+                        "diagnosis", "social", "security", "insurance", "member", "id",
+                        "patient", "count", "name", "clinic", "x", "é", "ss", "n",
+                    ]),
+                    proptest::sample::select(vec!["", "_", "-", " ", "9", "É", "."]),
+                    proptest::bool::ANY,
+                ),
+                0..5,
+            )
+        ) {
+            let name: String = parts
+                .iter()
+                .map(|(word, sep, upper)| {
+                    let word = if *upper { word.to_uppercase() } else { (*word).to_string() };
+                    format!("{word}{sep}")
+                })
+                .collect();
+            if words_complete_phi(&name) {
+                proptest::prop_assert!(might_be_phi(&name), "{name:?}");
+            }
+            proptest::prop_assert_eq!(is_phi_name(&name), words_complete_phi(&name));
+        }
+    }
+
     #[test]
     fn look_alike_names_are_not_phi() {
         for name in [
@@ -430,6 +481,11 @@ mod tests {
         ] {
             assert!(!is_phi_name(name), "{name} should not be PHI");
         }
+        // Settled by the prefilter alone: no letter run holds an anchor.
+        for name in ["clinic_id", "created_at", "ic_d", "dI_ob"] {
+            assert!(!might_be_phi(name), "{name}");
+        }
+        assert!(might_be_phi("icd_code") && might_be_phi("patientDOB"));
     }
 
     #[test]

@@ -114,12 +114,13 @@ fn role_plan(statements: Vec<String>, rollback: Vec<String>, note: &str) -> FixP
 
 /// The roles among `roles` whose names are in the verdict's objects.
 fn named_roles<'a>(snapshot: &'a Snapshot, verdict: &Verdict) -> Vec<&'a Role> {
+    let named = verdict.object_set();
     snapshot
         .roles
         .as_deref()
         .unwrap_or(&[])
         .iter()
-        .filter(|r| verdict.objects.contains(&r.name))
+        .filter(|r| named.contains(r.name.as_str()))
         .collect()
 }
 
@@ -2480,7 +2481,8 @@ fn idle_timeouts_plan(s: &Snapshot, verdict: &Verdict) -> FixPlan {
         .unwrap_or_default();
     let mut statements = Vec::new();
     let mut rollback = Vec::new();
-    for gap in gaps.iter().filter(|g| verdict.objects.contains(&g.object)) {
+    let listed = verdict.object_set();
+    for gap in gaps.iter().filter(|g| listed.contains(g.object.as_str())) {
         let target = match &gap.database {
             Some(d) => format!(
                 "ALTER ROLE {} IN DATABASE {}",

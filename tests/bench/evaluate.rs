@@ -5,7 +5,8 @@
 //! `cargo bench --bench evaluate` measures at 10,000 tables / 1,000 roles (override with
 //! PGSG_BENCH_TABLES and PGSG_BENCH_ROLES). Under `cargo test --all-targets` criterion runs
 //! each benchmark once, and this file then uses a 1,000-table snapshot so the smoke run
-//! stays short; no timing is asserted anywhere.
+//! stays short; no timing is asserted anywhere. With PGSG_DUMP_FINDINGS=FILE it writes the
+//! findings instead (see [`dump_findings`]).
 
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
@@ -117,8 +118,43 @@ fn print_slowest_checks(snapshot: &Snapshot, policy: &Policy) {
     }
 }
 
+/// A policy that exercises the policy-dependent paths (clinical roles, listed PHI tables,
+/// approved administrators, service accounts) over the synthetic catalog's names.
+fn policy_with_names() -> Policy {
+    let names = |v: &[&str]| v.iter().map(|n| (*n).to_string()).collect::<Vec<_>>();
+    Policy {
+        clinical_roles: names(&["grp_g000", "grp_g001", "usr_00002"]),
+        phi_tables: names(&["sch_00.t_00001", "sch_01.t_00300"]),
+        not_phi_tables: names(&["sch_00.t_00000"]),
+        approved_admins: names(&["usr_00003"]),
+        service_accounts: names(&["usr_00004", "usr_00005"]),
+        ..Policy::default()
+    }
+}
+
+/// PGSG_DUMP_FINDINGS=FILE: write every finding (under the default policy and under
+/// [`policy_with_names`]) as JSON and stop, so that a change meant only for speed can be
+/// checked to leave every verdict, object list and fix plan byte-identical (diff two dumps).
+fn dump_findings(snapshot: &Snapshot) -> bool {
+    // An environment variable: criterion rejects arguments it does not know.
+    let Ok(path) = std::env::var("PGSG_DUMP_FINDINGS") else {
+        return false;
+    };
+    let attestations = Attestations::default();
+    let dump: Vec<_> = [Policy::default(), policy_with_names()]
+        .iter()
+        .map(|policy| checks::evaluate_all(snapshot, policy, &attestations))
+        .collect();
+    std::fs::write(&path, serde_json::to_string_pretty(&dump).unwrap()).unwrap();
+    eprintln!("findings written to {path}");
+    true
+}
+
 fn offline(c: &mut Criterion) {
     let f = fixture();
+    if dump_findings(&f.snapshot) {
+        return;
+    }
     let policy = Policy::default();
     let attestations = Attestations::default();
     let findings = checks::evaluate_all(&f.snapshot, &policy, &attestations);
