@@ -666,19 +666,20 @@ fn the_next_step_names_a_failing_check_with_a_fix_and_goes_there() {
     assert_eq!(finding.status, Status::Fail);
     let fix = finding.fix.as_ref().expect("a fix");
     assert!(!fix.statements.is_empty() || fix.config_edit.is_some());
-    // It is the first such check in the list as shown.
+    // It is the lesson's first step (TLS-001), not the list's first fixable check
+    // (AUTH-003), so the suggestion and the "Try it" steps agree.
+    assert_eq!(id, "TLS-001");
     let ordered = harness.state().ordered_ids(Section::Transit);
-    let first_fixable = ordered
+    let list_first = ordered
         .iter()
         .find(|id| {
-            let f = harness.state().finding(id).unwrap();
-            matches!(f.status, Status::Fail | Status::Warn)
-                && f.fix
-                    .as_ref()
-                    .is_some_and(|p| !p.statements.is_empty() || p.config_edit.is_some())
+            pgsafeguard::ui::training::needs_applicable_fix(harness.state().finding(id).unwrap())
         })
         .unwrap();
-    assert_eq!(&id, first_fixable);
+    assert_ne!(
+        &id, list_first,
+        "the sample lists another fixable check first"
+    );
 
     // Selecting another check does not change the suggestion; the button goes back.
     select_check(&mut harness, "TLS-006");

@@ -2,9 +2,10 @@
 //!
 //! Each guide section has a short lesson — "Why this matters" and "Try it" —
 //! written in our own words in `assets/training/`, compiled in so training
-//! works offline. [`next_step`] reads the findings and names the first
-//! failing check the app can fix in this section, or else the next section
-//! that still has one. Pure: no drawing, no state; must not import other ui
+//! works offline. [`next_step`] reads the findings and names the failing
+//! check the app can fix that the lesson reaches first (then the section's
+//! display order), or else the next section that still has one, so the
+//! suggestion and the lesson's "Try it" steps agree. Pure: no drawing, no state; must not import other ui
 //! modules.
 
 use crate::finding::{Finding, Section, Status};
@@ -47,6 +48,30 @@ fn split_lesson(text: &'static str) -> Lesson {
     }
 }
 
+/// The check ids a lesson's steps name in bold (e.g. `**TLS-001**`), in
+/// the order the steps take them.
+pub fn lesson_checks(text: &str) -> Vec<&str> {
+    text.split("**")
+        .skip(1)
+        .step_by(2)
+        .filter(|s| {
+            s.contains('-')
+                && s.chars()
+                    .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '-')
+        })
+        .collect()
+}
+
+/// The first check of a section, lesson order first, that
+/// [`needs_applicable_fix`].
+fn first_fixable<'a>(section: Section, ordered: Vec<&'a Finding>) -> Option<&'a Finding> {
+    let fixable = |f: &&'a Finding| needs_applicable_fix(f);
+    lesson_checks(lesson(section).try_it)
+        .into_iter()
+        .find_map(|id| ordered.iter().copied().filter(fixable).find(|f| f.id == id))
+        .or_else(|| ordered.iter().copied().find(fixable))
+}
+
 /// What the walkthrough suggests next.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum NextStep<'a> {
@@ -69,9 +94,9 @@ pub fn needs_applicable_fix(finding: &Finding) -> bool {
 }
 
 /// The next step from `current` (the overview starts at section 1): the
-/// first check in display order of this section that
-/// [`needs_applicable_fix`], else the next section, wrapping around, that
-/// has one. `ordered` lists a section's findings in display order.
+/// check of this section that [`needs_applicable_fix`], taken in the
+/// lesson's order and then in display order, else the next section,
+/// wrapping around, that has one. `ordered` lists a section's findings in display order.
 pub fn next_step<'a>(
     current: Option<Section>,
     ordered: impl Fn(Section) -> Vec<&'a Finding>,
@@ -80,10 +105,7 @@ pub fn next_step<'a>(
     let sections = Section::ALL.len();
     for offset in 0..sections {
         let section = Section::ALL[(start + offset) % sections];
-        let first = ordered(section)
-            .into_iter()
-            .find(|f| needs_applicable_fix(f));
-        match first {
+        match first_fixable(section, ordered(section)) {
             // On the overview the first fixable check is named directly.
             Some(finding) if current.is_none() || Some(section) == current => {
                 return NextStep::Fix(finding)
@@ -163,26 +185,13 @@ mod tests {
             );
             assert!(!lesson.why.contains("####") && !lesson.try_it.contains("####"));
             assert!(lesson.try_it.starts_with("1. "), "{section:?}: no steps");
-            let named = named_checks(lesson.try_it);
+            let named = lesson_checks(lesson.try_it);
             assert!(!named.is_empty(), "{section:?}: try it names no check");
             for id in named {
                 let check = crate::checks::find(id).unwrap_or_else(|| panic!("{id} unknown"));
                 assert_eq!(check.section, section, "{id} is named in {section:?}");
             }
         }
-    }
-
-    /// The check ids a lesson names in bold, e.g. `**TLS-001**`.
-    fn named_checks(text: &str) -> Vec<&str> {
-        text.split("**")
-            .skip(1)
-            .step_by(2)
-            .filter(|s| {
-                s.contains('-')
-                    && s.chars()
-                        .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '-')
-            })
-            .collect()
     }
 
     #[test]
@@ -199,6 +208,28 @@ mod tests {
         assert_eq!(
             next_step_text(&step(&findings, Some(Section::Transit))),
             "Next: fix TLS-001 — title of TLS-001"
+        );
+    }
+
+    #[test]
+    fn the_lesson_order_comes_before_the_display_order() {
+        // The transit lesson takes TLS-001 before AUTH-003; the list shows AUTH-003 first.
+        let findings = vec![
+            finding("AUTH-003", Section::Transit, Status::Fail, true),
+            finding("TLS-001", Section::Transit, Status::Fail, true),
+        ];
+        assert_eq!(
+            step(&findings, Some(Section::Transit)),
+            NextStep::Fix(&findings[1])
+        );
+        // Once the lesson's check passes, the next one it names is suggested.
+        let later = vec![
+            finding("AUTH-003", Section::Transit, Status::Fail, true),
+            finding("TLS-001", Section::Transit, Status::Pass, true),
+        ];
+        assert_eq!(
+            step(&later, Some(Section::Transit)),
+            NextStep::Fix(&later[0])
         );
     }
 
