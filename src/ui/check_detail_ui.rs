@@ -3,8 +3,11 @@
 //! apply class, privilege, rollback, proposed config lines), with Copy and
 //! "Save as .sql". Manual checks get the attestation form.
 //!
-//! Reads a finding; changes nothing. Object lists of any length are
-//! virtualised (`ScrollArea::show_rows`), so thousands of rows stay smooth.
+//! Reads a finding; changes nothing. Object lists and fix or rollback
+//! statement lists of any length are virtualised (`ScrollArea::show_rows`):
+//! a fix for thousands of tables lays out only the rows on screen, so
+//! selecting the check and scrolling stay within a frame (measured by
+//! tests/bench/gui_frames.rs).
 
 use super::app::{AttestDraft, Command};
 use super::attest_ui;
@@ -16,6 +19,13 @@ use egui::{RichText, Ui};
 
 /// Objects shown without a scroll box; longer lists get a virtualised one.
 const INLINE_OBJECTS: usize = 12;
+
+/// Statements shown as one highlighted block; longer lists (a fix for
+/// thousands of tables) get a virtualised box of highlighted lines.
+const INLINE_STATEMENTS: usize = 40;
+
+/// Rows visible at once in a virtualised box.
+const BOX_ROWS: f32 = 12.0;
 
 pub fn apply_class_word(class: ApplyClass) -> &'static str {
     match class {
@@ -53,14 +63,32 @@ fn with_semicolon(statement: &str) -> String {
 /// The fix statements as a script, with `pg_reload_conf()` for the reload
 /// class. `None` when the fix has no SQL.
 pub fn fix_statements(plan: &FixPlan) -> Option<String> {
-    if plan.statements.is_empty() {
-        return None;
-    }
-    let mut lines: Vec<String> = plan.statements.iter().map(|s| with_semicolon(s)).collect();
-    if plan.apply.contains(&ApplyClass::Reload) {
-        lines.push("SELECT pg_reload_conf();".to_string());
-    }
-    Some(lines.join("\n"))
+    let count = fix_statement_line_count(plan);
+    (count > 0).then(|| {
+        (0..count)
+            .map(|i| fix_statement_line(plan, i))
+            .collect::<Vec<_>>()
+            .join("\n")
+    })
+}
+
+/// The number of lines of [`fix_statements`] and line `i` of them, so that a
+/// long fix is shown without building every line each frame.
+fn fix_statement_line_count(plan: &FixPlan) -> usize {
+    let reload = !plan.statements.is_empty() && plan.apply.contains(&ApplyClass::Reload);
+    plan.statements.len() + usize::from(reload)
+}
+
+fn fix_statement_line(plan: &FixPlan, i: usize) -> String {
+    plan.statements.get(i).map_or_else(
+        || "SELECT pg_reload_conf();".to_string(),
+        |s| with_semicolon(s),
+    )
+}
+
+/// Whether [`fix_script`] has something to copy or save, without building it.
+fn has_fix_script(plan: &FixPlan) -> bool {
+    !plan.statements.is_empty() || plan.config_edit.is_some()
 }
 
 /// The whole .sql file for "Save as .sql" and Copy: a commented header, the
@@ -264,18 +292,62 @@ fn objects_ui(ui: &mut Ui, id: &str, objects: &[String]) {
             }
             return;
         }
-        egui::ScrollArea::vertical()
-            .id_salt(("objects", id))
-            .max_height(space::OBJECT_ROW * 12.0)
-            .auto_shrink([false, true])
-            .show_rows(ui, space::OBJECT_ROW, objects.len(), |ui, rows| {
-                for object in &objects[rows] {
-                    ui.add_sized(
-                        [ui.available_width(), space::OBJECT_ROW],
-                        egui::Label::new(RichText::new(object).monospace()).truncate(),
-                    );
-                }
-            });
+        virtual_rows(ui, ("objects", id), objects.len(), |_, i| {
+            egui::Label::new(RichText::new(&objects[i]).monospace()).truncate()
+        });
+    });
+}
+
+/// A scroll box that lays out only the rows on screen: `row(ui, i)` makes
+/// row `i`, shown one line high (long rows are truncated; hovering shows
+/// them whole).
+fn virtual_rows<W: egui::Widget>(
+    ui: &mut Ui,
+    id: impl std::hash::Hash + std::fmt::Debug,
+    count: usize,
+    row: impl Fn(&Ui, usize) -> W,
+) {
+    egui::ScrollArea::vertical()
+        .id_salt(id)
+        .max_height(space::OBJECT_ROW * BOX_ROWS)
+        .auto_shrink([false, true])
+        .show_rows(ui, space::OBJECT_ROW, count, |ui, rows| {
+            for i in rows {
+                let widget = row(ui, i);
+                ui.add_sized([ui.available_width(), space::OBJECT_ROW], widget);
+            }
+        });
+}
+
+/// `count` SQL lines, `line(i)` making line `i`: one highlighted block when
+/// short, else a virtualised box of highlighted lines (each line's
+/// highlighting is cached by egui_extras).
+fn statements_ui(ui: &mut Ui, id: (&str, &str), count: usize, line: impl Fn(usize) -> String) {
+    if count <= INLINE_STATEMENTS {
+        let text: Vec<String> = (0..count).map(&line).collect();
+        widgets::code_block(ui, &text.join("\n"), "sql");
+        return;
+    }
+    ui.label(
+        RichText::new(format!(
+            "{count} statements (Copy fix or Save as .sql for all of them at once)"
+        ))
+        .size(theme::text::SMALL)
+        .color(widgets::palette(ui).muted),
+    );
+    theme::code_block(widgets::palette(ui)).show(ui, |ui| {
+        ui.set_width(ui.available_width());
+        let code_theme = egui_extras::syntax_highlighting::CodeTheme::from_style(ui.style());
+        virtual_rows(ui, id, count, |ui, i| {
+            let job = egui_extras::syntax_highlighting::highlight(
+                ui.ctx(),
+                ui.style(),
+                &code_theme,
+                &line(i),
+                "sql",
+            );
+            egui::Label::new(job).truncate()
+        });
     });
 }
 
@@ -337,14 +409,19 @@ fn fix_ui(
             None,
         );
     }
-    if let Some(statements) = fix_statements(plan) {
+    if !plan.statements.is_empty() {
         ui.add_space(space::S);
-        widgets::code_block(ui, &statements, "sql");
+        statements_ui(
+            ui,
+            ("fix", &finding.id),
+            fix_statement_line_count(plan),
+            |i| fix_statement_line(plan, i),
+        );
     }
     if let Some(edit) = &plan.config_edit {
         config_edit_ui(ui, edit);
     }
-    if fix_script(finding).is_some() {
+    if has_fix_script(plan) {
         ui.add_space(space::XS);
         ui.horizontal(|ui| {
             if ui
@@ -365,7 +442,7 @@ fn fix_ui(
             apply_button_ui(ui, &finding.id, apply, out);
         });
     }
-    rollback_ui(ui, plan);
+    rollback_ui(ui, &finding.id, plan);
 }
 
 /// "Apply…": previews on the server, then asks for confirmation.
@@ -428,7 +505,7 @@ fn config_edit_ui(ui: &mut Ui, edit: &crate::finding::ConfigEdit) {
     }
 }
 
-fn rollback_ui(ui: &mut Ui, plan: &FixPlan) {
+fn rollback_ui(ui: &mut Ui, id: &str, plan: &FixPlan) {
     widgets::pane_heading(ui, "Rollback");
     if plan.rollback.is_empty() {
         let text = if plan.irreversible {
@@ -438,8 +515,9 @@ fn rollback_ui(ui: &mut Ui, plan: &FixPlan) {
         };
         ui.label(RichText::new(text).color(widgets::palette(ui).muted));
     } else {
-        let rollback: Vec<String> = plan.rollback.iter().map(|s| with_semicolon(s)).collect();
-        widgets::code_block(ui, &rollback.join("\n"), "sql");
+        statements_ui(ui, ("rollback", id), plan.rollback.len(), |i| {
+            with_semicolon(&plan.rollback[i])
+        });
     }
 }
 
