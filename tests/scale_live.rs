@@ -6,8 +6,8 @@
 //! - verdicts are exact for the planted objects: PUBLIC grants (PRIV-009), PHI tables
 //!   without enforced RLS, partitions judged on their own (PRIV-014), policy problems
 //!   (PRIV-015), md5 verifiers (AUTH-002), extra superusers (PRIV-001);
-//! - text output summarises long object lists (count and the first 20, sorted), JSON lists
-//!   them all;
+//! - text output and the signed PDF summarise long object lists (count and the first 20,
+//!   sorted), JSON and the PDF's embedded scan data list them all;
 //! - the synthetic snapshot the benchmarks evaluate has the shape the collector reads.
 //!
 //! Never asserts on time: several test binaries share two cores.
@@ -27,8 +27,9 @@ use pgsafeguard::checks;
 use pgsafeguard::db::collect::{collect_all, CollectOptions, CollectStats};
 use pgsafeguard::db::connect;
 use pgsafeguard::db::conninfo::ConnParams;
-use pgsafeguard::output::OBJECTS_SHOWN;
+use pgsafeguard::output::{ScanReport, OBJECTS_SHOWN};
 use pgsafeguard::policy::{Attestations, Policy};
+use pgsafeguard::report::{build_signed_report, ReportInput, SigningIdentity};
 use pgsafeguard::snapshot::{AclItem, Relation, Snapshot};
 use serde_json::Value;
 use std::collections::BTreeSet;
@@ -152,6 +153,7 @@ fn a_large_catalog_costs_the_same_round_trips_and_gets_exact_verdicts() {
     partitions_are_judged_on_their_own(&report, &layout);
     every_relation_kind_was_collected(&snapshot, &layout);
     long_evidence_is_summarised_in_text(dir.path(), &report, &expected);
+    long_evidence_is_summarised_in_pdf(dir.path(), &snapshot, &expected);
     synthetic_snapshot_has_the_collected_shape(&snapshot, &layout);
 }
 
@@ -261,6 +263,61 @@ fn long_evidence_is_summarised_in_text(dir: &Path, report: &Value, expected: &Ex
             "{id}: JSON is complete"
         );
     }
+}
+
+/// The PDF shows the count and the first 20 objects (poppler's pdftotext reads it); its
+/// embedded scan data (pdfdetach) has every object.
+fn long_evidence_is_summarised_in_pdf(dir: &Path, snapshot: &Snapshot, expected: &Expected) {
+    let findings = checks::evaluate_all(snapshot, &Policy::default(), &Attestations::default());
+    let input = ReportInput::new(ScanReport::new(snapshot, findings));
+    let identity = SigningIdentity::generate("Scale Test Signer").unwrap();
+    let pdf = dir.join("report.pdf");
+    std::fs::write(&pdf, build_signed_report(&input, &identity).unwrap()).unwrap();
+    let text = poppler("pdftotext", &[pdf.to_str().unwrap(), "-"]);
+    // Wrapped lines and page breaks become single spaces.
+    let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let attached = dir.join("attached.json");
+    poppler(
+        "pdfdetach",
+        &[
+            "-save",
+            "1",
+            "-o",
+            attached.to_str().unwrap(),
+            pdf.to_str().unwrap(),
+        ],
+    );
+    let attached: Value = serde_json::from_slice(&std::fs::read(&attached).unwrap()).unwrap();
+    for (id, all) in [
+        ("PRIV-009", &expected.public_grants),
+        ("PRIV-014", &expected.phi_without_rls),
+    ] {
+        let head = format!("{} object(s): {}, {}", all.len(), all[0], all[1]);
+        let last_shown = &all[OBJECTS_SHOWN - 1];
+        let tail = format!("{last_shown} … and {} more", all.len() - OBJECTS_SHOWN);
+        assert!(text.contains(&head), "{id}: the PDF lacks {head:?}");
+        assert!(text.contains(&tail), "{id}: the PDF lacks {tail:?}");
+        assert!(
+            !text.contains(&format!("{last_shown}, {}", all[OBJECTS_SHOWN])),
+            "{id}: the PDF lists object #{} after the first {OBJECTS_SHOWN}",
+            OBJECTS_SHOWN + 1
+        );
+        assert_same(id, &objects(&attached, id), all);
+    }
+}
+
+/// Runs a poppler-utils tool; returns its standard output.
+fn poppler(program: &str, args: &[&str]) -> String {
+    let out = Command::new(program)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {program} (install poppler-utils): {e}"));
+    assert!(
+        out.status.success(),
+        "{program} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
 }
 
 /// The lines of one finding in the text output: its `[STATUS] ID` line and the indented

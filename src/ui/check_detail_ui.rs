@@ -299,8 +299,8 @@ fn objects_ui(ui: &mut Ui, id: &str, objects: &[String]) {
 }
 
 /// A scroll box that lays out only the rows on screen: `row(ui, i)` makes
-/// row `i`, shown one line high (long rows are truncated; hovering shows
-/// them whole).
+/// row `i`, shown left-aligned and one line high (long rows are truncated;
+/// hovering shows them whole).
 fn virtual_rows<W: egui::Widget>(
     ui: &mut Ui,
     id: impl std::hash::Hash + std::fmt::Debug,
@@ -310,11 +310,15 @@ fn virtual_rows<W: egui::Widget>(
     egui::ScrollArea::vertical()
         .id_salt(id)
         .max_height(space::OBJECT_ROW * BOX_ROWS)
+        // Full height even low on the pane (egui would shrink it to the space left).
+        .min_scrolled_height(space::OBJECT_ROW * BOX_ROWS)
         .auto_shrink([false, true])
         .show_rows(ui, space::OBJECT_ROW, count, |ui, rows| {
+            let size = egui::vec2(ui.available_width(), space::OBJECT_ROW);
+            let layout = egui::Layout::left_to_right(egui::Align::Center);
             for i in rows {
                 let widget = row(ui, i);
-                ui.add_sized([ui.available_width(), space::OBJECT_ROW], widget);
+                ui.allocate_ui_with_layout(size, layout, |ui| ui.add(widget));
             }
         });
 }
