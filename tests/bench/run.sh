@@ -8,9 +8,12 @@
 #   options: --tables N --roles M --runs R
 #
 # What it does:
-#   1. builds the optimised binary and the two bench targets (tests/bench/);
+#   1. builds the optimised binary and the three bench targets (tests/bench/);
 #   2. criterion, no server: evaluation of all checks, snapshot JSON load and report
 #      rendering over a synthetic snapshot of the same generated catalog (evaluate.rs);
+#   2b. GUI, no server: per-frame CPU time while scrolling the longest evidence lists with
+#      that snapshot loaded (gui_frames.rs, egui_kittest), and launch -> first frame of the
+#      real window on the snapshot saved as a session, under Xvfb (gui_first_frame.sh);
 #   3. live: scale_cluster.rs builds a 10-table cluster and an N-table cluster with the test
 #      harness (tests/support), counts round trips and statements at both sizes, captures
 #      the statements a real scan sends (server log, log_statement = all) as floor.sql, and
@@ -32,7 +35,7 @@ while [ $# -gt 0 ]; do
     --tables) tables="$2"; shift ;;
     --roles) roles="$2"; shift ;;
     --runs) runs="$2"; shift ;;
-    -h|--help) sed -n '2,22p' "${BASH_SOURCE[0]}"; exit 0 ;;
+    -h|--help) sed -n '2,25p' "${BASH_SOURCE[0]}"; exit 0 ;;
     *) echo "error: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -47,12 +50,16 @@ as_root() {
   fi
 }
 
-# hyperfine, GNU time and jq from Debian when missing; each has a fallback below.
+# hyperfine, GNU time and jq from Debian when missing; each has a fallback below. Xvfb,
+# xdotool and xwd (x11-apps) for the first-frame figure, which is n/a without them.
 ensure_tools() {
   local missing=()
   command -v hyperfine >/dev/null 2>&1 || missing+=(hyperfine)
   [ -x /usr/bin/time ] || missing+=(time)
   command -v jq >/dev/null 2>&1 || missing+=(jq)
+  command -v Xvfb >/dev/null 2>&1 || missing+=(xvfb)
+  command -v xdotool >/dev/null 2>&1 || missing+=(xdotool)
+  command -v xwd >/dev/null 2>&1 || missing+=(x11-apps)
   [ ${#missing[@]} -eq 0 ] && return 0
   command -v apt-get >/dev/null 2>&1 || { log "not Debian: missing ${missing[*]}, using fallbacks"; return 0; }
   log "installing ${missing[*]}"
@@ -121,8 +128,8 @@ export CRITERION_HOME="$work/criterion"
 # every dependency a second time (dev-dependencies change feature unification).
 # The bench executables are then run directly, so that no step rebuilds in between.
 log "building (bench profile = release)"
-cargo bench --no-run --bench evaluate --bench scale_cluster --message-format=json-render-diagnostics \
-  >"$work/build.json"
+cargo bench --no-run --bench evaluate --bench scale_cluster --bench gui_frames \
+  --message-format=json-render-diagnostics >"$work/build.json"
 bench_executable() {
   if command -v jq >/dev/null 2>&1; then
     jq -r --arg name "$1" 'select(.reason == "compiler-artifact" and .target.name == $name
@@ -137,8 +144,9 @@ for line in open(sys.argv[1]):
 }
 evaluate_bench="$(bench_executable evaluate)"
 scale_cluster_bench="$(bench_executable scale_cluster)"
+gui_frames_bench="$(bench_executable gui_frames)"
 binary="$repo_root/target/release/pgsafeguard"
-for built in "$evaluate_bench" "$scale_cluster_bench" "$binary"; do
+for built in "$evaluate_bench" "$scale_cluster_bench" "$gui_frames_bench" "$binary"; do
   [ -x "$built" ] || { echo "error: build output missing: '$built'" >&2; exit 2; }
 done
 
@@ -154,6 +162,30 @@ from_str_ms=$(criterion_ms snapshot_from_str)
 load_cli_ms=$(criterion_ms load_snapshot_cli)
 report_json_ms=$(criterion_ms report_json)
 report_text_ms=$(criterion_ms report_text)
+
+# ---- GUI figures (no server) ----
+# key=value pairs of the last line a GUI measurement prints.
+gui_value() { tr ' ' '\n' <"$1" | sed -n "s/^$2=//p" | tail -n 1; }
+log "GUI: frame CPU time while scrolling (tests/bench/gui_frames.rs)"
+gui_frames=(scroll_max_ms scroll_p99_ms scroll_median_ms select_max_ms open_ms first_frame_ms frames)
+if PGSG_BENCH_TABLES="$tables" PGSG_BENCH_ROLES="$roles" PGSG_BENCH_FRAMES="$([ "$small" -eq 1 ] && echo 30 || echo 150)" \
+  "$gui_frames_bench" --bench >"$work/gui_frames.txt" 2>"$work/gui_frames.log"; then
+  cat "$work/gui_frames.log" >&2
+  for key in "${gui_frames[@]}"; do printf -v "gui_$key" '%s' "$(gui_value "$work/gui_frames.txt" "$key")"; done
+else
+  cat "$work/gui_frames.log" >&2
+  log "the GUI frame measurement failed (see above)"
+  for key in "${gui_frames[@]}"; do printf -v "gui_$key" '%s' n/a; done
+fi
+log "GUI: launch -> first frame of the real window (tests/bench/gui_first_frame.sh)"
+gui_first_ms=n/a gui_results_ms=n/a
+PGSG_BENCH_TABLES="$tables" PGSG_BENCH_ROLES="$roles" "$gui_frames_bench" --save-session "$work/session.json" >&2
+if bash tests/bench/gui_first_frame.sh "$binary" "$work/session.json" "$runs" >"$work/gui_first_frame.txt"; then
+  gui_first_ms=$(gui_value "$work/gui_first_frame.txt" first_frame_ms)
+  gui_results_ms=$(gui_value "$work/gui_first_frame.txt" results_ms)
+else
+  log "the first-frame measurement could not run (Xvfb, xdotool and xwd are needed)"
+fi
 
 # ---- live figures ----
 live="$work/live"
@@ -247,16 +279,16 @@ ms() { awk "BEGIN { printf \"%.1f\", $1 * 1000 }"; }
   printf '%-46s %-20s %-12s %s\n' "render JSON / text report (criterion)" "$report_json_ms / $report_text_ms ms" "-" "-"
   printf '%-46s %-20s %-12s %s\n' "scan --snapshot (${snapshot_mb} MB) --format json" "$(ms "$offline_s") ms" "-" \
     "load + evaluate + render, whole process"
-  # ---- TODO(GUI, issue 8): not measured yet ----
-  # The GUI (src/ui/) is being written. Still to measure with the 10k snapshot loaded:
-  #   - CPU time of every frame while scrolling the longest evidence lists (target <= 16 ms),
-  #     e.g. an egui_kittest harness stepping frames over a scrolled list and timing
-  #     App::ui per frame;
-  #   - time from launch to the first frame (target <= 0.5 s), e.g. under Xvfb: start
-  #     `pgsafeguard --snapshot FILE` (or the session equivalent) and wait for the window
-  #     with `xdotool search --sync`, or have the app log its first-frame instant.
-  printf '%-46s %-20s %-12s %s\n' "GUI: worst frame while scrolling" "TODO" "<= 16 ms" "not measured yet"
-  printf '%-46s %-20s %-12s %s\n' "GUI: first frame after launch" "TODO" "<= 500 ms" "not measured yet"
+  printf '%-46s %-20s %-12s %s\n' "GUI: worst frame while scrolling (CPU)" "$gui_scroll_max_ms ms" "<= 16 ms" \
+    "$([ "$gui_scroll_max_ms" = n/a ] && echo n/a || verdict "$gui_scroll_max_ms" 16); $gui_frames frames, p99 $gui_scroll_p99_ms ms, median $gui_scroll_median_ms ms"
+  printf '%-46s %-20s %-12s %s\n' "GUI: worst frame after selecting a check" "$gui_select_max_ms ms" "-" \
+    "lays out the new detail pane once"
+  printf '%-46s %-20s %-12s %s\n' "GUI: open snapshot (evaluate) + first frame" "$gui_open_ms / $gui_first_frame_ms ms" "-" \
+    "CPU, in the harness"
+  printf '%-46s %-20s %-12s %s\n' "GUI: launch -> first frame (Xvfb, median)" "$gui_first_ms ms" "<= 500 ms" \
+    "$([ "$gui_first_ms" = n/a ] && echo n/a || verdict "$gui_first_ms" 500); window mapped after its first paint"
+  printf '%-46s %-20s %-12s %s\n' "GUI: launch -> session results on screen" "$gui_results_ms ms" "-" \
+    "$([ "$gui_results_ms" = n/a ] && echo n/a || echo "last screen change before 0.5 s still")"
   echo
   echo "commands: scan = $binary scan \"$CONNINFO\" --format json (PGPASSFILE=$live/pgpass)"
   echo "          floor = $floor_cmd"
