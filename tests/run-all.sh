@@ -17,14 +17,17 @@ cd "$repo_root"
 # - pkg-config, libssl-dev: building native-tls;
 # - dpkg-dev (dpkg-shlibdeps, for cargo-deb's $auto depends), desktop-file-utils: the
 #   .deb test (packaging/build-deb.sh, tests/package_deb.rs); procps: `kill` in the harness;
-# - xvfb, xdotool, imagemagick, libgl1-mesa-dri, libegl1, libxkbcommon-x11-0: a real window
-#   and screenshots of the GUI; poppler-utils: pdfsig/pdftoppm/pdftotext for the report.
+# - xvfb, xdotool, imagemagick: a real window and screenshots of the GUI; the libraries the
+#   app loads with dlopen (the .deb's Depends: OpenGL/EGL, X11, xkbcommon, D-Bus for file
+#   dialogs) and Mesa's software driver, so `cargo run --release` opens its window on a
+#   fresh machine too; poppler-utils: pdfsig/pdftoppm/pdftotext for the report.
 packages=(
   postgresql-15 postgresql-15-pgaudit
   gcc libc6-dev ca-certificates pkg-config libssl-dev
   dpkg-dev desktop-file-utils procps
   xvfb xdotool imagemagick poppler-utils libnss3-tools
-  libgl1-mesa-dri libegl1 libxkbcommon-x11-0
+  libgl1 libgl1-mesa-dri libegl1 libx11-6 libx11-xcb1 libxcursor1 libxi6
+  libxkbcommon-x11-0 libdbus-1-3
 )
 
 log() { printf '==> %s\n' "$*"; }
