@@ -10,11 +10,14 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
+#[path = "bench_env.rs"]
+mod bench_env;
 #[path = "catalog.rs"]
 mod catalog;
 #[path = "synthetic.rs"]
 mod synthetic;
 
+use bench_env::{benchmarking, env_count};
 use catalog::{Layout, Scale};
 use criterion::{criterion_group, criterion_main, Criterion};
 use pgsafeguard::checks;
@@ -23,18 +26,6 @@ use pgsafeguard::policy::{Attestations, Policy};
 use pgsafeguard::snapshot::Snapshot;
 use std::hint::black_box;
 use std::time::Instant;
-
-/// Criterion runs benchmarks only when cargo passes `--bench`; otherwise it is a smoke test.
-fn benchmarking() -> bool {
-    std::env::args().any(|a| a == "--bench")
-}
-
-fn env_count(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 fn scale() -> Scale {
     let (tables, roles) = if benchmarking() {

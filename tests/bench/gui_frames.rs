@@ -21,11 +21,14 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
+#[path = "bench_env.rs"]
+mod bench_env;
 #[path = "catalog.rs"]
 mod catalog;
 #[path = "synthetic.rs"]
 mod synthetic;
 
+use bench_env::{benchmarking, env_count};
 use catalog::{Layout, Scale};
 use eframe::egui;
 use egui_kittest::kittest::Queryable;
@@ -35,17 +38,6 @@ use pgsafeguard::session::SessionFile;
 use pgsafeguard::ui::app::{App, Command};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
-
-fn benchmarking() -> bool {
-    std::env::args().any(|a| a == "--bench")
-}
-
-fn env_count(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 /// CPU time consumed by the calling thread so far.
 #[allow(unsafe_code)]
