@@ -282,6 +282,15 @@ pub struct Relation {
     pub columns: Vec<Column>,
     /// `reltuples`, -1 when never analysed.
     pub estimated_rows: f64,
+    /// Views only: the `security_invoker` reloption (PG15+; always false
+    /// before 15). `None` for other kinds and in snapshots that predate it.
+    #[serde(default)]
+    pub security_invoker: Option<bool>,
+    /// Views only: the relations the view's rule reads directly
+    /// (`schema.name`, sorted), from `pg_rewrite` + `pg_depend`. `None` for
+    /// other kinds and in snapshots that predate it.
+    #[serde(default)]
+    pub reads: Option<Vec<String>>,
 }
 
 impl Relation {

@@ -311,9 +311,19 @@ fn setting_and_catalog_traps() {
     // Sampling that read no row proves nothing.
     scanned.expect("EAR-005", Unknown, &["read 0 rows"]);
 
-    // A cipher expression that lets MEDIUM and 3DES back in.
+    // A cipher expression that lets MEDIUM and 3DES back in; and a superuser's view over
+    // a FORCEd PHI table with a real policy, granted to the application: the view reads
+    // every row as its superuser owner, so the table's RLS binds nobody reading through it.
     cluster.append_conf(&[&format!("ssl_ciphers = '{WEAK_CIPHERS}'")]);
     cluster.reload();
+    const VIEW: &str = "public.diagnoses_for_app";
+    cluster.psql_unlogged(
+        CLINIC_DB,
+        &[
+            &format!("CREATE VIEW {VIEW} AS SELECT id, diagnosis FROM {APP_OWNED_TABLE}"),
+            &format!("GRANT SELECT ON {VIEW} TO {TRAP_APP_ROLE}"),
+        ],
+    );
     let scanned = scan(&cluster, false);
     let weak = scanned.expect("TLS-003", Fail, &["3DES"]);
     assert!(
@@ -321,6 +331,26 @@ fn setting_and_catalog_traps() {
         "{:?}",
         weak.objects
     );
+    let bypass = format!(
+        "{} (view reads {} as \"{}\", bypassing RLS)",
+        quoted(VIEW),
+        quoted(APP_OWNED_TABLE),
+        cluster.superuser()
+    );
+    let through_view = scanned.expect("PRIV-014", Fail, &[&bypass]);
+    assert_eq!(through_view.objects, [quoted(VIEW), quoted(UNFORCED_TABLE)]);
+    // The proposed fix, applied as proposed, makes the caller's rights (and RLS) bind.
+    let fix = through_view.fix.as_ref().expect("PRIV-014 fix plan");
+    let set_invoker = format!("ALTER VIEW {} SET (security_invoker = on)", quoted(VIEW));
+    assert!(
+        fix.statements.contains(&set_invoker),
+        "{:?}",
+        fix.statements
+    );
+    cluster.psql_unlogged(CLINIC_DB, &[&set_invoker]);
+    let scanned = scan(&cluster, false);
+    let unforced = scanned.expect("PRIV-014", Fail, &["not forced"]);
+    assert_eq!(unforced.objects, [quoted(UNFORCED_TABLE)]);
 }
 
 // ---------------------------------------------------------------------------

@@ -25,7 +25,7 @@ use super::facts::{
 };
 use super::managed::{self, Provider};
 use super::privileges::{FastMap, FastSet, Reach, RoleGraph, RoleSet, PUBLIC, READ_ALL_DATA};
-use super::{hba, phi};
+use super::{hba, phi, views};
 use super::{Check, Fix, Verdict};
 use crate::finding::{ApplyClass, FixPlan, Section, Severity};
 use crate::policy::Policy;
@@ -1603,12 +1603,20 @@ pub static PHI_TABLES_HAVE_RLS: Check = Check {
         found by column names and the policy's phi_tables (minus not_phi_tables); a partition \
         is checked on its own, because policies on the partitioned parent bind queries \
         through the parent only and a partition queried directly uses its own settings; \
-        views over PHI tables bypass the tables' RLS unless created with security_invoker, \
-        which the snapshot does not record, so views are not judged here (see PRIV-017).",
+        a view without security_invoker (PG15+) reads its tables as its owner, so a view \
+        over an RLS-protected PHI table whose owner bypasses RLS (superuser, BYPASSRLS, or \
+        the table's owner while the table is not FORCEd) and that other roles may SELECT \
+        defeats the policies and is listed here too; who may read views at all is PRIV-017.",
     reproduce_sql: "SELECT c.oid::regclass, c.relkind, c.relispartition, c.relrowsecurity, \
         c.relforcerowsecurity, (SELECT count(*) FROM pg_policy p WHERE p.polrelid = c.oid) AS \
         policies FROM pg_class c WHERE c.relkind IN ('r', 'p') AND c.relnamespace NOT IN \
-        ('pg_catalog'::regnamespace, 'information_schema'::regnamespace) ORDER BY 1;",
+        ('pg_catalog'::regnamespace, 'information_schema'::regnamespace) ORDER BY 1;\n\
+        SELECT DISTINCT v.oid::regclass AS view, pg_get_userbyid(v.relowner) AS owner, \
+        v.reloptions, t.oid::regclass AS reads FROM pg_class v JOIN pg_rewrite rw ON \
+        rw.ev_class = v.oid JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid \
+        = rw.oid AND d.refclassid = 'pg_class'::regclass AND d.deptype = 'n' AND d.refobjid <> \
+        v.oid JOIN pg_class t ON t.oid = d.refobjid WHERE v.relkind = 'v' AND t.relrowsecurity \
+        ORDER BY 1, 4;",
     evaluate: phi_tables_have_rls,
     fix: Fix::Build(enable_and_force_rls),
 };
@@ -1660,20 +1668,47 @@ fn policy_counts(policies: &[crate::snapshot::Policy]) -> FastMap<(&str, &str), 
     counts
 }
 
+/// What PRIV-014 lists: a PHI table lacking RLS, or a view bypassing it.
+enum RlsFinding<'a> {
+    Table(RlsGap, &'a Relation),
+    View(views::BypassingView<'a>),
+}
+
+impl RlsFinding<'_> {
+    fn describe(&self) -> String {
+        match self {
+            RlsFinding::Table(gap, rel) => gap.describe(rel),
+            RlsFinding::View(v) => {
+                let tables: Vec<String> = v
+                    .tables
+                    .iter()
+                    .map(|t| rel_key(&t.schema, &t.name))
+                    .collect();
+                format!(
+                    "view reads {} as {}, bypassing RLS",
+                    tables.join(", "),
+                    escape_identifier(&v.view.owner)
+                )
+            }
+        }
+    }
+}
+
+fn is_rls_phi_table(rel: &Relation, policy: &Policy) -> bool {
+    RLS_KINDS.contains(&rel.kind.as_str()) && phi::is_phi_table(rel, policy)
+}
+
 fn phi_tables_have_rls(s: &Snapshot, policy: &Policy) -> Verdict {
     let scoped = per_database(s, |d| {
         Some((d.relations.as_deref()?, d.policies.as_deref()?))
     });
     let mut found = Vec::new();
     let mut shown = Vec::new();
-    let mut phi_count = 0usize;
+    let (mut phi_count, mut view_count, mut undecided) = (0usize, 0usize, 0usize);
     for part in &scoped.found {
         let (relations, policies) = part.part;
         let counts = policy_counts(policies);
-        let phi_tables = relations
-            .iter()
-            .filter(|r| RLS_KINDS.contains(&r.kind.as_str()))
-            .filter(|r| phi::is_phi_table(r, policy));
+        let phi_tables = relations.iter().filter(|r| is_rls_phi_table(r, policy));
         for rel in phi_tables {
             phi_count += 1;
             let n = counts
@@ -1682,9 +1717,19 @@ fn phi_tables_have_rls(s: &Snapshot, policy: &Policy) -> Verdict {
                 .unwrap_or(0);
             if let Some(gap) = RlsGap::of(rel, n) {
                 let key = part.key(rel_key(&rel.schema, &rel.name));
-                shown.push((key.clone(), (gap, rel)));
+                shown.push((key.clone(), RlsFinding::Table(gap, rel)));
                 found.push(key);
             }
+        }
+        let judged = views::bypassing_views(relations, s.roles.as_deref(), policy, |r| {
+            is_rls_phi_table(r, policy)
+        });
+        undecided += judged.undecided;
+        for v in judged.bypassing {
+            view_count += 1;
+            let key = part.key(rel_key(&v.view.schema, &v.view.name));
+            shown.push((key.clone(), RlsFinding::View(v)));
+            found.push(key);
         }
     }
     if found.is_empty() && scoped.missing.is_empty() && phi_count == 0 && !s.databases.is_empty() {
@@ -1692,15 +1737,38 @@ fn phi_tables_have_rls(s: &Snapshot, policy: &Policy) -> Verdict {
             "no PHI table found by column names or the policy's phi_tables",
         );
     }
+    if found.is_empty() && undecided > 0 {
+        return Verdict::unknown(
+            format!(
+                "{undecided} view(s) over PHI could not be judged: the snapshot lacks the views' \
+                 security_invoker and read tables (saved by an older version: rescan) or the \
+                 roles' attributes"
+            ),
+            None,
+        );
+    }
     scoped.conclude(
         s,
         "relations",
         found,
         |f| {
+            let mut counts = Vec::new();
+            let tables = f.len() - view_count;
+            if tables > 0 {
+                counts.push(format!(
+                    "{tables} of {phi_count} PHI table(s) lack enforced row-level security"
+                ));
+            }
+            if view_count > 0 {
+                counts.push(format!(
+                    "{view_count} view(s) read PHI tables as an owner who bypasses their \
+                     row-level security"
+                ));
+            }
             format!(
-                "{} of {phi_count} PHI table(s) lack enforced row-level security: {}",
-                f.len(),
-                annotated_sample(&mut shown, |(gap, rel)| gap.describe(rel))
+                "{}: {}",
+                counts.join("; "),
+                annotated_sample(&mut shown, RlsFinding::describe)
             )
         },
         format!("{phi_count} PHI table(s) have RLS enabled and forced, each with a policy"),
@@ -1717,7 +1785,7 @@ fn enable_and_force_rls(s: &Snapshot, verdict: &Verdict) -> FixPlan {
     let listed = Listed::new(verdict);
     let mut plan = FixPlan {
         apply: vec![ApplyClass::Immediate],
-        needs: "owner of each table (or superuser)".into(),
+        needs: "owner of each table and listed view (or superuser)".into(),
         ..FixPlan::default()
     };
     let mut without_policy = Vec::new();
@@ -1751,6 +1819,30 @@ fn enable_and_force_rls(s: &Snapshot, verdict: &Verdict) -> FixPlan {
                 .push(format!("ALTER TABLE {key} NO FORCE ROW LEVEL SECURITY"));
         }
     }
+    let mut view_note = String::new();
+    let bypassing: Vec<String> = relations
+        .iter()
+        .filter(|r| r.kind == "v" && listed.relation(r))
+        .map(|r| rel_key(&r.schema, &r.name))
+        .collect();
+    if facts::major_version(s).is_some_and(|m| m < 15) {
+        if !bypassing.is_empty() {
+            view_note = format!(
+                "; PostgreSQL before 15 has no security_invoker: change the owner of these \
+                 views (ALTER VIEW … OWNER TO) to a role that neither owns the tables nor is \
+                 superuser or BYPASSRLS: {}",
+                sample(&bypassing)
+            );
+        }
+    } else {
+        for key in bypassing {
+            // Callers' own rights (and so the tables' policies) then bind.
+            plan.statements
+                .push(format!("ALTER VIEW {key} SET (security_invoker = on)"));
+            plan.rollback
+                .push(format!("ALTER VIEW {key} RESET (security_invoker)"));
+        }
+    }
     plan.rollback.reverse();
     let mut note = String::from(
         "FORCE makes the owner obey the policies too: check that the application still sees \
@@ -1763,6 +1855,7 @@ fn enable_and_force_rls(s: &Snapshot, verdict: &Verdict) -> FixPlan {
             sample(&without_policy)
         ));
     }
+    note.push_str(&view_note);
     plan.note = with_other_databases(s, &note);
     plan
 }
@@ -3057,6 +3150,20 @@ pub fn cases() -> Vec<super::testkit::Case> {
     let mut bad = protected();
     relation_mut(&mut bad, 0).rls_forced = false;
     cases.push(Case::new("PRIV-014", protected(), bad));
+    // A superuser's view over the FORCEd table, granted to a group: only
+    // security_invoker makes the table's policy bind its readers.
+    let through_view = |invoker: bool| {
+        let mut s = protected();
+        add_roles(&mut s, vec![group("clinician")]);
+        let view = patients_view("postgres", Some(invoker));
+        db(&mut s).relations.get_or_insert_with(Vec::new).push(view);
+        s
+    };
+    cases.push(Case::new(
+        "PRIV-014",
+        through_view(true),
+        through_view(false),
+    ));
     let mut bad = protected();
     db(&mut bad).policies = Some(vec![rls_policy("true")]);
     cases.push(Case::new("PRIV-015", protected(), bad));
@@ -3142,6 +3249,17 @@ mod fixtures {
             owner,
             &[("id", "bigint"), ("ssn", "text"), ("clinic_id", "integer")],
         )
+    }
+
+    /// `public.patients_v` reading `public.patients`, SELECT granted to
+    /// `clinician`; `security_invoker` `None` as in snapshots before it was collected.
+    pub fn patients_view(owner: &str, security_invoker: Option<bool>) -> Relation {
+        let mut view = table("patients_v", owner, &[("id", "bigint"), ("ssn", "text")]);
+        view.kind = "v".into();
+        view.acl.push(acl("clinician", "r"));
+        view.security_invoker = security_invoker;
+        view.reads = security_invoker.map(|_| vec!["public.patients".into()]);
+        view
     }
 
     /// RLS enabled and forced.
@@ -3833,6 +3951,66 @@ mod tests {
             eval(&PHI_TABLES_HAVE_RLS, &s, &not_phi).status,
             Status::NotApplicable
         );
+    }
+
+    #[test]
+    fn views_bypassing_rls_fail_until_security_invoker() {
+        let with_view = |owner: &str, invoker: Option<bool>, forced: bool| {
+            let mut table = rls(patients("phi_owner"));
+            table.rls_forced = forced;
+            let mut s = with_relations(vec![table, patients_view(owner, invoker)]);
+            add_roles(&mut s, vec![group("phi_owner"), group("clinician")]);
+            db(&mut s).policies = Some(vec![rls_policy("(clinic_id = 7)")]);
+            s
+        };
+        // The table's owner owns the view: bypasses unless the table is FORCEd.
+        let s = with_view("phi_owner", Some(false), true);
+        assert_eq!(status(&PHI_TABLES_HAVE_RLS, &s), Status::Pass);
+        let s = with_view("postgres", Some(false), true);
+        let v = eval(&PHI_TABLES_HAVE_RLS, &s, &Policy::default());
+        assert_eq!(v.status, Status::Fail);
+        assert_eq!(v.objects, vec!["\"public\".\"patients_v\"".to_string()]);
+        assert!(
+            v.evidence.contains(
+                "\"public\".\"patients_v\" (view reads \"public\".\"patients\" as \
+                 \"postgres\", bypassing RLS)"
+            ),
+            "{}",
+            v.evidence
+        );
+        let plan = PHI_TABLES_HAVE_RLS.plan(&s, &v);
+        assert_eq!(
+            plan.statements,
+            vec!["ALTER VIEW \"public\".\"patients_v\" SET (security_invoker = on)"]
+        );
+        assert_eq!(
+            plan.rollback,
+            vec!["ALTER VIEW \"public\".\"patients_v\" RESET (security_invoker)"]
+        );
+        // Before 15 there is no security_invoker: the note says to change the owner.
+        let mut old_server = s.clone();
+        old_server.target.server_version_num = Some(140010);
+        let plan = PHI_TABLES_HAVE_RLS.plan(&old_server, &v);
+        assert!(plan.statements.is_empty());
+        assert!(plan.note.contains("OWNER TO"), "{}", plan.note);
+        // Owner of the table with the table not FORCEd: the table and the view fail.
+        let s = with_view("phi_owner", Some(false), false);
+        let v = eval(&PHI_TABLES_HAVE_RLS, &s, &Policy::default());
+        assert_eq!(v.objects.len(), 2, "{:?}", v.objects);
+        // Nobody but the owner may read the view: nothing is bypassed for anyone.
+        let mut s = with_view("postgres", Some(false), true);
+        relation_mut(&mut s, 1)
+            .acl
+            .retain(|a| a.grantee != "clinician");
+        assert_eq!(status(&PHI_TABLES_HAVE_RLS, &s), Status::Pass);
+        // A BYPASSRLS owner bypasses as a superuser does.
+        let mut s = with_view("etl", Some(false), true);
+        add_roles(&mut s, vec![role("etl", |r| r.bypass_rls = true)]);
+        assert_eq!(status(&PHI_TABLES_HAVE_RLS, &s), Status::Fail);
+        // A snapshot saved before views were judged: unknown, never pass.
+        let s = with_view("postgres", None, true);
+        let v = eval(&PHI_TABLES_HAVE_RLS, &s, &Policy::default());
+        assert_eq!(v.status, Status::Unknown, "{}", v.evidence);
     }
 
     #[test]

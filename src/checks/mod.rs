@@ -31,6 +31,7 @@ pub mod safeguards;
 pub mod testkit;
 pub mod transit;
 pub mod versions;
+pub mod views;
 
 use crate::finding::{AcceptedRisk, ApplyClass, Finding, FixPlan, Section, Severity, Status};
 use crate::policy::{Attestations, Policy, PolicyAcceptedRisk};

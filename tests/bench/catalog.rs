@@ -463,12 +463,30 @@ impl Layout {
             .filter(|r| r.grants.iter().any(Grant::to_public))
             .map(RelationSpec::key)
             .collect();
-        let phi_without_rls = self
+        let mut phi_without_rls: Vec<String> = self
             .relations
             .iter()
             .filter(|r| r.kind.takes_rls() && r.phi && !r.rls_enforced())
             .map(RelationSpec::key)
             .collect();
+        // Views without security_invoker read as their owner, who owns the PHI table too:
+        // unless the table is FORCEd, its RLS binds nobody reading through the view.
+        let rls_bypassed = |source: &str| {
+            self.relations.iter().any(|t| {
+                format!("{}.{}", t.schema, t.name) == source
+                    && t.kind.takes_rls()
+                    && t.phi
+                    && t.rls.enabled
+                    && !t.rls.forced
+            })
+        };
+        phi_without_rls.extend(
+            self.relations
+                .iter()
+                .filter(|r| r.kind == Kind::View && !r.security_invoker && !r.grants.is_empty())
+                .filter(|r| r.source.as_deref().is_some_and(rls_bypassed))
+                .map(RelationSpec::key),
+        );
         let mut rls_policy_problems = Vec::new();
         for rel in self.relations.iter().filter(|r| r.kind.takes_rls()) {
             for policy in rel.policies.iter().filter(|p| p.vacuous) {

@@ -483,6 +483,8 @@ fn relation(oid: u32, rel: &RelationSpec) -> Relation {
         acl: acl_of(rel.grants.iter().filter(|g| g.columns.is_empty())),
         columns: columns_of(rel),
         estimated_rows: -1.0,
+        security_invoker: (rel.kind == Kind::View).then_some(rel.security_invoker),
+        reads: (rel.kind == Kind::View).then(|| rel.source.iter().cloned().collect()),
     }
 }
 

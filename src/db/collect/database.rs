@@ -74,7 +74,19 @@ fn relations_sql() -> String {
          c.relrowsecurity, c.relforcerowsecurity, c.relispartition, \
          pn.nspname::text || '.' || p.relname::text AS parent, \
          coalesce(c.relacl, pg_catalog.acldefault('r', c.relowner))::text[] AS acl, \
-         c.reltuples::float8 AS reltuples \
+         c.reltuples::float8 AS reltuples, \
+         CASE WHEN c.relkind = 'v' THEN coalesce((SELECT o.option_value::bool \
+           FROM pg_catalog.pg_options_to_table(c.reloptions) o \
+           WHERE o.option_name = 'security_invoker'), false) END AS security_invoker, \
+         CASE WHEN c.relkind = 'v' THEN ARRAY(SELECT DISTINCT \
+           dn.nspname::text || '.' || dc.relname::text \
+           FROM pg_catalog.pg_rewrite rw \
+           JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_rewrite'::regclass \
+             AND d.objid = rw.oid AND d.refclassid = 'pg_catalog.pg_class'::regclass \
+             AND d.deptype = 'n' AND d.refobjid <> c.oid \
+           JOIN pg_catalog.pg_class dc ON dc.oid = d.refobjid \
+           JOIN pg_catalog.pg_namespace dn ON dn.oid = dc.relnamespace \
+           WHERE rw.ev_class = c.oid ORDER BY 1) END AS reads \
          FROM pg_catalog.pg_class c \
          JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
          LEFT JOIN pg_catalog.pg_inherits i ON i.inhrelid = c.oid AND i.inhseqno = 1 \
@@ -103,6 +115,8 @@ fn store_relations(rows: &[Row], staging: &mut Staging) -> Result<(), DecodeErro
                 acl: parse_acl(get(row, "acl")?)?,
                 columns: Vec::new(),
                 estimated_rows: get(row, "reltuples")?,
+                security_invoker: get(row, "security_invoker")?,
+                reads: get(row, "reads")?,
             })
         })
         .collect::<Result<Vec<_>, DecodeError>>()?;
