@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// Bumped whenever a field is added or its meaning changes.
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Snapshot {
@@ -424,7 +424,8 @@ impl Snapshot {
 mod tests {
     use super::*;
 
-    /// Schema 2 only added `Membership::set_option` (serde default), so a
+    /// Schema 2 only added `Membership::set_option` and schema 3 only the
+    /// views' `security_invoker` and `reads` (all serde defaults), so a
     /// schema-1 file written by an older pgSafeguard still loads.
     #[test]
     fn schema_one_snapshots_still_load() {
