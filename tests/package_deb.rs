@@ -207,17 +207,9 @@ fn packaged_binary_scans_a_test_cluster_over_tls() {
     );
     let mut cmd = Command::new(root.path().join("usr/bin/pgsafeguard"));
     cmd.args(["scan", &conninfo, "--format", "json"]);
-    for var in [
-        "PGHOST",
-        "PGPORT",
-        "PGUSER",
-        "PGDATABASE",
-        "PGPASSWORD",
-        "PGSSLMODE",
-    ] {
-        cmd.env_remove(var);
-    }
-    let out = cmd.output().expect("run the packaged pgsafeguard");
+    let out = support::without_libpq_env(&mut cmd)
+        .output()
+        .expect("run the packaged pgsafeguard");
     let stderr = String::from_utf8_lossy(&out.stderr);
     // 0 or 1 are both scans (1 = a failing check); 2 would be an error.
     assert!(matches!(out.status.code(), Some(0 | 1)), "stderr: {stderr}");

@@ -14,19 +14,9 @@ use support::{create_scanner, hardened, insecure, plain, CLINIC_DB};
 fn pgsafeguard(args: &[&str]) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_pgsafeguard"));
     cmd.args(args);
-    for var in [
-        "PGHOST",
-        "PGPORT",
-        "PGUSER",
-        "PGDATABASE",
-        "PGPASSWORD",
-        "PGPASSFILE",
-        "PGSSLMODE",
-        "PGSSLROOTCERT",
-    ] {
-        cmd.env_remove(var);
-    }
-    cmd.output().expect("run pgsafeguard")
+    support::without_libpq_env(&mut cmd)
+        .output()
+        .expect("run pgsafeguard")
 }
 
 fn scan_json(conninfo: &str) -> (Option<i32>, Value, String) {

@@ -3,7 +3,7 @@
 //! fallback's install hint. Reads state; returns whether a button was hit.
 
 use super::demo_flow::DemoLaunch;
-use super::theme::{self, space, NoticeKind};
+use super::theme::{self, NoticeKind};
 use super::widgets;
 use crate::demo::DemoStage;
 use eframe::egui;
@@ -30,41 +30,29 @@ pub fn launch_heading(launch: &DemoLaunch) -> &'static str {
 
 /// A card with a spinner, a bar over the stages and the stages passed.
 pub fn launch_progress_ui(ui: &mut Ui, launch: &DemoLaunch) {
-    let palette = widgets::palette(ui);
-    theme::card(palette)
-        .inner_margin(egui::Margin::symmetric(space::M as i8, space::S as i8))
-        .show(ui, |ui| {
-            ui.set_width(ui.available_width());
-            ui.horizontal(|ui| {
-                ui.spinner();
-                ui.label(RichText::new(launch_heading(launch)).strong());
-                ui.label(
-                    RichText::new("a throwaway PostgreSQL server on this computer; initdb takes a few seconds")
-                        .size(theme::text::SMALL)
-                        .color(palette.muted),
-                );
-            });
-            let position = launch
-                .stage
-                .and_then(|s| STAGES.iter().position(|x| *x == s))
-                .map_or(0, |i| i + 1);
-            ui.add(
-                egui::ProgressBar::new(position as f32 / STAGES.len() as f32)
-                    .desired_height(6.0)
-                    .fill(palette.accent),
+    let muted = widgets::palette(ui).muted;
+    let position = launch
+        .stage
+        .and_then(|s| STAGES.iter().position(|x| *x == s))
+        .map_or(0, |i| i + 1);
+    let done: Vec<String> = launch.done.iter().map(|s| s.label().to_string()).collect();
+    let now = launch.stage.map_or("looking for PostgreSQL", |s| s.label());
+    widgets::progress_card_ui(
+        ui,
+        |ui| {
+            ui.label(RichText::new(launch_heading(launch)).strong());
+            ui.label(
+                RichText::new(
+                    "a throwaway PostgreSQL server on this computer; initdb takes a few seconds",
+                )
+                .size(theme::text::SMALL)
+                .color(muted),
             );
-            ui.horizontal_wrapped(|ui| {
-                for done in &launch.done {
-                    ui.label(
-                        RichText::new(format!("{} — done ·", done.label()))
-                            .size(theme::text::SMALL)
-                            .color(palette.pass),
-                    );
-                }
-                let now = launch.stage.map_or("looking for PostgreSQL", |s| s.label());
-                ui.label(RichText::new(format!("… {now}")).size(theme::text::SMALL));
-            });
-        });
+        },
+        position as f32 / STAGES.len() as f32,
+        &done,
+        now,
+    );
 }
 
 /// The text of the live demo's banner. Test API.

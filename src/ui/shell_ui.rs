@@ -344,46 +344,30 @@ fn banners_ui(ui: &mut Ui, app: &App, out: &mut Vec<Command>) {
 /// Progress of a running scan: the current step, a bar, the finished steps
 /// and a Cancel button.
 pub fn scan_progress_ui(ui: &mut Ui, scan: &ScanState) -> Option<Command> {
-    let palette = widgets::palette(ui);
     let mut command = None;
-    theme::card(palette)
-        .inner_margin(egui::Margin::symmetric(space::M as i8, space::S as i8))
-        .show(ui, |ui| {
-            ui.set_width(ui.available_width());
-            ui.horizontal(|ui| {
-                ui.spinner();
-                ui.label(RichText::new(format!("Scanning {}", scan.target)).strong());
-                ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-                    if ui
-                        .button("Cancel")
-                        .on_hover_text("Stop the scan; nothing changes")
-                        .clicked()
-                    {
-                        command = Some(Command::CancelScan);
-                    }
-                });
-            });
-            let (step, fraction) = match &scan.progress {
-                Some(p) if p.total > 0 => (p.step.as_str(), p.done as f32 / p.total as f32),
-                Some(p) => (p.step.as_str(), 0.0),
-                None => ("starting", 0.0),
-            };
-            ui.add(
-                egui::ProgressBar::new(fraction)
-                    .desired_height(6.0)
-                    .fill(palette.accent),
-            );
-            ui.horizontal_wrapped(|ui| {
-                for done in &scan.finished_steps {
-                    ui.label(
-                        RichText::new(format!("{done} — done ·"))
-                            .size(theme::text::SMALL)
-                            .color(palette.pass),
-                    );
+    let (step, fraction) = match &scan.progress {
+        Some(p) if p.total > 0 => (p.step.as_str(), p.done as f32 / p.total as f32),
+        Some(p) => (p.step.as_str(), 0.0),
+        None => ("starting", 0.0),
+    };
+    widgets::progress_card_ui(
+        ui,
+        |ui| {
+            ui.label(RichText::new(format!("Scanning {}", scan.target)).strong());
+            ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                if ui
+                    .button("Cancel")
+                    .on_hover_text("Stop the scan; nothing changes")
+                    .clicked()
+                {
+                    command = Some(Command::CancelScan);
                 }
-                ui.label(RichText::new(format!("… {step}")).size(theme::text::SMALL));
             });
-        });
+        },
+        fraction,
+        &scan.finished_steps,
+        step,
+    );
     command
 }
 

@@ -3,7 +3,7 @@
 //! state — widgets report clicks through their return values.
 
 use super::icons;
-use super::theme::{self, NoticeKind, Palette};
+use super::theme::{self, space, NoticeKind, Palette};
 use crate::finding::{Severity, Status};
 use eframe::egui;
 use egui::{Response, RichText, TextEdit, Ui};
@@ -182,4 +182,41 @@ pub fn clickable_card(
         egui::WidgetInfo::selected(egui::accesskit::Role::Button, true, selected, &label)
     });
     response.on_hover_cursor(egui::CursorIcon::PointingHand)
+}
+
+/// A progress card: a spinner beside what `header_ui` draws, a bar at
+/// `fraction`, then the finished steps and the current one. Shared by the
+/// scan and the demo start so both read alike.
+pub fn progress_card_ui(
+    ui: &mut Ui,
+    header_ui: impl FnOnce(&mut Ui),
+    fraction: f32,
+    done: &[String],
+    now: &str,
+) {
+    let palette = palette(ui);
+    theme::card(palette)
+        .inner_margin(egui::Margin::symmetric(space::M as i8, space::S as i8))
+        .show(ui, |ui| {
+            ui.set_width(ui.available_width());
+            ui.horizontal(|ui| {
+                ui.spinner();
+                header_ui(ui);
+            });
+            ui.add(
+                egui::ProgressBar::new(fraction)
+                    .desired_height(6.0)
+                    .fill(palette.accent),
+            );
+            ui.horizontal_wrapped(|ui| {
+                for step in done {
+                    ui.label(
+                        RichText::new(format!("{step} — done ·"))
+                            .size(theme::text::SMALL)
+                            .color(palette.pass),
+                    );
+                }
+                ui.label(RichText::new(format!("… {now}")).size(theme::text::SMALL));
+            });
+        });
 }

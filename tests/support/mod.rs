@@ -22,7 +22,8 @@
 //!
 //! Modules: `host` finds binaries and the server's OS user; `certs` makes the test CA and
 //! certificates; `cluster` runs one cluster; `scenarios` fills clusters with fixtures.
-//! None of them imports the crate under test.
+//! Only `host` imports the crate under test: binary discovery is the library's, shared with
+//! the demo, so tests and the app find PostgreSQL the same way.
 
 // Each test binary uses a different part of the harness.
 #![allow(dead_code, unused_imports)]
@@ -42,7 +43,9 @@ pub use cluster::{
     conninfo_value, random_password, Cluster, ClusterBuilder, Credentials, TlsFiles,
     CLIENT_CERT_ROLE, CONF_MARKER, SUPERUSER,
 };
-pub use host::{pg_binaries, process_alive, server_user, BINDIR_ENV, INSTALL_HINT};
+pub use host::{
+    pg_binaries, process_alive, server_user, without_libpq_env, BINDIR_ENV, INSTALL_HINT,
+};
 pub use majors::{
     hardened_on, insecure_on, major_server, majors_dir, MajorServer, MAJORS_DIR_ENV,
     MAJORS_INSTALL_HINT,
