@@ -35,3 +35,4 @@ pub mod scan;
 pub mod session;
 pub mod snapshot;
 pub mod ui;
+pub mod untrusted;

@@ -5,6 +5,7 @@
 
 use crate::finding::{Finding, Section, Status, Summary};
 use crate::snapshot::{Gap, Snapshot};
+use crate::untrusted;
 use serde::{Deserialize, Serialize};
 use std::fmt::Write as _;
 
@@ -83,13 +84,17 @@ impl ScanReport {
     }
 
     /// Pretty JSON with a trailing newline; deterministic for the same input.
+    /// Names stay exact; bidi and C1 characters are `\u` escapes (see
+    /// [`untrusted::json_safe`]).
     pub fn to_json(&self) -> String {
-        let mut text = serde_json::to_string_pretty(self).unwrap_or_default();
+        let mut text = untrusted::json_safe(serde_json::to_string_pretty(self).unwrap_or_default());
         text.push('\n');
         text
     }
 
     /// Human-readable report, grouped by guide section, failing first.
+    /// Every string that came from the server goes through [`untrusted`], so
+    /// no line of it can pass for one of ours and nothing drives a terminal.
     pub fn to_text(&self) -> String {
         let mut out = String::new();
         let t = &self.target;
@@ -97,18 +102,21 @@ impl ScanReport {
             out,
             "pgSafeguard {} — {}@{}:{}/{} (PostgreSQL {}, sslmode={}{})",
             self.tool.version,
-            t.user,
-            t.host,
+            untrusted::name(&t.user),
+            untrusted::name(&t.host),
             t.port,
-            t.dbname,
-            t.server_version.as_deref().unwrap_or("?"),
-            t.sslmode,
+            untrusted::name(&t.dbname),
+            untrusted::name(t.server_version.as_deref().unwrap_or("?")),
+            untrusted::name(&t.sslmode),
             match &t.tls {
-                Some(tls) => format!(", {}", tls.version.as_deref().unwrap_or("TLS")),
+                Some(tls) => format!(
+                    ", {}",
+                    untrusted::name(tls.version.as_deref().unwrap_or("TLS"))
+                ),
                 None => ", not encrypted".into(),
             }
         );
-        let _ = writeln!(out, "collected at {}", self.collected_at);
+        let _ = writeln!(out, "collected at {}", untrusted::name(&self.collected_at));
         for section in Section::ALL {
             let mut in_section: Vec<&Finding> = self
                 .findings
@@ -125,16 +133,19 @@ impl ScanReport {
             }
         }
         if !self.gaps.is_empty() {
-            let _ = writeln!(out, "\nCould not read (grant these to the scanner role):");
+            let _ = writeln!(
+                out,
+                "\nNot read (grant these to the scanner role) or not scanned:"
+            );
             for g in &self.gaps {
                 let _ = writeln!(
                     out,
                     "  {}: {}{}",
-                    g.part,
-                    g.message,
+                    untrusted::name(&g.part),
+                    untrusted::text(&g.message),
                     g.grant
                         .as_deref()
-                        .map(|s| format!(" — {s}"))
+                        .map(|s| format!(" — {}", untrusted::text(s)))
                         .unwrap_or_default()
                 );
             }
@@ -166,20 +177,20 @@ fn write_finding(out: &mut String, f: &Finding) {
         f.title,
         f.severity.as_str()
     );
-    let _ = writeln!(out, "            {}", f.evidence);
+    let _ = writeln!(out, "            {}", untrusted::text(&f.evidence));
     if !f.objects.is_empty() {
         let _ = writeln!(out, "            {}", summarise_objects(&f.objects));
     }
     if let Some(grant) = &f.grant {
-        let _ = writeln!(out, "            to decide: {grant}");
+        let _ = writeln!(out, "            to decide: {}", untrusted::text(grant));
     }
     if matches!(f.status, Status::Fail | Status::Warn) {
         if let Some(fix) = &f.fix {
             for st in &fix.statements {
-                let _ = writeln!(out, "            fix: {st}");
+                let _ = writeln!(out, "            fix: {}", untrusted::text(st));
             }
             if fix.statements.is_empty() && !fix.note.is_empty() {
-                let _ = writeln!(out, "            fix: {}", fix.note);
+                let _ = writeln!(out, "            fix: {}", untrusted::text(&fix.note));
             }
         }
     }
@@ -198,12 +209,13 @@ fn badge(status: Status) -> &'static str {
     }
 }
 
-/// "N objects: a, b, … (and M more)": the count and the first [`OBJECTS_SHOWN`].
+/// "N objects: a, b, … (and M more)": the count and the first [`OBJECTS_SHOWN`],
+/// each shown by [`untrusted::name`].
 pub fn summarise_objects(objects: &[String]) -> String {
-    let shown: Vec<&str> = objects
+    let shown: Vec<String> = objects
         .iter()
         .take(OBJECTS_SHOWN)
-        .map(String::as_str)
+        .map(|o| untrusted::name(o))
         .collect();
     let more = objects.len().saturating_sub(OBJECTS_SHOWN);
     let mut text = format!("{} object(s): {}", objects.len(), shown.join(", "));
@@ -216,6 +228,111 @@ pub fn summarise_objects(objects: &[String]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::finding::{FixPlan, Severity};
+    use proptest::prelude::*;
+
+    /// Strings an attacker with CREATE ROLE or CREATE TABLE could choose.
+    fn hostile() -> impl Strategy<Value = String> {
+        let pieces = prop_oneof![
+            Just("\n  [PASS   ] TLS-001  TLS is enabled on the server (critical)".to_string()),
+            Just("\u{1b}[2J\u{1b}[32m".to_string()),
+            Just("\u{202e}\u{2066}\u{200b}\u{feff}".to_string()),
+            Just("\"'\\; DROP ROLE x; --".to_string()),
+            Just("\r\t\u{85}\u{9b}\u{2028}".to_string()),
+            Just("x".repeat(10_000)),
+            "\\PC{0,6}",
+            any::<char>().prop_map(String::from),
+        ];
+        proptest::collection::vec(pieces, 1..6).prop_map(|v| v.concat())
+    }
+
+    fn finding_with(name: &str) -> Finding {
+        Finding {
+            id: "PRIV-001".into(),
+            section: Section::Access,
+            title: "Only approved roles are superusers".into(),
+            severity: Severity::Critical,
+            status: Status::Fail,
+            hipaa: vec!["164.312(a)(1)".into()],
+            cis: None,
+            evidence: format!("unapproved superusers: {name}"),
+            objects: vec![name.to_string(), "postgres".into()],
+            reason: None,
+            grant: Some(format!("GRANT pg_read_all_settings TO {name}")),
+            attestation: None,
+            accepted: None,
+            fix: Some(FixPlan {
+                statements: vec![format!("ALTER ROLE \"{name}\" NOSUPERUSER")],
+                note: format!("note about {name}"),
+                ..FixPlan::default()
+            }),
+            rationale: String::new(),
+            reproduce_sql: String::new(),
+        }
+    }
+
+    fn report_with(name: &str) -> ScanReport {
+        let mut snapshot = Snapshot::default();
+        snapshot.target.user = name.into();
+        snapshot.target.dbname = name.into();
+        snapshot.gaps.push(Gap {
+            part: "roles".into(),
+            sqlstate: Some("42501".into()),
+            message: format!("permission denied for {name}"),
+            grant: None,
+        });
+        ScanReport::new(&snapshot, vec![finding_with(name)])
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        /// Whatever the server's names hold, the text output has no raw
+        /// control, escape or bidi character, and every line that starts with
+        /// a status marker is one we wrote (one per finding).
+        #[test]
+        fn server_strings_cannot_forge_text_output(name in hostile()) {
+            let report = report_with(&name);
+            let text = report.to_text();
+            let raw: Vec<char> = text
+                .chars()
+                .filter(|c| *c != '\n' && crate::untrusted::needs_escape(*c))
+                .collect();
+            prop_assert!(raw.is_empty(), "raw characters {raw:?}");
+            let markers = text
+                .lines()
+                .filter(|l| l.trim_start().starts_with('['))
+                .count();
+            prop_assert_eq!(markers, report.findings.len(), "{}", text);
+            // JSON keeps the exact name.
+            let json: serde_json::Value = serde_json::from_str(&report.to_json()).unwrap();
+            prop_assert_eq!(json["findings"][0]["objects"][0].as_str(), Some(name.as_str()));
+        }
+    }
+
+    #[test]
+    fn forged_lines_are_shown_escaped_and_quoted() {
+        let name = "evil\n  [PASS   ] TLS-001  TLS is enabled on the server (critical)";
+        let text = report_with(name).to_text();
+        assert!(
+            text.contains(
+                "\"evil\\n \\u{20}[PASS \\u{20}\\u{20}] TLS-001 \\u{20}TLS is enabled on the server (critical)\""
+            ),
+            "{text}"
+        );
+        assert!(
+            !text.lines().any(|l| l.trim_start().starts_with("[PASS")),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn overlong_names_are_cut_with_their_length() {
+        let name = "n".repeat(10_000);
+        let text = report_with(&name).to_text();
+        assert!(text.contains("… (10000 characters)"), "{text}");
+        assert!(!text.contains(&"n".repeat(untrusted::TEXT_LIMIT + 1)));
+    }
 
     #[test]
     fn long_object_lists_are_summarised() {

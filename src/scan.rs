@@ -117,6 +117,11 @@ pub async fn scan_live(
             report(&format!("database {name}"), 2 + i, total);
             collect_other_database(params, name, &settings, &collect_opts, &mut snapshot).await;
         }
+    } else if !other_databases.is_empty() {
+        // Say what this scan did not see: those databases may hold PHI.
+        snapshot
+            .gaps
+            .push(Gap::unscanned_databases(&other_databases));
     }
     report("done", total_steps, total_steps);
     Ok(snapshot)

@@ -85,6 +85,10 @@ pub struct CertificateInfo {
     pub sha256: String,
 }
 
+/// The [`Gap::part`] that names the databases a scan of one database left
+/// out: they may hold PHI that no check saw.
+pub const UNSCANNED_DATABASES: &str = "unscanned_databases";
+
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Gap {
     /// The collector part, e.g. `hba_rules`.
@@ -93,6 +97,23 @@ pub struct Gap {
     pub message: String,
     /// A statement that would let the scanner read this part.
     pub grant: Option<String>,
+}
+
+impl Gap {
+    /// The gap for connectable databases that this scan did not visit.
+    pub fn unscanned_databases(names: &[String]) -> Gap {
+        Gap {
+            part: UNSCANNED_DATABASES.into(),
+            sqlstate: None,
+            message: format!("not scanned: {}; use --all-databases", names.join(", ")),
+            grant: None,
+        }
+    }
+
+    /// True for [`Gap::unscanned_databases`]: a scope gap, not a read failure.
+    pub fn is_unscanned_databases(&self) -> bool {
+        self.part == UNSCANNED_DATABASES
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

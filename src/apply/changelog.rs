@@ -14,6 +14,7 @@
 
 use crate::db::apply::ServerError;
 use crate::finding::{ApplyClass, Status};
+use crate::untrusted;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fs::OpenOptions;
@@ -256,15 +257,16 @@ impl ChangeLogEntry {
             }
         };
         format!(
-            "{} {} {} by {} at {}: {result}",
+            "{} {} {} by {} at {}: {}",
             self.check_id,
             match self.action {
                 Action::Apply => "fix",
                 Action::Rollback => "rollback",
             },
-            self.id,
-            self.who.role,
-            self.started_at
+            untrusted::name(&self.id),
+            untrusted::name(&self.who.role),
+            untrusted::name(&self.started_at),
+            untrusted::one_line(&result)
         )
     }
 
@@ -273,43 +275,50 @@ impl ChangeLogEntry {
         let mut text = format!("{}\n", self.summary());
         text.push_str(&format!(
             "  server: {}:{}/{} (system identifier {})\n",
-            self.target.host,
+            untrusted::name(&self.target.host),
             self.target.port,
-            self.target.dbname,
-            self.target
-                .system_identifier
-                .as_deref()
-                .unwrap_or("unknown")
+            untrusted::name(&self.target.dbname),
+            untrusted::name(
+                self.target
+                    .system_identifier
+                    .as_deref()
+                    .unwrap_or("unknown")
+            )
         ));
         for record in &self.statements {
             text.push_str(&format!(
                 "  {} -- {}\n",
-                record.sql,
-                describe(&record.outcome)
+                untrusted::text(&record.sql),
+                untrusted::one_line(&describe(&record.outcome))
             ));
         }
         if let Some(file) = &self.config_file {
             text.push_str(&format!(
                 "  wrote {} ({} lines){}\n",
-                file.path,
+                untrusted::name(&file.path),
                 file.lines.len(),
                 file.backup_path
                     .as_deref()
-                    .map(|b| format!(", previous file kept as {b}"))
+                    .map(|b| format!(", previous file kept as {}", untrusted::name(b)))
                     .unwrap_or_default()
             ));
         }
         if let Some(before) = &self.before {
             text.push_str(&format!(
                 "  before: {}: {}\n",
-                before.status, before.evidence
+                before.status,
+                untrusted::text(&before.evidence)
             ));
         }
         if let Some(after) = &self.after {
-            text.push_str(&format!("  after: {}: {}\n", after.status, after.evidence));
+            text.push_str(&format!(
+                "  after: {}: {}\n",
+                after.status,
+                untrusted::text(&after.evidence)
+            ));
         }
         if let Some(by) = &self.rolled_back_by {
-            text.push_str(&format!("  rolled back by {by}\n"));
+            text.push_str(&format!("  rolled back by {}\n", untrusted::name(by)));
         }
         text
     }

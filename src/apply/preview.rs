@@ -10,6 +10,7 @@ use super::{run, sql, ApplyError};
 use crate::checks::hba::REDACTED;
 use crate::finding::{ApplyClass, ConfigEdit, Finding, FixPlan, Status};
 use crate::snapshot::Snapshot;
+use crate::untrusted;
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -160,10 +161,13 @@ impl Preview {
             Action::Apply => "Fix",
             Action::Rollback => "Rollback of",
         };
+        // Server strings (evidence, names inside statements, paths, messages)
+        // are shown through `untrusted`: one line each, nothing that drives a terminal.
         let mut text = format!("{verb} {} — {}\n", self.check_id, self.title);
         text.push_str(&format!(
             "Now: {}: {}\n",
-            self.before.status, self.before.evidence
+            self.before.status,
+            untrusted::text(&self.before.evidence)
         ));
         if let Some(original) = &self.original {
             text.push_str(&format!("Undoes: {}\n", original.summary()));
@@ -171,15 +175,23 @@ impl Preview {
         if !self.steps.is_empty() {
             text.push_str("Statements, in the order they run:\n");
             for step in &self.steps {
-                text.push_str(&format!("  {};{}\n", step.sql, step_comment(step)));
+                text.push_str(&format!(
+                    "  {};{}\n",
+                    untrusted::text(&step.sql),
+                    step_comment(step)
+                ));
             }
         }
         if let Some(cfg) = &self.config_file {
-            text.push_str(&format!("New {} ({}):\n", cfg.path, cfg.file));
+            text.push_str(&format!(
+                "New {} ({}):\n",
+                untrusted::name(&cfg.path),
+                cfg.file
+            ));
             for line in cfg.shown_lines() {
-                text.push_str(&format!("  {line}\n"));
+                text.push_str(&format!("  {}\n", untrusted::text(&line)));
             }
-            text.push_str(&format!("Validation: {}\n", cfg.validate));
+            text.push_str(&format!("Validation: {}\n", untrusted::text(&cfg.validate)));
         }
         text.push_str(&format!("Effect: {}\n", self.effect_text()));
         if self.action == Action::Apply {
@@ -190,27 +202,27 @@ impl Preview {
             } else {
                 text.push_str("Rollback:\n");
                 for statement in &self.rollback {
-                    text.push_str(&format!("  {statement};\n"));
+                    text.push_str(&format!("  {};\n", untrusted::text(statement)));
                 }
             }
         }
         if !self.plan.needs.is_empty() {
-            text.push_str(&format!("Needs: {}\n", self.plan.needs));
+            text.push_str(&format!("Needs: {}\n", untrusted::text(&self.plan.needs)));
         }
         if !self.plan.note.is_empty() {
-            text.push_str(&format!("Note: {}\n", self.plan.note));
+            text.push_str(&format!("Note: {}\n", untrusted::text(&self.plan.note)));
         }
         for note in &self.notes {
-            text.push_str(&format!("Note: {note}\n"));
+            text.push_str(&format!("Note: {}\n", untrusted::text(note)));
         }
         if self.irreversible {
             text.push_str("IRREVERSIBLE: this fix cannot be fully undone\n");
         }
         for reason in &self.high_impact {
-            text.push_str(&format!("High impact: {reason}\n"));
+            text.push_str(&format!("High impact: {}\n", untrusted::text(reason)));
         }
         for refusal in &self.refusals {
-            text.push_str(&format!("Refused: {}\n", refusal.message));
+            text.push_str(&format!("Refused: {}\n", untrusted::text(&refusal.message)));
         }
         text
     }

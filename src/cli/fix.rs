@@ -15,6 +15,7 @@ use crate::checks;
 use crate::db::conninfo::ConnParams;
 use crate::finding::Status;
 use crate::policy::Policy;
+use crate::untrusted;
 use anyhow::{bail, Context};
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
@@ -101,7 +102,7 @@ pub(super) fn run_fix(args: FixArgs) -> anyhow::Result<ExitCode> {
         if let Some(id) = &args.verify {
             let entry = log.find(id)?;
             let entry = applier.verify(&entry, &log).await?;
-            print!("{}", entry.render_text());
+            super::emit(&entry.render_text());
             return Ok(result_code(&entry));
         }
         let preview = match (&args.id, &args.rollback) {
@@ -109,7 +110,7 @@ pub(super) fn run_fix(args: FixArgs) -> anyhow::Result<ExitCode> {
             (None, Some(entry_id)) => applier.preview_rollback(&log.find(entry_id)?).await?,
             (None, None) => bail!("give --id, --rollback, --verify or --list"),
         };
-        print!("{}", preview.render_text());
+        super::emit(&preview.render_text());
         if preview
             .refusals
             .iter()
@@ -130,8 +131,8 @@ pub(super) fn run_fix(args: FixArgs) -> anyhow::Result<ExitCode> {
         }
         let confirmation = confirm(&args, &preview)?;
         let entry = applier.apply(&preview, &confirmation, &log).await?;
-        print!("\n{}", entry.render_text());
-        println!("change log: {}", log.path().display());
+        super::emit(&format!("\n{}", entry.render_text()));
+        super::emit(&format!("change log: {}\n", log.path().display()));
         if entry.action == Action::Apply && !entry.rollback.is_empty() {
             println!(
                 "to undo: pgsafeguard fix CONNINFO --rollback {} --change-log {}",
@@ -152,7 +153,7 @@ pub(super) fn run_fix(args: FixArgs) -> anyhow::Result<ExitCode> {
 
 fn list(log: &ChangeLog) -> anyhow::Result<ExitCode> {
     for entry in log.entries()? {
-        println!("{}", entry.summary());
+        super::emit(&format!("{}\n", entry.summary()));
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -240,7 +241,7 @@ fn ask(preview: &Preview, mut config_action: ConfigFileAction) -> anyhow::Result
     if preview.needs_typed_database() {
         let answer = prompt(&format!(
             "High impact. Type the database name ({}) to confirm: ",
-            preview.database
+            untrusted::name(&preview.database)
         ))?;
         confirmation.typed_database = Some(answer);
     } else {
@@ -255,7 +256,7 @@ fn ask(preview: &Preview, mut config_action: ConfigFileAction) -> anyhow::Result
 
 fn prompt(question: &str) -> anyhow::Result<String> {
     let mut stderr = std::io::stderr();
-    write!(stderr, "{question}")?;
+    write!(stderr, "{}", untrusted::terminal(question))?;
     stderr.flush()?;
     let mut line = String::new();
     std::io::stdin().lock().read_line(&mut line)?;

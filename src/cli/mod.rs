@@ -13,6 +13,7 @@ mod verify;
 
 pub use scan::{load_snapshot, snapshot_json};
 
+use crate::untrusted;
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -188,7 +189,7 @@ pub fn main_with_args(args: impl IntoIterator<Item = std::ffi::OsString>) -> Exi
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("pgsafeguard: {}", one_line(&format!("{e:#}")));
+            eprintln!("pgsafeguard: {}", untrusted::one_line(&format!("{e:#}")));
             ExitCode::from(2)
         }
     }
@@ -233,8 +234,12 @@ fn usage_error(e: clap::Error) -> ExitCode {
     }
 }
 
-fn one_line(text: &str) -> String {
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
+/// Human-readable output for stdout. Server strings were escaped where they
+/// were written; [`untrusted::terminal`] is the last guard so that no escape
+/// sequence or bidirectional control reaches the terminal whatever path a
+/// string took.
+fn emit(text: &str) {
+    print!("{}", untrusted::terminal(text));
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {

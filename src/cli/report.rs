@@ -11,6 +11,7 @@ use crate::report::{build_signed_report, ReportInput, SigningIdentity};
 use crate::scan::{self, ScanOptions};
 use crate::session::SessionFile;
 use crate::snapshot::Snapshot;
+use crate::untrusted;
 use anyhow::{bail, Context};
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::Path;
@@ -53,13 +54,13 @@ pub(super) fn run_report(args: ReportArgs) -> anyhow::Result<ExitCode> {
             identity.fingerprint_sha256()
         );
     }
-    println!(
-        "wrote {} ({} KB), signed by {} (SHA-256 {})",
+    super::emit(&format!(
+        "wrote {} ({} KB), signed by {} (SHA-256 {})\n",
         args.output.display(),
         pdf.len().div_ceil(1024),
-        identity.subject(),
+        untrusted::text(&identity.subject()),
         identity.fingerprint_sha256()
-    );
+    ));
     Ok(ExitCode::SUCCESS)
 }
 

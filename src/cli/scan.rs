@@ -8,7 +8,8 @@ use crate::finding::Status;
 use crate::output::ScanReport;
 use crate::policy::{Attestations, Policy};
 use crate::scan::{self, ScanOptions};
-use crate::snapshot::{Snapshot, SCHEMA_VERSION};
+use crate::snapshot::{Gap, Snapshot, SCHEMA_VERSION};
+use crate::untrusted;
 use anyhow::{bail, Context};
 use std::path::Path;
 use std::process::ExitCode;
@@ -56,14 +57,14 @@ pub(super) fn run_scan(args: ScanArgs) -> anyhow::Result<ExitCode> {
     let report = ScanReport::new(&snapshot, findings);
     let text = match args.format {
         Format::Json => report.to_json(),
-        Format::Text => report.to_text(),
+        Format::Text => untrusted::terminal(&report.to_text()).into_owned(),
     };
     if let Some(pending) = snapshot_out {
         pending.commit(snapshot_json(&snapshot).as_bytes())?;
     }
     match output {
         Some(pending) => pending.commit(text.as_bytes())?,
-        None => print!("{text}"),
+        None => super::emit(&text),
     }
     Ok(exit_code(&report, args.strict))
 }
@@ -71,7 +72,7 @@ pub(super) fn run_scan(args: ScanArgs) -> anyhow::Result<ExitCode> {
 fn exit_code(report: &ScanReport, strict: bool) -> ExitCode {
     let failing = report.findings.iter().any(|f| {
         f.status == Status::Fail || (strict && matches!(f.status, Status::Unknown | Status::Manual))
-    });
+    }) || (strict && report.gaps.iter().any(Gap::is_unscanned_databases));
     if failing {
         ExitCode::from(1)
     } else {
@@ -81,7 +82,7 @@ fn exit_code(report: &ScanReport, strict: bool) -> ExitCode {
 
 /// The snapshot as saved by `--save-snapshot`.
 pub fn snapshot_json(snapshot: &Snapshot) -> String {
-    let mut text = serde_json::to_string_pretty(snapshot).unwrap_or_default();
+    let mut text = untrusted::json_safe(serde_json::to_string_pretty(snapshot).unwrap_or_default());
     text.push('\n');
     text
 }

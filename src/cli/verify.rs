@@ -5,6 +5,7 @@
 use super::VerifyArgs;
 use crate::finding::Status;
 use crate::report::{normalise_fingerprint, verify_pdf, VerifyOutcome};
+use crate::untrusted;
 use anyhow::{bail, Context};
 use std::process::ExitCode;
 
@@ -18,12 +19,15 @@ pub(super) fn run_verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
     let bytes = std::fs::read(&args.file).with_context(|| format!("cannot read {shown}"))?;
     match verify_pdf(&bytes, args.expect_fingerprint.as_deref()) {
         Ok(outcome) => {
-            print!("{}", describe(&shown, &outcome));
+            super::emit(&describe(&shown, &outcome));
             Ok(ExitCode::SUCCESS)
         }
         Err(e) if e.is_error() => Err(anyhow::anyhow!("{shown}: {e}")),
         Err(e) => {
-            println!("INVALID: {shown}: {e}");
+            super::emit(&format!(
+                "INVALID: {}\n",
+                untrusted::one_line(&format!("{shown}: {e}"))
+            ));
             Ok(ExitCode::from(1))
         }
     }
@@ -35,19 +39,21 @@ fn describe(shown: &str, o: &VerifyOutcome) -> String {
             "VALID: {shown}: the signature covers the whole file ({} bytes)",
             o.file_len
         ),
-        format!("signer: {}", o.signer_subject),
+        format!("signer: {}", untrusted::text(&o.signer_subject)),
         format!("signer SHA-256: {}", o.signer_fingerprint),
         format!(
             "signed at: {}",
-            o.signing_time.as_deref().unwrap_or("not stated")
+            untrusted::name(o.signing_time.as_deref().unwrap_or("not stated"))
         ),
         format!(
             "signature format: {}",
-            o.sub_filter.as_deref().unwrap_or("not stated")
+            untrusted::name(o.sub_filter.as_deref().unwrap_or("not stated"))
         ),
         format!(
             "embedded scan data: {} ({} bytes), SHA-256 {} — matches the appendix",
-            o.attachment_name, o.attachment_len, o.attachment_sha256
+            untrusted::name(&o.attachment_name),
+            o.attachment_len,
+            o.attachment_sha256
         ),
     ];
     match &o.scan {
@@ -55,12 +61,12 @@ fn describe(shown: &str, o: &VerifyOutcome) -> String {
             let t = &scan.target;
             lines.push(format!(
                 "target: {}@{}:{}/{} (PostgreSQL {}), scanned {}",
-                t.user,
-                t.host,
+                untrusted::name(&t.user),
+                untrusted::name(&t.host),
                 t.port,
-                t.dbname,
-                t.server_version.as_deref().unwrap_or("?"),
-                scan.collected_at
+                untrusted::name(&t.dbname),
+                untrusted::name(t.server_version.as_deref().unwrap_or("?")),
+                untrusted::name(&scan.collected_at)
             ));
             let s = &scan.summary;
             let counts: Vec<String> = Status::ALL

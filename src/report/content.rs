@@ -15,6 +15,7 @@ use super::layout::{
 use super::ReportInput;
 use crate::finding::{ApplyClass, Finding, Section, Severity, Status, Summary};
 use crate::output::{summarise_objects, ScanReport, OBJECTS_SHOWN};
+use crate::untrusted;
 use printpdf::Op;
 
 // Palette: one navy for structure, status colours that survive greyscale
@@ -47,6 +48,8 @@ const CELL_MONO: Style = Style::new(Face::Mono, 7.2, TEXT);
 const CONFIG_LINES_SHOWN: usize = 60;
 /// Characters of one evidence text shown before summarising.
 const TEXT_SHOWN: usize = 2_000;
+/// Characters of host:port/database the running header has room for.
+const HEADER_TARGET_SHOWN: usize = 24;
 
 /// Width of the label column in check cards and field lists.
 const LABEL_WIDTH: f32 = 86.0;
@@ -177,7 +180,23 @@ pub fn human_time(rfc3339: &str) -> String {
 
 fn target_line(report: &ScanReport) -> String {
     let t = &report.target;
-    format!("{}:{}/{}", t.host, t.port, t.dbname)
+    format!(
+        "{}:{}/{}",
+        untrusted::name(&t.host),
+        t.port,
+        untrusted::name(&t.dbname)
+    )
+}
+
+/// host:port/database for the running header, cut to fit beside the title.
+fn header_target(report: &ScanReport) -> String {
+    // One line of plain spaces: a run of spaces would read as a column gap.
+    let line = untrusted::one_line(&target_line(report));
+    if line.chars().count() <= HEADER_TARGET_SHOWN {
+        return line;
+    }
+    let kept: String = line.chars().take(HEADER_TARGET_SHOWN - 1).collect();
+    format!("{kept}…")
 }
 
 fn table_style() -> TableStyle {
@@ -308,11 +327,13 @@ impl<'a> ReportWriter<'a, '_> {
                 format!(
                     "{} · PostgreSQL {} · scanned {}",
                     target_line(self.report),
-                    self.report
-                        .target
-                        .server_version
-                        .as_deref()
-                        .unwrap_or("version unknown"),
+                    untrusted::name(
+                        self.report
+                            .target
+                            .server_version
+                            .as_deref()
+                            .unwrap_or("version unknown")
+                    ),
                     human_time(&self.report.collected_at)
                 ),
                 Style::new(Face::Regular, 9.5, MUTED),
@@ -373,8 +394,9 @@ impl<'a> ReportWriter<'a, '_> {
 
     fn cover_fields(&mut self) {
         let t = &self.report.target;
-        let mono = |s: &str| vec![Span::new(s.to_string(), VALUE_MONO)];
-        let text = |s: &str| vec![Span::new(s.to_string(), VALUE)];
+        // Every value here may come from the server or the signer's certificate.
+        let mono = |s: &str| vec![Span::new(untrusted::text(s), VALUE_MONO)];
+        let text = |s: &str| vec![Span::new(untrusted::text(s), VALUE)];
         let unknown = "not known";
         let tls = t.tls.as_ref();
         let encryption = match tls {
@@ -396,7 +418,10 @@ impl<'a> ReportWriter<'a, '_> {
             .unwrap_or_else(|| "not stated".to_string());
         self.heading("Target");
         self.fields(&[
-            ("Server", text(&format!("{}:{}", t.host, t.port))),
+            (
+                "Server",
+                text(&format!("{}:{}", untrusted::name(&t.host), t.port)),
+            ),
             ("Database", text(&t.dbname)),
             ("Connected as", text(&t.user)),
             (
@@ -475,10 +500,10 @@ impl<'a> ReportWriter<'a, '_> {
                 "pgSafeguard {} evaluated {} checks against database {} on {}:{} (PostgreSQL {}) on {}. ",
                 self.report.tool.version,
                 self.report.findings.len(),
-                t.dbname,
-                t.host,
+                untrusted::name(&t.dbname),
+                untrusted::name(&t.host),
                 t.port,
-                t.server_version.as_deref().unwrap_or("of unknown version"),
+                untrusted::name(t.server_version.as_deref().unwrap_or("of unknown version")),
                 human_time(&self.report.collected_at),
             ),
             BODY,
@@ -715,7 +740,7 @@ impl<'a> ReportWriter<'a, '_> {
             );
         }
         if let Some(reason) = f.reason.as_ref().filter(|r| **r != f.evidence) {
-            self.card_field("Why unknown", vec![Span::new(reason.clone(), VALUE)]);
+            self.card_field("Why unknown", vec![Span::new(capped_text(reason), VALUE)]);
         }
         if let Some(grant) = &f.grant {
             self.card_label("To decide, grant");
@@ -732,7 +757,12 @@ impl<'a> ReportWriter<'a, '_> {
             self.card_field(
                 "Attested",
                 vec![Span::new(
-                    format!("by {} on {} — {}", a.by, a.at, a.note),
+                    format!(
+                        "by {} on {} — {}",
+                        untrusted::name(&a.by),
+                        untrusted::name(&a.at),
+                        untrusted::text(&a.note)
+                    ),
                     VALUE,
                 )],
             );
@@ -741,7 +771,12 @@ impl<'a> ReportWriter<'a, '_> {
             self.card_field(
                 "Accepted risk",
                 vec![Span::new(
-                    format!("by {} until {} — {}", a.by, a.expires, a.reason),
+                    format!(
+                        "by {} until {} — {}",
+                        untrusted::name(&a.by),
+                        untrusted::name(&a.expires),
+                        untrusted::text(&a.reason)
+                    ),
                     VALUE,
                 )],
             );
@@ -789,7 +824,7 @@ impl<'a> ReportWriter<'a, '_> {
             ));
         }
         if !fix.needs.is_empty() {
-            how.push(format!("needs: {}", fix.needs));
+            how.push(format!("needs: {}", untrusted::text(&fix.needs)));
         }
         let mut spans = vec![Span::new(
             how.join("   ·   "),
@@ -799,7 +834,7 @@ impl<'a> ReportWriter<'a, '_> {
             if !how.is_empty() {
                 spans.push(Span::new("\n", VALUE));
             }
-            spans.push(Span::new(fix.note.clone(), VALUE));
+            spans.push(Span::new(untrusted::text(&fix.note), VALUE));
         }
         self.card_field("Fix", spans);
         if !fix.statements.is_empty() {
@@ -816,7 +851,11 @@ impl<'a> ReportWriter<'a, '_> {
             self.card_field(
                 "Proposed file",
                 vec![Span::new(
-                    format!("{} — validate with: {}", edit.file, edit.validate),
+                    format!(
+                        "{} — validate with: {}",
+                        untrusted::name(&edit.file),
+                        untrusted::text(&edit.validate)
+                    ),
                     VALUE,
                 )],
             );
@@ -933,9 +972,9 @@ impl<'a> ReportWriter<'a, '_> {
                     Some(Row::Cells(vec![
                         vec![Span::new(f.id.clone(), CELL_BOLD)],
                         vec![Span::new(f.title.clone(), CELL)],
-                        vec![Span::new(a.by.clone(), CELL)],
-                        vec![Span::new(a.at.clone(), CELL)],
-                        vec![Span::new(a.note.clone(), CELL)],
+                        vec![Span::new(untrusted::name(&a.by), CELL)],
+                        vec![Span::new(untrusted::name(&a.at), CELL)],
+                        vec![Span::new(untrusted::text(&a.note), CELL)],
                     ]))
                 })
                 .collect::<Vec<_>>();
@@ -967,9 +1006,9 @@ impl<'a> ReportWriter<'a, '_> {
                     let a = f.accepted.as_ref()?;
                     Some(Row::Cells(vec![
                         vec![Span::new(f.id.clone(), CELL_BOLD)],
-                        vec![Span::new(a.by.clone(), CELL)],
-                        vec![Span::new(a.reason.clone(), CELL)],
-                        vec![Span::new(a.expires.clone(), CELL)],
+                        vec![Span::new(untrusted::name(&a.by), CELL)],
+                        vec![Span::new(untrusted::text(&a.reason), CELL)],
+                        vec![Span::new(untrusted::name(&a.expires), CELL)],
                     ]))
                 })
                 .collect::<Vec<_>>();
@@ -1033,11 +1072,16 @@ impl<'a> ReportWriter<'a, '_> {
                 .iter()
                 .map(|g| {
                     Row::Cells(vec![
-                        vec![Span::new(g.part.clone(), CELL_BOLD)],
-                        vec![Span::new(g.sqlstate.clone().unwrap_or_default(), CELL_MONO)],
-                        vec![Span::new(g.message.clone(), CELL)],
+                        vec![Span::new(untrusted::name(&g.part), CELL_BOLD)],
                         vec![Span::new(
-                            g.grant.clone().unwrap_or_else(|| "—".into()),
+                            untrusted::name(g.sqlstate.as_deref().unwrap_or_default()),
+                            CELL_MONO,
+                        )],
+                        vec![Span::new(untrusted::text(&g.message), CELL)],
+                        vec![Span::new(
+                            g.grant
+                                .as_deref()
+                                .map_or_else(|| "—".into(), untrusted::text),
                             CELL_MONO,
                         )],
                     ])
@@ -1067,11 +1111,13 @@ impl<'a> ReportWriter<'a, '_> {
                     Row::Cells(vec![
                         vec![Span::new(f.id.clone(), CELL_BOLD)],
                         vec![Span::new(
-                            f.reason.clone().unwrap_or_else(|| f.evidence.clone()),
+                            capped_text(f.reason.as_deref().unwrap_or(&f.evidence)),
                             CELL,
                         )],
                         vec![Span::new(
-                            f.grant.clone().unwrap_or_else(|| "—".into()),
+                            f.grant
+                                .as_deref()
+                                .map_or_else(|| "—".into(), untrusted::text),
                             CELL_MONO,
                         )],
                     ])
@@ -1092,7 +1138,7 @@ impl<'a> ReportWriter<'a, '_> {
                  server: roles and memberships, settings (pg_settings with their source), pg_hba rules, the \
                  databases, replication and archiving status. Per-database facts (tables, columns, row-level \
                  security, privileges, extensions) come from the connected database.",
-                t.dbname
+                untrusted::name(&t.dbname)
             ),
             "Read-only collection. The scanner opened one session with default_transaction_read_only on, \
              inside a READ ONLY transaction with a statement timeout, and ran only its own SELECT statements \
@@ -1114,18 +1160,29 @@ impl<'a> ReportWriter<'a, '_> {
                 .to_string(),
             format!(
                 "Connection. The scan connected as {} with sslmode={}{}.",
-                t.user,
-                t.sslmode,
+                untrusted::name(&t.user),
+                untrusted::name(&t.sslmode),
                 match &t.tls {
                     Some(tls) => format!(
                         ", encrypted with {} ({})",
-                        tls.version.as_deref().unwrap_or("TLS"),
-                        tls.cipher.as_deref().unwrap_or("cipher not reported")
+                        untrusted::name(tls.version.as_deref().unwrap_or("TLS")),
+                        untrusted::name(tls.cipher.as_deref().unwrap_or("cipher not reported"))
                     ),
                     None => ", without encryption".to_string(),
                 }
             ),
         ];
+        let mut paragraphs = paragraphs.to_vec();
+        if let Some(gap) = self.report.gaps.iter().find(|g| g.is_unscanned_databases()) {
+            paragraphs.insert(
+                1,
+                format!(
+                    "Not scanned. Other databases of this server accept connections and were not scanned, so \
+                     nothing in this report speaks for them ({}). Scan with --all-databases to include them.",
+                    untrusted::text(&gap.message)
+                ),
+            );
+        }
         for p in paragraphs {
             let (head, rest) = p.split_once(". ").unwrap_or(("", &p));
             let mut spans = Vec::new();
@@ -1164,7 +1221,7 @@ impl<'a> ReportWriter<'a, '_> {
         ]);
         self.heading("Signature");
         self.fields(&[
-            ("Signer", vec![Span::new(self.ctx.signer_subject.clone(), VALUE)]),
+            ("Signer", vec![Span::new(untrusted::text(&self.ctx.signer_subject), VALUE)]),
             ("Signer SHA-256", vec![Span::new(self.ctx.signer_fingerprint.clone(), VALUE_MONO)]),
             (
                 "Format",
@@ -1220,7 +1277,7 @@ fn shown_lines(lines: &[String], limit: usize, what: &str) -> String {
     let mut text = lines
         .iter()
         .take(limit)
-        .map(String::as_str)
+        .map(|line| untrusted::text(line))
         .collect::<Vec<_>>()
         .join("\n");
     if lines.len() > limit {
@@ -1233,15 +1290,17 @@ fn shown_lines(lines: &[String], limit: usize, what: &str) -> String {
     text
 }
 
-/// Evidence is normally a sentence; a runaway one is cut with a note.
+/// Evidence is normally a sentence; a runaway one is cut with a note, and
+/// server text in it is shown through [`untrusted`].
 fn capped_text(text: &str) -> String {
-    if text.chars().count() <= TEXT_SHOWN {
-        return text.to_string();
+    let escaped = untrusted::escape(text);
+    if escaped.chars().count() <= TEXT_SHOWN {
+        return escaped.into_owned();
     }
-    let kept: String = text.chars().take(TEXT_SHOWN).collect();
+    let kept: String = escaped.chars().take(TEXT_SHOWN).collect();
     format!(
-        "{kept} … ({} more characters in the embedded scan data)",
-        text.chars().count() - TEXT_SHOWN
+        "{kept} … ({} characters in all in the embedded scan data)",
+        text.chars().count()
     )
 }
 
@@ -1389,13 +1448,13 @@ fn applied_entries(log: &[serde_json::Value], id: &str) -> Vec<String> {
         .map(|e| {
             let mut parts = Vec::new();
             if let Some(at) = entry_text(&e, &TIME_KEYS) {
-                parts.push(human_time(&at));
+                parts.push(untrusted::name(&human_time(&at)));
             }
             if let Some(by) = entry_text(&e, &BY_KEYS) {
-                parts.push(format!("by {by}"));
+                parts.push(format!("by {}", untrusted::name(&by)));
             }
             if let Some(outcome) = entry_text(&e, &OUTCOME_KEYS) {
-                parts.push(outcome);
+                parts.push(untrusted::text(&outcome));
             }
             if parts.is_empty() {
                 "applied".to_string()
@@ -1415,20 +1474,21 @@ fn change_row(entry: &serde_json::Value) -> Row {
     let statements = entry_statements(entry);
     let mut what = Vec::new();
     if let Some(by) = entry_text(entry, &BY_KEYS) {
-        what.push(Span::new(format!("by {by}\n"), CELL));
+        what.push(Span::new(format!("by {}\n", untrusted::name(&by)), CELL));
     }
     if statements.is_empty() {
-        what.push(Span::new(entry.to_string(), CELL_MONO));
+        what.push(Span::new(untrusted::text(&entry.to_string()), CELL_MONO));
     } else {
         what.push(Span::new(
             shown_lines(&statements, OBJECTS_SHOWN, "statements"),
             CELL_MONO,
         ));
     }
-    let outcome = entry_text(entry, &OUTCOME_KEYS).unwrap_or_else(|| "—".into());
+    let outcome =
+        entry_text(entry, &OUTCOME_KEYS).map_or_else(|| "—".into(), |o| untrusted::text(&o));
     Row::Cells(vec![
-        vec![Span::new(when, CELL)],
-        vec![Span::new(id, CELL_BOLD)],
+        vec![Span::new(untrusted::name(&when), CELL)],
+        vec![Span::new(untrusted::name(&id), CELL_BOLD)],
         what,
         vec![Span::new(outcome, CELL)],
     ])
@@ -1471,7 +1531,9 @@ impl PageFrame for Frame<'_> {
                 &Span::new(
                     format!(
                         "{} · scanned {}",
-                        target_line(self.report),
+                        // Room for half the header: a long name must not run
+                        // into the title on the left.
+                        header_target(self.report),
                         human_time(&self.report.collected_at)
                     ),
                     Style::new(Face::Regular, 7.5, MUTED),

@@ -134,11 +134,17 @@ pub struct Span {
 }
 
 impl Span {
+    /// A run of text in one style. Server strings are escaped where the report
+    /// quotes them; as a last guard, any control, bidirectional or invisible
+    /// character other than our own line breaks is shown escaped here too, so
+    /// none reaches the PDF's text.
     pub fn new(text: impl Into<String>, style: Style) -> Span {
-        Span {
-            text: text.into(),
-            style,
-        }
+        let text = text.into();
+        let text = match crate::untrusted::terminal(&text) {
+            std::borrow::Cow::Borrowed(_) => text,
+            std::borrow::Cow::Owned(escaped) => escaped,
+        };
+        Span { text, style }
     }
 }
 
@@ -319,8 +325,25 @@ fn split_words(spans: &[Span]) -> Vec<Word<'_>> {
                 let end = rest.find([' ', '\t', '\n']).unwrap_or(rest.len());
                 let piece = &rest[..end];
                 let joins = glue && pending_space.is_none() && !pending_break;
+                // A word that could pass for a status marker never starts a
+                // wrapped line: it stays with the word before it (a server
+                // string may carry "[PASS   ] TLS-001 …").
+                let marker = !pending_break
+                    && !words.is_empty()
+                    && crate::untrusted::looks_like_marker(piece);
                 match words.last_mut() {
                     Some(word) if joins => word.pieces.push((piece, style)),
+                    Some(word) if marker => {
+                        let space = pending_space.take().unwrap_or(style);
+                        word.pieces.push((
+                            " ",
+                            Style {
+                                background: None,
+                                ..space
+                            },
+                        ));
+                        word.pieces.push((piece, style));
+                    }
                     _ => words.push(Word {
                         pieces: vec![(piece, style)],
                         space_before: pending_space.take(),
@@ -1040,6 +1063,22 @@ fn wrap_code(fonts: &FontSet, text: &str, style: Style, width: f32) -> Vec<Line>
                 .filter(|i| *i > chunk.len() / 3)
                 .map(|i| i + 1)
                 .unwrap_or(chunk.len());
+            let mut cut = cut;
+            // Never start a continuation line with what could pass for a
+            // status marker: move the cut back a character at a time.
+            while cut > 0
+                && crate::untrusted::looks_like_marker(
+                    format!("{}{ch}", &chunk[cut..]).trim_start(),
+                )
+            {
+                cut = chunk[..cut]
+                    .char_indices()
+                    .next_back()
+                    .map_or(0, |(i, _)| i);
+            }
+            if cut == 0 {
+                cut = chunk.len();
+            }
             let carry = chunk.split_off(cut);
             lines.push(code_line(fonts, &chunk, style, indent));
             indent = hang;

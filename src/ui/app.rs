@@ -1083,8 +1083,25 @@ pub fn short_fingerprint(fingerprint: &str) -> String {
     format!("{head}…")
 }
 
+/// A database name as part of a suggested file name: only ASCII letters,
+/// digits, `_` and `-` (a name from the server may hold `/`, `..` or controls).
+fn file_name_part(name: &str) -> String {
+    let part: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '_' | '-') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .take(64)
+        .collect();
+    part.trim_matches('_').to_string()
+}
+
 fn suggested_report_name(results: &Results) -> String {
-    let db = &results.snapshot.target.dbname;
+    let db = &file_name_part(&results.snapshot.target.dbname);
     if db.is_empty() {
         "pgsafeguard-report.pdf".to_string()
     } else {
@@ -1093,7 +1110,7 @@ fn suggested_report_name(results: &Results) -> String {
 }
 
 fn suggested_session_name(results: &Results) -> String {
-    let db = &results.snapshot.target.dbname;
+    let db = &file_name_part(&results.snapshot.target.dbname);
     let date = results.snapshot.collected_at.get(..10).unwrap_or("");
     match (db.is_empty(), date.is_empty()) {
         (false, false) => format!("pgsafeguard-{db}-{date}.json"),

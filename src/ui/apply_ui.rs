@@ -14,6 +14,7 @@ use super::widgets;
 use crate::apply::{
     Action, ChangeLogEntry, ConfigFileAction, Confirmation, Outcome, Preview, StepKind,
 };
+use crate::untrusted;
 use eframe::egui;
 use egui::{RichText, Ui};
 
@@ -171,9 +172,12 @@ pub fn apply_dialog_ui(ui: &mut Ui, dialog: &mut ApplyDialog, out: &mut Vec<Comm
 fn plan_ui(ui: &mut Ui, preview: &Preview, gate: &ConfirmGate) {
     let muted = widgets::palette(ui).muted;
     ui.label(
-        RichText::new(format!("Now: {}", preview.before.evidence))
-            .size(theme::text::SMALL)
-            .color(muted),
+        RichText::new(format!(
+            "Now: {}",
+            untrusted::wrapped(&preview.before.evidence)
+        ))
+        .size(theme::text::SMALL)
+        .color(muted),
     );
     widgets::pane_heading(ui, "Statements");
     let statements = preview.statements();
@@ -193,8 +197,13 @@ fn plan_ui(ui: &mut Ui, preview: &Preview, gate: &ConfirmGate) {
         widgets::code_block(ui, &script(&deferred), "sql");
     }
     if let Some(cfg) = &preview.config_file {
-        ui.label(RichText::new(format!("New lines for {}", cfg.path)).strong());
-        widgets::code_block(ui, &cfg.shown_lines().join("\n"), "txt");
+        ui.label(RichText::new(format!("New lines for {}", untrusted::name(&cfg.path))).strong());
+        let lines: Vec<String> = cfg
+            .shown_lines()
+            .iter()
+            .map(|l| untrusted::wrapped(l))
+            .collect();
+        widgets::code_block(ui, &lines.join("\n"), "txt");
     }
     widgets::pane_heading(ui, "Effect");
     let classes: Vec<&str> = preview
@@ -219,7 +228,10 @@ fn plan_ui(ui: &mut Ui, preview: &Preview, gate: &ConfirmGate) {
         widgets::code_block(ui, &script(&rollback), "sql");
     }
     for note in &preview.notes {
-        ui.add(egui::Label::new(RichText::new(note).size(theme::text::SMALL)).wrap());
+        ui.add(
+            egui::Label::new(RichText::new(untrusted::wrapped(note)).size(theme::text::SMALL))
+                .wrap(),
+        );
     }
     if !gate.refusals.is_empty() {
         widgets::pane_heading(ui, "Refused");
@@ -229,12 +241,14 @@ fn plan_ui(ui: &mut Ui, preview: &Preview, gate: &ConfirmGate) {
     }
 }
 
-/// Statements one per line, each ending in a semicolon.
+/// Statements one per line, each ending in a semicolon, for showing: server
+/// names inside them are escaped (applying uses the exact statements).
 fn script(statements: &[&str]) -> String {
     statements
         .iter()
         .map(|s| {
-            let s = s.trim_end();
+            let s = untrusted::wrapped(s.trim_end());
+            let s = s.as_str();
             if s.ends_with(';') {
                 s.to_string()
             } else {
@@ -249,10 +263,11 @@ fn confirm_ui(ui: &mut Ui, dialog: &mut ApplyDialog, out: &mut Vec<Command>) {
     let gate = &dialog.gate;
     let form = &mut dialog.form;
     if let Some(database) = &gate.typed_database {
-        let reasons = dialog.preview.high_impact.join("; ");
+        let reasons = untrusted::wrapped(&dialog.preview.high_impact.join("; "));
         ui.add(
             egui::Label::new(format!(
-                "High impact ({reasons}). Type the database name \"{database}\" to confirm."
+                "High impact ({reasons}). Type the database name {} to confirm.",
+                untrusted::name(&format!("\"{database}\""))
             ))
             .wrap(),
         );
@@ -337,7 +352,11 @@ fn evidence_ui(ui: &mut Ui, entry: &ChangeLogEntry) {
         if let Some(evidence) = evidence {
             ui.horizontal_wrapped(|ui| {
                 ui.label(RichText::new(label).strong());
-                ui.label(format!("{}: {}", evidence.status, evidence.evidence));
+                ui.label(format!(
+                    "{}: {}",
+                    evidence.status,
+                    untrusted::wrapped(&evidence.evidence)
+                ));
             });
         }
     }

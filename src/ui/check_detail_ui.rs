@@ -14,6 +14,7 @@ use super::attest_ui;
 use super::theme::{self, space};
 use super::widgets;
 use crate::finding::{ApplyClass, Finding, FixPlan, Status};
+use crate::untrusted;
 use eframe::egui;
 use egui::{RichText, Ui};
 
@@ -101,14 +102,14 @@ pub fn fix_script(finding: &Finding) -> Option<String> {
     }
     let mut out = vec![
         format!("-- pgSafeguard fix for {}: {}", finding.id, finding.title),
-        format!("-- Evidence: {}", one_line(&finding.evidence)),
+        format!("-- Evidence: {}", untrusted::one_line(&finding.evidence)),
         format!("-- Apply: {}", apply_words(plan)),
     ];
     if !plan.needs.is_empty() {
         out.push(format!("-- Needs: {}", plan.needs));
     }
     if !plan.note.is_empty() {
-        out.push(format!("-- Note: {}", one_line(&plan.note)));
+        out.push(format!("-- Note: {}", untrusted::one_line(&plan.note)));
     }
     if let Some(statements) = statements {
         out.push(String::new());
@@ -116,12 +117,19 @@ pub fn fix_script(finding: &Finding) -> Option<String> {
     }
     if let Some(edit) = &plan.config_edit {
         out.push(String::new());
-        out.push(format!("-- Proposed content of {}:", edit.file));
-        out.extend(edit.lines.iter().map(|l| format!("--   {l}")));
+        out.push(format!(
+            "-- Proposed content of {}:",
+            untrusted::name(&edit.file)
+        ));
+        out.extend(
+            edit.lines
+                .iter()
+                .map(|l| format!("--   {}", untrusted::text(l))),
+        );
         if !edit.validate.is_empty() {
             out.push(format!(
                 "-- Validate before reloading: {}",
-                one_line(&edit.validate)
+                untrusted::one_line(&edit.validate)
             ));
         }
     }
@@ -133,15 +141,12 @@ pub fn fix_script(finding: &Finding) -> Option<String> {
         out.extend(
             plan.rollback
                 .iter()
-                .map(|s| format!("-- {}", with_semicolon(s))),
+                // Escaped: a newline inside a quoted name must not end the comment.
+                .map(|s| format!("-- {}", untrusted::text(&with_semicolon(s)))),
         );
     }
     out.push(String::new());
     Some(out.join("\n"))
-}
-
-fn one_line(text: &str) -> String {
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 fn apply_words(plan: &FixPlan) -> String {
@@ -247,15 +252,21 @@ fn status_context_ui(ui: &mut Ui, finding: &Finding, out: &mut Vec<Command>) {
         ui.add_space(space::S);
         let text = format!(
             "Accepted risk: {} — accepted by {} until {}.",
-            risk.reason, risk.by, risk.expires
+            untrusted::wrapped(&risk.reason),
+            untrusted::name(&risk.by),
+            untrusted::name(&risk.expires)
         );
         widgets::banner(ui, theme::NoticeKind::Info, &text, None);
     }
     if let Some(attestation) = &finding.attestation {
         ui.add_space(space::S);
-        let mut text = format!("Attested by {} on {}.", attestation.by, attestation.at);
+        let mut text = format!(
+            "Attested by {} on {}.",
+            untrusted::name(&attestation.by),
+            untrusted::name(&attestation.at)
+        );
         if !attestation.note.is_empty() {
-            text.push_str(&format!(" {}", attestation.note));
+            text.push_str(&format!(" {}", untrusted::wrapped(&attestation.note)));
         }
         if widgets::banner(ui, theme::NoticeKind::Success, &text, Some("Withdraw")) {
             out.push(Command::WithdrawAttestation(finding.id.clone()));
@@ -265,7 +276,7 @@ fn status_context_ui(ui: &mut Ui, finding: &Finding, out: &mut Vec<Command>) {
 
 fn evidence_ui(ui: &mut Ui, finding: &Finding) {
     widgets::pane_heading(ui, "What was seen");
-    ui.add(egui::Label::new(&finding.evidence).wrap());
+    ui.add(egui::Label::new(untrusted::wrapped(&finding.evidence)).wrap());
     if !finding.objects.is_empty() {
         ui.add_space(space::XS);
         objects_ui(ui, &finding.id, &finding.objects);
@@ -288,12 +299,12 @@ fn objects_ui(ui: &mut Ui, id: &str, objects: &[String]) {
         ui.set_width(ui.available_width());
         if objects.len() <= INLINE_OBJECTS {
             for object in objects {
-                ui.label(RichText::new(object).monospace());
+                ui.label(RichText::new(untrusted::name(object)).monospace());
             }
             return;
         }
         virtual_rows(ui, ("objects", id), objects.len(), |_, i| {
-            egui::Label::new(RichText::new(&objects[i]).monospace()).truncate()
+            egui::Label::new(RichText::new(untrusted::name(&objects[i])).monospace()).truncate()
         });
     });
 }
@@ -328,7 +339,7 @@ fn virtual_rows<W: egui::Widget>(
 /// highlighting is cached by egui_extras).
 fn statements_ui(ui: &mut Ui, id: (&str, &str), count: usize, line: impl Fn(usize) -> String) {
     if count <= INLINE_STATEMENTS {
-        let text: Vec<String> = (0..count).map(&line).collect();
+        let text: Vec<String> = (0..count).map(|i| untrusted::wrapped(&line(i))).collect();
         widgets::code_block(ui, &text.join("\n"), "sql");
         return;
     }
@@ -347,7 +358,7 @@ fn statements_ui(ui: &mut Ui, id: (&str, &str), count: usize, line: impl Fn(usiz
                 ui.ctx(),
                 ui.style(),
                 &code_theme,
-                &line(i),
+                &untrusted::wrapped(&line(i)),
                 "sql",
             );
             egui::Label::new(job).truncate()
@@ -359,12 +370,12 @@ fn unknown_ui(ui: &mut Ui, finding: &Finding, out: &mut Vec<Command>) {
     if let Some(reason) = &finding.reason {
         if reason != &finding.evidence {
             widgets::pane_heading(ui, "Why it is unknown");
-            ui.add(egui::Label::new(reason).wrap());
+            ui.add(egui::Label::new(untrusted::wrapped(reason)).wrap());
         }
     }
     if let Some(grant) = &finding.grant {
         widgets::pane_heading(ui, "What would let the scanner see it");
-        widgets::code_block(ui, grant, "sql");
+        widgets::code_block(ui, &untrusted::wrapped(grant), "sql");
         if ui.small_button("Copy grant").clicked() {
             out.push(Command::Copy {
                 what: "the grant".to_string(),
@@ -402,7 +413,7 @@ fn fix_ui(
     apply_facts_ui(ui, plan);
     if !plan.note.is_empty() {
         ui.add_space(space::XS);
-        ui.add(egui::Label::new(&plan.note).wrap());
+        ui.add(egui::Label::new(untrusted::wrapped(&plan.note)).wrap());
     }
     if plan.irreversible {
         ui.add_space(space::XS);
@@ -491,20 +502,30 @@ fn apply_facts_ui(ui: &mut Ui, plan: &FixPlan) {
     if !plan.needs.is_empty() {
         ui.horizontal_wrapped(|ui| {
             ui.label(RichText::new("Needs").strong());
-            ui.label(&plan.needs);
+            ui.label(untrusted::wrapped(&plan.needs));
         });
     }
 }
 
 fn config_edit_ui(ui: &mut Ui, edit: &crate::finding::ConfigEdit) {
     ui.add_space(space::S);
-    ui.label(RichText::new(format!("Proposed lines for {}", edit.file)).strong());
-    widgets::code_block(ui, &edit.lines.join("\n"), "txt");
+    ui.label(
+        RichText::new(format!(
+            "Proposed lines for {}",
+            untrusted::name(&edit.file)
+        ))
+        .strong(),
+    );
+    let lines: Vec<String> = edit.lines.iter().map(|l| untrusted::wrapped(l)).collect();
+    widgets::code_block(ui, &lines.join("\n"), "txt");
     if !edit.validate.is_empty() {
         ui.label(
-            RichText::new(format!("Before reloading: {}", edit.validate))
-                .size(theme::text::SMALL)
-                .color(widgets::palette(ui).muted),
+            RichText::new(format!(
+                "Before reloading: {}",
+                untrusted::wrapped(&edit.validate)
+            ))
+            .size(theme::text::SMALL)
+            .color(widgets::palette(ui).muted),
         );
     }
 }

@@ -16,6 +16,7 @@ use crate::demo::{DemoCluster, DemoError, DemoStage, Discovery};
 use crate::report::{build_signed_report, ReportInput, SigningIdentity};
 use crate::session::SessionFile;
 use crate::snapshot::Snapshot;
+use crate::untrusted;
 use eframe::egui;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{channel, Receiver, Sender};
@@ -107,7 +108,7 @@ impl From<DemoError> for DemoFailure {
     fn from(e: DemoError) -> Self {
         match e {
             DemoError::NoBinaries { hint } => DemoFailure::NoBinaries { hint },
-            other => DemoFailure::Failed(one_line(&other.to_string())),
+            other => DemoFailure::Failed(untrusted::one_line(&other.to_string())),
         }
     }
 }
@@ -387,7 +388,9 @@ impl Jobs {
         runtime.spawn(async move {
             let result = applier.preview(&check_id).await;
             out.send(JobEvent::PreviewReady(
-                result.map(Box::new).map_err(|e| one_line(&e.to_string())),
+                result
+                    .map(Box::new)
+                    .map_err(|e| untrusted::one_line(&e.to_string())),
             ));
         });
         Ok(())
@@ -400,7 +403,9 @@ impl Jobs {
         runtime.spawn(async move {
             let result = applier.preview_rollback(&entry).await;
             out.send(JobEvent::PreviewReady(
-                result.map(Box::new).map_err(|e| one_line(&e.to_string())),
+                result
+                    .map(Box::new)
+                    .map_err(|e| untrusted::one_line(&e.to_string())),
             ));
         });
         Ok(())
@@ -423,7 +428,7 @@ impl Jobs {
                 .await
                 .map(Box::new)
                 .map_err(|e| ApplyFailure {
-                    message: one_line(&e.to_string()),
+                    message: untrusted::one_line(&e.to_string()),
                     entry: e.entry().cloned().map(Box::new),
                 });
             out.send(JobEvent::Applied(result));
@@ -480,7 +485,7 @@ impl Jobs {
             let result = crate::demo::settle_on_demo(&demo, &applier, entry, &log)
                 .await
                 .map(Box::new)
-                .map_err(|e| one_line(&e.to_string()));
+                .map_err(|e| untrusted::one_line(&e.to_string()));
             out.send(JobEvent::DemoSettled(result));
         });
         Ok(())
@@ -552,9 +557,4 @@ async fn write_text(path: PathBuf, text: String) -> Result<PathBuf, String> {
     .map_err(|e| format!("saving stopped unexpectedly: {e}"))?
     .map_err(|e| e.to_string())?;
     Ok(path)
-}
-
-/// Server errors can span lines (detail, hint); the GUI shows one.
-fn one_line(text: &str) -> String {
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
 }

@@ -12,6 +12,7 @@ use super::theme::{self, space, NoticeKind, ThemeChoice};
 use super::training_ui;
 use super::walkthrough_ui::{self, SectionView};
 use super::widgets;
+use crate::untrusted;
 use eframe::egui;
 use egui::{RichText, Ui};
 
@@ -172,14 +173,15 @@ fn target_ui(ui: &mut Ui, app: &App) {
     let version = target
         .server_version
         .as_deref()
-        .map(|v| format!(" · PostgreSQL {v}"))
+        .map(|v| format!(" · PostgreSQL {}", untrusted::name(v)))
         .unwrap_or_default();
     let text = format!(
-        "{source} · {}@{}:{}/{}{version} · {}",
-        target.user,
-        target.host,
+        "{} · {}@{}:{}/{}{version} · {}",
+        untrusted::name(&source),
+        untrusted::name(&target.user),
+        untrusted::name(&target.host),
         target.port,
-        target.dbname,
+        untrusted::name(&target.dbname),
         walkthrough_ui::display_time(&results.snapshot.collected_at)
     );
     // The chip goes first: the truncated line takes all the width left.

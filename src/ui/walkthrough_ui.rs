@@ -12,6 +12,7 @@ use super::training_ui;
 use super::widgets;
 use crate::finding::{Finding, Section, Status, Summary};
 use crate::snapshot::Snapshot;
+use crate::untrusted;
 use eframe::egui;
 use egui::text::LayoutJob;
 use egui::{RichText, TextFormat, Ui};
@@ -444,8 +445,8 @@ fn gaps_ui(ui: &mut Ui, snapshot: &Snapshot) {
         );
         for gap in &snapshot.gaps {
             ui.add_space(space::S);
-            ui.label(RichText::new(&gap.part).strong().monospace());
-            ui.label(&gap.message);
+            ui.label(RichText::new(untrusted::name(&gap.part)).strong().monospace());
+            ui.label(untrusted::wrapped(&gap.message));
             if let Some(grant) = &gap.grant {
                 widgets::code_block(ui, grant, "sql");
             }

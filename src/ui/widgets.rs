@@ -70,6 +70,9 @@ pub fn chip(ui: &mut Ui, text: &str) -> Response {
 /// Syntax-highlighted, selectable code in a framed block. Long lines wrap
 /// at the pane's width instead of widening the pane.
 pub fn code_block(ui: &mut Ui, code: &str, language: &str) {
+    // Lines were escaped by the caller; this guards the rest (see `untrusted`).
+    let code = crate::untrusted::glued(&crate::untrusted::terminal(code));
+    let code = code.as_str();
     let palette = palette(ui);
     theme::code_block(palette).show(ui, |ui| {
         ui.set_width(ui.available_width());
@@ -95,6 +98,9 @@ pub fn labelled_field(ui: &mut Ui, label: &str, field: TextEdit<'_>) -> Response
 /// A full-width coloured banner with an optional button; returns whether
 /// the button was clicked.
 pub fn banner(ui: &mut Ui, kind: NoticeKind, text: &str, button: Option<&str>) -> bool {
+    // Banners quote server messages: one line, every control shown escaped.
+    let text = crate::untrusted::glued(&crate::untrusted::one_line(text));
+    let text = text.as_str();
     let palette = palette(ui);
     let fg = palette.notice_fg(kind);
     let mut clicked = false;
