@@ -52,6 +52,10 @@ fn fixture_snapshot() -> Snapshot {
         message: "permission denied for function pg_ident_file_mappings".into(),
         grant: Some("GRANT EXECUTE ON FUNCTION pg_ident_file_mappings() TO scanner".into()),
     });
+    snapshot.gaps.push(Gap::unscanned_databases(&[
+        "archive_2019".into(),
+        "postgres".into(),
+    ]));
     snapshot
 }
 
@@ -504,6 +508,9 @@ fn text_holds_the_cover_chapters_every_check_and_the_hipaa_table() {
         "What could not be checked",
         "pg_ident_file_mappings",
         "Appendix A · Scope and method",
+        // Issue 13 §4: the scope says which databases were not scanned.
+        "Not scanned.",
+        "archive_2019",
         "Appendix B · Embedded scan data and how to verify",
         "pgsafeguard verify report.pdf \\",
         "--expect-fingerprint",

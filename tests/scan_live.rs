@@ -204,10 +204,43 @@ fn hardened_server_passes_over_verified_tls() {
             finding(&report, id)
         );
     }
+    // The granted scanner reads everything it needs; the one gap names the
+    // databases this scan of one database did not visit (issue 13 §4).
+    let gaps = report["gaps"].as_array().expect("gaps");
+    assert_eq!(gaps.len(), 1, "{gaps:?}");
+    assert_eq!(gaps[0]["part"], "unscanned_databases");
     assert_eq!(
-        report["gaps"],
-        serde_json::json!([]),
-        "the granted scanner sees everything"
+        gaps[0]["message"], "not scanned: postgres; use --all-databases",
+        "{gaps:?}"
+    );
+    let text = pgsafeguard(&[
+        "scan",
+        &conninfo,
+        "--policy",
+        policy.to_str().expect("utf8"),
+    ]);
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(
+        text.contains("unscanned_databases: not scanned: postgres; use --all-databases"),
+        "{text}"
+    );
+    // With --all-databases nothing is left out.
+    let (_, all, stderr) = scan_json_with(
+        &conninfo,
+        &[
+            "--policy",
+            policy.to_str().expect("utf8"),
+            "--all-databases",
+        ],
+    );
+    assert!(
+        !all["gaps"]
+            .as_array()
+            .expect("gaps")
+            .iter()
+            .any(|g| g["part"] == "unscanned_databases"),
+        "{stderr}: {}",
+        all["gaps"]
     );
 }
 

@@ -111,3 +111,25 @@ pub fn load_snapshot(path: &Path) -> anyhow::Result<Snapshot> {
         anyhow::anyhow!("{shown} is not a valid pgSafeguard snapshot ({e}): pass a file written by --save-snapshot")
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report_with_gaps(gaps: Vec<Gap>) -> ScanReport {
+        let snapshot = Snapshot {
+            gaps,
+            ..Snapshot::default()
+        };
+        ScanReport::new(&snapshot, Vec::new())
+    }
+
+    #[test]
+    fn strict_treats_unscanned_databases_like_unknown() {
+        let unscanned = report_with_gaps(vec![Gap::unscanned_databases(&["archive_2019".into()])]);
+        assert_eq!(exit_code(&unscanned, true), ExitCode::from(1));
+        assert_eq!(exit_code(&unscanned, false), ExitCode::SUCCESS);
+        let complete = report_with_gaps(Vec::new());
+        assert_eq!(exit_code(&complete, true), ExitCode::SUCCESS);
+    }
+}

@@ -759,7 +759,7 @@ impl<'a> ReportWriter<'a, '_> {
                 vec![Span::new(
                     format!(
                         "by {} on {} — {}",
-                        untrusted::name(&a.by),
+                        untrusted::text(&a.by),
                         untrusted::name(&a.at),
                         untrusted::text(&a.note)
                     ),
@@ -773,7 +773,7 @@ impl<'a> ReportWriter<'a, '_> {
                 vec![Span::new(
                     format!(
                         "by {} until {} — {}",
-                        untrusted::name(&a.by),
+                        untrusted::text(&a.by),
                         untrusted::name(&a.expires),
                         untrusted::text(&a.reason)
                     ),
@@ -972,7 +972,7 @@ impl<'a> ReportWriter<'a, '_> {
                     Some(Row::Cells(vec![
                         vec![Span::new(f.id.clone(), CELL_BOLD)],
                         vec![Span::new(f.title.clone(), CELL)],
-                        vec![Span::new(untrusted::name(&a.by), CELL)],
+                        vec![Span::new(untrusted::text(&a.by), CELL)],
                         vec![Span::new(untrusted::name(&a.at), CELL)],
                         vec![Span::new(untrusted::text(&a.note), CELL)],
                     ]))
@@ -1006,7 +1006,7 @@ impl<'a> ReportWriter<'a, '_> {
                     let a = f.accepted.as_ref()?;
                     Some(Row::Cells(vec![
                         vec![Span::new(f.id.clone(), CELL_BOLD)],
-                        vec![Span::new(untrusted::name(&a.by), CELL)],
+                        vec![Span::new(untrusted::text(&a.by), CELL)],
                         vec![Span::new(untrusted::text(&a.reason), CELL)],
                         vec![Span::new(untrusted::name(&a.expires), CELL)],
                     ]))
@@ -1299,8 +1299,8 @@ fn capped_text(text: &str) -> String {
     }
     let kept: String = escaped.chars().take(TEXT_SHOWN).collect();
     format!(
-        "{kept} … ({} characters in all in the embedded scan data)",
-        text.chars().count()
+        "{kept} … ({} more characters in the embedded scan data)",
+        escaped.chars().count() - TEXT_SHOWN
     )
 }
 
@@ -1451,7 +1451,7 @@ fn applied_entries(log: &[serde_json::Value], id: &str) -> Vec<String> {
                 parts.push(untrusted::name(&human_time(&at)));
             }
             if let Some(by) = entry_text(&e, &BY_KEYS) {
-                parts.push(format!("by {}", untrusted::name(&by)));
+                parts.push(format!("by {}", untrusted::text(&by)));
             }
             if let Some(outcome) = entry_text(&e, &OUTCOME_KEYS) {
                 parts.push(untrusted::text(&outcome));
@@ -1474,7 +1474,7 @@ fn change_row(entry: &serde_json::Value) -> Row {
     let statements = entry_statements(entry);
     let mut what = Vec::new();
     if let Some(by) = entry_text(entry, &BY_KEYS) {
-        what.push(Span::new(format!("by {}\n", untrusted::name(&by)), CELL));
+        what.push(Span::new(format!("by {}\n", untrusted::text(&by)), CELL));
     }
     if statements.is_empty() {
         what.push(Span::new(untrusted::text(&entry.to_string()), CELL_MONO));

@@ -253,7 +253,7 @@ fn status_context_ui(ui: &mut Ui, finding: &Finding, out: &mut Vec<Command>) {
         let text = format!(
             "Accepted risk: {} — accepted by {} until {}.",
             untrusted::wrapped(&risk.reason),
-            untrusted::name(&risk.by),
+            untrusted::wrapped(&risk.by),
             untrusted::name(&risk.expires)
         );
         widgets::banner(ui, theme::NoticeKind::Info, &text, None);
@@ -262,7 +262,7 @@ fn status_context_ui(ui: &mut Ui, finding: &Finding, out: &mut Vec<Command>) {
         ui.add_space(space::S);
         let mut text = format!(
             "Attested by {} on {}.",
-            untrusted::name(&attestation.by),
+            untrusted::wrapped(&attestation.by),
             untrusted::name(&attestation.at)
         );
         if !attestation.note.is_empty() {
