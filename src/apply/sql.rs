@@ -609,6 +609,7 @@ mod tests {
                 can_login: true,
                 create_db: !superuser,
                 bypass_rls: !superuser,
+                replication: !superuser,
                 conn_limit: -1,
                 ..Role::default()
             }
@@ -644,7 +645,7 @@ mod tests {
                     &Policy::default(),
                     &Attestations::default(),
                 );
-                for (id, wanted) in [("PRIV-001", &su), ("PRIV-002", &user), ("PRIV-003", &user), ("AUTH-015", &user)] {
+                for (id, wanted) in [("PRIV-001", &su), ("PRIV-002", &user), ("PRIV-003", &user), ("AUTH-015", &user), ("PRIV-020", &user)] {
                     let finding = findings.iter().find(|f| f.id == id).expect("finding");
                     let plan = finding.fix.as_ref().expect("a failing check has a plan");
                     prop_assert!(!plan.statements.is_empty(), "{} built nothing", id);
