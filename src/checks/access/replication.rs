@@ -279,9 +279,24 @@ mod tests {
             p[0].all_tables = true;
             p[0].tables.clear();
         }
+        let slot = |name: &str, logical: bool| crate::snapshot::ReplicationSlot {
+            name: name.into(),
+            slot_type: if logical { "logical" } else { "physical" }.into(),
+            plugin: logical.then(|| "pgoutput".into()),
+            database: logical.then(|| "clinic".into()),
+            active: false,
+        };
+        s.replication_slots = Some(vec![slot("standby_1", false), slot("to_bi", true)]);
         let policy = cases().remove(0).policy;
         let f = judge_with("PRIV-020", &s, &policy);
         assert_eq!(f.status, Status::Pass);
+        assert!(
+            f.evidence
+                .contains("logical replication slots: to_bi (pgoutput, database clinic, inactive)"),
+            "{}",
+            f.evidence
+        );
+        assert!(!f.evidence.contains("standby_1"));
         assert!(
             f.evidence
                 .contains("clinic: to_reporting (FOR ALL TABLES) → public.patients"),
