@@ -814,7 +814,11 @@ mod tests {
         set(&mut s, "lo_compat_privileges", "on");
         let f = judge("GEN-003", &s);
         assert_eq!(f.status, Status::Fail, "{}", f.evidence);
-        assert!(f.fix.unwrap_or_default().note.contains("lo_compat_privileges = 0"));
+        assert!(f
+            .fix
+            .unwrap_or_default()
+            .note
+            .contains("lo_compat_privileges = 0"));
         set(&mut s, "lo_compat_privileges", "off");
         assert_eq!(judge("GEN-003", &s).status, Status::Pass);
     }

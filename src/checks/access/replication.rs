@@ -182,7 +182,14 @@ fn phi_publication(
     } else {
         phi_tables
     };
-    (!phi_tables.is_empty()).then(|| format!("{label} → {}", phi_tables.join(", ")))
+    if phi_tables.is_empty() {
+        // Listed anyway: it will publish every PHI table created later.
+        publication
+            .all_tables
+            .then(|| format!("{label} → no PHI table yet, every new table is published"))
+    } else {
+        Some(format!("{label} → {}", phi_tables.join(", ")))
+    }
 }
 
 fn revoke_replication_logins(s: &Snapshot, verdict: &Verdict) -> FixPlan {
@@ -300,6 +307,14 @@ mod tests {
         assert!(
             f.evidence
                 .contains("clinic: to_reporting (FOR ALL TABLES) → public.patients"),
+            "{}",
+            f.evidence
+        );
+        crate::checks::testkit::db(&mut s).relations = Some(Vec::new());
+        let f = judge_with("PRIV-020", &s, &policy);
+        assert!(
+            f.evidence
+                .contains("no PHI table yet, every new table is published"),
             "{}",
             f.evidence
         );

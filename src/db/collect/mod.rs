@@ -35,7 +35,9 @@
 //! (`password_kinds`, from pg_authid or from `pgsafeguard.password_kinds()`
 //! of `assets/sql/scanner-role.sql`), function bodies and view definitions are matched
 //! there (`literal_key_in_body`), the query text of sessions is never read,
-//! and the password in `primary_conninfo` is redacted ([`redact`]).
+//! the password in `primary_conninfo` is redacted ([`redact`]), and stored
+//! outbound credentials (user mappings, foreign servers, subscriptions) are
+//! tested there: only option names or a yes/no come back ([`outbound`]).
 //!
 //! # Example
 //!
