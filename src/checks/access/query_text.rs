@@ -105,7 +105,7 @@ fn query_text_limited(s: &Snapshot, policy: &Policy) -> Verdict {
     }
     let shown: Vec<String> = offenders
         .iter()
-        .map(|name| format!("{name} (via {})", via(&graph.direct_groups(name), &graph)))
+        .map(|name| format!("{name} (via {})", via(graph.direct_groups(name), &graph)))
         .collect();
     Verdict::fail(format!(
         "{} non-administrator login(s) read every session's query text: {}; {seen}",
