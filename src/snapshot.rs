@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// Bumped whenever a field is added or its meaning changes.
-pub const SCHEMA_VERSION: u32 = 3;
+pub const SCHEMA_VERSION: u32 = 4;
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Snapshot {
@@ -46,6 +46,14 @@ pub struct Snapshot {
     pub databases: Vec<DatabaseFacts>,
     /// File facts, only when the scanner runs on the database host.
     pub host: Option<HostFacts>,
+    /// `pg_subscription` (shared catalog; `subconninfo` is superuser-only):
+    /// whether each subscription stores a password, tested on the server.
+    /// `None` when not collected or in snapshots before schema 4.
+    #[serde(default)]
+    pub subscriptions: Option<Vec<Subscription>>,
+    /// `pg_replication_slots`. `None` when not collected or before schema 4.
+    #[serde(default)]
+    pub replication_slots: Option<Vec<ReplicationSlot>>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -181,6 +189,10 @@ pub struct Role {
     pub valid_until: Option<String>,
     /// `rolconfig` entries, `name=value`.
     pub config: Vec<String>,
+    /// `COMMENT ON ROLE` (`pg_shdescription`); the scanner-role script marks
+    /// its role with one. `None` without a comment or before schema 4.
+    #[serde(default)]
+    pub comment: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -268,6 +280,82 @@ pub struct DatabaseFacts {
     /// Value sampling of text columns (`--sample-phi`); `None` when not run.
     #[serde(default)]
     pub phi_sample: Option<PhiSample>,
+    /// `pg_user_mappings` with the names of options that hold a credential.
+    /// `None` when not collected or before schema 4.
+    #[serde(default)]
+    pub user_mappings: Option<Vec<UserMapping>>,
+    /// `pg_foreign_server` with the names of options that hold a credential.
+    #[serde(default)]
+    pub foreign_servers: Option<Vec<ForeignServer>>,
+    /// `pg_publication` with the tables each one publishes.
+    #[serde(default)]
+    pub publications: Option<Vec<Publication>>,
+    /// `pg_largeobject_metadata`: how many large objects each role owns.
+    #[serde(default)]
+    pub large_objects: Option<Vec<LargeObjectOwner>>,
+}
+
+/// Option names that look like a credential (`password`, `passwd`,
+/// `secret`, …). Only the names: the values never leave the server.
+pub type CredentialOptions = Vec<String>;
+
+/// A user mapping: which role's outbound connection through which server.
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct UserMapping {
+    pub server: String,
+    /// `None` = the mapping `FOR PUBLIC`.
+    pub role: Option<String>,
+    /// Credential option names; `None` when PostgreSQL hides this mapping's
+    /// options from the scanner (only superusers, the mapped role and the
+    /// server's owner see them).
+    pub credential_options: Option<CredentialOptions>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct ForeignServer {
+    pub name: String,
+    pub owner: String,
+    pub wrapper: String,
+    pub credential_options: CredentialOptions,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Subscription {
+    pub name: String,
+    /// The database the subscription lives in.
+    pub database: String,
+    pub owner: String,
+    /// `subconninfo` names a password (tested on the server; never copied).
+    pub stores_password: bool,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct ReplicationSlot {
+    pub name: String,
+    /// `physical` or `logical`.
+    pub slot_type: String,
+    /// Output plugin of a logical slot.
+    pub plugin: Option<String>,
+    /// Database of a logical slot.
+    pub database: Option<String>,
+    pub active: bool,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Publication {
+    pub name: String,
+    pub owner: String,
+    /// `FOR ALL TABLES`: every table, present and future.
+    pub all_tables: bool,
+    /// Published tables (`schema.table`, sorted), as `pg_publication_tables`
+    /// expands them.
+    pub tables: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct LargeObjectOwner {
+    pub owner: String,
+    pub count: i64,
 }
 
 /// What sampling text columns for SSN-shaped values found: counts and
@@ -445,9 +533,11 @@ impl Snapshot {
 mod tests {
     use super::*;
 
-    /// Schema 2 only added `Membership::set_option` and schema 3 only the
-    /// views' `security_invoker` and `reads` (all serde defaults), so a
-    /// schema-1 file written by an older pgSafeguard still loads.
+    /// Schema 2 only added `Membership::set_option`, schema 3 only the
+    /// views' `security_invoker` and `reads`, schema 4 only optional facts
+    /// (stored credentials, publications, slots, large objects, role
+    /// comments; all serde defaults), so a schema-1 file written by an older
+    /// pgSafeguard still loads.
     #[test]
     fn schema_one_snapshots_still_load() {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -458,6 +548,11 @@ mod tests {
         let memberships = snapshot.memberships.unwrap();
         assert!(!memberships.is_empty());
         assert!(memberships.iter().all(|m| m.set_option.is_none()));
+        assert!(snapshot.subscriptions.is_none() && snapshot.replication_slots.is_none());
+        assert!(snapshot.databases.iter().all(|d| d.user_mappings.is_none()
+            && d.foreign_servers.is_none()
+            && d.publications.is_none()
+            && d.large_objects.is_none()));
     }
 
     #[test]

@@ -49,6 +49,8 @@ const VERIFIED_LIVE: &[&str] = &[
     "TLS-002", "TLS-009", "EAR-010", "GEN-002", "GEN-003", "AUTH-011", "AUTH-015", "PRIV-002",
     "PRIV-003", "PRIV-004", "PRIV-005", "PRIV-006", "PRIV-009", "PRIV-010", "PRIV-011", "PRIV-012",
     "PRIV-013", "PRIV-014", "PRIV-017", "AUD-004", "AUD-006", "AUD-010", "AUD-011", "AUD-013",
+    // outbound_traps(): stored credentials (irreversible), replication, query text
+    "AUTH-017", "PRIV-019", "PRIV-020",
 ];
 
 /// Checks with a statement-building fix that this file does not apply, and why.
@@ -665,6 +667,28 @@ fn fixes_for_checks_the_insecure_cluster_passes() {
     target.rollback(&entry);
     cluster.restart();
     target.assert_status("TLS-009", Status::Fail, "after the rollback and restart");
+}
+
+/// PRIV-019, PRIV-020 and GEN-003 (lo_compat_privileges) round trip; AUTH-017 drops
+/// the stored password options (irreversible: the secret is never read, so there is no
+/// rollback) and then passes, and no secret reaches the change log.
+#[test]
+fn fixes_for_stored_credentials_replication_query_text_and_large_objects() {
+    let cluster = support::outbound_traps(false);
+    let target = Target::new(&superuser_tcp(&cluster, "sslmode=disable"));
+    for id in ["PRIV-019", "PRIV-020", "GEN-003"] {
+        target.round_trip(id);
+    }
+    target.assert_status("AUTH-017", Status::Fail, "before the fix");
+    let preview = target.preview("AUTH-017");
+    assert!(preview.irreversible, "{}", preview.render_text());
+    assert_applied(&target.apply("AUTH-017"));
+    target.assert_status("AUTH-017", Status::Pass, "after the fix");
+    let log =
+        std::fs::read_to_string(target._dir.path().join("change-log.jsonl")).expect("change log");
+    for (name, secret) in support::outbound_secrets() {
+        assert!(!log.contains(secret), "the {name} reached the change log");
+    }
 }
 
 /// Removes, when dropped, the files that appeared in a folder since it was made.

@@ -129,6 +129,9 @@ pub fn parse(sql: &str) -> Statement {
     }
     let words: Vec<&str> = tokens.iter().take(3).filter_map(word).collect();
     match words.as_slice() {
+        // Not a role statement (`ALTER USER` is ALTER ROLE's synonym): it
+        // changes a mapping's options, and runs in the fix's transaction.
+        ["alter", "user", "mapping"] => Statement::Other,
         ["alter", "system", ..] => alter_system(&tokens[2..]),
         ["alter", "role" | "user", ..] => alter_role(&tokens[2..]),
         ["drop", "role" | "user", ..] => drop_role(&tokens[2..]),
@@ -555,6 +558,9 @@ mod tests {
             "ALTER ROLE x -- comment",
             "DO $$ BEGIN EXECUTE 'ALTER ROLE app NOSUPERUSER'; END $$",
             "SELECT 1",
+            // AUTH-017's fix: a user mapping, not a role named "mapping".
+            "ALTER USER MAPPING FOR \"app\" SERVER \"billing\" OPTIONS (DROP \"password\")",
+            "ALTER USER MAPPING FOR PUBLIC SERVER s OPTIONS (DROP password)",
         ] {
             assert_eq!(parse(sql), Statement::Other, "{sql}");
         }
@@ -603,6 +609,7 @@ mod tests {
                 can_login: true,
                 create_db: !superuser,
                 bypass_rls: !superuser,
+                replication: !superuser,
                 conn_limit: -1,
                 ..Role::default()
             }
@@ -638,7 +645,7 @@ mod tests {
                     &Policy::default(),
                     &Attestations::default(),
                 );
-                for (id, wanted) in [("PRIV-001", &su), ("PRIV-002", &user), ("PRIV-003", &user), ("AUTH-015", &user)] {
+                for (id, wanted) in [("PRIV-001", &su), ("PRIV-002", &user), ("PRIV-003", &user), ("AUTH-015", &user), ("PRIV-020", &user)] {
                     let finding = findings.iter().find(|f| f.id == id).expect("finding");
                     let plan = finding.fix.as_ref().expect("a failing check has a plan");
                     prop_assert!(!plan.statements.is_empty(), "{} built nothing", id);

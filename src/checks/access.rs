@@ -18,6 +18,9 @@
 //! - "Can read" and "can become" follow every membership (SET ROLE works
 //!   whatever the INHERIT setting), see [`Reach::SetRole`].
 
+mod query_text;
+mod replication;
+
 use super::facts;
 use super::facts::{
     bootstrap_name, describe, library_listed, major_version, need_setting, part_missing,
@@ -55,6 +58,8 @@ pub static CHECKS: &[&Check] = &[
     &PHI_OWNERS_CANNOT_LOG_IN,
     &PHI_COLUMNS_LEAST_PRIVILEGE,
     &SET_USER_LOADED,
+    &query_text::QUERY_TEXT_LIMITED,
+    &replication::REPLICATION_PHI,
 ];
 
 /// Relation kinds that carry row-level security.
@@ -3195,6 +3200,8 @@ pub fn cases() -> Vec<super::testkit::Case> {
     set(&mut bad, "shared_preload_libraries", "pgaudit");
     cases.push(Case::new("PRIV-018", good, bad).expect(Status::Pass, Status::Warn));
 
+    cases.extend(query_text::cases());
+    cases.extend(replication::cases());
     cases
 }
 

@@ -141,8 +141,14 @@ pub fn base() -> Snapshot {
             functions: Some(Vec::new()),
             views_with_literal_keys: Some(Vec::new()),
             phi_sample: None,
+            user_mappings: Some(Vec::new()),
+            foreign_servers: Some(Vec::new()),
+            publications: Some(Vec::new()),
+            large_objects: Some(Vec::new()),
         }],
         host: None,
+        subscriptions: Some(Vec::new()),
+        replication_slots: Some(Vec::new()),
     }
 }
 

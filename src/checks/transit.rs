@@ -1,6 +1,6 @@
 //! Guide section 3: encryption in transit and authentication (TLS-*, AUTH-*).
 //!
-//! Owns the declarations of TLS-001 … TLS-009 and AUTH-001 … AUTH-016, their
+//! Owns the declarations of TLS-001 … TLS-009 and AUTH-001 … AUTH-017, their
 //! evaluate functions and fix builders. pg_hba reasoning (first match wins,
 //! loopback, anywhere, proposed files) lives in [`super::hba`]; the OpenSSL
 //! cipher expression reader and the connection-string reader are private
@@ -9,6 +9,7 @@
 
 mod ciphers;
 mod conninfo;
+mod stored_credentials;
 
 use super::facts::{
     alter_system_set, describe, is_bootstrap, is_not_applicable, is_off, library_listed,
@@ -53,6 +54,7 @@ pub static CHECKS: &[&Check] = &[
     &AUTH_THROTTLING,
     &CONNECTION_LIMITS,
     &IDLE_TIMEOUTS,
+    &stored_credentials::STORED_CREDENTIALS,
 ];
 
 // ---------------------------------------------------------------------------
@@ -2808,6 +2810,9 @@ pub fn cases() -> Vec<super::testkit::Case> {
             ]),
         ),
     ]
+    .into_iter()
+    .chain(stored_credentials::cases())
+    .collect()
 }
 
 #[cfg(test)]
@@ -2861,6 +2866,7 @@ mod tests {
         s.password_kinds = None;
         s.roles = None;
         s.role_settings = None;
+        s.subscriptions = None;
         for check in CHECKS {
             let v = run(check, &s);
             assert_ne!(

@@ -59,6 +59,8 @@ pub fn snapshot(layout: &Layout) -> Snapshot {
         database_stats: Some(database_stats()),
         databases: vec![database(layout)],
         host: None,
+        subscriptions: Some(Vec::new()),
+        replication_slots: Some(Vec::new()),
     }
 }
 
@@ -365,6 +367,7 @@ fn roles(layout: &Layout) -> Vec<Role> {
         conn_limit: -1,
         valid_until: None,
         config: Vec::new(),
+        comment: None,
     });
     let mut all: Vec<Role> = std::iter::once(bootstrap)
         .chain(predefined)
@@ -648,5 +651,9 @@ fn database(layout: &Layout) -> DatabaseFacts {
         functions: Some(functions(layout)),
         views_with_literal_keys: Some(Vec::new()),
         phi_sample: None,
+        user_mappings: Some(Vec::new()),
+        foreign_servers: Some(Vec::new()),
+        publications: Some(Vec::new()),
+        large_objects: Some(Vec::new()),
     }
 }

@@ -175,7 +175,8 @@ fn roles_sql() -> String {
     format!(
         "SELECT oid, rolname::text AS name, rolsuper, rolinherit, rolcreaterole, \
          rolcreatedb, rolcanlogin, rolreplication, rolbypassrls, rolconnlimit, \
-         {} AS valid_until, rolconfig \
+         {} AS valid_until, rolconfig, \
+         pg_catalog.shobj_description(oid, 'pg_authid') AS comment \
          FROM pg_catalog.pg_roles ORDER BY rolname",
         utc_text("rolvaliduntil")
     )
@@ -198,6 +199,7 @@ fn store_roles(rows: &[Row], staging: &mut Staging) -> Result<(), DecodeError> {
                 conn_limit: get(row, "rolconnlimit")?,
                 valid_until: get(row, "valid_until")?,
                 config: text_list(row, "rolconfig")?,
+                comment: get(row, "comment")?,
             })
         })
         .collect::<Result<Vec<_>, DecodeError>>()?;
