@@ -55,6 +55,7 @@ mod cluster;
 mod database;
 mod gaps;
 mod identity;
+mod node_tree;
 mod part;
 mod passwords;
 mod phi;
