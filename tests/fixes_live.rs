@@ -1236,7 +1236,10 @@ fn definer_functions_and_row_independent_policies() {
         "AUD-003",
         Status::Warn,
         &[lookup, total],
-        &["public.patients (its dependencies)", "callable by auditor_sam"],
+        &[
+            "public.patients (its dependencies)",
+            "callable by auditor_sam",
+        ],
     );
 
     // Approved by the policy: only the path of clinic_count() is left, and its fix
@@ -1251,7 +1254,12 @@ fn definer_functions_and_row_independent_policies() {
             ..Policy::default()
         },
     );
-    approving.expect("PRIV-012", Status::Fail, &[count], &["approved by the policy"]);
+    approving.expect(
+        "PRIV-012",
+        Status::Fail,
+        &[count],
+        &["approved by the policy"],
+    );
     approving.round_trip("PRIV-012");
 
     // The full fix: pin the path, revoke EXECUTE from the group and the login; the rollback
@@ -1265,8 +1273,13 @@ fn definer_functions_and_row_independent_policies() {
     ] {
         assert!(steps.contains(&statement), "{statement}: {steps:?}");
     }
-    let restore = "ALTER ROUTINE \"public\".\"clinic_count\"() SET search_path = \"pg_catalog\", \"public\"";
-    assert!(preview.rollback.iter().any(|r| r == restore), "{:?}", preview.rollback);
+    let restore =
+        "ALTER ROUTINE \"public\".\"clinic_count\"() SET search_path = \"pg_catalog\", \"public\"";
+    assert!(
+        preview.rollback.iter().any(|r| r == restore),
+        "{:?}",
+        preview.rollback
+    );
     let entry = target.apply("PRIV-012");
     assert_applied(&entry);
     target.assert_status("PRIV-012", Status::Pass, "after the fix");
@@ -1309,7 +1322,14 @@ fn definer_functions_and_row_independent_policies() {
     );
     cluster.psql_unlogged(
         CLINIC_DB,
-        &[&format!("ALTER POLICY auditor_all ON public.notes USING ({reads_row})")],
+        &[&format!(
+            "ALTER POLICY auditor_all ON public.notes USING ({reads_row})"
+        )],
     );
-    target.expect("PRIV-015", Status::Pass, &[], &["every permissive expression reads"]);
+    target.expect(
+        "PRIV-015",
+        Status::Pass,
+        &[],
+        &["every permissive expression reads"],
+    );
 }

@@ -18,15 +18,15 @@
 //! - "Can read" and "can become" follow every membership (SET ROLE works
 //!   whatever the INHERIT setting), see [`Reach::SetRole`].
 
+use super::definers::{self, routine_key};
 use super::facts;
 use super::facts::{
-    bootstrap_name, describe, library_listed, major_version, need_setting, part_missing,
-    preload_statement, push_identifier, restore_list, sample, scanner_role, split_list, value,
-    annotated_sample,
+    annotated_sample, bootstrap_name, describe, library_listed, major_version, need_setting,
+    part_missing, preload_statement, push_identifier, restore_list, sample, scanner_role,
+    split_list, value,
 };
 use super::managed::{self, Provider};
 use super::privileges::{FastMap, FastSet, Reach, RoleGraph, RoleSet, PUBLIC, READ_ALL_DATA};
-use super::definers::{self, routine_key};
 use super::{hba, phi, views};
 use super::{Check, Fix, Verdict};
 use crate::finding::{ApplyClass, FixPlan, Section, Severity};
@@ -1255,7 +1255,8 @@ fn default_acl_sql(d: &DefaultAcl) -> (String, &'static str) {
 pub static SECURITY_DEFINER_SAFE: Check = Check {
     id: "PRIV-012",
     section: Section::Access,
-    title: "SECURITY DEFINER functions pin search_path and lend no owner's power to ordinary logins",
+    title:
+        "SECURITY DEFINER functions pin search_path and lend no owner's power to ordinary logins",
     severity: Severity::High,
     hipaa: &["164.312(a)(1)"],
     cis: Some("4.5"),
@@ -1393,7 +1394,11 @@ impl<'a> DefinerJudge<'a> {
             if reads.tables.is_empty() {
                 return Ok(None);
             } else if owner.bypass_rls {
-                format!("owner {} has BYPASSRLS; it reads {}", owner.name, reads.describe(f))
+                format!(
+                    "owner {} has BYPASSRLS; it reads {}",
+                    owner.name,
+                    reads.describe(f)
+                )
             } else if reads.tables.iter().any(owns) {
                 format!(
                     "owner {} owns PHI it reads: {}",
@@ -2217,8 +2222,8 @@ fn clause_reads_row(p: &RlsPolicy, clause: Clause) -> Option<bool> {
 /// WITH CHECK, an ALL or UPDATE policy checks new rows with its USING.
 fn narrowed(p: &RlsPolicy, clause: Clause, restrictive: &[&RlsPolicy]) -> bool {
     restrictive.iter().any(|r| {
-        let roles = r.roles.iter().any(|x| is_public(x))
-            || p.roles.iter().all(|x| r.roles.contains(x));
+        let roles =
+            r.roles.iter().any(|x| is_public(x)) || p.roles.iter().all(|x| r.roles.contains(x));
         let command = r.command == "ALL" || r.command == p.command;
         let own = match clause {
             Clause::WithCheck if r.with_check.is_none() && r.command != "INSERT" => Clause::Using,
@@ -3578,7 +3583,10 @@ pub fn cases() -> Vec<super::testkit::Case> {
     cases.push(Case::new("PRIV-012", good, bad));
     // A superuser's definer reading PHI, executable by a group of two logins.
     let mut bad = with_relations(vec![patients("phi_owner")]);
-    add_roles(&mut bad, vec![group("clinicians"), login("kim"), login("lee")]);
+    add_roles(
+        &mut bad,
+        vec![group("clinicians"), login("kim"), login("lee")],
+    );
     add_memberships(&mut bad, &[("clinicians", "kim"), ("clinicians", "lee")]);
     let mut f = definer(&["search_path=pg_catalog, pg_temp"], false);
     f.owner = "postgres".into();
@@ -3647,7 +3655,11 @@ pub fn cases() -> Vec<super::testkit::Case> {
         db(&mut s).policies = Some(vec![p]);
         s
     };
-    cases.push(Case::new("PRIV-015", protected(), session_gate(&["PUBLIC"])));
+    cases.push(Case::new(
+        "PRIV-015",
+        protected(),
+        session_gate(&["PUBLIC"]),
+    ));
     cases.push(
         Case::new("PRIV-015", protected(), session_gate(&["auditor"]))
             .expect(Status::Pass, Status::Warn),
@@ -4331,15 +4343,18 @@ mod tests {
         let v = eval(&SECURITY_DEFINER_SAFE, &s, &Policy::default());
         assert_eq!(v.status, Status::Fail);
         assert!(
-            v.evidence.contains("search_path pg_catalog, $user, public does not end with pg_temp"),
+            v.evidence
+                .contains("search_path pg_catalog, $user, public does not end with pg_temp"),
             "{}",
             v.evidence
         );
         let plan = SECURITY_DEFINER_SAFE.plan(&s, &v);
         assert_eq!(
             plan.rollback,
-            vec!["ALTER ROUTINE \"app\".\"lookup_patient\"(bigint) SET search_path = \
-                  \"pg_catalog\", \"$user\", \"public\""]
+            vec![
+                "ALTER ROUTINE \"app\".\"lookup_patient\"(bigint) SET search_path = \
+                  \"pg_catalog\", \"$user\", \"public\""
+            ]
         );
         // pg_temp first (or only implied) is what the hijack uses; an empty path too.
         for path in ["search_path=pg_temp, pg_catalog", "search_path=\"\""] {
@@ -4398,11 +4413,15 @@ mod tests {
         let routine = "\"app\".\"lookup_patient\"(bigint)";
         assert_eq!(
             plan.statements,
-            [format!("REVOKE EXECUTE ON ROUTINE {routine} FROM \"clinicians\"")]
+            [format!(
+                "REVOKE EXECUTE ON ROUTINE {routine} FROM \"clinicians\""
+            )]
         );
         assert_eq!(
             plan.rollback,
-            [format!("GRANT EXECUTE ON ROUTINE {routine} TO \"clinicians\"")]
+            [format!(
+                "GRANT EXECUTE ON ROUTINE {routine} TO \"clinicians\""
+            )]
         );
         // The policy approves it: the owner test is skipped, and said.
         let approved = Policy {
@@ -4411,17 +4430,27 @@ mod tests {
         };
         let v = eval(&SECURITY_DEFINER_SAFE, &s, &approved);
         assert_eq!(v.status, Status::Pass, "{}", v.evidence);
-        assert!(v.evidence.contains("approved by the policy"), "{}", v.evidence);
+        assert!(
+            v.evidence.contains("approved by the policy"),
+            "{}",
+            v.evidence
+        );
         // Approval covers the owner only: an unpinned path still fails.
         let mut unpinned = s.clone();
         definer_mut(&mut unpinned).config = vec!["search_path=pg_catalog, public".into()];
-        assert_eq!(eval(&SECURITY_DEFINER_SAFE, &unpinned, &approved).status, Status::Fail);
+        assert_eq!(
+            eval(&SECURITY_DEFINER_SAFE, &unpinned, &approved).status,
+            Status::Fail
+        );
         // Logins that are approved administrators gain nothing.
         let admins = Policy {
             approved_admins: vec!["kim".into(), "lee".into()],
             ..Policy::default()
         };
-        assert_eq!(eval(&SECURITY_DEFINER_SAFE, &s, &admins).status, Status::Pass);
+        assert_eq!(
+            eval(&SECURITY_DEFINER_SAFE, &s, &admins).status,
+            Status::Pass
+        );
     }
 
     #[test]
@@ -4669,7 +4698,11 @@ mod tests {
         for expr in ["true", "(true)", " ( ( TRUE ) ) ", "(1 = 1)"] {
             assert!(is_constant(expr, &truth), "{expr}");
         }
-        for expr in ["(clinic_id = 7)", "(true AND (owner = CURRENT_USER))", "false"] {
+        for expr in [
+            "(clinic_id = 7)",
+            "(true AND (owner = CURRENT_USER))",
+            "false",
+        ] {
             assert!(!is_constant(expr, &truth), "{expr}");
         }
     }
@@ -4708,7 +4741,12 @@ mod tests {
         let mut s = with_relations(vec![rls(patients("phi_owner"))]);
         add_roles(
             &mut s,
-            vec![login("auditor"), group("clinicians"), login("kim"), login("lee")],
+            vec![
+                login("auditor"),
+                group("clinicians"),
+                login("kim"),
+                login("lee"),
+            ],
         );
         add_memberships(&mut s, &[("clinicians", "kim"), ("clinicians", "lee")]);
         db(&mut s).policies = Some(policies);
@@ -4726,7 +4764,11 @@ mod tests {
             );
             assert_eq!(v.status, Status::Fail, "{roles:?}: {}", v.evidence);
             assert_eq!(v.objects, [key]);
-            assert!(v.evidence.contains("USING reads nothing of the row"), "{}", v.evidence);
+            assert!(
+                v.evidence.contains("USING reads nothing of the row"),
+                "{}",
+                v.evidence
+            );
         }
         let v = eval(
             &POLICIES_RESTRICT_ROWS,
@@ -4757,7 +4799,10 @@ mod tests {
             with_check: true,
         });
         assert_eq!(
-            status(&POLICIES_RESTRICT_ROWS, &with_policies(vec![insert.clone()])),
+            status(
+                &POLICIES_RESTRICT_ROWS,
+                &with_policies(vec![insert.clone()])
+            ),
             Status::Pass
         );
         insert.with_check = Some("(CURRENT_USER = 'ingest'::name)".into());
@@ -4769,7 +4814,8 @@ mod tests {
         );
         assert_eq!(v.status, Status::Fail);
         assert!(
-            v.evidence.contains("FOR INSERT TO PUBLIC: WITH CHECK reads nothing"),
+            v.evidence
+                .contains("FOR INSERT TO PUBLIC: WITH CHECK reads nothing"),
             "{}",
             v.evidence
         );

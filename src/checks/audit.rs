@@ -5,13 +5,13 @@
 //! `facts`, `expect`, `phi`, `definers` and `privileges`; never `db`, `ui` or a section
 //! file.
 
+use super::definers;
 use super::expect::{expect_all, fix_settings, judge_settings, Expect};
 use super::facts::{
-    alter_system_set, annotated_sample, connect_grant, describe, is_off, is_on, library_listed, major_version,
-    need_setting, parse_instant, part_missing, preload_statement, restore_list, restore_parameter,
-    sample, settings_grant, split_list, value,
+    alter_system_set, annotated_sample, connect_grant, describe, is_off, is_on, library_listed,
+    major_version, need_setting, parse_instant, part_missing, preload_statement, restore_list,
+    restore_parameter, sample, settings_grant, split_list, value,
 };
-use super::definers;
 use super::phi::phi_relations;
 use super::privileges::{Reach, RoleGraph};
 use super::{Check, Fix, Verdict};

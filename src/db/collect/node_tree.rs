@@ -117,7 +117,12 @@ mod tests {
 
     #[test]
     fn unreadable_trees_are_not_judged() {
-        for tree in ["{VAR :varno 1", "{OPEXPR :args ({CONST}", "}", "{VAR :varno 1}"] {
+        for tree in [
+            "{VAR :varno 1",
+            "{OPEXPR :args ({CONST}",
+            "}",
+            "{VAR :varno 1}",
+        ] {
             assert_eq!(reads_outer_row(tree), None, "{tree}");
         }
     }
