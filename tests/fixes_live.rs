@@ -104,13 +104,13 @@ impl Target {
 
     /// The check's finding on a fresh scan (independent of the apply API).
     fn finding(&self, id: &str) -> Finding {
+        self.finding_with(id, &ScanOptions::default())
+    }
+
+    fn finding_with(&self, id: &str, options: &ScanOptions) -> Finding {
         let snapshot = self
             .rt
-            .block_on(scan::scan_live(
-                &self.params,
-                &ScanOptions::default(),
-                scan::no_progress(),
-            ))
+            .block_on(scan::scan_live(&self.params, options, scan::no_progress()))
             .expect("scan");
         checks::evaluate_all(&snapshot, &self.policy, &Attestations::default())
             .into_iter()
@@ -1241,6 +1241,30 @@ fn definer_functions_and_row_independent_policies() {
             "callable by auditor_sam",
         ],
     );
+
+    // The same verdicts and objects (qualified by the database) through --all-databases
+    // from another database.
+    let from_postgres = Target::new(&cluster.conninfo_tcp(
+        superuser,
+        cluster.superuser_password(),
+        "postgres",
+        "sslmode=disable",
+    ));
+    let across = ScanOptions {
+        all_databases: true,
+        ..ScanOptions::default()
+    };
+    for id in ["PRIV-012", "PRIV-015"] {
+        let direct = target.finding(id);
+        let combined = from_postgres.finding_with(id, &across);
+        assert_eq!(combined.status, direct.status, "{id}: {}", combined.evidence);
+        let qualified: Vec<String> = direct
+            .objects
+            .iter()
+            .map(|o| format!("\"{CLINIC_DB}\".{o}"))
+            .collect();
+        assert_eq!(combined.objects, qualified, "{id}");
+    }
 
     // Approved by the policy: only the path of clinic_count() is left, and its fix
     // (applied through the apply API) makes the check pass.

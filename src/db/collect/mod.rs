@@ -34,7 +34,8 @@
 //! Secrets stay on the server: password verifiers are classified there
 //! (`password_kinds`, from pg_authid or from `pgsafeguard.password_kinds()`
 //! of `assets/sql/scanner-role.sql`), function bodies and view definitions are matched
-//! there (`literal_key_in_body`), the query text of sessions is never read,
+//! there (`literal_key_in_body`; for SECURITY DEFINER functions, the names of
+//! the relations a body reads), the query text of sessions is never read,
 //! and the password in `primary_conninfo` is redacted ([`redact`]).
 //!
 //! # Example
