@@ -1257,7 +1257,11 @@ fn definer_functions_and_row_independent_policies() {
     for id in ["PRIV-012", "PRIV-015"] {
         let direct = target.finding(id);
         let combined = from_postgres.finding_with(id, &across);
-        assert_eq!(combined.status, direct.status, "{id}: {}", combined.evidence);
+        assert_eq!(
+            combined.status, direct.status,
+            "{id}: {}",
+            combined.evidence
+        );
         let qualified: Vec<String> = direct
             .objects
             .iter()

@@ -1384,6 +1384,8 @@ impl<'a> DefinerJudge<'a> {
         } else {
             let phi_tables = phi_tables.ok_or("the relations of its database were not read")?;
             let reads = definers::phi_reads(f, phi_tables).ok_or(NO_READS)?;
+            // PostgreSQL lets a table's owner, and any role holding the owner's
+            // privileges, bypass its RLS (unless FORCEd) and grant anything on it.
             let owner_index = self.graph.index_of(&owner.name);
             let owns = |r: &&Relation| {
                 self.graph

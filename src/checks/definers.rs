@@ -50,14 +50,28 @@ impl PhiReads<'_> {
     }
 }
 
-/// The PHI relations of one database by `schema.name`, for [`phi_reads`].
+/// The PHI relations of one database by `schema.name`, for [`phi_reads`]:
+/// PHI by column names or the policy, and views that read one (a body that
+/// reads such a view reads PHI, whatever the view calls its columns).
 pub fn phi_by_name<'a>(
     relations: &'a [Relation],
     policy: &'a Policy,
 ) -> FastMap<String, &'a Relation> {
-    phi::phi_relations(relations, policy)
+    let mut phi: FastMap<String, &Relation> = phi::phi_relations(relations, policy)
         .map(|r| (r.qualified_name(), r))
-        .collect()
+        .collect();
+    // Views over views: repeat until nothing is added (each pass adds one level).
+    loop {
+        let over_phi: Vec<&Relation> = relations
+            .iter()
+            .filter(|r| !phi.contains_key(&r.qualified_name()))
+            .filter(|r| r.reads.iter().flatten().any(|t| phi.contains_key(t)))
+            .collect();
+        if over_phi.is_empty() {
+            return phi;
+        }
+        phi.extend(over_phi.into_iter().map(|r| (r.qualified_name(), r)));
+    }
 }
 
 /// What PHI `f` may read; `None` when its reads were not collected (a
@@ -90,4 +104,27 @@ pub fn callers_outside_owner(graph: &RoleGraph, f: &Function, owner_reach: Reach
         callers.subtract(owner);
     }
     callers
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::testkit::table;
+
+    #[test]
+    fn views_over_phi_tables_count_as_phi() {
+        let patients = table("patients", "o", &[("id", "int"), ("ssn", "text")]);
+        let mut view = table("stats", "o", &[("a", "int")]);
+        view.kind = "v".into();
+        view.reads = Some(vec!["public.patients".into()]);
+        let mut over_view = table("stats_2", "o", &[("b", "int")]);
+        over_view.kind = "v".into();
+        over_view.reads = Some(vec!["public.stats".into()]);
+        let other = table("codes", "o", &[("code", "text")]);
+        let relations = [patients, view, over_view, other];
+        let policy = Policy::default();
+        let mut names: Vec<String> = phi_by_name(&relations, &policy).into_keys().collect();
+        names.sort();
+        assert_eq!(names, ["public.patients", "public.stats", "public.stats_2"]);
+    }
 }
