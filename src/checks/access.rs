@@ -4456,6 +4456,32 @@ mod tests {
     }
 
     #[test]
+    fn hostile_grantee_names_are_quoted_in_the_revoke_and_its_rollback() {
+        for name in HOSTILE {
+            let mut s = escalating();
+            add_roles(&mut s, vec![group(name)]);
+            add_memberships(&mut s, &[(name, "kim"), (name, "lee")]);
+            definer_mut(&mut s).acl = vec![acl("postgres", "X"), acl(name, "X")];
+            let v = eval(&SECURITY_DEFINER_SAFE, &s, &Policy::default());
+            assert_eq!(v.status, Status::Fail, "{}", v.evidence);
+            let plan = SECURITY_DEFINER_SAFE.plan(&s, &v);
+            let grantee = escape_identifier(name);
+            assert_eq!(
+                plan.statements,
+                [format!(
+                    "REVOKE EXECUTE ON ROUTINE \"app\".\"lookup_patient\"(bigint) FROM {grantee}"
+                )]
+            );
+            assert_eq!(
+                plan.rollback,
+                [format!(
+                    "GRANT EXECUTE ON ROUTINE \"app\".\"lookup_patient\"(bigint) TO {grantee}"
+                )]
+            );
+        }
+    }
+
+    #[test]
     fn bypassrls_and_table_owners_fail_only_for_the_phi_they_may_read() {
         let mut s = escalating();
         definer_mut(&mut s).owner = "etl".into();
