@@ -344,7 +344,7 @@ pub struct Policy {
 /// count). An expression that reads no part of the row gives the same answer
 /// for every row: it admits all of them or none. `false` for an expression
 /// the policy does not have.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct PolicyReadsRow {
     pub using: bool,
     pub with_check: bool,
