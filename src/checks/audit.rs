@@ -567,6 +567,23 @@ fn grant_audit_role(s: &Snapshot, verdict: &Verdict) -> FixPlan {
     }
     undo.reverse();
     plan.rollback = undo;
+    let functions: Vec<String> = s
+        .primary_database()
+        .and_then(|d| d.functions.as_deref())
+        .map(|f| definers::definers(f).map(definers::routine_key).collect())
+        .unwrap_or_default();
+    let named: Vec<String> = functions
+        .into_iter()
+        .filter(|key| verdict.objects.contains(key))
+        .collect();
+    if !named.is_empty() {
+        plan.note.push_str(&format!(
+            "; no grant to the audit role covers reads inside these SECURITY DEFINER \
+             functions: make them SECURITY INVOKER, or let only members of their owner's role \
+             execute them (see PRIV-012): {}",
+            sample(&named)
+        ));
+    }
     plan
 }
 
@@ -1628,6 +1645,13 @@ mod tests {
                 && v.evidence.contains("callable by clerk"),
             "{}",
             v.evidence
+        );
+        let plan = PGAUDIT_OBJECT_ROLE.plan(&s, &v);
+        assert!(plan.statements.is_empty(), "{:?}", plan.statements);
+        assert!(
+            plan.note.contains("SECURITY INVOKER") && plan.note.contains("patient_count()"),
+            "{}",
+            plan.note
         );
         // Only members of the owner's role can call it: audited as usual.
         let mut inside = s.clone();
