@@ -30,6 +30,7 @@ use pgsafeguard::db::conninfo::ConnParams;
 use pgsafeguard::finding::{Finding, Status};
 use pgsafeguard::policy::{Attestations, Policy};
 use pgsafeguard::scan::{self, ScanOptions};
+use pgsafeguard::snapshot::{FunctionReads, Snapshot};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use support::{insecure, plain, Cluster, CLINIC_DB};
@@ -107,11 +108,14 @@ impl Target {
         self.finding_with(id, &ScanOptions::default())
     }
 
-    fn finding_with(&self, id: &str, options: &ScanOptions) -> Finding {
-        let snapshot = self
-            .rt
+    fn scan(&self, options: &ScanOptions) -> Snapshot {
+        self.rt
             .block_on(scan::scan_live(&self.params, options, scan::no_progress()))
-            .expect("scan");
+            .expect("scan")
+    }
+
+    fn finding_with(&self, id: &str, options: &ScanOptions) -> Finding {
+        let snapshot = self.scan(options);
         checks::evaluate_all(&snapshot, &self.policy, &Attestations::default())
             .into_iter()
             .find(|f| f.id == id)
@@ -1198,6 +1202,12 @@ fn definer_traps() -> Cluster {
             "ALTER FUNCTION public.visit_total() OWNER TO phi_owner",
             "REVOKE ALL ON FUNCTION public.visit_total() FROM PUBLIC",
             "GRANT EXECUTE ON FUNCTION public.visit_total() TO auditor_sam",
+            // Dynamic SQL, runnable by its owner only: judged by no check, read as unseen.
+            "CREATE FUNCTION public.run_report(sql text) RETURNS void LANGUAGE plpgsql \
+             SECURITY DEFINER SET search_path = pg_catalog, pg_temp \
+             AS $$BEGIN EXECUTE sql; END$$",
+            "ALTER FUNCTION public.run_report(text) OWNER TO phi_owner",
+            "REVOKE ALL ON FUNCTION public.run_report(text) FROM PUBLIC",
         ]
         .map(str::to_string),
     );
@@ -1211,6 +1221,39 @@ fn definer_functions_and_row_independent_policies() {
     let cluster = definer_traps();
     let target = Target::new(&superuser_tcp(&cluster, "sslmode=disable"));
     let superuser = cluster.superuser();
+
+    // What each body reads: dependencies of a SQL-standard body, names in a string body,
+    // and nothing certain for dynamic SQL.
+    let snapshot = target.scan(&ScanOptions::default());
+    let reads: Vec<(&str, Option<&FunctionReads>)> = snapshot.databases[0]
+        .functions
+        .as_deref()
+        .expect("functions")
+        .iter()
+        .filter(|f| !f.from_extension)
+        .map(|f| (f.signature.as_str(), f.reads.as_ref()))
+        .collect();
+    let seen = |relations: &[&str], from_dependencies: bool| FunctionReads {
+        relations: relations.iter().map(|r| r.to_string()).collect(),
+        from_dependencies,
+        unseen: None,
+    };
+    let dynamic = FunctionReads {
+        unseen: Some("runs dynamic SQL (EXECUTE)".into()),
+        ..FunctionReads::default()
+    };
+    assert_eq!(
+        reads,
+        [
+            ("clinic_count()", Some(&seen(&[], false))),
+            (
+                "patient_lookup(integer)",
+                Some(&seen(&["public.patients"], true))
+            ),
+            ("run_report(text)", Some(&dynamic)),
+            ("visit_total()", Some(&seen(&["public.visits"], false))),
+        ]
+    );
 
     // PRIV-012: a superuser's function run by a group of logins, a path without pg_temp,
     // and a PHI owner's function run by one login; each fails.

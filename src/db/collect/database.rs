@@ -365,7 +365,8 @@ fn definer_reads_sql(version: u32, body: &str) -> String {
          CASE WHEN p.prosecdef THEN {exact} END AS reads_exact, \
          CASE WHEN NOT p.prosecdef THEN NULL \
            WHEN l.lanname NOT IN ('sql', 'plpgsql') \
-             THEN 'written in ' || l.lanname::text || ', whose reads the catalog does not show' \
+             THEN 'is written in ' || l.lanname::text || \
+               ', whose reads the catalog does not show' \
            WHEN ({body}) ~* '\\mexecute\\M' THEN 'runs dynamic SQL (EXECUTE)' \
            ELSE (SELECT 'calls ' || string_agg(DISTINCT qn.nspname::text || '.' || \
                    q.proname::text, ', ') || ' (what they read is not followed)' \
