@@ -341,9 +341,10 @@ pub struct Policy {
 /// Whether a policy's expressions read the row being judged: one of its
 /// columns, a system column or the whole row, at the expression's own level
 /// (a column read inside a subquery over another scan of the table does not
-/// count). An expression that reads no part of the row gives the same answer
-/// for every row: it admits all of them or none. `false` for an expression
-/// the policy does not have.
+/// count), in every branch of a top-level OR. An expression (or OR branch)
+/// that reads no part of the row gives the same answer for every row: it
+/// admits all of them or none. `false` for an expression the policy does
+/// not have.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct PolicyReadsRow {
     pub using: bool,

@@ -1143,7 +1143,8 @@ fn hostile_names_change_only_the_intended_objects() {
 
 /// In [`CLINIC_DB`], PHI tables owned by NOLOGIN `phi_owner`, all readable by the
 /// pgaudit.role `auditor`, with RLS enabled:
-/// - `patients`: permissive policy `gate` for PUBLIC, `current_user IS NOT NULL`;
+/// - `patients`: permissive policies for PUBLIC `gate`, `current_user IS NOT NULL`, and
+///   `admin_or_clinic`, whose OR branch `current_user = 'dba'` reads nothing of the row;
 /// - `visits`: `any_row_mine` for PUBLIC, reading a column of another scan of the table;
 /// - `notes`: `auditor_all` for the one login `auditor_sam`, reading nothing of the row,
 ///   and two that read it (a column; the whole row, FOR UPDATE);
@@ -1181,6 +1182,9 @@ fn definer_traps() -> Cluster {
     statements.extend(
         [
             "CREATE POLICY gate ON public.patients USING (current_user IS NOT NULL)",
+            // Reads the row, except in the branch that lets one role see every row.
+            "CREATE POLICY admin_or_clinic ON public.patients \
+             USING (current_user = 'dba' OR clinic_id = 7)",
             "CREATE POLICY any_row_mine ON public.visits \
              USING (EXISTS (SELECT 1 FROM public.visits v WHERE v.clinic_id = 1))",
             "CREATE POLICY auditor_all ON public.notes TO auditor_sam \
@@ -1360,19 +1364,20 @@ fn definer_functions_and_row_independent_policies() {
     target.assert_status("PRIV-012", Status::Fail, "after the rollback");
     target.assert_status("AUD-003", Status::Warn, "after the rollback");
 
-    // PRIV-015: the two PUBLIC policies that read nothing of the row fail; the single
-    // login's warns; the column and whole-row policies pass.
+    // PRIV-015: the three PUBLIC policies that read nothing of the row (one in an OR
+    // branch) fail; the single login's warns; the column and whole-row policies pass.
     let policy = |name: &str, table: &str| format!("policy \"{name}\" on \"public\".\"{table}\"");
     target.expect(
         "PRIV-015",
         Status::Fail,
         &[
+            &policy("admin_or_clinic", "patients"),
             &policy("any_row_mine", "visits"),
             &policy("auditor_all", "notes"),
             &policy("gate", "patients"),
         ],
         &[
-            "FOR ALL TO PUBLIC: USING reads nothing of the row",
+            "FOR ALL TO PUBLIC: USING (or an OR branch of it) reads nothing of the row",
             "FOR ALL TO auditor_sam",
         ],
     );
@@ -1382,6 +1387,7 @@ fn definer_functions_and_row_independent_policies() {
         CLINIC_DB,
         &[
             &format!("ALTER POLICY gate ON public.patients USING ({reads_row})"),
+            &format!("ALTER POLICY admin_or_clinic ON public.patients USING ({reads_row})"),
             &format!("ALTER POLICY any_row_mine ON public.visits USING ({reads_row})"),
         ],
     );

@@ -2156,7 +2156,9 @@ pub static POLICIES_RESTRICT_ROWS: Check = Check {
         table is the same exposure as no RLS, hidden from review. Decisions: what an \
         expression reads comes from its stored tree (a column, a system column or the \
         whole row of the judged row; a column of another scan of the table inside a \
-        subquery does not count); every command is judged (an UPDATE or DELETE policy \
+        subquery does not count), branch by branch for a top-level OR (a branch such as \
+        `current_user = 'admin'` admits every row to the sessions where it holds, like a \
+        separate permissive policy); every command is judged (an UPDATE or DELETE policy \
         that reads no row lets its roles change every row), each expression the policy \
         has (an INSERT policy has only WITH CHECK); constant false admits nothing and is \
         not reported; a restrictive policy for the same roles and command whose \
@@ -2265,7 +2267,7 @@ impl Vacuous<'_> {
     fn describe(&self) -> String {
         let clauses: Vec<&str> = self.clauses.iter().map(|c| c.label()).collect();
         format!(
-            "FOR {} TO {}: {} reads nothing of the row",
+            "FOR {} TO {}: {} (or an OR branch of it) reads nothing of the row",
             self.policy.command,
             self.policy.roles.join(", "),
             clauses.join(" and ")
@@ -4793,7 +4795,8 @@ mod tests {
             assert_eq!(v.status, Status::Fail, "{roles:?}: {}", v.evidence);
             assert_eq!(v.objects, [key]);
             assert!(
-                v.evidence.contains("USING reads nothing of the row"),
+                v.evidence
+                    .contains("USING (or an OR branch of it) reads nothing of the row"),
                 "{}",
                 v.evidence
             );
@@ -4843,7 +4846,7 @@ mod tests {
         assert_eq!(v.status, Status::Fail);
         assert!(
             v.evidence
-                .contains("FOR INSERT TO PUBLIC: WITH CHECK reads nothing"),
+                .contains("FOR INSERT TO PUBLIC: WITH CHECK (or an OR branch of it) reads"),
             "{}",
             v.evidence
         );
