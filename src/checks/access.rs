@@ -1530,13 +1530,22 @@ fn security_definer_safe(s: &Snapshot, policy: &Policy) -> Verdict {
         );
     }
     let seen = annotated_sample(&mut found, |p| p.join("; "));
+    let undecided_note = if undecided.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "; owner test not decided for: {}",
+            sample(&sorted(undecided))
+        )
+    };
     scoped.conclude(
         s,
         "functions",
         objects,
         |_| {
             format!(
-                "{} of {total} SECURITY DEFINER function(s) are unsafe: {seen}{approved_note}",
+                "{} of {total} SECURITY DEFINER function(s) are unsafe: \
+                 {seen}{approved_note}{undecided_note}",
                 found.len()
             )
         },
@@ -4517,6 +4526,21 @@ mod tests {
         let v = eval(&SECURITY_DEFINER_SAFE, &s, &Policy::default());
         assert_eq!(v.status, Status::Unknown, "{}", v.evidence);
         assert!(v.evidence.contains("schema 4"), "{}", v.evidence);
+    }
+
+    #[test]
+    fn without_memberships_the_owner_test_is_unknown_and_said_beside_other_failures() {
+        let mut s = escalating();
+        s.memberships = None;
+        assert_eq!(status(&SECURITY_DEFINER_SAFE, &s), Status::Unknown);
+        definer_mut(&mut s).config = Vec::new();
+        let v = eval(&SECURITY_DEFINER_SAFE, &s, &Policy::default());
+        assert_eq!(v.status, Status::Fail);
+        assert!(
+            v.evidence.contains("owner test not decided for"),
+            "{}",
+            v.evidence
+        );
     }
 
     #[test]
