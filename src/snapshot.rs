@@ -441,6 +441,23 @@ pub struct Policy {
     pub roles: Vec<String>,
     pub using: Option<String>,
     pub with_check: Option<String>,
+    /// Whether each expression reads the row it judges. `None` in snapshots
+    /// that predate it (schema 4).
+    #[serde(default)]
+    pub reads_row: Option<PolicyReadsRow>,
+}
+
+/// Whether a policy's expressions read the row being judged: one of its
+/// columns, a system column or the whole row, at the expression's own level
+/// (a column read inside a subquery over another scan of the table does not
+/// count), in every branch of a top-level OR. An expression (or OR branch)
+/// that reads no part of the row gives the same answer for every row: it
+/// admits all of them or none. `false` for an expression the policy does
+/// not have.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct PolicyReadsRow {
+    pub using: bool,
+    pub with_check: bool,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -491,6 +508,25 @@ pub struct Function {
     /// Body calls `pgp_sym_encrypt/decrypt` with a literal key. The body
     /// itself is never collected.
     pub literal_key_in_body: bool,
+    /// SECURITY DEFINER functions only: what the body reads. `None` for
+    /// other functions and in snapshots that predate it (schema 4).
+    #[serde(default)]
+    pub reads: Option<FunctionReads>,
+}
+
+/// The relations a function body reads, as far as the catalog shows them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FunctionReads {
+    /// `schema.name` of user relations, sorted.
+    pub relations: Vec<String>,
+    /// `true`: from `pg_depend` (a SQL-standard `BEGIN ATOMIC` body, exact).
+    /// `false`: relations whose name appears in the body text (a string
+    /// body has no dependencies; this may list too many, never too few of
+    /// the relations it names).
+    pub from_dependencies: bool,
+    /// Why the body may read more than `relations`: another language,
+    /// dynamic SQL, or calls of other user functions (not followed).
+    pub unseen: Option<String>,
 }
 
 /// File facts read with `stat` on the database host.
@@ -534,10 +570,11 @@ mod tests {
     use super::*;
 
     /// Schema 2 only added `Membership::set_option`, schema 3 only the
+    /// Schema 2 only added `Membership::set_option`, schema 3 only the
     /// views' `security_invoker` and `reads`, schema 4 only optional facts
     /// (stored credentials, publications, slots, large objects, role
-    /// comments; all serde defaults), so a schema-1 file written by an older
-    /// pgSafeguard still loads.
+    /// comments, policies' `reads_row`, definer functions' `reads`; all serde
+    /// defaults), so a schema-1 file written by an older pgSafeguard still loads.
     #[test]
     fn schema_one_snapshots_still_load() {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))

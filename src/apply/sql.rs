@@ -542,6 +542,16 @@ mod tests {
             parse("REVOKE SELECT ON TABLE \"public\".\"t\" FROM \"alice\""),
             Statement::Other
         );
+        // PRIV-012's forms are object statements, run in the fix's transaction and
+        // judged by the in-transaction role guard, never read as memberships.
+        for sql in [
+            "REVOKE EXECUTE ON ROUTINE \"app\".\"f\"(bigint) FROM \"clinicians\"",
+            "GRANT EXECUTE ON ROUTINE \"app\".\"f\"(bigint) TO \"clinicians\" WITH GRANT OPTION",
+            "ALTER ROUTINE \"app\".\"f\"(bigint) SET search_path = \"pg_catalog\", \"$user\"",
+            "ALTER ROUTINE \"app\".\"f\"(bigint) SET search_path = ''",
+        ] {
+            assert_eq!(parse(sql), Statement::Other, "{sql}");
+        }
         assert_eq!(
             parse("CREATE EXTENSION IF NOT EXISTS pgaudit"),
             Statement::CreateExtension {

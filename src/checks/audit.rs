@@ -2,19 +2,20 @@
 //!
 //! Owns the AUD checks, their evidence and their fix builders. Settings are
 //! judged with [`super::expect`]; imports only the snapshot, the policy,
-//! `facts`, `expect`, `phi` and `privileges`; never `db`, `ui` or a section
+//! `facts`, `expect`, `phi`, `definers` and `privileges`; never `db`, `ui` or a section
 //! file.
 
+use super::definers;
 use super::expect::{expect_all, fix_settings, judge_settings, Expect};
 use super::facts::{
-    alter_system_set, connect_grant, describe, is_off, is_on, library_listed, major_version,
-    need_setting, parse_instant, part_missing, preload_statement, restore_list, restore_parameter,
-    sample, settings_grant, split_list, value,
+    alter_system_set, annotated_sample, connect_grant, describe, is_off, is_on, library_listed,
+    major_version, need_setting, parse_instant, part_missing, preload_statement, restore_list,
+    restore_parameter, sample, settings_grant, split_list, value,
 };
 use super::phi::phi_relations;
 use super::privileges::{Reach, RoleGraph};
 use super::{Check, Fix, Verdict};
-use crate::finding::{ApplyClass, FixPlan, Section, Severity};
+use crate::finding::{ApplyClass, FixPlan, Section, Severity, Status};
 use crate::policy::Policy;
 use crate::snapshot::{Relation, Setting, Snapshot};
 use postgres_protocol::escape::escape_identifier;
@@ -303,7 +304,12 @@ pub static PGAUDIT_OBJECT_ROLE: Check = Check {
         pg_read_all_data and superuser all count. PHI tables are found by column names and the \
         policy's phi_tables in the connected database; partitions follow their parent and \
         views their base tables. Medium: the write and DDL trail (AUD-002) exists without \
-        it, but reads of PHI would go unrecorded.",
+        it, but reads of PHI would go unrecorded. pgAudit does not object-audit what a \
+        SECURITY DEFINER function reads when its caller is not a member of the function's \
+        owner, whatever pgaudit.role may read: each such function that reads (or, with a \
+        body the catalog does not show, may read) a PHI table and that a login outside the \
+        owner's role can execute is named, as a warning when the audit role covers every \
+        PHI table.",
     reproduce_sql: "SELECT setting FROM pg_settings WHERE name = 'pgaudit.role';\n\
         SELECT c.oid::regclass, a.grantee::regrole, a.privilege_type \
         FROM pg_class c CROSS JOIN LATERAL aclexplode(coalesce(c.relacl, acldefault('r', c.relowner))) a \
@@ -315,6 +321,95 @@ pub static PGAUDIT_OBJECT_ROLE: Check = Check {
 const AUDITED_KINDS: &[&str] = &["r", "p", "m", "f"];
 
 fn pgaudit_object_role(s: &Snapshot, policy: &Policy) -> Verdict {
+    let verdict = object_role_coverage(s, policy);
+    if !matches!(verdict.status, Status::Pass | Status::Fail) {
+        return verdict;
+    }
+    let found = match unaudited_definers(s, policy) {
+        Ok(found) if found.is_empty() => return verdict,
+        Ok(found) => found,
+        Err(_) if verdict.status == Status::Fail => return verdict,
+        Err(unknown) => return unknown,
+    };
+    let keys: Vec<String> = found.iter().map(|(k, _)| k.clone()).collect();
+    let mut found = found;
+    let note = format!(
+        "; {} SECURITY DEFINER function(s) read PHI for logins outside their owner's role, \
+         and pgAudit does not object-audit reads inside them: {}",
+        keys.len(),
+        annotated_sample(&mut found, String::clone)
+    );
+    if verdict.status == Status::Fail {
+        Verdict {
+            evidence: format!("{}{note}", verdict.evidence),
+            ..verdict
+        }
+    } else {
+        Verdict::warn(format!("{}{note}", verdict.evidence)).with_objects(keys)
+    }
+}
+
+/// SECURITY DEFINER functions of the connected database that read PHI and
+/// that a login outside the owner's role can execute, with what they read
+/// and who can call them. `Err` (unknown) when that cannot be told.
+fn unaudited_definers(s: &Snapshot, policy: &Policy) -> Result<Vec<(String, String)>, Verdict> {
+    let Some(db) = s.primary_database() else {
+        return Ok(Vec::new());
+    };
+    let (Some(relations), Some(functions)) = (&db.relations, &db.functions) else {
+        return Err(part_missing(s, "functions", connect_grant(s, &db.name)));
+    };
+    let phi_tables = definers::phi_by_name(relations, policy);
+    let mut candidates = definers::definers(functions).peekable();
+    if phi_tables.is_empty() || candidates.peek().is_none() {
+        return Ok(Vec::new());
+    }
+    let (Some(roles), Some(memberships)) = (&s.roles, &s.memberships) else {
+        return Err(part_missing(s, "memberships", settings_grant(s)));
+    };
+    let graph = RoleGraph::new(roles, memberships);
+    let mut found = Vec::new();
+    for f in candidates {
+        let key = definers::routine_key(f);
+        let reads = definers::phi_reads(f, &phi_tables).ok_or_else(|| {
+            Verdict::unknown(
+                format!(
+                    "what SECURITY DEFINER function {key} reads is not in this snapshot \
+                     (taken before schema 4): scan again"
+                ),
+                None,
+            )
+        })?;
+        if reads.tables.is_empty() {
+            continue;
+        }
+        // Superusers count as members of every role (pgAudit audits them as the owner).
+        let mut callers = definers::callers_outside_owner(&graph, f, Reach::Inherited);
+        callers.intersect_with(graph.logins());
+        callers.subtract(graph.superusers());
+        if callers.is_empty() {
+            continue;
+        }
+        let callers: Vec<String> = graph
+            .names_of(&callers)
+            .into_iter()
+            .map(str::to_string)
+            .collect();
+        found.push((
+            key,
+            format!(
+                "owner {}; reads {}; callable by {}",
+                f.owner,
+                reads.describe(f),
+                sample(&callers)
+            ),
+        ));
+    }
+    Ok(found)
+}
+
+/// Whether pgaudit.role may SELECT every PHI table of the connected database.
+fn object_role_coverage(s: &Snapshot, policy: &Policy) -> Verdict {
     let (spl, loaded) = match pgaudit_preload(s) {
         Ok(found) => found,
         Err(unknown) => return unknown,
@@ -472,6 +567,23 @@ fn grant_audit_role(s: &Snapshot, verdict: &Verdict) -> FixPlan {
     }
     undo.reverse();
     plan.rollback = undo;
+    let functions: Vec<String> = s
+        .primary_database()
+        .and_then(|d| d.functions.as_deref())
+        .map(|f| definers::definers(f).map(definers::routine_key).collect())
+        .unwrap_or_default();
+    let named: Vec<String> = functions
+        .into_iter()
+        .filter(|key| verdict.objects.contains(key))
+        .collect();
+    if !named.is_empty() {
+        plan.note.push_str(&format!(
+            "; no grant to the audit role covers reads inside these SECURITY DEFINER \
+             functions: make them SECURITY INVOKER, or let only members of their owner's role \
+             execute them (see PRIV-012): {}",
+            sample(&named)
+        ));
+    }
     plan
 }
 
@@ -1303,6 +1415,34 @@ fn log_replication_commands(s: &Snapshot, _: &Policy) -> Verdict {
 // ---------------------------------------------------------------------------
 // Tests
 
+/// `public.patient_count()`: SECURITY DEFINER, owned by `phi_owner`, reads
+/// `public.patients` (pg_depend), executable by PUBLIC (the default ACL).
+#[cfg(test)]
+fn phi_definer() -> crate::snapshot::Function {
+    use crate::snapshot::{AclItem, Function, FunctionReads};
+    let execute = |grantee: &str| AclItem {
+        grantee: grantee.into(),
+        grantor: "phi_owner".into(),
+        privileges: "X".into(),
+        grantable: String::new(),
+    };
+    Function {
+        schema: "public".into(),
+        signature: "patient_count()".into(),
+        owner: "phi_owner".into(),
+        language: "sql".into(),
+        security_definer: true,
+        config: vec!["search_path=pg_catalog, pg_temp".into()],
+        acl: vec![execute("PUBLIC"), execute("phi_owner")],
+        reads: Some(FunctionReads {
+            relations: vec!["public.patients".into()],
+            from_dependencies: true,
+            unseen: None,
+        }),
+        ..Function::default()
+    }
+}
+
 #[cfg(test)]
 pub fn cases() -> Vec<super::testkit::Case> {
     use super::testkit::{base, db, role, set, table, with_settings, Case};
@@ -1343,6 +1483,11 @@ pub fn cases() -> Vec<super::testkit::Case> {
     });
     db(&mut audited).relations = Some(vec![granted]);
     db(&mut unaudited).relations = Some(vec![patients]);
+    let mut definer_read = audited.clone();
+    db(&mut definer_read).functions = Some(vec![phi_definer()]);
+    if let Some(roles) = definer_read.roles.as_mut() {
+        roles.push(role("clerk", |r| r.can_login = true));
+    }
 
     let mut skewed = base();
     skewed.server_time = Some("2026-11-27T10:00:03Z".into());
@@ -1354,7 +1499,8 @@ pub fn cases() -> Vec<super::testkit::Case> {
             pgaudit_ready(&[("pgaudit.log", "all,-misc")]),
             pgaudit_ready(&[("pgaudit.log", "none")]),
         ),
-        Case::new("AUD-003", audited, unaudited),
+        Case::new("AUD-003", audited.clone(), unaudited),
+        Case::new("AUD-003", audited, definer_read).expect(Status::Pass, Status::Warn),
         Case::new(
             "AUD-004",
             pgaudit_ready(&[
@@ -1457,6 +1603,81 @@ mod tests {
 
     fn eval(check: &Check, s: &Snapshot) -> Verdict {
         (check.evaluate)(s, &Policy::default())
+    }
+
+    /// pgaudit.role = auditor reads patients; clerk (a login) may call
+    /// [`phi_definer`], which reads patients as phi_owner.
+    fn audited_with_definer() -> Snapshot {
+        let mut s = with_settings(&[
+            ("shared_preload_libraries", "pgaudit"),
+            ("pgaudit.role", "auditor"),
+        ]);
+        db(&mut s).extensions = Some(vec![crate::snapshot::Extension {
+            name: "pgaudit".into(),
+            version: "1.7".into(),
+            schema: "public".into(),
+        }]);
+        if let Some(roles) = s.roles.as_mut() {
+            roles.push(role("auditor", |_| {}));
+            roles.push(role("phi_owner", |_| {}));
+            roles.push(role("clerk", |r| r.can_login = true));
+        }
+        let mut patients = table("patients", "phi_owner", &[("id", "int"), ("ssn", "text")]);
+        patients.acl.push(AclItem {
+            grantee: "auditor".into(),
+            grantor: "phi_owner".into(),
+            privileges: "r".into(),
+            grantable: String::new(),
+        });
+        db(&mut s).relations = Some(vec![patients]);
+        db(&mut s).functions = Some(vec![super::phi_definer()]);
+        s
+    }
+
+    #[test]
+    fn definer_functions_reading_phi_for_outside_callers_are_named() {
+        let s = audited_with_definer();
+        let v = eval(&PGAUDIT_OBJECT_ROLE, &s);
+        assert_eq!(v.status, Status::Warn, "{}", v.evidence);
+        assert_eq!(v.objects, ["\"public\".patient_count()"]);
+        assert!(
+            v.evidence.contains("pgAudit does not object-audit")
+                && v.evidence.contains("callable by clerk"),
+            "{}",
+            v.evidence
+        );
+        let plan = PGAUDIT_OBJECT_ROLE.plan(&s, &v);
+        assert!(plan.statements.is_empty(), "{:?}", plan.statements);
+        assert!(
+            plan.note.contains("SECURITY INVOKER") && plan.note.contains("patient_count()"),
+            "{}",
+            plan.note
+        );
+        // Only members of the owner's role can call it: audited as usual.
+        let mut inside = s.clone();
+        if let Some(f) = db(&mut inside).functions.as_mut() {
+            f[0].acl.retain(|a| a.grantee != "PUBLIC");
+        }
+        inside.memberships = Some(vec![Membership {
+            role: "phi_owner".into(),
+            member: "clerk".into(),
+            admin_option: false,
+            inherit_option: None,
+            set_option: None,
+        }]);
+        assert_eq!(eval(&PGAUDIT_OBJECT_ROLE, &inside).status, Status::Pass);
+        // A function that reads no PHI is not named.
+        let mut harmless = s.clone();
+        if let Some(f) = db(&mut harmless).functions.as_mut() {
+            f[0].reads = Some(crate::snapshot::FunctionReads::default());
+        }
+        assert_eq!(eval(&PGAUDIT_OBJECT_ROLE, &harmless).status, Status::Pass);
+        // An older snapshot does not say what it reads: unknown, never pass.
+        let mut old = s;
+        if let Some(f) = db(&mut old).functions.as_mut() {
+            f[0].reads = None;
+        }
+        assert_eq!(eval(&PGAUDIT_OBJECT_ROLE, &old).status, Status::Unknown);
     }
 
     #[test]

@@ -19,6 +19,7 @@ pub mod access;
 pub mod at_rest;
 pub mod audit;
 pub mod backup;
+pub mod definers;
 pub mod expect;
 pub mod facts;
 pub mod hba;

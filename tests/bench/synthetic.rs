@@ -12,9 +12,9 @@
 
 use crate::catalog::{self, Grant, Kind, Layout, Password, RelationSpec, OWNER, OWNER_LETTERS};
 use pgsafeguard::snapshot::{
-    AclItem, Archiver, Column, DatabaseFacts, DatabaseStat, Extension, Function, HbaRule, Language,
-    Membership, PasswordKind, Policy, Relation, Role, Schema, Session, Setting, Snapshot, Target,
-    TlsInfo, SCHEMA_VERSION,
+    AclItem, Archiver, Column, DatabaseFacts, DatabaseStat, Extension, Function, FunctionReads,
+    HbaRule, Language, Membership, PasswordKind, Policy, PolicyReadsRow, Relation, Role, Schema,
+    Session, Setting, Snapshot, Target, TlsInfo, SCHEMA_VERSION,
 };
 use std::collections::BTreeMap;
 
@@ -505,6 +505,11 @@ fn policies(layout: &Layout) -> Vec<Policy> {
                 roles: vec!["PUBLIC".into()],
                 using: Some(p.using().into()),
                 with_check: None,
+                // A vacuous policy's `true` reads nothing; the real one reads clinic_id.
+                reads_row: Some(PolicyReadsRow {
+                    using: !p.vacuous,
+                    with_check: false,
+                }),
             })
         })
         .collect();
@@ -575,6 +580,8 @@ fn functions(layout: &Layout) -> Vec<Function> {
             acl: execute.clone(),
             from_extension: false,
             literal_key_in_body: false,
+            // The body is `SELECT $1 + 1`: it reads no relation.
+            reads: f.security_definer.then(FunctionReads::default),
         })
         .collect();
     for signature in ["file_fdw_handler()", "file_fdw_validator(text[], oid)"] {
@@ -591,6 +598,7 @@ fn functions(layout: &Layout) -> Vec<Function> {
             ],
             from_extension: true,
             literal_key_in_body: false,
+            reads: None,
         });
     }
     all.sort_by(|a, b| (&a.schema, &a.signature).cmp(&(&b.schema, &b.signature)));

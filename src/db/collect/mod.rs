@@ -34,7 +34,8 @@
 //! Secrets stay on the server: password verifiers are classified there
 //! (`password_kinds`, from pg_authid or from `pgsafeguard.password_kinds()`
 //! of `assets/sql/scanner-role.sql`), function bodies and view definitions are matched
-//! there (`literal_key_in_body`), the query text of sessions is never read,
+//! there (`literal_key_in_body`; for SECURITY DEFINER functions, the names of
+//! the relations a body reads), the query text of sessions is never read,
 //! the password in `primary_conninfo` is redacted ([`redact`]), and stored
 //! outbound credentials (user mappings, foreign servers, subscriptions) are
 //! tested there: only option names or a yes/no come back ([`outbound`]).
@@ -58,6 +59,7 @@ mod database;
 mod gaps;
 mod identity;
 mod outbound;
+mod node_tree;
 mod part;
 mod passwords;
 mod phi;
