@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// Bumped whenever a field is added or its meaning changes.
-pub const SCHEMA_VERSION: u32 = 3;
+pub const SCHEMA_VERSION: u32 = 4;
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Snapshot {
@@ -36,6 +36,11 @@ pub struct Snapshot {
     pub memberships: Option<Vec<Membership>>,
     /// `pg_db_role_setting`: per-role and per-database settings.
     pub role_settings: Option<Vec<RoleSetting>>,
+    /// `pg_database`: who may connect to which database, for judging whose
+    /// sessions a per-role or per-database setting reaches. `None` when not
+    /// collected and in snapshots before schema 4.
+    #[serde(default)]
+    pub database_access: Option<Vec<DatabaseAccess>>,
     /// `pg_stat_ssl` joined to `pg_stat_activity` (client backends only).
     pub sessions: Option<Vec<Session>>,
     pub archiver: Option<Archiver>,
@@ -195,6 +200,16 @@ pub struct RoleSetting {
     /// `None` = applies to every role.
     pub role: Option<String>,
     pub config: Vec<String>,
+}
+
+/// One row of `pg_database`, as far as connecting to it goes.
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct DatabaseAccess {
+    pub name: String,
+    /// `datallowconn`: false refuses every connection, superusers' too.
+    pub allow_connections: bool,
+    /// Effective ACL (`acldefault` when `datacl` is NULL: PUBLIC may CONNECT).
+    pub acl: Vec<AclItem>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -424,9 +439,10 @@ impl Snapshot {
 mod tests {
     use super::*;
 
-    /// Schema 2 only added `Membership::set_option` and schema 3 only the
-    /// views' `security_invoker` and `reads` (all serde defaults), so a
-    /// schema-1 file written by an older pgSafeguard still loads.
+    /// Schema 2 only added `Membership::set_option`, schema 3 only the
+    /// views' `security_invoker` and `reads`, schema 4 only
+    /// `database_access` (all serde defaults), so a schema-1 file written by
+    /// an older pgSafeguard still loads.
     #[test]
     fn schema_one_snapshots_still_load() {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -437,6 +453,7 @@ mod tests {
         let memberships = snapshot.memberships.unwrap();
         assert!(!memberships.is_empty());
         assert!(memberships.iter().all(|m| m.set_option.is_none()));
+        assert!(snapshot.database_access.is_none());
     }
 
     #[test]

@@ -22,6 +22,7 @@ pub mod backup;
 pub mod expect;
 pub mod facts;
 pub mod hba;
+pub mod login_settings;
 pub mod managed;
 pub mod phi;
 pub mod privileges;
