@@ -36,6 +36,11 @@ pub struct Snapshot {
     pub memberships: Option<Vec<Membership>>,
     /// `pg_db_role_setting`: per-role and per-database settings.
     pub role_settings: Option<Vec<RoleSetting>>,
+    /// `pg_database`: who may connect to which database, for judging whose
+    /// sessions a per-role or per-database setting reaches. `None` when not
+    /// collected and in snapshots before schema 4.
+    #[serde(default)]
+    pub database_access: Option<Vec<DatabaseAccess>>,
     /// `pg_stat_ssl` joined to `pg_stat_activity` (client backends only).
     pub sessions: Option<Vec<Session>>,
     pub archiver: Option<Archiver>,
@@ -228,6 +233,16 @@ pub struct RoleSetting {
     /// `None` = applies to every role.
     pub role: Option<String>,
     pub config: Vec<String>,
+}
+
+/// One row of `pg_database`, as far as connecting to it goes.
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct DatabaseAccess {
+    pub name: String,
+    /// `datallowconn`: false refuses every connection, superusers' too.
+    pub allow_connections: bool,
+    /// Effective ACL (`acldefault` when `datacl` is NULL: PUBLIC may CONNECT).
+    pub acl: Vec<AclItem>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -570,11 +585,11 @@ mod tests {
     use super::*;
 
     /// Schema 2 only added `Membership::set_option`, schema 3 only the
-    /// Schema 2 only added `Membership::set_option`, schema 3 only the
     /// views' `security_invoker` and `reads`, schema 4 only optional facts
     /// (stored credentials, publications, slots, large objects, role
-    /// comments, policies' `reads_row`, definer functions' `reads`; all serde
-    /// defaults), so a schema-1 file written by an older pgSafeguard still loads.
+    /// comments, policies' `reads_row`, definer functions' `reads`,
+    /// `database_access`; all serde defaults), so a schema-1 file written by
+    /// an older pgSafeguard still loads.
     #[test]
     fn schema_one_snapshots_still_load() {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -590,6 +605,7 @@ mod tests {
             && d.foreign_servers.is_none()
             && d.publications.is_none()
             && d.large_objects.is_none()));
+        assert!(snapshot.database_access.is_none());
     }
 
     #[test]

@@ -5,7 +5,8 @@
 //!
 //! This is not a SQL parser: it tokenizes with PostgreSQL's quoting rules
 //! (double-quoted identifiers, `'…'` and `E'…'` literals, dollar quotes) and
-//! recognises `ALTER SYSTEM SET/RESET`, `ALTER ROLE`, `DROP ROLE`, role
+//! recognises `ALTER SYSTEM SET/RESET`, `ALTER ROLE` (attributes, and
+//! `[IN DATABASE …] SET/RESET`), `ALTER DATABASE … SET/RESET`, `DROP ROLE`, role
 //! membership `REVOKE`/`GRANT` and `CREATE EXTENSION`. Anything else is
 //! [`Statement::Other`], which runs inside the fix's transaction and is
 //! judged by the in-transaction guard instead. Pure; imports nothing but std.
@@ -72,6 +73,11 @@ pub enum Statement {
         role: RoleRef,
         attributes: RoleAttributes,
     },
+    /// `ALTER DATABASE d SET/RESET …`: the login defaults of every session
+    /// in `d` (the other forms of ALTER DATABASE are [`Statement::Other`]).
+    AlterDatabase {
+        database: String,
+    },
     DropRole {
         roles: Vec<RoleRef>,
     },
@@ -134,6 +140,12 @@ pub fn parse(sql: &str) -> Statement {
         ["alter", "user", "mapping"] => Statement::Other,
         ["alter", "system", ..] => alter_system(&tokens[2..]),
         ["alter", "role" | "user", ..] => alter_role(&tokens[2..]),
+        ["alter", "database", ..] => {
+            match (tokens.get(2).and_then(name), tokens.get(3).and_then(word)) {
+                (Some(database), Some("set" | "reset")) => Statement::AlterDatabase { database },
+                _ => Statement::Other,
+            }
+        }
         ["drop", "role" | "user", ..] => drop_role(&tokens[2..]),
         ["revoke", ..] => membership(&tokens[1..], "from", false),
         ["grant", ..] => membership(&tokens[1..], "to", true),
@@ -525,6 +537,38 @@ mod tests {
                 ..
             }
         ));
+        for sql in [
+            "ALTER ROLE ALL RESET \"pgaudit.log\"",
+            "ALTER ROLE ALL SET \"pgaudit.log\" = 'none'",
+        ] {
+            assert!(
+                matches!(
+                    parse(sql),
+                    Statement::AlterRole {
+                        role: RoleRef::All,
+                        ..
+                    }
+                ),
+                "{sql}"
+            );
+        }
+        assert!(matches!(
+            parse("ALTER ROLE \"app\" IN DATABASE \"phi\" RESET \"log_statement\""),
+            Statement::AlterRole { role: RoleRef::Named(ref r), .. } if r == "app"
+        ));
+        for sql in [
+            "ALTER DATABASE \"P\"\"hi\" RESET \"log_statement\"",
+            "ALTER DATABASE \"P\"\"hi\" SET \"log_statement\" = 'none'",
+        ] {
+            assert_eq!(
+                parse(sql),
+                Statement::AlterDatabase {
+                    database: "P\"hi".into()
+                },
+                "{sql}"
+            );
+        }
+        assert_eq!(parse("ALTER DATABASE phi RENAME TO x"), Statement::Other);
         assert_eq!(
             parse("DROP ROLE IF EXISTS \"auditor\""),
             Statement::DropRole {

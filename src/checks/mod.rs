@@ -23,6 +23,7 @@ pub mod definers;
 pub mod expect;
 pub mod facts;
 pub mod hba;
+pub mod login_settings;
 pub mod managed;
 pub mod phi;
 pub mod privileges;

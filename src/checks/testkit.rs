@@ -123,6 +123,16 @@ pub fn base() -> Snapshot {
         )])),
         memberships: Some(Vec::new()),
         role_settings: Some(Vec::new()),
+        database_access: Some(vec![DatabaseAccess {
+            name: "clinic".into(),
+            allow_connections: true,
+            acl: vec![AclItem {
+                grantee: "PUBLIC".into(),
+                grantor: "postgres".into(),
+                privileges: "Tc".into(),
+                grantable: String::new(),
+            }],
+        }]),
         sessions: Some(Vec::new()),
         archiver: Some(Archiver::default()),
         database_stats: Some(vec![DatabaseStat {

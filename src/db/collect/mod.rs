@@ -71,9 +71,9 @@ pub use passwords::SCANNER_ROLE_SCRIPT;
 pub use redact::redact_conninfo;
 
 use crate::snapshot::{
-    Archiver, DatabaseFacts, DatabaseStat, FileSettingProblem, Gap, HbaRule, IdentMapping,
-    Membership, PasswordKind, ReplicationSlot, Role, RoleSetting, Session, Setting, Snapshot,
-    Subscription, TlsInfo,
+    Archiver, DatabaseAccess, DatabaseFacts, DatabaseStat, FileSettingProblem, Gap, HbaRule,
+    IdentMapping, Membership, PasswordKind, ReplicationSlot, Role, RoleSetting, Session, Setting,
+    Snapshot, Subscription, TlsInfo,
 };
 use identity::Identity;
 use part::{Part, Staging};
@@ -120,6 +120,7 @@ pub struct ClusterFacts {
     pub password_kinds: Option<BTreeMap<String, PasswordKind>>,
     pub memberships: Option<Vec<Membership>>,
     pub role_settings: Option<Vec<RoleSetting>>,
+    pub database_access: Option<Vec<DatabaseAccess>>,
     pub sessions: Option<Vec<Session>>,
     pub archiver: Option<Archiver>,
     pub database_stats: Option<Vec<DatabaseStat>>,
@@ -183,6 +184,7 @@ impl Collected {
         snapshot.password_kinds = cluster.password_kinds;
         snapshot.memberships = cluster.memberships;
         snapshot.role_settings = cluster.role_settings;
+        snapshot.database_access = cluster.database_access;
         snapshot.sessions = cluster.sessions;
         snapshot.archiver = cluster.archiver;
         snapshot.database_stats = cluster.database_stats;
