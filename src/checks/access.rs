@@ -1361,8 +1361,7 @@ impl<'a> DefinerJudge<'a> {
         let name = format!("{}.{}", f.schema, f.signature);
         self.policy
             .approved_security_definer_functions
-            .iter()
-            .any(|a| *a == name)
+            .contains(&name)
     }
 
     /// `Ok(None)`: no escalation; `Err`: what is missing to tell.

@@ -104,10 +104,8 @@ fn reads_anywhere(tree: &str) -> Option<bool> {
             b'\\' => i += 1,
             b'{' => {
                 let name = node_name(&bytes[i + 1..]);
-                if name == b"VAR" {
-                    if var_level(&bytes[i..])? == depth {
-                        return Some(true);
-                    }
+                if name == b"VAR" && var_level(&bytes[i..])? == depth {
+                    return Some(true);
                 }
                 let is_query = name == b"QUERY";
                 depth += usize::from(is_query);
