@@ -41,6 +41,10 @@ pub struct Policy {
     pub inactivity_days: Option<u32>,
     /// Extensions the organisation approved; `None` = not stated.
     pub approved_extensions: Option<Vec<String>>,
+    /// SECURITY DEFINER functions reviewed and approved although ordinary
+    /// logins can run them with their owner's rights (PRIV-012), as
+    /// `schema.name(argument types)`, the way the scan lists them.
+    pub approved_security_definer_functions: Vec<String>,
     /// Loopback-only host lines are acceptable without hostssl.
     pub allow_loopback_without_tls: Option<bool>,
     pub accepted_risks: Vec<PolicyAcceptedRisk>,
@@ -213,6 +217,7 @@ mod tests {
             rpo_seconds,
             inactivity_days,
             approved_extensions,
+            approved_security_definer_functions,
             allow_loopback_without_tls,
             accepted_risks,
         } = &example;
@@ -226,6 +231,10 @@ mod tests {
         assert_ne!(rpo_seconds, &default.rpo_seconds);
         assert_ne!(inactivity_days, &default.inactivity_days);
         assert_ne!(approved_extensions, &default.approved_extensions);
+        assert_ne!(
+            approved_security_definer_functions,
+            &default.approved_security_definer_functions
+        );
         assert_ne!(
             allow_loopback_without_tls,
             &default.allow_loopback_without_tls

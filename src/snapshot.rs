@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// Bumped whenever a field is added or its meaning changes.
-pub const SCHEMA_VERSION: u32 = 3;
+pub const SCHEMA_VERSION: u32 = 4;
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Snapshot {
@@ -36,6 +36,11 @@ pub struct Snapshot {
     pub memberships: Option<Vec<Membership>>,
     /// `pg_db_role_setting`: per-role and per-database settings.
     pub role_settings: Option<Vec<RoleSetting>>,
+    /// `pg_database`: who may connect to which database, for judging whose
+    /// sessions a per-role or per-database setting reaches. `None` when not
+    /// collected and in snapshots before schema 4.
+    #[serde(default)]
+    pub database_access: Option<Vec<DatabaseAccess>>,
     /// `pg_stat_ssl` joined to `pg_stat_activity` (client backends only).
     pub sessions: Option<Vec<Session>>,
     pub archiver: Option<Archiver>,
@@ -46,6 +51,14 @@ pub struct Snapshot {
     pub databases: Vec<DatabaseFacts>,
     /// File facts, only when the scanner runs on the database host.
     pub host: Option<HostFacts>,
+    /// `pg_subscription` (shared catalog; `subconninfo` is superuser-only):
+    /// whether each subscription stores a password, tested on the server.
+    /// `None` when not collected or in snapshots before schema 4.
+    #[serde(default)]
+    pub subscriptions: Option<Vec<Subscription>>,
+    /// `pg_replication_slots`. `None` when not collected or before schema 4.
+    #[serde(default)]
+    pub replication_slots: Option<Vec<ReplicationSlot>>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -181,6 +194,10 @@ pub struct Role {
     pub valid_until: Option<String>,
     /// `rolconfig` entries, `name=value`.
     pub config: Vec<String>,
+    /// `COMMENT ON ROLE` (`pg_shdescription`); the scanner-role script marks
+    /// its role with one. `None` without a comment or before schema 4.
+    #[serde(default)]
+    pub comment: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -216,6 +233,16 @@ pub struct RoleSetting {
     /// `None` = applies to every role.
     pub role: Option<String>,
     pub config: Vec<String>,
+}
+
+/// One row of `pg_database`, as far as connecting to it goes.
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct DatabaseAccess {
+    pub name: String,
+    /// `datallowconn`: false refuses every connection, superusers' too.
+    pub allow_connections: bool,
+    /// Effective ACL (`acldefault` when `datacl` is NULL: PUBLIC may CONNECT).
+    pub acl: Vec<AclItem>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -268,6 +295,82 @@ pub struct DatabaseFacts {
     /// Value sampling of text columns (`--sample-phi`); `None` when not run.
     #[serde(default)]
     pub phi_sample: Option<PhiSample>,
+    /// `pg_user_mappings` with the names of options that hold a credential.
+    /// `None` when not collected or before schema 4.
+    #[serde(default)]
+    pub user_mappings: Option<Vec<UserMapping>>,
+    /// `pg_foreign_server` with the names of options that hold a credential.
+    #[serde(default)]
+    pub foreign_servers: Option<Vec<ForeignServer>>,
+    /// `pg_publication` with the tables each one publishes.
+    #[serde(default)]
+    pub publications: Option<Vec<Publication>>,
+    /// `pg_largeobject_metadata`: how many large objects each role owns.
+    #[serde(default)]
+    pub large_objects: Option<Vec<LargeObjectOwner>>,
+}
+
+/// Option names that look like a credential (`password`, `passwd`,
+/// `secret`, …). Only the names: the values never leave the server.
+pub type CredentialOptions = Vec<String>;
+
+/// A user mapping: which role's outbound connection through which server.
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct UserMapping {
+    pub server: String,
+    /// `None` = the mapping `FOR PUBLIC`.
+    pub role: Option<String>,
+    /// Credential option names; `None` when PostgreSQL hides this mapping's
+    /// options from the scanner (only superusers, the mapped role and the
+    /// server's owner see them).
+    pub credential_options: Option<CredentialOptions>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct ForeignServer {
+    pub name: String,
+    pub owner: String,
+    pub wrapper: String,
+    pub credential_options: CredentialOptions,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Subscription {
+    pub name: String,
+    /// The database the subscription lives in.
+    pub database: String,
+    pub owner: String,
+    /// `subconninfo` names a password (tested on the server; never copied).
+    pub stores_password: bool,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct ReplicationSlot {
+    pub name: String,
+    /// `physical` or `logical`.
+    pub slot_type: String,
+    /// Output plugin of a logical slot.
+    pub plugin: Option<String>,
+    /// Database of a logical slot.
+    pub database: Option<String>,
+    pub active: bool,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Publication {
+    pub name: String,
+    pub owner: String,
+    /// `FOR ALL TABLES`: every table, present and future.
+    pub all_tables: bool,
+    /// Published tables (`schema.table`, sorted), as `pg_publication_tables`
+    /// expands them.
+    pub tables: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct LargeObjectOwner {
+    pub owner: String,
+    pub count: i64,
 }
 
 /// What sampling text columns for SSN-shaped values found: counts and
@@ -353,6 +456,23 @@ pub struct Policy {
     pub roles: Vec<String>,
     pub using: Option<String>,
     pub with_check: Option<String>,
+    /// Whether each expression reads the row it judges. `None` in snapshots
+    /// that predate it (schema 4).
+    #[serde(default)]
+    pub reads_row: Option<PolicyReadsRow>,
+}
+
+/// Whether a policy's expressions read the row being judged: one of its
+/// columns, a system column or the whole row, at the expression's own level
+/// (a column read inside a subquery over another scan of the table does not
+/// count), in every branch of a top-level OR. An expression (or OR branch)
+/// that reads no part of the row gives the same answer for every row: it
+/// admits all of them or none. `false` for an expression the policy does
+/// not have.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct PolicyReadsRow {
+    pub using: bool,
+    pub with_check: bool,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -403,6 +523,25 @@ pub struct Function {
     /// Body calls `pgp_sym_encrypt/decrypt` with a literal key. The body
     /// itself is never collected.
     pub literal_key_in_body: bool,
+    /// SECURITY DEFINER functions only: what the body reads. `None` for
+    /// other functions and in snapshots that predate it (schema 4).
+    #[serde(default)]
+    pub reads: Option<FunctionReads>,
+}
+
+/// The relations a function body reads, as far as the catalog shows them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FunctionReads {
+    /// `schema.name` of user relations, sorted.
+    pub relations: Vec<String>,
+    /// `true`: from `pg_depend` (a SQL-standard `BEGIN ATOMIC` body, exact).
+    /// `false`: relations whose name appears in the body text (a string
+    /// body has no dependencies; this may list too many, never too few of
+    /// the relations it names).
+    pub from_dependencies: bool,
+    /// Why the body may read more than `relations`: another language,
+    /// dynamic SQL, or calls of other user functions (not followed).
+    pub unseen: Option<String>,
 }
 
 /// File facts read with `stat` on the database host.
@@ -445,9 +584,12 @@ impl Snapshot {
 mod tests {
     use super::*;
 
-    /// Schema 2 only added `Membership::set_option` and schema 3 only the
-    /// views' `security_invoker` and `reads` (all serde defaults), so a
-    /// schema-1 file written by an older pgSafeguard still loads.
+    /// Schema 2 only added `Membership::set_option`, schema 3 only the
+    /// views' `security_invoker` and `reads`, schema 4 only optional facts
+    /// (stored credentials, publications, slots, large objects, role
+    /// comments, policies' `reads_row`, definer functions' `reads`,
+    /// `database_access`; all serde defaults), so a schema-1 file written by
+    /// an older pgSafeguard still loads.
     #[test]
     fn schema_one_snapshots_still_load() {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -458,6 +600,12 @@ mod tests {
         let memberships = snapshot.memberships.unwrap();
         assert!(!memberships.is_empty());
         assert!(memberships.iter().all(|m| m.set_option.is_none()));
+        assert!(snapshot.subscriptions.is_none() && snapshot.replication_slots.is_none());
+        assert!(snapshot.databases.iter().all(|d| d.user_mappings.is_none()
+            && d.foreign_servers.is_none()
+            && d.publications.is_none()
+            && d.large_objects.is_none()));
+        assert!(snapshot.database_access.is_none());
     }
 
     #[test]

@@ -27,9 +27,10 @@ use pgsafeguard::apply::{
 };
 use pgsafeguard::checks::{self, Fix};
 use pgsafeguard::db::conninfo::ConnParams;
-use pgsafeguard::finding::Status;
+use pgsafeguard::finding::{Finding, Status};
 use pgsafeguard::policy::{Attestations, Policy};
 use pgsafeguard::scan::{self, ScanOptions};
+use pgsafeguard::snapshot::{FunctionReads, Snapshot};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use support::{insecure, plain, Cluster, CLINIC_DB};
@@ -49,6 +50,8 @@ const VERIFIED_LIVE: &[&str] = &[
     "TLS-002", "TLS-009", "EAR-010", "GEN-002", "GEN-003", "AUTH-011", "AUTH-015", "PRIV-002",
     "PRIV-003", "PRIV-004", "PRIV-005", "PRIV-006", "PRIV-009", "PRIV-010", "PRIV-011", "PRIV-012",
     "PRIV-013", "PRIV-014", "PRIV-017", "AUD-004", "AUD-006", "AUD-010", "AUD-011", "AUD-013",
+    // outbound_traps(): stored credentials (irreversible), replication, query text
+    "AUTH-017", "PRIV-019", "PRIV-020",
 ];
 
 /// Checks with a statement-building fix that this file does not apply, and why.
@@ -102,21 +105,42 @@ impl Target {
         }
     }
 
-    /// The check's status on a fresh scan (independent of the apply API).
-    fn status(&self, id: &str) -> (Status, String) {
-        let snapshot = self
-            .rt
-            .block_on(scan::scan_live(
-                &self.params,
-                &ScanOptions::default(),
-                scan::no_progress(),
-            ))
-            .expect("scan");
-        let finding = checks::evaluate_all(&snapshot, &self.policy, &Attestations::default())
+    /// The check's finding on a fresh scan (independent of the apply API).
+    fn finding(&self, id: &str) -> Finding {
+        self.finding_with(id, &ScanOptions::default())
+    }
+
+    fn scan(&self, options: &ScanOptions) -> Snapshot {
+        self.rt
+            .block_on(scan::scan_live(&self.params, options, scan::no_progress()))
+            .expect("scan")
+    }
+
+    fn finding_with(&self, id: &str, options: &ScanOptions) -> Finding {
+        let snapshot = self.scan(options);
+        checks::evaluate_all(&snapshot, &self.policy, &Attestations::default())
             .into_iter()
             .find(|f| f.id == id)
-            .expect("finding");
+            .expect("finding")
+    }
+
+    fn status(&self, id: &str) -> (Status, String) {
+        let finding = self.finding(id);
         (finding.status, finding.evidence)
+    }
+
+    /// Asserts the check's status, its objects and that its evidence holds each of `evidence`.
+    fn expect(&self, id: &str, wanted: Status, objects: &[&str], evidence: &[&str]) {
+        let finding = self.finding(id);
+        assert_eq!(finding.status, wanted, "{id}: {}", finding.evidence);
+        assert_eq!(finding.objects, objects, "{id}: {}", finding.evidence);
+        for part in evidence {
+            assert!(
+                finding.evidence.contains(part),
+                "{id}: evidence lacks {part:?}: {}",
+                finding.evidence
+            );
+        }
     }
 
     fn assert_status(&self, id: &str, wanted: Status, when: &str) {
@@ -667,6 +691,28 @@ fn fixes_for_checks_the_insecure_cluster_passes() {
     target.assert_status("TLS-009", Status::Fail, "after the rollback and restart");
 }
 
+/// PRIV-019, PRIV-020 and GEN-003 (lo_compat_privileges) round trip; AUTH-017 drops
+/// the stored password options (irreversible: the secret is never read, so there is no
+/// rollback) and then passes, and no secret reaches the change log.
+#[test]
+fn fixes_for_stored_credentials_replication_query_text_and_large_objects() {
+    let cluster = support::outbound_traps(false);
+    let target = Target::new(&superuser_tcp(&cluster, "sslmode=disable"));
+    for id in ["PRIV-019", "PRIV-020", "GEN-003"] {
+        target.round_trip(id);
+    }
+    target.assert_status("AUTH-017", Status::Fail, "before the fix");
+    let preview = target.preview("AUTH-017");
+    assert!(preview.irreversible, "{}", preview.render_text());
+    assert_applied(&target.apply("AUTH-017"));
+    target.assert_status("AUTH-017", Status::Pass, "after the fix");
+    let log =
+        std::fs::read_to_string(target._dir.path().join("change-log.jsonl")).expect("change log");
+    for (name, secret) in support::outbound_secrets() {
+        assert!(!log.contains(secret), "the {name} reached the change log");
+    }
+}
+
 /// Removes, when dropped, the files that appeared in a folder since it was made.
 struct NewFilesRemoved {
     dir: PathBuf,
@@ -1113,5 +1159,278 @@ fn hostile_names_change_only_the_intended_objects() {
             "SELECT rolcanlogin FROM pg_roles WHERE rolname = 'postgres'"
         ),
         "t"
+    );
+}
+
+// ---------------------------------------------------------------------------
+// SECURITY DEFINER functions and policies that read nothing of the row
+
+/// In [`CLINIC_DB`], PHI tables owned by NOLOGIN `phi_owner`, all readable by the
+/// pgaudit.role `auditor`, with RLS enabled:
+/// - `patients`: permissive policies for PUBLIC `gate`, `current_user IS NOT NULL`, and
+///   `admin_or_clinic`, whose OR branch `current_user = 'dba'` reads nothing of the row;
+/// - `visits`: `any_row_mine` for PUBLIC, reading a column of another scan of the table;
+/// - `notes`: `auditor_all` for the one login `auditor_sam`, reading nothing of the row,
+///   and two that read it (a column; the whole row, FOR UPDATE);
+/// - `patient_lookup(integer)`: the superuser's SECURITY DEFINER (BEGIN ATOMIC) over
+///   patients, path pinned with pg_temp, EXECUTE for the group `clinicians` (logins
+///   nurse_kim and nurse_lee), not PUBLIC;
+/// - `clinic_count()`: the superuser's, path `pg_catalog, public`, EXECUTE for its owner only;
+/// - `visit_total()`: phi_owner's PL/pgSQL reading visits, EXECUTE for auditor_sam.
+fn definer_traps() -> Cluster {
+    let cluster = plain()
+        .pgaudit(true)
+        .conf("pgaudit.role = 'auditor'")
+        .start();
+    cluster.psql_unlogged(
+        "postgres",
+        &[
+            "CREATE ROLE auditor NOLOGIN",
+            "CREATE ROLE phi_owner NOLOGIN",
+            "CREATE ROLE clinicians NOLOGIN",
+            "CREATE ROLE nurse_kim LOGIN IN ROLE clinicians",
+            "CREATE ROLE nurse_lee LOGIN IN ROLE clinicians",
+            "CREATE ROLE auditor_sam LOGIN",
+            &format!("CREATE DATABASE {CLINIC_DB}"),
+        ],
+    );
+    let mut statements = vec!["CREATE EXTENSION pgaudit".to_string()];
+    for (table, phi) in [("patients", "ssn"), ("visits", "mrn"), ("notes", "body")] {
+        statements.extend([
+            format!("CREATE TABLE public.{table} (id int, clinic_id int, {phi} text)"),
+            format!("ALTER TABLE public.{table} OWNER TO phi_owner"),
+            format!("ALTER TABLE public.{table} ENABLE ROW LEVEL SECURITY"),
+            format!("GRANT SELECT ON public.{table} TO auditor"),
+        ]);
+    }
+    statements.extend(
+        [
+            "CREATE POLICY gate ON public.patients USING (current_user IS NOT NULL)",
+            // Reads the row, except in the branch that lets one role see every row.
+            "CREATE POLICY admin_or_clinic ON public.patients \
+             USING (current_user = 'dba' OR clinic_id = 7)",
+            "CREATE POLICY any_row_mine ON public.visits \
+             USING (EXISTS (SELECT 1 FROM public.visits v WHERE v.clinic_id = 1))",
+            "CREATE POLICY auditor_all ON public.notes TO auditor_sam \
+             USING (current_user = 'auditor_sam')",
+            "CREATE POLICY same_clinic ON public.notes \
+             USING (clinic_id = nullif(current_setting('app.clinic_id', true), '')::int)",
+            "CREATE POLICY whole_row ON public.notes FOR UPDATE USING (notes IS NOT NULL)",
+            "CREATE FUNCTION public.patient_lookup(integer) RETURNS bigint LANGUAGE sql STABLE \
+             SECURITY DEFINER SET search_path = pg_catalog, pg_temp \
+             BEGIN ATOMIC SELECT count(*) FROM public.patients WHERE id = $1; END",
+            "REVOKE ALL ON FUNCTION public.patient_lookup(integer) FROM PUBLIC",
+            "GRANT EXECUTE ON FUNCTION public.patient_lookup(integer) TO clinicians",
+            "CREATE FUNCTION public.clinic_count() RETURNS int LANGUAGE sql SECURITY DEFINER \
+             SET search_path = pg_catalog, public AS 'SELECT 1'",
+            "REVOKE ALL ON FUNCTION public.clinic_count() FROM PUBLIC",
+            "CREATE FUNCTION public.visit_total() RETURNS bigint LANGUAGE plpgsql \
+             SECURITY DEFINER SET search_path = pg_catalog, pg_temp \
+             AS $$BEGIN RETURN (SELECT count(*) FROM public.visits); END$$",
+            "ALTER FUNCTION public.visit_total() OWNER TO phi_owner",
+            "REVOKE ALL ON FUNCTION public.visit_total() FROM PUBLIC",
+            "GRANT EXECUTE ON FUNCTION public.visit_total() TO auditor_sam",
+            // Dynamic SQL, runnable by its owner only: judged by no check, read as unseen.
+            "CREATE FUNCTION public.run_report(sql text) RETURNS void LANGUAGE plpgsql \
+             SECURITY DEFINER SET search_path = pg_catalog, pg_temp \
+             AS $$BEGIN EXECUTE sql; END$$",
+            "ALTER FUNCTION public.run_report(text) OWNER TO phi_owner",
+            "REVOKE ALL ON FUNCTION public.run_report(text) FROM PUBLIC",
+        ]
+        .map(str::to_string),
+    );
+    let statements: Vec<&str> = statements.iter().map(String::as_str).collect();
+    cluster.psql_unlogged(CLINIC_DB, &statements);
+    cluster
+}
+
+#[test]
+fn definer_functions_and_row_independent_policies() {
+    let cluster = definer_traps();
+    let target = Target::new(&superuser_tcp(&cluster, "sslmode=disable"));
+    let superuser = cluster.superuser();
+
+    // What each body reads: dependencies of a SQL-standard body, names in a string body,
+    // and nothing certain for dynamic SQL.
+    let snapshot = target.scan(&ScanOptions::default());
+    let reads: Vec<(&str, Option<&FunctionReads>)> = snapshot.databases[0]
+        .functions
+        .as_deref()
+        .expect("functions")
+        .iter()
+        .filter(|f| !f.from_extension)
+        .map(|f| (f.signature.as_str(), f.reads.as_ref()))
+        .collect();
+    let seen = |relations: &[&str], from_dependencies: bool| FunctionReads {
+        relations: relations.iter().map(|r| r.to_string()).collect(),
+        from_dependencies,
+        unseen: None,
+    };
+    let dynamic = FunctionReads {
+        unseen: Some("runs dynamic SQL (EXECUTE)".into()),
+        ..FunctionReads::default()
+    };
+    assert_eq!(
+        reads,
+        [
+            ("clinic_count()", Some(&seen(&[], false))),
+            (
+                "patient_lookup(integer)",
+                Some(&seen(&["public.patients"], true))
+            ),
+            ("run_report(text)", Some(&dynamic)),
+            ("visit_total()", Some(&seen(&["public.visits"], false))),
+        ]
+    );
+
+    // PRIV-012: a superuser's function run by a group of logins, a path without pg_temp,
+    // and a PHI owner's function run by one login; each fails.
+    let lookup = "\"public\".patient_lookup(integer)";
+    let total = "\"public\".visit_total()";
+    let count = "\"public\".clinic_count()";
+    let lookup_via = format!("{lookup} via \"clinicians\"");
+    let total_via = format!("{total} via \"auditor_sam\"");
+    target.expect(
+        "PRIV-012",
+        Status::Fail,
+        &[count, &lookup_via, &total_via],
+        &[
+            &format!("owner {superuser} is a superuser"),
+            "nurse_kim, nurse_lee",
+            "search_path pg_catalog, public does not end with pg_temp",
+            "owner phi_owner owns PHI it reads: public.visits (names in its body)",
+        ],
+    );
+    // AUD-003: pgaudit.role reads every PHI table, but reads inside both functions by
+    // logins outside their owner's role are not object-audited.
+    target.expect(
+        "AUD-003",
+        Status::Warn,
+        &[lookup, total],
+        &[
+            "public.patients (its dependencies)",
+            "callable by auditor_sam",
+        ],
+    );
+
+    // The same verdicts and objects (qualified by the database) through --all-databases
+    // from another database.
+    let from_postgres = Target::new(&cluster.conninfo_tcp(
+        superuser,
+        cluster.superuser_password(),
+        "postgres",
+        "sslmode=disable",
+    ));
+    let across = ScanOptions {
+        all_databases: true,
+        ..ScanOptions::default()
+    };
+    for id in ["PRIV-012", "PRIV-015"] {
+        let direct = target.finding(id);
+        let combined = from_postgres.finding_with(id, &across);
+        assert_eq!(
+            combined.status, direct.status,
+            "{id}: {}",
+            combined.evidence
+        );
+        let qualified: Vec<String> = direct
+            .objects
+            .iter()
+            .map(|o| format!("\"{CLINIC_DB}\".{o}"))
+            .collect();
+        assert_eq!(combined.objects, qualified, "{id}");
+    }
+
+    // Approved by the policy: only the path of clinic_count() is left, and its fix
+    // (applied through the apply API) makes the check pass.
+    let approving = Target::with_policy(
+        &superuser_tcp(&cluster, "sslmode=disable"),
+        Policy {
+            approved_security_definer_functions: vec![
+                "public.patient_lookup(integer)".into(),
+                "public.visit_total()".into(),
+            ],
+            ..Policy::default()
+        },
+    );
+    approving.expect(
+        "PRIV-012",
+        Status::Fail,
+        &[count],
+        &["approved by the policy"],
+    );
+    approving.round_trip("PRIV-012");
+
+    // The full fix: pin the path, revoke EXECUTE from the group and the login; the rollback
+    // restores the old path and both grants.
+    let preview = target.preview("PRIV-012");
+    let steps: Vec<&str> = preview.steps.iter().map(|s| s.sql.as_str()).collect();
+    for statement in [
+        "ALTER ROUTINE \"public\".\"clinic_count\"() SET search_path = pg_catalog, pg_temp",
+        "REVOKE EXECUTE ON ROUTINE \"public\".\"patient_lookup\"(integer) FROM \"clinicians\"",
+        "REVOKE EXECUTE ON ROUTINE \"public\".\"visit_total\"() FROM \"auditor_sam\"",
+    ] {
+        assert!(steps.contains(&statement), "{statement}: {steps:?}");
+    }
+    let restore =
+        "ALTER ROUTINE \"public\".\"clinic_count\"() SET search_path = \"pg_catalog\", \"public\"";
+    assert!(
+        preview.rollback.iter().any(|r| r == restore),
+        "{:?}",
+        preview.rollback
+    );
+    let entry = target.apply("PRIV-012");
+    assert_applied(&entry);
+    target.assert_status("PRIV-012", Status::Pass, "after the fix");
+    target.assert_status("AUD-003", Status::Pass, "once only owners may call them");
+    let undo = target.rollback(&entry);
+    assert_eq!(undo.outcome, Outcome::Applied, "{}", undo.render_text());
+    target.assert_status("PRIV-012", Status::Fail, "after the rollback");
+    target.assert_status("AUD-003", Status::Warn, "after the rollback");
+
+    // PRIV-015: the three PUBLIC policies that read nothing of the row (one in an OR
+    // branch) fail; the single login's warns; the column and whole-row policies pass.
+    let policy = |name: &str, table: &str| format!("policy \"{name}\" on \"public\".\"{table}\"");
+    target.expect(
+        "PRIV-015",
+        Status::Fail,
+        &[
+            &policy("admin_or_clinic", "patients"),
+            &policy("any_row_mine", "visits"),
+            &policy("auditor_all", "notes"),
+            &policy("gate", "patients"),
+        ],
+        &[
+            "FOR ALL TO PUBLIC: USING (or an OR branch of it) reads nothing of the row",
+            "FOR ALL TO auditor_sam",
+        ],
+    );
+    // The fix the check describes: expressions that read the row.
+    let reads_row = "clinic_id = nullif(current_setting('app.clinic_id', true), '')::int";
+    cluster.psql_unlogged(
+        CLINIC_DB,
+        &[
+            &format!("ALTER POLICY gate ON public.patients USING ({reads_row})"),
+            &format!("ALTER POLICY admin_or_clinic ON public.patients USING ({reads_row})"),
+            &format!("ALTER POLICY any_row_mine ON public.visits USING ({reads_row})"),
+        ],
+    );
+    target.expect(
+        "PRIV-015",
+        Status::Warn,
+        &[&policy("auditor_all", "notes")],
+        &["single login's role", "TO auditor_sam"],
+    );
+    cluster.psql_unlogged(
+        CLINIC_DB,
+        &[&format!(
+            "ALTER POLICY auditor_all ON public.notes USING ({reads_row})"
+        )],
+    );
+    target.expect(
+        "PRIV-015",
+        Status::Pass,
+        &[],
+        &["every permissive expression reads"],
     );
 }

@@ -191,7 +191,7 @@ impl Scan {
     }
 
     fn assert_every_id_once(&self) {
-        assert_eq!(CATALOGUE_IDS.len(), 92);
+        assert_eq!(CATALOGUE_IDS.len(), 95);
         let ids: Vec<&str> = self
             .findings()
             .iter()

@@ -319,7 +319,7 @@ fn verify_accepts_the_report_and_names_the_signer() {
     let json = scan_report().to_json();
     assert!(text.contains(&sha256_hex(json.as_bytes())), "{text}");
     assert!(text.contains("matches the appendix"), "{text}");
-    assert!(text.contains("summary: 92 checks"), "{text}");
+    assert!(text.contains("summary: 95 checks"), "{text}");
 
     // Colons and capitals in the expected fingerprint are fine.
     let colons: String = fingerprint
@@ -639,7 +639,7 @@ fn the_embedded_scan_data_can_be_extracted_and_matches_the_appendix() {
     );
     let parsed: ScanReport = serde_json::from_slice(&extracted).expect("scan JSON");
     assert_eq!(parsed.schema, "pgsafeguard.scan/1");
-    assert_eq!(parsed.findings.len(), 92);
+    assert_eq!(parsed.findings.len(), 95);
 }
 
 #[test]

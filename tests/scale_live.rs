@@ -34,7 +34,7 @@ use pgsafeguard::db::conninfo::ConnParams;
 use pgsafeguard::output::{ScanReport, OBJECTS_SHOWN};
 use pgsafeguard::policy::{Attestations, Policy};
 use pgsafeguard::report::{build_signed_report, ReportInput, SigningIdentity};
-use pgsafeguard::snapshot::{AclItem, Relation, Snapshot};
+use pgsafeguard::snapshot::{AclItem, PolicyReadsRow, Relation, Snapshot};
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -405,7 +405,14 @@ fn synthetic_snapshot_has_the_collected_shape(live: &Snapshot, layout: &Layout) 
         assert_eq!(l, s, "live relation vs synthetic relation");
     }
     assert_eq!(live_shapes.len(), synthetic_shapes.len());
-    let policies = |s: &Snapshot| -> Vec<(String, String, String, Option<String>)> {
+    type PolicyShape = (
+        String,
+        String,
+        String,
+        Option<String>,
+        Option<PolicyReadsRow>,
+    );
+    let policies = |s: &Snapshot| -> Vec<PolicyShape> {
         let mut all: Vec<_> = s.databases[0]
             .policies
             .as_ref()
@@ -417,6 +424,7 @@ fn synthetic_snapshot_has_the_collected_shape(live: &Snapshot, layout: &Layout) 
                     p.table.clone(),
                     p.name.clone(),
                     p.using.clone(),
+                    p.reads_row,
                 )
             })
             .collect();

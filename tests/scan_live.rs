@@ -158,7 +158,8 @@ fn hardened_server_passes_over_verified_tls() {
              GRANT SELECT ON pg_ident_file_mappings TO {user}; \
              GRANT EXECUTE ON FUNCTION pg_show_all_file_settings() TO {user}; \
              GRANT SELECT ON pg_file_settings TO {user}; \
-             GRANT SELECT (rolname, rolpassword) ON pg_authid TO {user};"
+             GRANT SELECT (rolname, rolpassword) ON pg_authid TO {user}; \
+             GRANT SELECT (subconninfo) ON pg_subscription TO {user};"
         ),
     );
     let conninfo = cluster.conninfo_tcp(&user, &password, CLINIC_DB, &cluster.verify_full());

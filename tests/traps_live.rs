@@ -74,18 +74,24 @@ impl Scanned {
 
 /// Scans `clinic` as the superuser over the cluster's Unix socket.
 fn scan(cluster: &Cluster, sample_phi: bool) -> Scanned {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("tokio runtime");
-    let params = ConnParams::from_conninfo_with_env(&superuser_socket(cluster), &|_| None)
-        .expect("conninfo");
     let options = ScanOptions {
         sample_phi,
         ..ScanOptions::default()
     };
+    scan_with(cluster, CLINIC_DB, &options)
+}
+
+/// Scans `db` as the superuser over the cluster's Unix socket.
+fn scan_with(cluster: &Cluster, db: &str, options: &ScanOptions) -> Scanned {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    let conninfo =
+        cluster.conninfo_socket(cluster.superuser(), cluster.superuser_password(), db, "");
+    let params = ConnParams::from_conninfo_with_env(&conninfo, &|_| None).expect("conninfo");
     let snapshot = runtime
-        .block_on(scan_live(&params, &options, no_progress()))
+        .block_on(scan_live(&params, options, no_progress()))
         .expect("scan");
     let findings = evaluate_all(&snapshot, &Policy::default(), &Attestations::default())
         .into_iter()
@@ -506,5 +512,80 @@ fn saved_snapshots_hold_no_archive_or_replication_secret() {
         .collect();
     assert_eq!(snapshots.len(), 3);
     let found = leaks(snapshots);
+    assert!(found.is_empty(), "{}", found.join("\n"));
+}
+
+// ---------------------------------------------------------------------------
+// data and credentials that leave the server
+
+/// Stored outbound credentials are reported by server and role and never shown; PHI
+/// published for logical replication, a REPLICATION login, a pg_monitor login and
+/// large objects under `lo_compat_privileges = on` each fail their check. The same holds
+/// when the scan connects to another database with `--all-databases`.
+#[test]
+fn outbound_credentials_replication_query_text_and_large_objects() {
+    use support::outbound::*;
+    let cluster = outbound_traps(true);
+    let owner = cluster.superuser().to_string();
+    let direct = scan(&cluster, false);
+    let all_databases = ScanOptions {
+        all_databases: true,
+        ..ScanOptions::default()
+    };
+    let from_postgres = scan_with(&cluster, "postgres", &all_databases);
+    for (label, scanned) in [("direct", &direct), ("--all-databases", &from_postgres)] {
+        let stored = scanned.expect("AUTH-017", Fail, &["values never read"]);
+        assert_eq!(
+            stored.objects,
+            vec![
+                format!(
+                    "foreign server {LEGACY_SERVER} (legacy_wrapper, owner {owner}, database \
+                     {CLINIC_DB}): option password"
+                ),
+                format!(
+                    "subscription {SUBSCRIPTION} (owner {owner}, database {CLINIC_DB}): \
+                     password in the connection string"
+                ),
+                format!(
+                    "user mapping for {MAPPED_ROLE} on server {FDW_SERVER} (database \
+                     {CLINIC_DB}): option password"
+                ),
+            ],
+            "{label}"
+        );
+        let replication = scanned.expect(
+            "PRIV-020",
+            Fail,
+            &[
+                &format!("{CLINIC_DB}: {PUBLICATION} → {PHI_TABLE}"),
+                &format!("{LOGICAL_SLOT} (pgoutput, database {CLINIC_DB}, inactive)"),
+            ],
+        );
+        assert_eq!(replication.objects, vec![REPLICATION_LOGIN.to_string()]);
+        let query_text = scanned.expect("PRIV-019", Fail, &["via pg_monitor"]);
+        assert_eq!(query_text.objects, vec![MONITOR_LOGIN.to_string()]);
+        let integrity = scanned.expect(
+            "GEN-003",
+            Fail,
+            &[&format!(
+                "{CLINIC_DB}: {LARGE_OBJECTS} ({owner} {LARGE_OBJECTS})"
+            )],
+        );
+        assert_eq!(integrity.objects, vec!["lo_compat_privileges".to_string()]);
+    }
+    let outputs: Vec<(String, String)> = direct
+        .every_output()
+        .into_iter()
+        .chain(from_postgres.every_output())
+        .chain(binary_outputs(&cluster))
+        .collect();
+    let mut found = Vec::new();
+    for (output, text) in &outputs {
+        for (name, secret) in outbound_secrets() {
+            if text.contains(secret) {
+                found.push(format!("the {name} reached the {output}"));
+            }
+        }
+    }
     assert!(found.is_empty(), "{}", found.join("\n"));
 }

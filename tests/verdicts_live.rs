@@ -261,6 +261,12 @@ const EXPECTED: &[Expected] = &[
         &[Pass],
         "idle timeouts only in hardened",
     ),
+    row(
+        "AUTH-017",
+        &[Pass],
+        &[Pass],
+        "no user mapping or subscription; the scanner reads them through the script's function",
+    ),
     row("PRIV-001", &[Fail], &[Pass], "insecure: app is a superuser"),
     row("PRIV-002", &[Pass], &[Pass], "only the bootstrap superuser"),
     row("PRIV-003", &[Pass], &[Pass], "only the bootstrap superuser"),
@@ -344,6 +350,18 @@ const EXPECTED: &[Expected] = &[
         &[Warn],
         &[Warn],
         "set_user is optional (catalogue) and loaded in neither",
+    ),
+    row(
+        "PRIV-019",
+        &[Pass],
+        &[Pass],
+        "no pg_monitor login but, in hardened, the scanner the script marks",
+    ),
+    row(
+        "PRIV-020",
+        &[Pass],
+        &[Pass],
+        "no REPLICATION login besides the superuser, no publication",
     ),
     row("AUD-001", &[Fail], &[Pass], ""),
     row("AUD-002", &[Fail], &[Pass], ""),
@@ -483,7 +501,7 @@ fn assert_table_covers_the_catalogue() {
     assert_eq!(unique.len(), ids.len(), "an id is listed twice");
     let catalogue: BTreeSet<&str> = CATALOGUE_IDS.iter().copied().collect();
     assert_eq!(unique, catalogue);
-    assert_eq!(ids.len(), 92);
+    assert_eq!(ids.len(), 95);
 }
 
 /// Compares every finding with the table; reports all mismatches at once.
@@ -590,6 +608,8 @@ const SCRIPT_GRANTED_PARTS: &[&str] = &[
     "file_setting_problems",
     "password_kinds",
     "system_identifier",
+    "subscriptions",
+    "user_mappings",
 ];
 
 fn assert_no_script_gaps(scanned: &Scanned, label: &str) {
@@ -645,6 +665,8 @@ const MONITOR_ONLY_UNKNOWN: &[(&str, &str)] = &[
     // Needs pg_hba rules and password kinds; names the first it misses.
     ("AUTH-011", "pg_hba_file_rules"),
     ("PRIV-004", "pg_hba_file_rules"),
+    // pg_subscription.subconninfo is superuser-only: the script's function reads it.
+    ("AUTH-017", "scanner-role.sql"),
 ];
 
 #[test]
@@ -892,4 +914,41 @@ fn scanner_role_script_on_postgresql_13_and_18() {
             "{label}: the script stores a SCRAM verifier even where md5 is the default"
         );
     }
+}
+
+// ---------------------------------------------------------------------------
+// stored outbound credentials
+
+/// Through `pgsafeguard.stored_credentials()` the scanner finds the stored credentials the
+/// superuser finds; with pg_monitor only, another role's user mapping and the subscription
+/// stay undecided (the foreign server's options are visible to all and still fail).
+#[test]
+fn scanner_role_script_sees_stored_credentials() {
+    let cluster = support::outbound_traps(true);
+    let superuser = scan(
+        &superuser_tcp(&cluster, CLINIC_DB, "sslmode=disable"),
+        &Policy::default(),
+    );
+    let (user, password) = create_scanner(&cluster);
+    let conninfo = cluster.conninfo_tcp(&user, &password, CLINIC_DB, "sslmode=disable");
+    let monitor = scan(&conninfo, &Policy::default());
+    let limited = monitor.finding("AUTH-017");
+    assert_eq!(limited.status, Fail, "{}", limited.evidence);
+    assert_eq!(limited.objects.len(), 1, "{:?}", limited.objects);
+    assert!(
+        limited.evidence.contains("hidden from the scanner")
+            && limited.evidence.contains("subscriptions"),
+        "{}",
+        limited.evidence
+    );
+    apply_script(
+        &cluster,
+        &["postgres", CLINIC_DB],
+        &[("scanner_role", SCANNER_ROLE)],
+    );
+    let scripted = scan(&conninfo, &Policy::default());
+    assert_no_script_gaps(&scripted, "outbound traps, scanner-role script");
+    let expected = &superuser.finding("AUTH-017").objects;
+    assert_eq!(expected.len(), 3, "{expected:?}");
+    assert_eq!(&scripted.finding("AUTH-017").objects, expected);
 }

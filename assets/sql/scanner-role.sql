@@ -39,6 +39,9 @@
 --   pg_file_settings                   configuration lines with errors or not applied
 --   pgsafeguard.password_kinds()       per role: md5, scram, none or plain - never the
 --                                      password verifier itself
+--   pgsafeguard.stored_credentials()   which user mappings and subscriptions store a
+--                                      password (AUTH-017) - never the password
+--   a comment on the role              marks it as the documented scanner (PRIV-019)
 -- What it does NOT receive: any access to pg_authid (it holds the password verifiers,
 -- which are password-equivalent for md5 and can be attacked offline for SCRAM), table
 -- contents (the optional PHI value sample, --sample-phi, needs SELECT on the tables: grant
@@ -112,6 +115,10 @@ ALTER ROLE :"scanner_role" VALID UNTIL :'scanner_valid_until';
 -- if an organisation trims pg_monitor's membership.
 GRANT pg_monitor TO :"scanner_role";
 GRANT pg_read_all_settings TO :"scanner_role";
+-- pg_monitor lets the scanner read every session's query text (PRIV-019 fails other logins
+-- for that); this comment marks the role as the documented scanner, PRIV-019's one exception.
+-- Only a superuser or a role with CREATEROLE/ADMIN on it can set a role's comment.
+COMMENT ON ROLE :"scanner_role" IS 'pgSafeguard scanner role (assets/sql/scanner-role.sql)';
 
 ------------------------------------------------------------------------------------------
 -- Part 2 (this database): catalog views, their functions, and password_kinds().
@@ -164,5 +171,38 @@ COMMENT ON FUNCTION pgsafeguard.password_kinds() IS
   'pgSafeguard: the kind of each role''s password verifier (md5, scram, none, plain), never the verifier';
 REVOKE ALL ON FUNCTION pgsafeguard.password_kinds() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION pgsafeguard.password_kinds() TO :"scanner_role";
+
+-- Runs with its owner's (a superuser's) rights, so it sees every user mapping's options and
+-- pg_subscription.subconninfo; it returns only whether a credential is stored (the names of
+-- credential options, or a yes/no for a connection string), never a value. The patterns are
+-- fixed here, not parameters: a caller-chosen pattern would let it guess a password piece by
+-- piece. They are the same as in src/db/collect/outbound.rs (a unit test compares them).
+CREATE OR REPLACE FUNCTION pgsafeguard.stored_credentials()
+  RETURNS TABLE (kind text, name text, database text, role text,
+                 credential_options text[], stores_password boolean)
+  LANGUAGE sql
+  STABLE
+  SECURITY DEFINER
+  SET search_path = pg_catalog, pg_temp
+AS $function$
+  SELECT 'user_mapping', s.srvname::text, current_database()::text,
+         CASE WHEN m.umuser = 0 THEN NULL ELSE pg_get_userbyid(m.umuser)::text END,
+         ARRAY(SELECT o.option_name FROM pg_options_to_table(m.umoptions) AS o
+                WHERE o.option_name ~* '(pass(word|wd)|pwd|secret|token)' ORDER BY 1),
+         NULL::boolean
+    FROM pg_catalog.pg_user_mapping AS m
+    JOIN pg_catalog.pg_foreign_server AS s ON s.oid = m.umserver
+  UNION ALL
+  SELECT 'subscription', s.subname::text, coalesce(d.datname::text, ''),
+         pg_get_userbyid(s.subowner)::text, NULL::text[],
+         coalesce(s.subconninfo ~* '(^|[\s?&])(ssl)?password\s*=|^\s*postgres(ql)?://[^/@?]*:[^/@?]*@', false)
+    FROM pg_catalog.pg_subscription AS s
+    LEFT JOIN pg_catalog.pg_database AS d ON d.oid = s.subdbid
+$function$;
+ALTER FUNCTION pgsafeguard.stored_credentials() OWNER TO CURRENT_USER;
+COMMENT ON FUNCTION pgsafeguard.stored_credentials() IS
+  'pgSafeguard: which user mappings and subscriptions store a password (option names or yes/no), never the value';
+REVOKE ALL ON FUNCTION pgsafeguard.stored_credentials() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pgsafeguard.stored_credentials() TO :"scanner_role";
 
 \echo pgSafeguard scanner role :"scanner_role" is ready in database :"pgsafeguard_database"

@@ -6,8 +6,9 @@
 //!   session logged in as; no pg_hba.conf that would refuse this session; no
 //!   `listen_addresses` without the address this session reached.
 //! - Never remove the last superuser that can log in.
-//! - High impact: the fix touches the connected role, edits pg_hba.conf or
-//!   pg_ident.conf, or changes a setting that needs a restart.
+//! - High impact: the fix touches the connected role (`ALTER ROLE ALL`
+//!   included) or the login defaults of the connected database, edits
+//!   pg_hba.conf or pg_ident.conf, or changes a setting that needs a restart.
 //!
 //! The checks here are pure functions of the snapshot, the parsed statements
 //! and [`ConnectionFacts`]; the definitive role check also runs inside the
@@ -599,6 +600,15 @@ pub fn high_impact_reasons(
             ctx.user()
         ));
     }
+    let own_database = statements.iter().any(
+        |s| matches!(s, Statement::AlterDatabase { database } if *database == ctx.facts.database),
+    );
+    if own_database {
+        reasons.push(format!(
+            "it changes the login defaults of the database this session is connected to ({})",
+            ctx.facts.database
+        ));
+    }
     if let Some(file) = config_file {
         reasons.push(format!(
             "it edits {}: a wrong line can lock everyone out",
@@ -655,6 +665,26 @@ mod tests {
         Snapshot {
             roles: Some(roles),
             ..Snapshot::default()
+        }
+    }
+
+    #[test]
+    fn login_default_resets_of_the_own_role_or_database_are_high_impact() {
+        let reasons = |sql: &str| high_impact_reasons(&ctx("postgres"), &[parse(sql)], &[], None);
+        for sql in [
+            "ALTER ROLE ALL RESET \"pgaudit.log\"",
+            "ALTER ROLE \"postgres\" IN DATABASE \"phi\" RESET \"log_statement\"",
+            "ALTER DATABASE \"clinic\" RESET \"log_statement\"",
+        ] {
+            assert_eq!(reasons(sql).len(), 1, "{sql}");
+        }
+        for sql in [
+            "ALTER ROLE \"app\" RESET \"pgaudit.log\"",
+            "ALTER ROLE \"app\" IN DATABASE \"clinic\" RESET \"pgaudit.log\"",
+            "ALTER DATABASE \"phi\" RESET \"log_statement\"",
+            "ALTER FUNCTION \"public\".\"f\"(integer) RESET \"pgaudit.log\"",
+        ] {
+            assert!(reasons(sql).is_empty(), "{sql}");
         }
     }
 

@@ -5,7 +5,8 @@
 //!
 //! This is not a SQL parser: it tokenizes with PostgreSQL's quoting rules
 //! (double-quoted identifiers, `'…'` and `E'…'` literals, dollar quotes) and
-//! recognises `ALTER SYSTEM SET/RESET`, `ALTER ROLE`, `DROP ROLE`, role
+//! recognises `ALTER SYSTEM SET/RESET`, `ALTER ROLE` (attributes, and
+//! `[IN DATABASE …] SET/RESET`), `ALTER DATABASE … SET/RESET`, `DROP ROLE`, role
 //! membership `REVOKE`/`GRANT` and `CREATE EXTENSION`. Anything else is
 //! [`Statement::Other`], which runs inside the fix's transaction and is
 //! judged by the in-transaction guard instead. Pure; imports nothing but std.
@@ -72,6 +73,11 @@ pub enum Statement {
         role: RoleRef,
         attributes: RoleAttributes,
     },
+    /// `ALTER DATABASE d SET/RESET …`: the login defaults of every session
+    /// in `d` (the other forms of ALTER DATABASE are [`Statement::Other`]).
+    AlterDatabase {
+        database: String,
+    },
     DropRole {
         roles: Vec<RoleRef>,
     },
@@ -129,8 +135,17 @@ pub fn parse(sql: &str) -> Statement {
     }
     let words: Vec<&str> = tokens.iter().take(3).filter_map(word).collect();
     match words.as_slice() {
+        // Not a role statement (`ALTER USER` is ALTER ROLE's synonym): it
+        // changes a mapping's options, and runs in the fix's transaction.
+        ["alter", "user", "mapping"] => Statement::Other,
         ["alter", "system", ..] => alter_system(&tokens[2..]),
         ["alter", "role" | "user", ..] => alter_role(&tokens[2..]),
+        ["alter", "database", ..] => {
+            match (tokens.get(2).and_then(name), tokens.get(3).and_then(word)) {
+                (Some(database), Some("set" | "reset")) => Statement::AlterDatabase { database },
+                _ => Statement::Other,
+            }
+        }
         ["drop", "role" | "user", ..] => drop_role(&tokens[2..]),
         ["revoke", ..] => membership(&tokens[1..], "from", false),
         ["grant", ..] => membership(&tokens[1..], "to", true),
@@ -522,6 +537,38 @@ mod tests {
                 ..
             }
         ));
+        for sql in [
+            "ALTER ROLE ALL RESET \"pgaudit.log\"",
+            "ALTER ROLE ALL SET \"pgaudit.log\" = 'none'",
+        ] {
+            assert!(
+                matches!(
+                    parse(sql),
+                    Statement::AlterRole {
+                        role: RoleRef::All,
+                        ..
+                    }
+                ),
+                "{sql}"
+            );
+        }
+        assert!(matches!(
+            parse("ALTER ROLE \"app\" IN DATABASE \"phi\" RESET \"log_statement\""),
+            Statement::AlterRole { role: RoleRef::Named(ref r), .. } if r == "app"
+        ));
+        for sql in [
+            "ALTER DATABASE \"P\"\"hi\" RESET \"log_statement\"",
+            "ALTER DATABASE \"P\"\"hi\" SET \"log_statement\" = 'none'",
+        ] {
+            assert_eq!(
+                parse(sql),
+                Statement::AlterDatabase {
+                    database: "P\"hi".into()
+                },
+                "{sql}"
+            );
+        }
+        assert_eq!(parse("ALTER DATABASE phi RENAME TO x"), Statement::Other);
         assert_eq!(
             parse("DROP ROLE IF EXISTS \"auditor\""),
             Statement::DropRole {
@@ -539,6 +586,16 @@ mod tests {
             parse("REVOKE SELECT ON TABLE \"public\".\"t\" FROM \"alice\""),
             Statement::Other
         );
+        // PRIV-012's forms are object statements, run in the fix's transaction and
+        // judged by the in-transaction role guard, never read as memberships.
+        for sql in [
+            "REVOKE EXECUTE ON ROUTINE \"app\".\"f\"(bigint) FROM \"clinicians\"",
+            "GRANT EXECUTE ON ROUTINE \"app\".\"f\"(bigint) TO \"clinicians\" WITH GRANT OPTION",
+            "ALTER ROUTINE \"app\".\"f\"(bigint) SET search_path = \"pg_catalog\", \"$user\"",
+            "ALTER ROUTINE \"app\".\"f\"(bigint) SET search_path = ''",
+        ] {
+            assert_eq!(parse(sql), Statement::Other, "{sql}");
+        }
         assert_eq!(
             parse("CREATE EXTENSION IF NOT EXISTS pgaudit"),
             Statement::CreateExtension {
@@ -555,6 +612,9 @@ mod tests {
             "ALTER ROLE x -- comment",
             "DO $$ BEGIN EXECUTE 'ALTER ROLE app NOSUPERUSER'; END $$",
             "SELECT 1",
+            // AUTH-017's fix: a user mapping, not a role named "mapping".
+            "ALTER USER MAPPING FOR \"app\" SERVER \"billing\" OPTIONS (DROP \"password\")",
+            "ALTER USER MAPPING FOR PUBLIC SERVER s OPTIONS (DROP password)",
         ] {
             assert_eq!(parse(sql), Statement::Other, "{sql}");
         }
@@ -603,6 +663,7 @@ mod tests {
                 can_login: true,
                 create_db: !superuser,
                 bypass_rls: !superuser,
+                replication: !superuser,
                 conn_limit: -1,
                 ..Role::default()
             }
@@ -638,7 +699,7 @@ mod tests {
                     &Policy::default(),
                     &Attestations::default(),
                 );
-                for (id, wanted) in [("PRIV-001", &su), ("PRIV-002", &user), ("PRIV-003", &user), ("AUTH-015", &user)] {
+                for (id, wanted) in [("PRIV-001", &su), ("PRIV-002", &user), ("PRIV-003", &user), ("AUTH-015", &user), ("PRIV-020", &user)] {
                     let finding = findings.iter().find(|f| f.id == id).expect("finding");
                     let plan = finding.fix.as_ref().expect("a failing check has a plan");
                     prop_assert!(!plan.statements.is_empty(), "{} built nothing", id);

@@ -18,10 +18,15 @@
 //! - "Can read" and "can become" follow every membership (SET ROLE works
 //!   whatever the INHERIT setting), see [`Reach::SetRole`].
 
+mod query_text;
+mod replication;
+
+use super::definers::{self, routine_key};
 use super::facts;
 use super::facts::{
-    bootstrap_name, describe, library_listed, major_version, need_setting, part_missing,
-    preload_statement, push_identifier, restore_list, sample, scanner_role, value, SHOWN,
+    annotated_sample, bootstrap_name, describe, library_listed, major_version, need_setting,
+    part_missing, preload_statement, push_identifier, restore_list, sample, scanner_role,
+    split_list, value,
 };
 use super::managed::{self, Provider};
 use super::privileges::{FastMap, FastSet, Reach, RoleGraph, RoleSet, PUBLIC, READ_ALL_DATA};
@@ -30,7 +35,8 @@ use super::{Check, Fix, Verdict};
 use crate::finding::{ApplyClass, FixPlan, Section, Severity};
 use crate::policy::Policy;
 use crate::snapshot::{
-    AclItem, DatabaseFacts, DefaultAcl, Function, HbaRule, Membership, Relation, Role, Snapshot,
+    AclItem, DatabaseFacts, DefaultAcl, Function, HbaRule, Membership, Policy as RlsPolicy,
+    Relation, Role, Snapshot,
 };
 use postgres_protocol::escape::escape_identifier;
 use std::borrow::Cow;
@@ -55,6 +61,8 @@ pub static CHECKS: &[&Check] = &[
     &PHI_OWNERS_CANNOT_LOG_IN,
     &PHI_COLUMNS_LEAST_PRIVILEGE,
     &SET_USER_LOADED,
+    &query_text::QUERY_TEXT_LIMITED,
+    &replication::REPLICATION_PHI,
 ];
 
 /// Relation kinds that carry row-level security.
@@ -1252,69 +1260,316 @@ fn default_acl_sql(d: &DefaultAcl) -> (String, &'static str) {
 pub static SECURITY_DEFINER_SAFE: Check = Check {
     id: "PRIV-012",
     section: Section::Access,
-    title: "SECURITY DEFINER functions pin search_path and are not executable by PUBLIC",
+    title:
+        "SECURITY DEFINER functions pin search_path and lend no owner's power to ordinary logins",
     severity: Severity::High,
     hipaa: &["164.312(a)(1)"],
     cis: Some("4.5"),
-    rationale: "A SECURITY DEFINER function runs with its owner's privileges. Without a \
-        search_path in its own settings it resolves names through the caller's path, so a \
-        caller who can create a same-named function or operator in an earlier schema runs \
-        code as the owner; executable by PUBLIC, every login can call it. Either turns the \
-        function into an escalation path to the PHI its owner can read, so high. Functions \
-        that belong to an extension are the extension's responsibility and are skipped; \
-        every other one counts as unreviewed.",
-    reproduce_sql: "SELECT p.oid::regprocedure, p.proconfig, p.proacl FROM pg_proc p WHERE \
-        p.prosecdef AND p.pronamespace NOT IN ('pg_catalog'::regnamespace, \
-        'information_schema'::regnamespace) AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE \
-        d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e') ORDER BY 1;",
+    rationale: "A SECURITY DEFINER function runs with its owner's privileges. Unless its own \
+        search_path ends with an explicit pg_temp, names resolve through schemas its caller \
+        controls: without one, the caller's path; with one that omits pg_temp, the caller's \
+        temporary schema first, so a temporary view shadowing a table runs the caller's \
+        code as the owner. Executable by PUBLIC, every login can call it. And whoever may \
+        call it acts as its owner: when the owner is a superuser (anything the body does, \
+        RLS bypassed), has BYPASSRLS, or owns the PHI tables it reads (owners bypass RLS, \
+        and policies on current_user see the owner) while a login that is neither a \
+        superuser nor an approved administrator can execute it (its ACL, PUBLIC's default \
+        included, through any membership), that login reads PHI past grants and RLS. \
+        High: each is an escalation path. Decisions: a superuser owner fails whatever the \
+        body reads (superuser code can do more than read); for the others, what the body \
+        reads comes from pg_depend for SQL-standard bodies and from the relation names in \
+        the text otherwise, and a body in another language, with dynamic SQL or calling \
+        other user functions counts as reading every PHI table; logins that can SET ROLE \
+        to the owner gain nothing and are left out; schema USAGE is not considered (a \
+        revoked USAGE is easily granted back). The policy's \
+        approved_security_definer_functions exempt a function from the owner test only; \
+        so does the documented scanner function pgsafeguard.password_kinds() \
+        (assets/sql/scanner-role.sql) while it reads no user relation. Functions that \
+        belong to an extension are the extension's responsibility and are skipped.",
+    reproduce_sql: "SELECT p.oid::regprocedure, pg_get_userbyid(p.proowner), p.proconfig, \
+        p.proacl FROM pg_proc p WHERE p.prosecdef AND p.pronamespace NOT IN \
+        ('pg_catalog'::regnamespace, 'information_schema'::regnamespace) AND NOT EXISTS \
+        (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid \
+        AND d.deptype = 'e') ORDER BY 1;\nSELECT d.objid::regprocedure, \
+        d.refobjid::regclass FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass AND \
+        d.refclassid = 'pg_class'::regclass ORDER BY 1, 2;",
     evaluate: security_definer_safe,
     fix: Fix::Build(secure_definer_functions),
 };
 
-fn security_definer_safe(s: &Snapshot, _: &Policy) -> Verdict {
+/// The function `assets/sql/scanner-role.sql` installs: superuser-owned by
+/// design (it reads pg_authid) and executable by the scanner login only.
+const SCANNER_FUNCTION: (&str, &str) = ("pgsafeguard", "password_kinds()");
+
+/// The function's own `search_path` (elements unquoted); `None` when unset.
+fn definer_search_path(f: &Function) -> Option<Vec<String>> {
+    f.config.iter().find_map(|c| {
+        let (name, value) = c.split_once('=')?;
+        name.trim()
+            .eq_ignore_ascii_case("search_path")
+            .then(|| split_list(value))
+    })
+}
+
+/// `Some(path)` when the search_path does not end with an explicit pg_temp
+/// (`Some(None)`: none set), `None` when it does.
+fn path_problem(f: &Function) -> Option<Option<Vec<String>>> {
+    match definer_search_path(f) {
+        Some(path) if path.last().is_some_and(|p| p == "pg_temp") => None,
+        other => Some(other),
+    }
+}
+
+fn public_executes(f: &Function) -> bool {
+    f.acl
+        .iter()
+        .any(|a| a.grantee == PUBLIC && a.privileges.contains('X'))
+}
+
+/// Ordinary logins calling a function as an owner who bypasses RLS.
+struct Escalation {
+    /// Why the owner's rights matter.
+    why: String,
+    /// The ordinary logins that can call it, sorted.
+    logins: Vec<String>,
+    /// The ACL grantees (PUBLIC included) through which they can.
+    via: Vec<String>,
+}
+
+/// What PRIV-012 needs to judge owners and callers, once per scan.
+struct DefinerJudge<'a> {
+    graph: RoleGraph<'a>,
+    roles: FastMap<&'a str, &'a Role>,
+    ordinary: RoleSet,
+    policy: &'a Policy,
+}
+
+impl<'a> DefinerJudge<'a> {
+    fn new(s: &'a Snapshot, policy: &'a Policy) -> Result<Self, Verdict> {
+        let graph = need_graph(s)?;
+        let roles = s.roles.as_deref().unwrap_or(&[]);
+        let ordinary = Approved::new(s, roles, policy).ordinary_logins(&graph, roles);
+        Ok(DefinerJudge {
+            graph,
+            roles: roles.iter().map(|r| (r.name.as_str(), r)).collect(),
+            ordinary,
+            policy,
+        })
+    }
+
+    fn approved(&self, f: &Function) -> bool {
+        let name = format!("{}.{}", f.schema, f.signature);
+        self.policy
+            .approved_security_definer_functions
+            .contains(&name)
+    }
+
+    /// `Ok(None)`: no escalation; `Err`: what is missing to tell.
+    fn escalation(
+        &self,
+        f: &Function,
+        phi_tables: Option<&FastMap<String, &Relation>>,
+    ) -> Result<Option<Escalation>, &'static str> {
+        let mut callers = definers::callers_outside_owner(&self.graph, f, Reach::SetRole);
+        callers.intersect_with(&self.ordinary);
+        if callers.is_empty() || self.approved(f) {
+            return Ok(None);
+        }
+        let owner = *self
+            .roles
+            .get(f.owner.as_str())
+            .ok_or("its owner's attributes were not read")?;
+        let why = if owner.superuser {
+            let scanner_function = (f.schema.as_str(), f.signature.as_str()) == SCANNER_FUNCTION;
+            if scanner_function && reads_no_relation(f)? {
+                return Ok(None);
+            }
+            format!("owner {} is a superuser", owner.name)
+        } else {
+            let phi_tables = phi_tables.ok_or("the relations of its database were not read")?;
+            let reads = definers::phi_reads(f, phi_tables).ok_or(NO_READS)?;
+            // PostgreSQL lets a table's owner, and any role holding the owner's
+            // privileges, bypass its RLS (unless FORCEd) and grant anything on it.
+            let owner_index = self.graph.index_of(&owner.name);
+            let owns = |r: &&Relation| {
+                self.graph
+                    .members(&r.owner, Reach::Inherited)
+                    .zip(owner_index)
+                    .is_some_and(|(m, i)| m.contains(i))
+            };
+            if reads.tables.is_empty() {
+                return Ok(None);
+            } else if owner.bypass_rls {
+                format!(
+                    "owner {} has BYPASSRLS; it reads {}",
+                    owner.name,
+                    reads.describe(f)
+                )
+            } else if reads.tables.iter().any(owns) {
+                format!(
+                    "owner {} owns PHI it reads: {}",
+                    owner.name,
+                    reads.describe(f)
+                )
+            } else {
+                return Ok(None);
+            }
+        };
+        let via = f
+            .acl
+            .iter()
+            .filter(|a| a.privileges.contains('X'))
+            .filter(|a| {
+                a.grantee == PUBLIC
+                    || self
+                        .graph
+                        .members(&a.grantee, Reach::SetRole)
+                        .is_some_and(|m| m.intersects(&callers))
+            })
+            .map(|a| a.grantee.clone())
+            .collect();
+        Ok(Some(Escalation {
+            why,
+            logins: self
+                .graph
+                .names_of(&callers)
+                .into_iter()
+                .map(str::to_string)
+                .collect(),
+            via,
+        }))
+    }
+}
+
+const NO_READS: &str = "what it reads is not in this snapshot (before schema 4)";
+
+/// Whether the body reads no user relation and hides nothing.
+fn reads_no_relation(f: &Function) -> Result<bool, &'static str> {
+    let reads = f.reads.as_ref().ok_or(NO_READS)?;
+    Ok(reads.relations.is_empty() && reads.unseen.is_none())
+}
+
+/// `<routine> via "grantee"` (or `via PUBLIC`): an object of PRIV-012 whose
+/// fix revokes that grantee's EXECUTE.
+fn definer_via_key(routine: &str, grantee: &str) -> String {
+    let mut key = format!("{routine} via ");
+    if grantee == PUBLIC {
+        key.push_str(PUBLIC);
+    } else {
+        push_identifier(&mut key, grantee);
+    }
+    key
+}
+
+fn security_definer_safe(s: &Snapshot, policy: &Policy) -> Verdict {
     let scoped = per_database(s, |d| d.functions.as_deref());
-    let mut found = Vec::new();
+    let judge = DefinerJudge::new(s, policy);
+    let mut found: Vec<(String, Vec<String>)> = Vec::new();
+    let mut objects = Vec::new();
+    let mut undecided = Vec::new();
+    let mut approved = Vec::new();
+    let mut total = 0usize;
     for part in &scoped.found {
-        for f in part.part.iter().filter(|f| definer_risk(f).is_some()) {
-            found.push(part.key(routine_key(f)));
+        let phi_tables = part
+            .db
+            .relations
+            .as_deref()
+            .map(|r| definers::phi_by_name(r, policy));
+        for f in definers::definers(part.part) {
+            total += 1;
+            let key = part.key(routine_key(f));
+            let mut problems = Vec::new();
+            match path_problem(f) {
+                Some(None) => problems.push("no search_path of its own".to_string()),
+                Some(Some(path)) => problems.push(format!(
+                    "search_path {} does not end with pg_temp",
+                    path.join(", ")
+                )),
+                None => {}
+            }
+            if public_executes(f) {
+                problems.push("PUBLIC may execute it".into());
+            }
+            if !problems.is_empty() {
+                objects.push(key.clone());
+            }
+            match &judge {
+                Ok(judge) => match judge.escalation(f, phi_tables.as_ref()) {
+                    Ok(Some(e)) => {
+                        problems.push(format!(
+                            "{}, and ordinary logins can execute it: {}",
+                            e.why,
+                            sample(&e.logins)
+                        ));
+                        objects.extend(e.via.iter().map(|g| definer_via_key(&key, g)));
+                    }
+                    Ok(None) if judge.approved(f) => approved.push(key.clone()),
+                    Ok(None) => {}
+                    Err(why) => undecided.push(format!("{key} ({why})")),
+                },
+                Err(_) => undecided.push(key.clone()),
+            }
+            if !problems.is_empty() {
+                found.push((key, problems));
+            }
         }
     }
+    let approved_note = if approved.is_empty() {
+        String::new()
+    } else {
+        format!("; approved by the policy: {}", sample(&sorted(approved)))
+    };
+    if found.is_empty() && !undecided.is_empty() {
+        if let Err(unknown) = judge {
+            return unknown;
+        }
+        return Verdict::unknown(
+            format!(
+                "whether ordinary logins reach an owner's rights through {} SECURITY DEFINER \
+                 function(s) is not known: {}",
+                undecided.len(),
+                sample(&sorted(undecided))
+            ),
+            None,
+        );
+    }
+    let seen = annotated_sample(&mut found, |p| p.join("; "));
+    let undecided_note = if undecided.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "; owner test not decided for: {}",
+            sample(&sorted(undecided))
+        )
+    };
     scoped.conclude(
         s,
         "functions",
-        found,
-        |f| {
+        objects,
+        |_| {
             format!(
-                "{} SECURITY DEFINER function(s) without a search_path or executable by \
-                 PUBLIC: {}",
-                f.len(),
-                sample(f)
+                "{} of {total} SECURITY DEFINER function(s) are unsafe: \
+                 {seen}{approved_note}{undecided_note}",
+                found.len()
             )
         },
-        "every SECURITY DEFINER function outside extensions sets its search_path and is not \
-         executable by PUBLIC"
-            .into(),
+        format!(
+            "{total} SECURITY DEFINER function(s) outside extensions: each pins a search_path \
+             ending with pg_temp, none is executable by PUBLIC, and none lends an owner's \
+             rights over PHI to ordinary logins{approved_note}"
+        ),
     )
 }
 
-/// What is wrong with a function: `(lacks search_path, PUBLIC may execute)`.
-fn definer_risk(f: &Function) -> Option<(bool, bool)> {
-    if !f.security_definer || f.from_extension {
-        return None;
+/// `"a", "b"` for `SET search_path = …`; `''` for an empty path.
+fn search_path_sql(path: &[String]) -> String {
+    if path.iter().all(String::is_empty) {
+        return "''".into();
     }
-    let no_path = !f.config.iter().any(|c| {
-        c.split_once('=')
-            .is_some_and(|(k, _)| k.trim().eq_ignore_ascii_case("search_path"))
-    });
-    let public = f
-        .acl
-        .iter()
-        .any(|a| a.grantee == PUBLIC && a.privileges.contains('X'));
-    (no_path || public).then_some((no_path, public))
-}
-
-fn routine_key(f: &Function) -> String {
-    format!("{}.{}", escape_identifier(&f.schema), f.signature)
+    path.iter()
+        .map(|p| escape_identifier(p))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn secure_definer_functions(s: &Snapshot, verdict: &Verdict) -> FixPlan {
@@ -1328,35 +1583,71 @@ fn secure_definer_functions(s: &Snapshot, verdict: &Verdict) -> FixPlan {
         ..FixPlan::default()
     };
     let mut skipped = Vec::new();
-    for f in functions
-        .iter()
-        .filter(|f| listed.contains(routine_key(f).as_str()))
-    {
-        let Some((no_path, public)) = definer_risk(f) else {
+    for f in definers::definers(functions) {
+        let key = routine_key(f);
+        let own_key = listed.contains(&key);
+        let via: Vec<&AclItem> = f
+            .acl
+            .iter()
+            .filter(|a| a.privileges.contains('X'))
+            .filter(|a| listed.contains(&definer_via_key(&key, &a.grantee)))
+            .collect();
+        if !own_key && via.is_empty() {
             continue;
-        };
-        let Some(routine) = routine_sql(&f.schema, &f.signature) else {
-            skipped.push(routine_key(f));
-            continue;
-        };
-        if no_path {
-            plan.statements.push(format!(
-                "ALTER ROUTINE {routine} SET search_path = pg_catalog, pg_temp"
-            ));
-            plan.rollback
-                .push(format!("ALTER ROUTINE {routine} RESET search_path"));
         }
-        if public {
+        let Some(routine) = routine_sql(&f.schema, &f.signature) else {
+            skipped.push(key);
+            continue;
+        };
+        let mut revoke_public = false;
+        if own_key {
+            if let Some(old) = path_problem(f) {
+                plan.statements.push(format!(
+                    "ALTER ROUTINE {routine} SET search_path = pg_catalog, pg_temp"
+                ));
+                plan.rollback.push(match old {
+                    None => format!("ALTER ROUTINE {routine} RESET search_path"),
+                    Some(path) => format!(
+                        "ALTER ROUTINE {routine} SET search_path = {}",
+                        search_path_sql(&path)
+                    ),
+                });
+            }
+            revoke_public = public_executes(f);
+        }
+        for item in via {
+            if item.grantee == PUBLIC {
+                revoke_public = true;
+                continue;
+            }
+            let grantee = escape_identifier(&item.grantee);
+            let option = if item.grantable.contains('X') {
+                " WITH GRANT OPTION"
+            } else {
+                ""
+            };
+            plan.statements.push(format!(
+                "REVOKE EXECUTE ON ROUTINE {routine} FROM {grantee}"
+            ));
+            plan.rollback.push(format!(
+                "GRANT EXECUTE ON ROUTINE {routine} TO {grantee}{option}"
+            ));
+        }
+        if revoke_public {
             plan.statements
                 .push(format!("REVOKE EXECUTE ON ROUTINE {routine} FROM PUBLIC"));
             plan.rollback
                 .push(format!("GRANT EXECUTE ON ROUTINE {routine} TO PUBLIC"));
         }
     }
+    plan.rollback.reverse();
     let mut note = String::from(
         "with search_path = pg_catalog, pg_temp the body must schema-qualify its own tables \
-         and functions; grant EXECUTE to the roles that call it; or make it SECURITY INVOKER \
-         if it needs no elevated privileges",
+         and functions; EXECUTE is revoked from the grantees through which ordinary logins \
+         reach the owner's rights: grant it to the roles that must call it, or approve the \
+         function in the policy (approved_security_definer_functions), or make it \
+         SECURITY INVOKER (ALTER ROUTINE … SECURITY INVOKER) if it needs no elevated \
+         privileges, or give it a less privileged owner",
     );
     if !skipped.is_empty() {
         note.push_str(&format!(
@@ -1658,7 +1949,7 @@ impl RlsGap {
 }
 
 /// Policies per table, keyed by `(schema, table)`.
-fn policy_counts(policies: &[crate::snapshot::Policy]) -> FastMap<(&str, &str), usize> {
+fn policy_counts(policies: &[RlsPolicy]) -> FastMap<(&str, &str), usize> {
     let mut counts = FastMap::default();
     for p in policies {
         *counts
@@ -1869,42 +2160,189 @@ pub static POLICIES_RESTRICT_ROWS: Check = Check {
     severity: Severity::High,
     hipaa: &["164.312(a)(1)"],
     cis: None,
-    rationale: "A permissive policy whose USING or WITH CHECK expression is `true` lets its \
-        roles read or write every row, so the table looks protected and is not; RLS enabled \
-        without any policy is either a forgotten policy or a table nobody but its owner can \
-        use. Both are reported on every table, PHI or not. High: a vacuous policy on a PHI \
-        table is the same exposure as no RLS, hidden from review. Restrictive policies with \
-        `true` narrow nothing but widen nothing either, so they are not reported.",
-    reproduce_sql: "SELECT schemaname, tablename, policyname, permissive, roles, qual, \
-        with_check FROM pg_policies WHERE permissive = 'PERMISSIVE' AND (qual = 'true' OR \
-        with_check = 'true');\nSELECT c.oid::regclass FROM pg_class c WHERE c.relrowsecurity \
-        AND NOT EXISTS (SELECT 1 FROM pg_policy p WHERE p.polrelid = c.oid);",
+    rationale: "Permissive policies are ORed: one whose USING or WITH CHECK expression \
+        reads nothing of the row it judges (`true`, `current_user IS NOT NULL`, a setting \
+        test) gives the same answer for every row, so each session it admits reads or \
+        writes every row, and the table looks protected and is not. RLS enabled without \
+        any policy is either a forgotten policy or a table nobody but its owner can use. \
+        Both are reported on every table, PHI or not. High: a vacuous policy on a PHI \
+        table is the same exposure as no RLS, hidden from review. Decisions: what an \
+        expression reads comes from its stored tree (a column, a system column or the \
+        whole row of the judged row; a column of another scan of the table inside a \
+        subquery does not count), branch by branch for a top-level OR (a branch such as \
+        `current_user = 'admin'` admits every row to the sessions where it holds, like a \
+        separate permissive policy); every command is judged (an UPDATE or DELETE policy \
+        that reads no row lets its roles change every row), each expression the policy \
+        has (an INSERT policy has only WITH CHECK); constant false admits nothing and is \
+        not reported; a restrictive policy for the same roles and command whose \
+        expression reads the row narrows it, so it is not reported either. A policy for \
+        PUBLIC or for roles that more than one login can act as fails; one for a single \
+        login's role (an auditor) warns, naming it. Restrictive policies alone narrow \
+        nothing and widen nothing, so they are not reported.",
+    reproduce_sql: "SELECT schemaname, tablename, policyname, permissive, cmd, roles, qual, \
+        with_check FROM pg_policies ORDER BY 1, 2, 3;\n-- which expressions read the row: \
+        a VAR at the outer query level of pg_policy.polqual / polwithcheck\nSELECT \
+        polname, polqual, polwithcheck FROM pg_policy;\nSELECT c.oid::regclass FROM \
+        pg_class c WHERE c.relrowsecurity AND NOT EXISTS (SELECT 1 FROM pg_policy p WHERE \
+        p.polrelid = c.oid);",
     evaluate: policies_restrict_rows,
     fix: Fix::Instructions {
         apply: &[ApplyClass::Immediate],
-        note: "rewrite each listed policy with an expression tied to the session, e.g. \
+        note: "rewrite each listed policy with an expression that reads the row, e.g. \
             ALTER POLICY p ON t USING (clinic_id = current_setting('app.clinic_id')::int); \
-            for tables with RLS and no policy, CREATE POLICY for the roles that use them. \
-            Needs the table owner. Undo: ALTER POLICY back to the expression shown in pg_policies.",
+            or limit it to the one role it is for (ALTER POLICY p ON t TO auditor); or add \
+            a restrictive policy that reads the row for the same roles and command; for \
+            tables with RLS and no policy, CREATE POLICY for the roles that use them. \
+            Needs the table owner. Undo: ALTER POLICY back to the expression and roles \
+            shown in pg_policies.",
     },
 };
+
+/// An expression of a policy.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Clause {
+    Using,
+    WithCheck,
+}
+
+impl Clause {
+    fn label(self) -> &'static str {
+        match self {
+            Clause::Using => "USING",
+            Clause::WithCheck => "WITH CHECK",
+        }
+    }
+}
+
+/// Whether the policy's `clause` reads the row: `Some(false)` for
+/// expressions that admit every row (or every row for some sessions),
+/// `None` when not known (a snapshot before schema 4, an unreadable
+/// tree) or the policy has no such expression. Constant false admits
+/// nothing, so it counts as restricting.
+fn clause_reads_row(p: &RlsPolicy, clause: Clause) -> Option<bool> {
+    let (text, reads) = match clause {
+        Clause::Using => (p.using.as_deref()?, p.reads_row.map(|r| r.using)),
+        Clause::WithCheck => (p.with_check.as_deref()?, p.reads_row.map(|r| r.with_check)),
+    };
+    if is_constant(text, &["true", "1=1", "'t'::boolean", "'true'::boolean"]) {
+        Some(false)
+    } else if is_constant(text, &["false", "1=0", "'f'::boolean", "'false'::boolean"]) {
+        Some(true)
+    } else {
+        reads
+    }
+}
+
+/// Whether a restrictive policy on the same table narrows `clause` of the
+/// permissive `p`: it applies to every role of `p` (or PUBLIC) and to its
+/// command, and its own expression for that clause reads the row. Without a
+/// WITH CHECK, an ALL or UPDATE policy checks new rows with its USING.
+fn narrowed(p: &RlsPolicy, clause: Clause, restrictive: &[&RlsPolicy]) -> bool {
+    restrictive.iter().any(|r| {
+        let roles =
+            r.roles.iter().any(|x| is_public(x)) || p.roles.iter().all(|x| r.roles.contains(x));
+        let command = r.command == "ALL" || r.command == p.command;
+        let own = match clause {
+            Clause::WithCheck if r.with_check.is_none() && r.command != "INSERT" => Clause::Using,
+            other => other,
+        };
+        roles && command && clause_reads_row(r, own) == Some(true)
+    })
+}
+
+fn is_public(role: &str) -> bool {
+    role.eq_ignore_ascii_case(PUBLIC)
+}
+
+/// Whether at most one login can act as the policy's roles (with SET ROLE
+/// or inherited), so a finding on it is a warning naming that role. PUBLIC
+/// never is; without memberships every named role counts as a group.
+fn single_login_policy(p: &RlsPolicy, graph: Option<&RoleGraph>) -> bool {
+    if p.roles.iter().any(|r| is_public(r)) {
+        return false;
+    }
+    let Some(graph) = graph else {
+        return false;
+    };
+    let mut logins = graph.settable_union(p.roles.iter().map(String::as_str));
+    logins.intersect_with(graph.logins());
+    logins.len() <= 1
+}
+
+/// A permissive policy whose expressions do not all read the row.
+struct Vacuous<'a> {
+    policy: &'a RlsPolicy,
+    clauses: Vec<Clause>,
+    single: bool,
+}
+
+impl Vacuous<'_> {
+    fn describe(&self) -> String {
+        let clauses: Vec<&str> = self.clauses.iter().map(|c| c.label()).collect();
+        format!(
+            "FOR {} TO {}: {} (or an OR branch of it) reads nothing of the row",
+            self.policy.command,
+            self.policy.roles.join(", "),
+            clauses.join(" and ")
+        )
+    }
+}
 
 fn policies_restrict_rows(s: &Snapshot, _: &Policy) -> Verdict {
     let scoped = per_database(s, |d| {
         Some((d.relations.as_deref()?, d.policies.as_deref()?))
     });
-    let mut found = Vec::new();
+    let graph = need_graph(s).ok();
+    let mut vacuous: Vec<(String, Vacuous)> = Vec::new();
+    let mut not_judged = Vec::new();
+    let mut without_policy = Vec::new();
     let mut policy_total = 0usize;
     for part in &scoped.found {
         let (relations, policies) = part.part;
         policy_total += policies.len();
+        let mut restrictive: FastMap<(&str, &str), Vec<&RlsPolicy>> = FastMap::default();
+        for p in policies.iter().filter(|p| !p.permissive) {
+            restrictive
+                .entry((p.schema.as_str(), p.table.as_str()))
+                .or_default()
+                .push(p);
+        }
         for p in policies.iter().filter(|p| p.permissive) {
-            if is_vacuous(p.using.as_deref()) || is_vacuous(p.with_check.as_deref()) {
-                found.push(part.key(format!(
-                    "policy {} on {}",
-                    escape_identifier(&p.name),
-                    rel_key(&p.schema, &p.table)
-                )));
+            let narrowing = restrictive
+                .get(&(p.schema.as_str(), p.table.as_str()))
+                .map_or(&[][..], Vec::as_slice);
+            let mut clauses = Vec::new();
+            let mut unknown = false;
+            for clause in [Clause::Using, Clause::WithCheck] {
+                if !clause_present(p, clause) || narrowed(p, clause, narrowing) {
+                    continue;
+                }
+                match clause_reads_row(p, clause) {
+                    Some(false) => clauses.push(clause),
+                    None => unknown = true,
+                    Some(true) => {}
+                }
+            }
+            if clauses.is_empty() && !unknown {
+                continue;
+            }
+            let key = part.key(format!(
+                "policy {} on {}",
+                escape_identifier(&p.name),
+                rel_key(&p.schema, &p.table)
+            ));
+            if clauses.is_empty() {
+                not_judged.push(key);
+            } else {
+                let single = single_login_policy(p, graph.as_ref());
+                vacuous.push((
+                    key,
+                    Vacuous {
+                        single,
+                        policy: p,
+                        clauses,
+                    },
+                ));
             }
         }
         let counts = policy_counts(policies);
@@ -1913,40 +2351,91 @@ fn policies_restrict_rows(s: &Snapshot, _: &Policy) -> Verdict {
             .filter(|r| r.rls_enabled && RLS_KINDS.contains(&r.kind.as_str()))
             .filter(|r| !counts.contains_key(&(r.schema.as_str(), r.name.as_str())))
         {
-            found.push(part.key(format!(
+            without_policy.push(part.key(format!(
                 "{} (RLS enabled, no policy)",
                 rel_key(&rel.schema, &rel.name)
             )));
         }
     }
+    let (mut single, mut broad): (Vec<_>, Vec<_>) =
+        vacuous.into_iter().partition(|(_, v)| v.single);
+    let mut parts = Vec::new();
+    if !broad.is_empty() {
+        parts.push(format!(
+            "{} permissive polic(ies) for PUBLIC or a group of logins read nothing of the \
+             row: {}",
+            broad.len(),
+            annotated_sample(&mut broad, Vacuous::describe)
+        ));
+    }
+    if !without_policy.is_empty() {
+        parts.push(format!(
+            "{} table(s) with RLS and no policy: {}",
+            without_policy.len(),
+            sample(&without_policy)
+        ));
+    }
+    let failing = !parts.is_empty();
+    if !single.is_empty() {
+        parts.push(format!(
+            "{} permissive polic(ies) for a single login's role read nothing of the row: {}",
+            single.len(),
+            annotated_sample(&mut single, Vacuous::describe)
+        ));
+    }
+    let mut objects: Vec<String> = broad.into_iter().chain(single).map(|(k, _)| k).collect();
+    objects.extend(without_policy);
+    let seen = parts.join("; ");
+    if failing {
+        return scoped.conclude(s, "policies", objects, |_| seen, String::new());
+    }
+    if !not_judged.is_empty() {
+        let not_judged = sorted(not_judged);
+        let mut reason = format!(
+            "whether {} permissive polic(ies) read the row is not known (a snapshot from \
+             before schema 4, or an expression tree that could not be read; scan again): {}",
+            not_judged.len(),
+            sample(&not_judged)
+        );
+        if !seen.is_empty() {
+            reason.push_str(&format!("; {seen}"));
+        }
+        return Verdict::unknown(reason, None).with_objects(not_judged);
+    }
+    if !objects.is_empty() {
+        return Verdict::warn(format!(
+            "{policy_total} polic(ies), none for PUBLIC or a group that reads nothing of the \
+             row; {seen}"
+        ))
+        .with_objects(objects);
+    }
     scoped.conclude(
         s,
         "policies",
-        found,
-        |f| {
-            format!(
-                "{} vacuous polic(ies) or RLS table(s) without policies: {}",
-                f.len(),
-                sample(f)
-            )
-        },
+        Vec::new(),
+        |_| String::new(),
         format!(
-            "{policy_total} polic(ies), none permissive with a `true` expression; every table \
-             with RLS has a policy"
+            "{policy_total} polic(ies); every permissive expression reads the row it judges \
+             or is narrowed by a restrictive one that does; every table with RLS has a policy"
         ),
     )
 }
 
-/// `true`, `(true)`, `((TRUE))`, `1 = 1`: expressions that admit every row.
+fn clause_present(p: &RlsPolicy, clause: Clause) -> bool {
+    match clause {
+        Clause::Using => p.using.is_some(),
+        Clause::WithCheck => p.with_check.is_some(),
+    }
+}
+
+/// Whether `expr`, without outer brackets, spaces and case, is one of `forms`.
 /// Runs over every policy, so it compares in place without allocating.
-fn is_vacuous(expr: Option<&str>) -> bool {
-    let Some(mut inner) = expr.map(str::trim) else {
-        return false;
-    };
+fn is_constant(expr: &str, forms: &[&str]) -> bool {
+    let mut inner = expr.trim();
     while let Some(stripped) = inner.strip_prefix('(').and_then(|t| t.strip_suffix(')')) {
         inner = stripped.trim();
     }
-    ["true", "1=1", "'t'::boolean", "'true'::boolean"]
+    forms
         .iter()
         .any(|form| same_ignoring_space_and_case(inner, form))
 }
@@ -2969,24 +3458,6 @@ fn sorted(items: impl IntoIterator<Item = String>) -> Vec<String> {
     v
 }
 
-/// Like [`sample`] for `(key, detail)` pairs: sorts by key and formats
-/// the detail of the shown items only.
-fn annotated_sample<T>(items: &mut [(String, T)], detail: impl Fn(&T) -> String) -> String {
-    items.sort_by(|a, b| a.0.cmp(&b.0));
-    let shown: Vec<String> = items
-        .iter()
-        .take(SHOWN)
-        .map(|(key, t)| match detail(t) {
-            d if d.is_empty() => key.clone(),
-            d => format!("{key} ({d})"),
-        })
-        .collect();
-    match items.len().saturating_sub(SHOWN) {
-        0 => shown.join(", "),
-        more => format!("{} and {more} more", shown.join(", ")),
-    }
-}
-
 fn none_if_empty(text: &str) -> &str {
     if text.is_empty() {
         "none"
@@ -2999,6 +3470,7 @@ fn none_if_empty(text: &str) -> &str {
 pub fn cases() -> Vec<super::testkit::Case> {
     use super::testkit::{base, db, hba, role, set, Case};
     use crate::finding::Status;
+    use crate::snapshot::{FunctionReads, PolicyReadsRow};
     use fixtures::*;
 
     let with_role = |r: Role| {
@@ -3122,6 +3594,29 @@ pub fn cases() -> Vec<super::testkit::Case> {
     db(&mut good).functions = Some(vec![definer(&["search_path=pg_catalog, pg_temp"], false)]);
     let mut bad = base();
     db(&mut bad).functions = Some(vec![definer(&[], false)]);
+    cases.push(Case::new("PRIV-012", good.clone(), bad));
+    let mut bad = base();
+    db(&mut bad).functions = Some(vec![definer(&["search_path=pg_catalog, public"], false)]);
+    cases.push(Case::new("PRIV-012", good, bad));
+    // A superuser's definer reading PHI, executable by a group of two logins.
+    let mut bad = with_relations(vec![patients("phi_owner")]);
+    add_roles(
+        &mut bad,
+        vec![group("clinicians"), login("kim"), login("lee")],
+    );
+    add_memberships(&mut bad, &[("clinicians", "kim"), ("clinicians", "lee")]);
+    let mut f = definer(&["search_path=pg_catalog, pg_temp"], false);
+    f.owner = "postgres".into();
+    f.acl = vec![acl("postgres", "X"), acl("clinicians", "X")];
+    f.reads = Some(FunctionReads {
+        relations: vec!["public.patients".into()],
+        from_dependencies: true,
+        unseen: None,
+    });
+    db(&mut bad).functions = Some(vec![f.clone()]);
+    let mut good = bad.clone();
+    f.acl.pop();
+    db(&mut good).functions = Some(vec![f]);
     cases.push(Case::new("PRIV-012", good, bad));
 
     // PRIV-013
@@ -3167,6 +3662,25 @@ pub fn cases() -> Vec<super::testkit::Case> {
     let mut bad = protected();
     db(&mut bad).policies = Some(vec![rls_policy("true")]);
     cases.push(Case::new("PRIV-015", protected(), bad));
+    // Row-independent (reads nothing of the row): fails for PUBLIC, warns for one login.
+    let session_gate = |roles: &[&str]| {
+        let mut s = protected();
+        add_roles(&mut s, vec![login("auditor")]);
+        let mut p = rls_policy("(CURRENT_USER IS NOT NULL)");
+        p.roles = roles.iter().map(|r| (*r).to_string()).collect();
+        p.reads_row = Some(PolicyReadsRow::default());
+        db(&mut s).policies = Some(vec![p]);
+        s
+    };
+    cases.push(Case::new(
+        "PRIV-015",
+        protected(),
+        session_gate(&["PUBLIC"]),
+    ));
+    cases.push(
+        Case::new("PRIV-015", protected(), session_gate(&["auditor"]))
+            .expect(Status::Pass, Status::Warn),
+    );
     let mut bad = protected();
     add_roles(&mut bad, vec![login("app")]);
     relation_mut(&mut bad, 0).owner = "app".into();
@@ -3195,6 +3709,8 @@ pub fn cases() -> Vec<super::testkit::Case> {
     set(&mut bad, "shared_preload_libraries", "pgaudit");
     cases.push(Case::new("PRIV-018", good, bad).expect(Status::Pass, Status::Warn));
 
+    cases.extend(query_text::cases());
+    cases.extend(replication::cases());
     cases
 }
 
@@ -3203,7 +3719,8 @@ pub fn cases() -> Vec<super::testkit::Case> {
 mod fixtures {
     use super::super::testkit::{base, db, role, table};
     use crate::snapshot::{
-        AclItem, DatabaseFacts, Function, Membership, Policy, Relation, Role, Snapshot,
+        AclItem, DatabaseFacts, Function, FunctionReads, Membership, Policy, PolicyReadsRow,
+        Relation, Role, Snapshot,
     };
 
     pub fn login(name: &str) -> Role {
@@ -3279,6 +3796,11 @@ mod fixtures {
             roles: vec!["public".into()],
             using: Some(using.into()),
             with_check: None,
+            // Fixtures judge `true` by its text; any other expression reads the row.
+            reads_row: Some(PolicyReadsRow {
+                using: !using.contains("true"),
+                with_check: false,
+            }),
         }
     }
 
@@ -3308,6 +3830,7 @@ mod fixtures {
             acl,
             from_extension: false,
             literal_key_in_body: false,
+            reads: Some(FunctionReads::default()),
         }
     }
 
@@ -3326,6 +3849,7 @@ mod tests {
     use super::*;
     use crate::checks::testkit::{base, db, hba, role, set, table};
     use crate::finding::Status;
+    use crate::snapshot::{FunctionReads, PolicyReadsRow};
 
     const HOSTILE: &[&str] = &["a\"; DROP ROLE x; --", "line\nbreak", "pätiënt_ü"];
 
@@ -3801,9 +4325,12 @@ mod tests {
         let mut s = base();
         let mut from_ext = definer(&[], true);
         from_ext.from_extension = true;
-        db(&mut s).functions = Some(vec![from_ext, definer(&["search_path=pg_catalog"], false)]);
+        db(&mut s).functions = Some(vec![
+            from_ext,
+            definer(&["search_path=pg_catalog, pg_temp"], false),
+        ]);
         assert_eq!(status(&SECURITY_DEFINER_SAFE, &s), Status::Pass);
-        db(&mut s).functions = Some(vec![definer(&["search_path=pg_catalog"], true)]);
+        db(&mut s).functions = Some(vec![definer(&["search_path=pg_catalog, pg_temp"], true)]);
         let v = eval(&SECURITY_DEFINER_SAFE, &s, &Policy::default());
         assert_eq!(
             v.objects,
@@ -3825,6 +4352,218 @@ mod tests {
             plan.rollback,
             vec!["ALTER ROUTINE \"app\".\"lookup_patient\"(bigint) RESET search_path"]
         );
+    }
+
+    #[test]
+    fn a_search_path_must_end_with_pg_temp_and_the_rollback_restores_it() {
+        let mut s = base();
+        let path = "search_path=pg_catalog, \"$user\", public";
+        db(&mut s).functions = Some(vec![definer(&[path], false)]);
+        let v = eval(&SECURITY_DEFINER_SAFE, &s, &Policy::default());
+        assert_eq!(v.status, Status::Fail);
+        assert!(
+            v.evidence
+                .contains("search_path pg_catalog, $user, public does not end with pg_temp"),
+            "{}",
+            v.evidence
+        );
+        let plan = SECURITY_DEFINER_SAFE.plan(&s, &v);
+        assert_eq!(
+            plan.rollback,
+            vec![
+                "ALTER ROUTINE \"app\".\"lookup_patient\"(bigint) SET search_path = \
+                  \"pg_catalog\", \"$user\", \"public\""
+            ]
+        );
+        // pg_temp first (or only implied) is what the hijack uses; an empty path too.
+        for path in ["search_path=pg_temp, pg_catalog", "search_path=\"\""] {
+            db(&mut s).functions = Some(vec![definer(&[path], false)]);
+            assert_eq!(status(&SECURITY_DEFINER_SAFE, &s), Status::Fail, "{path}");
+        }
+        assert_eq!(search_path_sql(&[String::new()]), "''");
+    }
+
+    /// A superuser-owned definer with a pinned path, reading patients, that
+    /// the group `clinicians` (logins kim and lee) may execute, not PUBLIC.
+    fn escalating() -> Snapshot {
+        let mut s = with_relations(vec![rls(patients("phi_owner"))]);
+        add_roles(
+            &mut s,
+            vec![
+                group("phi_owner"),
+                group("clinicians"),
+                login("kim"),
+                login("lee"),
+                role("etl", |r| r.bypass_rls = true),
+            ],
+        );
+        add_memberships(&mut s, &[("clinicians", "kim"), ("clinicians", "lee")]);
+        let mut f = definer(&["search_path=pg_catalog, pg_temp"], false);
+        f.owner = "postgres".into();
+        f.acl = vec![acl("postgres", "X"), acl("clinicians", "X")];
+        f.reads = Some(FunctionReads {
+            relations: vec!["public.patients".into()],
+            from_dependencies: true,
+            unseen: None,
+        });
+        db(&mut s).functions = Some(vec![f]);
+        s
+    }
+
+    fn definer_mut(s: &mut Snapshot) -> &mut Function {
+        &mut db(s).functions.get_or_insert_with(Vec::new)[0]
+    }
+
+    #[test]
+    fn a_superuser_owned_definer_executable_by_a_login_group_fails_and_is_revoked() {
+        let s = escalating();
+        let v = eval(&SECURITY_DEFINER_SAFE, &s, &Policy::default());
+        assert_eq!(v.status, Status::Fail, "{}", v.evidence);
+        assert_eq!(
+            v.objects,
+            ["\"app\".lookup_patient(bigint) via \"clinicians\""]
+        );
+        assert!(
+            v.evidence.contains("owner postgres is a superuser") && v.evidence.contains("kim, lee"),
+            "{}",
+            v.evidence
+        );
+        let plan = SECURITY_DEFINER_SAFE.plan(&s, &v);
+        let routine = "\"app\".\"lookup_patient\"(bigint)";
+        assert_eq!(
+            plan.statements,
+            [format!(
+                "REVOKE EXECUTE ON ROUTINE {routine} FROM \"clinicians\""
+            )]
+        );
+        assert_eq!(
+            plan.rollback,
+            [format!(
+                "GRANT EXECUTE ON ROUTINE {routine} TO \"clinicians\""
+            )]
+        );
+        // The policy approves it: the owner test is skipped, and said.
+        let approved = Policy {
+            approved_security_definer_functions: vec!["app.lookup_patient(bigint)".into()],
+            ..Policy::default()
+        };
+        let v = eval(&SECURITY_DEFINER_SAFE, &s, &approved);
+        assert_eq!(v.status, Status::Pass, "{}", v.evidence);
+        assert!(
+            v.evidence.contains("approved by the policy"),
+            "{}",
+            v.evidence
+        );
+        // Approval covers the owner only: an unpinned path still fails.
+        let mut unpinned = s.clone();
+        definer_mut(&mut unpinned).config = vec!["search_path=pg_catalog, public".into()];
+        assert_eq!(
+            eval(&SECURITY_DEFINER_SAFE, &unpinned, &approved).status,
+            Status::Fail
+        );
+        // Logins that are approved administrators gain nothing.
+        let admins = Policy {
+            approved_admins: vec!["kim".into(), "lee".into()],
+            ..Policy::default()
+        };
+        assert_eq!(
+            eval(&SECURITY_DEFINER_SAFE, &s, &admins).status,
+            Status::Pass
+        );
+    }
+
+    #[test]
+    fn hostile_grantee_names_are_quoted_in_the_revoke_and_its_rollback() {
+        for name in HOSTILE {
+            let mut s = escalating();
+            add_roles(&mut s, vec![group(name)]);
+            add_memberships(&mut s, &[(name, "kim"), (name, "lee")]);
+            definer_mut(&mut s).acl = vec![acl("postgres", "X"), acl(name, "X")];
+            let v = eval(&SECURITY_DEFINER_SAFE, &s, &Policy::default());
+            assert_eq!(v.status, Status::Fail, "{}", v.evidence);
+            let plan = SECURITY_DEFINER_SAFE.plan(&s, &v);
+            let grantee = escape_identifier(name);
+            assert_eq!(
+                plan.statements,
+                [format!(
+                    "REVOKE EXECUTE ON ROUTINE \"app\".\"lookup_patient\"(bigint) FROM {grantee}"
+                )]
+            );
+            assert_eq!(
+                plan.rollback,
+                [format!(
+                    "GRANT EXECUTE ON ROUTINE \"app\".\"lookup_patient\"(bigint) TO {grantee}"
+                )]
+            );
+        }
+    }
+
+    #[test]
+    fn bypassrls_and_table_owners_fail_only_for_the_phi_they_may_read() {
+        let mut s = escalating();
+        definer_mut(&mut s).owner = "etl".into();
+        assert_eq!(status(&SECURITY_DEFINER_SAFE, &s), Status::Fail);
+        definer_mut(&mut s).reads = Some(FunctionReads::default());
+        assert_eq!(status(&SECURITY_DEFINER_SAFE, &s), Status::Pass);
+        // A body that runs dynamic SQL may read anything.
+        definer_mut(&mut s).reads = Some(FunctionReads {
+            unseen: Some("runs dynamic SQL (EXECUTE)".into()),
+            ..FunctionReads::default()
+        });
+        let v = eval(&SECURITY_DEFINER_SAFE, &s, &Policy::default());
+        assert_eq!(v.status, Status::Fail);
+        assert!(v.evidence.contains("may read any"), "{}", v.evidence);
+        // The owner of the PHI table it names (string body) fails; another role passes.
+        let mut s = escalating();
+        definer_mut(&mut s).owner = "phi_owner".into();
+        definer_mut(&mut s).reads = Some(FunctionReads {
+            relations: vec!["public.patients".into()],
+            from_dependencies: false,
+            unseen: None,
+        });
+        let v = eval(&SECURITY_DEFINER_SAFE, &s, &Policy::default());
+        assert_eq!(v.status, Status::Fail);
+        assert!(v.evidence.contains("names in its body"), "{}", v.evidence);
+        add_roles(&mut s, vec![group("reporting")]);
+        definer_mut(&mut s).owner = "reporting".into();
+        assert_eq!(status(&SECURITY_DEFINER_SAFE, &s), Status::Pass);
+        // What it reads is not in an older snapshot: unknown, never pass.
+        definer_mut(&mut s).reads = None;
+        let v = eval(&SECURITY_DEFINER_SAFE, &s, &Policy::default());
+        assert_eq!(v.status, Status::Unknown, "{}", v.evidence);
+        assert!(v.evidence.contains("schema 4"), "{}", v.evidence);
+    }
+
+    #[test]
+    fn without_memberships_the_owner_test_is_unknown_and_said_beside_other_failures() {
+        let mut s = escalating();
+        s.memberships = None;
+        assert_eq!(status(&SECURITY_DEFINER_SAFE, &s), Status::Unknown);
+        definer_mut(&mut s).config = Vec::new();
+        let v = eval(&SECURITY_DEFINER_SAFE, &s, &Policy::default());
+        assert_eq!(v.status, Status::Fail);
+        assert!(
+            v.evidence.contains("owner test not decided for"),
+            "{}",
+            v.evidence
+        );
+    }
+
+    #[test]
+    fn the_documented_scanner_function_is_the_one_superuser_exception() {
+        let mut s = escalating();
+        add_roles(&mut s, vec![login("pgsafeguard_scanner")]);
+        let f = definer_mut(&mut s);
+        f.schema = "pgsafeguard".into();
+        f.signature = "password_kinds()".into();
+        f.acl = vec![acl("postgres", "X"), acl("pgsafeguard_scanner", "X")];
+        f.reads = Some(FunctionReads::default());
+        assert_eq!(status(&SECURITY_DEFINER_SAFE, &s), Status::Pass);
+        definer_mut(&mut s).reads = Some(FunctionReads {
+            relations: vec!["public.audit_log".into()],
+            ..FunctionReads::default()
+        });
+        assert_eq!(status(&SECURITY_DEFINER_SAFE, &s), Status::Fail);
     }
 
     #[test]
@@ -4014,18 +4753,22 @@ mod tests {
     }
 
     #[test]
-    fn vacuous_policies() {
+    fn constant_expressions() {
+        let truth = ["true", "1=1", "'t'::boolean", "'true'::boolean"];
         for expr in ["true", "(true)", " ( ( TRUE ) ) ", "(1 = 1)"] {
-            assert!(is_vacuous(Some(expr)), "{expr}");
+            assert!(is_constant(expr, &truth), "{expr}");
         }
         for expr in [
             "(clinic_id = 7)",
             "(true AND (owner = CURRENT_USER))",
             "false",
         ] {
-            assert!(!is_vacuous(Some(expr)), "{expr}");
+            assert!(!is_constant(expr, &truth), "{expr}");
         }
-        assert!(!is_vacuous(None));
+    }
+
+    #[test]
+    fn vacuous_policies() {
         let mut s = with_relations(vec![rls(patients("phi_owner"))]);
         let mut restrictive = rls_policy("true");
         restrictive.permissive = false;
@@ -4040,6 +4783,157 @@ mod tests {
         assert_eq!(
             v.objects,
             vec!["\"public\".\"patients\" (RLS enabled, no policy)".to_string()]
+        );
+    }
+
+    /// A policy on patients with `using` that reads the row or not.
+    fn session_policy(roles: &[&str], reads: bool) -> crate::snapshot::Policy {
+        let mut p = rls_policy("(CURRENT_USER IS NOT NULL)");
+        p.roles = roles.iter().map(|r| (*r).to_string()).collect();
+        p.reads_row = Some(PolicyReadsRow {
+            using: reads,
+            with_check: false,
+        });
+        p
+    }
+
+    fn with_policies(policies: Vec<crate::snapshot::Policy>) -> Snapshot {
+        let mut s = with_relations(vec![rls(patients("phi_owner"))]);
+        add_roles(
+            &mut s,
+            vec![
+                login("auditor"),
+                group("clinicians"),
+                login("kim"),
+                login("lee"),
+            ],
+        );
+        add_memberships(&mut s, &[("clinicians", "kim"), ("clinicians", "lee")]);
+        db(&mut s).policies = Some(policies);
+        s
+    }
+
+    #[test]
+    fn row_independent_policies_fail_for_groups_and_warn_for_one_login() {
+        let key = "policy \"by_clinic\" on \"public\".\"patients\"";
+        for roles in [&["PUBLIC"][..], &["clinicians"], &["auditor", "kim"]] {
+            let v = eval(
+                &POLICIES_RESTRICT_ROWS,
+                &with_policies(vec![session_policy(roles, false)]),
+                &Policy::default(),
+            );
+            assert_eq!(v.status, Status::Fail, "{roles:?}: {}", v.evidence);
+            assert_eq!(v.objects, [key]);
+            assert!(
+                v.evidence
+                    .contains("USING (or an OR branch of it) reads nothing of the row"),
+                "{}",
+                v.evidence
+            );
+        }
+        let v = eval(
+            &POLICIES_RESTRICT_ROWS,
+            &with_policies(vec![session_policy(&["auditor"], false)]),
+            &Policy::default(),
+        );
+        assert_eq!(v.status, Status::Warn, "{}", v.evidence);
+        assert!(v.evidence.contains("TO auditor"), "{}", v.evidence);
+        assert_eq!(v.objects, [key]);
+        // The same expressions reading the row pass.
+        let s = with_policies(vec![session_policy(&["PUBLIC"], true)]);
+        assert_eq!(status(&POLICIES_RESTRICT_ROWS, &s), Status::Pass);
+        // Without memberships a named group cannot be counted: it fails.
+        let mut s = with_policies(vec![session_policy(&["auditor"], false)]);
+        s.memberships = None;
+        assert_eq!(status(&POLICIES_RESTRICT_ROWS, &s), Status::Fail);
+    }
+
+    #[test]
+    fn commands_and_clauses_are_judged_by_what_each_expression_reads() {
+        // An INSERT policy has only WITH CHECK: judged on it, not failed for a missing USING.
+        let mut insert = session_policy(&["PUBLIC"], true);
+        insert.command = "INSERT".into();
+        insert.using = None;
+        insert.with_check = Some("(clinic_id = 7)".into());
+        insert.reads_row = Some(PolicyReadsRow {
+            using: false,
+            with_check: true,
+        });
+        assert_eq!(
+            status(
+                &POLICIES_RESTRICT_ROWS,
+                &with_policies(vec![insert.clone()])
+            ),
+            Status::Pass
+        );
+        insert.with_check = Some("(CURRENT_USER = 'ingest'::name)".into());
+        insert.reads_row = Some(PolicyReadsRow::default());
+        let v = eval(
+            &POLICIES_RESTRICT_ROWS,
+            &with_policies(vec![insert]),
+            &Policy::default(),
+        );
+        assert_eq!(v.status, Status::Fail);
+        assert!(
+            v.evidence
+                .contains("FOR INSERT TO PUBLIC: WITH CHECK (or an OR branch of it) reads"),
+            "{}",
+            v.evidence
+        );
+        // A DELETE policy that reads no row lets its roles delete every row.
+        let mut delete = session_policy(&["PUBLIC"], false);
+        delete.command = "DELETE".into();
+        assert_eq!(
+            status(&POLICIES_RESTRICT_ROWS, &with_policies(vec![delete])),
+            Status::Fail
+        );
+        // Constant false admits nothing.
+        let mut never = session_policy(&["PUBLIC"], false);
+        never.using = Some("false".into());
+        assert_eq!(
+            status(&POLICIES_RESTRICT_ROWS, &with_policies(vec![never])),
+            Status::Pass
+        );
+    }
+
+    #[test]
+    fn a_restrictive_policy_that_reads_the_row_narrows_a_row_independent_one() {
+        let mut narrowing = session_policy(&["PUBLIC"], true);
+        narrowing.name = "own_clinic".into();
+        narrowing.permissive = false;
+        narrowing.command = "ALL".into();
+        let open = session_policy(&["clinicians"], false);
+        let s = with_policies(vec![open.clone(), narrowing.clone()]);
+        assert_eq!(status(&POLICIES_RESTRICT_ROWS, &s), Status::Pass);
+        // Narrowing SELECT only leaves a permissive ALL policy open for writes.
+        let mut all = open;
+        all.command = "ALL".into();
+        narrowing.command = "SELECT".into();
+        let s = with_policies(vec![all, narrowing.clone()]);
+        assert_eq!(status(&POLICIES_RESTRICT_ROWS, &s), Status::Fail);
+        // A restrictive policy that reads no row narrows nothing.
+        let mut vacuous = narrowing;
+        vacuous.command = "ALL".into();
+        vacuous.reads_row = Some(PolicyReadsRow::default());
+        let s = with_policies(vec![session_policy(&["PUBLIC"], false), vacuous]);
+        assert_eq!(status(&POLICIES_RESTRICT_ROWS, &s), Status::Fail);
+    }
+
+    #[test]
+    fn policies_from_older_snapshots_are_unknown_unless_plainly_true() {
+        let mut old = session_policy(&["PUBLIC"], false);
+        old.reads_row = None;
+        let v = eval(
+            &POLICIES_RESTRICT_ROWS,
+            &with_policies(vec![old.clone()]),
+            &Policy::default(),
+        );
+        assert_eq!(v.status, Status::Unknown, "{}", v.evidence);
+        assert!(v.evidence.contains("schema 4"), "{}", v.evidence);
+        old.using = Some("true".into());
+        assert_eq!(
+            status(&POLICIES_RESTRICT_ROWS, &with_policies(vec![old])),
+            Status::Fail
         );
     }
 

@@ -2,19 +2,23 @@
 //!
 //! Owns the AUD checks, their evidence and their fix builders. Settings are
 //! judged with [`super::expect`]; imports only the snapshot, the policy,
-//! `facts`, `expect`, `phi` and `privileges`; never `db`, `ui` or a section
+//! `facts`, `expect`, `phi`, `definers` and `privileges`; never `db`, `ui` or a section
 //! file.
 
+use super::definers;
 use super::expect::{expect_all, fix_settings, judge_settings, Expect};
 use super::facts::{
-    alter_system_set, connect_grant, describe, is_off, is_on, library_listed, major_version,
-    need_setting, parse_instant, part_missing, preload_statement, restore_list, restore_parameter,
-    sample, settings_grant, split_list, value,
+    alter_system_set, annotated_sample, connect_grant, describe, is_off, is_on, library_listed,
+    major_version, need_setting, parse_instant, part_missing, preload_statement, restore_list,
+    restore_parameter, sample, settings_grant, split_list, value,
+};
+use super::login_settings::{
+    any_login, base_setting, failing, reset_listed, sessions, Origin, SessionKind, SCOPE_NOTE,
 };
 use super::phi::phi_relations;
 use super::privileges::{Reach, RoleGraph};
 use super::{Check, Fix, Verdict};
-use crate::finding::{ApplyClass, FixPlan, Section, Severity};
+use crate::finding::{ApplyClass, FixPlan, Section, Severity, Status};
 use crate::policy::Policy;
 use crate::snapshot::{Relation, Setting, Snapshot};
 use postgres_protocol::escape::escape_identifier;
@@ -240,6 +244,21 @@ fn missing_classes(raw: &str) -> Vec<&'static str> {
         .collect()
 }
 
+/// What decides whether a session's audit lines reach the server log: the
+/// classes it audits, and the level its lines are written at (`log`, or
+/// pgaudit.log_level when pgaudit.log_client is on) against log_min_messages.
+const AUDIT_LINE: [&str; 4] = [
+    "pgaudit.log",
+    "log_min_messages",
+    "pgaudit.log_client",
+    "pgaudit.log_level",
+];
+
+/// What the settings after pgaudit.log are when a hand-made snapshot leaves
+/// them out (the server and pgAudit defaults); a collected snapshot with
+/// pgAudit loaded always has them.
+const AUDIT_LINE_DEFAULTS: [&str; 4] = ["none", "warning", "off", "log"];
+
 fn pgaudit_log_classes(s: &Snapshot, _: &Policy) -> Verdict {
     let (spl, loaded) = match pgaudit_preload(s) {
         Ok(found) => found,
@@ -248,24 +267,115 @@ fn pgaudit_log_classes(s: &Snapshot, _: &Policy) -> Verdict {
     if !loaded {
         return pgaudit_not_loaded(spl);
     }
-    let setting = match need_setting(s, "pgaudit.log") {
-        Ok(v) => v,
+    let base = base_setting(s, "pgaudit.log");
+    let kinds = match sessions(s, &AUDIT_LINE, &any_login) {
+        Ok(kinds) => kinds,
         Err(unknown) => return unknown,
     };
-    let seen = describe("pgaudit.log", setting);
-    let missing = missing_classes(value(setting));
-    if missing.is_empty() {
-        Verdict::pass(seen)
-    } else if audit_classes(value(setting)) == 0 {
-        Verdict::fail(format!("{seen}: pgAudit is loaded but logs nothing"))
-    } else {
-        Verdict::fail(format!("{seen}: missing class(es) {}", missing.join(", ")))
+    // (object, wording), in the order found: the server-wide value first.
+    let mut gaps: Vec<(String, String)> = Vec::new();
+    let mut undecided = false;
+    for kind in &kinds {
+        match audit_line_gaps(s, kind) {
+            Some(found) => {
+                for gap in found {
+                    if !gaps.iter().any(|(o, _)| *o == gap.0) {
+                        gaps.push(gap);
+                    }
+                }
+            }
+            None => undecided = true,
+        }
+    }
+    if !gaps.is_empty() {
+        let wording: Vec<&str> = gaps.iter().map(|(_, w)| w.as_str()).collect();
+        return Verdict::fail(wording.join("; ")).with_objects(gaps.into_iter().map(|(o, _)| o));
+    }
+    match base {
+        Err(unknown) => unknown,
+        Ok(_) if undecided => Verdict::unknown(
+            "a setting that decides whether audit lines reach the log (log_min_messages, \
+             pgaudit.log_client, pgaudit.log_level) is hidden by the scanner's own role or \
+             database settings; scan as a role without such settings",
+            None,
+        ),
+        Ok(setting) => Verdict::pass(format!(
+            "{}; {SCOPE_NOTE}",
+            describe("pgaudit.log", setting)
+        )),
     }
 }
 
+/// Why one kind of session leaves no usable audit trail, as (object,
+/// wording) pairs; `None` when a value it needs is hidden.
+fn audit_line_gaps(s: &Snapshot, kind: &SessionKind) -> Option<Vec<(String, String)>> {
+    let mut values = [""; 4];
+    for (i, origin) in kind.values.iter().enumerate() {
+        values[i] = match origin.value() {
+            Some(v) => v,
+            // pgaudit.log itself is never guessed (its absence is a gap).
+            None if i > 0 && s.setting(AUDIT_LINE[i]).is_none() => AUDIT_LINE_DEFAULTS[i],
+            None => return None,
+        };
+    }
+    let [log, min_messages, client, level] = values;
+    let culprit = |i: usize| match kind.values[i] {
+        Origin::Override(o) => (o.object(), o.object()),
+        Origin::Base(setting) => (AUDIT_LINE[i].to_string(), describe(AUDIT_LINE[i], setting)),
+        Origin::Hidden => (
+            AUDIT_LINE[i].to_string(),
+            format!("{} = {}", AUDIT_LINE[i], values[i]),
+        ),
+    };
+    let mut gaps = Vec::new();
+    let missing = missing_classes(log);
+    if audit_classes(log) == 0 {
+        let (object, seen) = culprit(0);
+        gaps.push((
+            object,
+            format!("{seen}: pgAudit is loaded but logs nothing"),
+        ));
+    } else if !missing.is_empty() {
+        let (object, seen) = culprit(0);
+        gaps.push((
+            object,
+            format!("{seen}: missing class(es) {}", missing.join(", ")),
+        ));
+    }
+    // Lines are written at `log`, or at pgaudit.log_level when
+    // pgaudit.log_client is on; below log_min_messages they are dropped.
+    let below = |line: &str| {
+        matches!(
+            (level_rank(line), level_rank(min_messages)),
+            (Some(line), Some(min)) if line < min
+        )
+    };
+    let mut culprits = Vec::new();
+    if below("log") {
+        culprits.push(1);
+    }
+    if is_on(client) && below(level) {
+        culprits.extend([2, 3]);
+    }
+    let line_level = if is_on(client) { level } else { "log" };
+    for i in culprits {
+        let (object, seen) = culprit(i);
+        gaps.push((
+            object,
+            format!(
+                "{seen}: audit lines (level {line_level}) fall below log_min_messages = \
+                 {min_messages} and never reach the server log"
+            ),
+        ));
+    }
+    Some(gaps)
+}
+
 /// Keep the classes already logged and add the missing ones (items apply in
-/// order, so appending also undoes an earlier `-ddl`).
-fn widen_pgaudit_log(s: &Snapshot, _: &Verdict) -> FixPlan {
+/// order, so appending also undoes an earlier `-ddl`); put server-wide
+/// settings that silence audit lines back to their defaults; reset the
+/// role, database and function settings the verdict lists.
+fn widen_pgaudit_log(s: &Snapshot, verdict: &Verdict) -> FixPlan {
     let raw = s.setting("pgaudit.log").map(value).unwrap_or("");
     let new_value = if audit_classes(raw) == 0 {
         REQUIRED_CLASSES.join(",")
@@ -274,16 +384,35 @@ fn widen_pgaudit_log(s: &Snapshot, _: &Verdict) -> FixPlan {
         items.extend(missing_classes(raw));
         items.join(",")
     };
-    FixPlan {
+    let listed =
+        |name: &str| verdict.objects.is_empty() || verdict.objects.iter().any(|o| o == name);
+    let mut plan = FixPlan {
         apply: vec![ApplyClass::Reload],
-        statements: vec![alter_system_set("pgaudit.log", &new_value)],
-        rollback: vec![restore_parameter(s, "pgaudit.log")],
         needs: "superuser (ALTER SYSTEM)".into(),
-        note: "pgAudit must be preloaded first (AUD-001): ALTER SYSTEM rejects pgaudit.* \
-            settings the server does not know"
-            .into(),
         ..FixPlan::default()
+    };
+    for (name, fixed) in [
+        ("pgaudit.log", new_value.as_str()),
+        ("log_min_messages", "warning"),
+        ("pgaudit.log_client", "off"),
+    ] {
+        if listed(name) && (name == "pgaudit.log" || !verdict.objects.is_empty()) {
+            plan.statements.push(alter_system_set(name, fixed));
+            plan.rollback.push(restore_parameter(s, name));
+        }
     }
+    let resets = reset_listed(s, &verdict.objects, &AUDIT_LINE, &any_login);
+    let mut notes = vec![
+        "pgAudit must be preloaded first (AUD-001): ALTER SYSTEM rejects pgaudit.* settings \
+         the server does not know"
+            .to_string(),
+    ];
+    notes.push(resets.note());
+    notes.retain(|n| !n.is_empty());
+    plan.note = notes.join("; ");
+    plan.statements.extend(resets.statements);
+    plan.rollback.extend(resets.rollback);
+    plan
 }
 
 // ---------------------------------------------------------------------------
@@ -303,7 +432,12 @@ pub static PGAUDIT_OBJECT_ROLE: Check = Check {
         pg_read_all_data and superuser all count. PHI tables are found by column names and the \
         policy's phi_tables in the connected database; partitions follow their parent and \
         views their base tables. Medium: the write and DDL trail (AUD-002) exists without \
-        it, but reads of PHI would go unrecorded.",
+        it, but reads of PHI would go unrecorded. pgAudit does not object-audit what a \
+        SECURITY DEFINER function reads when its caller is not a member of the function's \
+        owner, whatever pgaudit.role may read: each such function that reads (or, with a \
+        body the catalog does not show, may read) a PHI table and that a login outside the \
+        owner's role can execute is named, as a warning when the audit role covers every \
+        PHI table.",
     reproduce_sql: "SELECT setting FROM pg_settings WHERE name = 'pgaudit.role';\n\
         SELECT c.oid::regclass, a.grantee::regrole, a.privilege_type \
         FROM pg_class c CROSS JOIN LATERAL aclexplode(coalesce(c.relacl, acldefault('r', c.relowner))) a \
@@ -315,6 +449,95 @@ pub static PGAUDIT_OBJECT_ROLE: Check = Check {
 const AUDITED_KINDS: &[&str] = &["r", "p", "m", "f"];
 
 fn pgaudit_object_role(s: &Snapshot, policy: &Policy) -> Verdict {
+    let verdict = object_role_coverage(s, policy);
+    if !matches!(verdict.status, Status::Pass | Status::Fail) {
+        return verdict;
+    }
+    let found = match unaudited_definers(s, policy) {
+        Ok(found) if found.is_empty() => return verdict,
+        Ok(found) => found,
+        Err(_) if verdict.status == Status::Fail => return verdict,
+        Err(unknown) => return unknown,
+    };
+    let keys: Vec<String> = found.iter().map(|(k, _)| k.clone()).collect();
+    let mut found = found;
+    let note = format!(
+        "; {} SECURITY DEFINER function(s) read PHI for logins outside their owner's role, \
+         and pgAudit does not object-audit reads inside them: {}",
+        keys.len(),
+        annotated_sample(&mut found, String::clone)
+    );
+    if verdict.status == Status::Fail {
+        Verdict {
+            evidence: format!("{}{note}", verdict.evidence),
+            ..verdict
+        }
+    } else {
+        Verdict::warn(format!("{}{note}", verdict.evidence)).with_objects(keys)
+    }
+}
+
+/// SECURITY DEFINER functions of the connected database that read PHI and
+/// that a login outside the owner's role can execute, with what they read
+/// and who can call them. `Err` (unknown) when that cannot be told.
+fn unaudited_definers(s: &Snapshot, policy: &Policy) -> Result<Vec<(String, String)>, Verdict> {
+    let Some(db) = s.primary_database() else {
+        return Ok(Vec::new());
+    };
+    let (Some(relations), Some(functions)) = (&db.relations, &db.functions) else {
+        return Err(part_missing(s, "functions", connect_grant(s, &db.name)));
+    };
+    let phi_tables = definers::phi_by_name(relations, policy);
+    let mut candidates = definers::definers(functions).peekable();
+    if phi_tables.is_empty() || candidates.peek().is_none() {
+        return Ok(Vec::new());
+    }
+    let (Some(roles), Some(memberships)) = (&s.roles, &s.memberships) else {
+        return Err(part_missing(s, "memberships", settings_grant(s)));
+    };
+    let graph = RoleGraph::new(roles, memberships);
+    let mut found = Vec::new();
+    for f in candidates {
+        let key = definers::routine_key(f);
+        let reads = definers::phi_reads(f, &phi_tables).ok_or_else(|| {
+            Verdict::unknown(
+                format!(
+                    "what SECURITY DEFINER function {key} reads is not in this snapshot \
+                     (taken before schema 4): scan again"
+                ),
+                None,
+            )
+        })?;
+        if reads.tables.is_empty() {
+            continue;
+        }
+        // Superusers count as members of every role (pgAudit audits them as the owner).
+        let mut callers = definers::callers_outside_owner(&graph, f, Reach::Inherited);
+        callers.intersect_with(graph.logins());
+        callers.subtract(graph.superusers());
+        if callers.is_empty() {
+            continue;
+        }
+        let callers: Vec<String> = graph
+            .names_of(&callers)
+            .into_iter()
+            .map(str::to_string)
+            .collect();
+        found.push((
+            key,
+            format!(
+                "owner {}; reads {}; callable by {}",
+                f.owner,
+                reads.describe(f),
+                sample(&callers)
+            ),
+        ));
+    }
+    Ok(found)
+}
+
+/// Whether pgaudit.role may SELECT every PHI table of the connected database.
+fn object_role_coverage(s: &Snapshot, policy: &Policy) -> Verdict {
     let (spl, loaded) = match pgaudit_preload(s) {
         Ok(found) => found,
         Err(unknown) => return unknown,
@@ -322,17 +545,68 @@ fn pgaudit_object_role(s: &Snapshot, policy: &Policy) -> Verdict {
     if !loaded {
         return pgaudit_not_loaded(spl);
     }
-    let setting = match need_setting(s, "pgaudit.role") {
-        Ok(v) => v,
+    // Sessions whose login defaults name another audit role (or none) are
+    // judged like the server-wide value; each failing one is an object.
+    let base = base_setting(s, "pgaudit.role");
+    let base_role = base.as_ref().ok().map(|b| value(b).trim());
+    let scoped = match failing(
+        s,
+        "pgaudit.role",
+        &|v| Some(v.trim()) == base_role,
+        &any_login,
+    ) {
+        Ok(found) => found,
         Err(unknown) => return unknown,
     };
-    let role_name = value(setting).trim();
+    let mut bad: Vec<(String, Verdict)> = Vec::new();
+    for o in &scoped {
+        let verdict = audit_role_verdict(s, policy, o.value.trim(), o.object());
+        if verdict.status != Status::Pass {
+            bad.push((o.object(), verdict));
+        }
+    }
+    let verdict = match base {
+        Ok(setting) => {
+            let role_name = value(setting).trim();
+            audit_role_verdict(s, policy, role_name, describe("pgaudit.role", setting))
+        }
+        Err(unknown) if bad.is_empty() => return unknown,
+        Err(unknown) => unknown,
+    };
+    if bad.is_empty() {
+        return match verdict.status {
+            Status::Pass => Verdict::pass(format!("{}; {SCOPE_NOTE}", verdict.evidence)),
+            _ => verdict,
+        };
+    }
+    let status = if bad.iter().any(|(_, v)| v.status == Status::Fail) {
+        Status::Fail
+    } else {
+        bad[0].1.status
+    };
+    let shown: Vec<String> = bad.iter().map(|(_, v)| v.evidence.clone()).collect();
+    let mut objects = verdict.objects.clone();
+    objects.extend(bad.iter().map(|(o, _)| o.clone()));
+    let mut combined = Verdict::fail(format!(
+        "{}; sessions with other login defaults: {}",
+        verdict.evidence,
+        shown.join("; ")
+    ))
+    .with_objects(objects);
+    combined.status = if verdict.status == Status::Fail {
+        Status::Fail
+    } else {
+        status
+    };
+    combined
+}
+
+/// The verdict for sessions whose pgaudit.role is `role_name`; `seen` says
+/// where that value comes from.
+fn audit_role_verdict(s: &Snapshot, policy: &Policy, role_name: &str, seen: String) -> Verdict {
     let found = primary_phi_tables(s, policy);
     if role_name.is_empty() {
-        let off = format!(
-            "{}: object-level auditing is off",
-            describe("pgaudit.role", setting)
-        );
+        let off = format!("{seen}: object-level auditing is off");
         return match found {
             Ok((db, phi)) => Verdict::fail(format!(
                 "{off}; reads of {} PHI table(s) in {db} are not audited",
@@ -351,7 +625,7 @@ fn pgaudit_object_role(s: &Snapshot, policy: &Policy) -> Verdict {
     };
     if !roles.iter().any(|r| r.name == role_name) {
         return Verdict::fail(format!(
-            "pgaudit.role names {role_name}, which does not exist"
+            "{seen}: pgaudit.role names {role_name}, which does not exist"
         ))
         .with_objects(phi.iter().map(|r| r.qualified_name()));
     }
@@ -388,8 +662,8 @@ fn pgaudit_object_role(s: &Snapshot, policy: &Policy) -> Verdict {
         ))
     } else {
         Verdict::fail(format!(
-            "pgaudit.role = {role_name} cannot SELECT {} of {} PHI table(s) in {db}, so reads of \
-             them are not audited: {}",
+            "{seen}: cannot SELECT {} of {} PHI table(s) in {db}, so reads of them are not \
+             audited: {}",
             missing.len(),
             phi.len(),
             sample(&missing)
@@ -472,6 +746,29 @@ fn grant_audit_role(s: &Snapshot, verdict: &Verdict) -> FixPlan {
     }
     undo.reverse();
     plan.rollback = undo;
+    let functions: Vec<String> = s
+        .primary_database()
+        .and_then(|d| d.functions.as_deref())
+        .map(|f| definers::definers(f).map(definers::routine_key).collect())
+        .unwrap_or_default();
+    let named: Vec<String> = functions
+        .into_iter()
+        .filter(|key| verdict.objects.contains(key))
+        .collect();
+    if !named.is_empty() {
+        plan.note.push_str(&format!(
+            "; no grant to the audit role covers reads inside these SECURITY DEFINER \
+             functions: make them SECURITY INVOKER, or let only members of their owner's role \
+             execute them (see PRIV-012): {}",
+            sample(&named)
+        ));
+    }
+    let resets = reset_listed(s, &verdict.objects, &["pgaudit.role"], &any_login);
+    if !resets.statements.is_empty() || !resets.elsewhere.is_empty() {
+        plan.note = format!("{}; {}", plan.note, resets.note());
+    }
+    plan.statements.extend(resets.statements);
+    plan.rollback.extend(resets.rollback);
     plan
 }
 
@@ -545,7 +842,17 @@ fn phi_in_logs(s: &Snapshot, _: &Policy) -> Verdict {
         seen.push_str("; pgaudit.log_parameter absent (pgAudit not loaded)");
     }
     if !judged.bad.is_empty() {
-        let names = judged.bad.iter().map(|(n, _)| (*n).to_string());
+        // Role, database and function settings that log PHI, named by scope.
+        let scoped: Vec<&str> = judged
+            .bad
+            .iter()
+            .filter(|(object, _)| !rules.iter().any(|r| r.name == object))
+            .map(|(_, wording)| wording.as_str())
+            .collect();
+        if !scoped.is_empty() {
+            seen = format!("{}; {seen}", scoped.join("; "));
+        }
+        let names = judged.bad.iter().map(|(n, _)| n.clone());
         return Verdict::warn(format!(
             "logs may contain PHI; handle the log files as PHI: {seen}"
         ))
@@ -869,26 +1176,16 @@ pub static LOG_STATEMENT_DDL: Check = Check {
         AUD-004's concern. none fails. Medium: DDL is how controls get switched off.",
     reproduce_sql:
         "SELECT setting, source, sourcefile FROM pg_settings WHERE name = 'log_statement';",
-    evaluate: log_statement_ddl,
-    fix: Fix::SetParameter {
-        name: "log_statement",
-        value: "ddl",
-        apply: &[ApplyClass::Reload],
-        note: "",
-    },
+    evaluate: |s, _| expect_all(s, LOG_STATEMENT_RULES),
+    fix: Fix::Build(|s, v| fix_settings(s, v, LOG_STATEMENT_RULES, &[ApplyClass::Reload], "")),
 };
 
-fn log_statement_ddl(s: &Snapshot, _: &Policy) -> Verdict {
-    expect_all(
-        s,
-        &[Expect {
-            name: "log_statement",
-            wanted: "ddl or mod",
-            ok: |v| matches!(v.trim(), "ddl" | "mod" | "all"),
-            fix_value: "ddl",
-        }],
-    )
-}
+const LOG_STATEMENT_RULES: &[Expect] = &[Expect {
+    name: "log_statement",
+    wanted: "ddl or mod",
+    ok: |v| matches!(v.trim(), "ddl" | "mod" | "all"),
+    fix_value: "ddl",
+}];
 
 // ---------------------------------------------------------------------------
 // AUD-010
@@ -1279,29 +1576,51 @@ pub static LOG_REPLICATION_COMMANDS: Check = Check {
         replication command and who ran it. Low: replication roles are rare and \
         covered by PRIV-004, this is the trail behind them.",
     reproduce_sql: "SELECT setting, source, sourcefile FROM pg_settings WHERE name = 'log_replication_commands';",
-    evaluate: log_replication_commands,
-    fix: Fix::SetParameter {
-        name: "log_replication_commands",
-        value: "on",
-        apply: &[ApplyClass::Reload],
-        note: "",
-    },
+    evaluate: |s, _| expect_all(s, REPLICATION_LOGGING_RULES),
+    fix: Fix::Build(|s, v| {
+        fix_settings(s, v, REPLICATION_LOGGING_RULES, &[ApplyClass::Reload], "")
+    }),
 };
 
-fn log_replication_commands(s: &Snapshot, _: &Policy) -> Verdict {
-    expect_all(
-        s,
-        &[Expect {
-            name: "log_replication_commands",
-            wanted: "on",
-            ok: is_on,
-            fix_value: "on",
-        }],
-    )
-}
+/// Physical walsenders use the server-wide value; logical walsenders start
+/// in a database as a role, so role and database settings reach them.
+const REPLICATION_LOGGING_RULES: &[Expect] = &[Expect {
+    name: "log_replication_commands",
+    wanted: "on",
+    ok: is_on,
+    fix_value: "on",
+}];
 
 // ---------------------------------------------------------------------------
 // Tests
+
+/// `public.patient_count()`: SECURITY DEFINER, owned by `phi_owner`, reads
+/// `public.patients` (pg_depend), executable by PUBLIC (the default ACL).
+#[cfg(test)]
+fn phi_definer() -> crate::snapshot::Function {
+    use crate::snapshot::{AclItem, Function, FunctionReads};
+    let execute = |grantee: &str| AclItem {
+        grantee: grantee.into(),
+        grantor: "phi_owner".into(),
+        privileges: "X".into(),
+        grantable: String::new(),
+    };
+    Function {
+        schema: "public".into(),
+        signature: "patient_count()".into(),
+        owner: "phi_owner".into(),
+        language: "sql".into(),
+        security_definer: true,
+        config: vec!["search_path=pg_catalog, pg_temp".into()],
+        acl: vec![execute("PUBLIC"), execute("phi_owner")],
+        reads: Some(FunctionReads {
+            relations: vec!["public.patients".into()],
+            from_dependencies: true,
+            unseen: None,
+        }),
+        ..Function::default()
+    }
+}
 
 #[cfg(test)]
 pub fn cases() -> Vec<super::testkit::Case> {
@@ -1343,6 +1662,11 @@ pub fn cases() -> Vec<super::testkit::Case> {
     });
     db(&mut audited).relations = Some(vec![granted]);
     db(&mut unaudited).relations = Some(vec![patients]);
+    let mut definer_read = audited.clone();
+    db(&mut definer_read).functions = Some(vec![phi_definer()]);
+    if let Some(roles) = definer_read.roles.as_mut() {
+        roles.push(role("clerk", |r| r.can_login = true));
+    }
 
     let mut skewed = base();
     skewed.server_time = Some("2026-11-27T10:00:03Z".into());
@@ -1354,7 +1678,8 @@ pub fn cases() -> Vec<super::testkit::Case> {
             pgaudit_ready(&[("pgaudit.log", "all,-misc")]),
             pgaudit_ready(&[("pgaudit.log", "none")]),
         ),
-        Case::new("AUD-003", audited, unaudited),
+        Case::new("AUD-003", audited.clone(), unaudited),
+        Case::new("AUD-003", audited, definer_read).expect(Status::Pass, Status::Warn),
         Case::new(
             "AUD-004",
             pgaudit_ready(&[
@@ -1457,6 +1782,81 @@ mod tests {
 
     fn eval(check: &Check, s: &Snapshot) -> Verdict {
         (check.evaluate)(s, &Policy::default())
+    }
+
+    /// pgaudit.role = auditor reads patients; clerk (a login) may call
+    /// [`phi_definer`], which reads patients as phi_owner.
+    fn audited_with_definer() -> Snapshot {
+        let mut s = with_settings(&[
+            ("shared_preload_libraries", "pgaudit"),
+            ("pgaudit.role", "auditor"),
+        ]);
+        db(&mut s).extensions = Some(vec![crate::snapshot::Extension {
+            name: "pgaudit".into(),
+            version: "1.7".into(),
+            schema: "public".into(),
+        }]);
+        if let Some(roles) = s.roles.as_mut() {
+            roles.push(role("auditor", |_| {}));
+            roles.push(role("phi_owner", |_| {}));
+            roles.push(role("clerk", |r| r.can_login = true));
+        }
+        let mut patients = table("patients", "phi_owner", &[("id", "int"), ("ssn", "text")]);
+        patients.acl.push(AclItem {
+            grantee: "auditor".into(),
+            grantor: "phi_owner".into(),
+            privileges: "r".into(),
+            grantable: String::new(),
+        });
+        db(&mut s).relations = Some(vec![patients]);
+        db(&mut s).functions = Some(vec![super::phi_definer()]);
+        s
+    }
+
+    #[test]
+    fn definer_functions_reading_phi_for_outside_callers_are_named() {
+        let s = audited_with_definer();
+        let v = eval(&PGAUDIT_OBJECT_ROLE, &s);
+        assert_eq!(v.status, Status::Warn, "{}", v.evidence);
+        assert_eq!(v.objects, ["\"public\".patient_count()"]);
+        assert!(
+            v.evidence.contains("pgAudit does not object-audit")
+                && v.evidence.contains("callable by clerk"),
+            "{}",
+            v.evidence
+        );
+        let plan = PGAUDIT_OBJECT_ROLE.plan(&s, &v);
+        assert!(plan.statements.is_empty(), "{:?}", plan.statements);
+        assert!(
+            plan.note.contains("SECURITY INVOKER") && plan.note.contains("patient_count()"),
+            "{}",
+            plan.note
+        );
+        // Only members of the owner's role can call it: audited as usual.
+        let mut inside = s.clone();
+        if let Some(f) = db(&mut inside).functions.as_mut() {
+            f[0].acl.retain(|a| a.grantee != "PUBLIC");
+        }
+        inside.memberships = Some(vec![Membership {
+            role: "phi_owner".into(),
+            member: "clerk".into(),
+            admin_option: false,
+            inherit_option: None,
+            set_option: None,
+        }]);
+        assert_eq!(eval(&PGAUDIT_OBJECT_ROLE, &inside).status, Status::Pass);
+        // A function that reads no PHI is not named.
+        let mut harmless = s.clone();
+        if let Some(f) = db(&mut harmless).functions.as_mut() {
+            f[0].reads = Some(crate::snapshot::FunctionReads::default());
+        }
+        assert_eq!(eval(&PGAUDIT_OBJECT_ROLE, &harmless).status, Status::Pass);
+        // An older snapshot does not say what it reads: unknown, never pass.
+        let mut old = s;
+        if let Some(f) = db(&mut old).functions.as_mut() {
+            f[0].reads = None;
+        }
+        assert_eq!(eval(&PGAUDIT_OBJECT_ROLE, &old).status, Status::Unknown);
     }
 
     #[test]

@@ -4,12 +4,16 @@
 //!
 //! A setting this server's major does not have is left out and said so
 //! (not applicable for it alone); a hidden one makes the verdict `unknown`
-//! unless a visible one already fails. Imports `facts` only; must not import
-//! `db`, `ui`, `report` or a section file.
+//! unless a visible one already fails. A setting that roles, databases or
+//! functions can override is judged in every scope that sets it
+//! ([`login_settings`]): each failing scope is a bad entry of its own, and
+//! its fix resets that override. Imports `facts` and `login_settings` only;
+//! must not import `db`, `ui`, `report` or a section file.
 
 use super::facts::{
     alter_system_set, describe, is_not_applicable, need_setting, restore_parameter, value,
 };
+use super::login_settings::{self, any_login, base_setting, is_settable, SCOPE_NOTE};
 use super::Verdict;
 use crate::finding::{ApplyClass, FixPlan};
 use crate::snapshot::Snapshot;
@@ -29,8 +33,10 @@ pub struct Judged {
     /// `describe()` of every visible setting, and a note for each setting
     /// this major does not have, in rule order.
     pub seen: Vec<String>,
-    /// Names of the visible settings that are not as wanted, with their wording.
-    pub bad: Vec<(&'static str, String)>,
+    /// What is not as wanted: the object (the setting's name for its
+    /// server-wide value, [`login_settings::Override::object`] for an
+    /// override) and its wording.
+    pub bad: Vec<(String, String)>,
     /// The `unknown` verdict for the first setting that could not be read.
     pub hidden: Option<Verdict>,
     /// How many rules were judged on a value.
@@ -46,23 +52,50 @@ pub fn judge_settings(s: &Snapshot, rules: &[Expect]) -> Judged {
         hidden: None,
         judged: 0,
     };
+    let mut overridable = false;
     for rule in rules {
-        match need_setting(s, rule.name) {
+        let base = if is_settable(rule.name) {
+            base_setting(s, rule.name)
+        } else {
+            need_setting(s, rule.name)
+        };
+        match base {
             Ok(setting) => {
                 let seen = describe(rule.name, setting);
                 if !(rule.ok)(value(setting)) {
-                    judged
-                        .bad
-                        .push((rule.name, format!("{seen}, wanted {}", rule.wanted)));
+                    judged.bad.push((
+                        rule.name.to_string(),
+                        format!("{seen}, wanted {}", rule.wanted),
+                    ));
                 }
                 judged.seen.push(seen);
                 judged.judged += 1;
             }
-            Err(absent) if is_not_applicable(&absent) => judged.seen.push(absent.evidence),
+            Err(absent) if is_not_applicable(&absent) => {
+                judged.seen.push(absent.evidence);
+                continue;
+            }
             Err(unknown) => {
                 judged.hidden.get_or_insert(unknown);
             }
         }
+        if !is_settable(rule.name) {
+            continue;
+        }
+        overridable = true;
+        match login_settings::failing(s, rule.name, &|v| (rule.ok)(v), &any_login) {
+            Ok(bad) => judged.bad.extend(bad.iter().map(|o| {
+                let object = o.object();
+                let wording = format!("{object}, wanted {}", rule.wanted);
+                (object, wording)
+            })),
+            Err(unknown) => {
+                judged.hidden.get_or_insert(unknown);
+            }
+        }
+    }
+    if overridable {
+        judged.seen.push(SCOPE_NOTE.to_string());
     }
     judged
 }
@@ -73,15 +106,18 @@ pub fn judge_settings(s: &Snapshot, rules: &[Expect]) -> Judged {
 pub fn expect_all(s: &Snapshot, rules: &[Expect]) -> Verdict {
     let judged = judge_settings(s, rules);
     if !judged.bad.is_empty() {
-        let names = judged.bad.iter().map(|(n, _)| (*n).to_string());
+        let objects = judged.bad.iter().map(|(o, _)| o.clone());
         let wording: Vec<&str> = judged.bad.iter().map(|(_, w)| w.as_str()).collect();
+        let names = rules
+            .iter()
+            .filter(|r| wording.iter().any(|w| mentions(w, r.name)))
+            .count();
         return Verdict::fail(format!(
-            "{} of {} setting(s) not as required: {}",
-            judged.bad.len(),
+            "{names} of {} setting(s) not as required: {}",
             rules.len(),
             wording.join("; ")
         ))
-        .with_objects(names);
+        .with_objects(objects);
     }
     match judged.hidden {
         Some(unknown) => unknown,
@@ -90,9 +126,16 @@ pub fn expect_all(s: &Snapshot, rules: &[Expect]) -> Verdict {
     }
 }
 
+/// Whether a bad entry's wording is about `name` (`name = …` for the
+/// server-wide value, ` name=…` for an override).
+fn mentions(wording: &str, name: &str) -> bool {
+    wording.starts_with(&format!("{name} = ")) || wording.contains(&format!(" {name}="))
+}
+
 /// `ALTER SYSTEM SET` for the rules named in the verdict's objects (all
-/// rules when it names none), each with a rollback to what the snapshot saw.
-/// Rules whose setting this major lacks are left out.
+/// rules when it names none), each with a rollback to what the snapshot saw,
+/// and a RESET for each override the objects list. Rules whose setting this
+/// major lacks are left out.
 pub fn fix_settings(
     s: &Snapshot,
     verdict: &Verdict,
@@ -102,25 +145,35 @@ pub fn fix_settings(
 ) -> FixPlan {
     let chosen: Vec<&Expect> = rules
         .iter()
-        .filter(|r| verdict.objects.is_empty() || verdict.objects.iter().any(|o| o == r.name))
         .filter(|r| super::facts::absent_on_this_version(s, r.name).is_none())
         .collect();
-    let mut notes: Vec<&str> = vec![advice];
+    let names: Vec<&str> = rules.iter().map(|r| r.name).collect();
+    let resets = login_settings::reset_listed(s, &verdict.objects, &names, &any_login);
+    let reset_note = resets.note();
+    let mut notes: Vec<&str> = vec![advice, &reset_note];
     if apply.contains(&ApplyClass::Restart) {
         notes.push("takes effect only after a server restart");
     }
     notes.retain(|n| !n.is_empty());
     let note = notes.join("; ");
+    let base_fixed =
+        |r: &&&Expect| verdict.objects.is_empty() || verdict.objects.iter().any(|o| o == r.name);
+    let mut statements: Vec<String> = chosen
+        .iter()
+        .filter(base_fixed)
+        .map(|r| alter_system_set(r.name, r.fix_value))
+        .collect();
+    let mut rollback: Vec<String> = chosen
+        .iter()
+        .filter(base_fixed)
+        .map(|r| restore_parameter(s, r.name))
+        .collect();
+    statements.extend(resets.statements);
+    rollback.extend(resets.rollback);
     FixPlan {
         apply: apply.to_vec(),
-        statements: chosen
-            .iter()
-            .map(|r| alter_system_set(r.name, r.fix_value))
-            .collect(),
-        rollback: chosen
-            .iter()
-            .map(|r| restore_parameter(s, r.name))
-            .collect(),
+        statements,
+        rollback,
         needs: "superuser (ALTER SYSTEM)".into(),
         note,
         ..FixPlan::default()

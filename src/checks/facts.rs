@@ -45,6 +45,24 @@ pub fn sample(items: &[String]) -> String {
     shortened(items, ", ", " ")
 }
 
+/// Like [`sample`] for `(key, detail)` pairs: sorts by key and formats
+/// the detail of the shown items only.
+pub fn annotated_sample<T>(items: &mut [(String, T)], detail: impl Fn(&T) -> String) -> String {
+    items.sort_by(|a, b| a.0.cmp(&b.0));
+    let shown: Vec<String> = items
+        .iter()
+        .take(SHOWN)
+        .map(|(key, t)| match detail(t) {
+            d if d.is_empty() => key.clone(),
+            d => format!("{key} ({d})"),
+        })
+        .collect();
+    match items.len().saturating_sub(SHOWN) {
+        0 => shown.join(", "),
+        more => format!("{} and {more} more", shown.join(", ")),
+    }
+}
+
 /// `unknown` for a part every role may read (no grant would help).
 pub fn missing_part(snapshot: &Snapshot, part: &str) -> Verdict {
     let mut verdict = part_missing(snapshot, part, String::new());

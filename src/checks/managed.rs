@@ -559,11 +559,16 @@ pub static CONTROLS: &[Control] = &[
     Control {
         id: "GEN-003",
         on: &[Provider::Aurora],
-        how: ProviderControls(
-            "{provider}'s storage writes pages atomically and keeps six copies, so it runs \
-             with full_page_writes off by design; fsync and the recovery-only switches are \
-             fixed by the provider",
-        ),
+        // lo_compat_privileges stays the customer's (parameter group): it is still judged.
+        how: ProviderSetting {
+            name: "lo_compat_privileges",
+            passes: &["off", "0", "false"],
+            fix_value: "0",
+            note: "{provider}'s storage writes pages atomically and keeps six copies, so it \
+                runs with full_page_writes off by design; fsync and the recovery-only switches \
+                are fixed by the provider; lo_compat_privileges (every large object readable \
+                by everyone when on) is set in {parameters}",
+        },
     },
     Control {
         id: "GEN-004",
@@ -801,6 +806,21 @@ mod tests {
             roles.push(role("rdsadmin", |r| r.can_login = true));
         }
         assert_eq!(detect(&restored), None);
+    }
+
+    #[test]
+    fn aurora_still_judges_lo_compat_privileges() {
+        let mut s = managed(Provider::Aurora);
+        set(&mut s, "lo_compat_privileges", "on");
+        let f = judge("GEN-003", &s);
+        assert_eq!(f.status, Status::Fail, "{}", f.evidence);
+        assert!(f
+            .fix
+            .unwrap_or_default()
+            .note
+            .contains("lo_compat_privileges = 0"));
+        set(&mut s, "lo_compat_privileges", "off");
+        assert_eq!(judge("GEN-003", &s).status, Status::Pass);
     }
 
     #[test]

@@ -19,9 +19,11 @@ pub mod access;
 pub mod at_rest;
 pub mod audit;
 pub mod backup;
+pub mod definers;
 pub mod expect;
 pub mod facts;
 pub mod hba;
+pub mod login_settings;
 pub mod managed;
 pub mod phi;
 pub mod privileges;
@@ -326,13 +328,13 @@ pub const CATALOGUE_IDS: &[&str] = &[
     "EAR-007", "EAR-008", "EAR-009", "EAR-010", "TLS-001", "TLS-002", "TLS-003", "TLS-004",
     "TLS-005", "TLS-006", "TLS-007", "TLS-008", "TLS-009", "AUTH-001", "AUTH-002", "AUTH-003",
     "AUTH-004", "AUTH-005", "AUTH-006", "AUTH-007", "AUTH-008", "AUTH-009", "AUTH-010", "AUTH-011",
-    "AUTH-012", "AUTH-013", "AUTH-014", "AUTH-015", "AUTH-016", "PRIV-001", "PRIV-002", "PRIV-003",
-    "PRIV-004", "PRIV-005", "PRIV-006", "PRIV-007", "PRIV-008", "PRIV-009", "PRIV-010", "PRIV-011",
-    "PRIV-012", "PRIV-013", "PRIV-014", "PRIV-015", "PRIV-016", "PRIV-017", "PRIV-018", "AUD-001",
-    "AUD-002", "AUD-003", "AUD-004", "AUD-005", "AUD-006", "AUD-007", "AUD-008", "AUD-009",
-    "AUD-010", "AUD-011", "AUD-012", "AUD-013", "AUD-014", "BAK-001", "BAK-002", "BAK-003",
-    "BAK-004", "BAK-005", "BAK-006", "BAK-007", "BAK-008", "GEN-001", "GEN-002", "GEN-003",
-    "GEN-004", "GEN-005", "GEN-006", "GEN-007",
+    "AUTH-012", "AUTH-013", "AUTH-014", "AUTH-015", "AUTH-016", "AUTH-017", "PRIV-001", "PRIV-002",
+    "PRIV-003", "PRIV-004", "PRIV-005", "PRIV-006", "PRIV-007", "PRIV-008", "PRIV-009", "PRIV-010",
+    "PRIV-011", "PRIV-012", "PRIV-013", "PRIV-014", "PRIV-015", "PRIV-016", "PRIV-017", "PRIV-018",
+    "PRIV-019", "PRIV-020", "AUD-001", "AUD-002", "AUD-003", "AUD-004", "AUD-005", "AUD-006",
+    "AUD-007", "AUD-008", "AUD-009", "AUD-010", "AUD-011", "AUD-012", "AUD-013", "AUD-014",
+    "BAK-001", "BAK-002", "BAK-003", "BAK-004", "BAK-005", "BAK-006", "BAK-007", "BAK-008",
+    "GEN-001", "GEN-002", "GEN-003", "GEN-004", "GEN-005", "GEN-006", "GEN-007",
 ];
 
 #[cfg(test)]
@@ -406,7 +408,7 @@ mod tests {
         let registered: BTreeSet<&str> = registry().iter().map(|c| c.id).collect();
         let catalogue: BTreeSet<&str> = CATALOGUE_IDS.iter().copied().collect();
         assert_eq!(registered, catalogue);
-        assert_eq!(registry().len(), 92);
+        assert_eq!(registry().len(), 95);
     }
 
     /// A base snapshot of another major with these settings.

@@ -575,9 +575,16 @@ pub static INTEGRITY_SETTINGS: Check = Check {
     rationale: "fsync and full_page_writes off trade crash safety for speed: a power loss \
         can corrupt PHI beyond repair. zero_damaged_pages silently destroys damaged rows; \
         allow_system_table_mods lets DDL corrupt the catalogs; ignore_system_indexes is a \
-        recovery-only switch. Each bad one is listed. High: integrity of stored PHI.",
+        recovery-only switch. lo_compat_privileges on switches off the privilege checks on \
+        large objects, so every role reads (and writes) every large object whatever its ACL: \
+        scanned documents and images stored that way are PHI open to all. Each bad one is \
+        listed, and the evidence counts the large objects of each scanned database by owner \
+        so that PHI kept in them is visible. High: integrity and confidentiality of stored \
+        PHI.",
     reproduce_sql: "SELECT name, setting, source, sourcefile FROM pg_settings WHERE name IN \
-        ('fsync', 'full_page_writes', 'zero_damaged_pages', 'allow_system_table_mods', 'ignore_system_indexes');",
+        ('fsync', 'full_page_writes', 'zero_damaged_pages', 'allow_system_table_mods', \
+        'ignore_system_indexes', 'lo_compat_privileges');\nSELECT pg_get_userbyid(lomowner), \
+        count(*) FROM pg_largeobject_metadata GROUP BY 1;",
     evaluate: integrity_settings,
     fix: Fix::Build(fix_integrity_settings),
 };
@@ -613,10 +620,45 @@ const INTEGRITY_RULES: &[Expect] = &[
         ok: is_off,
         fix_value: "off",
     },
+    Expect {
+        name: "lo_compat_privileges",
+        wanted: "off",
+        ok: is_off,
+        fix_value: "off",
+    },
 ];
 
 fn integrity_settings(s: &Snapshot, _: &Policy) -> Verdict {
-    expect_all(s, INTEGRITY_RULES)
+    let mut verdict = expect_all(s, INTEGRITY_RULES);
+    verdict.evidence.push_str(&large_objects_note(s));
+    verdict
+}
+
+/// `; large objects: clinic: 3 (app 2, postgres 1); archive: none`: the
+/// count by owner in each scanned database, so that PHI kept in large
+/// objects (which lo_compat_privileges opens to everyone) is visible.
+fn large_objects_note(s: &Snapshot) -> String {
+    let per_database: Vec<String> = s
+        .databases
+        .iter()
+        .map(|db| match db.large_objects.as_deref() {
+            None => format!("{}: not collected", db.name),
+            Some([]) => format!("{}: none", db.name),
+            Some(owners) => {
+                let total: i64 = owners.iter().map(|o| o.count).sum();
+                let by_owner: Vec<String> = owners
+                    .iter()
+                    .map(|o| format!("{} {}", o.owner, o.count))
+                    .collect();
+                format!("{}: {total} ({})", db.name, by_owner.join(", "))
+            }
+        })
+        .collect();
+    if per_database.is_empty() {
+        String::new()
+    } else {
+        format!("; large objects: {}", per_database.join("; "))
+    }
 }
 
 fn fix_integrity_settings(s: &Snapshot, verdict: &Verdict) -> FixPlan {
@@ -884,6 +926,7 @@ pub fn cases() -> Vec<super::testkit::Case> {
                 ("zero_damaged_pages", "off"),
                 ("allow_system_table_mods", "off"),
                 ("ignore_system_indexes", "off"),
+                ("lo_compat_privileges", "off"),
             ]),
             with_settings(&[
                 ("fsync", "off"),
@@ -891,6 +934,7 @@ pub fn cases() -> Vec<super::testkit::Case> {
                 ("zero_damaged_pages", "off"),
                 ("allow_system_table_mods", "off"),
                 ("ignore_system_indexes", "off"),
+                ("lo_compat_privileges", "off"),
             ]),
         ),
         Case::new(

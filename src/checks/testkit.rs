@@ -123,6 +123,16 @@ pub fn base() -> Snapshot {
         )])),
         memberships: Some(Vec::new()),
         role_settings: Some(Vec::new()),
+        database_access: Some(vec![DatabaseAccess {
+            name: "clinic".into(),
+            allow_connections: true,
+            acl: vec![AclItem {
+                grantee: "PUBLIC".into(),
+                grantor: "postgres".into(),
+                privileges: "Tc".into(),
+                grantable: String::new(),
+            }],
+        }]),
         sessions: Some(Vec::new()),
         archiver: Some(Archiver::default()),
         database_stats: Some(vec![DatabaseStat {
@@ -141,8 +151,14 @@ pub fn base() -> Snapshot {
             functions: Some(Vec::new()),
             views_with_literal_keys: Some(Vec::new()),
             phi_sample: None,
+            user_mappings: Some(Vec::new()),
+            foreign_servers: Some(Vec::new()),
+            publications: Some(Vec::new()),
+            large_objects: Some(Vec::new()),
         }],
         host: None,
+        subscriptions: Some(Vec::new()),
+        replication_slots: Some(Vec::new()),
     }
 }
 

@@ -1,6 +1,6 @@
 //! Guide section 3: encryption in transit and authentication (TLS-*, AUTH-*).
 //!
-//! Owns the declarations of TLS-001 … TLS-009 and AUTH-001 … AUTH-016, their
+//! Owns the declarations of TLS-001 … TLS-009 and AUTH-001 … AUTH-017, their
 //! evaluate functions and fix builders. pg_hba reasoning (first match wins,
 //! loopback, anywhere, proposed files) lives in [`super::hba`]; the OpenSSL
 //! cipher expression reader and the connection-string reader are private
@@ -9,20 +9,21 @@
 
 mod ciphers;
 mod conninfo;
+mod stored_credentials;
 
+use super::expect::{expect_all, fix_settings, Expect};
 use super::facts::{
     alter_system_set, describe, is_bootstrap, is_not_applicable, is_off, library_listed,
     list_items, listing, major_version, missing_part, need_setting, parse_instant, part_missing,
     preload_statement, restore_parameter, scanner_role, settle, value,
 };
 use super::hba::{self, Groups, Line, Who};
+use super::login_settings::{self, Layer, Origin, PerRole};
 use super::managed::{self, Provider};
 use super::{Check, Fix, Verdict};
 use crate::finding::{ApplyClass, ConfigEdit, FixPlan, Section, Severity, Status};
 use crate::policy::Policy;
-use crate::snapshot::{
-    HbaRule, IdentMapping, PasswordKind, Role, RoleSetting, Session, Setting, Snapshot,
-};
+use crate::snapshot::{HbaRule, IdentMapping, PasswordKind, Role, Session, Setting, Snapshot};
 use postgres_protocol::escape::{escape_identifier, escape_literal};
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
@@ -53,6 +54,7 @@ pub static CHECKS: &[&Check] = &[
     &AUTH_THROTTLING,
     &CONNECTION_LIMITS,
     &IDLE_TIMEOUTS,
+    &stored_credentials::STORED_CREDENTIALS,
 ];
 
 // ---------------------------------------------------------------------------
@@ -973,16 +975,28 @@ pub static PASSWORD_ENCRYPTION_SCRAM: Check = Check {
         evidence notes on 18 and later.",
     reproduce_sql: "SELECT name, setting, source, sourcefile FROM pg_settings WHERE name = 'password_encryption';",
     evaluate: password_encryption_scram,
-    fix: Fix::SetParameter {
-        name: "password_encryption",
-        value: "scram-sha-256",
-        apply: &[ApplyClass::Reload],
-        note: "existing md5 hashes stay md5 until each password is set again (AUTH-002)",
-    },
+    fix: Fix::Build(|s, v| {
+        fix_settings(
+            s,
+            v,
+            SCRAM_RULES,
+            &[ApplyClass::Reload],
+            "existing md5 hashes stay md5 until each password is set again (AUTH-002)",
+        )
+    }),
 };
 
+/// A role or database setting of md5 hashes that role's next password as
+/// md5 whatever the server-wide value, so every scope is judged.
+const SCRAM_RULES: &[Expect] = &[Expect {
+    name: "password_encryption",
+    wanted: "scram-sha-256",
+    ok: |v| v == "scram-sha-256",
+    fix_value: "scram-sha-256",
+}];
+
 fn password_encryption_scram(s: &Snapshot, _: &Policy) -> Verdict {
-    let verdict = settle(equals(s, "password_encryption", "scram-sha-256"));
+    let verdict = expect_all(s, SCRAM_RULES);
     if verdict.status == Status::Fail {
         return with_md5_deprecation(s, verdict);
     }
@@ -2239,7 +2253,8 @@ pub static IDLE_TIMEOUTS: Check = Check {
         next person PHI access under someone else's name. idle_session_timeout (PostgreSQL \
         14+) and idle_in_transaction_session_timeout must be above zero for every personal \
         login role, as resolved the way PostgreSQL does: role-in-database, then role, then \
-        database, then server setting. Service accounts are left out (pools keep idle \
+        database, then ALTER ROLE ALL, then server setting, counting only databases the \
+        role can connect to. Service accounts are left out (pools keep idle \
         connections on purpose). Before 14 idle sessions cannot be ended by the server, \
         which gives `warn` at best. An addressable specification, so medium.",
     reproduce_sql:
@@ -2256,9 +2271,6 @@ const IDLE_PARAMETERS: [&str; 2] = [
     "idle_session_timeout",
 ];
 const IDLE_FIX_VALUE: &str = "15min";
-/// pg_settings sources that show the scanner's own role or database
-/// settings instead of the server-wide value.
-const SESSION_SOURCES: &[&str] = &["user", "database", "database user", "session", "client"];
 
 /// One role whose effective timeout is zero, and where that zero comes from.
 struct IdleGap {
@@ -2271,85 +2283,39 @@ struct IdleGap {
     object: String,
 }
 
-/// The last `parameter=value` in a setting list.
-fn config_value<'a>(config: &'a [String], parameter: &str) -> Option<&'a str> {
-    config.iter().rev().find_map(|entry| {
-        entry
-            .split_once('=')
-            .filter(|(k, _)| k.trim() == parameter)
-            .map(|(_, v)| v.trim())
-    })
-}
-
-/// Per-role and per-database layers for one parameter.
-struct Layers<'a> {
-    server: &'a str,
-    settings: &'a [RoleSetting],
-    parameter: &'static str,
-}
-
-impl<'a> Layers<'a> {
-    fn find(&self, database: Option<&str>, role: Option<&str>) -> Option<&'a str> {
-        self.settings
-            .iter()
-            .filter(|x| x.database.as_deref() == database && x.role.as_deref() == role)
-            .find_map(|x| config_value(&x.config, self.parameter))
-    }
-
-    /// Databases with a setting that may apply to `role`.
-    fn databases(&self, role: &str) -> BTreeSet<&'a str> {
-        self.settings
-            .iter()
-            .filter(|x| x.role.as_deref().is_none_or(|r| r == role))
-            .filter_map(|x| x.database.as_deref())
-            .collect()
-    }
-
-    /// The zero timeouts `role` ends up with, one per source.
-    fn gaps(&self, role: &str) -> Vec<IdleGap> {
-        let role_wide = self.find(None, Some(role));
-        let mut contexts: Vec<Option<&str>> = vec![None];
-        contexts.extend(self.databases(role).into_iter().map(Some));
-        let mut gaps: Vec<IdleGap> = Vec::new();
-        for database in contexts {
-            let role_in_db = database.and_then(|d| self.find(Some(d), Some(role)));
-            let db_wide = database.and_then(|d| self.find(Some(d), None));
-            let (value, source, fix_db, previous) = if let Some(v) = role_in_db {
-                (
-                    v,
-                    format!("role setting in database {}", database.unwrap_or_default()),
-                    database,
-                    Some(v),
-                )
-            } else if let Some(v) = role_wide {
-                (v, "role setting".to_string(), None, Some(v))
-            } else if let Some(v) = db_wide {
-                (
-                    v,
-                    format!("database {} setting", database.unwrap_or_default()),
-                    None,
-                    None,
-                )
-            } else {
-                (self.server, "server-wide".to_string(), None, None)
-            };
-            if to_ms(value, "ms").is_some_and(|ms| ms > 0.0) {
-                continue;
-            }
-            let object = format!("{role}: {} = {value} ({source})", self.parameter);
-            if gaps.iter().any(|g| g.object == object) {
-                continue;
-            }
-            gaps.push(IdleGap {
-                role: role.to_string(),
-                parameter: self.parameter,
-                database: fix_db.map(str::to_string),
-                previous: previous.map(str::to_string),
-                object,
-            });
+/// The zero timeouts `role` ends up with, one per scope that gives it one,
+/// resolved by [`login_settings::PerRole`].
+fn idle_gaps(resolver: &PerRole, parameter: &'static str, role: &str) -> Vec<IdleGap> {
+    let mut gaps: Vec<IdleGap> = Vec::new();
+    for (database, origin) in resolver.values(role) {
+        let value = origin.value().unwrap_or_default();
+        if to_ms(value, "ms").is_some_and(|ms| ms > 0.0) {
+            continue;
         }
-        gaps
+        let (source, fix_db, previous) = match origin {
+            Origin::Override(o) => (
+                o.layer.source(),
+                o.database.filter(|_| o.layer == Layer::DatabaseUser),
+                matches!(o.layer, Layer::DatabaseUser | Layer::User).then_some(value),
+            ),
+            _ => ("server-wide", None, None),
+        };
+        let object = format!(
+            "role={role} database={} {parameter}={value} ({source})",
+            database.unwrap_or("*")
+        );
+        if gaps.iter().any(|g| g.object == object) {
+            continue;
+        }
+        gaps.push(IdleGap {
+            role: role.to_string(),
+            parameter,
+            database: fix_db.map(str::to_string),
+            previous: previous.map(str::to_string),
+            object,
+        });
     }
+    gaps
 }
 
 /// The parameters this server has, with their server-wide values.
@@ -2357,20 +2323,10 @@ fn idle_parameters(s: &Snapshot) -> Result<Vec<(&'static str, &str, String)>, Ve
     let mut found = Vec::new();
     for parameter in IDLE_PARAMETERS {
         // idle_session_timeout does not exist before 14: judge what exists.
-        let setting = match need_setting(s, parameter) {
+        let setting = match login_settings::base_setting(s, parameter) {
             Err(absent) if is_not_applicable(&absent) => continue,
             found => found?,
         };
-        if SESSION_SOURCES.contains(&setting.source.as_str()) {
-            return Err(Verdict::unknown(
-                format!(
-                    "{parameter} is set for the scanner's own role or database (source: {}), \
-                     which hides the server-wide value; scan as a role without such settings",
-                    setting.source
-                ),
-                None,
-            ));
-        }
         found.push((parameter, value(setting), describe(parameter, setting)));
     }
     Ok(found)
@@ -2384,19 +2340,11 @@ fn all_idle_gaps<'a>(
     people: &[&'a Role],
 ) -> Result<(Vec<IdleGap>, Vec<ServerIdle<'a>>), Verdict> {
     let parameters = idle_parameters(s)?;
-    let settings = s
-        .role_settings
-        .as_deref()
-        .ok_or_else(|| missing_part(s, "role_settings"))?;
     let mut gaps = Vec::new();
-    for (parameter, server, _) in &parameters {
-        let layers = Layers {
-            server,
-            settings,
-            parameter,
-        };
+    for (parameter, _, _) in &parameters {
+        let resolver = PerRole::new(s, parameter)?;
         for role in people {
-            gaps.extend(layers.gaps(&role.name));
+            gaps.extend(idle_gaps(&resolver, *parameter, &role.name));
         }
     }
     Ok((gaps, parameters))
@@ -2445,8 +2393,9 @@ fn idle_timeouts(s: &Snapshot, policy: &Policy) -> Result<Verdict, Verdict> {
         )));
     }
     Ok(Verdict::pass(format!(
-        "{seen}; all {} personal login role(s) time out",
-        people.len()
+        "{seen}; all {} personal login role(s) time out; {}",
+        people.len(),
+        login_settings::SCOPE_NOTE
     )))
 }
 
@@ -2808,6 +2757,9 @@ pub fn cases() -> Vec<super::testkit::Case> {
             ]),
         ),
     ]
+    .into_iter()
+    .chain(stored_credentials::cases())
+    .collect()
 }
 
 #[cfg(test)]
@@ -2816,7 +2768,7 @@ mod tests {
     use super::*;
     use crate::checks::testkit::{base, hba, role, set, with_settings};
     use crate::finding::Status;
-    use crate::snapshot::{Membership, Snapshot};
+    use crate::snapshot::{Membership, RoleSetting, Snapshot};
 
     fn run(check: &Check, s: &Snapshot) -> Verdict {
         (check.evaluate)(s, &Policy::default())
@@ -2861,6 +2813,7 @@ mod tests {
         s.password_kinds = None;
         s.roles = None;
         s.role_settings = None;
+        s.subscriptions = None;
         for check in CHECKS {
             let v = run(check, &s);
             assert_ne!(
@@ -3485,7 +3438,7 @@ mod tests {
         // The role setting overrides the database-wide zero; the role-in-database zero wins.
         assert_eq!(
             v.objects,
-            vec!["alice: idle_session_timeout = 0 (role setting in database reports)".to_string()]
+            vec!["role=alice database=reports idle_session_timeout=0 (database user)".to_string()]
         );
         let plan = IDLE_TIMEOUTS.plan(&s, &v);
         assert_eq!(

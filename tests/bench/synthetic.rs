@@ -12,9 +12,9 @@
 
 use crate::catalog::{self, Grant, Kind, Layout, Password, RelationSpec, OWNER, OWNER_LETTERS};
 use pgsafeguard::snapshot::{
-    AclItem, Archiver, Column, DatabaseFacts, DatabaseStat, Extension, Function, HbaRule, Language,
-    Membership, PasswordKind, Policy, Relation, Role, Schema, Session, Setting, Snapshot, Target,
-    TlsInfo, SCHEMA_VERSION,
+    AclItem, Archiver, Column, DatabaseFacts, DatabaseStat, Extension, Function, FunctionReads,
+    HbaRule, Language, Membership, PasswordKind, Policy, PolicyReadsRow, Relation, Role, Schema,
+    Session, Setting, Snapshot, Target, TlsInfo, SCHEMA_VERSION,
 };
 use std::collections::BTreeMap;
 
@@ -54,11 +54,14 @@ pub fn snapshot(layout: &Layout) -> Snapshot {
         password_kinds: Some(password_kinds(layout)),
         memberships: Some(memberships(layout)),
         role_settings: Some(Vec::new()),
+        database_access: None,
         sessions: Some(sessions()),
         archiver: Some(archiver()),
         database_stats: Some(database_stats()),
         databases: vec![database(layout)],
         host: None,
+        subscriptions: Some(Vec::new()),
+        replication_slots: Some(Vec::new()),
     }
 }
 
@@ -365,6 +368,7 @@ fn roles(layout: &Layout) -> Vec<Role> {
         conn_limit: -1,
         valid_until: None,
         config: Vec::new(),
+        comment: None,
     });
     let mut all: Vec<Role> = std::iter::once(bootstrap)
         .chain(predefined)
@@ -502,6 +506,11 @@ fn policies(layout: &Layout) -> Vec<Policy> {
                 roles: vec!["PUBLIC".into()],
                 using: Some(p.using().into()),
                 with_check: None,
+                // A vacuous policy's `true` reads nothing; the real one reads clinic_id.
+                reads_row: Some(PolicyReadsRow {
+                    using: !p.vacuous,
+                    with_check: false,
+                }),
             })
         })
         .collect();
@@ -572,6 +581,8 @@ fn functions(layout: &Layout) -> Vec<Function> {
             acl: execute.clone(),
             from_extension: false,
             literal_key_in_body: false,
+            // The body is `SELECT $1 + 1`: it reads no relation.
+            reads: f.security_definer.then(FunctionReads::default),
         })
         .collect();
     for signature in ["file_fdw_handler()", "file_fdw_validator(text[], oid)"] {
@@ -588,6 +599,7 @@ fn functions(layout: &Layout) -> Vec<Function> {
             ],
             from_extension: true,
             literal_key_in_body: false,
+            reads: None,
         });
     }
     all.sort_by(|a, b| (&a.schema, &a.signature).cmp(&(&b.schema, &b.signature)));
@@ -648,5 +660,9 @@ fn database(layout: &Layout) -> DatabaseFacts {
         functions: Some(functions(layout)),
         views_with_literal_keys: Some(Vec::new()),
         phi_sample: None,
+        user_mappings: Some(Vec::new()),
+        foreign_servers: Some(Vec::new()),
+        publications: Some(Vec::new()),
+        large_objects: Some(Vec::new()),
     }
 }

@@ -21,7 +21,8 @@
 //! command: a live test is never skipped silently.
 //!
 //! Modules: `host` finds binaries and the server's OS user; `certs` makes the test CA and
-//! certificates; `cluster` runs one cluster; `scenarios` fills clusters with fixtures.
+//! certificates; `cluster` runs one cluster; `scenarios` fills clusters with fixtures;
+//! `traps` and `outbound` hold trap fixtures.
 //! Only `host` imports the crate under test: binary discovery is the library's, shared with
 //! the demo, so tests and the app find PostgreSQL the same way.
 
@@ -35,6 +36,7 @@ pub mod certs;
 pub mod cluster;
 pub mod host;
 pub mod majors;
+pub mod outbound;
 pub mod scenarios;
 pub mod traps;
 
@@ -50,6 +52,7 @@ pub use majors::{
     hardened_on, insecure_on, major_server, majors_dir, MajorServer, MAJORS_DIR_ENV,
     MAJORS_INSTALL_HINT,
 };
+pub use outbound::{outbound_secrets, outbound_traps};
 pub use scenarios::{
     create_scanner, hardened, insecure, plain, AUDITOR_ROLE, CLINIC_DB, FIXTURE_PGCRYPTO_KEY,
     HARDENED_APP_ROLE, INSECURE_APP_ROLE, PHI_OWNER_ROLE, SCANNER_ROLE,

@@ -17,6 +17,10 @@ pub const CLINIC_DB: &str = "clinic";
 /// The login role made by [`create_scanner`]; the hardened pg_hba.conf already admits it.
 pub const SCANNER_ROLE: &str = "scanner";
 
+/// The comment assets/sql/scanner-role.sql sets on its role (the crate's
+/// `SCANNER_MARKER`; the harness does not import the crate).
+pub const SCANNER_MARKER: &str = "pgSafeguard scanner role (assets/sql/scanner-role.sql)";
+
 /// The application role of [`insecure`] (a superuser with an md5 password).
 pub const INSECURE_APP_ROLE: &str = "app";
 
@@ -133,7 +137,8 @@ pub fn plain() -> ClusterBuilder {
 
 /// Makes (or resets the password of) the login role [`SCANNER_ROLE`] with only `pg_monitor`
 /// (which includes pg_read_all_settings and pg_read_all_stats) and CONNECT on every database
-/// that allows connections: no superuser, no pg_authid or pg_hba_file_rules access. Returns
+/// that allows connections: no superuser, no pg_authid or pg_hba_file_rules access; marked
+/// with [`SCANNER_MARKER`] as the script marks its role. Returns
 /// `(user, password)`. The cluster's pg_hba.conf must admit it over TCP (insecure, hardened
 /// and plain do).
 pub fn create_scanner(cluster: &Cluster) -> (String, String) {
@@ -154,6 +159,12 @@ pub fn create_scanner(cluster: &Cluster) -> (String, String) {
             escape_literal(&days_from_now(90)),
         ),
         format!("GRANT pg_monitor TO {SCANNER_ROLE}"),
+        // The mark assets/sql/scanner-role.sql puts on its role: the documented scanner is
+        // the one login PRIV-019 lets read other sessions' query text.
+        format!(
+            "COMMENT ON ROLE {SCANNER_ROLE} IS {}",
+            escape_literal(SCANNER_MARKER)
+        ),
     ];
     let databases = cluster.psql(
         "postgres",

@@ -6,11 +6,12 @@
 //! parts that are superuser-only unless granted (they come last in the
 //! pipeline, where a failure costs the fewest resent statements).
 
+use super::acl::parse_acl;
 use super::part::{get, single_row, text_list, utc_text, DecodeError, Part, Staging};
 use super::redact::redact_setting;
 use crate::snapshot::{
-    Archiver, DatabaseStat, FileSettingProblem, HbaRule, IdentMapping, Membership, Role,
-    RoleSetting, Session, Setting,
+    Archiver, DatabaseAccess, DatabaseStat, FileSettingProblem, HbaRule, IdentMapping, Membership,
+    Role, RoleSetting, Session, Setting,
 };
 use std::collections::BTreeMap;
 use tokio_postgres::Row;
@@ -26,6 +27,7 @@ pub(super) fn public_parts(version: u32, sees_all_sessions: bool) -> Vec<Part> {
         Part::new("roles", roles_sql(), store_roles),
         Part::new("memberships", memberships_sql(version), store_memberships),
         Part::new("role_settings", ROLE_SETTINGS, store_role_settings),
+        Part::new("database_access", DATABASE_ACCESS, store_database_access),
         Part::new("archiver", archiver_sql(), store_archiver),
         Part::new(
             "database_stats",
@@ -175,7 +177,8 @@ fn roles_sql() -> String {
     format!(
         "SELECT oid, rolname::text AS name, rolsuper, rolinherit, rolcreaterole, \
          rolcreatedb, rolcanlogin, rolreplication, rolbypassrls, rolconnlimit, \
-         {} AS valid_until, rolconfig \
+         {} AS valid_until, rolconfig, \
+         pg_catalog.shobj_description(oid, 'pg_authid') AS comment \
          FROM pg_catalog.pg_roles ORDER BY rolname",
         utc_text("rolvaliduntil")
     )
@@ -198,6 +201,7 @@ fn store_roles(rows: &[Row], staging: &mut Staging) -> Result<(), DecodeError> {
                 conn_limit: get(row, "rolconnlimit")?,
                 valid_until: get(row, "valid_until")?,
                 config: text_list(row, "rolconfig")?,
+                comment: get(row, "comment")?,
             })
         })
         .collect::<Result<Vec<_>, DecodeError>>()?;
@@ -258,6 +262,29 @@ fn store_role_settings(rows: &[Row], staging: &mut Staging) -> Result<(), Decode
         .collect::<Result<Vec<_>, DecodeError>>()?;
     settings.sort();
     staging.cluster.role_settings = Some(settings);
+    Ok(())
+}
+
+/// Every database with what decides who may connect to it (pg_database is
+/// readable by every role).
+const DATABASE_ACCESS: &str = "SELECT datname::text AS name, datallowconn, \
+     coalesce(datacl, pg_catalog.acldefault('d', datdba))::text[] AS acl \
+     FROM pg_catalog.pg_database ORDER BY 1";
+
+fn store_database_access(rows: &[Row], staging: &mut Staging) -> Result<(), DecodeError> {
+    let mut databases = rows
+        .iter()
+        .map(|row| {
+            Ok(DatabaseAccess {
+                name: get(row, "name")?,
+                allow_connections: get(row, "datallowconn")?,
+                acl: parse_acl(get(row, "acl")?)?,
+            })
+        })
+        .collect::<Result<Vec<_>, DecodeError>>()?;
+    // Byte order, whatever the database's collation.
+    databases.sort();
+    staging.cluster.database_access = Some(databases);
     Ok(())
 }
 

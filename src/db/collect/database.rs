@@ -9,9 +9,11 @@
 //! server: a regular expression there answers "literal key or not".
 
 use super::acl::parse_acl;
+use super::node_tree::reads_outer_row;
 use super::part::{get, text_list, user_schema, DecodeError, Part, Staging};
 use crate::snapshot::{
-    Column, DatabaseFacts, DefaultAcl, Extension, Function, Language, Policy, Relation, Schema,
+    Column, DatabaseFacts, DefaultAcl, Extension, Function, FunctionReads, Language, Policy,
+    PolicyReadsRow, Relation, Schema,
 };
 use postgres_protocol::escape::escape_literal;
 use std::collections::BTreeMap;
@@ -152,7 +154,9 @@ fn store_columns(rows: &[Row], staging: &mut Staging) -> Result<(), DecodeError>
     Ok(())
 }
 
-/// Role oid 0 in `polroles` is PUBLIC.
+/// Role oid 0 in `polroles` is PUBLIC. The expressions also come as node
+/// trees, read here for whether they read the row ([`node_tree`]); the trees
+/// themselves are not kept.
 const POLICIES: &str = "SELECT n.nspname::text AS schema, c.relname::text AS table_name, \
      p.polname::text AS name, p.polpermissive, \
      CASE p.polcmd WHEN 'r' THEN 'SELECT' WHEN 'a' THEN 'INSERT' WHEN 'w' THEN 'UPDATE' \
@@ -161,7 +165,8 @@ const POLICIES: &str = "SELECT n.nspname::text AS schema, c.relname::text AS tab
                        ELSE pg_catalog.pg_get_userbyid(r.oid)::text END \
            FROM unnest(p.polroles) AS r(oid) ORDER BY 1) AS roles, \
      pg_catalog.pg_get_expr(p.polqual, p.polrelid) AS using_expr, \
-     pg_catalog.pg_get_expr(p.polwithcheck, p.polrelid) AS with_check \
+     pg_catalog.pg_get_expr(p.polwithcheck, p.polrelid) AS with_check, \
+     p.polqual::text AS using_tree, p.polwithcheck::text AS check_tree \
      FROM pg_catalog.pg_policy p \
      JOIN pg_catalog.pg_class c ON c.oid = p.polrelid \
      JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
@@ -185,11 +190,21 @@ fn store_policies(rows: &[Row], staging: &mut Staging) -> Result<(), DecodeError
                 roles: sorted(text_list(row, "roles")?),
                 using: get(row, "using_expr")?,
                 with_check: get(row, "with_check")?,
+                reads_row: reads_row(get(row, "using_tree")?, get(row, "check_tree")?),
             })
         })
         .collect::<Result<Vec<_>, DecodeError>>()?;
     staging.database.policies = Some(policies);
     Ok(())
+}
+
+/// What each expression reads; `None` when either tree is unreadable.
+fn reads_row(using: Option<String>, check: Option<String>) -> Option<PolicyReadsRow> {
+    let reads = |tree: Option<String>| tree.map_or(Some(false), |t| reads_outer_row(&t));
+    Some(PolicyReadsRow {
+        using: reads(using)?,
+        with_check: reads(check)?,
+    })
 }
 
 /// pg_catalog and information_schema are kept: their grants matter too.
@@ -283,6 +298,8 @@ fn store_languages(rows: &[Row], staging: &mut Staging) -> Result<(), DecodeErro
 
 /// From PostgreSQL 14 a SQL-standard body (`BEGIN ATOMIC`) lives in
 /// `prosqlbody`, not `prosrc`; it is deparsed on the server for the match.
+///
+/// For SECURITY DEFINER functions, what the body reads ([`definer_reads_sql`]).
 fn functions_sql(version: u32) -> String {
     let body = if version >= 140_000 {
         "CASE WHEN p.prosqlbody IS NULL THEN p.prosrc \
@@ -299,13 +316,74 @@ fn functions_sql(version: u32) -> String {
          EXISTS (SELECT 1 FROM pg_catalog.pg_depend d \
                  WHERE d.classid = 'pg_catalog.pg_proc'::regclass AND d.objid = p.oid \
                  AND d.deptype = 'e') AS from_extension, \
-         coalesce(({body}) ~* {pattern}, false) AS literal_key_in_body \
+         coalesce(({body}) ~* {pattern}, false) AS literal_key_in_body, \
+         {reads} \
          FROM pg_catalog.pg_proc p \
          JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace \
          JOIN pg_catalog.pg_language l ON l.oid = p.prolang \
          WHERE {schemas} ORDER BY 1, 2",
         pattern = escape_literal(&literal_key_pattern()),
+        reads = definer_reads_sql(version, body),
         schemas = user_schema("n.nspname"),
+    )
+}
+
+/// Three columns, NULL unless the function is SECURITY DEFINER (few are, so
+/// the per-function subqueries stay cheap):
+/// - `reads`: user relations the body reads. A SQL-standard body has its
+///   dependencies in `pg_depend` (exact). A string body has none, so a
+///   relation counts when its name appears anywhere in the body text
+///   (case-insensitive substring): that may list too many, never misses a
+///   relation the text names. Only names leave the server, never the body.
+/// - `reads_exact`: whether `reads` came from `pg_depend`.
+/// - `reads_unseen`: why the body may read more than it names: another
+///   language (its text is not SQL), dynamic SQL (`EXECUTE`, whose text is
+///   built at run time), or calls of other user functions (not followed; a
+///   SECURITY INVOKER callee reads with the definer's rights).
+fn definer_reads_sql(version: u32, body: &str) -> String {
+    let (exact, names) = if version >= 140_000 {
+        ("p.prosqlbody IS NOT NULL", "p.prosqlbody IS NULL")
+    } else {
+        ("false", "true")
+    };
+    let depends_on = |class: &str, column: &str| {
+        format!(
+            "EXISTS (SELECT 1 FROM pg_catalog.pg_depend d \
+             WHERE d.classid = 'pg_catalog.pg_proc'::regclass AND d.objid = p.oid \
+             AND d.refclassid = 'pg_catalog.{class}'::regclass AND d.refobjid = {column})"
+        )
+    };
+    let named = |name: &str| format!("strpos(lower(p.prosrc), lower({name}::text)) > 0");
+    format!(
+        "CASE WHEN p.prosecdef THEN ARRAY( \
+           SELECT rn.nspname::text || '.' || rc.relname::text \
+           FROM pg_catalog.pg_class rc \
+           JOIN pg_catalog.pg_namespace rn ON rn.oid = rc.relnamespace \
+           WHERE rc.relkind IN ('r', 'p', 'v', 'm', 'f') AND {rel_schemas} \
+           AND CASE WHEN {exact} THEN {rel_dep} ELSE {rel_named} END \
+           ORDER BY 1) END AS reads, \
+         CASE WHEN p.prosecdef THEN {exact} END AS reads_exact, \
+         CASE WHEN NOT p.prosecdef THEN NULL \
+           WHEN l.lanname NOT IN ('sql', 'plpgsql') \
+             THEN 'is written in ' || l.lanname::text || \
+               ', whose reads the catalog does not show' \
+           WHEN ({body}) ~* '\\mexecute\\M' THEN 'runs dynamic SQL (EXECUTE)' \
+           ELSE (SELECT 'calls ' || string_agg(DISTINCT qn.nspname::text || '.' || \
+                   q.proname::text, ', ') || ' (what they read is not followed)' \
+                 FROM pg_catalog.pg_proc q \
+                 JOIN pg_catalog.pg_namespace qn ON qn.oid = q.pronamespace \
+                 WHERE q.oid <> p.oid AND {fn_schemas} \
+                 AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend e \
+                   WHERE e.classid = 'pg_catalog.pg_proc'::regclass AND e.objid = q.oid \
+                   AND e.deptype = 'e') \
+                 AND CASE WHEN {names} THEN {fn_named} ELSE {fn_dep} END) \
+         END AS reads_unseen",
+        rel_schemas = user_schema("rn.nspname"),
+        rel_dep = depends_on("pg_class", "rc.oid"),
+        rel_named = named("rc.relname"),
+        fn_schemas = user_schema("qn.nspname"),
+        fn_dep = depends_on("pg_proc", "q.oid"),
+        fn_named = named("q.proname"),
     )
 }
 
@@ -323,6 +401,7 @@ fn store_functions(rows: &[Row], staging: &mut Staging) -> Result<(), DecodeErro
                 acl: parse_acl(get(row, "acl")?)?,
                 from_extension: get(row, "from_extension")?,
                 literal_key_in_body: get(row, "literal_key_in_body")?,
+                reads: definer_reads(row)?,
             })
         })
         .collect::<Result<Vec<_>, DecodeError>>()?;
@@ -330,6 +409,18 @@ fn store_functions(rows: &[Row], staging: &mut Staging) -> Result<(), DecodeErro
     functions.sort_by(|a, b| (&a.schema, &a.signature).cmp(&(&b.schema, &b.signature)));
     staging.database.functions = Some(functions);
     Ok(())
+}
+
+fn definer_reads(row: &Row) -> Result<Option<FunctionReads>, DecodeError> {
+    let Some(mut relations) = get::<Option<Vec<String>>>(row, "reads")? else {
+        return Ok(None);
+    };
+    relations.sort(); // byte order, whatever the collation
+    Ok(Some(FunctionReads {
+        relations,
+        from_dependencies: get::<Option<bool>>(row, "reads_exact")?.unwrap_or(false),
+        unseen: get(row, "reads_unseen")?,
+    }))
 }
 
 /// Only views that depend on a pgcrypto PGP function are deparsed.

@@ -35,6 +35,7 @@ pub fn grant_for(part: &str, role: &str) -> Option<String> {
             "pg_show_all_file_settings",
         )),
         super::passwords::PART => Some(super::passwords::grant(unquoted)),
+        super::outbound::SUBSCRIPTIONS => Some(super::outbound::grant(unquoted)),
         "system_identifier" => Some(format!(
             "GRANT EXECUTE ON FUNCTION pg_catalog.pg_control_system() TO {role}"
         )),

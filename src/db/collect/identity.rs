@@ -26,6 +26,10 @@ pub(super) struct Identity {
     pub reads_pg_authid: bool,
     /// What `pgsafeguard.password_kinds()` is to the scanner in this database.
     pub password_kinds_function: FunctionState,
+    /// Whether the scanner may read `pg_subscription.subconninfo`.
+    pub reads_subconninfo: bool,
+    /// What `pgsafeguard.stored_credentials()` is to the scanner in this database.
+    pub stored_credentials_function: FunctionState,
 }
 
 impl Identity {
@@ -36,35 +40,52 @@ impl Identity {
 }
 
 /// `pg_has_role(…, 'USAGE')` and the privilege functions also answer true for
-/// superusers. The password_kinds() function is looked up in the catalogs, not with
-/// `to_regprocedure`, which raises an error when its schema exists but is not
+/// superusers. The scanner-role script's functions are looked up in the catalogs, not
+/// with `to_regprocedure`, which raises an error when their schema exists but is not
 /// usable; see `passwords` for why owner and SECURITY DEFINER matter.
-pub(super) const IDENTITY: &str = "SELECT current_user::text AS current_user, \
-     pg_catalog.current_setting('server_version') AS server_version, \
-     pg_catalog.current_setting('server_version_num')::int4 AS server_version_num, \
-     pg_catalog.current_database()::text AS database, \
-     pg_catalog.current_setting('transaction_read_only')::bool AS transaction_read_only, \
-     pg_catalog.to_char(pg_catalog.clock_timestamp() AT TIME ZONE 'UTC', \
-                        'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') AS server_time, \
-     pg_catalog.pg_has_role(current_user, 'pg_read_all_settings', 'USAGE') AS sees_all_settings, \
-     pg_catalog.pg_has_role(current_user, 'pg_read_all_stats', 'USAGE') AS sees_all_sessions, \
-     s.version AS tls_version, s.cipher AS tls_cipher, s.bits AS tls_bits, \
-     ARRAY(SELECT datname::text FROM pg_catalog.pg_database \
-           WHERE datallowconn AND NOT datistemplate ORDER BY datname) AS databases, \
-     pg_catalog.has_column_privilege('pg_catalog.pg_authid', 'rolname', 'SELECT') \
-       AND pg_catalog.has_column_privilege('pg_catalog.pg_authid', 'rolpassword', 'SELECT') \
-       AS reads_pg_authid, \
-     coalesce((SELECT CASE WHEN NOT (o.rolsuper AND p.prosecdef) THEN 'untrusted' \
-                           WHEN pg_catalog.has_schema_privilege(p.pronamespace, 'USAGE') \
-                            AND pg_catalog.has_function_privilege(p.oid, 'EXECUTE') \
-                           THEN 'usable' ELSE 'denied' END \
-               FROM pg_catalog.pg_proc p \
-               JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace \
-               JOIN pg_catalog.pg_roles o ON o.oid = p.proowner \
-               WHERE n.nspname = 'pgsafeguard' AND p.proname = 'password_kinds' \
-                 AND p.pronargs = 0 LIMIT 1), 'missing') AS password_kinds_function \
-     FROM (SELECT 1) AS one \
-     LEFT JOIN pg_catalog.pg_stat_ssl s ON s.pid = pg_catalog.pg_backend_pid() AND s.ssl";
+pub(super) fn identity_sql() -> String {
+    format!(
+        "SELECT current_user::text AS current_user, \
+         pg_catalog.current_setting('server_version') AS server_version, \
+         pg_catalog.current_setting('server_version_num')::int4 AS server_version_num, \
+         pg_catalog.current_database()::text AS database, \
+         pg_catalog.current_setting('transaction_read_only')::bool AS transaction_read_only, \
+         pg_catalog.to_char(pg_catalog.clock_timestamp() AT TIME ZONE 'UTC', \
+                            'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') AS server_time, \
+         pg_catalog.pg_has_role(current_user, 'pg_read_all_settings', 'USAGE') AS sees_all_settings, \
+         pg_catalog.pg_has_role(current_user, 'pg_read_all_stats', 'USAGE') AS sees_all_sessions, \
+         s.version AS tls_version, s.cipher AS tls_cipher, s.bits AS tls_bits, \
+         ARRAY(SELECT datname::text FROM pg_catalog.pg_database \
+               WHERE datallowconn AND NOT datistemplate ORDER BY datname) AS databases, \
+         pg_catalog.has_column_privilege('pg_catalog.pg_authid', 'rolname', 'SELECT') \
+           AND pg_catalog.has_column_privilege('pg_catalog.pg_authid', 'rolpassword', 'SELECT') \
+           AS reads_pg_authid, \
+         pg_catalog.has_column_privilege('pg_catalog.pg_subscription', 'subconninfo', 'SELECT') \
+           AS reads_subconninfo, \
+         {} AS password_kinds_function, \
+         {} AS stored_credentials_function \
+         FROM (SELECT 1) AS one \
+         LEFT JOIN pg_catalog.pg_stat_ssl s ON s.pid = pg_catalog.pg_backend_pid() AND s.ssl",
+        function_state("password_kinds"),
+        function_state("stored_credentials")
+    )
+}
+
+/// What `pgsafeguard.<name>()` (no arguments) is to the scanner: missing,
+/// untrusted (not a superuser's SECURITY DEFINER function), denied or usable.
+fn function_state(name: &str) -> String {
+    format!(
+        "coalesce((SELECT CASE WHEN NOT (o.rolsuper AND p.prosecdef) THEN 'untrusted' \
+                               WHEN pg_catalog.has_schema_privilege(p.pronamespace, 'USAGE') \
+                                AND pg_catalog.has_function_privilege(p.oid, 'EXECUTE') \
+                               THEN 'usable' ELSE 'denied' END \
+                   FROM pg_catalog.pg_proc p \
+                   JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace \
+                   JOIN pg_catalog.pg_roles o ON o.oid = p.proowner \
+                   WHERE n.nspname = 'pgsafeguard' AND p.proname = '{name}' \
+                     AND p.pronargs = 0 LIMIT 1), 'missing')"
+    )
+}
 
 impl Identity {
     pub fn from_row(row: &Row) -> Result<Self, CollectError> {
@@ -100,6 +121,11 @@ impl Identity {
             password_kinds_function: FunctionState::from_column(&get::<String>(
                 row,
                 "password_kinds_function",
+            )?),
+            reads_subconninfo: get(row, "reads_subconninfo")?,
+            stored_credentials_function: FunctionState::from_column(&get::<String>(
+                row,
+                "stored_credentials_function",
             )?),
         })
     }

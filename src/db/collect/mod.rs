@@ -34,8 +34,11 @@
 //! Secrets stay on the server: password verifiers are classified there
 //! (`password_kinds`, from pg_authid or from `pgsafeguard.password_kinds()`
 //! of `assets/sql/scanner-role.sql`), function bodies and view definitions are matched
-//! there (`literal_key_in_body`), the query text of sessions is never read,
-//! and the password in `primary_conninfo` is redacted ([`redact`]).
+//! there (`literal_key_in_body`; for SECURITY DEFINER functions, the names of
+//! the relations a body reads), the query text of sessions is never read,
+//! the password in `primary_conninfo` is redacted ([`redact`]), and stored
+//! outbound credentials (user mappings, foreign servers, subscriptions) are
+//! tested there: only option names or a yes/no come back ([`outbound`]).
 //!
 //! # Example
 //!
@@ -55,6 +58,8 @@ mod cluster;
 mod database;
 mod gaps;
 mod identity;
+mod outbound;
+mod node_tree;
 mod part;
 mod passwords;
 mod phi;
@@ -66,10 +71,11 @@ pub use passwords::SCANNER_ROLE_SCRIPT;
 pub use redact::redact_conninfo;
 
 use crate::snapshot::{
-    Archiver, DatabaseFacts, DatabaseStat, FileSettingProblem, Gap, HbaRule, IdentMapping,
-    Membership, PasswordKind, Role, RoleSetting, Session, Setting, Snapshot, TlsInfo,
+    Archiver, DatabaseAccess, DatabaseFacts, DatabaseStat, FileSettingProblem, Gap, HbaRule,
+    IdentMapping, Membership, PasswordKind, ReplicationSlot, Role, RoleSetting, Session, Setting,
+    Snapshot, Subscription, TlsInfo,
 };
-use identity::{Identity, IDENTITY};
+use identity::Identity;
 use part::{Part, Staging};
 use pipeline::PartOutcome;
 use std::collections::BTreeMap;
@@ -114,9 +120,12 @@ pub struct ClusterFacts {
     pub password_kinds: Option<BTreeMap<String, PasswordKind>>,
     pub memberships: Option<Vec<Membership>>,
     pub role_settings: Option<Vec<RoleSetting>>,
+    pub database_access: Option<Vec<DatabaseAccess>>,
     pub sessions: Option<Vec<Session>>,
     pub archiver: Option<Archiver>,
     pub database_stats: Option<Vec<DatabaseStat>>,
+    pub subscriptions: Option<Vec<Subscription>>,
+    pub replication_slots: Option<Vec<ReplicationSlot>>,
 }
 
 /// Everything [`collect_all`] read.
@@ -175,9 +184,12 @@ impl Collected {
         snapshot.password_kinds = cluster.password_kinds;
         snapshot.memberships = cluster.memberships;
         snapshot.role_settings = cluster.role_settings;
+        snapshot.database_access = cluster.database_access;
         snapshot.sessions = cluster.sessions;
         snapshot.archiver = cluster.archiver;
         snapshot.database_stats = cluster.database_stats;
+        snapshot.subscriptions = cluster.subscriptions;
+        snapshot.replication_slots = cluster.replication_slots;
         snapshot.databases = vec![self.database];
         snapshot.gaps.extend(self.gaps);
         snapshot.gaps.sort();
@@ -217,8 +229,10 @@ pub async fn collect_all(
     let version = identity.server_version_num;
     // Parts that may be denied go last: a failure resends only what follows it.
     let mut parts = cluster::public_parts(version, identity.sees_all_sessions);
-    parts.extend(database_parts(version, opts));
+    parts.extend(outbound::public_parts());
+    parts.extend(database_parts(&identity, opts));
     parts.extend(cluster::restricted_parts(version));
+    parts.extend(outbound::restricted_parts(&identity));
     parts.extend(passwords::part(identity.password_source()));
     let mut staging = Staging::default();
     let mut gaps = visibility_gaps(&identity);
@@ -258,7 +272,7 @@ pub async fn collect_database_with_stats(
 ) -> Result<((DatabaseFacts, Vec<Gap>), CollectStats), CollectError> {
     let mut session = pipeline::ScanTransaction::new(client, opts.statement_timeout_ms);
     let identity = start(&mut session).await?;
-    let parts = database_parts(identity.server_version_num, opts);
+    let parts = database_parts(&identity, opts);
     let mut staging = Staging::default();
     let gaps = run(&mut session, &parts, &mut staging, &identity).await?;
     let mut database = database::assemble(&mut staging);
@@ -267,8 +281,9 @@ pub async fn collect_database_with_stats(
 }
 
 /// The per-database parts, with the list of text columns when sampling.
-fn database_parts(version: u32, opts: &CollectOptions) -> Vec<Part> {
-    let mut parts = database::parts(version);
+fn database_parts(identity: &Identity, opts: &CollectOptions) -> Vec<Part> {
+    let mut parts = database::parts(identity.server_version_num);
+    parts.extend(outbound::database_parts(identity));
     if opts.sample_phi {
         parts.push(phi::candidates_part());
     }
@@ -278,7 +293,7 @@ fn database_parts(version: u32, opts: &CollectOptions) -> Vec<Part> {
 /// Round 1: the transaction and the scanner's identity. A transaction the
 /// server does not call read-only ends the scan before any part runs.
 async fn start(session: &mut pipeline::ScanTransaction<'_>) -> Result<Identity, CollectError> {
-    let row = session.begin(IDENTITY).await?;
+    let row = session.begin(&identity::identity_sql()).await?;
     let checked = Identity::from_row(&row).and_then(|identity| {
         if identity.transaction_read_only {
             Ok(identity)
@@ -369,6 +384,7 @@ fn visibility_gaps(identity: &Identity) -> Vec<Gap> {
     if let passwords::Source::Unavailable(function) = identity.password_source() {
         found.push(passwords::unavailable_gap(function, &identity.current_user));
     }
+    found.extend(outbound::unavailable_gap(identity));
     found
 }
 
@@ -456,21 +472,28 @@ mod tests {
             transaction_read_only: true,
             reads_pg_authid: true,
             password_kinds_function: passwords::FunctionState::Missing,
+            reads_subconninfo: true,
+            stored_credentials_function: passwords::FunctionState::Missing,
         };
         assert!(visibility_gaps(&identity).is_empty());
         let limited = Identity {
             sees_all_settings: false,
             sees_all_sessions: false,
             reads_pg_authid: false,
+            reads_subconninfo: false,
             ..identity.clone()
         };
         let parts: Vec<String> = visibility_gaps(&limited)
             .into_iter()
             .map(|g| g.part)
             .collect();
-        assert_eq!(parts, ["settings", "sessions", "password_kinds"]);
+        assert_eq!(
+            parts,
+            ["settings", "sessions", "password_kinds", "subscriptions"]
+        );
         let with_function = Identity {
             password_kinds_function: passwords::FunctionState::Usable,
+            stored_credentials_function: passwords::FunctionState::Usable,
             ..limited
         };
         let parts: Vec<String> = visibility_gaps(&with_function)

@@ -157,7 +157,7 @@ pub(super) fn unavailable_gap(function: FunctionState, role: &str) -> Gap {
 
 /// A word the shell passes through unchanged: quoted when it holds
 /// anything but letters, digits, `_`, `-` and `.`.
-fn shell_word(text: &str) -> String {
+pub(super) fn shell_word(text: &str) -> String {
     let plain = !text.is_empty()
         && text
             .chars()
