@@ -294,7 +294,7 @@ pub fn sessions<'a>(
             let values: Vec<Origin<'a>> = names
                 .iter()
                 .zip(&base)
-                .map(|(name, base)| resolve(&relevant, *role, *database, *name, *base))
+                .map(|(name, base)| resolve(&relevant, *role, *database, name, *base))
                 .collect();
             for (fdb, f) in functions.iter().filter(|(d, _)| Some(*d) == *database) {
                 let function = Some((f.schema.as_str(), f.signature.as_str()));
@@ -308,7 +308,7 @@ pub fn sessions<'a>(
                                 role: None,
                                 database: Some(*fdb),
                                 function,
-                                name: *name,
+                                name,
                                 value,
                             })
                         }

@@ -2342,7 +2342,7 @@ fn all_idle_gaps<'a>(
     for (parameter, _, _) in &parameters {
         let resolver = PerRole::new(s, parameter)?;
         for role in people {
-            gaps.extend(idle_gaps(&resolver, *parameter, &role.name));
+            gaps.extend(idle_gaps(&resolver, parameter, &role.name));
         }
     }
     Ok((gaps, parameters))
