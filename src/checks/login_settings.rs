@@ -899,6 +899,31 @@ mod tests {
     }
 
     #[test]
+    fn a_function_in_another_database_is_fixed_there_not_here() {
+        let mut s = good("AUD-002");
+        let mut archive = s.databases[0].clone();
+        archive.name = "archive".into();
+        archive.functions = Some(vec![Function {
+            schema: "public".into(),
+            signature: "quiet()".into(),
+            config: vec!["pgaudit.log=none".into()],
+            ..Function::default()
+        }]);
+        s.databases.push(archive);
+        let f = judge("AUD-002", &s);
+        assert_eq!(f.status, Fail, "{}", f.evidence);
+        let plan = f.fix.unwrap_or_default();
+        assert!(plan.statements.is_empty(), "{plan:?}");
+        assert!(
+            plan.note.contains(
+                "in database archive: ALTER FUNCTION \"public\".\"quiet\"() RESET \"pgaudit.log\""
+            ),
+            "{}",
+            plan.note
+        );
+    }
+
+    #[test]
     fn audit_lines_silenced_by_the_client_level_fail_aud_002() {
         let s = with_override(
             good("AUD-002"),
