@@ -1,9 +1,10 @@
 //! Guide section 5: audit trails with pgAudit and PostgreSQL logging (AUD-*).
 //!
 //! Owns the AUD checks, their evidence and their fix builders. Settings are
-//! judged with [`super::expect`]; imports only the snapshot, the policy,
-//! `facts`, `expect`, `phi`, `definers` and `privileges`; never `db`, `ui` or a section
-//! file.
+//! judged with [`super::expect`], and every role- or database-settable one
+//! through [`super::login_settings`]; imports only the snapshot, the policy,
+//! `facts`, `expect`, `login_settings`, `definers`, `phi` and `privileges`;
+//! never `db`, `ui` or a section file.
 
 use super::definers;
 use super::expect::{expect_all, fix_settings, judge_settings, Expect};
@@ -13,7 +14,7 @@ use super::facts::{
     restore_parameter, sample, settings_grant, split_list, value,
 };
 use super::login_settings::{
-    any_login, base_setting, failing, reset_listed, sessions, Origin, SessionKind, SCOPE_NOTE,
+    base_setting, failing, reset_listed, sessions, Origin, SessionKind, SCOPE_NOTE,
 };
 use super::phi::phi_relations;
 use super::privileges::{Reach, RoleGraph};
@@ -185,8 +186,10 @@ pub static PGAUDIT_LOG_CLASSES: Check = Check {
         change to data, the minimum an activity review needs; `all` with exclusions \
         (`all,-misc`) counts when those three survive. When pgAudit is not preloaded its \
         settings do not appear in pg_settings at all; that is a fail, not unknown, \
-        because shared_preload_libraries shows it is absent. High: without it changes to \
-        PHI leave no trace.",
+        because shared_preload_libraries shows it is absent. Every role, database and \
+        function setting is judged too, together with log_min_messages and \
+        pgaudit.log_client / pgaudit.log_level, which can drop a scope's audit lines before \
+        they reach the log. High: without it changes to PHI leave no trace.",
     reproduce_sql: "SELECT name, setting, source, sourcefile FROM pg_settings \
         WHERE name IN ('shared_preload_libraries', 'pgaudit.log');",
     evaluate: pgaudit_log_classes,
@@ -268,7 +271,7 @@ fn pgaudit_log_classes(s: &Snapshot, _: &Policy) -> Verdict {
         return pgaudit_not_loaded(spl);
     }
     let base = base_setting(s, "pgaudit.log");
-    let kinds = match sessions(s, &AUDIT_LINE, &any_login) {
+    let kinds = match sessions(s, &AUDIT_LINE) {
         Ok(kinds) => kinds,
         Err(unknown) => return unknown,
     };
@@ -401,7 +404,7 @@ fn widen_pgaudit_log(s: &Snapshot, verdict: &Verdict) -> FixPlan {
             plan.rollback.push(restore_parameter(s, name));
         }
     }
-    let resets = reset_listed(s, &verdict.objects, &AUDIT_LINE, &any_login);
+    let resets = reset_listed(s, &verdict.objects, &AUDIT_LINE);
     let mut notes = vec![
         "pgAudit must be preloaded first (AUD-001): ALTER SYSTEM rejects pgaudit.* settings \
          the server does not know"
@@ -549,12 +552,7 @@ fn object_role_coverage(s: &Snapshot, policy: &Policy) -> Verdict {
     // judged like the server-wide value; each failing one is an object.
     let base = base_setting(s, "pgaudit.role");
     let base_role = base.as_ref().ok().map(|b| value(b).trim());
-    let scoped = match failing(
-        s,
-        "pgaudit.role",
-        &|v| Some(v.trim()) == base_role,
-        &any_login,
-    ) {
+    let scoped = match failing(s, "pgaudit.role", &|v| Some(v.trim()) == base_role) {
         Ok(found) => found,
         Err(unknown) => return unknown,
     };
@@ -763,7 +761,7 @@ fn grant_audit_role(s: &Snapshot, verdict: &Verdict) -> FixPlan {
             sample(&named)
         ));
     }
-    let resets = reset_listed(s, &verdict.objects, &["pgaudit.role"], &any_login);
+    let resets = reset_listed(s, &verdict.objects, &["pgaudit.role"]);
     if !resets.statements.is_empty() || !resets.elsewhere.is_empty() {
         plan.note = format!("{}; {}", plan.note, resets.note());
     }

@@ -13,7 +13,7 @@
 use super::facts::{
     alter_system_set, describe, is_not_applicable, need_setting, restore_parameter, value,
 };
-use super::login_settings::{self, any_login, base_setting, is_settable, SCOPE_NOTE};
+use super::login_settings::{self, base_setting, is_settable, SCOPE_NOTE};
 use super::Verdict;
 use crate::finding::{ApplyClass, FixPlan};
 use crate::snapshot::Snapshot;
@@ -83,7 +83,7 @@ pub fn judge_settings(s: &Snapshot, rules: &[Expect]) -> Judged {
             continue;
         }
         overridable = true;
-        match login_settings::failing(s, rule.name, &|v| (rule.ok)(v), &any_login) {
+        match login_settings::failing(s, rule.name, &|v| (rule.ok)(v)) {
             Ok(bad) => judged.bad.extend(bad.iter().map(|o| {
                 let object = o.object();
                 let wording = format!("{object}, wanted {}", rule.wanted);
@@ -148,7 +148,7 @@ pub fn fix_settings(
         .filter(|r| super::facts::absent_on_this_version(s, r.name).is_none())
         .collect();
     let names: Vec<&str> = rules.iter().map(|r| r.name).collect();
-    let resets = login_settings::reset_listed(s, &verdict.objects, &names, &any_login);
+    let resets = login_settings::reset_listed(s, &verdict.objects, &names);
     let reset_note = resets.note();
     let mut notes: Vec<&str> = vec![advice, &reset_note];
     if apply.contains(&ApplyClass::Restart) {

@@ -31,7 +31,7 @@
 use super::facts::{missing_part, need_setting};
 use super::privileges::{Reach, RoleGraph, RoleSet};
 use super::Verdict;
-use crate::snapshot::{Function, Role, RoleSetting, Setting, Snapshot};
+use crate::snapshot::{Function, RoleSetting, Setting, Snapshot};
 use postgres_protocol::escape::{escape_identifier, escape_literal};
 use std::collections::BTreeSet;
 
@@ -235,13 +235,9 @@ pub struct SessionKind<'a> {
 /// Every kind of session that can start with its own values for `names`:
 /// first the base (what physical walsenders and background processes use),
 /// then each combination of a named role and a named database that some login
-/// role accepted by `who` can actually start, then the same inside each
+/// role can actually start, then the same inside each
 /// function with a SET clause. `unknown` when role settings were not collected.
-pub fn sessions<'a>(
-    s: &'a Snapshot,
-    names: &[&'a str],
-    who: &dyn Fn(&Role) -> bool,
-) -> Result<Vec<SessionKind<'a>>, Verdict> {
+pub fn sessions<'a>(s: &'a Snapshot, names: &[&'a str]) -> Result<Vec<SessionKind<'a>>, Verdict> {
     let stored = s
         .role_settings
         .as_deref()
@@ -285,7 +281,7 @@ pub fn sessions<'a>(
         relevant.iter().map(|x| x.database.as_deref()).collect();
     databases.extend(functions.iter().map(|(d, _)| Some(*d)));
     databases.insert(None);
-    let access = Access::new(s, who, &roles, &databases);
+    let access = Access::new(s, &roles, &databases);
     for role in &roles {
         for database in &databases {
             if !access.can_start(*role, *database) {
@@ -294,7 +290,7 @@ pub fn sessions<'a>(
             let values: Vec<Origin<'a>> = names
                 .iter()
                 .zip(&base)
-                .map(|(name, base)| resolve(&relevant, *role, *database, *name, *base))
+                .map(|(name, base)| resolve(&relevant, *role, *database, name, *base))
                 .collect();
             for (fdb, f) in functions.iter().filter(|(d, _)| Some(*d) == *database) {
                 let function = Some((f.schema.as_str(), f.signature.as_str()));
@@ -308,7 +304,7 @@ pub fn sessions<'a>(
                                 role: None,
                                 database: Some(*fdb),
                                 function,
-                                name: *name,
+                                name,
                                 value,
                             })
                         }
@@ -362,7 +358,7 @@ impl<'a> PerRole<'a> {
         Ok(PerRole {
             name,
             base: base_setting(s, name).map_or(Origin::Hidden, Origin::Base),
-            access: Access::new(s, &any_login, &roles, &databases),
+            access: Access::new(s, &roles, &databases),
             relevant,
             databases,
         })
@@ -427,15 +423,10 @@ fn resolve<'a>(
         .unwrap_or(base)
 }
 
-/// The stored overrides of `name` that some login role accepted by `who`
-/// starts a session with, sorted. The base is not among them (judge it
+/// The stored overrides of `name` that some login role starts a session with, sorted. The base is not among them (judge it
 /// with [`base_setting`]).
-pub fn overrides<'a>(
-    s: &'a Snapshot,
-    name: &'a str,
-    who: &dyn Fn(&Role) -> bool,
-) -> Result<Vec<Override<'a>>, Verdict> {
-    let mut found: Vec<Override<'a>> = sessions(s, &[name], who)?
+pub fn overrides<'a>(s: &'a Snapshot, name: &'a str) -> Result<Vec<Override<'a>>, Verdict> {
+    let mut found: Vec<Override<'a>> = sessions(s, &[name])?
         .into_iter()
         .filter_map(|kind| match kind.values.first() {
             Some(Origin::Override(o)) => Some(*o),
@@ -452,32 +443,21 @@ pub fn failing<'a>(
     s: &'a Snapshot,
     name: &'a str,
     ok: &dyn Fn(&str) -> bool,
-    who: &dyn Fn(&Role) -> bool,
 ) -> Result<Vec<Override<'a>>, Verdict> {
-    let mut found = overrides(s, name, who)?;
+    let mut found = overrides(s, name)?;
     found.retain(|o| !ok(o.value));
     Ok(found)
-}
-
-/// Every login role counts.
-pub fn any_login(_: &Role) -> bool {
-    true
 }
 
 /// The statements that reset the overrides of `names` the verdict's
 /// objects list (accepted ones have left them), with the rollback that sets
 /// each back; functions of other databases than the connected one become a
 /// note (their statement must run there).
-pub fn reset_listed(
-    s: &Snapshot,
-    objects: &[String],
-    names: &[&str],
-    who: &dyn Fn(&Role) -> bool,
-) -> Resets {
+pub fn reset_listed(s: &Snapshot, objects: &[String], names: &[&str]) -> Resets {
     let mut resets = Resets::default();
     let primary = s.primary_database().map(|d| d.name.as_str());
     for name in names {
-        let Ok(bad) = overrides(s, name, who) else {
+        let Ok(bad) = overrides(s, name) else {
             continue;
         };
         for o in bad.iter().filter(|o| objects.contains(&o.object())) {
@@ -536,12 +516,12 @@ pub fn config_value<'a>(config: &'a [String], parameter: &str) -> Option<&'a str
     })
 }
 
-/// Who can start sessions where: login roles accepted by `who`, databases
+/// Who can start sessions where: login roles, databases
 /// that allow connections, CONNECT. Built only when an override exists.
 struct Access<'a> {
     /// `None`: roles or memberships not collected (everyone may count).
     graph: Option<RoleGraph<'a>>,
-    /// Login roles accepted by `who`; `None` when roles were not collected.
+    /// Login roles; `None` when roles were not collected.
     logins: Option<RoleSet>,
     /// Per database in pg_database: who may connect; `None` when not collected.
     connectors: Option<Vec<(&'a str, RoleSet)>>,
@@ -552,7 +532,6 @@ struct Access<'a> {
 impl<'a> Access<'a> {
     fn new(
         s: &'a Snapshot,
-        who: &dyn Fn(&Role) -> bool,
         roles: &BTreeSet<Option<&'a str>>,
         databases: &BTreeSet<Option<&'a str>>,
     ) -> Self {
@@ -563,7 +542,7 @@ impl<'a> Access<'a> {
         let logins = graph.as_ref().map(|g| {
             let mut set = g.no_roles();
             for i in 0..g.len() {
-                if g.role(i).is_some_and(|r| r.can_login && who(r)) {
+                if g.role(i).is_some_and(|r| r.can_login) {
                     set.insert(i);
                 }
             }
@@ -593,7 +572,7 @@ impl<'a> Access<'a> {
         }
     }
 
-    /// Whether some login role accepted by `who` can start a session as
+    /// Whether some login role can start a session as
     /// `role` (`None`: a role not named) in `database` (`None`: a database
     /// not named). Unknown facts answer yes.
     fn can_start(&self, role: Option<&str>, database: Option<&str>) -> bool {
@@ -763,7 +742,7 @@ mod tests {
                     plan.statements
                 );
                 if *id != "AUTH-016" {
-                    let o = overrides(&s, name, &any_login).unwrap_or_default();
+                    let o = overrides(&s, name).unwrap_or_default();
                     assert!(
                         plan.statements.contains(&o[0].reset()),
                         "{context}: {plan:?}"
@@ -916,6 +895,31 @@ mod tests {
                 "ALTER FUNCTION \"public\".\"quiet\"(integer) SET \"pgaudit.log\" = 'none'"
                     .to_string()
             ]
+        );
+    }
+
+    #[test]
+    fn a_function_in_another_database_is_fixed_there_not_here() {
+        let mut s = good("AUD-002");
+        let mut archive = s.databases[0].clone();
+        archive.name = "archive".into();
+        archive.functions = Some(vec![Function {
+            schema: "public".into(),
+            signature: "quiet()".into(),
+            config: vec!["pgaudit.log=none".into()],
+            ..Function::default()
+        }]);
+        s.databases.push(archive);
+        let f = judge("AUD-002", &s);
+        assert_eq!(f.status, Fail, "{}", f.evidence);
+        let plan = f.fix.unwrap_or_default();
+        assert!(plan.statements.is_empty(), "{plan:?}");
+        assert!(
+            plan.note.contains(
+                "in database archive: ALTER FUNCTION \"public\".\"quiet\"() RESET \"pgaudit.log\""
+            ),
+            "{}",
+            plan.note
         );
     }
 

@@ -2,9 +2,10 @@
 //! administrative and physical safeguards a person attests (ADM-*), then the
 //! platform and integrity checks (GEN-*).
 //!
-//! Imports the snapshot, the policy, `facts`, `expect`, `redact` and the
-//! bundled release table in `versions`; never `db`, `ui` or another section
-//! file.
+//! Imports the snapshot, the policy, `facts`, `expect` (which judges the
+//! role- and database-settable GEN-003 parameters in every scope), `redact`
+//! and the bundled release table in `versions`; never `db`, `ui` or another
+//! section file.
 
 use super::expect::{expect_all, fix_settings, Expect};
 use super::facts::{

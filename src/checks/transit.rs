@@ -4,8 +4,10 @@
 //! evaluate functions and fix builders. pg_hba reasoning (first match wins,
 //! loopback, anywhere, proposed files) lives in [`super::hba`]; the OpenSSL
 //! cipher expression reader and the connection-string reader are private
-//! child modules; evidence helpers come from [`super::facts`]. Must not
-//! import `db`, `ui`, `report` or another section file.
+//! child modules; evidence helpers come from [`super::facts`]; settings a
+//! role or database can override (AUTH-001, AUTH-016) are resolved by
+//! [`super::login_settings`]. Must not import `db`, `ui`, `report` or
+//! another section file.
 
 mod ciphers;
 mod conninfo;
@@ -2344,7 +2346,7 @@ fn all_idle_gaps<'a>(
     for (parameter, _, _) in &parameters {
         let resolver = PerRole::new(s, parameter)?;
         for role in people {
-            gaps.extend(idle_gaps(&resolver, *parameter, &role.name));
+            gaps.extend(idle_gaps(&resolver, parameter, &role.name));
         }
     }
     Ok((gaps, parameters))

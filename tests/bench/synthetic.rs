@@ -54,6 +54,7 @@ pub fn snapshot(layout: &Layout) -> Snapshot {
         password_kinds: Some(password_kinds(layout)),
         memberships: Some(memberships(layout)),
         role_settings: Some(Vec::new()),
+        // No role or database settings: who may connect decides nothing here.
         database_access: None,
         sessions: Some(sessions()),
         archiver: Some(archiver()),
