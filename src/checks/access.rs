@@ -1283,8 +1283,9 @@ pub static SECURITY_DEFINER_SAFE: Check = Check {
         to the owner gain nothing and are left out; schema USAGE is not considered (a \
         revoked USAGE is easily granted back). The policy's \
         approved_security_definer_functions exempt a function from the owner test only; \
-        so does the documented scanner function pgsafeguard.password_kinds() \
-        (assets/sql/scanner-role.sql) while it reads no user relation. Functions that \
+        so do the documented scanner functions pgsafeguard.password_kinds() and \
+        pgsafeguard.stored_credentials() (assets/sql/scanner-role.sql) while they read no \
+        user relation. Functions that \
         belong to an extension are the extension's responsibility and are skipped.",
     reproduce_sql: "SELECT p.oid::regprocedure, pg_get_userbyid(p.proowner), p.proconfig, \
         p.proacl FROM pg_proc p WHERE p.prosecdef AND p.pronamespace NOT IN \
@@ -1297,9 +1298,13 @@ pub static SECURITY_DEFINER_SAFE: Check = Check {
     fix: Fix::Build(secure_definer_functions),
 };
 
-/// The function `assets/sql/scanner-role.sql` installs: superuser-owned by
-/// design (it reads pg_authid) and executable by the scanner login only.
-const SCANNER_FUNCTION: (&str, &str) = ("pgsafeguard", "password_kinds()");
+/// The functions `assets/sql/scanner-role.sql` installs: superuser-owned by
+/// design (they read pg_authid and the catalogs of stored credentials, and
+/// return only classifications) and executable by the scanner login only.
+const SCANNER_FUNCTIONS: [(&str, &str); 2] = [
+    ("pgsafeguard", "password_kinds()"),
+    ("pgsafeguard", "stored_credentials()"),
+];
 
 /// The function's own `search_path` (elements unquoted); `None` when unset.
 fn definer_search_path(f: &Function) -> Option<Vec<String>> {
@@ -1380,7 +1385,8 @@ impl<'a> DefinerJudge<'a> {
             .get(f.owner.as_str())
             .ok_or("its owner's attributes were not read")?;
         let why = if owner.superuser {
-            let scanner_function = (f.schema.as_str(), f.signature.as_str()) == SCANNER_FUNCTION;
+            let scanner_function =
+                SCANNER_FUNCTIONS.contains(&(f.schema.as_str(), f.signature.as_str()));
             if scanner_function && reads_no_relation(f)? {
                 return Ok(None);
             }
@@ -4550,19 +4556,38 @@ mod tests {
     }
 
     #[test]
-    fn the_documented_scanner_function_is_the_one_superuser_exception() {
+    fn the_documented_scanner_functions_are_the_superuser_exceptions() {
+        for signature in ["password_kinds()", "stored_credentials()"] {
+            let mut s = escalating();
+            add_roles(&mut s, vec![login("pgsafeguard_scanner")]);
+            let f = definer_mut(&mut s);
+            f.schema = "pgsafeguard".into();
+            f.signature = signature.into();
+            f.acl = vec![acl("postgres", "X"), acl("pgsafeguard_scanner", "X")];
+            f.reads = Some(FunctionReads::default());
+            assert_eq!(
+                status(&SECURITY_DEFINER_SAFE, &s),
+                Status::Pass,
+                "{signature}"
+            );
+            definer_mut(&mut s).reads = Some(FunctionReads {
+                relations: vec!["public.audit_log".into()],
+                ..FunctionReads::default()
+            });
+            assert_eq!(
+                status(&SECURITY_DEFINER_SAFE, &s),
+                Status::Fail,
+                "{signature}"
+            );
+        }
+        // Any other function of that schema is judged like every other.
         let mut s = escalating();
         add_roles(&mut s, vec![login("pgsafeguard_scanner")]);
         let f = definer_mut(&mut s);
         f.schema = "pgsafeguard".into();
-        f.signature = "password_kinds()".into();
+        f.signature = "anything_else()".into();
         f.acl = vec![acl("postgres", "X"), acl("pgsafeguard_scanner", "X")];
         f.reads = Some(FunctionReads::default());
-        assert_eq!(status(&SECURITY_DEFINER_SAFE, &s), Status::Pass);
-        definer_mut(&mut s).reads = Some(FunctionReads {
-            relations: vec!["public.audit_log".into()],
-            ..FunctionReads::default()
-        });
         assert_eq!(status(&SECURITY_DEFINER_SAFE, &s), Status::Fail);
     }
 
