@@ -433,7 +433,8 @@ pub static PGAUDIT_OBJECT_ROLE: Check = Check {
         reads of PHI are recorded without logging everything. pgAudit asks PostgreSQL's \
         own privilege check, so grants inherited from groups, PUBLIC, ownership, \
         pg_read_all_data and superuser all count. PHI tables are found by column names and the \
-        policy's phi_tables in the connected database; partitions follow their parent and \
+        policy's phi_tables in every scanned database (the connected one, and each of \
+        --all-databases: grants are per database); partitions follow their parent and \
         views their base tables. Medium: the write and DDL trail (AUD-002) exists without \
         it, but reads of PHI would go unrecorded. pgAudit does not object-audit what a \
         SECURITY DEFINER function reads when its caller is not a member of the function's \
@@ -602,7 +603,7 @@ fn object_role_coverage(s: &Snapshot, policy: &Policy) -> Verdict {
 /// The verdict for sessions whose pgaudit.role is `role_name`; `seen` says
 /// where that value comes from.
 fn audit_role_verdict(s: &Snapshot, policy: &Policy, role_name: &str, seen: String) -> Verdict {
-    let found = primary_phi_tables(s, policy);
+    let found = scanned_phi_tables(s, policy);
     if role_name.is_empty() {
         let off = format!("{seen}: object-level auditing is off");
         return match found {
@@ -610,7 +611,7 @@ fn audit_role_verdict(s: &Snapshot, policy: &Policy, role_name: &str, seen: Stri
                 "{off}; reads of {} PHI table(s) in {db} are not audited",
                 phi.len()
             ))
-            .with_objects(phi.iter().map(|r| r.qualified_name())),
+            .with_objects(phi.iter().map(|(_, key)| key.clone())),
             Err(_) => Verdict::fail(off),
         };
     }
@@ -625,7 +626,7 @@ fn audit_role_verdict(s: &Snapshot, policy: &Policy, role_name: &str, seen: Stri
         return Verdict::fail(format!(
             "{seen}: pgaudit.role names {role_name}, which does not exist"
         ))
-        .with_objects(phi.iter().map(|r| r.qualified_name()));
+        .with_objects(phi.iter().map(|(_, key)| key.clone()));
     }
     if phi.is_empty() {
         return Verdict::pass(format!(
@@ -650,8 +651,8 @@ fn audit_role_verdict(s: &Snapshot, policy: &Policy, role_name: &str, seen: Stri
     };
     let missing: Vec<String> = phi
         .iter()
-        .filter(|rel| !can_select(rel))
-        .map(|rel| rel.qualified_name())
+        .filter(|(rel, _)| !can_select(rel))
+        .map(|(_, key)| key.clone())
         .collect();
     if missing.is_empty() {
         Verdict::pass(format!(
@@ -670,22 +671,41 @@ fn audit_role_verdict(s: &Snapshot, policy: &Policy, role_name: &str, seen: Stri
     }
 }
 
-/// The connected database's name and its PHI tables that object auditing must cover.
-fn primary_phi_tables<'a>(
+/// The PHI tables object auditing must cover in every scanned database (the
+/// audit role's grants are per database, and under --all-databases a check
+/// must not pass where a direct scan of one of them fails), with the names
+/// of those databases. Each table comes with its object key: `schema.name`
+/// in the connected database (the fix grants there), `db: schema.name` in
+/// the others.
+fn scanned_phi_tables<'a>(
     s: &'a Snapshot,
     policy: &'a Policy,
-) -> Result<(&'a str, Vec<&'a Relation>), Verdict> {
-    let Some(db) = s.primary_database() else {
+) -> Result<(String, Vec<(&'a Relation, String)>), Verdict> {
+    if s.primary_database().is_none() {
         return Err(part_missing(
             s,
             "relations",
             connect_grant(s, &s.target.dbname),
         ));
-    };
-    let Some(relations) = &db.relations else {
-        return Err(part_missing(s, "relations", connect_grant(s, &db.name)));
-    };
-    Ok((&db.name, audited_phi_tables(relations, policy).collect()))
+    }
+    let mut names = Vec::new();
+    let mut phi = Vec::new();
+    for db in &s.databases {
+        let Some(relations) = &db.relations else {
+            return Err(part_missing(s, "relations", connect_grant(s, &db.name)));
+        };
+        names.push(db.name.as_str());
+        let connected = db.name == s.target.dbname;
+        phi.extend(audited_phi_tables(relations, policy).map(|rel| {
+            let key = if connected {
+                rel.qualified_name()
+            } else {
+                format!("{}: {}", db.name, rel.qualified_name())
+            };
+            (rel, key)
+        }));
+    }
+    Ok((names.join(", "), phi))
 }
 
 fn audited_phi_tables<'a>(
@@ -759,6 +779,24 @@ fn grant_audit_role(s: &Snapshot, verdict: &Verdict) -> FixPlan {
              functions: make them SECURITY INVOKER, or let only members of their owner's role \
              execute them (see PRIV-012): {}",
             sample(&named)
+        ));
+    }
+    // Tables of other scanned databases need the same grants there.
+    let elsewhere: Vec<String> = verdict
+        .objects
+        .iter()
+        .filter(|o| {
+            s.databases
+                .iter()
+                .any(|d| d.name != s.target.dbname && o.starts_with(&format!("{}: ", d.name)))
+        })
+        .cloned()
+        .collect();
+    if !elsewhere.is_empty() {
+        plan.note.push_str(&format!(
+            "; grant SELECT to the audit role in each other database too (connect there to \
+             apply): {}",
+            sample(&elsewhere)
         ));
     }
     let resets = reset_listed(s, &verdict.objects, &["pgaudit.role"]);
@@ -1809,6 +1847,38 @@ mod tests {
         db(&mut s).relations = Some(vec![patients]);
         db(&mut s).functions = Some(vec![super::phi_definer()]);
         s
+    }
+
+    /// Issue 13, consistency: under --all-databases every scanned database is
+    /// judged, as a direct scan of it would be; the fix grants only where it
+    /// connects and names the rest.
+    #[test]
+    fn phi_tables_of_every_scanned_database_must_be_covered() {
+        let mut s = audited_with_definer();
+        db(&mut s).functions = Some(Vec::new());
+        assert_eq!(eval(&PGAUDIT_OBJECT_ROLE, &s).status, Status::Pass);
+        let mut archive = db(&mut s).clone();
+        archive.name = "archive_2019".into();
+        archive.relations = Some(vec![table(
+            "old_patients",
+            "phi_owner",
+            &[("id", "int"), ("ssn", "text")],
+        )]);
+        s.databases.push(archive);
+        let v = eval(&PGAUDIT_OBJECT_ROLE, &s);
+        assert_eq!(v.status, Status::Fail, "{}", v.evidence);
+        assert_eq!(v.objects, ["archive_2019: public.old_patients"]);
+        let plan = PGAUDIT_OBJECT_ROLE.plan(&s, &v);
+        assert!(
+            !plan.statements.iter().any(|st| st.contains("old_patients")),
+            "{:?}",
+            plan.statements
+        );
+        assert!(
+            plan.note.contains("archive_2019: public.old_patients"),
+            "{}",
+            plan.note
+        );
     }
 
     #[test]
