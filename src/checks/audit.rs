@@ -671,6 +671,9 @@ fn audit_role_verdict(s: &Snapshot, policy: &Policy, role_name: &str, seen: Stri
     }
 }
 
+/// A PHI table and its object key.
+type KeyedTable<'a> = (&'a Relation, String);
+
 /// The PHI tables object auditing must cover in every scanned database (the
 /// audit role's grants are per database, and under --all-databases a check
 /// must not pass where a direct scan of one of them fails), with the names
@@ -680,7 +683,7 @@ fn audit_role_verdict(s: &Snapshot, policy: &Policy, role_name: &str, seen: Stri
 fn scanned_phi_tables<'a>(
     s: &'a Snapshot,
     policy: &'a Policy,
-) -> Result<(String, Vec<(&'a Relation, String)>), Verdict> {
+) -> Result<(String, Vec<KeyedTable<'a>>), Verdict> {
     if s.primary_database().is_none() {
         return Err(part_missing(
             s,
