@@ -80,9 +80,11 @@ fn scan(conninfo: &str, sample_phi: bool) -> Snapshot {
         sample_phi,
         ..ScanOptions::default()
     };
-    runtime()
+    let snapshot = runtime()
         .block_on(scan_live(&params(conninfo), &opts, no_progress()))
-        .expect("scan")
+        .expect("scan");
+    support::golden::capture(&pgsafeguard::cli::snapshot_json(&snapshot));
+    snapshot
 }
 
 fn findings(snapshot: &Snapshot) -> BTreeMap<String, Finding> {

@@ -111,9 +111,12 @@ impl Target {
     }
 
     fn scan(&self, options: &ScanOptions) -> Snapshot {
-        self.rt
+        let snapshot = self
+            .rt
             .block_on(scan::scan_live(&self.params, options, scan::no_progress()))
-            .expect("scan")
+            .expect("scan");
+        support::golden::capture(&pgsafeguard::cli::snapshot_json(&snapshot));
+        snapshot
     }
 
     fn finding_with(&self, id: &str, options: &ScanOptions) -> Finding {

@@ -156,6 +156,7 @@ impl Scans {
             .rt
             .block_on(scan_live(&params, &options, no_progress()))
             .expect("scan");
+        support::golden::capture(&pgsafeguard::cli::snapshot_json(&snapshot));
         evaluate_all(&snapshot, &Policy::default(), &Attestations::default())
             .into_iter()
             .map(|f| (f.id.clone(), f))

@@ -93,6 +93,7 @@ fn scan_with(cluster: &Cluster, db: &str, options: &ScanOptions) -> Scanned {
     let snapshot = runtime
         .block_on(scan_live(&params, options, no_progress()))
         .expect("scan");
+    support::golden::capture(&pgsafeguard::cli::snapshot_json(&snapshot));
     let findings = evaluate_all(&snapshot, &Policy::default(), &Attestations::default())
         .into_iter()
         .map(|f| (f.id.clone(), f))
@@ -217,6 +218,7 @@ fn pg_hba_include_traps_on_postgresql_18() {
     let snapshot = runtime
         .block_on(scan_live(&params, &ScanOptions::default(), no_progress()))
         .expect("scan");
+    support::golden::capture(&pgsafeguard::cli::snapshot_json(&snapshot));
     let findings: BTreeMap<String, Finding> =
         evaluate_all(&snapshot, &Policy::default(), &Attestations::default())
             .into_iter()

@@ -473,6 +473,7 @@ fn scan(conninfo: &str, policy: &Policy) -> Scanned {
     let snapshot = runtime
         .block_on(scan_live(&params, &ScanOptions::default(), no_progress()))
         .expect("scan");
+    support::golden::capture(&pgsafeguard::cli::snapshot_json(&snapshot));
     let findings = evaluate_all(&snapshot, policy, &Attestations::default())
         .into_iter()
         .map(|f| (f.id.clone(), f))

@@ -22,7 +22,7 @@
 //!
 //! Modules: `host` finds binaries and the server's OS user; `certs` makes the test CA and
 //! certificates; `cluster` runs one cluster; `scenarios` fills clusters with fixtures;
-//! `traps` and `outbound` hold trap fixtures.
+//! `traps` and `outbound` hold trap fixtures; `golden` saves snapshots for tests/golden.rs.
 //! Only `host` imports the crate under test: binary discovery is the library's, shared with
 //! the demo, so tests and the app find PostgreSQL the same way.
 
@@ -34,6 +34,7 @@
 
 pub mod certs;
 pub mod cluster;
+pub mod golden;
 pub mod host;
 pub mod majors;
 pub mod outbound;
