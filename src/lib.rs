@@ -14,7 +14,7 @@
 //! read-only. `checks` are pure functions of the snapshot. Failures surface as
 //! typed errors in library modules (`thiserror`) and are turned into one line
 //! on stderr with exit code 2 by the binary. A part the scanner could not read
-//! becomes a [`snapshot::Gap`] and its checks say `unknown`, never `pass`.
+//! becomes a [`model::snapshot::Gap`] and its checks say `unknown`, never `pass`.
 //!
 //! [`demo`] runs the app-owned throwaway demo cluster (training mode); it is
 //! the only module that starts server processes.
@@ -25,14 +25,11 @@ pub mod checks;
 pub mod cli;
 pub mod db;
 pub mod demo;
-pub mod finding;
-pub mod hipaa;
+pub mod model;
 pub mod output;
 pub mod policy;
-pub mod redact;
 pub mod report;
 pub mod scan;
 pub mod session;
-pub mod snapshot;
 pub mod ui;
 pub mod untrusted;

@@ -3,8 +3,8 @@
 //!
 //! Pure formatting: no I/O, no clock.
 
-use crate::finding::{Finding, Section, Status, Summary};
-use crate::snapshot::{Gap, Snapshot};
+use crate::model::finding::{Finding, Section, Status, Summary};
+use crate::model::snapshot::{Gap, Snapshot};
 use crate::untrusted;
 use serde::{Deserialize, Serialize};
 use std::fmt::Write as _;
@@ -228,7 +228,7 @@ pub fn summarise_objects(objects: &[String]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::finding::{FixPlan, Severity};
+    use crate::model::finding::{FixPlan, Severity};
     use proptest::prelude::*;
 
     /// Strings an attacker with CREATE ROLE or CREATE TABLE could choose.

@@ -4,7 +4,7 @@
 //! Without a policy file every policy-dependent check uses a stated safe
 //! default (documented on the check) or says `manual`: never a silent pass.
 
-use crate::finding::{AcceptedRisk, Attestation};
+use crate::model::finding::{AcceptedRisk, Attestation};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;

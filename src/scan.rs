@@ -6,7 +6,7 @@
 use crate::db::collect::{self, CollectError, CollectOptions};
 use crate::db::connect::{self, ConnectError};
 use crate::db::conninfo::ConnParams;
-use crate::snapshot::{Gap, Snapshot, SCHEMA_VERSION};
+use crate::model::snapshot::{Gap, Snapshot, SCHEMA_VERSION};
 use std::sync::Arc;
 
 /// What a scan should do beyond the default.

@@ -14,8 +14,8 @@
 //! not a session at all, and one written by an unknown schema.
 
 use crate::atomic_file::{write_atomically, WriteError};
+use crate::model::snapshot::Snapshot;
 use crate::policy::Attestations;
-use crate::snapshot::Snapshot;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -128,11 +128,11 @@ impl SessionFile {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::finding::Attestation;
+    use crate::model::finding::Attestation;
 
     fn sample() -> SessionFile {
         let mut session = SessionFile::new(Snapshot {
-            schema_version: crate::snapshot::SCHEMA_VERSION,
+            schema_version: crate::model::snapshot::SCHEMA_VERSION,
             collected_at: "2026-11-27T10:00:00Z".into(),
             ..Snapshot::default()
         });

@@ -30,7 +30,7 @@ fn version_names_catalogue_and_formats() {
     assert!(
         text.contains(&format!(
             "snapshot schema {}",
-            pgsafeguard::snapshot::SCHEMA_VERSION
+            pgsafeguard::model::snapshot::SCHEMA_VERSION
         )),
         "{text}"
     );

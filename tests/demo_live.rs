@@ -16,7 +16,7 @@ use pgsafeguard::db::conninfo::ConnParams;
 use pgsafeguard::demo::{
     process_alive, settle_on_demo, stop_all_running, DemoCluster, DemoError, DemoStage, Discovery,
 };
-use pgsafeguard::finding::{Section, Status};
+use pgsafeguard::model::finding::{Section, Status};
 use pgsafeguard::policy::{Attestations, Policy};
 use pgsafeguard::scan::{self, ScanOptions};
 use std::collections::BTreeMap;

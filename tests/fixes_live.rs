@@ -27,10 +27,10 @@ use pgsafeguard::apply::{
 };
 use pgsafeguard::checks::{self, Fix};
 use pgsafeguard::db::conninfo::ConnParams;
-use pgsafeguard::finding::{Finding, Status};
+use pgsafeguard::model::finding::{Finding, Status};
+use pgsafeguard::model::snapshot::{FunctionReads, Snapshot};
 use pgsafeguard::policy::{Attestations, Policy};
 use pgsafeguard::scan::{self, ScanOptions};
-use pgsafeguard::snapshot::{FunctionReads, Snapshot};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use support::{insecure, plain, Cluster, CLINIC_DB};

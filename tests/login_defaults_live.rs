@@ -14,7 +14,7 @@ mod support;
 use pgsafeguard::apply::{Applier, ChangeLog, Confirmation, Outcome};
 use pgsafeguard::checks::evaluate_all;
 use pgsafeguard::db::conninfo::ConnParams;
-use pgsafeguard::finding::{Finding, Status};
+use pgsafeguard::model::finding::{Finding, Status};
 use pgsafeguard::policy::{Attestations, Policy};
 use pgsafeguard::scan::{no_progress, scan_live, ScanOptions};
 use std::collections::BTreeMap;

@@ -11,6 +11,7 @@
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
 use pgsafeguard::checks;
+use pgsafeguard::model::snapshot::{Gap, Snapshot};
 use pgsafeguard::output::ScanReport;
 use pgsafeguard::policy::{Attestations, Policy};
 use pgsafeguard::report::{
@@ -18,7 +19,6 @@ use pgsafeguard::report::{
     SigningIdentity,
 };
 use pgsafeguard::session::SessionFile;
-use pgsafeguard::snapshot::{Gap, Snapshot};
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -517,7 +517,7 @@ fn text_holds_the_cover_chapters_every_check_and_the_hipaa_table() {
     ] {
         assert!(text.contains(needle), "missing {needle:?}");
     }
-    for section in pgsafeguard::finding::Section::ALL {
+    for section in pgsafeguard::model::finding::Section::ALL {
         let heading = format!("Section {} · ", section.number());
         assert!(text.contains(&heading), "missing chapter {heading:?}");
     }

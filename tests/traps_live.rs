@@ -12,11 +12,11 @@ mod support;
 
 use pgsafeguard::checks::evaluate_all;
 use pgsafeguard::db::conninfo::ConnParams;
-use pgsafeguard::finding::{Finding, Status};
+use pgsafeguard::model::finding::{Finding, Status};
+use pgsafeguard::model::snapshot::Snapshot;
 use pgsafeguard::output::ScanReport;
 use pgsafeguard::policy::{Attestations, Policy};
 use pgsafeguard::scan::{no_progress, scan_live, ScanOptions};
-use pgsafeguard::snapshot::Snapshot;
 use std::collections::BTreeMap;
 use std::process::Command;
 use support::traps::{

@@ -11,10 +11,10 @@ mod support;
 
 use pgsafeguard::checks::{evaluate_all, CATALOGUE_IDS};
 use pgsafeguard::db::conninfo::ConnParams;
-use pgsafeguard::finding::{Finding, Status};
+use pgsafeguard::model::finding::{Finding, Status};
+use pgsafeguard::model::snapshot::Snapshot;
 use pgsafeguard::policy::{Attestations, Policy};
 use pgsafeguard::scan::{no_progress, scan_live, ScanOptions};
-use pgsafeguard::snapshot::Snapshot;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::process::{Command, Output};
@@ -911,7 +911,7 @@ fn scanner_role_script_on_postgresql_13_and_18() {
             .expect("password kinds");
         assert_eq!(
             kinds.get(SCANNER_ROLE),
-            Some(&pgsafeguard::snapshot::PasswordKind::Scram),
+            Some(&pgsafeguard::model::snapshot::PasswordKind::Scram),
             "{label}: the script stores a SCRAM verifier even where md5 is the default"
         );
     }

@@ -13,7 +13,7 @@
 //! `db` (beyond its plain error record), `ui` or `report`.
 
 use crate::db::apply::ServerError;
-use crate::finding::{ApplyClass, Status};
+use crate::model::finding::{ApplyClass, Status};
 use crate::untrusted;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;

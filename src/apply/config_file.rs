@@ -9,7 +9,7 @@
 //! file beside it, same mode and owner, fsync, rename), and the backup is a
 //! new file that never overwrites another.
 
-use crate::snapshot::HbaRule;
+use crate::model::snapshot::HbaRule;
 use sha2::{Digest, Sha256};
 use std::fs;
 use std::io::Write;

@@ -5,7 +5,7 @@
 
 use super::changelog::{Action, ChangeLogEntry, Outcome};
 use super::{ApplyError, Preview};
-use crate::snapshot::Snapshot;
+use crate::model::snapshot::Snapshot;
 
 /// Who may write a config file.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

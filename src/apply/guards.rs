@@ -17,7 +17,7 @@
 
 use super::sql::{RoleAttributes, RoleRef, Statement};
 use crate::db::apply::{ConnectionFacts, RoleState};
-use crate::snapshot::{HbaRule, Membership, PasswordKind, Role, Snapshot};
+use crate::model::snapshot::{HbaRule, Membership, PasswordKind, Role, Snapshot};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::{IpAddr, ToSocketAddrs};

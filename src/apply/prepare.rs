@@ -21,7 +21,7 @@ use super::guards::{listen_addresses_refusal, Guard, Refusal, SessionContext};
 use super::sql::{self, Statement};
 use crate::checks::facts::{alter_system_set, restore_parameter, set_list_statement, split_list};
 use crate::db::apply::{ApplyDbError, ApplySession};
-use crate::snapshot::Snapshot;
+use crate::model::snapshot::Snapshot;
 use postgres_protocol::escape::escape_literal;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;

@@ -625,8 +625,8 @@ mod tests {
     mod hostile_names {
         use super::*;
         use crate::checks;
+        use crate::model::snapshot::{Role, Snapshot, Target};
         use crate::policy::{Attestations, Policy};
-        use crate::snapshot::{Role, Snapshot, Target};
         use proptest::prelude::*;
 
         fn name() -> impl Strategy<Value = String> {
@@ -671,7 +671,7 @@ mod tests {
 
         fn snapshot(superuser: &str, user: &str) -> Snapshot {
             Snapshot {
-                schema_version: crate::snapshot::SCHEMA_VERSION,
+                schema_version: crate::model::snapshot::SCHEMA_VERSION,
                 collected_at: "2026-11-27T10:00:00Z".into(),
                 target: Target {
                     user: "postgres".into(),

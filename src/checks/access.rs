@@ -32,12 +32,12 @@ use super::managed::{self, Provider};
 use super::privileges::{FastMap, FastSet, Reach, RoleGraph, RoleSet, PUBLIC, READ_ALL_DATA};
 use super::{hba, phi, views};
 use super::{Check, Fix, Verdict};
-use crate::finding::{ApplyClass, FixPlan, Section, Severity};
-use crate::policy::Policy;
-use crate::snapshot::{
+use crate::model::finding::{ApplyClass, FixPlan, Section, Severity};
+use crate::model::snapshot::{
     AclItem, DatabaseFacts, DefaultAcl, Function, HbaRule, Membership, Policy as RlsPolicy,
     Relation, Role, Snapshot,
 };
+use crate::policy::Policy;
 use postgres_protocol::escape::escape_identifier;
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
@@ -1810,8 +1810,8 @@ impl CodeItem<'_> {
 }
 
 fn untrusted_code<'a>(
-    languages: &'a [crate::snapshot::Language],
-    extensions: &'a [crate::snapshot::Extension],
+    languages: &'a [crate::model::snapshot::Language],
+    extensions: &'a [crate::model::snapshot::Extension],
 ) -> Vec<CodeItem<'a>> {
     let langs = languages
         .iter()
@@ -2724,7 +2724,7 @@ fn push_read_path_key(out: &mut String, table: &str, rel: &Relation, via: &Via<'
 fn phi_read_paths<'r>(
     graph: &RoleGraph<'_>,
     rel: &'r Relation,
-    phi_columns: &[&'r crate::snapshot::Column],
+    phi_columns: &[&'r crate::model::snapshot::Column],
     suspects: &RoleSet,
 ) -> Vec<ReadPath<'r>> {
     let mut suspects = suspects.clone();
@@ -3475,8 +3475,8 @@ fn none_if_empty(text: &str) -> &str {
 #[cfg(test)]
 pub fn cases() -> Vec<super::testkit::Case> {
     use super::testkit::{base, db, hba, role, set, Case};
-    use crate::finding::Status;
-    use crate::snapshot::{FunctionReads, PolicyReadsRow};
+    use crate::model::finding::Status;
+    use crate::model::snapshot::{FunctionReads, PolicyReadsRow};
     use fixtures::*;
 
     let with_role = |r: Role| {
@@ -3571,7 +3571,7 @@ pub fn cases() -> Vec<super::testkit::Case> {
     cases.push(Case::new("PRIV-009", good, bad));
 
     // PRIV-010
-    let schema = |public: &str| crate::snapshot::Schema {
+    let schema = |public: &str| crate::model::snapshot::Schema {
         name: "public".into(),
         owner: "pg_database_owner".into(),
         acl: vec![acl("pg_database_owner", "UC"), acl(PUBLIC, public)],
@@ -3626,7 +3626,7 @@ pub fn cases() -> Vec<super::testkit::Case> {
     cases.push(Case::new("PRIV-012", good, bad));
 
     // PRIV-013
-    let language = |name: &str, trusted: bool| crate::snapshot::Language {
+    let language = |name: &str, trusted: bool| crate::model::snapshot::Language {
         name: name.into(),
         trusted,
         owner: "postgres".into(),
@@ -3724,7 +3724,7 @@ pub fn cases() -> Vec<super::testkit::Case> {
 #[cfg(test)]
 mod fixtures {
     use super::super::testkit::{base, db, role, table};
-    use crate::snapshot::{
+    use crate::model::snapshot::{
         AclItem, DatabaseFacts, Function, FunctionReads, Membership, Policy, PolicyReadsRow,
         Relation, Role, Snapshot,
     };
@@ -3854,8 +3854,8 @@ mod tests {
     use super::fixtures::*;
     use super::*;
     use crate::checks::testkit::{base, db, hba, role, set, table};
-    use crate::finding::Status;
-    use crate::snapshot::{FunctionReads, PolicyReadsRow};
+    use crate::model::finding::Status;
+    use crate::model::snapshot::{FunctionReads, PolicyReadsRow};
 
     const HOSTILE: &[&str] = &["a\"; DROP ROLE x; --", "line\nbreak", "pätiënt_ü"];
 
@@ -4205,10 +4205,10 @@ mod tests {
             ..Policy::default()
         };
         assert_eq!(eval(&NO_SHARED_ACCOUNTS, &s, &service).status, Status::Pass);
-        let session = |addr: &str| crate::snapshot::Session {
+        let session = |addr: &str| crate::model::snapshot::Session {
             usename: Some("bob".into()),
             client_addr: Some(addr.into()),
-            ..crate::snapshot::Session::default()
+            ..crate::model::snapshot::Session::default()
         };
         s.sessions = Some(vec![
             session("10.0.0.1"),
@@ -4251,7 +4251,7 @@ mod tests {
     fn public_schema_create_notes_the_old_default() {
         let mut s = base();
         s.target.server_version_num = Some(140010);
-        db(&mut s).schemas = Some(vec![crate::snapshot::Schema {
+        db(&mut s).schemas = Some(vec![crate::model::snapshot::Schema {
             name: "public".into(),
             owner: "postgres".into(),
             acl: vec![acl("postgres", "UC"), acl(PUBLIC, "UC")],
@@ -4614,24 +4614,24 @@ mod tests {
     #[test]
     fn untrusted_code_can_be_approved_and_dropped() {
         let mut s = base();
-        db(&mut s).languages = Some(vec![crate::snapshot::Language {
+        db(&mut s).languages = Some(vec![crate::model::snapshot::Language {
             name: "plpython3u".into(),
             trusted: false,
             owner: "postgres".into(),
             acl: Vec::new(),
         }]);
         db(&mut s).extensions = Some(vec![
-            crate::snapshot::Extension {
+            crate::model::snapshot::Extension {
                 name: "plpython3u".into(),
                 version: "1.0".into(),
                 schema: "pg_catalog".into(),
             },
-            crate::snapshot::Extension {
+            crate::model::snapshot::Extension {
                 name: "dblink".into(),
                 version: "1.2".into(),
                 schema: "public".into(),
             },
-            crate::snapshot::Extension {
+            crate::model::snapshot::Extension {
                 name: "pgcrypto".into(),
                 version: "1.3".into(),
                 schema: "public".into(),
@@ -4812,7 +4812,7 @@ mod tests {
     }
 
     /// A policy on patients with `using` that reads the row or not.
-    fn session_policy(roles: &[&str], reads: bool) -> crate::snapshot::Policy {
+    fn session_policy(roles: &[&str], reads: bool) -> crate::model::snapshot::Policy {
         let mut p = rls_policy("(CURRENT_USER IS NOT NULL)");
         p.roles = roles.iter().map(|r| (*r).to_string()).collect();
         p.reads_row = Some(PolicyReadsRow {
@@ -4822,7 +4822,7 @@ mod tests {
         p
     }
 
-    fn with_policies(policies: Vec<crate::snapshot::Policy>) -> Snapshot {
+    fn with_policies(policies: Vec<crate::model::snapshot::Policy>) -> Snapshot {
         let mut s = with_relations(vec![rls(patients("phi_owner"))]);
         add_roles(
             &mut s,

@@ -11,9 +11,9 @@ use super::facts::{
 };
 use super::phi;
 use super::{Check, Fix, Verdict};
-use crate::finding::{ApplyClass, FixPlan, Section, Severity};
+use crate::model::finding::{ApplyClass, FixPlan, Section, Severity};
+use crate::model::snapshot::{Column, DatabaseFacts, FileFact, HostFacts, Relation, Snapshot};
 use crate::policy::Policy;
-use crate::snapshot::{Column, DatabaseFacts, FileFact, HostFacts, Relation, Snapshot};
 use postgres_protocol::escape::escape_identifier;
 
 pub static CHECKS: &[&Check] = &[
@@ -990,7 +990,7 @@ fn log_file_mode(s: &Snapshot, _: &Policy) -> Result<Verdict, Verdict> {
 mod fixtures {
     //! Snapshot builders for this section's cases and tests.
     use crate::checks::testkit::{base, db, table};
-    use crate::snapshot::*;
+    use crate::model::snapshot::*;
 
     pub fn with_tables(tables: Vec<Relation>) -> Snapshot {
         let mut s = base();
@@ -1155,9 +1155,9 @@ mod tests {
     use super::fixtures::*;
     use super::*;
     use crate::checks::testkit::{base, db, table, with_settings};
-    use crate::finding::Status;
+    use crate::model::finding::Status;
+    use crate::model::snapshot::DatabaseFacts;
     use crate::policy::PolicyAcceptedRisk;
-    use crate::snapshot::DatabaseFacts;
 
     fn run(check: &Check, s: &Snapshot) -> Verdict {
         (check.evaluate)(s, &Policy::default())
@@ -1243,7 +1243,7 @@ mod tests {
             .contains("accepted in the policy: public.patients.ssn (by CISO until 2027-01-01)"));
         // A second plain-text column keeps the finding failing; only it is fixed.
         let mut two = patients("text");
-        two.columns.push(crate::snapshot::Column {
+        two.columns.push(crate::model::snapshot::Column {
             name: "mrn".into(),
             type_name: "text".into(),
             acl: Vec::new(),
@@ -1319,7 +1319,7 @@ mod tests {
         for name in ["a\"; DROP TABLE x; --", "new\nline", "zoë'; --"] {
             let mut rel = table(name, "o", &[("ssn", "text")]);
             rel.schema = name.into();
-            rel.columns.push(crate::snapshot::Column {
+            rel.columns.push(crate::model::snapshot::Column {
                 name: format!("{name}_ssn"),
                 type_name: "text".into(),
                 acl: Vec::new(),
@@ -1374,8 +1374,8 @@ mod tests {
         assert_eq!(v.objects, vec!["public.visits.mrn".to_string()]);
     }
 
-    fn phi_sample_gap(message: &str, grant: Option<&str>) -> crate::snapshot::Gap {
-        crate::snapshot::Gap {
+    fn phi_sample_gap(message: &str, grant: Option<&str>) -> crate::model::snapshot::Gap {
+        crate::model::snapshot::Gap {
             part: "phi_sample".into(),
             sqlstate: grant.map(|_| "42501".to_string()),
             message: message.into(),

@@ -19,9 +19,9 @@ use super::login_settings::{
 use super::phi::phi_relations;
 use super::privileges::{Reach, RoleGraph};
 use super::{Check, Fix, Verdict};
-use crate::finding::{ApplyClass, FixPlan, Section, Severity, Status};
+use crate::model::finding::{ApplyClass, FixPlan, Section, Severity, Status};
+use crate::model::snapshot::{Relation, Setting, Snapshot};
 use crate::policy::Policy;
-use crate::snapshot::{Relation, Setting, Snapshot};
 use postgres_protocol::escape::escape_identifier;
 use std::collections::BTreeSet;
 
@@ -1636,8 +1636,8 @@ const REPLICATION_LOGGING_RULES: &[Expect] = &[Expect {
 /// `public.patient_count()`: SECURITY DEFINER, owned by `phi_owner`, reads
 /// `public.patients` (pg_depend), executable by PUBLIC (the default ACL).
 #[cfg(test)]
-fn phi_definer() -> crate::snapshot::Function {
-    use crate::snapshot::{AclItem, Function, FunctionReads};
+fn phi_definer() -> crate::model::snapshot::Function {
+    use crate::model::snapshot::{AclItem, Function, FunctionReads};
     let execute = |grantee: &str| AclItem {
         grantee: grantee.into(),
         grantor: "phi_owner".into(),
@@ -1664,8 +1664,8 @@ fn phi_definer() -> crate::snapshot::Function {
 #[cfg(test)]
 pub fn cases() -> Vec<super::testkit::Case> {
     use super::testkit::{base, db, role, set, table, with_settings, Case};
-    use crate::finding::Status;
-    use crate::snapshot::{AclItem, Extension};
+    use crate::model::finding::Status;
+    use crate::model::snapshot::{AclItem, Extension};
 
     fn pgaudit_ready(extra: &[(&str, &str)]) -> Snapshot {
         let mut s = with_settings(&[("shared_preload_libraries", "pg_stat_statements,pgaudit")]);
@@ -1816,8 +1816,8 @@ mod tests {
     use super::super::testkit::{base, db, role, set, table, with_settings};
     use super::*;
     use crate::checks::facts::set_list_statement;
-    use crate::finding::Status;
-    use crate::snapshot::{AclItem, Membership};
+    use crate::model::finding::Status;
+    use crate::model::snapshot::{AclItem, Membership};
 
     fn eval(check: &Check, s: &Snapshot) -> Verdict {
         (check.evaluate)(s, &Policy::default())
@@ -1830,7 +1830,7 @@ mod tests {
             ("shared_preload_libraries", "pgaudit"),
             ("pgaudit.role", "auditor"),
         ]);
-        db(&mut s).extensions = Some(vec![crate::snapshot::Extension {
+        db(&mut s).extensions = Some(vec![crate::model::snapshot::Extension {
             name: "pgaudit".into(),
             version: "1.7".into(),
             schema: "public".into(),
@@ -1919,7 +1919,7 @@ mod tests {
         // A function that reads no PHI is not named.
         let mut harmless = s.clone();
         if let Some(f) = db(&mut harmless).functions.as_mut() {
-            f[0].reads = Some(crate::snapshot::FunctionReads::default());
+            f[0].reads = Some(crate::model::snapshot::FunctionReads::default());
         }
         assert_eq!(eval(&PGAUDIT_OBJECT_ROLE, &harmless).status, Status::Pass);
         // An older snapshot does not say what it reads: unknown, never pass.

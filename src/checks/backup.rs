@@ -12,9 +12,9 @@ use super::facts::{
 };
 use super::redact::describe_redacted;
 use super::{Check, Fix, Verdict};
-use crate::finding::{ApplyClass, FixPlan, Section, Severity};
+use crate::model::finding::{ApplyClass, FixPlan, Section, Severity};
+use crate::model::snapshot::{Setting, Snapshot};
 use crate::policy::Policy;
-use crate::snapshot::{Setting, Snapshot};
 use postgres_protocol::escape::escape_identifier;
 
 pub static CHECKS: &[&Check] = &[
@@ -497,7 +497,7 @@ pub static RESTORE_DRILL: Check = Check {
 #[cfg(test)]
 pub fn cases() -> Vec<super::testkit::Case> {
     use super::testkit::{base, with_settings, Case};
-    use crate::snapshot::Archiver;
+    use crate::model::snapshot::Archiver;
 
     let healthy = |archiver: Archiver| {
         let mut s = with_settings(&[("archive_mode", "on"), ("archive_timeout", "300")]);
@@ -549,8 +549,8 @@ pub fn cases() -> Vec<super::testkit::Case> {
 mod tests {
     use super::super::testkit::{base, set, with_settings};
     use super::*;
-    use crate::finding::Status;
-    use crate::snapshot::Archiver;
+    use crate::model::finding::Status;
+    use crate::model::snapshot::Archiver;
 
     fn eval(check: &Check, s: &Snapshot) -> Verdict {
         (check.evaluate)(s, &Policy::default())

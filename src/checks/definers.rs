@@ -11,8 +11,8 @@
 
 use super::phi;
 use super::privileges::{FastMap, Reach, RoleGraph, RoleSet};
+use crate::model::snapshot::{Function, Relation};
 use crate::policy::Policy;
-use crate::snapshot::{Function, Relation};
 use postgres_protocol::escape::escape_identifier;
 
 /// `"schema".name(argument types)`: how checks name a function.

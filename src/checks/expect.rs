@@ -15,8 +15,8 @@ use super::facts::{
 };
 use super::login_settings::{self, base_setting, is_settable, SCOPE_NOTE};
 use super::Verdict;
-use crate::finding::{ApplyClass, FixPlan};
-use crate::snapshot::Snapshot;
+use crate::model::finding::{ApplyClass, FixPlan};
+use crate::model::snapshot::Snapshot;
 
 /// A setting, what a good value looks like, and what the fix sets.
 #[derive(Clone, Copy)]
@@ -185,7 +185,7 @@ mod tests {
     use super::*;
     use crate::checks::facts::is_on;
     use crate::checks::testkit::with_settings;
-    use crate::finding::Status;
+    use crate::model::finding::Status;
 
     const RULES: &[Expect] = &[
         Expect {

@@ -8,9 +8,9 @@
 //! nor any section file.
 
 use super::{managed, Verdict};
-use crate::finding::{ApplyClass, FixPlan, Status};
+use crate::model::finding::{ApplyClass, FixPlan, Status};
+use crate::model::snapshot::{Role, Setting, Snapshot};
 use crate::policy::Policy;
-use crate::snapshot::{Role, Setting, Snapshot};
 use postgres_protocol::escape::{escape_identifier, escape_literal};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;

@@ -12,8 +12,8 @@
 use super::facts::{part_missing, scanner_role};
 use super::managed;
 use super::Verdict;
-use crate::finding::{ApplyClass, ConfigEdit, FixPlan};
-use crate::snapshot::{HbaRule, IdentMapping, Membership, Snapshot};
+use crate::model::finding::{ApplyClass, ConfigEdit, FixPlan};
+use crate::model::snapshot::{HbaRule, IdentMapping, Membership, Snapshot};
 use postgres_protocol::escape::escape_identifier;
 use std::collections::{BTreeSet, VecDeque};
 use std::net::IpAddr;

@@ -31,7 +31,7 @@
 use super::facts::{missing_part, need_setting};
 use super::privileges::{Reach, RoleGraph, RoleSet};
 use super::Verdict;
-use crate::snapshot::{Function, RoleSetting, Setting, Snapshot};
+use crate::model::snapshot::{Function, RoleSetting, Setting, Snapshot};
 use postgres_protocol::escape::{escape_identifier, escape_literal};
 use std::collections::BTreeSet;
 
@@ -617,8 +617,8 @@ mod tests {
     //! in each scope, the scopes that must be ignored, and the fix.
     use super::*;
     use crate::checks::testkit::{all_cases, judge, role, set_from};
-    use crate::finding::Status::{self, Fail, Warn};
-    use crate::snapshot::{AclItem, DatabaseAccess};
+    use crate::model::finding::Status::{self, Fail, Warn};
+    use crate::model::snapshot::{AclItem, DatabaseAccess};
 
     /// (check, parameter, a bad value, a good value, the status the bad value gives).
     const TRAPS: &[(&str, &str, &str, &str, Status)] = &[
@@ -809,7 +809,7 @@ mod tests {
     fn connect_through_a_group_counts_and_superusers_always_connect() {
         let mut s = good("AUD-009");
         if let Some(m) = s.memberships.as_mut() {
-            m.push(crate::snapshot::Membership {
+            m.push(crate::model::snapshot::Membership {
                 role: "postgres".into(),
                 member: "app".into(),
                 admin_option: false,

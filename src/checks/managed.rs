@@ -18,8 +18,8 @@
 
 use super::facts::{describe, need_setting, value};
 use super::{Check, Verdict};
-use crate::finding::{ApplyClass, FixPlan};
-use crate::snapshot::{Membership, Role, Snapshot};
+use crate::model::finding::{ApplyClass, FixPlan};
+use crate::model::snapshot::{Membership, Role, Snapshot};
 use std::collections::BTreeSet;
 use std::ops::Bound;
 
@@ -772,7 +772,7 @@ mod tests {
     use super::*;
     use crate::checks::testkit::{all_cases, judge, judge_with, managed, role, set, with_settings};
     use crate::checks::{evaluate_one, find, registry};
-    use crate::finding::{Finding, Status};
+    use crate::model::finding::{Finding, Status};
     use crate::policy::Policy;
 
     const PROVIDERS: [Provider; 4] = Provider::ALL;
@@ -1057,7 +1057,7 @@ mod tests {
             }));
         }
         if let Some(m) = s.memberships.as_mut() {
-            m.push(crate::snapshot::Membership {
+            m.push(crate::model::snapshot::Membership {
                 role: "rds_superuser".into(),
                 member: "app".into(),
                 admin_option: false,

@@ -35,9 +35,11 @@ pub mod transit;
 pub mod versions;
 pub mod views;
 
-use crate::finding::{AcceptedRisk, ApplyClass, Finding, FixPlan, Section, Severity, Status};
+use crate::model::finding::{
+    AcceptedRisk, ApplyClass, Finding, FixPlan, Section, Severity, Status,
+};
+use crate::model::snapshot::Snapshot;
 use crate::policy::{Attestations, Policy, PolicyAcceptedRisk};
-use crate::snapshot::Snapshot;
 
 /// A check's conclusion before the policy's accepted risks and attestations
 /// are applied.
@@ -534,10 +536,10 @@ mod tests {
         assert!(f.evidence.contains("from PostgreSQL 18"), "{}", f.evidence);
         // The public schema's CREATE for PUBLIC was the default before 15.
         let mut s = on_major(PG13, &[]);
-        testkit::db(&mut s).schemas = Some(vec![crate::snapshot::Schema {
+        testkit::db(&mut s).schemas = Some(vec![crate::model::snapshot::Schema {
             name: "public".into(),
             owner: "postgres".into(),
-            acl: vec![crate::snapshot::AclItem {
+            acl: vec![crate::model::snapshot::AclItem {
                 grantee: "PUBLIC".into(),
                 grantor: "postgres".into(),
                 privileges: "UC".into(),

@@ -20,8 +20,8 @@
 //! other matched name whatever its type (an integer mrn is still the
 //! record number) stay candidates.
 
+use crate::model::snapshot::{Column, Relation};
 use crate::policy::Policy;
-use crate::snapshot::{Column, Relation};
 
 /// What one word of a name can contribute to a PHI match.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -368,7 +368,7 @@ fn boundary(prev: u8, here: u8) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::snapshot::Column;
+    use crate::model::snapshot::Column;
 
     fn rel(schema: &str, name: &str, cols: &[&str]) -> Relation {
         Relation {

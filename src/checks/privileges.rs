@@ -25,7 +25,7 @@
 //! role gives it. PostgreSQL forbids membership cycles; a hand-edited snapshot
 //! with one still terminates (the cycle's closure is then partial).
 
-use crate::snapshot::{AclItem, Column, Membership, Relation, Role};
+use crate::model::snapshot::{AclItem, Column, Membership, Relation, Role};
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
 
@@ -549,7 +549,7 @@ fn paths_toward(members_of: &[Vec<(usize, Edge)>], superusers: &RoleSet) -> Vec<
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::snapshot::AclItem;
+    use crate::model::snapshot::AclItem;
 
     fn role(name: &str, edit: impl FnOnce(&mut Role)) -> Role {
         let mut r = Role {

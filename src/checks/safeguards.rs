@@ -15,9 +15,9 @@ use super::facts::{
 use super::redact::redact_command;
 use super::versions::{self, MajorRelease};
 use super::{Check, Fix, Verdict};
-use crate::finding::{ApplyClass, FixPlan, Section, Severity};
+use crate::model::finding::{ApplyClass, FixPlan, Section, Severity};
+use crate::model::snapshot::{Extension, Snapshot};
 use crate::policy::Policy;
-use crate::snapshot::{Extension, Snapshot};
 use postgres_protocol::escape::{escape_identifier, escape_literal};
 
 pub static CHECKS: &[&Check] = &[
@@ -952,8 +952,8 @@ pub fn cases() -> Vec<super::testkit::Case> {
 mod tests {
     use super::super::testkit::{base, db, set, with_settings};
     use super::*;
-    use crate::finding::Status;
-    use crate::snapshot::FileSettingProblem;
+    use crate::model::finding::Status;
+    use crate::model::snapshot::FileSettingProblem;
 
     fn eval(check: &Check, s: &Snapshot) -> Verdict {
         (check.evaluate)(s, &Policy::default())

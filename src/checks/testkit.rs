@@ -4,9 +4,9 @@
 
 use super::managed::Provider;
 use super::{evaluate_one, find, Check};
-use crate::finding::{Attestation, Finding, Status};
+use crate::model::finding::{Attestation, Finding, Status};
+use crate::model::snapshot::*;
 use crate::policy::{Attestations, Policy};
-use crate::snapshot::*;
 use std::collections::BTreeMap;
 
 /// A passing and a failing fixture for one check.

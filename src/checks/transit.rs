@@ -23,9 +23,11 @@ use super::hba::{self, Groups, Line, Who};
 use super::login_settings::{self, Layer, Origin, PerRole};
 use super::managed::{self, Provider};
 use super::{Check, Fix, Verdict};
-use crate::finding::{ApplyClass, ConfigEdit, FixPlan, Section, Severity, Status};
+use crate::model::finding::{ApplyClass, ConfigEdit, FixPlan, Section, Severity, Status};
+use crate::model::snapshot::{
+    HbaRule, IdentMapping, PasswordKind, Role, Session, Setting, Snapshot,
+};
 use crate::policy::Policy;
-use crate::snapshot::{HbaRule, IdentMapping, PasswordKind, Role, Session, Setting, Snapshot};
 use postgres_protocol::escape::{escape_identifier, escape_literal};
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
@@ -2468,7 +2470,7 @@ fn idle_timeouts_plan(s: &Snapshot, verdict: &Verdict) -> FixPlan {
 mod fixtures {
     //! Snapshot builders for this section's cases and tests.
     use crate::checks::testkit::{base, hba, role, set, set_from};
-    use crate::snapshot::*;
+    use crate::model::snapshot::*;
 
     pub const NET: Option<(&str, &str)> = Some(("10.0.0.0", "255.0.0.0"));
     pub const ANYWHERE: Option<(&str, &str)> = Some(("0.0.0.0", "0.0.0.0"));
@@ -2578,7 +2580,7 @@ mod fixtures {
 #[cfg(test)]
 pub fn cases() -> Vec<super::testkit::Case> {
     use super::testkit::{base, hba, set, with_settings, Case};
-    use crate::snapshot::{IdentMapping, PasswordKind};
+    use crate::model::snapshot::{IdentMapping, PasswordKind};
     use fixtures::*;
 
     let hba_case = |id: &'static str, bad_rule: HbaRule| {
@@ -2769,8 +2771,8 @@ mod tests {
     use super::fixtures::*;
     use super::*;
     use crate::checks::testkit::{base, hba, role, set, with_settings};
-    use crate::finding::Status;
-    use crate::snapshot::{Membership, RoleSetting, Snapshot};
+    use crate::model::finding::Status;
+    use crate::model::snapshot::{Membership, RoleSetting, Snapshot};
 
     fn run(check: &Check, s: &Snapshot) -> Verdict {
         (check.evaluate)(s, &Policy::default())

@@ -7,8 +7,8 @@
 //! SELECT from the view reads every row. Pure: works on snapshot facts only.
 
 use super::phi;
+use crate::model::snapshot::{Relation, Role};
 use crate::policy::Policy;
-use crate::snapshot::{Relation, Role};
 use std::collections::HashMap;
 
 /// A view that reads PHI tables as an owner who bypasses their RLS.

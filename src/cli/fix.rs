@@ -13,7 +13,7 @@ use crate::apply::{
 };
 use crate::checks;
 use crate::db::conninfo::ConnParams;
-use crate::finding::Status;
+use crate::model::finding::Status;
 use crate::policy::Policy;
 use crate::untrusted;
 use anyhow::{bail, Context};

@@ -206,7 +206,7 @@ fn long_version() -> &'static str {
             env!("CARGO_PKG_VERSION"),
             crate::checks::CATALOGUE_IDS.len(),
             crate::output::SCAN_SCHEMA,
-            crate::snapshot::SCHEMA_VERSION,
+            crate::model::snapshot::SCHEMA_VERSION,
         )
     })
 }

@@ -3,7 +3,7 @@
 //! examined.
 
 use super::VerifyArgs;
-use crate::finding::Status;
+use crate::model::finding::Status;
 use crate::report::{normalise_fingerprint, verify_pdf, VerifyOutcome};
 use crate::untrusted;
 use anyhow::{bail, Context};

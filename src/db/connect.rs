@@ -27,7 +27,7 @@
 
 use crate::db::conninfo::{ConnParams, SslMode};
 use crate::db::tls::{describe_certificate, CapturedCertificate, MakePgTls, PgTlsStream, TlsError};
-use crate::snapshot::{Target, TlsInfo};
+use crate::model::snapshot::{Target, TlsInfo};
 use std::error::Error as _;
 use std::io;
 use std::net::IpAddr;

@@ -15,7 +15,7 @@
 //! Reads local files only; must not import `checks` or `ui`, and never
 //! talks to the server. Owner names come from `/etc/passwd` (no libc).
 
-use crate::snapshot::{FileFact, HostFacts, Snapshot};
+use crate::model::snapshot::{FileFact, HostFacts, Snapshot};
 use std::fs;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
@@ -150,7 +150,7 @@ fn parse_passwd_line(line: &str) -> Option<(u32, String)> {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use crate::snapshot::Setting;
+    use crate::model::snapshot::Setting;
     use std::collections::BTreeMap;
     use std::os::unix::fs::PermissionsExt;
 

@@ -6,7 +6,7 @@
 //! - [`tls`] is our `TlsConnect` over native-tls: libpq's sslmode semantics and
 //!   capture of the server certificate.
 //! - [`connect`] opens a session and records what the connection really was.
-//! - [`collect`] reads every fact into a [`crate::snapshot::Snapshot`] in a
+//! - [`collect`] reads every fact into a [`crate::model::snapshot::Snapshot`] in a
 //!   read-only transaction, in a constant number of round trips.
 //!
 //! Must not import `checks`, `ui` or `report`.

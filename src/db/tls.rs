@@ -47,7 +47,7 @@
 //! `SCRAM-SHA-256-PLUS`, which ties the password exchange to this TLS session.
 
 use crate::db::conninfo::{ConnParams, SslMode};
-use crate::snapshot::CertificateInfo;
+use crate::model::snapshot::CertificateInfo;
 use sha2::{Digest, Sha256};
 use std::future::Future;
 use std::io;

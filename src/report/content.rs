@@ -13,7 +13,7 @@ use super::layout::{
     CONTENT_BOTTOM, CONTENT_TOP, CONTENT_WIDTH, MARGIN_X, PAGE_HEIGHT, PAGE_WIDTH,
 };
 use super::ReportInput;
-use crate::finding::{ApplyClass, Finding, Section, Severity, Status, Summary};
+use crate::model::finding::{ApplyClass, Finding, Section, Severity, Status, Summary};
 use crate::output::{summarise_objects, ScanReport, OBJECTS_SHOWN};
 use crate::untrusted;
 use printpdf::Op;
@@ -656,7 +656,7 @@ impl<'a> ReportWriter<'a, '_> {
             }
             let summary = Summary::of(findings.iter().copied());
             let mut safeguard = vec![Span::new(
-                crate::hipaa::citation_name(citation).unwrap_or("—"),
+                crate::model::hipaa::citation_name(citation).unwrap_or("—"),
                 CELL,
             )];
             safeguard.push(Span::new("\n", CELL));

@@ -6,7 +6,7 @@
 use super::app::{AttestDraft, Command};
 use super::theme::{self, space};
 use super::widgets;
-use crate::finding::Attestation;
+use crate::model::finding::Attestation;
 use eframe::egui;
 use egui::{RichText, TextEdit, Ui};
 

@@ -13,7 +13,7 @@ use super::app::{AttestDraft, Command};
 use super::attest_ui;
 use super::theme::{self, space};
 use super::widgets;
-use crate::finding::{ApplyClass, Finding, FixPlan, Status};
+use crate::model::finding::{ApplyClass, Finding, FixPlan, Status};
 use crate::untrusted;
 use eframe::egui;
 use egui::{RichText, Ui};
@@ -507,7 +507,7 @@ fn apply_facts_ui(ui: &mut Ui, plan: &FixPlan) {
     }
 }
 
-fn config_edit_ui(ui: &mut Ui, edit: &crate::finding::ConfigEdit) {
+fn config_edit_ui(ui: &mut Ui, edit: &crate::model::finding::ConfigEdit) {
     ui.add_space(space::S);
     ui.label(
         RichText::new(format!(

@@ -2,7 +2,7 @@
 //! Markdown file per section in `assets/guide/`, compiled into the binary so
 //! the walkthrough works offline. Must not import other ui modules.
 
-use crate::finding::Section;
+use crate::model::finding::Section;
 
 /// The Markdown explanation of a guide section.
 pub fn section_markdown(section: Section) -> &'static str {

@@ -3,7 +3,7 @@
 //! every caller puts a word next to it.
 
 use super::theme::{NoticeKind, Palette};
-use crate::finding::Status;
+use crate::model::finding::Status;
 use eframe::egui;
 use egui::{pos2, vec2, Color32, Painter, Pos2, Rect, Sense, Shape, Stroke, Ui};
 

@@ -13,9 +13,9 @@
 use crate::apply::{Applier, ChangeLog, ChangeLogEntry, Confirmation, Preview};
 use crate::db::conninfo::ConnParams;
 use crate::demo::{DemoCluster, DemoError, DemoStage, Discovery};
+use crate::model::snapshot::Snapshot;
 use crate::report::{build_signed_report, ReportInput, SigningIdentity};
 use crate::session::SessionFile;
-use crate::snapshot::Snapshot;
 use crate::untrusted;
 use eframe::egui;
 use std::path::{Path, PathBuf};

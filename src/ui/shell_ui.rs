@@ -378,7 +378,7 @@ pub fn scan_progress_ui(ui: &mut Ui, scan: &ScanState) -> Option<Command> {
 fn rail_panel_ui(
     ui: &mut Ui,
     app: &App,
-    current: Option<crate::finding::Section>,
+    current: Option<crate::model::finding::Section>,
     on_overview: bool,
     out: &mut Vec<Command>,
 ) {
@@ -425,11 +425,12 @@ fn detail_panel_ui(ui: &mut Ui, app: &mut App, out: &mut Vec<Command>) {
                         .and_then(|r| r.notes.get(&finding.id))
                         .map_or("", String::as_str);
                     // The draft is taken out while drawn and put back after.
-                    let mut draft = (finding.status == crate::finding::Status::Manual).then(|| {
-                        app.drafts
-                            .remove(&finding.id)
-                            .unwrap_or_else(super::app::new_draft)
-                    });
+                    let mut draft =
+                        (finding.status == crate::model::finding::Status::Manual).then(|| {
+                            app.drafts
+                                .remove(&finding.id)
+                                .unwrap_or_else(super::app::new_draft)
+                        });
                     let apply = if app.apply_busy() {
                         ApplyAvailability::Busy
                     } else if app.can_apply() {
@@ -455,11 +456,11 @@ fn detail_panel_ui(ui: &mut Ui, app: &mut App, out: &mut Vec<Command>) {
 fn section_panel_ui(
     ui: &mut Ui,
     app: &mut App,
-    section: crate::finding::Section,
+    section: crate::model::finding::Section,
     out: &mut Vec<Command>,
 ) {
     let live = app.results.as_ref().is_some_and(|r| r.source.is_server());
-    let findings: &[crate::finding::Finding] = match &app.results {
+    let findings: &[crate::model::finding::Finding] = match &app.results {
         Some(results) => &results.findings,
         None => &[],
     };

@@ -5,7 +5,7 @@
 //! word as well as a colour, so the screen reads the same without colour.
 //! Must not import `db`, `checks` or any other ui module.
 
-use crate::finding::{Severity, Status};
+use crate::model::finding::{Severity, Status};
 use eframe::egui;
 use egui::{Color32, CornerRadius, FontFamily, FontId, Margin, RichText, Stroke, TextStyle};
 use serde::{Deserialize, Serialize};

@@ -8,7 +8,7 @@
 //! suggestion and the lesson's "Try it" steps agree. Pure: no drawing, no state; must not import other ui
 //! modules.
 
-use crate::finding::{Finding, Section, Status};
+use crate::model::finding::{Finding, Section, Status};
 
 /// A section's lesson, as Markdown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -135,7 +135,7 @@ pub fn next_step_text(step: &NextStep<'_>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::finding::{FixPlan, Severity};
+    use crate::model::finding::{FixPlan, Severity};
 
     fn finding(id: &str, section: Section, status: Status, fix: bool) -> Finding {
         Finding {

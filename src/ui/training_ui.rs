@@ -10,7 +10,7 @@ use super::theme::{self, space};
 use super::training::{self, NextStep};
 use super::walkthrough_ui::ordered_findings;
 use super::widgets;
-use crate::finding::{Finding, Section};
+use crate::model::finding::{Finding, Section};
 use eframe::egui;
 use egui::{RichText, Ui};
 

@@ -10,8 +10,8 @@ use super::icons;
 use super::theme::{self, space};
 use super::training_ui;
 use super::widgets;
-use crate::finding::{Finding, Section, Status, Summary};
-use crate::snapshot::Snapshot;
+use crate::model::finding::{Finding, Section, Status, Summary};
+use crate::model::snapshot::Snapshot;
 use crate::untrusted;
 use eframe::egui;
 use egui::text::LayoutJob;
@@ -431,7 +431,7 @@ fn worst_status(open: &[&&Finding]) -> Status {
 
 /// The standard's name for a citation, where we know it.
 pub fn citation_name(citation: &str) -> &'static str {
-    crate::hipaa::citation_name(citation).unwrap_or("")
+    crate::model::hipaa::citation_name(citation).unwrap_or("")
 }
 
 fn gaps_ui(ui: &mut Ui, snapshot: &Snapshot) {

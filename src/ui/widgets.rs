@@ -4,7 +4,7 @@
 
 use super::icons;
 use super::theme::{self, space, NoticeKind, Palette};
-use crate::finding::{Severity, Status};
+use crate::model::finding::{Severity, Status};
 use eframe::egui;
 use egui::{Response, RichText, TextEdit, Ui};
 

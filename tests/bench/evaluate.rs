@@ -21,9 +21,9 @@ use bench_env::{benchmarking, env_count};
 use catalog::{Layout, Scale};
 use criterion::{criterion_group, criterion_main, Criterion};
 use pgsafeguard::checks;
+use pgsafeguard::model::snapshot::Snapshot;
 use pgsafeguard::output::ScanReport;
 use pgsafeguard::policy::{Attestations, Policy};
-use pgsafeguard::snapshot::Snapshot;
 use std::hint::black_box;
 use std::time::Instant;
 

@@ -33,7 +33,7 @@ use catalog::{Layout, Scale};
 use eframe::egui;
 use egui_kittest::kittest::Queryable;
 use egui_kittest::Harness;
-use pgsafeguard::finding::Finding;
+use pgsafeguard::model::finding::Finding;
 use pgsafeguard::session::SessionFile;
 use pgsafeguard::ui::app::{App, Command};
 use std::path::PathBuf;

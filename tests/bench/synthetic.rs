@@ -11,7 +11,7 @@
 #![allow(dead_code)]
 
 use crate::catalog::{self, Grant, Kind, Layout, Password, RelationSpec, OWNER, OWNER_LETTERS};
-use pgsafeguard::snapshot::{
+use pgsafeguard::model::snapshot::{
     AclItem, Archiver, Column, DatabaseFacts, DatabaseStat, Extension, Function, FunctionReads,
     HbaRule, Language, Membership, PasswordKind, Policy, PolicyReadsRow, Relation, Role, Schema,
     Session, Setting, Snapshot, Target, TlsInfo, SCHEMA_VERSION,

@@ -15,9 +15,9 @@ use super::{membership_plan, missing_facts_plan, need_graph, sorted, Approved, L
 use crate::checks::facts::{sample, scanner_role};
 use crate::checks::privileges::{Reach, RoleGraph};
 use crate::checks::{Check, Fix, Verdict};
-use crate::finding::{FixPlan, Section, Severity};
+use crate::model::finding::{FixPlan, Section, Severity};
+use crate::model::snapshot::{Membership, Snapshot};
 use crate::policy::Policy;
-use crate::snapshot::{Membership, Snapshot};
 
 const READ_ALL_STATS: &str = "pg_read_all_stats";
 
@@ -203,7 +203,7 @@ pub fn cases() -> Vec<crate::checks::testkit::Case> {
 mod tests {
     use super::*;
     use crate::checks::testkit::judge;
-    use crate::finding::Status;
+    use crate::model::finding::Status;
 
     #[test]
     fn chains_are_followed_and_the_scanner_is_named() {

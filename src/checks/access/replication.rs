@@ -11,9 +11,9 @@ use super::{attribute_plan, need_roles, per_database, sorted, REPLICATION};
 use crate::checks::facts::{part_missing, sample};
 use crate::checks::phi;
 use crate::checks::{Check, Fix, Verdict};
-use crate::finding::{FixPlan, Section, Severity};
+use crate::model::finding::{FixPlan, Section, Severity};
+use crate::model::snapshot::{DatabaseFacts, Publication, Relation, Snapshot};
 use crate::policy::Policy;
-use crate::snapshot::{DatabaseFacts, Publication, Relation, Snapshot};
 use std::collections::BTreeMap;
 
 pub static REPLICATION_PHI: Check = Check {
@@ -257,7 +257,7 @@ pub fn cases() -> Vec<crate::checks::testkit::Case> {
 mod tests {
     use super::*;
     use crate::checks::testkit::{judge, judge_with};
-    use crate::finding::Status;
+    use crate::model::finding::Status;
 
     #[test]
     fn publications_of_phi_tables_and_slots_are_evidence() {
@@ -286,7 +286,7 @@ mod tests {
             p[0].all_tables = true;
             p[0].tables.clear();
         }
-        let slot = |name: &str, logical: bool| crate::snapshot::ReplicationSlot {
+        let slot = |name: &str, logical: bool| crate::model::snapshot::ReplicationSlot {
             name: name.into(),
             slot_type: if logical { "logical" } else { "physical" }.into(),
             plugin: logical.then(|| "pgoutput".into()),

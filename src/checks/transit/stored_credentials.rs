@@ -9,9 +9,9 @@
 
 use crate::checks::facts::{listing, part_missing};
 use crate::checks::{Check, Fix, Verdict};
-use crate::finding::{ApplyClass, FixPlan, Section, Severity};
+use crate::model::finding::{ApplyClass, FixPlan, Section, Severity};
+use crate::model::snapshot::{DatabaseFacts, ForeignServer, Snapshot, Subscription, UserMapping};
 use crate::policy::Policy;
-use crate::snapshot::{DatabaseFacts, ForeignServer, Snapshot, Subscription, UserMapping};
 use postgres_protocol::escape::escape_identifier;
 
 pub static STORED_CREDENTIALS: Check = Check {
@@ -295,7 +295,7 @@ pub fn cases() -> Vec<crate::checks::testkit::Case> {
 mod tests {
     use super::*;
     use crate::checks::testkit::{db, judge, outside_quotes};
-    use crate::finding::Status;
+    use crate::model::finding::Status;
 
     fn bad() -> Snapshot {
         cases().remove(0).bad

@@ -11,7 +11,7 @@
 //!
 //! Pure code: no I/O, nothing from `db` or `checks`.
 
-use crate::snapshot::AclItem;
+use crate::model::snapshot::AclItem;
 
 /// The grantee name used for an empty grantee (the PUBLIC pseudo-role).
 pub const PUBLIC: &str = "PUBLIC";

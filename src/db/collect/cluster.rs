@@ -9,7 +9,7 @@
 use super::acl::parse_acl;
 use super::part::{get, single_row, text_list, utc_text, DecodeError, Part, Staging};
 use super::redact::redact_setting;
-use crate::snapshot::{
+use crate::model::snapshot::{
     Archiver, DatabaseAccess, DatabaseStat, FileSettingProblem, HbaRule, IdentMapping, Membership,
     Role, RoleSetting, Session, Setting,
 };

@@ -11,7 +11,7 @@
 use super::acl::parse_acl;
 use super::node_tree::reads_outer_row;
 use super::part::{get, text_list, user_schema, DecodeError, Part, Staging};
-use crate::snapshot::{
+use crate::model::snapshot::{
     Column, DatabaseFacts, DefaultAcl, Extension, Function, FunctionReads, Language, Policy,
     PolicyReadsRow, Relation, Schema,
 };
@@ -457,7 +457,7 @@ fn store_views_with_literal_keys(rows: &[Row], staging: &mut Staging) -> Result<
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use crate::snapshot::Relation;
+    use crate::model::snapshot::Relation;
 
     fn relation(oid: u32) -> Relation {
         Relation {

@@ -6,7 +6,7 @@
 //! something else (a timeout, a broken catalog), and the message says so.
 
 use super::pipeline::PartFailure;
-use crate::snapshot::Gap;
+use crate::model::snapshot::Gap;
 use postgres_protocol::escape::escape_identifier;
 
 /// SQLSTATE of a statement cancelled by `statement_timeout`.

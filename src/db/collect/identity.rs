@@ -5,7 +5,7 @@
 use super::part::{get, text_list, DecodeError};
 use super::passwords::{self, FunctionState};
 use super::CollectError;
-use crate::snapshot::TlsInfo;
+use crate::model::snapshot::TlsInfo;
 use tokio_postgres::Row;
 
 /// Who the scanner is and what it may see, read in round 1.

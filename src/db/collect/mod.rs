@@ -1,7 +1,7 @@
 //! The snapshot collector: every fact a scan needs, read in one read-only
 //! transaction in a constant number of round trips.
 //!
-//! Owns the catalog queries and their decoding into [`crate::snapshot`]
+//! Owns the catalog queries and their decoding into [`crate::model::snapshot`]
 //! types. Must not import `checks`, `ui` or `report`, and never writes: the
 //! session is read-only, the transaction is `READ ONLY` and ends in ROLLBACK.
 //!
@@ -70,7 +70,7 @@ pub use acl::{parse_acl, parse_acl_item, AclParseError};
 pub use passwords::SCANNER_ROLE_SCRIPT;
 pub use redact::redact_conninfo;
 
-use crate::snapshot::{
+use crate::model::snapshot::{
     Archiver, DatabaseAccess, DatabaseFacts, DatabaseStat, FileSettingProblem, Gap, HbaRule,
     IdentMapping, Membership, PasswordKind, ReplicationSlot, Role, RoleSetting, Session, Setting,
     Snapshot, Subscription, TlsInfo,

@@ -16,7 +16,7 @@
 use super::identity::Identity;
 use super::part::{get, text_list, DecodeError, Part, Staging};
 use super::passwords::{shell_word, FunctionState, SCANNER_ROLE_SCRIPT};
-use crate::snapshot::{
+use crate::model::snapshot::{
     ForeignServer, Gap, LargeObjectOwner, Publication, ReplicationSlot, Subscription, UserMapping,
 };
 use postgres_protocol::escape::escape_literal;

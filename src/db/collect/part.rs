@@ -8,7 +8,7 @@
 //! extra query in the middle of the pipeline.
 
 use super::acl::AclParseError;
-use crate::snapshot::{Column, DatabaseFacts};
+use crate::model::snapshot::{Column, DatabaseFacts};
 use std::collections::BTreeMap;
 use tokio_postgres::types::FromSql;
 use tokio_postgres::Row;
@@ -17,7 +17,7 @@ use tokio_postgres::Row;
 pub(super) type Store = fn(&[Row], &mut Staging) -> Result<(), DecodeError>;
 
 /// One query of the scan; its name is the snapshot field it fills and the
-/// `part` of the [`crate::snapshot::Gap`] recorded when it fails.
+/// `part` of the [`crate::model::snapshot::Gap`] recorded when it fails.
 pub(super) struct Part {
     pub name: &'static str,
     pub sql: String,

@@ -16,7 +16,7 @@
 //! Pure code plus the part's SQL; round 1's columns are in `identity`.
 
 use super::part::{get, DecodeError, Part, Staging};
-use crate::snapshot::{Gap, PasswordKind};
+use crate::model::snapshot::{Gap, PasswordKind};
 use postgres_protocol::escape::escape_identifier;
 use std::collections::BTreeMap;
 use tokio_postgres::Row;

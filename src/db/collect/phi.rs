@@ -39,7 +39,7 @@
 
 use super::part::{get, user_schema, DecodeError, Part, Staging};
 use super::pipeline::PartOutcome;
-use crate::snapshot::{Gap, PhiSample};
+use crate::model::snapshot::{Gap, PhiSample};
 use postgres_protocol::escape::{escape_identifier, escape_literal};
 use std::collections::BTreeMap;
 use tokio_postgres::Row;

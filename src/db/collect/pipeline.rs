@@ -41,7 +41,7 @@ enum Statement {
     Query(String),
 }
 
-/// Why one part's query failed; it becomes a [`crate::snapshot::Gap`].
+/// Why one part's query failed; it becomes a [`crate::model::snapshot::Gap`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) struct PartFailure {
     pub sqlstate: Option<String>,

@@ -6,11 +6,11 @@
 //! rest of the value (host, sslmode, the command itself) stays, because checks
 //! read it. Pure code.
 
-use crate::redact::redact_command;
-use crate::snapshot::Setting;
+use crate::model::redact::redact_command;
+use crate::model::snapshot::Setting;
 
 /// What a removed password is replaced with.
-pub const REDACTED: &str = crate::redact::MASK;
+pub const REDACTED: &str = crate::model::redact::MASK;
 
 /// Settings whose values are connection strings.
 const CONNINFO_SETTINGS: &[&str] = &["primary_conninfo"];
