@@ -265,7 +265,7 @@ fn drop_stored_credentials(s: &Snapshot, verdict: &Verdict) -> FixPlan {
 }
 
 #[cfg(test)]
-pub fn cases() -> Vec<crate::checks::testkit::Case> {
+pub(super) fn cases() -> Vec<crate::checks::testkit::Case> {
     use crate::checks::testkit::{base, db, Case};
     let with = |options: Vec<String>| {
         let mut s = base();
