@@ -147,7 +147,9 @@ fn config_file_modes(s: &Snapshot, _: &Policy) -> Result<Verdict, Verdict> {
     )))
 }
 
-/// A path quoted for a POSIX shell.
+/// A path quoted for a POSIX shell. Always single quotes: `shlex::try_quote`
+/// leaves plain names bare and double-quotes names with `'`, which would
+/// change the commands this fix shows.
 fn shell_quote(path: &str) -> String {
     format!("'{}'", path.replace('\'', "'\\''"))
 }
