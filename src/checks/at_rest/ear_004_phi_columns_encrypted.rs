@@ -1,0 +1,254 @@
+//! EAR-004: whether columns named like PHI in PHI tables hold pgcrypto
+//! ciphertext rather than plain text.
+
+use super::column_encryption::encrypt_columns_plan;
+use super::{databases, in_database, not_collected, stores_rows};
+use crate::checks::facts::{listing, settle};
+use crate::checks::phi;
+use crate::checks::{Check, Fix, Verdict};
+use crate::model::finding::{Section, Severity};
+use crate::model::snapshot::{Column, Relation, Snapshot};
+use crate::policy::Policy;
+
+pub static PHI_COLUMNS_ENCRYPTED: Check = Check {
+    id: "EAR-004",
+    section: Section::AtRest,
+    title: "PHI columns are stored encrypted",
+    severity: Severity::High,
+    hipaa: &["164.312(a)(2)(iv)"],
+    cis: None,
+    rationale: "Identifiers and diagnoses stored as plain text are readable by anyone who \
+        gets the table, a dump or a backup, whatever the disk encryption below. Columns \
+        whose names mark PHI (ssn, mrn, dob, diagnosis …) in PHI tables should hold pgcrypto \
+        ciphertext (bytea). Exposure of PHI, so high. Tables in not_phi_tables are skipped; \
+        single columns can be accepted in the policy (object schema.table.column, prefixed \
+        with `database: ` when several databases were scanned). Integer or uuid keys named \
+        like patient_id / patient_uuid are left out: they link rows to a patient, the \
+        identifiers themselves live in the patients table, and ciphertext would break \
+        the join; the table still counts as PHI for the access checks.",
+    reproduce_sql: "SELECT n.nspname, c.relname, a.attname, format_type(a.atttypid, a.atttypmod) \
+        FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid \
+        JOIN pg_namespace n ON n.oid = c.relnamespace \
+        WHERE c.relkind IN ('r', 'p', 'm') AND a.attnum > 0 AND NOT a.attisdropped \
+        AND n.nspname NOT IN ('pg_catalog', 'information_schema') \
+        AND a.attname ~* '(ssn|mrn|dob|birth|diagnos|icd|npi|insurance|member_id|medicare|medicaid|patient)' \
+        AND a.atttypid <> 'bytea'::regtype \
+        AND NOT (a.attname ~* 'patient_?(id|uuid|key)$' \
+        AND a.atttypid IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype, 'uuid'::regtype)) \
+        ORDER BY 1, 2, 3;",
+    evaluate: |s, p| settle(phi_columns_encrypted(s, p)),
+    fix: Fix::Build(encrypt_columns_plan),
+};
+
+fn phi_columns_encrypted(s: &Snapshot, policy: &Policy) -> Result<Verdict, Verdict> {
+    let mut plaintext = Vec::new();
+    let mut uncollected = Vec::new();
+    for db in databases(s)? {
+        let Some(relations) = &db.relations else {
+            uncollected.push(db.name.clone());
+            continue;
+        };
+        for rel in relations
+            .iter()
+            .filter(|r| stores_rows(r) && phi::is_phi_table(r, policy))
+        {
+            for col in phi::plaintext_candidates(rel) {
+                if !phi::is_encrypted_column(col) {
+                    plaintext.push(in_database(s, db, &column_name(rel, col)));
+                }
+            }
+        }
+    }
+    if !plaintext.is_empty() {
+        return Ok(Verdict::fail(format!(
+            "{} PHI column(s) stored as plain text: {}",
+            plaintext.len(),
+            listing(&plaintext)
+        ))
+        .with_objects(plaintext));
+    }
+    if !uncollected.is_empty() {
+        return Err(not_collected("tables and columns", &uncollected));
+    }
+    Ok(Verdict::pass(format!(
+        "no plain-text PHI column in: {}",
+        s.databases
+            .iter()
+            .map(|d| d.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    )))
+}
+
+fn column_name(rel: &Relation, col: &Column) -> String {
+    format!("{}.{}", rel.qualified_name(), col.name)
+}
+
+#[cfg(test)]
+pub(super) fn cases() -> Vec<crate::checks::testkit::Case> {
+    use super::fixtures::{patients, with_tables};
+    use crate::checks::testkit::Case;
+
+    vec![Case::new(
+        "EAR-004",
+        with_tables(vec![patients("bytea")]),
+        with_tables(vec![patients("text")]),
+    )]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::fixtures::{patients, run, with_tables};
+    use super::*;
+    use crate::checks::testkit::table;
+    use crate::model::finding::Status;
+    use crate::model::snapshot::DatabaseFacts;
+    use crate::policy::PolicyAcceptedRisk;
+    use postgres_protocol::escape::escape_identifier;
+
+    #[test]
+    fn not_phi_tables_and_per_column_acceptance() {
+        let s = with_tables(vec![patients("text")]);
+        let listed = Policy {
+            not_phi_tables: vec!["public.patients".into()],
+            ..Policy::default()
+        };
+        assert_eq!(
+            (PHI_COLUMNS_ENCRYPTED.evaluate)(&s, &listed).status,
+            Status::Pass
+        );
+        let accepted = Policy {
+            accepted_risks: vec![PolicyAcceptedRisk {
+                id: "EAR-004".into(),
+                object: Some("public.patients.ssn".into()),
+                by: "CISO".into(),
+                reason: "tokenized upstream".into(),
+                expires: "2027-01-01".into(),
+            }],
+            ..Policy::default()
+        };
+        let finding =
+            crate::checks::evaluate_one(&PHI_COLUMNS_ENCRYPTED, &s, &accepted, &Default::default());
+        assert_eq!(finding.status, Status::Accepted);
+        assert!(finding.objects.is_empty());
+        assert!(finding
+            .evidence
+            .contains("accepted in the policy: public.patients.ssn (by CISO until 2027-01-01)"));
+        // A second plain-text column keeps the finding failing; only it is fixed.
+        let mut two = patients("text");
+        two.columns.push(crate::model::snapshot::Column {
+            name: "mrn".into(),
+            type_name: "text".into(),
+            acl: Vec::new(),
+        });
+        let s = with_tables(vec![two]);
+        let finding =
+            crate::checks::evaluate_one(&PHI_COLUMNS_ENCRYPTED, &s, &accepted, &Default::default());
+        assert_eq!(finding.status, Status::Fail);
+        assert_eq!(finding.objects, vec!["public.patients.mrn".to_string()]);
+        assert!(finding
+            .evidence
+            .contains("accepted in the policy: public.patients.ssn"));
+        let plan = finding.fix.unwrap_or_default();
+        assert!(plan.statements.iter().all(|st| !st.contains("\"ssn\"")));
+        assert!(plan.statements.iter().any(|st| st.contains("\"mrn\"")));
+    }
+
+    #[test]
+    fn partitions_count_once_through_their_parent() {
+        let mut part = patients("text");
+        part.name = "patients_2026".into();
+        part.is_partition = true;
+        part.parent = Some("public.patients".into());
+        let mut parent = patients("text");
+        parent.kind = "p".into();
+        let v = run(&PHI_COLUMNS_ENCRYPTED, &with_tables(vec![parent, part]));
+        assert_eq!(v.objects, vec!["public.patients.ssn".to_string()]);
+    }
+
+    #[test]
+    fn several_databases_prefix_objects_and_plan_only_the_connected_one() {
+        let mut s = with_tables(vec![patients("text")]);
+        let mut other = DatabaseFacts {
+            name: "billing".into(),
+            relations: Some(vec![patients("text")]),
+            ..DatabaseFacts::default()
+        };
+        other.extensions = Some(Vec::new());
+        s.databases.push(other);
+        let v = run(&PHI_COLUMNS_ENCRYPTED, &s);
+        assert_eq!(
+            v.objects,
+            vec![
+                "billing: public.patients.ssn".to_string(),
+                "clinic: public.patients.ssn".to_string()
+            ]
+        );
+        let plan = PHI_COLUMNS_ENCRYPTED.plan(&s, &v);
+        assert_eq!(plan.statements.len(), 3);
+        assert!(plan.note.contains("billing: public.patients.ssn"));
+    }
+
+    #[test]
+    fn encryption_plan_reads_the_key_from_the_session_and_is_irreversible() {
+        let s = with_tables(vec![patients("text")]);
+        let v = run(&PHI_COLUMNS_ENCRYPTED, &s);
+        let plan = PHI_COLUMNS_ENCRYPTED.plan(&s, &v);
+        assert!(plan.irreversible);
+        assert!(plan.rollback.is_empty());
+        assert_eq!(
+            plan.statements,
+            vec![
+                "ALTER TABLE \"public\".\"patients\" ADD COLUMN \"ssn_encrypted\" bytea",
+                "UPDATE \"public\".\"patients\" SET \"ssn_encrypted\" = pgp_sym_encrypt(\"ssn\"::text, \
+                 current_setting('app.phi_key')) WHERE \"ssn\" IS NOT NULL",
+                "ALTER TABLE \"public\".\"patients\" DROP COLUMN \"ssn\"",
+            ]
+        );
+    }
+
+    #[test]
+    fn encryption_plan_quotes_hostile_names() {
+        for name in ["a\"; DROP TABLE x; --", "new\nline", "zoë'; --"] {
+            let mut rel = table(name, "o", &[("ssn", "text")]);
+            rel.schema = name.into();
+            rel.columns.push(crate::model::snapshot::Column {
+                name: format!("{name}_ssn"),
+                type_name: "text".into(),
+                acl: Vec::new(),
+            });
+            let s = with_tables(vec![rel]);
+            let v = run(&PHI_COLUMNS_ENCRYPTED, &s);
+            assert_eq!(v.objects.len(), 2, "{name:?}");
+            let plan = PHI_COLUMNS_ENCRYPTED.plan(&s, &v);
+            assert_eq!(plan.statements.len(), 6);
+            for statement in &plan.statements {
+                assert!(statement.contains(&escape_identifier(name)), "{statement}");
+                let bare: String = crate::checks::testkit::outside_quotes(statement);
+                assert!(!bare.contains(';') && !bare.contains('\n'), "{statement:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn integer_patient_keys_are_not_plaintext_phi() {
+        let s = with_tables(vec![table(
+            "visits",
+            "o",
+            &[
+                ("patient_id", "integer"),
+                ("patient_uuid", "uuid"),
+                ("visit_date", "date"),
+            ],
+        )]);
+        assert_eq!(run(&PHI_COLUMNS_ENCRYPTED, &s).status, Status::Pass);
+        let s = with_tables(vec![table(
+            "visits",
+            "o",
+            &[("patient_id", "integer"), ("mrn", "text")],
+        )]);
+        let v = run(&PHI_COLUMNS_ENCRYPTED, &s);
+        assert_eq!(v.status, Status::Fail);
+        assert_eq!(v.objects, vec!["public.visits.mrn".to_string()]);
+    }
+}
