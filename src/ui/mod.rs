@@ -20,7 +20,8 @@
 //!    (lessons and the next step), [`check_order`], [`wording`],
 //!    [`fix_text`] and `shortcuts`. These may import each other, never a
 //!    layer above.
-//! 2. Widgets the pages share: [`icons`], [`widgets`], [`training_widgets`].
+//! 2. Widgets the pages share: [`icons`], [`widgets`] (which draws with
+//!    `icons`) and [`training_widgets`] (which draws with `widgets`).
 //! 3. Drawing, one part of the window each: [`top_bar_ui`], [`connect_ui`],
 //!    [`walkthrough_ui`], [`check_detail_ui`], [`apply_ui`], [`demo_ui`].
 //!    Each takes the pieces of state it needs and a `&mut Vec<Command>`;
