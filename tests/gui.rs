@@ -19,10 +19,11 @@ use pgsafeguard::model::finding::{ApplyClass, Section, Status, Summary};
 use pgsafeguard::model::snapshot::{self, Setting, Snapshot};
 use pgsafeguard::report::{verify_pdf, SigningIdentity};
 use pgsafeguard::session::SessionFile;
-use pgsafeguard::ui::app::{self, App, AppInit, Page};
-use pgsafeguard::ui::apply_ui::{ConfirmForm, ConfirmGate, DialogStage};
+use pgsafeguard::ui::app::{self, App, AppInit};
+use pgsafeguard::ui::apply_dialog::{ConfirmForm, ConfirmGate, DialogStage};
 use pgsafeguard::ui::jobs;
 use pgsafeguard::ui::profiles::PrefsStore;
+use pgsafeguard::ui::state::{Page, Source};
 use pgsafeguard::ui::walkthrough_ui;
 use std::collections::BTreeMap;
 
@@ -552,7 +553,7 @@ fn without_postgres_the_demo_opens_the_offline_sample_with_the_install_hint() {
     harness.run();
     let app = harness.state();
     assert_eq!(app.page(), Page::Overview);
-    assert_eq!(app.results().unwrap().source, app::Source::Sample);
+    assert_eq!(app.results().unwrap().source, Source::Sample);
     assert!(!app.demo_running());
     assert!(!app.findings().is_empty());
     assert!(!app.can_apply(), "the offline sample cannot be changed");
@@ -1045,7 +1046,7 @@ fn the_change_log_lists_the_session_entries() {
         .with_size(egui::vec2(1280.0, 800.0))
         .build_eframe(move |cc| {
             let mut app = App::new(&cc.egui_ctx, AppInit::default());
-            app.open_session(session, app::Source::Sample);
+            app.open_session(session, Source::Sample);
             app
         });
     harness.run();
@@ -1157,10 +1158,7 @@ fn a_fix_is_applied_logged_and_rolled_back_from_the_gui() {
 // ----- the live demo -----
 
 fn on_live_demo(app: &App) -> bool {
-    matches!(
-        app.results().map(|r| &r.source),
-        Some(app::Source::Demo { .. })
-    )
+    matches!(app.results().map(|r| &r.source), Some(Source::Demo { .. }))
 }
 
 /// Wait until a path is gone (the demo's server stops, then its folder goes).

@@ -1,28 +1,34 @@
-//! The App: its state and the one place that changes it.
+//! The App: it owns the state and is the one place that changes it.
 //!
 //! State is split in two. [`Prefs`] is what persists between runs (theme,
-//! connection profiles without passwords). Everything else is runtime state:
-//! the open results, the connect form, the running scan, drafts of forms.
+//! connection profiles without passwords). Everything else is runtime state
+//! (its types live in `state`): the open results, the connect form, the
+//! running scan, drafts of forms.
 //!
-//! Drawing code never mutates results: widgets return [`Command`]s, collected
-//! during the frame and executed after it by [`App::execute`]. Background
-//! results arrive as [`JobEvent`]s drained in `logic()`. Form fields and
-//! drafts are the exception — egui edits text in place.
+//! Each frame the App lends the pieces of its state to the drawing code
+//! (a `shell::Screen`), which never sees the App itself: widgets return
+//! [`Command`]s, collected during the frame and executed after it by
+//! [`App::execute`]. Background results arrive as [`JobEvent`]s drained in
+//! `logic()`. Form fields and drafts are the exception — egui edits text in
+//! place. The live demo's part of the App is in `demo_flow`.
 
-use super::apply_ui::{ApplyDialog, DialogStage};
+use super::apply_dialog::{ApplyDialog, DialogStage};
+use super::check_order::ordered_findings;
+use super::command::Command;
 use super::connect_ui::ConnectForm;
-use super::demo_flow::DemoState;
-use super::jobs::{ApplyFailure, CertSlot, ExportedReport, JobEvent, Jobs, ScanFailure, ScanStep};
+use super::fix_text::fix_script;
+use super::jobs::{ApplyFailure, ExportedReport, JobEvent, Jobs, ScanFailure, ScanStep};
 use super::profiles::{Prefs, PrefsStore};
+use super::shell::{self, Screen};
+use super::shortcuts::keyboard_commands;
+use super::state::{AttestDraft, DemoState, Notice, Page, Results, ScanKind, ScanState, Source};
 use super::theme::{self, NoticeKind, ThemeChoice};
-use super::{attest_ui, check_detail_ui, walkthrough_ui};
 use crate::apply::{Applier, ChangeLog, ChangeLogEntry};
-use crate::checks;
 use crate::db::conninfo::ConnParams;
 use crate::demo::Discovery;
-use crate::model::finding::{Attestation, Finding, Section, Status, Summary};
+use crate::model::finding::{Attestation, Finding, Section, Status};
 use crate::model::snapshot::Snapshot;
-use crate::policy::{Attestations, Policy};
+use crate::policy::Policy;
 use crate::session::SessionFile;
 use eframe::egui;
 use std::collections::BTreeMap;
@@ -31,193 +37,6 @@ use std::path::PathBuf;
 /// The bundled offline sample: "Try the demo database" opens it when no
 /// PostgreSQL server programs are installed (and `pgsafeguard demo --offline`).
 const SAMPLE_SESSION: &str = include_str!("../../assets/demo/sample-session.json");
-
-/// What a widget asks for. Executed after the frame, in order.
-#[must_use]
-#[derive(Debug, Clone, PartialEq)]
-pub enum Command {
-    GoToStart,
-    ShowOverview,
-    ShowSection(Section),
-    SelectCheck(String),
-    /// Move the selection in the current section's list (arrow keys).
-    MoveSelection(isize),
-    Connect,
-    /// Start (or rescan) the live demo; the offline sample without PostgreSQL.
-    TryDemo,
-    /// Stop, delete and rebuild the demo, then scan it.
-    ResetDemo,
-    CancelScan,
-    /// Rescan the live server; `Some` returns to that section afterwards.
-    Rescan(Option<Section>),
-    UseProfile(String),
-    SaveProfile,
-    DeleteProfile(String),
-    PickCertificate(CertSlot),
-    Attest {
-        id: String,
-        attestation: Attestation,
-    },
-    WithdrawAttestation(String),
-    SetNote {
-        id: String,
-        text: String,
-    },
-    /// Put text on the clipboard; `what` names it in the confirmation.
-    Copy {
-        what: String,
-        text: String,
-    },
-    SaveFixSql(String),
-    SaveSession,
-    SaveSessionAs,
-    OpenSession,
-    Export,
-    ToggleTheme,
-    /// Switch training mode (remembered in the preferences).
-    ToggleTraining,
-    DismissNotice,
-    /// Preview a check's fix on the server, then open the confirmation.
-    PreviewApply(String),
-    /// Preview the undo of a change-log entry (by entry id).
-    PreviewRollback(String),
-    /// Apply what the open confirmation shows.
-    ConfirmApply,
-    CloseApplyDialog,
-    ShowChangeLog,
-}
-
-/// Which screen is shown.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Page {
-    Start,
-    Overview,
-    Section(Section),
-    /// Fixes applied and rolled back in this session.
-    ChangeLog,
-}
-
-/// Where the open results came from.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Source {
-    /// A scan of a live server, described without its password.
-    Live { target: String },
-    /// A saved session file.
-    File(PathBuf),
-    /// The bundled offline sample.
-    Sample,
-    /// The live demo cluster this app started (see [`crate::demo`]).
-    Demo { target: String },
-}
-
-impl Source {
-    /// The demo, live or its offline sample: training material, never evidence.
-    pub fn is_demo(&self) -> bool {
-        matches!(self, Source::Sample | Source::Demo { .. })
-    }
-
-    /// Results of a server the app is connected to (rescan, apply).
-    pub fn is_server(&self) -> bool {
-        matches!(self, Source::Live { .. } | Source::Demo { .. })
-    }
-}
-
-/// A banner message.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Notice {
-    pub kind: NoticeKind,
-    pub text: String,
-}
-
-/// The open results: a snapshot, its findings, and what people added.
-#[derive(Debug, Clone)]
-pub struct Results {
-    pub snapshot: Snapshot,
-    pub findings: Vec<Finding>,
-    pub attestations: Attestations,
-    pub notes: BTreeMap<String, String>,
-    pub change_log: Vec<serde_json::Value>,
-    pub source: Source,
-    /// Where the session was last saved or opened from.
-    pub session_path: Option<PathBuf>,
-    /// Why these results may be out of date (lost connection …).
-    pub stale: Option<String>,
-}
-
-impl Results {
-    fn from_session(session: SessionFile, source: Source, policy: &Policy) -> Results {
-        let session_path = match &source {
-            Source::File(path) => Some(path.clone()),
-            _ => None,
-        };
-        let mut results = Results {
-            snapshot: session.snapshot,
-            findings: Vec::new(),
-            attestations: session.attestations,
-            notes: session.notes,
-            change_log: session.change_log,
-            source,
-            session_path,
-            stale: None,
-        };
-        results.evaluate(policy);
-        results
-    }
-
-    fn evaluate(&mut self, policy: &Policy) {
-        self.findings = checks::evaluate_all(&self.snapshot, policy, &self.attestations);
-    }
-
-    pub fn finding(&self, id: &str) -> Option<&Finding> {
-        self.findings.iter().find(|f| f.id == id)
-    }
-
-    pub fn session_file(&self) -> SessionFile {
-        SessionFile {
-            attestations: self.attestations.clone(),
-            notes: self.notes.clone(),
-            change_log: self.change_log.clone(),
-            ..SessionFile::new(self.snapshot.clone())
-        }
-    }
-
-    pub fn section_summary(&self, section: Section) -> Summary {
-        Summary::of(self.findings.iter().filter(|f| f.section == section))
-    }
-}
-
-/// What kind of scan is running, to know where its result goes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ScanKind {
-    /// First scan after "Connect": failures go to the form.
-    Connect,
-    /// A rescan: failures keep the old results and mark them stale.
-    Rescan(Option<Section>),
-    /// The first scan of a freshly started demo: failures go to a notice.
-    Demo,
-}
-
-/// A scan in flight.
-#[derive(Debug, Clone)]
-pub struct ScanState {
-    pub id: u64,
-    pub kind: ScanKind,
-    pub target: String,
-    pub progress: Option<ScanStep>,
-    /// Steps already finished, for the per-part list.
-    pub finished_steps: Vec<String>,
-    /// What the scan connects with; becomes the live connection on success.
-    params: ConnParams,
-}
-
-/// A half-filled attestation form.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct AttestDraft {
-    pub by: String,
-    pub at: String,
-    pub note: String,
-    pub error: Option<String>,
-}
 
 /// How the App starts.
 pub struct AppInit {
@@ -247,30 +66,40 @@ impl Default for AppInit {
     }
 }
 
+/// A scan in flight: what the screen shows of it, and the parameters
+/// (password included) that become the live connection when it succeeds.
+/// The parameters stay here, out of the drawing code's reach.
+pub(super) struct RunningScan {
+    shown: ScanState,
+    params: ConnParams,
+}
+
+/// The GUI application, run by eframe.
+// Fields are private but for what `demo_flow`, the App's other file, needs.
 pub struct App {
-    pub(super) prefs: Prefs,
+    prefs: Prefs,
     store: PrefsStore,
     pub(super) jobs: Jobs,
     policy: Policy,
-    pub(super) page: Page,
-    pub(super) selected: Option<String>,
+    page: Page,
+    selected: Option<String>,
     pub(super) results: Option<Results>,
     /// Parameters of the live connection (with its password, never saved).
     pub(super) live: Option<ConnParams>,
-    pub(super) form: ConnectForm,
-    pub(super) scan: Option<ScanState>,
-    pub(super) notice: Option<Notice>,
-    pub(super) drafts: BTreeMap<String, AttestDraft>,
-    pub(super) markdown: egui_commonmark::CommonMarkCache,
+    form: ConnectForm,
+    pub(super) scan: Option<RunningScan>,
+    notice: Option<Notice>,
+    drafts: BTreeMap<String, AttestDraft>,
+    markdown: egui_commonmark::CommonMarkCache,
     /// Set by arrow keys so the list scrolls the new selection into view.
-    pub(super) scroll_to_selected: bool,
+    scroll_to_selected: bool,
     applied_theme: Option<ThemeChoice>,
     /// Who signed the last exported report (hex SHA-256 fingerprint).
-    pub(super) signer_fingerprint: Option<String>,
+    signer_fingerprint: Option<String>,
     /// The open apply/rollback confirmation.
     pub(super) apply_dialog: Option<ApplyDialog>,
     /// A preview is being built on the runtime.
-    pub(super) previewing: bool,
+    previewing: bool,
     pub(super) change_log_path: PathBuf,
     /// The live demo, its launch in flight and the offline fallback.
     pub(super) demo: DemoState,
@@ -378,7 +207,7 @@ impl App {
     }
 
     pub fn scan(&self) -> Option<&ScanState> {
-        self.scan.as_ref()
+        self.scan.as_ref().map(|scan| &scan.shown)
     }
 
     pub fn is_stale(&self) -> bool {
@@ -477,7 +306,28 @@ impl App {
     /// Draw everything and return what the widgets asked for.
     fn draw(&mut self, ui: &mut egui::Ui) -> Vec<Command> {
         let mut commands = keyboard_commands(ui.ctx(), self.page, self.results.is_some());
-        super::shell_ui::shell_ui(ui, self, &mut commands);
+        let screen = Screen {
+            training: self.training_on(),
+            can_apply: self.can_apply(),
+            apply_busy: self.apply_busy(),
+            can_reset_demo: self.can_reset_demo(),
+            page: self.page,
+            results: self.results.as_ref(),
+            selected: self.selected.as_deref(),
+            scroll_to_selected: self.scroll_to_selected,
+            scan: self.scan.as_ref().map(|scan| &scan.shown),
+            notice: self.notice.as_ref(),
+            prefs: &self.prefs,
+            signer_fingerprint: self.signer_fingerprint.as_deref(),
+            demo_launch: self.demo.launch.as_ref(),
+            demo_unavailable: self.demo.unavailable.as_deref(),
+            form: &mut self.form,
+            drafts: &mut self.drafts,
+            markdown: &mut self.markdown,
+            apply_dialog: self.apply_dialog.as_mut(),
+        };
+        shell::screen_ui(ui, screen, &mut commands);
+        self.scroll_to_selected = false;
         commands
     }
 
@@ -583,7 +433,7 @@ impl App {
 
     /// The ids of a section's checks in display order (failing first).
     pub fn ordered_ids(&self, section: Section) -> Vec<String> {
-        walkthrough_ui::ordered_findings(self.findings(), section)
+        ordered_findings(self.findings(), section)
             .into_iter()
             .map(|f| f.id.clone())
             .collect()
@@ -637,12 +487,14 @@ impl App {
         let target = params.display_target();
         match self.jobs.start_scan(params.clone()) {
             Ok(id) => {
-                self.scan = Some(ScanState {
-                    id,
-                    kind,
-                    target,
-                    progress: None,
-                    finished_steps: Vec::new(),
+                self.scan = Some(RunningScan {
+                    shown: ScanState {
+                        id,
+                        kind,
+                        target,
+                        progress: None,
+                        finished_steps: Vec::new(),
+                    },
                     params,
                 });
             }
@@ -661,7 +513,12 @@ impl App {
     }
 
     fn on_scan_progress(&mut self, id: u64, progress: ScanStep) {
-        let Some(scan) = self.scan.as_mut().filter(|s| s.id == id) else {
+        let Some(scan) = self
+            .scan
+            .as_mut()
+            .map(|s| &mut s.shown)
+            .filter(|s| s.id == id)
+        else {
             return;
         };
         if let Some(previous) = scan.progress.take() {
@@ -674,10 +531,10 @@ impl App {
 
     fn on_scan_finished(&mut self, id: u64, result: Result<Snapshot, ScanFailure>) {
         self.jobs.scan_finished(id);
-        let Some(scan) = self.scan.take_if(|s| s.id == id) else {
+        let Some(scan) = self.scan.take_if(|s| s.shown.id == id) else {
             return;
         };
-        match (result, scan.kind) {
+        match (result, scan.shown.kind) {
             (Ok(snapshot), ScanKind::Connect) => {
                 self.open_live_results(snapshot, scan.params);
                 self.form.password.clear();
@@ -963,7 +820,7 @@ impl App {
         let Some(finding) = self.finding(id) else {
             return;
         };
-        let Some(script) = check_detail_ui::fix_script(finding) else {
+        let Some(script) = fix_script(finding) else {
             return;
         };
         let suggested = format!("{id}-fix.sql");
@@ -1058,14 +915,6 @@ impl App {
     }
 }
 
-/// A fresh attestation draft dated today.
-pub fn new_draft() -> AttestDraft {
-    AttestDraft {
-        at: attest_ui::today(),
-        ..AttestDraft::default()
-    }
-}
-
 /// What the report is made from: the current findings (attestations
 /// applied), the session's change log, and the demo mark for the live demo
 /// and its offline sample.
@@ -1117,63 +966,6 @@ fn suggested_session_name(results: &Results) -> String {
         (false, true) => format!("pgsafeguard-{db}.json"),
         _ => "pgsafeguard-session.json".to_string(),
     }
-}
-
-/// Shortcuts: Ctrl+R rescan, Ctrl+E export, Ctrl+S / Ctrl+Shift+S / Ctrl+O
-/// sessions, Ctrl+0 … Ctrl+6 overview and sections, and the
-/// arrow keys through the check list when no text field has the keyboard.
-fn keyboard_commands(ctx: &egui::Context, page: Page, has_results: bool) -> Vec<Command> {
-    use egui::{Key, Modifiers};
-    let typing = ctx.egui_wants_keyboard_input();
-    ctx.input_mut(|input| {
-        let mut commands = Vec::new();
-        if input.consume_key(Modifiers::COMMAND, Key::R) {
-            let section = match page {
-                Page::Section(section) => Some(section),
-                _ => None,
-            };
-            commands.push(Command::Rescan(section));
-        }
-        if input.consume_key(Modifiers::COMMAND, Key::E) {
-            commands.push(Command::Export);
-        }
-        // Shift first: a plain Ctrl+S check would also match Ctrl+Shift+S.
-        if has_results && input.consume_key(Modifiers::COMMAND | Modifiers::SHIFT, Key::S) {
-            commands.push(Command::SaveSessionAs);
-        }
-        if has_results && input.consume_key(Modifiers::COMMAND, Key::S) {
-            commands.push(Command::SaveSession);
-        }
-        if input.consume_key(Modifiers::COMMAND, Key::O) {
-            commands.push(Command::OpenSession);
-        }
-        // Ctrl+0 overview, Ctrl+1 … Ctrl+6 the guide sections.
-        if has_results && input.consume_key(Modifiers::COMMAND, Key::Num0) {
-            commands.push(Command::ShowOverview);
-        }
-        let digits = [
-            Key::Num1,
-            Key::Num2,
-            Key::Num3,
-            Key::Num4,
-            Key::Num5,
-            Key::Num6,
-        ];
-        for (key, section) in digits.into_iter().zip(Section::ALL) {
-            if has_results && input.consume_key(Modifiers::COMMAND, key) {
-                commands.push(Command::ShowSection(section));
-            }
-        }
-        if matches!(page, Page::Section(_)) && !typing {
-            if input.consume_key(Modifiers::NONE, Key::ArrowDown) {
-                commands.push(Command::MoveSelection(1));
-            }
-            if input.consume_key(Modifiers::NONE, Key::ArrowUp) {
-                commands.push(Command::MoveSelection(-1));
-            }
-        }
-        commands
-    })
 }
 
 impl eframe::App for App {

@@ -1,22 +1,30 @@
 //! The detail pane of one check: what was seen, why it matters, the
 //! references, the SQL to reproduce, and the fix preview (statements,
 //! apply class, privilege, rollback, proposed config lines), with Copy and
-//! "Save as .sql". Manual checks get the attestation form.
+//! "Save as .sql". Manual checks get the attestation form: who attests, on
+//! which date, and a note; submitting emits [`Command::Attest`] and the App
+//! re-evaluates the findings so the check turns `attested`.
 //!
-//! Reads a finding; changes nothing. Object lists and fix or rollback
+//! Reads a finding; changes nothing but the attestation draft, which is form
+//! state edited in place (validation errors stay in it and show inline).
+//! The fix's text comes from `fix_text`. Object lists and fix or rollback
 //! statement lists of any length are virtualised (`ScrollArea::show_rows`):
 //! a fix for thousands of tables lays out only the rows on screen, so
 //! selecting the check and scrolling stay within a frame (measured by
 //! tests/bench/gui_frames.rs).
 
-use super::app::{AttestDraft, Command};
-use super::attest_ui;
+use super::command::Command;
+use super::fix_text::{
+    fix_script, fix_statement_line, fix_statement_line_count, has_fix_script, with_semicolon,
+};
+use super::state::AttestDraft;
 use super::theme::{self, space};
 use super::widgets;
-use crate::model::finding::{ApplyClass, Finding, FixPlan, Status};
+use super::wording::{apply_class_explanation, apply_class_word};
+use crate::model::finding::{Finding, FixPlan, Status};
 use crate::untrusted;
 use eframe::egui;
-use egui::{RichText, Ui};
+use egui::{RichText, TextEdit, Ui};
 
 /// Objects shown without a scroll box; longer lists get a virtualised one.
 const INLINE_OBJECTS: usize = 12;
@@ -27,138 +35,6 @@ const INLINE_STATEMENTS: usize = 40;
 
 /// Rows visible at once in a virtualised box.
 const BOX_ROWS: f32 = 12.0;
-
-pub fn apply_class_word(class: ApplyClass) -> &'static str {
-    match class {
-        ApplyClass::Immediate => "immediate",
-        ApplyClass::Reload => "reload",
-        ApplyClass::Restart => "restart",
-        ApplyClass::ConfigFile => "config file",
-        ApplyClass::Offline => "offline",
-        ApplyClass::Os => "operating system",
-        ApplyClass::Manual => "manual",
-    }
-}
-
-pub fn apply_class_explanation(class: ApplyClass) -> &'static str {
-    match class {
-        ApplyClass::Immediate => "takes effect when the statement commits",
-        ApplyClass::Reload => "ALTER SYSTEM, then SELECT pg_reload_conf()",
-        ApplyClass::Restart => "needs a server restart to take effect",
-        ApplyClass::ConfigFile => "edit pg_hba.conf / pg_ident.conf, then reload",
-        ApplyClass::Offline => "a tool run while the cluster is stopped",
-        ApplyClass::Os => "done on the operating system, not in SQL",
-        ApplyClass::Manual => "a person does it and attests",
-    }
-}
-
-fn with_semicolon(statement: &str) -> String {
-    let trimmed = statement.trim_end();
-    if trimmed.ends_with(';') {
-        trimmed.to_string()
-    } else {
-        format!("{trimmed};")
-    }
-}
-
-/// The fix statements as a script, with `pg_reload_conf()` for the reload
-/// class. `None` when the fix has no SQL.
-pub fn fix_statements(plan: &FixPlan) -> Option<String> {
-    let count = fix_statement_line_count(plan);
-    (count > 0).then(|| {
-        (0..count)
-            .map(|i| fix_statement_line(plan, i))
-            .collect::<Vec<_>>()
-            .join("\n")
-    })
-}
-
-/// The number of lines of [`fix_statements`] and line `i` of them, so that a
-/// long fix is shown without building every line each frame.
-fn fix_statement_line_count(plan: &FixPlan) -> usize {
-    let reload = !plan.statements.is_empty() && plan.apply.contains(&ApplyClass::Reload);
-    plan.statements.len() + usize::from(reload)
-}
-
-fn fix_statement_line(plan: &FixPlan, i: usize) -> String {
-    plan.statements.get(i).map_or_else(
-        || "SELECT pg_reload_conf();".to_string(),
-        |s| with_semicolon(s),
-    )
-}
-
-/// Whether [`fix_script`] has something to copy or save, without building it.
-fn has_fix_script(plan: &FixPlan) -> bool {
-    !plan.statements.is_empty() || plan.config_edit.is_some()
-}
-
-/// The whole .sql file for "Save as .sql" and Copy: a commented header, the
-/// statements, proposed config lines and the rollback as comments.
-pub fn fix_script(finding: &Finding) -> Option<String> {
-    let plan = finding.fix.as_ref()?;
-    let statements = fix_statements(plan);
-    if statements.is_none() && plan.config_edit.is_none() {
-        return None;
-    }
-    let mut out = vec![
-        format!("-- pgSafeguard fix for {}: {}", finding.id, finding.title),
-        format!("-- Evidence: {}", untrusted::one_line(&finding.evidence)),
-        format!("-- Apply: {}", apply_words(plan)),
-    ];
-    if !plan.needs.is_empty() {
-        out.push(format!("-- Needs: {}", plan.needs));
-    }
-    if !plan.note.is_empty() {
-        out.push(format!("-- Note: {}", untrusted::one_line(&plan.note)));
-    }
-    if let Some(statements) = statements {
-        out.push(String::new());
-        out.push(statements);
-    }
-    if let Some(edit) = &plan.config_edit {
-        out.push(String::new());
-        out.push(format!(
-            "-- Proposed content of {}:",
-            untrusted::name(&edit.file)
-        ));
-        out.extend(
-            edit.lines
-                .iter()
-                .map(|l| format!("--   {}", untrusted::text(l))),
-        );
-        if !edit.validate.is_empty() {
-            out.push(format!(
-                "-- Validate before reloading: {}",
-                untrusted::one_line(&edit.validate)
-            ));
-        }
-    }
-    out.push(String::new());
-    if plan.rollback.is_empty() {
-        out.push("-- Rollback: none recorded.".to_string());
-    } else {
-        out.push("-- Rollback (run to undo):".to_string());
-        out.extend(
-            plan.rollback
-                .iter()
-                // Escaped: a newline inside a quoted name must not end the comment.
-                .map(|s| format!("-- {}", untrusted::text(&with_semicolon(s)))),
-        );
-    }
-    out.push(String::new());
-    Some(out.join("\n"))
-}
-
-fn apply_words(plan: &FixPlan) -> String {
-    if plan.apply.is_empty() {
-        return "not stated".to_string();
-    }
-    plan.apply
-        .iter()
-        .map(|c| apply_class_word(*c))
-        .collect::<Vec<_>>()
-        .join(" + ")
-}
 
 /// Everything the detail pane needs besides the finding.
 pub struct DetailContext<'a> {
@@ -208,7 +84,7 @@ pub fn detail_ui(ui: &mut Ui, finding: &Finding, ctx: DetailContext<'_>, out: &m
             }
             if let Some(draft) = ctx.draft {
                 widgets::pane_heading(ui, "Attestation");
-                attest_ui::attest_form_ui(ui, &finding.id, draft, out);
+                attest_form_ui(ui, &finding.id, draft, out);
             }
             note_ui(ui, &finding.id, ctx.note, out);
             ui.add_space(space::XL);
@@ -389,12 +265,11 @@ fn references_ui(ui: &mut Ui, finding: &Finding) {
     widgets::pane_heading(ui, "References");
     ui.horizontal_wrapped(|ui| {
         for citation in &finding.hipaa {
-            let name = super::walkthrough_ui::citation_name(citation);
-            widgets::chip(ui, &format!("HIPAA §{citation}")).on_hover_text(if name.is_empty() {
-                "45 CFR Part 164".to_string()
-            } else {
-                format!("45 CFR §{citation}: {name}")
-            });
+            let hint = match crate::model::hipaa::citation_name(citation) {
+                Some(name) => format!("45 CFR §{citation}: {name}"),
+                None => "45 CFR Part 164".to_string(),
+            };
+            widgets::chip(ui, &format!("HIPAA §{citation}")).on_hover_text(hint);
         }
         if let Some(cis) = &finding.cis {
             widgets::chip(ui, &format!("CIS PostgreSQL {cis}"));
@@ -563,5 +438,67 @@ fn note_ui(ui: &mut Ui, id: &str, note: &str, out: &mut Vec<Command>) {
             id: id.to_string(),
             text,
         });
+    }
+}
+
+/// The attestation form of a manual check.
+fn attest_form_ui(ui: &mut Ui, id: &str, draft: &mut AttestDraft, out: &mut Vec<Command>) {
+    let palette = widgets::palette(ui);
+    ui.label(
+        RichText::new(
+            "This control cannot be read from the server. If it is in place, \
+             record who vouches for it; the attestation is saved with the session \
+             and printed in the report.",
+        )
+        .size(theme::text::SMALL)
+        .color(palette.muted),
+    );
+    ui.add_space(space::XS);
+    egui::Grid::new(("attest_form", id))
+        .num_columns(2)
+        .spacing([space::M, space::S])
+        .show(ui, |ui| {
+            let width = ui.available_width();
+            widgets::labelled_field(
+                ui,
+                "Attested by",
+                TextEdit::singleline(&mut draft.by)
+                    .hint_text("name, role")
+                    .desired_width(width),
+            );
+            ui.end_row();
+            widgets::labelled_field(
+                ui,
+                "Date",
+                TextEdit::singleline(&mut draft.at)
+                    .hint_text("YYYY-MM-DD")
+                    .desired_width(width),
+            );
+            ui.end_row();
+            widgets::labelled_field(
+                ui,
+                "Note",
+                TextEdit::multiline(&mut draft.note)
+                    .hint_text("where the evidence is kept")
+                    .desired_rows(2)
+                    .desired_width(width),
+            );
+            ui.end_row();
+        });
+    if let Some(error) = &draft.error {
+        widgets::banner(ui, theme::NoticeKind::Error, error, None);
+    }
+    ui.add_space(space::XS);
+    if ui.button("Attest").clicked() {
+        match draft.validate() {
+            Ok(attestation) => {
+                draft.error = None;
+                out.push(Command::Attest {
+                    id: id.to_string(),
+                    attestation,
+                });
+            }
+            Err(message) => draft.error = Some(message),
+        }
     }
 }

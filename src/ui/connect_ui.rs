@@ -7,9 +7,10 @@
 //! parameters; it is cleared after a successful connect and never written to
 //! a profile. Every failure is shown inline under the form.
 
-use super::app::{Command, ScanKind, ScanState};
+use super::command::Command;
 use super::jobs::CertSlot;
 use super::profiles::{ConnectionProfile, Prefs};
+use super::state::{ScanKind, ScanState};
 use super::theme::{self, space};
 use super::widgets;
 use crate::db::conninfo::{quote_value, ConnParams, Password, SslMode};
@@ -284,8 +285,8 @@ fn form_ui(
     ui.add_space(space::M);
     match connecting {
         Some(scan) => {
-            if let Some(command) = super::shell_ui::scan_progress_ui(ui, scan) {
-                out.push(command);
+            if widgets::scan_progress_ui(ui, scan) {
+                out.push(Command::CancelScan);
             }
         }
         None => {

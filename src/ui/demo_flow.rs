@@ -2,55 +2,23 @@
 //! it, settling fixes applied to it, resetting it, and falling back to the
 //! bundled offline sample where PostgreSQL is not installed.
 //!
-//! The App owns the running demo ([`DemoState::running`]); dropping the App
-//! (closing the window) drops the last handle, which stops the server and
-//! removes its folder. Restarts after a fix go through
+//! The App owns the running demo (`DemoState::running`, in `state`);
+//! dropping the App (closing the window) drops the last handle, which stops
+//! the server and removes its folder. Restarts after a fix go through
 //! [`crate::demo::settle_on_demo`] and only ever touch this demo: nothing
 //! here restarts a server the app merely connected to.
+//!
+//! A part of the App kept in its own file (an `impl App` block): it imports
+//! `app`, and nothing imports it.
 
-use super::app::{App, ScanKind, Source};
-use super::apply_ui::DialogStage;
+use super::app::App;
+use super::apply_dialog::DialogStage;
 use super::jobs::DemoFailure;
+use super::state::{DemoLaunch, ScanKind, Source};
 use super::theme::NoticeKind;
 use crate::apply::ChangeLogEntry;
-use crate::demo::{DemoCluster, DemoStage, Discovery};
+use crate::demo::{DemoCluster, DemoStage};
 use std::sync::Arc;
-
-/// The demo's part of the App state.
-pub struct DemoState {
-    /// The running demo cluster (shared with jobs that settle fixes on it).
-    pub running: Option<Arc<DemoCluster>>,
-    /// A start or reset in flight.
-    pub launch: Option<DemoLaunch>,
-    /// Why the live demo is not available (the install hint), shown over
-    /// the offline sample it fell back to.
-    pub unavailable: Option<String>,
-    discovery: Discovery,
-    next_launch: u64,
-}
-
-/// A demo start in flight, for the progress display.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DemoLaunch {
-    pub id: u64,
-    /// Rebuilding an existing demo rather than starting the first one.
-    pub reset: bool,
-    pub stage: Option<DemoStage>,
-    /// Stages already passed, in order.
-    pub done: Vec<DemoStage>,
-}
-
-impl DemoState {
-    pub fn new(discovery: Discovery) -> DemoState {
-        DemoState {
-            running: None,
-            launch: None,
-            unavailable: None,
-            discovery,
-            next_launch: 1,
-        }
-    }
-}
 
 impl App {
     /// The demo launch in flight, if any.

@@ -2,7 +2,7 @@
 //! stages, the live demo's banner with "Reset demo", and the offline
 //! fallback's install hint. Reads state; returns whether a button was hit.
 
-use super::demo_flow::DemoLaunch;
+use super::state::DemoLaunch;
 use super::theme::{self, NoticeKind};
 use super::widgets;
 use crate::demo::DemoStage;

@@ -5,10 +5,11 @@
 //!
 //! The UI thread never waits on anything here. A scan is cancelled by
 //! aborting its task, which drops the scan future and with it the connection.
-//! Must not import other ui modules; the one call into the scanner is
-//! [`scan_adapter`], the calls into the applier are [`Jobs::preview_fix`],
-//! [`Jobs::preview_rollback`] and [`Jobs::apply`], the calls into the demo
-//! back end [`Jobs::start_demo`] and [`Jobs::settle_demo`].
+//! Imports no other ui module but `profiles` (it writes the preferences);
+//! the one call into the scanner is [`scan_adapter`], the calls into the
+//! applier are [`Jobs::preview_fix`], [`Jobs::preview_rollback`] and
+//! [`Jobs::apply`], the calls into the demo back end [`Jobs::start_demo`]
+//! and [`Jobs::settle_demo`].
 
 use crate::apply::{Applier, ChangeLog, ChangeLogEntry, Confirmation, Preview};
 use crate::db::conninfo::ConnParams;

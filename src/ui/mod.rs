@@ -7,40 +7,61 @@
 //! hands in through [`GuiOptions::runtime`]; results come back over a
 //! channel drained in `App::logic`, so the UI never waits.
 //!
-//! # Modules
+//! # Modules, in layers
 //!
-//! - [`app`]: state (persisted prefs vs runtime) and the one place that
-//!   executes [`app::Command`]s.
-//! - `shell_ui`, [`connect_ui`], [`walkthrough_ui`], [`check_detail_ui`],
-//!   [`attest_ui`], [`apply_ui`]: drawing; they return commands and change
-//!   nothing else.
-//! - [`theme`]: every colour and spacing; [`guide`]: the section prose;
-//!   [`jobs`]: background work; [`profiles`]: saved preferences.
-//! - [`training`]: training mode's lessons and next-step suggestion;
-//!   [`training_ui`] draws them.
+//! Each file imports only files of the layers below it (and of its own
+//! layer where said), so there is no import cycle among them.
+//!
+//! 1. Vocabulary, state and pure helpers — no drawing: [`command`] (what a
+//!    widget asks for), [`state`] (page, open results, scan, drafts, demo),
+//!    [`apply_dialog`] (the apply confirmation and its gate), [`jobs`]
+//!    (background work), [`profiles`] (saved preferences), [`theme`] (every
+//!    colour and spacing), [`guide`] (the section prose), [`training`]
+//!    (lessons and the next step), [`check_order`], [`wording`],
+//!    [`fix_text`] and `shortcuts`. These may import each other, never a
+//!    layer above.
+//! 2. Widgets the pages share: [`icons`], [`widgets`] (which draws with
+//!    `icons`) and [`training_widgets`] (which draws with `widgets`).
+//! 3. Drawing, one part of the window each: [`top_bar_ui`], [`connect_ui`],
+//!    [`walkthrough_ui`], [`check_detail_ui`], [`apply_ui`], [`demo_ui`].
+//!    Each takes the pieces of state it needs and a `&mut Vec<Command>`;
+//!    none imports another `*_ui` module.
+//! 4. `shell`: lays out the window and hands each drawing module its pieces
+//!    of a `Screen`.
+//! 5. [`app`]: owns the state, lends it to `shell` for each frame and
+//!    executes the commands; [`demo_flow`] is its demo part.
 //!
 //! Must not be imported by `checks`, `db`, `scan` or `report`.
 
 use eframe::egui;
 pub mod app;
+pub mod apply_dialog;
 pub mod apply_ui;
-pub mod attest_ui;
 pub mod check_detail_ui;
+pub mod check_order;
+pub mod command;
 pub mod connect_ui;
 pub mod demo_flow;
 pub mod demo_ui;
+pub mod fix_text;
 pub mod guide;
 pub mod icons;
 pub mod jobs;
 pub mod profiles;
-mod shell_ui;
+mod shell;
+mod shortcuts;
+pub mod state;
 pub mod theme;
+pub mod top_bar_ui;
 pub mod training;
-pub mod training_ui;
+pub mod training_widgets;
 pub mod walkthrough_ui;
 pub mod widgets;
+pub mod wording;
 
-pub use app::{App, AppInit, Command, Page, Source};
+pub use app::{App, AppInit};
+pub use command::Command;
+pub use state::{Page, Source};
 
 use std::path::PathBuf;
 

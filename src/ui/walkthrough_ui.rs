@@ -4,12 +4,14 @@
 //!
 //! Reads findings; changes nothing. Clicks come back as [`Command`]s.
 
-use super::app::Command;
+use super::check_order::{ordered_findings, status_rank};
+use super::command::Command;
 use super::guide;
 use super::icons;
 use super::theme::{self, space};
-use super::training_ui;
+use super::training_widgets;
 use super::widgets;
+use super::wording::display_time;
 use crate::model::finding::{Finding, Section, Status, Summary};
 use crate::model::snapshot::Snapshot;
 use crate::untrusted;
@@ -17,29 +19,6 @@ use eframe::egui;
 use egui::text::LayoutJob;
 use egui::{RichText, TextFormat, Ui};
 use std::collections::BTreeMap;
-
-/// Display order of statuses: what needs work first.
-fn status_rank(status: Status) -> u8 {
-    match status {
-        Status::Fail => 0,
-        Status::Warn => 1,
-        Status::Unknown => 2,
-        Status::Manual => 3,
-        Status::Accepted => 4,
-        Status::Attested => 5,
-        Status::Pass => 6,
-        Status::NotApplicable => 7,
-    }
-}
-
-/// A section's findings, failing first, then by severity and id.
-pub fn ordered_findings(findings: &[Finding], section: Section) -> Vec<&Finding> {
-    let mut list: Vec<&Finding> = findings.iter().filter(|f| f.section == section).collect();
-    list.sort_by(|a, b| {
-        (status_rank(a.status), a.severity, &a.id).cmp(&(status_rank(b.status), b.severity, &b.id))
-    });
-    list
-}
 
 /// Checks that need nothing more: pass, not applicable, attested, accepted.
 pub fn resolved(summary: &Summary) -> usize {
@@ -231,7 +210,7 @@ pub fn overview_ui(
             );
             ui.add_space(space::M);
             if training {
-                training_ui::overview_training_ui(ui, findings, out);
+                training_widgets::overview_training_ui(ui, findings, out);
                 ui.add_space(space::M);
             }
             totals_ui(ui, &Summary::of(findings));
@@ -430,7 +409,7 @@ fn worst_status(open: &[&&Finding]) -> Status {
 }
 
 /// The standard's name for a citation, where we know it.
-pub fn citation_name(citation: &str) -> &'static str {
+fn citation_name(citation: &str) -> &'static str {
     crate::model::hipaa::citation_name(citation).unwrap_or("")
 }
 
@@ -452,14 +431,6 @@ fn gaps_ui(ui: &mut Ui, snapshot: &Snapshot) {
             }
         }
     });
-}
-
-/// RFC 3339 to "2026-11-27 10:00 UTC" for people.
-pub fn display_time(rfc3339: &str) -> String {
-    match (rfc3339.get(..10), rfc3339.get(11..16)) {
-        (Some(date), Some(time)) => format!("{date} {time} UTC"),
-        _ => rfc3339.to_string(),
-    }
 }
 
 // ----- section page -----
@@ -493,7 +464,14 @@ pub fn section_ui(
     if view.training {
         // Smaller than the guide box: the check list must stay in view.
         let lesson_height = (ui.available_height() * 0.30).max(120.0);
-        training_ui::section_training_ui(ui, section, view.findings, lesson_height, markdown, out);
+        training_widgets::section_training_ui(
+            ui,
+            section,
+            view.findings,
+            lesson_height,
+            markdown,
+            out,
+        );
         ui.add_space(space::XS);
     }
     // In training the lesson comes first; the full prose waits one click.

@@ -1,8 +1,10 @@
 //! Small shared widgets: status and severity badges, code blocks, labelled
-//! text fields, banners. Colours come from `theme`; nothing here changes
-//! state — widgets report clicks through their return values.
+//! text fields, banners, progress cards. Colours come from `theme`; nothing
+//! here changes state — widgets report clicks through their return values.
+//! Sits below the pages: imports no `*_ui` module, and they may all use it.
 
 use super::icons;
+use super::state::ScanState;
 use super::theme::{self, space, NoticeKind, Palette};
 use crate::model::finding::{Severity, Status};
 use eframe::egui;
@@ -225,4 +227,32 @@ pub fn progress_card_ui(
                 ui.label(RichText::new(format!("… {now}")).size(theme::text::SMALL));
             });
         });
+}
+
+/// Progress of a running scan: the current step, a bar, the finished steps
+/// and a Cancel button; true when Cancel was clicked. Shown in the connect
+/// form and in the banners.
+pub fn scan_progress_ui(ui: &mut Ui, scan: &ScanState) -> bool {
+    let mut cancel = false;
+    let (step, fraction) = match &scan.progress {
+        Some(p) if p.total > 0 => (p.step.as_str(), p.done as f32 / p.total as f32),
+        Some(p) => (p.step.as_str(), 0.0),
+        None => ("starting", 0.0),
+    };
+    progress_card_ui(
+        ui,
+        |ui| {
+            ui.label(RichText::new(format!("Scanning {}", scan.target)).strong());
+            ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                cancel = ui
+                    .button("Cancel")
+                    .on_hover_text("Stop the scan; nothing changes")
+                    .clicked();
+            });
+        },
+        fraction,
+        &scan.finished_steps,
+        step,
+    );
+    cancel
 }

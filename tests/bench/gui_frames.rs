@@ -35,7 +35,7 @@ use egui_kittest::kittest::Queryable;
 use egui_kittest::Harness;
 use pgsafeguard::model::finding::Finding;
 use pgsafeguard::session::SessionFile;
-use pgsafeguard::ui::app::{App, Command};
+use pgsafeguard::ui::{App, Command};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 

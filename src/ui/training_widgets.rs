@@ -1,14 +1,16 @@
-//! Drawing training mode: a section's lesson ("Why this matters", "Try it"),
-//! the next-step suggestion with a button that goes there, and the switch
-//! in the top bar.
+//! Training mode's widgets, drawn inside other parts of the window: the
+//! switch in the top bar, a section's lesson ("Why this matters", "Try it")
+//! and the next-step suggestion with a button that goes there (on the
+//! overview and on each section page).
 //!
-//! Content and the next-step decision live in [`super::training`]; this
-//! module only draws them and returns [`Command`]s.
+//! Content and the next-step decision live in `training`; this module only
+//! draws them and returns [`Command`]s. Like `widgets`, it sits below the
+//! pages: it imports no `*_ui` module, and they may all use it.
 
-use super::app::Command;
+use super::check_order::ordered_findings;
+use super::command::Command;
 use super::theme::{self, space};
 use super::training::{self, NextStep};
-use super::walkthrough_ui::ordered_findings;
 use super::widgets;
 use crate::model::finding::{Finding, Section};
 use eframe::egui;
