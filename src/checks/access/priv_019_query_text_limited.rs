@@ -161,7 +161,7 @@ fn revoke_stats_memberships(s: &Snapshot, verdict: &Verdict) -> FixPlan {
 }
 
 #[cfg(test)]
-pub fn cases() -> Vec<crate::checks::testkit::Case> {
+pub(super) fn cases() -> Vec<crate::checks::testkit::Case> {
     use super::fixtures::{add_memberships, add_roles, group, login};
     use crate::checks::testkit::{base, Case};
     let setup = |member: &str| {

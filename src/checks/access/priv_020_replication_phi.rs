@@ -205,7 +205,7 @@ fn revoke_replication_logins(s: &Snapshot, verdict: &Verdict) -> FixPlan {
 }
 
 #[cfg(test)]
-pub fn cases() -> Vec<crate::checks::testkit::Case> {
+pub(super) fn cases() -> Vec<crate::checks::testkit::Case> {
     use super::fixtures::{add_roles, login, patients};
     use crate::checks::testkit::{base, db, Case};
     let setup = |replicator_is_service: bool| {
