@@ -22,11 +22,21 @@
 //! Layout: one file per check in `access/` (`priv_001_superusers_approved.rs`
 //! …), each with its declaration, evaluation, fix builder and, at the bottom,
 //! its passing and failing fixtures and unit tests. This module keeps the
-//! `CHECKS` list (its order shows in the output), the helpers that
-//! several checks share and the shared test fixtures. The check files import
-//! these helpers (`super`), the shared check modules (`crate::checks`),
+//! `CHECKS` list (its order shows in the output), the small helpers that
+//! several checks share and the shared test fixtures; larger shared helpers
+//! have a module each: [`approved`] (who counts as an administrator),
+//! [`keys`] (object keys and finding them again), [`role_fixes`] (attribute
+//! and membership statements) and [`scoped`] (per-database parts). The check
+//! files import these (`super`), the shared check modules (`crate::checks`),
 //! `crate::model` and the policy, nothing above them.
 
+// Helpers shared by several checks, one job each.
+mod approved;
+mod keys;
+mod role_fixes;
+mod scoped;
+
+// The checks, in catalogue order.
 mod priv_001_superusers_approved;
 mod priv_002_create_attributes_limited;
 mod priv_003_bypass_rls_limited;
@@ -48,17 +58,14 @@ mod priv_018_set_user_loaded;
 mod priv_019_query_text_limited;
 mod priv_020_replication_phi;
 
-use super::facts::{bootstrap_name, part_missing, push_identifier, sample, scanner_role};
-use super::managed::{self, Provider};
-use super::privileges::{FastMap, FastSet, RoleGraph, RoleSet};
+use super::facts::{part_missing, sample, scanner_role};
+use super::privileges::{FastMap, RoleGraph, RoleSet};
 use super::{Check, Verdict};
 use crate::model::finding::{ApplyClass, FixPlan};
-use crate::model::snapshot::{
-    DatabaseFacts, Membership, Policy as RlsPolicy, Relation, Role, Snapshot,
-};
+use crate::model::snapshot::{Policy as RlsPolicy, Role, Snapshot};
 use crate::policy::Policy;
+use approved::Approved;
 use postgres_protocol::escape::escape_identifier;
-use std::borrow::Cow;
 
 pub static CHECKS: &[&Check] = &[
     &priv_001_superusers_approved::SUPERUSERS_APPROVED,
@@ -137,113 +144,6 @@ fn intersection(a: &RoleSet, b: &RoleSet) -> RoleSet {
     out
 }
 
-/// Who the policy approves, with the bootstrap superuser always approved.
-///
-/// On a managed service the bootstrap superuser belongs to the provider, so
-/// the customer's master user (see [`managed::master_user`]) stands in for
-/// it, and every role the provider runs counts as approved: those roles are
-/// not the customer's to change, and the evidence names them.
-struct Approved<'a> {
-    bootstrap: &'a str,
-    policy: &'a Policy,
-    provider: Option<Provider>,
-    /// The provider's roles present on this server, sorted.
-    provider_roles: Vec<&'a str>,
-}
-
-impl<'a> Approved<'a> {
-    fn new(s: &'a Snapshot, roles: &'a [Role], policy: &'a Policy) -> Self {
-        let provider = managed::detect(s);
-        let master = provider
-            .and_then(|p| managed::master_user(p, roles, s.memberships.as_deref()))
-            .map(|r| r.name.as_str());
-        let mut provider_roles: Vec<&str> = roles
-            .iter()
-            .map(|r| r.name.as_str())
-            .filter(|name| managed::owned_by_provider(provider, name))
-            .collect();
-        provider_roles.sort_unstable();
-        Approved {
-            bootstrap: master.unwrap_or_else(|| bootstrap_name(roles)),
-            policy,
-            provider,
-            provider_roles,
-        }
-    }
-
-    fn superuser(&self, name: &str) -> bool {
-        self.policy.is_approved_superuser(name, self.bootstrap) || self.provider_owned(name)
-    }
-
-    /// Approved superusers and approved administrators.
-    fn admin(&self, name: &str) -> bool {
-        self.superuser(name) || self.policy.approved_admins.iter().any(|a| a == name)
-    }
-
-    /// Login roles that are neither superusers nor approved administrators.
-    fn ordinary_logins(&self, graph: &RoleGraph, roles: &[Role]) -> RoleSet {
-        let mut logins = graph.logins().clone();
-        logins.subtract(graph.superusers());
-        logins.subtract(
-            &graph.set_of(
-                roles
-                    .iter()
-                    .filter(|r| self.admin(&r.name))
-                    .map(|r| r.name.as_str()),
-            ),
-        );
-        logins
-    }
-
-    /// A role the managed service's provider runs.
-    fn provider_owned(&self, name: &str) -> bool {
-        managed::owned_by_provider(self.provider, name)
-    }
-
-    /// The bootstrap superuser, or on a managed service its master user.
-    fn bootstrap_label(&self) -> String {
-        match self.provider {
-            Some(p) => format!("{} (master user of {})", self.bootstrap, p.name()),
-            None => self.bootstrap.to_string(),
-        }
-    }
-
-    /// "; left out as Amazon RDS for PostgreSQL's own roles: …", or nothing.
-    fn provider_note(&self) -> String {
-        match self.provider {
-            Some(p) if !self.provider_roles.is_empty() => format!(
-                "; left out as {}'s own roles, not the customer's to change: {}",
-                p.name(),
-                sample(
-                    &self
-                        .provider_roles
-                        .iter()
-                        .map(|r| r.to_string())
-                        .collect::<Vec<_>>()
-                )
-            ),
-            _ => String::new(),
-        }
-    }
-
-    fn describe_superusers(&self) -> String {
-        let mut names = vec![self.bootstrap_label()];
-        names.extend(self.policy.approved_superusers.iter().cloned());
-        format!("approved: {}{}", names.join(", "), self.provider_note())
-    }
-
-    fn describe_admins(&self) -> String {
-        let mut names = vec![self.bootstrap_label()];
-        names.extend(self.policy.approved_superusers.iter().cloned());
-        names.extend(self.policy.approved_admins.iter().cloned());
-        format!(
-            "approved administrators: {}{}",
-            names.join(", "),
-            self.provider_note()
-        )
-    }
-}
-
 fn catalog_grant(s: &Snapshot, catalog: &str) -> String {
     format!(
         "GRANT SELECT ON pg_catalog.{catalog} TO {}",
@@ -266,119 +166,6 @@ fn need_graph(s: &Snapshot) -> Result<RoleGraph<'_>, Verdict> {
     Ok(RoleGraph::new(roles, memberships))
 }
 
-/// A role attribute a fix can switch off (and the rollback back on).
-struct Attribute {
-    keyword: &'static str,
-    held: fn(&Role) -> bool,
-}
-
-const SUPERUSER: Attribute = Attribute {
-    keyword: "SUPERUSER",
-    held: |r| r.superuser,
-};
-const CREATEDB: Attribute = Attribute {
-    keyword: "CREATEDB",
-    held: |r| r.create_db,
-};
-const CREATEROLE: Attribute = Attribute {
-    keyword: "CREATEROLE",
-    held: |r| r.create_role,
-};
-const BYPASSRLS: Attribute = Attribute {
-    keyword: "BYPASSRLS",
-    held: |r| r.bypass_rls,
-};
-const REPLICATION: Attribute = Attribute {
-    keyword: "REPLICATION",
-    held: |r| r.replication,
-};
-const LOGIN: Attribute = Attribute {
-    keyword: "LOGIN",
-    held: |r| r.can_login,
-};
-
-/// `ALTER ROLE r NO<attr> …` for each listed role, switching off only the
-/// attributes the snapshot saw it hold; rollback switches them back on.
-fn attribute_plan(
-    s: &Snapshot,
-    verdict: &Verdict,
-    attributes: &[Attribute],
-    note: &str,
-) -> FixPlan {
-    let listed = Listed::new(verdict);
-    let mut plan = FixPlan {
-        apply: vec![ApplyClass::Immediate],
-        needs: "superuser".into(),
-        note: note.into(),
-        ..FixPlan::default()
-    };
-    for role in s
-        .roles
-        .as_deref()
-        .unwrap_or(&[])
-        .iter()
-        .filter(|r| listed.contains(r.name.as_str()))
-    {
-        let held: Vec<&str> = attributes
-            .iter()
-            .filter(|a| (a.held)(role))
-            .map(|a| a.keyword)
-            .collect();
-        if held.is_empty() {
-            continue;
-        }
-        let name = escape_identifier(&role.name);
-        let off: Vec<String> = held.iter().map(|k| format!("NO{k}")).collect();
-        plan.statements
-            .push(format!("ALTER ROLE {name} {}", off.join(" ")));
-        plan.rollback
-            .push(format!("ALTER ROLE {name} {}", held.join(" ")));
-    }
-    plan
-}
-
-fn revoke_membership(m: &Membership) -> String {
-    format!(
-        "REVOKE {} FROM {}",
-        escape_identifier(&m.role),
-        escape_identifier(&m.member)
-    )
-}
-
-/// The GRANT that recreates a membership as the snapshot saw it, with its
-/// admin option and, on PostgreSQL 16+, its inherit option.
-fn grant_membership(m: &Membership) -> String {
-    let base = format!(
-        "GRANT {} TO {}",
-        escape_identifier(&m.role),
-        escape_identifier(&m.member)
-    );
-    let flag = |b: bool| if b { "TRUE" } else { "FALSE" };
-    match (m.inherit_option, m.admin_option) {
-        (None, false) => base,
-        (None, true) => format!("{base} WITH ADMIN OPTION"),
-        (Some(inherit), admin) => format!(
-            "{base} WITH ADMIN {}, INHERIT {}",
-            flag(admin),
-            flag(inherit)
-        ),
-    }
-}
-
-fn membership_plan(cut: &[&Membership], note: &str) -> FixPlan {
-    FixPlan {
-        apply: vec![ApplyClass::Immediate],
-        statements: cut.iter().map(|m| revoke_membership(m)).collect(),
-        rollback: cut.iter().map(|m| grant_membership(m)).collect(),
-        needs: "superuser, or a role with ADMIN OPTION on each group".into(),
-        note: format!(
-            "{note}; on PostgreSQL 16+ a membership granted by a non-superuser must be revoked \
-             with GRANTED BY that role"
-        ),
-        ..FixPlan::default()
-    }
-}
-
 fn missing_facts_plan(what: &str) -> FixPlan {
     FixPlan {
         apply: vec![ApplyClass::Manual],
@@ -386,183 +173,6 @@ fn missing_facts_plan(what: &str) -> FixPlan {
         note: format!("{what} were not collected: scan again with access to them"),
         ..FixPlan::default()
     }
-}
-
-/// A per-database part of the snapshot, as found in each database.
-struct Scoped<'a, T> {
-    found: Vec<InDatabase<'a, T>>,
-    /// Databases whose part was not collected.
-    missing: Vec<&'a str>,
-}
-
-struct InDatabase<'a, T> {
-    db: &'a DatabaseFacts,
-    primary: bool,
-    part: T,
-}
-
-impl<T> InDatabase<'_, T> {
-    /// An object key, qualified by the database when it is not the connected one.
-    fn key(&self, local: String) -> String {
-        if self.primary {
-            local
-        } else {
-            format!("{}.{local}", escape_identifier(&self.db.name))
-        }
-    }
-}
-
-fn per_database<'a, T>(
-    s: &'a Snapshot,
-    get: impl Fn(&'a DatabaseFacts) -> Option<T>,
-) -> Scoped<'a, T> {
-    let mut scoped = Scoped {
-        found: Vec::new(),
-        missing: Vec::new(),
-    };
-    for (i, db) in s.databases.iter().enumerate() {
-        match get(db) {
-            Some(part) => scoped.found.push(InDatabase {
-                db,
-                primary: i == 0,
-                part,
-            }),
-            None => scoped.missing.push(&db.name),
-        }
-    }
-    scoped
-}
-
-impl<T> Scoped<'_, T> {
-    /// Fail when anything was found; otherwise unknown when a database's part
-    /// (or every database) is missing; otherwise pass.
-    fn conclude(
-        &self,
-        s: &Snapshot,
-        part: &str,
-        found: Vec<String>,
-        fail: impl FnOnce(&[String]) -> String,
-        pass: String,
-    ) -> Verdict {
-        let found = sorted(found);
-        let missing_note = if self.missing.is_empty() {
-            String::new()
-        } else {
-            format!(
-                "; {part} not collected in database(s): {}",
-                self.missing.join(", ")
-            )
-        };
-        if !found.is_empty() {
-            return Verdict::fail(format!("{}{missing_note}", fail(&found))).with_objects(found);
-        }
-        if self.missing.is_empty() && !s.databases.is_empty() {
-            return Verdict::pass(pass);
-        }
-        let catalog = match part {
-            "schemas" => "pg_namespace",
-            "default_acls" => "pg_default_acl",
-            "functions" => "pg_proc",
-            "languages" => "pg_language",
-            "policies" => "pg_policy",
-            _ => "pg_class",
-        };
-        let mut verdict = part_missing(s, part, catalog_grant(s, catalog));
-        if !missing_note.is_empty() {
-            verdict.evidence.push_str(&missing_note);
-            verdict.reason = verdict.reason.map(|r| format!("{r}{missing_note}"));
-        }
-        verdict
-    }
-}
-
-/// The connected database's part, for fix builders.
-fn primary_part<'a, T>(s: &'a Snapshot, get: impl Fn(&'a DatabaseFacts) -> Option<T>) -> Option<T> {
-    s.databases.first().and_then(get)
-}
-
-fn with_other_databases(s: &Snapshot, note: &str) -> String {
-    if s.databases.len() > 1 {
-        format!(
-            "{note}; statements cover the connected database only: run the fix connected to \
-             each other listed database"
-        )
-    } else {
-        note.to_string()
-    }
-}
-
-/// The objects of a verdict, for fix builders: exact keys, plus the
-/// relations named at the start of relation keys (`"schema"."name"…`) as a
-/// cheap filter, so that a builder formats keys only for relations involved.
-struct Listed<'v> {
-    keys: FastSet<&'v str>,
-    relations: FastMap<Cow<'v, str>, FastSet<Cow<'v, str>>>,
-}
-
-impl<'v> Listed<'v> {
-    fn new(verdict: &'v Verdict) -> Self {
-        let mut relations: FastMap<Cow<'v, str>, FastSet<Cow<'v, str>>> = FastMap::default();
-        for key in &verdict.objects {
-            if let Some((schema, rest)) = leading_identifier(key) {
-                if let Some((name, _)) = rest.strip_prefix('.').and_then(leading_identifier) {
-                    relations.entry(schema).or_default().insert(name);
-                }
-            }
-        }
-        Listed {
-            keys: verdict.objects.iter().map(String::as_str).collect(),
-            relations,
-        }
-    }
-
-    fn contains(&self, key: &str) -> bool {
-        self.keys.contains(key)
-    }
-
-    /// Whether some key starts with this relation's name.
-    fn relates_to(&self, rel: &Relation) -> bool {
-        self.relations
-            .get(rel.schema.as_str())
-            .is_some_and(|names| names.contains(rel.name.as_str()))
-    }
-
-    /// Whether the relation's own key is listed.
-    fn relation(&self, rel: &Relation) -> bool {
-        self.relates_to(rel) && self.contains(&rel_key(&rel.schema, &rel.name))
-    }
-}
-
-/// A double-quoted identifier at the start of `text`, unquoted, and the rest.
-/// Borrowed unless the identifier holds a doubled quote.
-fn leading_identifier(text: &str) -> Option<(Cow<'_, str>, &str)> {
-    let body = text.strip_prefix('"')?;
-    let end = body.find('"')?;
-    if !body[end + 1..].starts_with('"') {
-        return Some((Cow::Borrowed(&body[..end]), &body[end + 1..]));
-    }
-    let mut name = String::new();
-    let mut chars = body.char_indices().peekable();
-    while let Some((i, c)) = chars.next() {
-        if c != '"' {
-            name.push(c);
-        } else if chars.peek().is_some_and(|(_, n)| *n == '"') {
-            name.push('"');
-            chars.next();
-        } else {
-            return Some((Cow::Owned(name), &body[i + 1..]));
-        }
-    }
-    None
-}
-
-/// `"schema"."name"`: a key and a valid SQL name at once.
-fn rel_key(schema: &str, name: &str) -> String {
-    let mut key = String::with_capacity(schema.len() + name.len() + 5);
-    push_identifier(&mut key, schema);
-    key.push('.');
-    push_identifier(&mut key, name);
-    key
 }
 
 /// The SQL keyword for an `aclitem` privilege letter.
@@ -837,6 +447,7 @@ mod tests {
     use crate::checks::privileges::PUBLIC;
     use crate::checks::testkit::{base, db, role, table};
     use crate::model::finding::Status;
+    use crate::model::snapshot::{DatabaseFacts, Relation};
 
     #[test]
     fn missing_parts_are_unknown_never_pass() {
@@ -941,30 +552,6 @@ mod tests {
         let plan = NO_PUBLIC_TABLE_GRANTS.plan(&s, &v);
         assert!(plan.statements.is_empty());
         assert!(plan.note.contains("each other listed database"));
-    }
-
-    #[test]
-    fn membership_rollback_restores_pg16_options() {
-        let m = Membership {
-            role: "g".into(),
-            member: "m".into(),
-            admin_option: true,
-            inherit_option: Some(false),
-            set_option: None,
-        };
-        assert_eq!(
-            grant_membership(&m),
-            "GRANT \"g\" TO \"m\" WITH ADMIN TRUE, INHERIT FALSE"
-        );
-        let old = Membership {
-            inherit_option: None,
-            set_option: None,
-            ..m
-        };
-        assert_eq!(
-            grant_membership(&old),
-            "GRANT \"g\" TO \"m\" WITH ADMIN OPTION"
-        );
     }
 
     #[test]

@@ -1,10 +1,10 @@
 //! PRIV-001: the superusers (and, on a managed service, the logins in the
 //! provider's administrator group) are only the approved administrators.
 
-use super::{
-    attribute_plan, catalog_grant, membership_plan, need_roles, none_if_empty, sorted, Approved,
-    Listed, SUPERUSER,
-};
+use super::approved::Approved;
+use super::keys::Listed;
+use super::role_fixes::{attribute_plan, membership_plan, SUPERUSER};
+use super::{catalog_grant, need_roles, none_if_empty, sorted};
 use crate::checks::facts::{part_missing, sample};
 use crate::checks::managed::{self, Provider};
 use crate::checks::privileges::{Reach, RoleGraph};

@@ -1,6 +1,7 @@
 //! PRIV-002: only administrators hold CREATEDB or CREATEROLE.
 
-use super::{attribute_plan, non_admins_holding, CREATEDB, CREATEROLE};
+use super::non_admins_holding;
+use super::role_fixes::{attribute_plan, CREATEDB, CREATEROLE};
 use crate::checks::{Check, Fix, Verdict};
 use crate::model::finding::{FixPlan, Section, Severity};
 use crate::model::snapshot::Snapshot;

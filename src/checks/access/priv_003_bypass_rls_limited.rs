@@ -1,6 +1,7 @@
 //! PRIV-003: only administrators hold BYPASSRLS.
 
-use super::{attribute_plan, non_admins_holding, BYPASSRLS};
+use super::non_admins_holding;
+use super::role_fixes::{attribute_plan, BYPASSRLS};
 use crate::checks::{Check, Fix, Verdict};
 use crate::model::finding::{FixPlan, Section, Severity};
 use crate::model::snapshot::Snapshot;

@@ -1,7 +1,9 @@
 //! PRIV-004: replication runs through one dedicated login, over TLS, from
 //! named addresses.
 
-use super::{attribute_plan, need_roles, none_if_empty, sorted, Approved, REPLICATION};
+use super::approved::Approved;
+use super::role_fixes::{attribute_plan, REPLICATION};
+use super::{need_roles, none_if_empty, sorted};
 use crate::checks::facts::{self, sample};
 use crate::checks::hba;
 use crate::checks::{Check, Fix, Verdict};

@@ -1,6 +1,9 @@
 //! PRIV-005: no login can become a superuser through its memberships.
 
-use super::{membership_plan, missing_facts_plan, need_graph, Approved, Listed};
+use super::approved::Approved;
+use super::keys::Listed;
+use super::role_fixes::membership_plan;
+use super::{missing_facts_plan, need_graph};
 use crate::checks::facts::sample;
 use crate::checks::privileges::RoleGraph;
 use crate::checks::{Check, Fix, Verdict};

@@ -1,7 +1,10 @@
 //! PRIV-006: only administrators reach the predefined roles for server files,
 //! server programs or every table's data.
 
-use super::{membership_plan, missing_facts_plan, need_graph, sorted, Approved, Listed};
+use super::approved::Approved;
+use super::keys::Listed;
+use super::role_fixes::membership_plan;
+use super::{missing_facts_plan, need_graph, sorted};
 use crate::checks::facts::sample;
 use crate::checks::privileges::Reach;
 use crate::checks::{Check, Fix, Verdict};

@@ -1,7 +1,9 @@
 //! PRIV-007: each login belongs to one person: no generic names outside the
 //! service accounts, no role in use from many addresses at once.
 
-use super::{attribute_plan, need_roles, sorted, Approved, LOGIN};
+use super::approved::Approved;
+use super::role_fixes::{attribute_plan, LOGIN};
+use super::{need_roles, sorted};
 use crate::checks::facts::{part_missing, sample, scanner_role};
 use crate::checks::phi;
 use crate::checks::{Check, Fix, Verdict};

@@ -1,9 +1,8 @@
 //! PRIV-009: no table, view or column grants a privilege to PUBLIC.
 
-use super::{
-    missing_facts_plan, per_database, primary_part, privilege_list, rel_key, with_other_databases,
-    Listed,
-};
+use super::keys::{rel_key, Listed};
+use super::scoped::{per_database, primary_part, with_other_databases};
+use super::{missing_facts_plan, privilege_list};
 use crate::checks::facts::sample;
 use crate::checks::privileges::PUBLIC;
 use crate::checks::{Check, Fix, Verdict};

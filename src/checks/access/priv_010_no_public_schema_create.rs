@@ -1,6 +1,8 @@
 //! PRIV-010: PUBLIC cannot create objects in any schema.
 
-use super::{missing_facts_plan, per_database, primary_part, with_other_databases, Listed};
+use super::keys::Listed;
+use super::missing_facts_plan;
+use super::scoped::{per_database, primary_part, with_other_databases};
 use crate::checks::facts::{major_version, sample};
 use crate::checks::privileges::PUBLIC;
 use crate::checks::{Check, Fix, Verdict};

@@ -1,10 +1,10 @@
 //! PRIV-011: default privileges grant nothing to PUBLIC, and only owners and
 //! administrators hold grant options.
 
-use super::{
-    missing_facts_plan, need_roles, per_database, primary_part, privilege_list, rel_key,
-    with_other_databases, Approved, Listed,
-};
+use super::approved::Approved;
+use super::keys::{rel_key, Listed};
+use super::scoped::{per_database, primary_part, with_other_databases};
+use super::{missing_facts_plan, need_roles, privilege_list};
 use crate::checks::facts::sample;
 use crate::checks::privileges::PUBLIC;
 use crate::checks::{Check, Fix, Verdict};

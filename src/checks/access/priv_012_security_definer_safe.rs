@@ -1,10 +1,10 @@
 //! PRIV-012: SECURITY DEFINER functions pin a search_path ending with pg_temp,
 //! are not executable by PUBLIC and lend no owner's rights over PHI to ordinary logins.
 
-use super::{
-    missing_facts_plan, need_graph, per_database, primary_part, sorted, with_other_databases,
-    Approved, Listed,
-};
+use super::approved::Approved;
+use super::keys::Listed;
+use super::scoped::{per_database, primary_part, with_other_databases};
+use super::{missing_facts_plan, need_graph, sorted};
 use crate::checks::definers::{self, routine_key};
 use crate::checks::facts::{annotated_sample, push_identifier, sample, split_list};
 use crate::checks::privileges::{FastMap, Reach, RoleGraph, RoleSet, PUBLIC};

@@ -1,7 +1,9 @@
 //! PRIV-013: untrusted languages and file or network extensions are installed
 //! only when the policy approves them.
 
-use super::{missing_facts_plan, per_database, primary_part, with_other_databases, Listed};
+use super::keys::Listed;
+use super::missing_facts_plan;
+use super::scoped::{per_database, primary_part, with_other_databases};
 use crate::checks::facts::sample;
 use crate::checks::{Check, Fix, Verdict};
 use crate::model::finding::{ApplyClass, FixPlan, Section, Severity};

@@ -1,10 +1,9 @@
 //! PRIV-014: PHI tables enforce row-level security (enabled, forced, with a
 //! policy), and no view reads them as an owner who bypasses it.
 
-use super::{
-    missing_facts_plan, per_database, policy_counts, primary_part, rel_key, with_other_databases,
-    Listed, RLS_KINDS,
-};
+use super::keys::{rel_key, Listed};
+use super::scoped::{per_database, primary_part, with_other_databases};
+use super::{missing_facts_plan, policy_counts, RLS_KINDS};
 use crate::checks::facts::{self, annotated_sample, sample};
 use crate::checks::phi;
 use crate::checks::views;

@@ -1,7 +1,9 @@
 //! PRIV-015: permissive row-level policies read the row they judge, and every
 //! table with RLS has a policy.
 
-use super::{need_graph, per_database, policy_counts, rel_key, sorted, RLS_KINDS};
+use super::keys::rel_key;
+use super::scoped::per_database;
+use super::{need_graph, policy_counts, sorted, RLS_KINDS};
 use crate::checks::facts::{annotated_sample, sample};
 use crate::checks::privileges::{FastMap, RoleGraph, PUBLIC};
 use crate::checks::{Check, Fix, Verdict};

@@ -1,10 +1,11 @@
 //! PRIV-016: PHI tables are owned by NOLOGIN roles that no ordinary login can
 //! act as.
 
-use super::{
-    grant_membership, intersection, missing_facts_plan, need_graph, per_database, primary_part,
-    rel_key, revoke_membership, with_other_databases, Approved, Listed, RLS_KINDS,
-};
+use super::approved::Approved;
+use super::keys::{rel_key, Listed};
+use super::role_fixes::{grant_membership, revoke_membership};
+use super::scoped::{per_database, primary_part, with_other_databases};
+use super::{intersection, missing_facts_plan, need_graph, RLS_KINDS};
 use crate::checks::facts::annotated_sample;
 use crate::checks::phi;
 use crate::checks::privileges::{FastSet, Reach};

@@ -1,9 +1,9 @@
 //! PRIV-017: only clinical roles, owners and administrators can read PHI columns.
 
-use super::{
-    intersection, missing_facts_plan, need_graph, none_if_empty, per_database, primary_part,
-    privilege_list, rel_key, with_other_databases, Approved, Listed,
-};
+use super::approved::Approved;
+use super::keys::{rel_key, Listed};
+use super::scoped::{per_database, primary_part, with_other_databases};
+use super::{intersection, missing_facts_plan, need_graph, none_if_empty, privilege_list};
 use crate::checks::facts::{push_identifier, sample};
 use crate::checks::phi;
 use crate::checks::privileges::{Reach, RoleGraph, RoleSet, PUBLIC, READ_ALL_DATA};

@@ -11,7 +11,10 @@
 //! scans (a superuser's scan and the scanner's own must agree), and only a
 //! superuser or a role with CREATEROLE/ADMIN on it can set that comment.
 
-use super::{membership_plan, missing_facts_plan, need_graph, sorted, Approved, Listed};
+use super::approved::Approved;
+use super::keys::Listed;
+use super::role_fixes::membership_plan;
+use super::{missing_facts_plan, need_graph, sorted};
 use crate::checks::facts::{sample, scanner_role};
 use crate::checks::privileges::{Reach, RoleGraph};
 use crate::checks::{Check, Fix, Verdict};
