@@ -24,9 +24,9 @@
 //! its passing and failing fixtures and unit tests. This module keeps the
 //! `CHECKS` list (its order shows in the output), the small helpers that
 //! several checks share and the shared test fixtures; larger shared helpers
-//! have a module each: [`approved`] (who counts as an administrator),
-//! [`keys`] (object keys and finding them again), [`role_fixes`] (attribute
-//! and membership statements) and [`scoped`] (per-database parts). The check
+//! have a module each: `approved` (who counts as an administrator),
+//! `keys` (object keys and finding them again), `role_fixes` (attribute
+//! and membership statements) and `scoped` (per-database parts). The check
 //! files import these (`super`), the shared check modules (`crate::checks`),
 //! `crate::model` and the policy, nothing above them.
 

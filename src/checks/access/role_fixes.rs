@@ -1,6 +1,6 @@
 //! Fix builders shared by the role checks: switching role attributes off and
 //! revoking memberships, each with the statement that restores it. Imports
-//! [`super::keys`] and `crate::model` only.
+//! `super::keys` and `crate::model` only.
 
 use super::keys::Listed;
 use crate::checks::Verdict;
