@@ -7,7 +7,9 @@
 //! publications that carry PHI tables and the logical slots are evidence:
 //! they show what leaves and to whom, and are fine for such an account.
 
-use super::{attribute_plan, need_roles, per_database, sorted, REPLICATION};
+use super::role_fixes::{attribute_plan, REPLICATION};
+use super::scoped::per_database;
+use super::{need_roles, sorted};
 use crate::checks::facts::{part_missing, sample};
 use crate::checks::phi;
 use crate::checks::{Check, Fix, Verdict};
@@ -205,7 +207,7 @@ fn revoke_replication_logins(s: &Snapshot, verdict: &Verdict) -> FixPlan {
 }
 
 #[cfg(test)]
-pub fn cases() -> Vec<crate::checks::testkit::Case> {
+pub(super) fn cases() -> Vec<crate::checks::testkit::Case> {
     use super::fixtures::{add_roles, login, patients};
     use crate::checks::testkit::{base, db, Case};
     let setup = |replicator_is_service: bool| {

@@ -11,7 +11,10 @@
 //! scans (a superuser's scan and the scanner's own must agree), and only a
 //! superuser or a role with CREATEROLE/ADMIN on it can set that comment.
 
-use super::{membership_plan, missing_facts_plan, need_graph, sorted, Approved, Listed};
+use super::approved::Approved;
+use super::keys::Listed;
+use super::role_fixes::membership_plan;
+use super::{missing_facts_plan, need_graph, sorted};
 use crate::checks::facts::{sample, scanner_role};
 use crate::checks::privileges::{Reach, RoleGraph};
 use crate::checks::{Check, Fix, Verdict};
@@ -161,7 +164,7 @@ fn revoke_stats_memberships(s: &Snapshot, verdict: &Verdict) -> FixPlan {
 }
 
 #[cfg(test)]
-pub fn cases() -> Vec<crate::checks::testkit::Case> {
+pub(super) fn cases() -> Vec<crate::checks::testkit::Case> {
     use super::fixtures::{add_memberships, add_roles, group, login};
     use crate::checks::testkit::{base, Case};
     let setup = |member: &str| {
