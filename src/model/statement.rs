@@ -212,6 +212,27 @@ impl fmt::Display for PrivilegeObject {
     }
 }
 
+/// The `WITH …` of a membership GRANT.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MembershipOptions {
+    /// `WITH ADMIN OPTION` (the form before PostgreSQL 16).
+    AdminOption,
+    /// `WITH ADMIN TRUE|FALSE, INHERIT TRUE|FALSE` (PostgreSQL 16+).
+    AdminInherit { admin: bool, inherit: bool },
+}
+
+impl fmt::Display for MembershipOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let flag = |on: bool| if on { "TRUE" } else { "FALSE" };
+        match self {
+            MembershipOptions::AdminOption => f.write_str("WITH ADMIN OPTION"),
+            MembershipOptions::AdminInherit { admin, inherit } => {
+                write!(f, "WITH ADMIN {}, INHERIT {}", flag(*admin), flag(*inherit))
+            }
+        }
+    }
+}
+
 /// One fix statement. See the module documentation. Two statements are
 /// equal when they run the same text (a file read back may hold as
 /// [`Statement::Other`] what a check builds typed).
@@ -239,11 +260,15 @@ pub enum Statement {
     },
     /// `DROP ROLE [IF EXISTS] r`.
     DropRole { role: String, if_exists: bool },
-    /// `GRANT group TO member` / `REVOKE group FROM member` (membership).
+    /// `GRANT group TO member [WITH …]` / `REVOKE group FROM member`
+    /// (membership).
     Membership {
         grant: bool,
         group: String,
         member: String,
+        /// The options a GRANT gives (a rollback recreates a membership as
+        /// the catalog recorded it); `None` for REVOKE and the defaults.
+        with: Option<MembershipOptions>,
     },
     /// `<scope> SET "name" = 'value'`, or `<scope> RESET "name"` when
     /// `value` is `None`: a login default of roles, databases or a function.
@@ -386,6 +411,7 @@ impl fmt::Display for Statement {
                 grant,
                 group,
                 member,
+                with,
             } => {
                 let (verb, preposition) = if *grant {
                     ("GRANT", "TO")
@@ -397,7 +423,11 @@ impl fmt::Display for Statement {
                     "{verb} {} {preposition} {}",
                     escape_identifier(group),
                     escape_identifier(member)
-                )
+                )?;
+                match with {
+                    Some(options) => write!(f, " {options}"),
+                    None => Ok(()),
+                }
             }
             Statement::SessionDefault {
                 scope,
@@ -460,7 +490,7 @@ impl fmt::Display for Statement {
 
 impl PartialEq for Statement {
     fn eq(&self, other: &Statement) -> bool {
-        self.to_string() == other.to_string()
+        writes(self, &other.to_string())
     }
 }
 
@@ -468,20 +498,35 @@ impl PartialEq for Statement {
 /// it is shown.
 impl PartialEq<str> for Statement {
     fn eq(&self, other: &str) -> bool {
-        self.to_string() == other
+        writes(self, other)
     }
 }
 
 impl PartialEq<&str> for Statement {
     fn eq(&self, other: &&str) -> bool {
-        self.to_string() == *other
+        writes(self, other)
     }
 }
 
 impl PartialEq<String> for Statement {
     fn eq(&self, other: &String) -> bool {
-        self.to_string() == *other
+        writes(self, other)
     }
+}
+
+/// Whether `statement` shows as exactly `text`, compared piece by piece as
+/// `Display` writes it (no copy of the text is built).
+fn writes(statement: &Statement, text: &str) -> bool {
+    struct Rest<'a>(&'a str);
+    impl fmt::Write for Rest<'_> {
+        fn write_str(&mut self, piece: &str) -> fmt::Result {
+            let rest = self.0.strip_prefix(piece).ok_or(fmt::Error)?;
+            self.0 = rest;
+            Ok(())
+        }
+    }
+    let mut rest = Rest(text);
+    fmt::write(&mut rest, format_args!("{statement}")).is_ok() && rest.0.is_empty()
 }
 
 /// Reads a statement from a file written by any version: see [`read`].
@@ -636,8 +681,30 @@ mod tests {
                     grant: false,
                     group: "admins".into(),
                     member: "carol".into(),
+                    with: None,
                 },
                 "REVOKE \"admins\" FROM \"carol\"",
+            ),
+            (
+                Statement::Membership {
+                    grant: true,
+                    group: "admins".into(),
+                    member: "carol".into(),
+                    with: Some(MembershipOptions::AdminOption),
+                },
+                "GRANT \"admins\" TO \"carol\" WITH ADMIN OPTION",
+            ),
+            (
+                Statement::Membership {
+                    grant: true,
+                    group: "admins".into(),
+                    member: "carol".into(),
+                    with: Some(MembershipOptions::AdminInherit {
+                        admin: false,
+                        inherit: true,
+                    }),
+                },
+                "GRANT \"admins\" TO \"carol\" WITH ADMIN FALSE, INHERIT TRUE",
             ),
             (
                 Statement::Privileges {

@@ -9,12 +9,12 @@
 //! [`Statement::Other`], which runs inside a fix's transaction where the
 //! in-transaction guard judges it. So reading never changes what a file says.
 
-use super::{DefaultScope, RoleOption, RoleRef, Statement};
+use super::{DefaultScope, MembershipOptions, RoleOption, RoleRef, Statement};
 
 /// The statement `text` holds; see the module documentation.
 pub(super) fn statement(text: &str) -> Statement {
     match recognise(text) {
-        Some(typed) if typed.to_string() == text => typed,
+        Some(typed) if typed == text => typed,
         _ => Statement::Other(text.to_string()),
     }
 }
@@ -248,15 +248,48 @@ fn drop_role(rest: &[Token]) -> Option<Statement> {
     }
 }
 
-/// `GRANT g TO m` / `REVOKE g FROM m`: one group, one member, nothing else
+/// `GRANT g TO m [WITH …]` / `REVOKE g FROM m`: one group, one member
 /// (object privileges have `ON` and stay [`Statement::Other`]).
 fn membership(rest: &[Token], preposition: &str, grant: bool) -> Option<Statement> {
-    match rest {
-        [group, middle, member] if word(middle) == Some(preposition) => {
-            Some(Statement::Membership {
-                grant,
-                group: name(group)?,
-                member: name(member)?,
+    let [group, middle, member, options @ ..] = rest else {
+        return None;
+    };
+    if word(middle) != Some(preposition) {
+        return None;
+    }
+    let with = match options {
+        [] => None,
+        _ if grant => Some(membership_options(options)?),
+        _ => return None,
+    };
+    Some(Statement::Membership {
+        grant,
+        group: name(group)?,
+        member: name(member)?,
+        with,
+    })
+}
+
+/// `WITH ADMIN OPTION` or `WITH ADMIN TRUE|FALSE, INHERIT TRUE|FALSE`.
+fn membership_options(tokens: &[Token]) -> Option<MembershipOptions> {
+    let words: Vec<&str> = tokens
+        .iter()
+        .map(|t| match t {
+            Token::Punct(',') => Some(","),
+            _ => word(t),
+        })
+        .collect::<Option<_>>()?;
+    let flag = |w: &str| match w {
+        "true" => Some(true),
+        "false" => Some(false),
+        _ => None,
+    };
+    match words.as_slice() {
+        ["with", "admin", "option"] => Some(MembershipOptions::AdminOption),
+        ["with", "admin", admin, ",", "inherit", inherit] => {
+            Some(MembershipOptions::AdminInherit {
+                admin: flag(admin)?,
+                inherit: flag(inherit)?,
             })
         }
         _ => None,
@@ -402,6 +435,82 @@ mod tests {
                 "{text}"
             );
             assert!(matches!(statement(text), Statement::Other(t) if t == text));
+        }
+    }
+
+    #[test]
+    fn role_statements_are_read_with_their_roles() {
+        assert!(matches!(
+            statement("ALTER ROLE \"app\" VALID UNTIL '2027-01-01' CONNECTION LIMIT -1"),
+            Statement::AlterRole { role: RoleRef::Named(r), options }
+                if r == "app" && options == [
+                    RoleOption::ValidUntil("2027-01-01".into()),
+                    RoleOption::ConnectionLimit(-1),
+                ]
+        ));
+        assert!(matches!(
+            statement("ALTER ROLE CURRENT_USER SET \"idle_session_timeout\" = '15min'"),
+            Statement::SessionDefault {
+                scope: DefaultScope::Role { role: RoleRef::Connected, database: None },
+                value: Some(v),
+                ..
+            } if v == "15min"
+        ));
+        for text in [
+            "ALTER DATABASE \"P\"\"hi\" RESET \"log_statement\"",
+            "ALTER DATABASE \"P\"\"hi\" SET \"log_statement\" = 'none'",
+        ] {
+            assert!(
+                matches!(
+                    statement(text),
+                    Statement::SessionDefault { scope: DefaultScope::Database(d), .. } if d == "P\"hi"
+                ),
+                "{text}"
+            );
+        }
+        // A quoted name holding separators and a comment is one name.
+        assert!(matches!(
+            statement("ALTER ROLE \"a\"\"; DROP ROLE x; --\" NOLOGIN"),
+            Statement::AlterRole { role: RoleRef::Named(r), options }
+                if r == "a\"; DROP ROLE x; --" && options == [RoleOption::Login(false)]
+        ));
+        assert!(matches!(
+            statement("GRANT \"admins\" TO \"alice\" WITH ADMIN TRUE, INHERIT FALSE"),
+            Statement::Membership {
+                grant: true,
+                with: Some(MembershipOptions::AdminInherit {
+                    admin: true,
+                    inherit: false
+                }),
+                ..
+            }
+        ));
+    }
+
+    /// Object statements, several statements in one text, other verbs: kept
+    /// verbatim, so they run in the fix's transaction under its guard.
+    #[test]
+    fn hostile_or_foreign_text_is_other() {
+        for text in [
+            "ALTER ROLE x NOLOGIN; DROP ROLE y",
+            "ALTER ROLE \"x\" NOLOGIN; DROP ROLE \"y\"",
+            "ALTER ROLE x -- comment",
+            "DO $$ BEGIN EXECUTE 'ALTER ROLE app NOSUPERUSER'; END $$",
+            "SELECT 1",
+            "ALTER DATABASE \"phi\" RENAME TO \"x\"",
+            "REVOKE SELECT ON TABLE \"public\".\"t\" FROM \"alice\"",
+            "REVOKE \"admins\" FROM \"alice\" CASCADE",
+            "GRANT \"admins\" TO \"alice\" WITH ADMIN MAYBE",
+            "REVOKE EXECUTE ON ROUTINE \"app\".\"f\"(bigint) FROM \"clinicians\"",
+            "GRANT EXECUTE ON ROUTINE \"app\".\"f\"(bigint) TO \"clinicians\" WITH GRANT OPTION",
+            "ALTER ROUTINE \"app\".\"f\"(bigint) SET search_path = \"pg_catalog\", \"$user\"",
+            "ALTER USER MAPPING FOR PUBLIC SERVER s OPTIONS (DROP password)",
+            "CREATE EXTENSION \"dblink\" SCHEMA \"public\" VERSION '1.2'",
+        ] {
+            assert!(
+                matches!(statement(text), Statement::Other(t) if t == text),
+                "{text}"
+            );
         }
     }
 
