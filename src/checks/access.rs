@@ -37,6 +37,7 @@ use crate::model::snapshot::{
     AclItem, DatabaseFacts, DefaultAcl, Function, HbaRule, Membership, Policy as RlsPolicy,
     Relation, Role, Snapshot,
 };
+use crate::model::statement::{MembershipOptions, RoleOption, RoleRef, Statement};
 use crate::policy::Policy;
 use postgres_protocol::escape::escape_identifier;
 use std::borrow::Cow;
@@ -891,21 +892,21 @@ fn revoke_public_table_grants(s: &Snapshot, verdict: &Verdict) -> FixPlan {
     let statements = schemas
         .iter()
         .map(|schema| {
-            format!(
+            Statement::other(format!(
                 "REVOKE ALL ON ALL TABLES IN SCHEMA {} FROM PUBLIC",
                 escape_identifier(schema)
-            )
+            ))
         })
         .collect();
     let rollback = flagged
         .iter()
         .flat_map(|rel| {
             public_grants(rel).into_iter().map(|(column, letters)| {
-                format!(
+                Statement::other(format!(
                     "GRANT {} ON TABLE {} TO PUBLIC",
                     privilege_list(letters, column),
                     rel_key(&rel.schema, &rel.name)
-                )
+                ))
             })
         })
         .collect();
@@ -992,11 +993,11 @@ fn revoke_public_schema_create(s: &Snapshot, verdict: &Verdict) -> FixPlan {
         apply: vec![ApplyClass::Immediate],
         statements: names
             .iter()
-            .map(|n| format!("REVOKE CREATE ON SCHEMA {n} FROM PUBLIC"))
+            .map(|n| Statement::other(format!("REVOKE CREATE ON SCHEMA {n} FROM PUBLIC")))
             .collect(),
         rollback: names
             .iter()
-            .map(|n| format!("GRANT CREATE ON SCHEMA {n} TO PUBLIC"))
+            .map(|n| Statement::other(format!("GRANT CREATE ON SCHEMA {n} TO PUBLIC")))
             .collect(),
         needs: "owner of each schema (or superuser)".into(),
         note: with_other_databases(
@@ -1193,8 +1194,8 @@ fn tighten_default_privileges(s: &Snapshot, verdict: &Verdict) -> FixPlan {
             continue;
         }
         let (undo, redo) = issue_statements(&issue.kind);
-        statements.push(undo);
-        rollback.push(redo);
+        statements.push(Statement::other(undo));
+        rollback.push(Statement::other(redo));
     }
     FixPlan {
         apply: vec![ApplyClass::Immediate],
@@ -1608,16 +1609,16 @@ fn secure_definer_functions(s: &Snapshot, verdict: &Verdict) -> FixPlan {
         let mut revoke_public = false;
         if own_key {
             if let Some(old) = path_problem(f) {
-                plan.statements.push(format!(
+                plan.statements.push(Statement::other(format!(
                     "ALTER ROUTINE {routine} SET search_path = pg_catalog, pg_temp"
-                ));
-                plan.rollback.push(match old {
+                )));
+                plan.rollback.push(Statement::other(match old {
                     None => format!("ALTER ROUTINE {routine} RESET search_path"),
                     Some(path) => format!(
                         "ALTER ROUTINE {routine} SET search_path = {}",
                         search_path_sql(&path)
                     ),
-                });
+                }));
             }
             revoke_public = public_executes(f);
         }
@@ -1632,18 +1633,20 @@ fn secure_definer_functions(s: &Snapshot, verdict: &Verdict) -> FixPlan {
             } else {
                 ""
             };
-            plan.statements.push(format!(
+            plan.statements.push(Statement::other(format!(
                 "REVOKE EXECUTE ON ROUTINE {routine} FROM {grantee}"
-            ));
-            plan.rollback.push(format!(
+            )));
+            plan.rollback.push(Statement::other(format!(
                 "GRANT EXECUTE ON ROUTINE {routine} TO {grantee}{option}"
-            ));
+            )));
         }
         if revoke_public {
-            plan.statements
-                .push(format!("REVOKE EXECUTE ON ROUTINE {routine} FROM PUBLIC"));
-            plan.rollback
-                .push(format!("GRANT EXECUTE ON ROUTINE {routine} TO PUBLIC"));
+            plan.statements.push(Statement::other(format!(
+                "REVOKE EXECUTE ON ROUTINE {routine} FROM PUBLIC"
+            )));
+            plan.rollback.push(Statement::other(format!(
+                "GRANT EXECUTE ON ROUTINE {routine} TO PUBLIC"
+            )));
         }
     }
     plan.rollback.reverse();
@@ -1850,16 +1853,19 @@ fn drop_untrusted_code(s: &Snapshot, verdict: &Verdict) -> FixPlan {
         let name = escape_identifier(item.name);
         match extensions.iter().find(|e| e.name == item.name) {
             Some(ext) => {
-                plan.statements.push(format!("DROP EXTENSION {name}"));
-                plan.rollback.push(format!(
+                plan.statements
+                    .push(Statement::other(format!("DROP EXTENSION {name}")));
+                plan.rollback.push(Statement::other(format!(
                     "CREATE EXTENSION {name} SCHEMA {} VERSION {}",
                     escape_identifier(&ext.schema),
                     postgres_protocol::escape::escape_literal(&ext.version)
-                ));
+                )));
             }
             None => {
-                plan.statements.push(format!("DROP LANGUAGE {name}"));
-                plan.rollback.push(format!("CREATE LANGUAGE {name}"));
+                plan.statements
+                    .push(Statement::other(format!("DROP LANGUAGE {name}")));
+                plan.rollback
+                    .push(Statement::other(format!("CREATE LANGUAGE {name}")));
             }
         }
     }
@@ -1873,7 +1879,7 @@ fn drop_untrusted_code(s: &Snapshot, verdict: &Verdict) -> FixPlan {
     plan.irreversible = plan
         .statements
         .iter()
-        .any(|s| s.starts_with("DROP EXTENSION"));
+        .any(|s| s.to_string().starts_with("DROP EXTENSION"));
     if plan.irreversible {
         note.push_str(
             "; cannot be fully undone: DROP EXTENSION discards the objects it owns, and the \
@@ -2104,16 +2110,20 @@ fn enable_and_force_rls(s: &Snapshot, verdict: &Verdict) -> FixPlan {
             continue;
         }
         if !rel.rls_enabled {
-            plan.statements
-                .push(format!("ALTER TABLE {key} ENABLE ROW LEVEL SECURITY"));
-            plan.rollback
-                .push(format!("ALTER TABLE {key} DISABLE ROW LEVEL SECURITY"));
+            plan.statements.push(Statement::other(format!(
+                "ALTER TABLE {key} ENABLE ROW LEVEL SECURITY"
+            )));
+            plan.rollback.push(Statement::other(format!(
+                "ALTER TABLE {key} DISABLE ROW LEVEL SECURITY"
+            )));
         }
         if !rel.rls_forced {
-            plan.statements
-                .push(format!("ALTER TABLE {key} FORCE ROW LEVEL SECURITY"));
-            plan.rollback
-                .push(format!("ALTER TABLE {key} NO FORCE ROW LEVEL SECURITY"));
+            plan.statements.push(Statement::other(format!(
+                "ALTER TABLE {key} FORCE ROW LEVEL SECURITY"
+            )));
+            plan.rollback.push(Statement::other(format!(
+                "ALTER TABLE {key} NO FORCE ROW LEVEL SECURITY"
+            )));
         }
     }
     let mut view_note = String::new();
@@ -2134,10 +2144,12 @@ fn enable_and_force_rls(s: &Snapshot, verdict: &Verdict) -> FixPlan {
     } else {
         for key in bypassing {
             // Callers' own rights (and so the tables' policies) then bind.
-            plan.statements
-                .push(format!("ALTER VIEW {key} SET (security_invoker = on)"));
-            plan.rollback
-                .push(format!("ALTER VIEW {key} RESET (security_invoker)"));
+            plan.statements.push(Statement::other(format!(
+                "ALTER VIEW {key} SET (security_invoker = on)"
+            )));
+            plan.rollback.push(Statement::other(format!(
+                "ALTER VIEW {key} RESET (security_invoker)"
+            )));
         }
     }
     plan.rollback.reverse();
@@ -2585,22 +2597,27 @@ fn move_phi_ownership(s: &Snapshot, verdict: &Verdict) -> FixPlan {
     let create_role = !moved.is_empty() && !roles.iter().any(|r| r.name == new_owner);
     if create_role {
         plan.statements
-            .push(format!("CREATE ROLE {target} NOLOGIN"));
-        plan.rollback.push(format!("DROP ROLE {target}"));
+            .push(Statement::other(format!("CREATE ROLE {target} NOLOGIN")));
+        plan.rollback.push(Statement::DropRole {
+            role: new_owner.clone(),
+            if_exists: false,
+        });
     }
     for rel in &moved {
         let table = rel_key(&rel.schema, &rel.name);
         let old = escape_identifier(&rel.owner);
-        plan.statements
-            .push(format!("ALTER TABLE {table} OWNER TO {target}"));
-        plan.statements.push(format!(
+        plan.statements.push(Statement::other(format!(
+            "ALTER TABLE {table} OWNER TO {target}"
+        )));
+        plan.statements.push(Statement::other(format!(
             "GRANT SELECT, INSERT, UPDATE, DELETE ON TABLE {table} TO {old}"
-        ));
-        plan.rollback
-            .push(format!("ALTER TABLE {table} OWNER TO {old}"));
-        plan.rollback.push(format!(
+        )));
+        plan.rollback.push(Statement::other(format!(
+            "ALTER TABLE {table} OWNER TO {old}"
+        )));
+        plan.rollback.push(Statement::other(format!(
             "REVOKE SELECT, INSERT, UPDATE, DELETE ON TABLE {table} FROM {old}"
-        ));
+        )));
     }
     let cut: Vec<&Membership> = memberships
         .iter()
@@ -2882,11 +2899,12 @@ fn revoke_phi_read_paths(s: &Snapshot, verdict: &Verdict) -> FixPlan {
             } else {
                 ""
             };
-            plan.statements
-                .push(format!("REVOKE {select} ON TABLE {table} FROM {grantee}"));
-            plan.rollback.push(format!(
+            plan.statements.push(Statement::other(format!(
+                "REVOKE {select} ON TABLE {table} FROM {grantee}"
+            )));
+            plan.rollback.push(Statement::other(format!(
                 "GRANT {select} ON TABLE {table} TO {grantee}{option}"
-            ));
+            )));
             if column.is_none() {
                 // Revoking table-level SELECT also drops the grantee's column-level SELECT.
                 plan.rollback
@@ -2911,7 +2929,7 @@ fn revoke_phi_read_paths(s: &Snapshot, verdict: &Verdict) -> FixPlan {
 }
 
 /// Re-grants of `grantee`'s column-level SELECT on `rel`, as the snapshot saw them.
-fn column_select_grants(rel: &Relation, grantee: &str) -> Vec<String> {
+fn column_select_grants(rel: &Relation, grantee: &str) -> Vec<Statement> {
     rel.columns
         .iter()
         .flat_map(|c| {
@@ -2924,12 +2942,12 @@ fn column_select_grants(rel: &Relation, grantee: &str) -> Vec<String> {
                     } else {
                         ""
                     };
-                    format!(
+                    Statement::other(format!(
                         "GRANT {} ON TABLE {} TO {}{option}",
                         privilege_list("r", Some(&c.name)),
                         rel_key(&rel.schema, &rel.name),
                         grantee_sql(grantee)
-                    )
+                    ))
                 })
         })
         .collect()
@@ -3117,32 +3135,32 @@ fn need_graph(s: &Snapshot) -> Result<RoleGraph<'_>, Verdict> {
 
 /// A role attribute a fix can switch off (and the rollback back on).
 struct Attribute {
-    keyword: &'static str,
+    option: fn(bool) -> RoleOption,
     held: fn(&Role) -> bool,
 }
 
 const SUPERUSER: Attribute = Attribute {
-    keyword: "SUPERUSER",
+    option: RoleOption::Superuser,
     held: |r| r.superuser,
 };
 const CREATEDB: Attribute = Attribute {
-    keyword: "CREATEDB",
+    option: RoleOption::CreateDb,
     held: |r| r.create_db,
 };
 const CREATEROLE: Attribute = Attribute {
-    keyword: "CREATEROLE",
+    option: RoleOption::CreateRole,
     held: |r| r.create_role,
 };
 const BYPASSRLS: Attribute = Attribute {
-    keyword: "BYPASSRLS",
+    option: RoleOption::BypassRls,
     held: |r| r.bypass_rls,
 };
 const REPLICATION: Attribute = Attribute {
-    keyword: "REPLICATION",
+    option: RoleOption::Replication,
     held: |r| r.replication,
 };
 const LOGIN: Attribute = Attribute {
-    keyword: "LOGIN",
+    option: RoleOption::Login,
     held: |r| r.can_login,
 };
 
@@ -3168,49 +3186,45 @@ fn attribute_plan(
         .iter()
         .filter(|r| listed.contains(r.name.as_str()))
     {
-        let held: Vec<&str> = attributes
+        let held: Vec<fn(bool) -> RoleOption> = attributes
             .iter()
             .filter(|a| (a.held)(role))
-            .map(|a| a.keyword)
+            .map(|a| a.option)
             .collect();
         if held.is_empty() {
             continue;
         }
-        let name = escape_identifier(&role.name);
-        let off: Vec<String> = held.iter().map(|k| format!("NO{k}")).collect();
-        plan.statements
-            .push(format!("ALTER ROLE {name} {}", off.join(" ")));
-        plan.rollback
-            .push(format!("ALTER ROLE {name} {}", held.join(" ")));
+        let alter = |on: bool| Statement::AlterRole {
+            role: RoleRef::named(&role.name),
+            options: held.iter().map(|option| option(on)).collect(),
+        };
+        plan.statements.push(alter(false));
+        plan.rollback.push(alter(true));
     }
     plan
 }
 
-fn revoke_membership(m: &Membership) -> String {
-    format!(
-        "REVOKE {} FROM {}",
-        escape_identifier(&m.role),
-        escape_identifier(&m.member)
-    )
+fn revoke_membership(m: &Membership) -> Statement {
+    Statement::Membership {
+        grant: false,
+        group: m.role.clone(),
+        member: m.member.clone(),
+        with: None,
+    }
 }
 
 /// The GRANT that recreates a membership as the snapshot saw it, with its
 /// admin option and, on PostgreSQL 16+, its inherit option.
-fn grant_membership(m: &Membership) -> String {
-    let base = format!(
-        "GRANT {} TO {}",
-        escape_identifier(&m.role),
-        escape_identifier(&m.member)
-    );
-    let flag = |b: bool| if b { "TRUE" } else { "FALSE" };
-    match (m.inherit_option, m.admin_option) {
-        (None, false) => base,
-        (None, true) => format!("{base} WITH ADMIN OPTION"),
-        (Some(inherit), admin) => format!(
-            "{base} WITH ADMIN {}, INHERIT {}",
-            flag(admin),
-            flag(inherit)
-        ),
+fn grant_membership(m: &Membership) -> Statement {
+    Statement::Membership {
+        grant: true,
+        group: m.role.clone(),
+        member: m.member.clone(),
+        with: match (m.inherit_option, m.admin_option) {
+            (None, false) => None,
+            (None, true) => Some(MembershipOptions::AdminOption),
+            (Some(inherit), admin) => Some(MembershipOptions::AdminInherit { admin, inherit }),
+        },
     }
 }
 
@@ -5184,7 +5198,9 @@ mod tests {
                 let v = eval(check, &s, &Policy::default());
                 let plan = check.plan(&s, &v);
                 assert_eq!(plan.statements.len(), 1, "{}", check.id);
-                assert!(plan.statements[0].starts_with(&format!("ALTER ROLE {quoted} NO")));
+                assert!(plan.statements[0]
+                    .to_string()
+                    .starts_with(&format!("ALTER ROLE {quoted} NO")));
             }
             if let Some(r) = s
                 .roles

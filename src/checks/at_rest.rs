@@ -13,6 +13,7 @@ use super::phi;
 use super::{Check, Fix, Verdict};
 use crate::model::finding::{ApplyClass, FixPlan, Section, Severity};
 use crate::model::snapshot::{Column, DatabaseFacts, FileFact, HostFacts, Relation, Snapshot};
+use crate::model::statement::Statement;
 use crate::policy::Policy;
 use postgres_protocol::escape::escape_identifier;
 
@@ -287,12 +288,14 @@ fn pgcrypto_plan(s: &Snapshot, verdict: &Verdict) -> FixPlan {
     FixPlan {
         apply: vec![ApplyClass::Immediate],
         statements: if here {
-            vec!["CREATE EXTENSION IF NOT EXISTS pgcrypto".into()]
+            vec![Statement::CreateExtension {
+                name: "pgcrypto".into(),
+            }]
         } else {
             Vec::new()
         },
         rollback: if here {
-            vec!["DROP EXTENSION IF EXISTS pgcrypto".into()]
+            vec![Statement::other("DROP EXTENSION IF EXISTS pgcrypto")]
         } else {
             Vec::new()
         },
@@ -444,7 +447,7 @@ fn encrypt_columns_plan(s: &Snapshot, verdict: &Verdict) -> FixPlan {
                 if rel.kind == "m" {
                     views.push(key.clone());
                 } else {
-                    statements.extend(encrypt_column(&table, col));
+                    statements.extend(encrypt_column(&table, col).map(Statement::other));
                 }
                 handled[at] = true;
             }
@@ -1257,8 +1260,14 @@ mod tests {
             .evidence
             .contains("accepted in the policy: public.patients.ssn"));
         let plan = finding.fix.unwrap_or_default();
-        assert!(plan.statements.iter().all(|st| !st.contains("\"ssn\"")));
-        assert!(plan.statements.iter().any(|st| st.contains("\"mrn\"")));
+        assert!(plan
+            .statements
+            .iter()
+            .all(|st| !st.to_string().contains("\"ssn\"")));
+        assert!(plan
+            .statements
+            .iter()
+            .any(|st| st.to_string().contains("\"mrn\"")));
     }
 
     #[test]
@@ -1330,8 +1339,9 @@ mod tests {
             let plan = PHI_COLUMNS_ENCRYPTED.plan(&s, &v);
             assert_eq!(plan.statements.len(), 6);
             for statement in &plan.statements {
-                assert!(statement.contains(&escape_identifier(name)), "{statement}");
-                let bare: String = crate::checks::testkit::outside_quotes(statement);
+                let text = statement.to_string();
+                assert!(text.contains(&escape_identifier(name)), "{statement}");
+                let bare: String = crate::checks::testkit::outside_quotes(&text);
                 assert!(!bare.contains(';') && !bare.contains('\n'), "{statement:?}");
             }
         }
@@ -1349,7 +1359,9 @@ mod tests {
             &v,
         );
         assert_eq!(plan.statements.len(), 3);
-        assert!(plan.statements[0].contains("\"notes_encrypted\""));
+        assert!(plan.statements[0]
+            .to_string()
+            .contains("\"notes_encrypted\""));
     }
 
     #[test]

@@ -318,6 +318,19 @@ pub fn from_auto_conf(setting: &Setting) -> bool {
     setting.from_auto_conf()
 }
 
+/// Appends `name` quoted as an SQL identifier, byte for byte what
+/// `escape_identifier` returns, without a String of its own: object keys are
+/// built for every relation and grant of the catalog by several checks.
+pub fn push_identifier(out: &mut String, name: &str) {
+    out.push('"');
+    if name.contains('"') {
+        out.push_str(&name.replace('"', "\"\""));
+    } else {
+        out.push_str(name);
+    }
+    out.push('"');
+}
+
 /// The plan for [`super::Fix::SetParameter`].
 pub fn set_parameter_plan(
     snapshot: &Snapshot,

@@ -424,7 +424,7 @@ mod tests {
     fn first_statement(f: &Finding) -> String {
         f.fix
             .as_ref()
-            .and_then(|p| p.statements.first().cloned())
+            .and_then(|p| p.statements.first().map(ToString::to_string))
             .unwrap_or_default()
     }
 

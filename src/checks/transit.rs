@@ -27,8 +27,9 @@ use crate::model::finding::{ApplyClass, ConfigEdit, FixPlan, Section, Severity, 
 use crate::model::snapshot::{
     HbaRule, IdentMapping, PasswordKind, Role, Session, Setting, Snapshot,
 };
+use crate::model::statement::{DefaultScope, RoleOption, RoleRef, Statement};
 use crate::policy::Policy;
-use postgres_protocol::escape::{escape_identifier, escape_literal};
+use postgres_protocol::escape::escape_identifier;
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 
@@ -107,7 +108,7 @@ fn to_ms(text: &str, default_unit: &str) -> Option<f64> {
 }
 
 /// The plan of a check whose fix is a list of role statements.
-fn role_plan(statements: Vec<String>, rollback: Vec<String>, note: &str) -> FixPlan {
+fn role_plan(statements: Vec<Statement>, rollback: Vec<Statement>, note: &str) -> FixPlan {
     FixPlan {
         apply: vec![ApplyClass::Immediate],
         statements,
@@ -1919,16 +1920,16 @@ fn passwordless_logins(s: &Snapshot, _: &Policy) -> Result<Verdict, Verdict> {
 fn passwordless_plan(s: &Snapshot, verdict: &Verdict) -> FixPlan {
     let names: Vec<String> = named_roles(s, verdict)
         .iter()
-        .map(|r| escape_identifier(&r.name))
+        .map(|r| r.name.clone())
         .collect();
     role_plan(
         names
             .iter()
-            .map(|r| format!("ALTER ROLE {r} NOLOGIN"))
+            .map(|r| Statement::alter_role(r, RoleOption::Login(false)))
             .collect(),
         names
             .iter()
-            .map(|r| format!("ALTER ROLE {r} LOGIN"))
+            .map(|r| Statement::alter_role(r, RoleOption::Login(true)))
             .collect(),
         "disables login for roles that cannot authenticate; if a role is in use, give it a \
          password from psql (\\password) instead",
@@ -2000,16 +2001,16 @@ fn password_expiry_plan(s: &Snapshot, verdict: &Verdict) -> FixPlan {
     };
     let names: Vec<String> = named_roles(s, verdict)
         .iter()
-        .map(|r| escape_identifier(&r.name))
+        .map(|r| r.name.clone())
         .collect();
     role_plan(
         names
             .iter()
-            .map(|r| format!("ALTER ROLE {r} VALID UNTIL {}", escape_literal(&until)))
+            .map(|r| Statement::alter_role(r, RoleOption::ValidUntil(until.clone())))
             .collect(),
         names
             .iter()
-            .map(|r| format!("ALTER ROLE {r} VALID UNTIL 'infinity'"))
+            .map(|r| Statement::alter_role(r, RoleOption::ValidUntil("infinity".into())))
             .collect(),
         &format!(
             "passwords expire {EXPIRY_DAYS} days after the scan; set up a renewal routine so \
@@ -2227,16 +2228,17 @@ fn connection_limits(s: &Snapshot, policy: &Policy) -> Result<Verdict, Verdict> 
 fn connection_limits_plan(s: &Snapshot, verdict: &Verdict) -> FixPlan {
     let names: Vec<String> = named_roles(s, verdict)
         .iter()
-        .map(|r| escape_identifier(&r.name))
+        .map(|r| r.name.clone())
         .collect();
+    let limit = RoleOption::ConnectionLimit(PERSONAL_CONNECTION_LIMIT.into());
     role_plan(
         names
             .iter()
-            .map(|r| format!("ALTER ROLE {r} CONNECTION LIMIT {PERSONAL_CONNECTION_LIMIT}"))
+            .map(|r| Statement::alter_role(r, limit.clone()))
             .collect(),
         names
             .iter()
-            .map(|r| format!("ALTER ROLE {r} CONNECTION LIMIT -1"))
+            .map(|r| Statement::alter_role(r, RoleOption::ConnectionLimit(-1)))
             .collect(),
         "five sessions suit a person; list roles used by software as service_accounts in the \
          policy and size their limit to the pool",
@@ -2436,23 +2438,16 @@ fn idle_timeouts_plan(s: &Snapshot, verdict: &Verdict) -> FixPlan {
     let mut rollback = Vec::new();
     let listed = verdict.object_set();
     for gap in gaps.iter().filter(|g| listed.contains(g.object.as_str())) {
-        let target = match &gap.database {
-            Some(d) => format!(
-                "ALTER ROLE {} IN DATABASE {}",
-                escape_identifier(&gap.role),
-                escape_identifier(d)
-            ),
-            None => format!("ALTER ROLE {}", escape_identifier(&gap.role)),
+        let setting = |value: Option<&str>| Statement::SessionDefault {
+            scope: DefaultScope::Role {
+                role: RoleRef::named(&gap.role),
+                database: gap.database.clone(),
+            },
+            parameter: gap.parameter.to_string(),
+            value: value.map(str::to_string),
         };
-        let parameter = escape_identifier(gap.parameter);
-        statements.push(format!(
-            "{target} SET {parameter} = {}",
-            escape_literal(IDLE_FIX_VALUE)
-        ));
-        rollback.push(match &gap.previous {
-            Some(v) => format!("{target} SET {parameter} = {}", escape_literal(v)),
-            None => format!("{target} RESET {parameter}"),
-        });
+        statements.push(setting(Some(IDLE_FIX_VALUE)));
+        rollback.push(setting(gap.previous.as_deref()));
     }
     statements.dedup();
     rollback.dedup();
@@ -3400,7 +3395,7 @@ mod tests {
         let plan = AUTH_THROTTLING.plan(&s, &v);
         assert_eq!(plan.apply, vec![ApplyClass::Restart, ApplyClass::Reload]);
         assert_eq!(plan.statements.len(), 3);
-        assert!(plan.statements[1].contains("auth_delay"));
+        assert!(plan.statements[1].to_string().contains("auth_delay"));
         assert!(plan.note.contains("after the restart"));
     }
 
@@ -3495,8 +3490,9 @@ mod tests {
                 let plan = check.plan(&s, &v);
                 assert!(!plan.statements.is_empty(), "{} {name:?}", check.id);
                 for statement in plan.statements.iter().chain(&plan.rollback) {
-                    assert!(statement.contains(&escape_identifier(name)), "{statement}");
-                    let bare = crate::checks::testkit::outside_quotes(statement);
+                    let text = statement.to_string();
+                    assert!(text.contains(&escape_identifier(name)), "{statement}");
+                    let bare = crate::checks::testkit::outside_quotes(&text);
                     assert!(
                         !bare.contains(';') && !bare.contains('\n') && !bare.contains("--"),
                         "{} {statement:?}",
@@ -3515,7 +3511,7 @@ mod tests {
             let v = run(&CONNECTION_LIMITS, &s);
             let plan = CONNECTION_LIMITS.plan(&s, &v);
             for statement in plan.statements.iter().chain(&plan.rollback) {
-                let bare = crate::checks::testkit::outside_quotes(statement);
+                let bare = crate::checks::testkit::outside_quotes(&statement.to_string());
                 proptest::prop_assert!(!bare.contains(';'), "{}", statement);
             }
         }

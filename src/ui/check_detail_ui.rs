@@ -14,6 +14,7 @@ use super::attest_ui;
 use super::theme::{self, space};
 use super::widgets;
 use crate::model::finding::{ApplyClass, Finding, FixPlan, Status};
+use crate::model::statement::Statement;
 use crate::untrusted;
 use eframe::egui;
 use egui::{RichText, Ui};
@@ -52,8 +53,9 @@ pub fn apply_class_explanation(class: ApplyClass) -> &'static str {
     }
 }
 
-fn with_semicolon(statement: &str) -> String {
-    let trimmed = statement.trim_end();
+fn with_semicolon(statement: &Statement) -> String {
+    let text = statement.to_string();
+    let trimmed = text.trim_end();
     if trimmed.ends_with(';') {
         trimmed.to_string()
     } else {
@@ -81,10 +83,9 @@ fn fix_statement_line_count(plan: &FixPlan) -> usize {
 }
 
 fn fix_statement_line(plan: &FixPlan, i: usize) -> String {
-    plan.statements.get(i).map_or_else(
-        || "SELECT pg_reload_conf();".to_string(),
-        |s| with_semicolon(s),
-    )
+    plan.statements
+        .get(i)
+        .map_or_else(|| "SELECT pg_reload_conf();".to_string(), with_semicolon)
 }
 
 /// Whether [`fix_script`] has something to copy or save, without building it.
