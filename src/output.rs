@@ -187,7 +187,7 @@ fn write_finding(out: &mut String, f: &Finding) {
     if matches!(f.status, Status::Fail | Status::Warn) {
         if let Some(fix) = &f.fix {
             for st in &fix.statements {
-                let _ = writeln!(out, "            fix: {}", untrusted::text(st));
+                let _ = writeln!(out, "            fix: {}", untrusted::text(&st.to_string()));
             }
             if fix.statements.is_empty() && !fix.note.is_empty() {
                 let _ = writeln!(out, "            fix: {}", untrusted::text(&fix.note));
@@ -229,6 +229,7 @@ pub fn summarise_objects(objects: &[String]) -> String {
 mod tests {
     use super::*;
     use crate::model::finding::{FixPlan, Severity};
+    use crate::model::statement::Statement;
     use proptest::prelude::*;
 
     /// Strings an attacker with CREATE ROLE or CREATE TABLE could choose.
@@ -262,7 +263,9 @@ mod tests {
             attestation: None,
             accepted: None,
             fix: Some(FixPlan {
-                statements: vec![format!("ALTER ROLE \"{name}\" NOSUPERUSER")],
+                statements: vec![Statement::other(format!(
+                    "ALTER ROLE \"{name}\" NOSUPERUSER"
+                ))],
                 note: format!("note about {name}"),
                 ..FixPlan::default()
             }),

@@ -29,6 +29,7 @@ use pgsafeguard::checks::{self, Fix};
 use pgsafeguard::db::conninfo::ConnParams;
 use pgsafeguard::model::finding::{Finding, Status};
 use pgsafeguard::model::snapshot::{FunctionReads, Snapshot};
+use pgsafeguard::model::statement::{RoleOption, Statement};
 use pgsafeguard::policy::{Attestations, Policy};
 use pgsafeguard::scan::{self, ScanOptions};
 use std::path::{Path, PathBuf};
@@ -778,8 +779,11 @@ fn guards_refuse_and_failures_leave_the_server_as_it_was() {
     let mut crafted = as_app.preview("AUTH-012");
     assert!(crafted.can_apply(), "{:?}", crafted.refusals);
     crafted.steps = vec![
-        step("ALTER ROLE \"postgres\" NOSUPERUSER"),
-        step("ALTER ROLE \"app\" NOSUPERUSER"),
+        step(Statement::alter_role(
+            "postgres",
+            RoleOption::Superuser(false),
+        )),
+        step(Statement::alter_role("app", RoleOption::Superuser(false))),
     ];
     let refused = as_app
         .try_apply(&crafted, &full_confirmation(&crafted))
@@ -791,9 +795,9 @@ fn guards_refuse_and_failures_leave_the_server_as_it_was() {
         refusals.iter().any(|r| r.guard == Guard::LastSuperuser),
         "{refused}"
     );
-    crafted.steps = vec![step(
+    crafted.steps = vec![step(Statement::other(
         "DO $$ BEGIN EXECUTE 'ALTER ROLE postgres NOSUPERUSER'; EXECUTE 'ALTER ROLE app NOSUPERUSER'; END $$",
-    )];
+    ))];
     let failed = as_app
         .try_apply(&crafted, &full_confirmation(&crafted))
         .unwrap_err();
@@ -849,9 +853,9 @@ fn guards_refuse_and_failures_leave_the_server_as_it_was() {
     cli(&cluster);
 }
 
-fn step(sql: &str) -> pgsafeguard::apply::PlannedStep {
+fn step(sql: Statement) -> pgsafeguard::apply::PlannedStep {
     pgsafeguard::apply::PlannedStep {
-        sql: sql.into(),
+        sql,
         kind: StepKind::Transaction,
         parameter: None,
         restart: false,
@@ -1367,13 +1371,16 @@ fn definer_functions_and_row_independent_policies() {
     // The full fix: pin the path, revoke EXECUTE from the group and the login; the rollback
     // restores the old path and both grants.
     let preview = target.preview("PRIV-012");
-    let steps: Vec<&str> = preview.steps.iter().map(|s| s.sql.as_str()).collect();
+    let steps: Vec<&Statement> = preview.steps.iter().map(|s| &s.sql).collect();
     for statement in [
         "ALTER ROUTINE \"public\".\"clinic_count\"() SET search_path = pg_catalog, pg_temp",
         "REVOKE EXECUTE ON ROUTINE \"public\".\"patient_lookup\"(integer) FROM \"clinicians\"",
         "REVOKE EXECUTE ON ROUTINE \"public\".\"visit_total\"() FROM \"auditor_sam\"",
     ] {
-        assert!(steps.contains(&statement), "{statement}: {steps:?}");
+        assert!(
+            steps.iter().any(|s| *s == statement),
+            "{statement}: {steps:?}"
+        );
     }
     let restore =
         "ALTER ROUTINE \"public\".\"clinic_count\"() SET search_path = \"pg_catalog\", \"public\"";

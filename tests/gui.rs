@@ -17,6 +17,7 @@ use pgsafeguard::db::conninfo::{ConnParams, SslMode};
 use pgsafeguard::demo::Discovery;
 use pgsafeguard::model::finding::{ApplyClass, Section, Status, Summary};
 use pgsafeguard::model::snapshot::{self, Setting, Snapshot};
+use pgsafeguard::model::statement::Statement;
 use pgsafeguard::report::{verify_pdf, SigningIdentity};
 use pgsafeguard::session::SessionFile;
 use pgsafeguard::ui::app::{self, App, AppInit};
@@ -1023,7 +1024,7 @@ fn applied_entry() -> ChangeLogEntry {
         apply_classes: vec![ApplyClass::Reload],
         statements: Vec::new(),
         config_file: None,
-        rollback: vec!["ALTER SYSTEM RESET ssl".to_string()],
+        rollback: vec![Statement::other("ALTER SYSTEM RESET ssl")],
         irreversible: false,
         added_libraries: Vec::new(),
         before: Some(evidence(Status::Fail, "ssl = off")),

@@ -12,6 +12,7 @@
 
 use pgsafeguard::checks;
 use pgsafeguard::model::snapshot::{Gap, Snapshot};
+use pgsafeguard::model::statement::Statement;
 use pgsafeguard::output::ScanReport;
 use pgsafeguard::policy::{Attestations, Policy};
 use pgsafeguard::report::{
@@ -105,7 +106,7 @@ fn scan_report() -> ScanReport {
         .fix
         .get_or_insert_with(Default::default)
         .statements
-        .insert(0, LONG_SQL.to_string());
+        .insert(0, Statement::other(LONG_SQL));
     finding.evidence.push_str(&format!(" — {LONG_TOKEN}"));
     report
 }

@@ -14,6 +14,7 @@
 
 use crate::db::apply::ServerError;
 use crate::model::finding::{ApplyClass, Status};
+use crate::model::statement::Statement;
 use crate::untrusted;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -76,7 +77,8 @@ pub enum StatementOutcome {
 /// One statement of an entry and its outcome.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StatementRecord {
-    pub sql: String,
+    /// The statement as it ran (its text in JSON).
+    pub sql: Statement,
     pub kind: StepKind,
     pub outcome: StatementOutcome,
 }
@@ -180,7 +182,7 @@ pub struct ChangeLogEntry {
     pub config_file: Option<ConfigFileRecord>,
     /// Statements that undo this entry (captured from the server just
     /// before applying); empty when it cannot be undone.
-    pub rollback: Vec<String>,
+    pub rollback: Vec<Statement>,
     pub irreversible: bool,
     /// Libraries this entry added to `shared_preload_libraries` (a rollback
     /// removes exactly these, keeping ones added later).
@@ -288,7 +290,7 @@ impl ChangeLogEntry {
         for record in &self.statements {
             text.push_str(&format!(
                 "  {} -- {}\n",
-                untrusted::text(&record.sql),
+                untrusted::text(&record.sql.to_string()),
                 untrusted::one_line(&describe(&record.outcome))
             ));
         }
@@ -475,12 +477,12 @@ pub(crate) mod tests {
             finished_at: None,
             apply_classes: vec![ApplyClass::Reload],
             statements: vec![StatementRecord {
-                sql: "ALTER SYSTEM SET \"ssl\" = 'on'".into(),
+                sql: Statement::set_system("ssl", "on"),
                 kind: StepKind::AlterSystem,
                 outcome: StatementOutcome::Pending,
             }],
             config_file: None,
-            rollback: vec!["ALTER SYSTEM RESET \"ssl\"".into()],
+            rollback: vec![Statement::reset_system("ssl")],
             irreversible: false,
             added_libraries: Vec::new(),
             before: None,
@@ -527,6 +529,68 @@ pub(crate) mod tests {
         assert_eq!(value["check_id"], "TLS-001");
         assert_eq!(ChangeLogEntry::from_value(&value).unwrap(), entry);
         assert!(entry.render_text().contains("ALTER SYSTEM SET"));
+    }
+
+    /// Entries written by the version before statements were typed (commit
+    /// f0f007b) still load: canonical texts come back typed, anything else
+    /// verbatim as `Statement::Other`, and written again they are the same
+    /// JSON.
+    #[test]
+    fn change_logs_written_before_typed_statements_still_load() {
+        use crate::model::statement::{DefaultScope, MembershipOptions, RoleOption, RoleRef};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("change-log.jsonl");
+        let written = include_str!("../../tests/fixtures/change-log/written-by-f0f007b.jsonl");
+        std::fs::write(&path, written).unwrap();
+        let entries = ChangeLog::at(&path).entries().unwrap();
+        assert_eq!(entries.len(), 2);
+        let typed = &entries[0];
+        let sql: Vec<&Statement> = typed.statements.iter().map(|r| &r.sql).collect();
+        assert!(matches!(sql[0], Statement::Load { library } if library == "auth_delay"));
+        assert!(matches!(
+            sql[1],
+            Statement::SetSystem { parameter, values }
+                if parameter == "shared_preload_libraries" && values == &["pgaudit", "auth_delay"]
+        ));
+        assert!(matches!(
+            sql[2],
+            Statement::AlterRole { role: RoleRef::Named(r), options }
+                if r == "alice" && options == &[RoleOption::Superuser(false), RoleOption::Login(false)]
+        ));
+        assert!(matches!(sql[3], Statement::Membership { grant: false, .. }));
+        assert!(matches!(
+            sql[4],
+            Statement::SessionDefault { scope: DefaultScope::Role { database: Some(d), .. }, value: Some(v), .. }
+                if d == "phi" && v == "15min"
+        ));
+        assert!(matches!(sql[5], Statement::Other(t) if t == "SELECT pg_catalog.pg_reload_conf()"));
+        assert!(matches!(sql[6], Statement::CreateExtension { name } if name == "pgaudit"));
+        assert_eq!(typed.statements[6].kind, StepKind::AfterRestart);
+        assert!(matches!(
+            &typed.rollback[1],
+            Statement::Membership { grant: true, with: Some(MembershipOptions::AdminOption), member, .. }
+                if member == "carol"
+        ));
+        assert!(matches!(&typed.rollback[4], Statement::Other(_)));
+        assert_eq!(typed.outcome, Outcome::RolledBack);
+        assert_eq!(
+            typed.error.as_ref().and_then(|e| e.sqlstate.as_deref()),
+            Some("42501")
+        );
+        // Text that is not what a builder writes is kept exactly as written.
+        let foreign = &entries[1];
+        assert!(matches!(
+            &foreign.statements[0].sql,
+            Statement::Other(t) if t == "alter system set pgaudit.log to 'ddl'"
+        ));
+        assert!(matches!(
+            foreign.rollback.as_slice(),
+            [Statement::Other(t)] if t == "ALTER SYSTEM RESET pgaudit.log;"
+        ));
+        // Written again, each entry is the line it was read from.
+        for (entry, line) in entries.iter().zip(written.lines()) {
+            assert_eq!(serde_json::to_string(entry).unwrap(), line);
+        }
     }
 
     #[test]

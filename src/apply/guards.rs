@@ -10,14 +10,14 @@
 //!   included) or the login defaults of the connected database, edits
 //!   pg_hba.conf or pg_ident.conf, or changes a setting that needs a restart.
 //!
-//! The checks here are pure functions of the snapshot, the parsed statements
+//! The checks here are pure functions of the snapshot, the typed statements
 //! and [`ConnectionFacts`]; the definitive role check also runs inside the
 //! fix's transaction before COMMIT (see [`role_state_refusals`]), so a
-//! statement this module cannot read (a `DO` block) is still caught.
+//! statement no variant describes (a `DO` block) is still caught.
 
-use super::sql::{RoleAttributes, RoleRef, Statement};
 use crate::db::apply::{ConnectionFacts, RoleState};
 use crate::model::snapshot::{HbaRule, Membership, PasswordKind, Role, Snapshot};
+use crate::model::statement::{DefaultScope, RoleOption, RoleRef, Statement};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::{IpAddr, ToSocketAddrs};
@@ -159,34 +159,35 @@ fn simulate(
         RoleRef::All => None,
     };
     match statement {
-        Statement::AlterRole { role, attributes } => {
+        Statement::AlterRole { role, options } => {
             if let Some(name) = resolve(role) {
                 if let Some(flags) = roles.get_mut(&name) {
-                    apply_attributes(flags, attributes, today);
+                    apply_options(flags, options, today);
                 }
             }
         }
-        Statement::DropRole { roles: dropped } => {
-            for name in dropped.iter().filter_map(resolve) {
-                roles.remove(&name);
-            }
+        Statement::DropRole { role, .. } => {
+            roles.remove(role);
         }
         _ => {}
     }
 }
 
-fn apply_attributes(flags: &mut RoleFlags, attributes: &RoleAttributes, today: &str) {
-    if let Some(login) = attributes.login {
-        flags.login = login;
-    }
-    if let Some(superuser) = attributes.superuser {
-        flags.superuser = superuser;
-    }
-    if let Some(until) = &attributes.valid_until {
-        flags.expired = is_past(until, today);
-    }
-    if let Some(limit) = attributes.connection_limit {
-        flags.connection_limit = i32::try_from(limit).unwrap_or(i32::MAX);
+fn apply_options(flags: &mut RoleFlags, options: &[RoleOption], today: &str) {
+    for option in options {
+        match option {
+            RoleOption::Login(on) => flags.login = *on,
+            RoleOption::Superuser(on) => flags.superuser = *on,
+            RoleOption::ValidUntil(until) => flags.expired = is_past(until, today),
+            RoleOption::ConnectionLimit(limit) => {
+                flags.connection_limit = i32::try_from(*limit).unwrap_or(i32::MAX);
+            }
+            RoleOption::CreateDb(_)
+            | RoleOption::CreateRole(_)
+            | RoleOption::Inherit(_)
+            | RoleOption::Replication(_)
+            | RoleOption::BypassRls(_) => {}
+        }
     }
 }
 
@@ -600,9 +601,10 @@ pub fn high_impact_reasons(
             ctx.user()
         ));
     }
-    let own_database = statements.iter().any(
-        |s| matches!(s, Statement::AlterDatabase { database } if *database == ctx.facts.database),
-    );
+    let own_database = statements.iter().any(|s| {
+        matches!(s, Statement::SessionDefault { scope: DefaultScope::Database(database), .. }
+            if *database == ctx.facts.database)
+    });
     if own_database {
         reasons.push(format!(
             "it changes the login defaults of the database this session is connected to ({})",
@@ -632,7 +634,7 @@ pub fn high_impact_reasons(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::apply::sql::parse;
+    use crate::model::statement::MembershipOptions;
 
     fn role(name: &str, superuser: bool) -> Role {
         Role {
@@ -668,64 +670,158 @@ mod tests {
         }
     }
 
+    fn alter(role: RoleRef, option: RoleOption) -> Statement {
+        Statement::AlterRole {
+            role,
+            options: vec![option],
+        }
+    }
+
+    fn named(role: &str) -> RoleRef {
+        RoleRef::named(role)
+    }
+
+    fn reset(scope: DefaultScope) -> Statement {
+        Statement::SessionDefault {
+            scope,
+            parameter: "pgaudit.log".into(),
+            value: None,
+        }
+    }
+
+    fn of_role(role: RoleRef, database: Option<&str>) -> DefaultScope {
+        DefaultScope::Role {
+            role,
+            database: database.map(str::to_string),
+        }
+    }
+
     #[test]
     fn login_default_resets_of_the_own_role_or_database_are_high_impact() {
-        let reasons = |sql: &str| high_impact_reasons(&ctx("postgres"), &[parse(sql)], &[], None);
-        for sql in [
-            "ALTER ROLE ALL RESET \"pgaudit.log\"",
-            "ALTER ROLE \"postgres\" IN DATABASE \"phi\" RESET \"log_statement\"",
-            "ALTER DATABASE \"clinic\" RESET \"log_statement\"",
+        let reasons = |st: &Statement| {
+            high_impact_reasons(&ctx("postgres"), std::slice::from_ref(st), &[], None)
+        };
+        for st in [
+            reset(of_role(RoleRef::All, None)),
+            reset(of_role(named("postgres"), Some("phi"))),
+            reset(DefaultScope::Database("clinic".into())),
         ] {
-            assert_eq!(reasons(sql).len(), 1, "{sql}");
+            assert_eq!(reasons(&st).len(), 1, "{st}");
         }
-        for sql in [
-            "ALTER ROLE \"app\" RESET \"pgaudit.log\"",
-            "ALTER ROLE \"app\" IN DATABASE \"clinic\" RESET \"pgaudit.log\"",
-            "ALTER DATABASE \"phi\" RESET \"log_statement\"",
-            "ALTER FUNCTION \"public\".\"f\"(integer) RESET \"pgaudit.log\"",
+        for st in [
+            reset(of_role(named("app"), None)),
+            reset(of_role(named("app"), Some("clinic"))),
+            reset(DefaultScope::Database("phi".into())),
+            reset(DefaultScope::Function {
+                signature: "\"public\".\"f\"(integer)".into(),
+            }),
         ] {
-            assert!(reasons(sql).is_empty(), "{sql}");
+            assert!(reasons(&st).is_empty(), "{st}");
+        }
+    }
+
+    /// A membership's member, and a role whose settings change, are touched:
+    /// a rollback that grants the connected role back into a group is high
+    /// impact as much as the revoke was.
+    #[test]
+    fn memberships_and_settings_of_the_own_role_are_high_impact() {
+        let membership = |grant: bool, member: &str| Statement::Membership {
+            grant,
+            group: "admins".into(),
+            member: member.into(),
+            with: grant.then_some(MembershipOptions::AdminOption),
+        };
+        let setting = |role: &str| Statement::SessionDefault {
+            scope: of_role(named(role), None),
+            parameter: "idle_session_timeout".into(),
+            value: Some("15min".into()),
+        };
+        let reasons = |st: &Statement| {
+            high_impact_reasons(&ctx("postgres"), std::slice::from_ref(st), &[], None)
+        };
+        for st in [
+            membership(false, "postgres"),
+            membership(true, "postgres"),
+            setting("postgres"),
+            alter(RoleRef::Connected, RoleOption::ConnectionLimit(5)),
+            Statement::DropRole {
+                role: "postgres".into(),
+                if_exists: true,
+            },
+        ] {
+            assert_eq!(reasons(&st).len(), 1, "{st}");
+        }
+        for st in [
+            membership(false, "app"),
+            membership(true, "app"),
+            setting("app"),
+            Statement::CreateRole {
+                role: "postgres2".into(),
+                options: vec![RoleOption::Login(false)],
+            },
+            Statement::other(
+                "ALTER USER MAPPING FOR \"postgres\" SERVER \"s\" OPTIONS (DROP \"password\")",
+            ),
+        ] {
+            assert!(reasons(&st).is_empty(), "{st}");
         }
     }
 
     #[test]
     fn own_role_changes_are_refused() {
         let s = snapshot(vec![role("postgres", true), role("app", true)]);
-        for sql in [
-            "ALTER ROLE \"app\" NOSUPERUSER",
-            "ALTER ROLE \"app\" NOLOGIN",
-            "ALTER ROLE CURRENT_USER VALID UNTIL '2001-01-01'",
-            "ALTER ROLE app CONNECTION LIMIT 0",
-            "DROP ROLE IF EXISTS app",
+        for st in [
+            alter(named("app"), RoleOption::Superuser(false)),
+            alter(named("app"), RoleOption::Login(false)),
+            alter(
+                RoleRef::Connected,
+                RoleOption::ValidUntil("2001-01-01".into()),
+            ),
+            alter(named("app"), RoleOption::ConnectionLimit(0)),
+            Statement::DropRole {
+                role: "app".into(),
+                if_exists: true,
+            },
         ] {
-            let refusals = role_refusals(&s, &ctx("app"), &[parse(sql)], "2026-11-27");
+            let refusals = role_refusals(&s, &ctx("app"), std::slice::from_ref(&st), "2026-11-27");
             assert!(
                 refusals.iter().any(|r| r.guard == Guard::OwnRole),
-                "{sql}: {refusals:?}"
+                "{st}: {refusals:?}"
             );
         }
         let fine = role_refusals(
             &s,
             &ctx("postgres"),
-            &[parse("ALTER ROLE \"app\" NOSUPERUSER")],
+            &[alter(named("app"), RoleOption::Superuser(false))],
             "2026-11-27",
         );
         assert!(fine.is_empty(), "{fine:?}");
         let later = role_refusals(
             &s,
             &ctx("app"),
-            &[parse("ALTER ROLE app VALID UNTIL '2027-02-25'")],
+            &[alter(
+                named("app"),
+                RoleOption::ValidUntil("2027-02-25".into()),
+            )],
             "2026-11-27",
         );
         assert!(later.is_empty(), "{later:?}");
+        // Attributes the guards do not judge change nothing.
+        let other = role_refusals(
+            &s,
+            &ctx("app"),
+            &[alter(named("app"), RoleOption::BypassRls(false))],
+            "2026-11-27",
+        );
+        assert!(other.is_empty(), "{other:?}");
     }
 
     #[test]
     fn the_last_login_superuser_stays() {
         let s = snapshot(vec![role("postgres", true), role("app", true)]);
         let statements = [
-            parse("ALTER ROLE \"postgres\" NOLOGIN"),
-            parse("ALTER ROLE \"app\" NOSUPERUSER"),
+            alter(named("postgres"), RoleOption::Login(false)),
+            alter(named("app"), RoleOption::Superuser(false)),
         ];
         let refusals = role_refusals(&s, &ctx("alice"), &statements, "2026-11-27");
         assert_eq!(refusals.len(), 1, "{refusals:?}");
@@ -748,6 +844,106 @@ mod tests {
             .map(|r| r.guard)
             .collect();
         assert_eq!(guards, vec![Guard::OwnRole, Guard::LastSuperuser]);
+    }
+
+    /// Hostile role names through the role fix builders: every statement is
+    /// one ALTER ROLE of exactly the intended role, and its text reads back
+    /// as that same statement.
+    mod hostile_names {
+        use super::*;
+        use crate::checks;
+        use crate::model::snapshot::Target;
+        use crate::policy::{Attestations, Policy};
+        use proptest::prelude::*;
+
+        fn name() -> impl Strategy<Value = String> {
+            let hostile = prop_oneof![
+                Just('"'),
+                Just(';'),
+                Just('\''),
+                Just('\\'),
+                Just('\n'),
+                Just('$'),
+                Just('-'),
+                Just(' '),
+                Just('é'),
+                Just('☃'),
+                any::<char>(),
+            ];
+            proptest::collection::vec(hostile, 1..40).prop_map(|chars| {
+                let mut name = String::new();
+                for c in chars.into_iter().filter(|c| *c != '\0') {
+                    if name.len() + c.len_utf8() > 63 {
+                        break;
+                    }
+                    name.push(c);
+                }
+                name
+            })
+        }
+
+        fn role(oid: u32, name: &str, superuser: bool) -> Role {
+            Role {
+                oid,
+                name: name.into(),
+                superuser,
+                can_login: true,
+                create_db: !superuser,
+                bypass_rls: !superuser,
+                replication: !superuser,
+                conn_limit: -1,
+                ..Role::default()
+            }
+        }
+
+        fn snapshot(superuser: &str, user: &str) -> Snapshot {
+            Snapshot {
+                schema_version: crate::model::snapshot::SCHEMA_VERSION,
+                collected_at: "2026-11-27T10:00:00Z".into(),
+                target: Target {
+                    user: "postgres".into(),
+                    server_version_num: Some(150_000),
+                    ..Target::default()
+                },
+                roles: Some(vec![
+                    role(10, "postgres", true),
+                    role(20_000, superuser, true),
+                    role(20_001, user, false),
+                ]),
+                memberships: Some(Vec::new()),
+                ..Snapshot::default()
+            }
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(1000))]
+            #[test]
+            fn role_fixes_name_exactly_the_intended_role(su in name(), user in name()) {
+                prop_assume!(!su.is_empty() && !user.is_empty() && su != user);
+                prop_assume!(![&su, &user].iter().any(|n| n.as_str() == "postgres" || n.starts_with("pg_")));
+                let findings = checks::evaluate_all(
+                    &snapshot(&su, &user),
+                    &Policy::default(),
+                    &Attestations::default(),
+                );
+                for (id, wanted) in [("PRIV-001", &su), ("PRIV-002", &user), ("PRIV-003", &user), ("AUTH-015", &user), ("PRIV-020", &user)] {
+                    let finding = findings.iter().find(|f| f.id == id).expect("finding");
+                    let plan = finding.fix.as_ref().expect("a failing check has a plan");
+                    prop_assert!(!plan.statements.is_empty(), "{} built nothing", id);
+                    for statement in plan.statements.iter().chain(&plan.rollback) {
+                        let Statement::AlterRole { role: RoleRef::Named(named), .. } = statement else {
+                            return Err(TestCaseError::fail(format!("{id}: {statement:?}")));
+                        };
+                        prop_assert_eq!(named, wanted, "{}: {}", id, statement);
+                        let read = statement.to_string().parse::<Statement>();
+                        prop_assert!(
+                            matches!(&read, Ok(Statement::AlterRole { role: RoleRef::Named(n), .. }) if n == wanted),
+                            "{}: {} read back as {:?}", id, statement, read
+                        );
+                    }
+                }
+            }
+        }
     }
 
     #[test]

@@ -47,7 +47,6 @@ pub mod guards;
 mod prepare;
 mod preview;
 mod run;
-pub mod sql;
 
 pub use changelog::{
     Action, ChangeLog, ChangeLogEntry, ChangeLogError, Evidence, Outcome, StatementOutcome,
@@ -64,6 +63,7 @@ use crate::db::connect::ConnectError;
 use crate::db::conninfo::ConnParams;
 use crate::model::finding::{Finding, FixPlan};
 use crate::model::snapshot::Snapshot;
+use crate::model::statement::Statement;
 use crate::policy::{Attestations, Policy};
 use crate::scan::{self, ScanError, ScanOptions};
 use changelog::{ChangeTarget, StatementRecord, Who};
@@ -370,7 +370,7 @@ impl Applier {
         if !entry.added_libraries.is_empty() {
             let configured = prepare::configured_preload(db, &preview.snapshot, &mut notes).await;
             for statement in statements.iter_mut() {
-                if sql::parse(statement).system_parameter() == Some(prepare::PRELOAD) {
+                if statement.system_parameter() == Some(prepare::PRELOAD) {
                     *statement = prepare::preload_without(&configured, &entry.added_libraries);
                 }
             }
@@ -475,8 +475,7 @@ impl Applier {
             }
         }
         let context = self.context(db.facts());
-        let statements: Vec<sql::Statement> =
-            preview.steps.iter().map(|s| sql::parse(&s.sql)).collect();
+        let statements: Vec<Statement> = preview.steps.iter().map(|s| s.sql.clone()).collect();
         let refusals = guards::role_refusals(
             &preview.snapshot,
             &context,
@@ -554,7 +553,7 @@ fn new_entry(preview: &Preview, context: &SessionContext) -> ChangeLogEntry {
 /// the server was left in.
 pub(crate) fn failure_line(
     entry: &ChangeLogEntry,
-    statement: Option<&str>,
+    statement: Option<&Statement>,
     error: &ServerError,
 ) -> String {
     let what = match statement {

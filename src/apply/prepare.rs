@@ -18,11 +18,10 @@
 
 use super::changelog::StepKind;
 use super::guards::{listen_addresses_refusal, Guard, Refusal, SessionContext};
-use super::sql::{self, Statement};
-use crate::checks::facts::{alter_system_set, restore_parameter, set_list_statement, split_list};
 use crate::db::apply::{ApplyDbError, ApplySession};
+use crate::model::settings::{library_in, split_list};
 use crate::model::snapshot::Snapshot;
-use postgres_protocol::escape::escape_literal;
+use crate::model::statement::{alter_system_set, restore_parameter, set_list_statement, Statement};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -31,7 +30,7 @@ pub(super) const PRELOAD: &str = "shared_preload_libraries";
 /// One statement as it will run.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PlannedStep {
-    pub sql: String,
+    pub sql: Statement,
     pub kind: StepKind,
     /// The setting an ALTER SYSTEM changes.
     pub parameter: Option<String>,
@@ -44,9 +43,9 @@ pub struct PlannedStep {
 pub(super) struct Prepared {
     pub steps: Vec<PlannedStep>,
     /// Undo statements: captured ALTER SYSTEM restores, then the plan's own.
-    pub rollback: Vec<String>,
+    pub rollback: Vec<Statement>,
     /// Per setting, the statement that restores it if a later step fails.
-    pub compensation: BTreeMap<String, String>,
+    pub compensation: BTreeMap<String, Statement>,
     pub added_libraries: Vec<String>,
     /// The configured preload list the merge was based on (to detect a
     /// stale preview).
@@ -59,8 +58,8 @@ pub(super) struct Prepared {
 pub(super) struct Inputs<'a> {
     pub snapshot: &'a Snapshot,
     pub ctx: &'a SessionContext,
-    pub statements: &'a [String],
-    pub plan_rollback: &'a [String],
+    pub statements: &'a [Statement],
+    pub plan_rollback: &'a [Statement],
     /// Merge `shared_preload_libraries` into the configured list (apply);
     /// a rollback sets exactly the list it was given.
     pub merge_libraries: bool,
@@ -71,16 +70,16 @@ pub(super) async fn prepare(
     input: Inputs<'_>,
 ) -> Result<Prepared, ApplyDbError> {
     let mut prepared = Prepared::default();
-    let mut statements: Vec<String> = input.statements.to_vec();
+    let mut statements: Vec<Statement> = input.statements.to_vec();
     let preload_index = statements
         .iter()
-        .position(|s| sql::parse(s).system_parameter() == Some(PRELOAD));
+        .position(|s| s.system_parameter() == Some(PRELOAD));
     if let Some(index) = preload_index {
         let configured = configured_libraries(db, input.snapshot, &mut prepared.notes).await;
-        if let Statement::AlterSystemSet { values, .. } = sql::parse(&statements[index]) {
+        if let Statement::SetSystem { values, .. } = &statements[index] {
             let (statement, added) = merge_preload(
                 &configured,
-                &values,
+                values,
                 input.merge_libraries,
                 &mut prepared.notes,
             );
@@ -99,11 +98,11 @@ pub(super) async fn prepare(
     );
     capture_undo(db, input.snapshot, input.plan_rollback, &mut prepared).await;
     for step in &prepared.steps {
-        if let Statement::AlterSystemSet { parameter, values } = sql::parse(&step.sql) {
+        if let Statement::SetSystem { parameter, values } = &step.sql {
             if parameter == "listen_addresses" {
                 prepared
                     .refusals
-                    .extend(listen_addresses_refusal(input.ctx, &values));
+                    .extend(listen_addresses_refusal(input.ctx, values));
             }
         }
         if step.restart {
@@ -144,32 +143,16 @@ async fn configured_libraries(
     }
 }
 
-/// A library's identity as PostgreSQL loads it: the file name without
-/// folder and suffix, lower case.
-pub(super) fn library_key(item: &str) -> String {
-    let base = item.rsplit(['/', '\\']).next().unwrap_or(item);
-    let stem = [".so", ".dll", ".dylib"]
-        .iter()
-        .find_map(|ext| base.strip_suffix(ext))
-        .unwrap_or(base);
-    stem.to_lowercase()
-}
-
-fn listed(list: &[String], item: &str) -> bool {
-    let key = library_key(item);
-    list.iter().any(|l| library_key(l) == key)
-}
-
 /// The statement to run and the libraries it adds to `configured`.
 fn merge_preload(
     configured: &[String],
     planned: &[String],
     merge: bool,
     notes: &mut Vec<String>,
-) -> (String, Vec<String>) {
+) -> (Statement, Vec<String>) {
     let added: Vec<String> = planned
         .iter()
-        .filter(|p| !listed(configured, p))
+        .filter(|p| !library_in(configured, p))
         .cloned()
         .collect();
     if !merge {
@@ -177,7 +160,10 @@ fn merge_preload(
     }
     let mut merged: Vec<String> = configured.to_vec();
     merged.extend(added.iter().cloned());
-    let kept: Vec<&String> = configured.iter().filter(|c| !listed(planned, c)).collect();
+    let kept: Vec<&String> = configured
+        .iter()
+        .filter(|c| !library_in(planned, c))
+        .collect();
     if !kept.is_empty() {
         notes.push(format!(
             "keeps the libraries the configuration already names: {}",
@@ -216,7 +202,7 @@ async fn check_libraries(db: &ApplySession, prepared: &mut Prepared) {
 fn plan_steps(
     snapshot: &Snapshot,
     server_version_num: u32,
-    statements: &[String],
+    statements: &[Statement],
     added: &[String],
 ) -> Vec<PlannedStep> {
     let running = snapshot
@@ -224,47 +210,42 @@ fn plan_steps(
         .and_then(|s| s.setting.as_deref())
         .map(split_list)
         .unwrap_or_default();
-    let waits_for_restart = |library: &str| listed(added, library) && !listed(&running, library);
+    let waits_for_restart =
+        |library: &str| library_in(added, library) && !library_in(&running, library);
     // Before PostgreSQL 17 ALTER SYSTEM rejects settings of unloaded libraries.
     let needs_load = server_version_num < 170_000;
     let mut outside = Vec::new();
     let mut inside = Vec::new();
     let mut after = Vec::new();
     let mut loaded: Vec<String> = Vec::new();
-    for text in statements {
-        let statement = sql::parse(text);
-        match &statement {
-            Statement::AlterSystemSet { parameter, .. }
-            | Statement::AlterSystemReset { parameter } => {
+    for statement in statements {
+        match statement {
+            Statement::SetSystem { parameter, .. } | Statement::ResetSystem { parameter } => {
                 let prefix = parameter.split_once('.').map(|(p, _)| p.to_string());
-                if let Some(prefix) = prefix.filter(|p| needs_load && waits_for_restart(p)) {
-                    if !loaded.contains(&prefix) {
-                        outside.push(step(
-                            format!("LOAD {}", escape_literal(&prefix)),
-                            StepKind::Load,
-                            None,
-                            false,
-                        ));
-                        loaded.push(prefix);
+                if let Some(library) = prefix.filter(|p| needs_load && waits_for_restart(p)) {
+                    if !loaded.contains(&library) {
+                        loaded.push(library.clone());
+                        let load = Statement::Load { library };
+                        outside.push(step(load, StepKind::Load, None, false));
                     }
                 }
                 let restart = snapshot
                     .setting(parameter)
                     .is_some_and(|s| s.context == "postmaster");
                 outside.push(step(
-                    text.clone(),
+                    statement.clone(),
                     StepKind::AlterSystem,
                     Some(parameter.clone()),
                     restart,
                 ));
             }
-            Statement::Other if is_alter_system(text) => {
-                outside.push(step(text.clone(), StepKind::AlterSystem, None, false));
+            Statement::Other(text) if is_alter_system(text) => {
+                outside.push(step(statement.clone(), StepKind::AlterSystem, None, false));
             }
             Statement::CreateExtension { name } if waits_for_restart(name) => {
-                after.push(step(text.clone(), StepKind::AfterRestart, None, false));
+                after.push(step(statement.clone(), StepKind::AfterRestart, None, false));
             }
-            _ => inside.push(step(text.clone(), StepKind::Transaction, None, false)),
+            _ => inside.push(step(statement.clone(), StepKind::Transaction, None, false)),
         }
     }
     outside.extend(inside);
@@ -272,7 +253,7 @@ fn plan_steps(
     outside
 }
 
-fn step(sql: String, kind: StepKind, parameter: Option<String>, restart: bool) -> PlannedStep {
+fn step(sql: Statement, kind: StepKind, parameter: Option<String>, restart: bool) -> PlannedStep {
     PlannedStep {
         sql,
         kind,
@@ -281,8 +262,8 @@ fn step(sql: String, kind: StepKind, parameter: Option<String>, restart: bool) -
     }
 }
 
-/// ALTER SYSTEM text this module could not read (it still must not run in
-/// a transaction block).
+/// ALTER SYSTEM text no typed statement describes (a file written by an
+/// older version may hold one): it still must not run in a transaction block.
 fn is_alter_system(text: &str) -> bool {
     let words: Vec<String> = text
         .split_whitespace()
@@ -295,7 +276,7 @@ fn is_alter_system(text: &str) -> bool {
 async fn capture_undo(
     db: &ApplySession,
     snapshot: &Snapshot,
-    plan_rollback: &[String],
+    plan_rollback: &[Statement],
     prepared: &mut Prepared,
 ) {
     let parameters: Vec<String> = prepared
@@ -321,10 +302,7 @@ async fn capture_undo(
         let undo = match &configured {
             Some(values) => match values.get(&parameter.to_lowercase()) {
                 Some(v) if v.from_auto_conf() => alter_system_set(parameter, &v.value),
-                _ => format!(
-                    "ALTER SYSTEM RESET {}",
-                    postgres_protocol::escape::escape_identifier(parameter)
-                ),
+                _ => Statement::reset_system(parameter),
             },
             None => restore_parameter(snapshot, parameter),
         };
@@ -333,15 +311,16 @@ async fn capture_undo(
             .entry(parameter.clone())
             .or_insert(undo);
     }
-    let mut rollback: Vec<String> = parameters
+    let mut rollback: Vec<Statement> = parameters
         .iter()
         .rev()
         .filter_map(|p| prepared.compensation.get(p).cloned())
         .collect();
     rollback.dedup();
     for statement in plan_rollback {
-        let parameter = sql::parse(statement).system_parameter().map(str::to_string);
-        let covered = parameter.is_some_and(|p| prepared.compensation.contains_key(&p));
+        let covered = statement
+            .system_parameter()
+            .is_some_and(|p| prepared.compensation.contains_key(p));
         if !covered {
             rollback.push(statement.clone());
         }
@@ -351,10 +330,10 @@ async fn capture_undo(
 
 /// The rollback's preload list: the configured list without the libraries
 /// the entry added (ones added by later fixes stay).
-pub(super) fn preload_without(configured: &[String], added: &[String]) -> String {
+pub(super) fn preload_without(configured: &[String], added: &[String]) -> Statement {
     let kept: Vec<String> = configured
         .iter()
-        .filter(|c| !listed(added, c))
+        .filter(|c| !library_in(added, c))
         .cloned()
         .collect();
     set_list_statement(PRELOAD, &kept)

@@ -6,10 +6,11 @@ use super::changelog::{Action, ChangeLogEntry, ConfigFileRecord, Evidence, StepK
 use super::config_file;
 use super::guards::{self, Refusal, SessionContext};
 use super::prepare::{self, PlannedStep};
-use super::{run, sql, ApplyError};
+use super::{run, ApplyError};
 use crate::checks::hba::REDACTED;
 use crate::model::finding::{ApplyClass, ConfigEdit, Finding, FixPlan, Status};
 use crate::model::snapshot::Snapshot;
+use crate::model::statement::Statement;
 use crate::untrusted;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -47,7 +48,7 @@ pub struct Preview {
     pub steps: Vec<PlannedStep>,
     /// What will undo it (captured from the server now); empty when it
     /// cannot be undone.
-    pub rollback: Vec<String>,
+    pub rollback: Vec<Statement>,
     pub config_file: Option<ConfigFilePreview>,
     /// Non-empty: type [`Preview::database`] to confirm.
     pub high_impact: Vec<String>,
@@ -62,7 +63,7 @@ pub struct Preview {
     pub original: Option<Box<ChangeLogEntry>>,
     pub(super) snapshot: Snapshot,
     pub(super) context: SessionContext,
-    pub(super) compensation: BTreeMap<String, String>,
+    pub(super) compensation: BTreeMap<String, Statement>,
     pub(super) configured_libraries: Option<Vec<String>>,
 }
 
@@ -86,11 +87,11 @@ impl Preview {
     }
 
     /// The statements that run now (deferred ones excluded).
-    pub fn statements(&self) -> Vec<&str> {
+    pub fn statements(&self) -> Vec<&Statement> {
         self.steps
             .iter()
             .filter(|s| s.kind != StepKind::AfterRestart)
-            .map(|s| s.sql.as_str())
+            .map(|s| &s.sql)
             .collect()
     }
 
@@ -135,11 +136,11 @@ impl Preview {
         if self.steps.iter().any(|s| s.kind == StepKind::Transaction) {
             parts.push("takes effect when its transaction commits".into());
         }
-        let deferred: Vec<&str> = self
+        let deferred: Vec<String> = self
             .steps
             .iter()
             .filter(|s| s.kind == StepKind::AfterRestart)
-            .map(|s| s.sql.as_str())
+            .map(|s| s.sql.to_string())
             .collect();
         if !deferred.is_empty() {
             parts.push(format!(
@@ -177,7 +178,7 @@ impl Preview {
             for step in &self.steps {
                 text.push_str(&format!(
                     "  {};{}\n",
-                    untrusted::text(&step.sql),
+                    untrusted::text(&step.sql.to_string()),
                     step_comment(step)
                 ));
             }
@@ -202,7 +203,7 @@ impl Preview {
             } else {
                 text.push_str("Rollback:\n");
                 for statement in &self.rollback {
-                    text.push_str(&format!("  {};\n", untrusted::text(statement)));
+                    text.push_str(&format!("  {};\n", untrusted::text(&statement.to_string())));
                 }
             }
         }
@@ -291,8 +292,7 @@ pub(super) fn empty_preview(
 
 /// Guards, high-impact reasons and the prepared steps into the preview.
 pub(super) fn finish_preview(preview: &mut Preview, prepared: prepare::Prepared) {
-    let statements: Vec<sql::Statement> =
-        prepared.steps.iter().map(|s| sql::parse(&s.sql)).collect();
+    let statements: Vec<Statement> = prepared.steps.iter().map(|s| s.sql.clone()).collect();
     preview.refusals.extend(prepared.refusals);
     preview.refusals.extend(guards::role_refusals(
         &preview.snapshot,
@@ -326,7 +326,7 @@ pub(super) fn finish_preview(preview: &mut Preview, prepared: prepare::Prepared)
         steps.insert(
             at,
             PlannedStep {
-                sql: run::RELOAD_SQL.into(),
+                sql: Statement::other(run::RELOAD_SQL),
                 kind: StepKind::Reload,
                 parameter: None,
                 restart: false,

@@ -19,14 +19,14 @@ use super::changelog::{
 };
 use super::config_file;
 use super::guards::{self, SessionContext};
-use super::prepare::{library_key, PlannedStep};
-use super::sql::{self, Statement};
+use super::prepare::PlannedStep;
 use super::{ConfigFileAction, ConfigFilePreview};
-use crate::checks::facts::split_list;
 use crate::checks::hba::REDACTED;
 use crate::db::apply::{self as db_apply, ApplySession, LiveSetting, ServerError};
 use crate::db::conninfo::ConnParams;
+use crate::model::settings::{library_in, split_list};
 use crate::model::snapshot::Snapshot;
+use crate::model::statement::Statement;
 use crate::scan::{self, ScanOptions};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -38,7 +38,8 @@ pub(super) const RELOAD_SQL: &str = "SELECT pg_catalog.pg_reload_conf()";
 #[derive(Debug, Clone)]
 pub(super) struct RunFailure {
     pub error: ServerError,
-    pub statement: Option<String>,
+    /// Boxed: a failure travels in `Result`s, and most carry none.
+    pub statement: Option<Box<Statement>>,
 }
 
 impl RunFailure {
@@ -90,7 +91,7 @@ impl Engine<'_> {
     async fn run_one(&self, entry: &mut ChangeLogEntry, index: usize) -> Result<(), RunFailure> {
         let sql = entry.statements[index].sql.clone();
         self.set(entry, index, StatementOutcome::Running);
-        match self.db.execute(&sql).await {
+        match self.db.execute(&sql.to_string()).await {
             Ok(response) => {
                 self.set(entry, index, StatementOutcome::Done { response });
                 Ok(())
@@ -105,7 +106,7 @@ impl Engine<'_> {
                 );
                 Err(RunFailure {
                     error,
-                    statement: Some(sql),
+                    statement: Some(Box::new(sql)),
                 })
             }
         }
@@ -116,7 +117,7 @@ impl Engine<'_> {
         &self,
         entry: &mut ChangeLogEntry,
         steps: &[PlannedStep],
-        compensation: &BTreeMap<String, String>,
+        compensation: &BTreeMap<String, Statement>,
     ) -> Result<(), RunFailure> {
         let indices = |kinds: &[StepKind]| -> Vec<usize> {
             steps
@@ -225,7 +226,7 @@ impl Engine<'_> {
         entry: &mut ChangeLogEntry,
         steps: &[PlannedStep],
         written: &[usize],
-        compensation: &BTreeMap<String, String>,
+        compensation: &BTreeMap<String, Statement>,
     ) {
         for record in entry.statements.iter_mut() {
             if record.outcome == StatementOutcome::Pending {
@@ -246,7 +247,7 @@ impl Engine<'_> {
                 ));
                 continue;
             };
-            match self.db.execute(undo).await {
+            match self.db.execute(&undo.to_string()).await {
                 Ok(response) => self.set(
                     entry,
                     index,
@@ -301,10 +302,10 @@ impl Engine<'_> {
     /// Polls new sessions until each written setting shows, or says
     /// pending restart, or the timeout runs out.
     async fn settle(&self, entry: &mut ChangeLogEntry, steps: &[PlannedStep], written: &[usize]) {
-        let expectations: Vec<(String, Statement)> = written
+        let expectations: Vec<(String, &Statement)> = written
             .iter()
             .filter_map(|&i| {
-                let statement = sql::parse(&steps[i].sql);
+                let statement = &steps[i].sql;
                 let name = statement.system_parameter()?.to_string();
                 Some((name, statement))
             })
@@ -521,11 +522,7 @@ fn setting_state(
         let waits_for_library = statement
             .system_parameter()
             .and_then(|p| p.split_once('.'))
-            .is_some_and(|(prefix, _)| {
-                added
-                    .iter()
-                    .any(|a| library_key(a) == prefix.to_lowercase())
-            });
+            .is_some_and(|(prefix, _)| library_in(added, prefix));
         return if waits_for_library {
             SettingState::PendingRestart
         } else {
@@ -537,7 +534,7 @@ fn setting_state(
         .as_deref()
         .is_some_and(|f| f.ends_with("postgresql.auto.conf"));
     let shows = match statement {
-        Statement::AlterSystemSet { values, .. } => from_auto_conf && value_matches(row, values),
+        Statement::SetSystem { values, .. } => from_auto_conf && value_matches(row, values),
         _ => !from_auto_conf,
     };
     if shows {
@@ -580,7 +577,7 @@ mod tests {
 
     #[test]
     fn settings_show_when_their_source_and_value_match() {
-        let set = sql::parse("ALTER SYSTEM SET \"ssl\" = 'on'");
+        let set = Statement::set_system("ssl", "on");
         assert_eq!(
             setting_state(&set, Some(&row("ssl", "on", "bool", true)), &[]),
             SettingState::Active
@@ -589,14 +586,17 @@ mod tests {
             setting_state(&set, Some(&row("ssl", "off", "bool", false)), &[]),
             SettingState::NotShown
         );
-        let reset = sql::parse("ALTER SYSTEM RESET \"ssl\"");
+        let reset = Statement::reset_system("ssl");
         assert_eq!(
             setting_state(&reset, Some(&row("ssl", "off", "bool", false)), &[]),
             SettingState::Active
         );
         let mut pending = row("shared_preload_libraries", "", "string", false);
         pending.pending_restart = true;
-        let preload = sql::parse("ALTER SYSTEM SET \"shared_preload_libraries\" = 'pgaudit', 'x'");
+        let preload = Statement::set_system_list(
+            "shared_preload_libraries",
+            vec!["pgaudit".into(), "x".into()],
+        );
         assert_eq!(
             setting_state(&preload, Some(&pending), &[]),
             SettingState::PendingRestart
@@ -614,7 +614,7 @@ mod tests {
             ),
             SettingState::Active
         );
-        let delay = sql::parse("ALTER SYSTEM SET \"auth_delay.milliseconds\" = '500'");
+        let delay = Statement::set_system("auth_delay.milliseconds", "500");
         assert_eq!(
             setting_state(&delay, None, &["auth_delay".to_string()]),
             SettingState::PendingRestart

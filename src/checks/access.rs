@@ -575,7 +575,9 @@ mod tests {
                 let v = eval(check, &s, &Policy::default());
                 let plan = check.plan(&s, &v);
                 assert_eq!(plan.statements.len(), 1, "{}", check.id);
-                assert!(plan.statements[0].starts_with(&format!("ALTER ROLE {quoted} NO")));
+                assert!(plan.statements[0]
+                    .to_string()
+                    .starts_with(&format!("ALTER ROLE {quoted} NO")));
             }
             if let Some(r) = s
                 .roles

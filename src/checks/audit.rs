@@ -21,6 +21,7 @@ use super::privileges::{Reach, RoleGraph};
 use super::{Check, Fix, Verdict};
 use crate::model::finding::{ApplyClass, FixPlan, Section, Severity, Status};
 use crate::model::snapshot::{Relation, Setting, Snapshot};
+use crate::model::statement::Statement;
 use crate::policy::Policy;
 use postgres_protocol::escape::escape_identifier;
 use std::collections::BTreeSet;
@@ -151,10 +152,11 @@ fn load_pgaudit(s: &Snapshot, _: &Verdict) -> FixPlan {
     }
     let missing = databases_without_pgaudit(s);
     if !missing.is_empty() || plan.statements.is_empty() {
-        plan.statements
-            .push("CREATE EXTENSION IF NOT EXISTS pgaudit".into());
+        plan.statements.push(Statement::CreateExtension {
+            name: "pgaudit".into(),
+        });
         plan.rollback
-            .push("DROP EXTENSION IF EXISTS pgaudit".into());
+            .push(Statement::other("DROP EXTENSION IF EXISTS pgaudit"));
         plan.apply.push(ApplyClass::Immediate);
         if !missing.is_empty() {
             notes.push(format!(
@@ -746,9 +748,13 @@ fn grant_audit_role(s: &Snapshot, verdict: &Verdict) -> FixPlan {
         .is_some_and(|roles| roles.iter().any(|r| r.name == role));
     let mut undo = Vec::new();
     if !exists {
-        plan.statements
-            .push(format!("CREATE ROLE {quoted_role} NOLOGIN"));
-        undo.push(format!("DROP ROLE IF EXISTS {quoted_role}"));
+        plan.statements.push(Statement::other(format!(
+            "CREATE ROLE {quoted_role} NOLOGIN"
+        )));
+        undo.push(Statement::DropRole {
+            role: role.to_string(),
+            if_exists: true,
+        });
     }
     if configured.is_none() {
         plan.statements.push(alter_system_set("pgaudit.role", role));
@@ -761,9 +767,12 @@ fn grant_audit_role(s: &Snapshot, verdict: &Verdict) -> FixPlan {
             escape_identifier(&rel.schema),
             escape_identifier(&rel.name)
         );
-        plan.statements
-            .push(format!("GRANT SELECT ON TABLE {table} TO {quoted_role}"));
-        undo.push(format!("REVOKE SELECT ON TABLE {table} FROM {quoted_role}"));
+        plan.statements.push(Statement::other(format!(
+            "GRANT SELECT ON TABLE {table} TO {quoted_role}"
+        )));
+        undo.push(Statement::other(format!(
+            "REVOKE SELECT ON TABLE {table} FROM {quoted_role}"
+        )));
     }
     undo.reverse();
     plan.rollback = undo;
@@ -1873,7 +1882,10 @@ mod tests {
         assert_eq!(v.objects, ["archive_2019: public.old_patients"]);
         let plan = PGAUDIT_OBJECT_ROLE.plan(&s, &v);
         assert!(
-            !plan.statements.iter().any(|st| st.contains("old_patients")),
+            !plan
+                .statements
+                .iter()
+                .any(|st| st.to_string().contains("old_patients")),
             "{:?}",
             plan.statements
         );
@@ -1954,7 +1966,8 @@ mod tests {
         );
         assert!(plan
             .statements
-            .contains(&"CREATE EXTENSION IF NOT EXISTS pgaudit".to_string()));
+            .iter()
+            .any(|st| st == "CREATE EXTENSION IF NOT EXISTS pgaudit"));
         assert!(plan.apply.contains(&ApplyClass::Restart));
         assert_eq!(
             plan.rollback,
@@ -2001,7 +2014,7 @@ mod tests {
         #[test]
         fn list_statements_quote_every_element(items in proptest::collection::vec(".+", 1..5)) {
             let statement = set_list_statement("shared_preload_libraries", &items);
-            proptest::prop_assert_eq!(literals_of(&statement), Some(items));
+            proptest::prop_assert_eq!(literals_of(&statement.to_string()), Some(items));
         }
     }
 
@@ -2013,7 +2026,7 @@ mod tests {
         )]);
         let plan = load_pgaudit(&s, &eval(&PGAUDIT_LOADED, &s));
         assert_eq!(
-            literals_of(&plan.statements[0]),
+            literals_of(&plan.statements[0].to_string()),
             Some(vec![
                 "a'; DROP ROLE x; --".to_string(),
                 "new\nline".to_string(),
@@ -2034,9 +2047,12 @@ mod tests {
             Some("/d/postgresql.auto.conf"),
         );
         let plan = load_pgaudit(&s, &eval(&PGAUDIT_LOADED, &s));
-        assert!(plan.rollback.contains(
-            &"ALTER SYSTEM SET \"shared_preload_libraries\" = 'pg_stat_statements'".to_string()
-        ));
+        assert!(
+            plan.rollback
+                .iter()
+                .any(|st| st
+                    == "ALTER SYSTEM SET \"shared_preload_libraries\" = 'pg_stat_statements'")
+        );
     }
 
     #[test]
@@ -2200,7 +2216,7 @@ mod tests {
             ]
         );
         assert_eq!(
-            plan.rollback.last().map(String::as_str),
+            plan.rollback.last().map(ToString::to_string).as_deref(),
             Some("DROP ROLE IF EXISTS \"auditor\"")
         );
     }

@@ -17,6 +17,7 @@ use super::login_settings::{self, base_setting, is_settable, SCOPE_NOTE};
 use super::Verdict;
 use crate::model::finding::{ApplyClass, FixPlan};
 use crate::model::snapshot::Snapshot;
+use crate::model::statement::Statement;
 
 /// A setting, what a good value looks like, and what the fix sets.
 #[derive(Clone, Copy)]
@@ -158,12 +159,12 @@ pub fn fix_settings(
     let note = notes.join("; ");
     let base_fixed =
         |r: &&&Expect| verdict.objects.is_empty() || verdict.objects.iter().any(|o| o == r.name);
-    let mut statements: Vec<String> = chosen
+    let mut statements: Vec<Statement> = chosen
         .iter()
         .filter(base_fixed)
         .map(|r| alter_system_set(r.name, r.fix_value))
         .collect();
-    let mut rollback: Vec<String> = chosen
+    let mut rollback: Vec<Statement> = chosen
         .iter()
         .filter(base_fixed)
         .map(|r| restore_parameter(s, r.name))

@@ -1,17 +1,21 @@
 //! Shared vocabulary for checks: reading settings with their provenance and
 //! the major version they exist from, turning a missing part into `unknown`
 //! with the grant that would allow it, evidence summaries, the generic
-//! parameter fix, and reading `ALTER SYSTEM` statements back (so that a fix
-//! can be re-routed where ALTER SYSTEM is not allowed).
+//! parameter fix. Fix statements are typed ([`crate::model::statement`]).
 //!
 //! Pure functions over the snapshot; must not import `db`, `ui` or `report`,
 //! nor any section file.
 
-use super::{managed, Verdict};
+use super::Verdict;
 use crate::model::finding::{ApplyClass, FixPlan, Status};
+use crate::model::settings::library_in;
 use crate::model::snapshot::{Role, Setting, Snapshot};
+use crate::model::statement::Statement;
 use crate::policy::Policy;
-use postgres_protocol::escape::{escape_identifier, escape_literal};
+use postgres_protocol::escape::escape_identifier;
+
+pub use crate::model::settings::split_list;
+pub use crate::model::statement::{alter_system_set, restore_parameter, set_list_statement};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
@@ -264,7 +268,7 @@ pub fn is_not_applicable(verdict: &Verdict) -> bool {
 
 /// The live value of a setting, or "" when it is NULL.
 pub fn value(setting: &Setting) -> &str {
-    setting.setting.as_deref().unwrap_or("")
+    setting.value()
 }
 
 /// `name = value (source: …, file …, pending restart)`: what was seen and where.
@@ -311,22 +315,8 @@ pub fn provenance(setting: &Setting) -> String {
 
 /// True when a live value was set by ALTER SYSTEM.
 pub fn from_auto_conf(setting: &Setting) -> bool {
-    setting
-        .sourcefile
-        .as_deref()
-        .is_some_and(|f| f.ends_with("postgresql.auto.conf"))
+    setting.from_auto_conf()
 }
-
-/// Settings PostgreSQL stores as quoted lists (GUC_LIST_QUOTE): a single
-/// literal `'a, b'` would become ONE element named "a, b".
-const LIST_QUOTED_SETTINGS: &[&str] = &[
-    "shared_preload_libraries",
-    "session_preload_libraries",
-    "local_preload_libraries",
-    "search_path",
-    "temp_tablespaces",
-    "unix_socket_directories",
-];
 
 /// Appends `name` quoted as an SQL identifier, byte for byte what
 /// `escape_identifier` returns, without a String of its own: object keys are
@@ -339,29 +329,6 @@ pub fn push_identifier(out: &mut String, name: &str) {
         out.push_str(name);
     }
     out.push('"');
-}
-
-/// `ALTER SYSTEM SET name = 'value'`, quoted; list settings get one literal
-/// per element.
-pub fn alter_system_set(name: &str, value: &str) -> String {
-    if LIST_QUOTED_SETTINGS.contains(&name) {
-        return set_list_statement(name, &split_list(value));
-    }
-    format!(
-        "ALTER SYSTEM SET {} = {}",
-        escape_identifier(name),
-        escape_literal(value)
-    )
-}
-
-/// The rollback that restores what the snapshot saw: a value from
-/// postgresql.auto.conf is set back; anything else is RESET so that
-/// postgresql.conf or the default applies again.
-pub fn restore_parameter(snapshot: &Snapshot, name: &str) -> String {
-    match snapshot.setting(name) {
-        Some(s) if from_auto_conf(s) => alter_system_set(name, value(s)),
-        _ => format!("ALTER SYSTEM RESET {}", escape_identifier(name)),
-    }
 }
 
 /// The plan for [`super::Fix::SetParameter`].
@@ -393,76 +360,16 @@ pub fn set_parameter_plan(
     }
 }
 
-/// The elements of a list setting (`shared_preload_libraries`, …) exactly as
-/// PostgreSQL reads them: comma-separated, whitespace trimmed, double quotes
-/// removed (`""` inside quotes is one quote), case kept.
-pub fn split_list(raw: &str) -> Vec<String> {
-    let mut items = Vec::new();
-    let mut current = String::new();
-    let mut quoted = false;
-    let mut was_quoted = false;
-    let mut chars = raw.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '"' if quoted && chars.peek() == Some(&'"') => {
-                current.push('"');
-                chars.next();
-            }
-            '"' => {
-                quoted = !quoted;
-                was_quoted = true;
-            }
-            ',' if !quoted => {
-                push_item(&mut items, &current, was_quoted);
-                current.clear();
-                was_quoted = false;
-            }
-            c if c.is_whitespace() && !quoted => {}
-            c => current.push(c),
-        }
-    }
-    push_item(&mut items, &current, was_quoted);
-    items
-}
-
-fn push_item(items: &mut Vec<String>, item: &str, was_quoted: bool) {
-    if !item.is_empty() || was_quoted {
-        items.push(item.to_string());
-    }
-}
-
 /// Whether a library list names `library`, however it is spelled
 /// (`pgaudit`, `"PGAUDIT"`, `$libdir/pgaudit.so`).
 pub fn library_listed(raw: &str, library: &str) -> bool {
-    split_list(raw).iter().any(|item| {
-        let base = item.rsplit(['/', '\\']).next().unwrap_or(item);
-        let stem = [".so", ".dll", ".dylib"]
-            .iter()
-            .find_map(|ext| base.strip_suffix(ext))
-            .unwrap_or(base);
-        stem.eq_ignore_ascii_case(library)
-    })
-}
-
-/// `ALTER SYSTEM SET name = 'a', 'b'`: one literal per element. A single
-/// literal `'a, b'` would be stored as ONE quoted element for settings such
-/// as `shared_preload_libraries`, and the server would then refuse to start.
-pub fn set_list_statement(name: &str, items: &[String]) -> String {
-    if items.is_empty() {
-        return format!("ALTER SYSTEM RESET {}", escape_identifier(name));
-    }
-    let literals: Vec<String> = items.iter().map(|i| escape_literal(i)).collect();
-    format!(
-        "ALTER SYSTEM SET {} = {}",
-        escape_identifier(name),
-        literals.join(", ")
-    )
+    library_in(&split_list(raw), library)
 }
 
 /// `ALTER SYSTEM SET shared_preload_libraries = …` keeping every library the
 /// snapshot saw and adding `library` once: replacing the list would unload
 /// what is already there (pgaudit, for one).
-pub fn preload_statement(snapshot: &Snapshot, library: &str) -> String {
+pub fn preload_statement(snapshot: &Snapshot, library: &str) -> Statement {
     let raw = snapshot
         .setting("shared_preload_libraries")
         .map(value)
@@ -485,10 +392,10 @@ pub fn connect_grant(snapshot: &Snapshot, database: &str) -> String {
 
 /// The rollback for a list setting: the old elements when they came from
 /// postgresql.auto.conf, otherwise RESET (postgresql.conf applies again).
-pub fn restore_list(s: &Snapshot, name: &str) -> String {
+pub fn restore_list(s: &Snapshot, name: &str) -> Statement {
     match s.setting(name) {
         Some(old) if from_auto_conf(old) => set_list_statement(name, &split_list(value(old))),
-        _ => format!("ALTER SYSTEM RESET {}", escape_identifier(name)),
+        _ => Statement::reset_system(name),
     }
 }
 
@@ -504,210 +411,6 @@ pub fn list_items(raw: &str) -> Vec<String> {
 /// Server major version (e.g. 15), if known.
 pub fn major_version(snapshot: &Snapshot) -> Option<u32> {
     snapshot.target.server_version_num.map(|n| n / 10000)
-}
-
-// ---------------------------------------------------------------------------
-// Where ALTER SYSTEM cannot be used
-
-/// Where parameter changes must be made when ALTER SYSTEM is not allowed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ParameterHome {
-    /// A managed service: its parameter group, server parameters or flags.
-    Provider(managed::Provider),
-    /// PostgreSQL 17+ with `allow_alter_system = off`: postgresql.conf.
-    ConfigFile,
-}
-
-/// `None` when ALTER SYSTEM works on this server; otherwise where its
-/// parameters live instead.
-pub fn alter_system_unavailable(snapshot: &Snapshot) -> Option<ParameterHome> {
-    if let Some(provider) = managed::detect(snapshot) {
-        return Some(ParameterHome::Provider(provider));
-    }
-    snapshot
-        .setting("allow_alter_system")
-        .filter(|s| is_off(value(s)))
-        .map(|_| ParameterHome::ConfigFile)
-}
-
-/// What one `ALTER SYSTEM` statement of ours changes.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ParameterChange {
-    pub name: String,
-    /// The new elements (one for a plain setting); `None` for RESET.
-    pub values: Option<Vec<String>>,
-}
-
-/// Read back a statement built by [`alter_system_set`],
-/// [`set_list_statement`] or `ALTER SYSTEM RESET`; `None` for anything else.
-pub fn read_alter_system(statement: &str) -> Option<ParameterChange> {
-    if let Some(rest) = statement.strip_prefix("ALTER SYSTEM RESET ") {
-        let (name, tail) = read_identifier(rest)?;
-        return tail
-            .trim()
-            .is_empty()
-            .then_some(ParameterChange { name, values: None });
-    }
-    let rest = statement.strip_prefix("ALTER SYSTEM SET ")?;
-    let (name, tail) = read_identifier(rest)?;
-    let mut tail = tail.trim_start().strip_prefix('=')?;
-    let mut values = Vec::new();
-    loop {
-        let (literal, after) = read_literal(tail)?;
-        values.push(literal);
-        match after.trim_start().strip_prefix(',') {
-            Some(next) => tail = next,
-            None if after.trim().is_empty() => break,
-            None => return None,
-        }
-    }
-    Some(ParameterChange {
-        name,
-        values: Some(values),
-    })
-}
-
-/// `"quoted ""name"""` or a bare word, and what follows it.
-fn read_identifier(text: &str) -> Option<(String, &str)> {
-    let text = text.trim_start();
-    let Some(body) = text.strip_prefix('"') else {
-        let end = text.find(char::is_whitespace).unwrap_or(text.len());
-        return (end > 0).then(|| (text[..end].to_string(), &text[end..]));
-    };
-    read_quoted(body, '"', false)
-}
-
-/// `'literal'` or ` E'lit\\eral'` as escape_literal writes it, and what follows.
-fn read_literal(text: &str) -> Option<(String, &str)> {
-    let text = text.trim_start();
-    match text.strip_prefix("E'") {
-        Some(body) => read_quoted(body, '\'', true),
-        None => read_quoted(text.strip_prefix('\'')?, '\'', false),
-    }
-}
-
-/// The text up to the closing `quote` (doubled quotes are one quote; in an
-/// escape string `\\` is one backslash), and what follows it.
-fn read_quoted(body: &str, quote: char, backslashes: bool) -> Option<(String, &str)> {
-    let mut out = String::new();
-    let mut chars = body.char_indices().peekable();
-    while let Some((i, c)) = chars.next() {
-        match c {
-            c if c == quote && chars.peek().map(|(_, n)| *n) == Some(quote) => {
-                out.push(quote);
-                chars.next();
-            }
-            c if c == quote => return Some((out, &body[i + c.len_utf8()..])),
-            '\\' if backslashes => out.push(chars.next()?.1),
-            c => out.push(c),
-        }
-    }
-    None
-}
-
-/// `name = value` as a person types it into a console or postgresql.conf.
-fn shown_assignment(name: &str, values: &[String]) -> String {
-    let value = values.join(",");
-    if value.is_empty() {
-        format!("{name} = ''")
-    } else {
-        format!("{name} = {value}")
-    }
-}
-
-/// The plan with its `ALTER SYSTEM` statements turned into instructions for
-/// where the parameters live on this server: no ALTER SYSTEM statement is
-/// left in statements or rollback; other statements stay.
-pub fn without_alter_system(
-    snapshot: &Snapshot,
-    mut plan: FixPlan,
-    home: ParameterHome,
-) -> FixPlan {
-    let (changes, kept): (Vec<_>, Vec<_>) = plan
-        .statements
-        .drain(..)
-        .partition(|st| read_alter_system(st).is_some());
-    let changes: Vec<ParameterChange> = changes
-        .iter()
-        .filter_map(|st| read_alter_system(st))
-        .collect();
-    plan.statements = kept;
-    plan.rollback.retain(|st| read_alter_system(st).is_none());
-    if changes.is_empty() {
-        return plan;
-    }
-    let wanted: Vec<String> = changes
-        .iter()
-        .map(|c| match &c.values {
-            Some(values) => format!("set {}", shown_assignment(&c.name, values)),
-            None => format!("reset {} to its default", c.name),
-        })
-        .collect();
-    let undo: Vec<String> = changes
-        .iter()
-        .map(|c| match snapshot.setting(&c.name) {
-            Some(old) => shown_assignment(&c.name, &[value(old).to_string()]),
-            None => format!("{} to its default", c.name),
-        })
-        .collect();
-    let restart = plan.apply.contains(&ApplyClass::Restart);
-    let instruction = match home {
-        ParameterHome::Provider(provider) => {
-            plan.apply.retain(|a| *a != ApplyClass::Reload);
-            plan.apply.insert(0, ApplyClass::Manual);
-            plan.needs = provider_needs(provider, !plan.statements.is_empty(), &plan.needs);
-            format!(
-                "{} does not allow ALTER SYSTEM: {} in {}{}; to undo, set {} there again",
-                provider.name(),
-                wanted.join(", "),
-                provider.parameter_store(),
-                if restart {
-                    format!(
-                        ", then reboot the instance ({}): static parameters apply only at start",
-                        provider.console()
-                    )
-                } else {
-                    String::new()
-                },
-                undo.join(", ")
-            )
-        }
-        ParameterHome::ConfigFile => {
-            plan.apply.insert(0, ApplyClass::Os);
-            plan.needs = "write access to postgresql.conf on the database host, and superuser or \
-                EXECUTE on pg_reload_conf()"
-                .into();
-            format!(
-                "ALTER SYSTEM is disabled (allow_alter_system = off): {} in postgresql.conf, then {}; \
-                 to undo, set {} there again",
-                wanted.join(", "),
-                if restart { "restart the server" } else { "run SELECT pg_reload_conf()" },
-                undo.join(", ")
-            )
-        }
-    };
-    plan.note = if plan.note.is_empty() {
-        instruction
-    } else {
-        format!("{instruction}; {}", plan.note)
-    };
-    plan
-}
-
-fn provider_needs(provider: managed::Provider, statements_left: bool, before: &str) -> String {
-    let store = format!(
-        "permission to change {} ({})",
-        provider.parameter_store(),
-        provider.console()
-    );
-    if statements_left {
-        format!(
-            "{store}; the remaining statements need {} ({before})",
-            provider.admin_group()
-        )
-    } else {
-        store
-    }
 }
 
 #[cfg(test)]
@@ -788,76 +491,6 @@ mod tests {
             restore_parameter(&snap, "log_statement"),
             "ALTER SYSTEM RESET \"log_statement\""
         );
-    }
-
-    #[test]
-    fn alter_system_statements_read_back_exactly() {
-        let hostile = [
-            "plain",
-            "it's",
-            "back\\slash",
-            "new\nline",
-            "zoë \"quoted\"",
-            "",
-            "a, b",
-        ];
-        for value in hostile {
-            for name in ["log_statement", "weird \"name\"", "ünï"] {
-                let statement = alter_system_set(name, value);
-                assert_eq!(
-                    read_alter_system(&statement),
-                    Some(ParameterChange {
-                        name: name.into(),
-                        values: Some(vec![value.into()]),
-                    }),
-                    "{statement}"
-                );
-            }
-        }
-        let items = vec!["pgaudit".to_string(), "My Lib".into(), "it's".into()];
-        let list = set_list_statement("shared_preload_libraries", &items);
-        assert_eq!(read_alter_system(&list).and_then(|c| c.values), Some(items));
-        assert_eq!(
-            read_alter_system("ALTER SYSTEM RESET \"ssl\""),
-            Some(ParameterChange {
-                name: "ssl".into(),
-                values: None,
-            })
-        );
-        for other in [
-            "ALTER ROLE \"a\" NOLOGIN",
-            "ALTER SYSTEM SET \"x\" = 'a'; DROP ROLE y",
-            "ALTER SYSTEM SET \"x\" = 'unclosed",
-        ] {
-            assert_eq!(read_alter_system(other), None, "{other}");
-        }
-    }
-
-    #[test]
-    fn alter_system_disabled_sends_the_change_to_postgresql_conf() {
-        let mut snap = Snapshot::default();
-        let mut settings = std::collections::BTreeMap::new();
-        settings.insert("allow_alter_system".into(), setting("off", None));
-        settings.insert("log_statement".into(), setting("none", None));
-        snap.settings = Some(settings);
-        let home = alter_system_unavailable(&snap);
-        assert_eq!(home, Some(ParameterHome::ConfigFile));
-        let plan = set_parameter_plan(&snap, "log_statement", "ddl", &[ApplyClass::Reload], "");
-        let plan = without_alter_system(&snap, plan, ParameterHome::ConfigFile);
-        assert!(plan.statements.is_empty() && plan.rollback.is_empty());
-        assert_eq!(plan.apply, vec![ApplyClass::Os, ApplyClass::Reload]);
-        assert!(
-            plan.note.starts_with(
-                "ALTER SYSTEM is disabled (allow_alter_system = off): set log_statement = ddl in \
-             postgresql.conf, then run SELECT pg_reload_conf()"
-            ),
-            "{}",
-            plan.note
-        );
-        if let Some(s) = snap.settings.as_mut() {
-            s.insert("allow_alter_system".into(), setting("on", None));
-        }
-        assert_eq!(alter_system_unavailable(&snap), None);
     }
 
     #[test]

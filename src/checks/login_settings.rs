@@ -32,7 +32,8 @@ use super::facts::{missing_part, need_setting};
 use super::privileges::{Reach, RoleGraph, RoleSet};
 use super::Verdict;
 use crate::model::snapshot::{Function, RoleSetting, Setting, Snapshot};
-use postgres_protocol::escape::{escape_identifier, escape_literal};
+use crate::model::statement::{DefaultScope, RoleRef, Statement};
+use postgres_protocol::escape::escape_identifier;
 use std::collections::BTreeSet;
 
 /// Parameters the checks judge that ALTER ROLE / ALTER DATABASE / a
@@ -165,39 +166,47 @@ impl Override<'_> {
         )
     }
 
-    /// The target of the statements that change this override.
-    fn target(&self) -> String {
-        let role = self.role.map(escape_identifier);
-        let database = self.database.map(escape_identifier);
-        match (self.layer, role, database, self.function) {
+    /// Whose login default the statements that change this override change.
+    fn scope(&self) -> DefaultScope {
+        match (self.layer, self.role, self.database, self.function) {
             (Layer::Function, _, _, Some((schema, signature))) => {
                 let (name, args) = signature.split_once('(').unwrap_or((signature, ")"));
-                format!(
-                    "ALTER FUNCTION {}.{}({args}",
-                    escape_identifier(schema),
-                    escape_identifier(name)
-                )
+                DefaultScope::Function {
+                    signature: format!(
+                        "{}.{}({args}",
+                        escape_identifier(schema),
+                        escape_identifier(name)
+                    ),
+                }
             }
-            (_, Some(r), Some(d), _) => format!("ALTER ROLE {r} IN DATABASE {d}"),
-            (_, Some(r), None, _) => format!("ALTER ROLE {r}"),
-            (_, None, Some(d), _) => format!("ALTER DATABASE {d}"),
-            _ => "ALTER ROLE ALL".to_string(),
+            (_, Some(role), database, _) => DefaultScope::Role {
+                role: RoleRef::named(role),
+                database: database.map(str::to_string),
+            },
+            (_, None, Some(database), _) => DefaultScope::Database(database.to_string()),
+            _ => DefaultScope::Role {
+                role: RoleRef::All,
+                database: None,
+            },
         }
     }
 
     /// The statement that removes the override (the base or a lower layer applies again).
-    pub fn reset(&self) -> String {
-        format!("{} RESET {}", self.target(), escape_identifier(self.name))
+    pub fn reset(&self) -> Statement {
+        Statement::SessionDefault {
+            scope: self.scope(),
+            parameter: self.name.to_string(),
+            value: None,
+        }
     }
 
     /// The statement that puts the override back (the rollback of [`Self::reset`]).
-    pub fn restore(&self) -> String {
-        format!(
-            "{} SET {} = {}",
-            self.target(),
-            escape_identifier(self.name),
-            escape_literal(self.value)
-        )
+    pub fn restore(&self) -> Statement {
+        Statement::SessionDefault {
+            scope: self.scope(),
+            parameter: self.name.to_string(),
+            value: Some(self.value.to_string()),
+        }
     }
 }
 
@@ -479,8 +488,8 @@ pub fn reset_listed(s: &Snapshot, objects: &[String], names: &[&str]) -> Resets 
 /// What [`reset_listed`] builds.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Resets {
-    pub statements: Vec<String>,
-    pub rollback: Vec<String>,
+    pub statements: Vec<Statement>,
+    pub rollback: Vec<Statement>,
     /// Statements to run connected to another database.
     pub elsewhere: Vec<String>,
 }
@@ -737,7 +746,7 @@ mod tests {
                 assert!(
                     plan.statements
                         .iter()
-                        .any(|st| st.contains(&escape_identifier(name))),
+                        .any(|st| st.to_string().contains(&escape_identifier(name))),
                     "{context}: {:?}",
                     plan.statements
                 );
@@ -985,7 +994,7 @@ mod tests {
             let plan = f.fix.unwrap_or_default();
             assert_eq!(plan.statements.len(), 2, "{plan:?}");
             for statement in plan.statements.iter().chain(&plan.rollback) {
-                let bare = crate::checks::testkit::outside_quotes(statement);
+                let bare = crate::checks::testkit::outside_quotes(&statement.to_string());
                 assert!(!bare.contains(';') && !bare.contains('\n'), "{statement:?}");
             }
         }

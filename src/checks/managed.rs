@@ -11,15 +11,19 @@
 //! a provider setting, or judged as usual with the provider's fix procedure.
 //! `checks::evaluate_one` and `Check::plan` consult it, so no section file
 //! needs provider if-chains. The provider's own roles are listed here too, so
-//! that the privilege checks leave them out.
+//! that the privilege checks leave them out. Where ALTER SYSTEM is not
+//! allowed (a managed service, or `allow_alter_system = off`),
+//! [`without_alter_system`] turns a plan's parameter statements into
+//! instructions for where the parameters live.
 //!
 //! Pure functions over the snapshot; must not import `db`, `ui`, `report` or
 //! a section file.
 
-use super::facts::{describe, need_setting, value};
+use super::facts::{describe, is_off, need_setting, value};
 use super::{Check, Verdict};
 use crate::model::finding::{ApplyClass, FixPlan};
 use crate::model::snapshot::{Membership, Role, Snapshot};
+use crate::model::statement::Statement;
 use std::collections::BTreeSet;
 use std::ops::Bound;
 
@@ -322,7 +326,7 @@ use Handling::{ProviderControls, ProviderFix, ProviderSetting};
 /// Per check and provider, what stands in for the customer's control. The
 /// first row naming both the check and the provider applies; checks not
 /// listed are judged as usual (and their ALTER SYSTEM fixes re-routed to the
-/// provider's parameters, see `facts::without_alter_system`).
+/// provider's parameters, see [`without_alter_system`]).
 pub static CONTROLS: &[Control] = &[
     // --- pg_hba.conf and pg_ident.conf are the provider's.
     Control {
@@ -767,6 +771,137 @@ pub fn owned_by_provider(provider: Option<Provider>, role: &str) -> bool {
     provider.is_some_and(|p| p.owns_role(role))
 }
 
+// ---------------------------------------------------------------------------
+// Where ALTER SYSTEM cannot be used
+
+/// Where parameter changes must be made when ALTER SYSTEM is not allowed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ParameterHome {
+    /// A managed service: its parameter group, server parameters or flags.
+    Provider(Provider),
+    /// PostgreSQL 17+ with `allow_alter_system = off`: postgresql.conf.
+    ConfigFile,
+}
+
+/// `None` when ALTER SYSTEM works on this server; otherwise where its
+/// parameters live instead.
+pub fn alter_system_unavailable(snapshot: &Snapshot) -> Option<ParameterHome> {
+    if let Some(provider) = detect(snapshot) {
+        return Some(ParameterHome::Provider(provider));
+    }
+    snapshot
+        .setting("allow_alter_system")
+        .filter(|s| is_off(value(s)))
+        .map(|_| ParameterHome::ConfigFile)
+}
+
+/// `name = value` as a person types it into a console or postgresql.conf.
+fn shown_assignment(name: &str, values: &[String]) -> String {
+    let value = values.join(",");
+    if value.is_empty() {
+        format!("{name} = ''")
+    } else {
+        format!("{name} = {value}")
+    }
+}
+
+/// The plan with its `ALTER SYSTEM` statements turned into instructions for
+/// where the parameters live on this server: no ALTER SYSTEM statement is
+/// left in statements or rollback; other statements stay.
+pub fn without_alter_system(
+    snapshot: &Snapshot,
+    mut plan: FixPlan,
+    home: ParameterHome,
+) -> FixPlan {
+    let (changes, kept): (Vec<Statement>, Vec<Statement>) = plan
+        .statements
+        .drain(..)
+        .partition(|st| st.system_parameter().is_some());
+    plan.statements = kept;
+    plan.rollback.retain(|st| st.system_parameter().is_none());
+    if changes.is_empty() {
+        return plan;
+    }
+    let wanted: Vec<String> = changes
+        .iter()
+        .filter_map(|change| match change {
+            Statement::SetSystem { parameter, values } => {
+                Some(format!("set {}", shown_assignment(parameter, values)))
+            }
+            Statement::ResetSystem { parameter } => {
+                Some(format!("reset {parameter} to its default"))
+            }
+            _ => None,
+        })
+        .collect();
+    let undo: Vec<String> = changes
+        .iter()
+        .filter_map(Statement::system_parameter)
+        .map(|name| match snapshot.setting(name) {
+            Some(old) => shown_assignment(name, &[value(old).to_string()]),
+            None => format!("{name} to its default"),
+        })
+        .collect();
+    let restart = plan.apply.contains(&ApplyClass::Restart);
+    let instruction = match home {
+        ParameterHome::Provider(provider) => {
+            plan.apply.retain(|a| *a != ApplyClass::Reload);
+            plan.apply.insert(0, ApplyClass::Manual);
+            plan.needs = provider_needs(provider, !plan.statements.is_empty(), &plan.needs);
+            format!(
+                "{} does not allow ALTER SYSTEM: {} in {}{}; to undo, set {} there again",
+                provider.name(),
+                wanted.join(", "),
+                provider.parameter_store(),
+                if restart {
+                    format!(
+                        ", then reboot the instance ({}): static parameters apply only at start",
+                        provider.console()
+                    )
+                } else {
+                    String::new()
+                },
+                undo.join(", ")
+            )
+        }
+        ParameterHome::ConfigFile => {
+            plan.apply.insert(0, ApplyClass::Os);
+            plan.needs = "write access to postgresql.conf on the database host, and superuser or \
+                EXECUTE on pg_reload_conf()"
+                .into();
+            format!(
+                "ALTER SYSTEM is disabled (allow_alter_system = off): {} in postgresql.conf, then {}; \
+                 to undo, set {} there again",
+                wanted.join(", "),
+                if restart { "restart the server" } else { "run SELECT pg_reload_conf()" },
+                undo.join(", ")
+            )
+        }
+    };
+    plan.note = if plan.note.is_empty() {
+        instruction
+    } else {
+        format!("{instruction}; {}", plan.note)
+    };
+    plan
+}
+
+fn provider_needs(provider: Provider, statements_left: bool, before: &str) -> String {
+    let store = format!(
+        "permission to change {} ({})",
+        provider.parameter_store(),
+        provider.console()
+    );
+    if statements_left {
+        format!(
+            "{store}; the remaining statements need {} ({before})",
+            provider.admin_group()
+        )
+    } else {
+        store
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -782,9 +917,36 @@ mod tests {
             .fix
             .iter()
             .flat_map(|plan| plan.statements.iter().chain(&plan.rollback))
-            .filter(|st| st.contains("ALTER SYSTEM"))
-            .cloned()
+            .filter(|st| st.system_parameter().is_some())
+            .map(ToString::to_string)
             .collect()
+    }
+
+    #[test]
+    fn alter_system_disabled_sends_the_change_to_postgresql_conf() {
+        let mut snap = with_settings(&[("allow_alter_system", "off"), ("log_statement", "none")]);
+        let home = alter_system_unavailable(&snap);
+        assert_eq!(home, Some(ParameterHome::ConfigFile));
+        let plan = crate::checks::facts::set_parameter_plan(
+            &snap,
+            "log_statement",
+            "ddl",
+            &[ApplyClass::Reload],
+            "",
+        );
+        let plan = without_alter_system(&snap, plan, ParameterHome::ConfigFile);
+        assert!(plan.statements.is_empty() && plan.rollback.is_empty());
+        assert_eq!(plan.apply, vec![ApplyClass::Os, ApplyClass::Reload]);
+        assert!(
+            plan.note.starts_with(
+                "ALTER SYSTEM is disabled (allow_alter_system = off): set log_statement = ddl in \
+             postgresql.conf, then run SELECT pg_reload_conf()"
+            ),
+            "{}",
+            plan.note
+        );
+        snap = with_settings(&[("allow_alter_system", "on")]);
+        assert_eq!(alter_system_unavailable(&snap), None);
     }
 
     #[test]

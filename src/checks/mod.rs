@@ -13,7 +13,7 @@
 //! policy are taken out of a finding's objects (all accepted: `accepted`);
 //! attestations turn `manual` into `attested`; and where ALTER SYSTEM is not
 //! allowed its fix statements become instructions for where the parameters
-//! live ([`facts::without_alter_system`]).
+//! live ([`managed::without_alter_system`]).
 
 pub mod access;
 pub mod at_rest;
@@ -159,8 +159,8 @@ impl Check {
             return plan;
         }
         let plan = self.own_plan(snapshot, verdict);
-        match facts::alter_system_unavailable(snapshot) {
-            Some(home) => facts::without_alter_system(snapshot, plan, home),
+        match managed::alter_system_unavailable(snapshot) {
+            Some(home) => managed::without_alter_system(snapshot, plan, home),
             None => plan,
         }
     }
@@ -424,7 +424,7 @@ mod tests {
     fn first_statement(f: &Finding) -> String {
         f.fix
             .as_ref()
-            .and_then(|p| p.statements.first().cloned())
+            .and_then(|p| p.statements.first().map(ToString::to_string))
             .unwrap_or_default()
     }
 

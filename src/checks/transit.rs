@@ -54,6 +54,7 @@ use crate::checks::managed::{self, Provider};
 use crate::checks::{Check, Verdict};
 use crate::model::finding::{ApplyClass, FixPlan};
 use crate::model::snapshot::{PasswordKind, Role, Snapshot};
+use crate::model::statement::Statement;
 use crate::policy::Policy;
 use postgres_protocol::escape::escape_identifier;
 use std::collections::BTreeMap;
@@ -133,7 +134,7 @@ fn to_ms(text: &str, default_unit: &str) -> Option<f64> {
 }
 
 /// The plan of a check whose fix is a list of role statements.
-fn role_plan(statements: Vec<String>, rollback: Vec<String>, note: &str) -> FixPlan {
+fn role_plan(statements: Vec<Statement>, rollback: Vec<Statement>, note: &str) -> FixPlan {
     FixPlan {
         apply: vec![ApplyClass::Immediate],
         statements,
@@ -526,7 +527,7 @@ mod tests {
         let plan = AUTH_THROTTLING.plan(&s, &v);
         assert_eq!(plan.apply, vec![ApplyClass::Restart, ApplyClass::Reload]);
         assert_eq!(plan.statements.len(), 3);
-        assert!(plan.statements[1].contains("auth_delay"));
+        assert!(plan.statements[1].to_string().contains("auth_delay"));
         assert!(plan.note.contains("after the restart"));
     }
 
@@ -555,8 +556,9 @@ mod tests {
                 let plan = check.plan(&s, &v);
                 assert!(!plan.statements.is_empty(), "{} {name:?}", check.id);
                 for statement in plan.statements.iter().chain(&plan.rollback) {
-                    assert!(statement.contains(&escape_identifier(name)), "{statement}");
-                    let bare = crate::checks::testkit::outside_quotes(statement);
+                    let text = statement.to_string();
+                    assert!(text.contains(&escape_identifier(name)), "{statement}");
+                    let bare = crate::checks::testkit::outside_quotes(&text);
                     assert!(
                         !bare.contains(';') && !bare.contains('\n') && !bare.contains("--"),
                         "{} {statement:?}",

@@ -2,6 +2,7 @@
 //! (DESIGN.md). Owns the vocabulary shared by checks, the CLI, the GUI and the
 //! report; imports nothing from them.
 
+use super::statement::Statement;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -160,8 +161,8 @@ pub struct ConfigEdit {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FixPlan {
     pub apply: Vec<ApplyClass>,
-    pub statements: Vec<String>,
-    pub rollback: Vec<String>,
+    pub statements: Vec<Statement>,
+    pub rollback: Vec<Statement>,
     /// What privilege applying needs: `superuser`, `owner`, `CREATE on database` …
     pub needs: String,
     pub note: String,

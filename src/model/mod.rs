@@ -8,4 +8,6 @@
 pub mod finding;
 pub mod hipaa;
 pub mod redact;
+pub mod settings;
 pub mod snapshot;
+pub mod statement;

@@ -144,6 +144,20 @@ pub struct Setting {
     pub reset_val: Option<String>,
 }
 
+impl Setting {
+    /// The live value, or "" when it is NULL.
+    pub fn value(&self) -> &str {
+        self.setting.as_deref().unwrap_or("")
+    }
+
+    /// True when the live value was set by ALTER SYSTEM.
+    pub fn from_auto_conf(&self) -> bool {
+        self.sourcefile
+            .as_deref()
+            .is_some_and(|f| f.ends_with("postgresql.auto.conf"))
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct FileSettingProblem {
     pub sourcefile: Option<String>,

@@ -1273,11 +1273,11 @@ impl<'a> ReportWriter<'a, '_> {
 
 /// The first `limit` lines, then a line saying how many more the embedded
 /// data holds: a fix for 10,000 tables must not print 10,000 statements.
-fn shown_lines(lines: &[String], limit: usize, what: &str) -> String {
+fn shown_lines(lines: &[impl std::fmt::Display], limit: usize, what: &str) -> String {
     let mut text = lines
         .iter()
         .take(limit)
-        .map(|line| untrusted::text(line))
+        .map(|line| untrusted::text(&line.to_string()))
         .collect::<Vec<_>>()
         .join("\n");
     if lines.len() > limit {
@@ -1681,7 +1681,7 @@ mod tests {
             entry
                 .statements
                 .iter()
-                .map(|s| s.sql.clone())
+                .map(|s| s.sql.to_string())
                 .collect::<Vec<_>>()
         );
     }

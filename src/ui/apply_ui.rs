@@ -14,6 +14,7 @@ use super::theme::{self, space, NoticeKind};
 use super::widgets;
 use super::wording;
 use crate::apply::{Action, ChangeLogEntry, ConfigFileAction, Outcome, Preview, StepKind};
+use crate::model::statement::Statement;
 use crate::untrusted;
 use eframe::egui;
 use egui::{RichText, Ui};
@@ -88,11 +89,11 @@ fn plan_ui(ui: &mut Ui, preview: &Preview, gate: &ConfirmGate) {
     } else {
         widgets::code_block(ui, &script(&statements), "sql");
     }
-    let deferred: Vec<&str> = preview
+    let deferred: Vec<&Statement> = preview
         .steps
         .iter()
         .filter(|s| s.kind == StepKind::AfterRestart)
-        .map(|s| s.sql.as_str())
+        .map(|s| &s.sql)
         .collect();
     if !deferred.is_empty() {
         ui.label(RichText::new("Not run now: after the restart, apply again to run").strong());
@@ -126,7 +127,7 @@ fn plan_ui(ui: &mut Ui, preview: &Preview, gate: &ConfirmGate) {
     } else if preview.rollback.is_empty() {
         ui.label(RichText::new("No undo statements recorded.").color(muted));
     } else {
-        let rollback: Vec<&str> = preview.rollback.iter().map(String::as_str).collect();
+        let rollback: Vec<&Statement> = preview.rollback.iter().collect();
         widgets::code_block(ui, &script(&rollback), "sql");
     }
     for note in &preview.notes {
@@ -145,11 +146,11 @@ fn plan_ui(ui: &mut Ui, preview: &Preview, gate: &ConfirmGate) {
 
 /// Statements one per line, each ending in a semicolon, for showing: server
 /// names inside them are escaped (applying uses the exact statements).
-fn script(statements: &[&str]) -> String {
+fn script(statements: &[&Statement]) -> String {
     statements
         .iter()
         .map(|s| {
-            let s = untrusted::wrapped(s.trim_end());
+            let s = untrusted::wrapped(s.to_string().trim_end());
             let s = s.as_str();
             if s.ends_with(';') {
                 s.to_string()

@@ -6,11 +6,13 @@
 
 use super::wording::apply_class_word;
 use crate::model::finding::{ApplyClass, Finding, FixPlan};
+use crate::model::statement::Statement;
 use crate::untrusted;
 
 /// A statement as one line of a script: trailing space cut, a `;` at the end.
-pub fn with_semicolon(statement: &str) -> String {
-    let trimmed = statement.trim_end();
+pub fn with_semicolon(statement: &Statement) -> String {
+    let text = statement.to_string();
+    let trimmed = text.trim_end();
     if trimmed.ends_with(';') {
         trimmed.to_string()
     } else {
@@ -39,10 +41,9 @@ pub fn fix_statement_line_count(plan: &FixPlan) -> usize {
 
 /// Line `i` of [`fix_statements`].
 pub fn fix_statement_line(plan: &FixPlan, i: usize) -> String {
-    plan.statements.get(i).map_or_else(
-        || "SELECT pg_reload_conf();".to_string(),
-        |s| with_semicolon(s),
-    )
+    plan.statements
+        .get(i)
+        .map_or_else(|| "SELECT pg_reload_conf();".to_string(), with_semicolon)
 }
 
 /// Whether [`fix_script`] has something to copy or save, without building it.

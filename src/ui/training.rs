@@ -136,6 +136,7 @@ pub fn next_step_text(step: &NextStep<'_>) -> String {
 mod tests {
     use super::*;
     use crate::model::finding::{FixPlan, Severity};
+    use crate::model::statement::Statement;
 
     fn finding(id: &str, section: Section, status: Status, fix: bool) -> Finding {
         Finding {
@@ -154,7 +155,7 @@ mod tests {
             accepted: None,
             fix: fix.then(|| FixPlan {
                 apply: Vec::new(),
-                statements: vec!["ALTER SYSTEM SET ssl = on".to_string()],
+                statements: vec![Statement::other("ALTER SYSTEM SET ssl = on")],
                 rollback: Vec::new(),
                 needs: String::new(),
                 note: String::new(),

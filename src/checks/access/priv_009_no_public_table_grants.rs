@@ -8,6 +8,7 @@ use crate::checks::privileges::PUBLIC;
 use crate::checks::{Check, Fix, Verdict};
 use crate::model::finding::{ApplyClass, FixPlan, Section, Severity};
 use crate::model::snapshot::{AclItem, Relation, Snapshot};
+use crate::model::statement::Statement;
 use crate::policy::Policy;
 use postgres_protocol::escape::escape_identifier;
 use std::collections::BTreeSet;
@@ -93,21 +94,21 @@ fn revoke_public_table_grants(s: &Snapshot, verdict: &Verdict) -> FixPlan {
     let statements = schemas
         .iter()
         .map(|schema| {
-            format!(
+            Statement::other(format!(
                 "REVOKE ALL ON ALL TABLES IN SCHEMA {} FROM PUBLIC",
                 escape_identifier(schema)
-            )
+            ))
         })
         .collect();
     let rollback = flagged
         .iter()
         .flat_map(|rel| {
             public_grants(rel).into_iter().map(|(column, letters)| {
-                format!(
+                Statement::other(format!(
                     "GRANT {} ON TABLE {} TO PUBLIC",
                     privilege_list(letters, column),
                     rel_key(&rel.schema, &rel.name)
-                )
+                ))
             })
         })
         .collect();

@@ -8,6 +8,7 @@ use crate::checks::privileges::PUBLIC;
 use crate::checks::{Check, Fix, Verdict};
 use crate::model::finding::{ApplyClass, FixPlan, Section, Severity};
 use crate::model::snapshot::{AclItem, Snapshot};
+use crate::model::statement::Statement;
 use crate::policy::Policy;
 use postgres_protocol::escape::escape_identifier;
 
@@ -77,11 +78,11 @@ fn revoke_public_schema_create(s: &Snapshot, verdict: &Verdict) -> FixPlan {
         apply: vec![ApplyClass::Immediate],
         statements: names
             .iter()
-            .map(|n| format!("REVOKE CREATE ON SCHEMA {n} FROM PUBLIC"))
+            .map(|n| Statement::other(format!("REVOKE CREATE ON SCHEMA {n} FROM PUBLIC")))
             .collect(),
         rollback: names
             .iter()
-            .map(|n| format!("GRANT CREATE ON SCHEMA {n} TO PUBLIC"))
+            .map(|n| Statement::other(format!("GRANT CREATE ON SCHEMA {n} TO PUBLIC")))
             .collect(),
         needs: "owner of each schema (or superuser)".into(),
         note: with_other_databases(

@@ -10,6 +10,7 @@ use crate::checks::privileges::PUBLIC;
 use crate::checks::{Check, Fix, Verdict};
 use crate::model::finding::{ApplyClass, FixPlan, Section, Severity};
 use crate::model::snapshot::{AclItem, DefaultAcl, Relation, Snapshot};
+use crate::model::statement::Statement;
 use crate::policy::Policy;
 use postgres_protocol::escape::escape_identifier;
 use std::collections::BTreeSet;
@@ -198,8 +199,8 @@ fn tighten_default_privileges(s: &Snapshot, verdict: &Verdict) -> FixPlan {
             continue;
         }
         let (undo, redo) = issue_statements(&issue.kind);
-        statements.push(undo);
-        rollback.push(redo);
+        statements.push(Statement::other(undo));
+        rollback.push(Statement::other(redo));
     }
     FixPlan {
         apply: vec![ApplyClass::Immediate],

@@ -11,6 +11,7 @@ use crate::checks::privileges::{FastMap, Reach, RoleGraph, RoleSet, PUBLIC};
 use crate::checks::{Check, Fix, Verdict};
 use crate::model::finding::{ApplyClass, FixPlan, Section, Severity};
 use crate::model::snapshot::{AclItem, Function, Relation, Role, Snapshot};
+use crate::model::statement::Statement;
 use crate::policy::Policy;
 use postgres_protocol::escape::escape_identifier;
 
@@ -365,16 +366,16 @@ fn secure_definer_functions(s: &Snapshot, verdict: &Verdict) -> FixPlan {
         let mut revoke_public = false;
         if own_key {
             if let Some(old) = path_problem(f) {
-                plan.statements.push(format!(
+                plan.statements.push(Statement::other(format!(
                     "ALTER ROUTINE {routine} SET search_path = pg_catalog, pg_temp"
-                ));
-                plan.rollback.push(match old {
+                )));
+                plan.rollback.push(Statement::other(match old {
                     None => format!("ALTER ROUTINE {routine} RESET search_path"),
                     Some(path) => format!(
                         "ALTER ROUTINE {routine} SET search_path = {}",
                         search_path_sql(&path)
                     ),
-                });
+                }));
             }
             revoke_public = public_executes(f);
         }
@@ -389,18 +390,20 @@ fn secure_definer_functions(s: &Snapshot, verdict: &Verdict) -> FixPlan {
             } else {
                 ""
             };
-            plan.statements.push(format!(
+            plan.statements.push(Statement::other(format!(
                 "REVOKE EXECUTE ON ROUTINE {routine} FROM {grantee}"
-            ));
-            plan.rollback.push(format!(
+            )));
+            plan.rollback.push(Statement::other(format!(
                 "GRANT EXECUTE ON ROUTINE {routine} TO {grantee}{option}"
-            ));
+            )));
         }
         if revoke_public {
-            plan.statements
-                .push(format!("REVOKE EXECUTE ON ROUTINE {routine} FROM PUBLIC"));
-            plan.rollback
-                .push(format!("GRANT EXECUTE ON ROUTINE {routine} TO PUBLIC"));
+            plan.statements.push(Statement::other(format!(
+                "REVOKE EXECUTE ON ROUTINE {routine} FROM PUBLIC"
+            )));
+            plan.rollback.push(Statement::other(format!(
+                "GRANT EXECUTE ON ROUTINE {routine} TO PUBLIC"
+            )));
         }
     }
     plan.rollback.reverse();

@@ -8,6 +8,7 @@ use crate::checks::facts::sample;
 use crate::checks::{Check, Fix, Verdict};
 use crate::model::finding::{ApplyClass, FixPlan, Section, Severity};
 use crate::model::snapshot::Snapshot;
+use crate::model::statement::Statement;
 use crate::policy::Policy;
 use postgres_protocol::escape::escape_identifier;
 use std::collections::BTreeSet;
@@ -134,16 +135,19 @@ fn drop_untrusted_code(s: &Snapshot, verdict: &Verdict) -> FixPlan {
         let name = escape_identifier(item.name);
         match extensions.iter().find(|e| e.name == item.name) {
             Some(ext) => {
-                plan.statements.push(format!("DROP EXTENSION {name}"));
-                plan.rollback.push(format!(
+                plan.statements
+                    .push(Statement::other(format!("DROP EXTENSION {name}")));
+                plan.rollback.push(Statement::other(format!(
                     "CREATE EXTENSION {name} SCHEMA {} VERSION {}",
                     escape_identifier(&ext.schema),
                     postgres_protocol::escape::escape_literal(&ext.version)
-                ));
+                )));
             }
             None => {
-                plan.statements.push(format!("DROP LANGUAGE {name}"));
-                plan.rollback.push(format!("CREATE LANGUAGE {name}"));
+                plan.statements
+                    .push(Statement::other(format!("DROP LANGUAGE {name}")));
+                plan.rollback
+                    .push(Statement::other(format!("CREATE LANGUAGE {name}")));
             }
         }
     }
@@ -157,7 +161,7 @@ fn drop_untrusted_code(s: &Snapshot, verdict: &Verdict) -> FixPlan {
     plan.irreversible = plan
         .statements
         .iter()
-        .any(|s| s.starts_with("DROP EXTENSION"));
+        .any(|s| s.to_string().starts_with("DROP EXTENSION"));
     if plan.irreversible {
         note.push_str(
             "; cannot be fully undone: DROP EXTENSION discards the objects it owns, and the \

@@ -10,6 +10,7 @@ use crate::checks::views;
 use crate::checks::{Check, Fix, Verdict};
 use crate::model::finding::{ApplyClass, FixPlan, Section, Severity};
 use crate::model::snapshot::{Relation, Snapshot};
+use crate::model::statement::Statement;
 use crate::policy::Policy;
 use postgres_protocol::escape::escape_identifier;
 
@@ -220,16 +221,20 @@ fn enable_and_force_rls(s: &Snapshot, verdict: &Verdict) -> FixPlan {
             continue;
         }
         if !rel.rls_enabled {
-            plan.statements
-                .push(format!("ALTER TABLE {key} ENABLE ROW LEVEL SECURITY"));
-            plan.rollback
-                .push(format!("ALTER TABLE {key} DISABLE ROW LEVEL SECURITY"));
+            plan.statements.push(Statement::other(format!(
+                "ALTER TABLE {key} ENABLE ROW LEVEL SECURITY"
+            )));
+            plan.rollback.push(Statement::other(format!(
+                "ALTER TABLE {key} DISABLE ROW LEVEL SECURITY"
+            )));
         }
         if !rel.rls_forced {
-            plan.statements
-                .push(format!("ALTER TABLE {key} FORCE ROW LEVEL SECURITY"));
-            plan.rollback
-                .push(format!("ALTER TABLE {key} NO FORCE ROW LEVEL SECURITY"));
+            plan.statements.push(Statement::other(format!(
+                "ALTER TABLE {key} FORCE ROW LEVEL SECURITY"
+            )));
+            plan.rollback.push(Statement::other(format!(
+                "ALTER TABLE {key} NO FORCE ROW LEVEL SECURITY"
+            )));
         }
     }
     let mut view_note = String::new();
@@ -250,10 +255,12 @@ fn enable_and_force_rls(s: &Snapshot, verdict: &Verdict) -> FixPlan {
     } else {
         for key in bypassing {
             // Callers' own rights (and so the tables' policies) then bind.
-            plan.statements
-                .push(format!("ALTER VIEW {key} SET (security_invoker = on)"));
-            plan.rollback
-                .push(format!("ALTER VIEW {key} RESET (security_invoker)"));
+            plan.statements.push(Statement::other(format!(
+                "ALTER VIEW {key} SET (security_invoker = on)"
+            )));
+            plan.rollback.push(Statement::other(format!(
+                "ALTER VIEW {key} RESET (security_invoker)"
+            )));
         }
     }
     plan.rollback.reverse();

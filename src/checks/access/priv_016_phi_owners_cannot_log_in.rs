@@ -12,6 +12,7 @@ use crate::checks::privileges::{FastSet, Reach};
 use crate::checks::{Check, Fix, Verdict};
 use crate::model::finding::{ApplyClass, FixPlan, Section, Severity};
 use crate::model::snapshot::{Membership, Relation, Role, Snapshot};
+use crate::model::statement::Statement;
 use crate::policy::Policy;
 use postgres_protocol::escape::escape_identifier;
 use std::collections::BTreeSet;
@@ -146,22 +147,25 @@ fn move_phi_ownership(s: &Snapshot, verdict: &Verdict) -> FixPlan {
     let create_role = !moved.is_empty() && !roles.iter().any(|r| r.name == new_owner);
     if create_role {
         plan.statements
-            .push(format!("CREATE ROLE {target} NOLOGIN"));
-        plan.rollback.push(format!("DROP ROLE {target}"));
+            .push(Statement::other(format!("CREATE ROLE {target} NOLOGIN")));
+        plan.rollback
+            .push(Statement::other(format!("DROP ROLE {target}")));
     }
     for rel in &moved {
         let table = rel_key(&rel.schema, &rel.name);
         let old = escape_identifier(&rel.owner);
-        plan.statements
-            .push(format!("ALTER TABLE {table} OWNER TO {target}"));
-        plan.statements.push(format!(
+        plan.statements.push(Statement::other(format!(
+            "ALTER TABLE {table} OWNER TO {target}"
+        )));
+        plan.statements.push(Statement::other(format!(
             "GRANT SELECT, INSERT, UPDATE, DELETE ON TABLE {table} TO {old}"
-        ));
-        plan.rollback
-            .push(format!("ALTER TABLE {table} OWNER TO {old}"));
-        plan.rollback.push(format!(
+        )));
+        plan.rollback.push(Statement::other(format!(
+            "ALTER TABLE {table} OWNER TO {old}"
+        )));
+        plan.rollback.push(Statement::other(format!(
             "REVOKE SELECT, INSERT, UPDATE, DELETE ON TABLE {table} FROM {old}"
-        ));
+        )));
     }
     let cut: Vec<&Membership> = memberships
         .iter()

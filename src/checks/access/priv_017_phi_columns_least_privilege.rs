@@ -10,6 +10,7 @@ use crate::checks::privileges::{Reach, RoleGraph, RoleSet, PUBLIC, READ_ALL_DATA
 use crate::checks::{Check, Fix, Verdict};
 use crate::model::finding::{ApplyClass, FixPlan, Section, Severity};
 use crate::model::snapshot::{AclItem, Relation, Snapshot};
+use crate::model::statement::Statement;
 use crate::policy::Policy;
 use postgres_protocol::escape::escape_identifier;
 
@@ -251,11 +252,12 @@ fn revoke_phi_read_paths(s: &Snapshot, verdict: &Verdict) -> FixPlan {
             } else {
                 ""
             };
-            plan.statements
-                .push(format!("REVOKE {select} ON TABLE {table} FROM {grantee}"));
-            plan.rollback.push(format!(
+            plan.statements.push(Statement::other(format!(
+                "REVOKE {select} ON TABLE {table} FROM {grantee}"
+            )));
+            plan.rollback.push(Statement::other(format!(
                 "GRANT {select} ON TABLE {table} TO {grantee}{option}"
-            ));
+            )));
             if column.is_none() {
                 // Revoking table-level SELECT also drops the grantee's column-level SELECT.
                 plan.rollback
@@ -280,7 +282,7 @@ fn revoke_phi_read_paths(s: &Snapshot, verdict: &Verdict) -> FixPlan {
 }
 
 /// Re-grants of `grantee`'s column-level SELECT on `rel`, as the snapshot saw them.
-fn column_select_grants(rel: &Relation, grantee: &str) -> Vec<String> {
+fn column_select_grants(rel: &Relation, grantee: &str) -> Vec<Statement> {
     rel.columns
         .iter()
         .flat_map(|c| {
@@ -293,12 +295,12 @@ fn column_select_grants(rel: &Relation, grantee: &str) -> Vec<String> {
                     } else {
                         ""
                     };
-                    format!(
+                    Statement::other(format!(
                         "GRANT {} ON TABLE {} TO {}{option}",
                         privilege_list("r", Some(&c.name)),
                         rel_key(&rel.schema, &rel.name),
                         grantee_sql(grantee)
-                    )
+                    ))
                 })
         })
         .collect()

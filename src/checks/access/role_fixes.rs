@@ -6,36 +6,36 @@ use super::keys::Listed;
 use crate::checks::Verdict;
 use crate::model::finding::{ApplyClass, FixPlan};
 use crate::model::snapshot::{Membership, Role, Snapshot};
-use postgres_protocol::escape::escape_identifier;
+use crate::model::statement::{MembershipOptions, RoleOption, RoleRef, Statement};
 
 /// A role attribute a fix can switch off (and the rollback back on).
 pub(super) struct Attribute {
-    keyword: &'static str,
+    option: fn(bool) -> RoleOption,
     held: fn(&Role) -> bool,
 }
 
 pub(super) const SUPERUSER: Attribute = Attribute {
-    keyword: "SUPERUSER",
+    option: RoleOption::Superuser,
     held: |r| r.superuser,
 };
 pub(super) const CREATEDB: Attribute = Attribute {
-    keyword: "CREATEDB",
+    option: RoleOption::CreateDb,
     held: |r| r.create_db,
 };
 pub(super) const CREATEROLE: Attribute = Attribute {
-    keyword: "CREATEROLE",
+    option: RoleOption::CreateRole,
     held: |r| r.create_role,
 };
 pub(super) const BYPASSRLS: Attribute = Attribute {
-    keyword: "BYPASSRLS",
+    option: RoleOption::BypassRls,
     held: |r| r.bypass_rls,
 };
 pub(super) const REPLICATION: Attribute = Attribute {
-    keyword: "REPLICATION",
+    option: RoleOption::Replication,
     held: |r| r.replication,
 };
 pub(super) const LOGIN: Attribute = Attribute {
-    keyword: "LOGIN",
+    option: RoleOption::Login,
     held: |r| r.can_login,
 };
 
@@ -61,49 +61,45 @@ pub(super) fn attribute_plan(
         .iter()
         .filter(|r| listed.contains(r.name.as_str()))
     {
-        let held: Vec<&str> = attributes
+        let held: Vec<fn(bool) -> RoleOption> = attributes
             .iter()
             .filter(|a| (a.held)(role))
-            .map(|a| a.keyword)
+            .map(|a| a.option)
             .collect();
         if held.is_empty() {
             continue;
         }
-        let name = escape_identifier(&role.name);
-        let off: Vec<String> = held.iter().map(|k| format!("NO{k}")).collect();
-        plan.statements
-            .push(format!("ALTER ROLE {name} {}", off.join(" ")));
-        plan.rollback
-            .push(format!("ALTER ROLE {name} {}", held.join(" ")));
+        let alter = |on: bool| Statement::AlterRole {
+            role: RoleRef::named(&role.name),
+            options: held.iter().map(|option| option(on)).collect(),
+        };
+        plan.statements.push(alter(false));
+        plan.rollback.push(alter(true));
     }
     plan
 }
 
-pub(super) fn revoke_membership(m: &Membership) -> String {
-    format!(
-        "REVOKE {} FROM {}",
-        escape_identifier(&m.role),
-        escape_identifier(&m.member)
-    )
+pub(super) fn revoke_membership(m: &Membership) -> Statement {
+    Statement::Membership {
+        grant: false,
+        group: m.role.clone(),
+        member: m.member.clone(),
+        with: None,
+    }
 }
 
 /// The GRANT that recreates a membership as the snapshot saw it, with its
 /// admin option and, on PostgreSQL 16+, its inherit option.
-pub(super) fn grant_membership(m: &Membership) -> String {
-    let base = format!(
-        "GRANT {} TO {}",
-        escape_identifier(&m.role),
-        escape_identifier(&m.member)
-    );
-    let flag = |b: bool| if b { "TRUE" } else { "FALSE" };
-    match (m.inherit_option, m.admin_option) {
-        (None, false) => base,
-        (None, true) => format!("{base} WITH ADMIN OPTION"),
-        (Some(inherit), admin) => format!(
-            "{base} WITH ADMIN {}, INHERIT {}",
-            flag(admin),
-            flag(inherit)
-        ),
+pub(super) fn grant_membership(m: &Membership) -> Statement {
+    Statement::Membership {
+        grant: true,
+        group: m.role.clone(),
+        member: m.member.clone(),
+        with: match (m.inherit_option, m.admin_option) {
+            (None, false) => None,
+            (None, true) => Some(MembershipOptions::AdminOption),
+            (Some(inherit), admin) => Some(MembershipOptions::AdminInherit { admin, inherit }),
+        },
     }
 }
 

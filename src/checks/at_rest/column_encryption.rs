@@ -6,6 +6,7 @@ use crate::checks::facts::listing;
 use crate::checks::Verdict;
 use crate::model::finding::{ApplyClass, FixPlan};
 use crate::model::snapshot::{Column, Snapshot};
+use crate::model::statement::Statement;
 use postgres_protocol::escape::escape_identifier;
 
 /// Whether a sorted list holds an entry starting with `prefix`.
@@ -83,7 +84,7 @@ pub(super) fn encrypt_columns_plan(s: &Snapshot, verdict: &Verdict) -> FixPlan {
                 if rel.kind == "m" {
                     views.push(key.clone());
                 } else {
-                    statements.extend(encrypt_column(&table, col));
+                    statements.extend(encrypt_column(&table, col).map(Statement::other));
                 }
                 handled[at] = true;
             }

@@ -7,6 +7,7 @@ use crate::checks::phi;
 use crate::checks::{Check, Fix, Verdict};
 use crate::model::finding::{ApplyClass, FixPlan, Section, Severity};
 use crate::model::snapshot::{Relation, Snapshot};
+use crate::model::statement::Statement;
 use crate::policy::Policy;
 use postgres_protocol::escape::escape_identifier;
 
@@ -98,12 +99,14 @@ fn pgcrypto_plan(s: &Snapshot, verdict: &Verdict) -> FixPlan {
     FixPlan {
         apply: vec![ApplyClass::Immediate],
         statements: if here {
-            vec!["CREATE EXTENSION IF NOT EXISTS pgcrypto".into()]
+            vec![Statement::CreateExtension {
+                name: "pgcrypto".into(),
+            }]
         } else {
             Vec::new()
         },
         rollback: if here {
-            vec!["DROP EXTENSION IF EXISTS pgcrypto".into()]
+            vec![Statement::other("DROP EXTENSION IF EXISTS pgcrypto")]
         } else {
             Vec::new()
         },

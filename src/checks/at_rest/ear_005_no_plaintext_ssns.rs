@@ -170,7 +170,9 @@ mod tests {
             &v,
         );
         assert_eq!(plan.statements.len(), 3);
-        assert!(plan.statements[0].contains("\"notes_encrypted\""));
+        assert!(plan.statements[0]
+            .to_string()
+            .contains("\"notes_encrypted\""));
     }
 
     fn phi_sample_gap(message: &str, grant: Option<&str>) -> crate::model::snapshot::Gap {

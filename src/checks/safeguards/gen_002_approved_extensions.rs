@@ -5,6 +5,7 @@ use crate::checks::facts::{connect_grant, part_missing};
 use crate::checks::{Check, Fix, Verdict};
 use crate::model::finding::{ApplyClass, FixPlan, Section, Severity};
 use crate::model::snapshot::{Extension, Snapshot};
+use crate::model::statement::Statement;
 use crate::policy::Policy;
 use postgres_protocol::escape::{escape_identifier, escape_literal};
 
@@ -128,17 +129,17 @@ fn drop_unapproved_extensions(s: &Snapshot, verdict: &Verdict) -> FixPlan {
         apply: vec![ApplyClass::Immediate],
         statements: here
             .iter()
-            .map(|e| format!("DROP EXTENSION {}", escape_identifier(&e.name)))
+            .map(|e| Statement::other(format!("DROP EXTENSION {}", escape_identifier(&e.name))))
             .collect(),
         rollback: here
             .iter()
             .map(|e| {
-                format!(
+                Statement::other(format!(
                     "CREATE EXTENSION {} WITH SCHEMA {} VERSION {}",
                     escape_identifier(&e.name),
                     escape_identifier(&e.schema),
                     escape_literal(&e.version)
-                )
+                ))
             })
             .collect(),
         needs: "superuser or the extension owner".into(),

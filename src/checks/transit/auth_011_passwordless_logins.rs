@@ -7,8 +7,8 @@ use crate::checks::hba::{self, Groups, Who};
 use crate::checks::{Check, Fix, Verdict};
 use crate::model::finding::{FixPlan, Section, Severity};
 use crate::model::snapshot::{HbaRule, PasswordKind, Role, Snapshot};
+use crate::model::statement::{RoleOption, Statement};
 use crate::policy::Policy;
-use postgres_protocol::escape::escape_identifier;
 
 pub static PASSWORDLESS_LOGINS: Check = Check {
     id: "AUTH-011",
@@ -107,16 +107,16 @@ fn passwordless_logins(s: &Snapshot, _: &Policy) -> Result<Verdict, Verdict> {
 fn passwordless_plan(s: &Snapshot, verdict: &Verdict) -> FixPlan {
     let names: Vec<String> = named_roles(s, verdict)
         .iter()
-        .map(|r| escape_identifier(&r.name))
+        .map(|r| r.name.clone())
         .collect();
     role_plan(
         names
             .iter()
-            .map(|r| format!("ALTER ROLE {r} NOLOGIN"))
+            .map(|r| Statement::alter_role(r, RoleOption::Login(false)))
             .collect(),
         names
             .iter()
-            .map(|r| format!("ALTER ROLE {r} LOGIN"))
+            .map(|r| Statement::alter_role(r, RoleOption::Login(true)))
             .collect(),
         "disables login for roles that cannot authenticate; if a role is in use, give it a \
          password from psql (\\password) instead",

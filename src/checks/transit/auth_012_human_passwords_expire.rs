@@ -6,8 +6,8 @@ use crate::checks::managed;
 use crate::checks::{Check, Fix, Verdict};
 use crate::model::finding::{FixPlan, Section, Severity};
 use crate::model::snapshot::{Role, Snapshot};
+use crate::model::statement::{RoleOption, Statement};
 use crate::policy::Policy;
-use postgres_protocol::escape::{escape_identifier, escape_literal};
 
 pub static HUMAN_PASSWORDS_EXPIRE: Check = Check {
     id: "AUTH-012",
@@ -71,16 +71,16 @@ fn password_expiry_plan(s: &Snapshot, verdict: &Verdict) -> FixPlan {
     };
     let names: Vec<String> = named_roles(s, verdict)
         .iter()
-        .map(|r| escape_identifier(&r.name))
+        .map(|r| r.name.clone())
         .collect();
     role_plan(
         names
             .iter()
-            .map(|r| format!("ALTER ROLE {r} VALID UNTIL {}", escape_literal(&until)))
+            .map(|r| Statement::alter_role(r, RoleOption::ValidUntil(until.clone())))
             .collect(),
         names
             .iter()
-            .map(|r| format!("ALTER ROLE {r} VALID UNTIL 'infinity'"))
+            .map(|r| Statement::alter_role(r, RoleOption::ValidUntil("infinity".into())))
             .collect(),
         &format!(
             "passwords expire {EXPIRY_DAYS} days after the scan; set up a renewal routine so \

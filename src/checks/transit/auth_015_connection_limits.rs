@@ -7,8 +7,8 @@ use crate::checks::managed;
 use crate::checks::{Check, Fix, Verdict};
 use crate::model::finding::{FixPlan, Section, Severity};
 use crate::model::snapshot::{Role, Snapshot};
+use crate::model::statement::{RoleOption, Statement};
 use crate::policy::Policy;
-use postgres_protocol::escape::escape_identifier;
 
 pub static CONNECTION_LIMITS: Check = Check {
     id: "AUTH-015",
@@ -54,16 +54,17 @@ fn connection_limits(s: &Snapshot, policy: &Policy) -> Result<Verdict, Verdict> 
 fn connection_limits_plan(s: &Snapshot, verdict: &Verdict) -> FixPlan {
     let names: Vec<String> = named_roles(s, verdict)
         .iter()
-        .map(|r| escape_identifier(&r.name))
+        .map(|r| r.name.clone())
         .collect();
+    let limit = RoleOption::ConnectionLimit(PERSONAL_CONNECTION_LIMIT.into());
     role_plan(
         names
             .iter()
-            .map(|r| format!("ALTER ROLE {r} CONNECTION LIMIT {PERSONAL_CONNECTION_LIMIT}"))
+            .map(|r| Statement::alter_role(r, limit.clone()))
             .collect(),
         names
             .iter()
-            .map(|r| format!("ALTER ROLE {r} CONNECTION LIMIT -1"))
+            .map(|r| Statement::alter_role(r, RoleOption::ConnectionLimit(-1)))
             .collect(),
         "five sessions suit a person; list roles used by software as service_accounts in the \
          policy and size their limit to the pool",
@@ -103,7 +104,7 @@ mod tests {
             let v = run(&CONNECTION_LIMITS, &s);
             let plan = CONNECTION_LIMITS.plan(&s, &v);
             for statement in plan.statements.iter().chain(&plan.rollback) {
-                let bare = crate::checks::testkit::outside_quotes(statement);
+                let bare = crate::checks::testkit::outside_quotes(&statement.to_string());
                 proptest::prop_assert!(!bare.contains(';'), "{}", statement);
             }
         }

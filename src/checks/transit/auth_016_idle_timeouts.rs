@@ -11,8 +11,8 @@ use crate::checks::managed;
 use crate::checks::{Check, Fix, Verdict};
 use crate::model::finding::{ApplyClass, FixPlan, Section, Severity};
 use crate::model::snapshot::{Role, Snapshot};
+use crate::model::statement::{DefaultScope, RoleRef, Statement};
 use crate::policy::Policy;
-use postgres_protocol::escape::{escape_identifier, escape_literal};
 
 pub static IDLE_TIMEOUTS: Check = Check {
     id: "AUTH-016",
@@ -204,23 +204,16 @@ fn idle_timeouts_plan(s: &Snapshot, verdict: &Verdict) -> FixPlan {
     let mut rollback = Vec::new();
     let listed = verdict.object_set();
     for gap in gaps.iter().filter(|g| listed.contains(g.object.as_str())) {
-        let target = match &gap.database {
-            Some(d) => format!(
-                "ALTER ROLE {} IN DATABASE {}",
-                escape_identifier(&gap.role),
-                escape_identifier(d)
-            ),
-            None => format!("ALTER ROLE {}", escape_identifier(&gap.role)),
+        let setting = |value: Option<&str>| Statement::SessionDefault {
+            scope: DefaultScope::Role {
+                role: RoleRef::named(&gap.role),
+                database: gap.database.clone(),
+            },
+            parameter: gap.parameter.to_string(),
+            value: value.map(str::to_string),
         };
-        let parameter = escape_identifier(gap.parameter);
-        statements.push(format!(
-            "{target} SET {parameter} = {}",
-            escape_literal(IDLE_FIX_VALUE)
-        ));
-        rollback.push(match &gap.previous {
-            Some(v) => format!("{target} SET {parameter} = {}", escape_literal(v)),
-            None => format!("{target} RESET {parameter}"),
-        });
+        statements.push(setting(Some(IDLE_FIX_VALUE)));
+        rollback.push(setting(gap.previous.as_deref()));
     }
     statements.dedup();
     rollback.dedup();

@@ -11,6 +11,7 @@ use crate::checks::facts::{listing, part_missing};
 use crate::checks::{Check, Fix, Verdict};
 use crate::model::finding::{ApplyClass, FixPlan, Section, Severity};
 use crate::model::snapshot::{DatabaseFacts, ForeignServer, Snapshot, Subscription, UserMapping};
+use crate::model::statement::Statement;
 use crate::policy::Policy;
 use postgres_protocol::escape::escape_identifier;
 
@@ -211,20 +212,20 @@ fn drop_stored_credentials(s: &Snapshot, verdict: &Verdict) -> FixPlan {
                     .role
                     .as_deref()
                     .map_or_else(|| "PUBLIC".to_string(), escape_identifier);
-                statements.push(format!(
+                statements.push(Statement::other(format!(
                     "ALTER USER MAPPING FOR {role} SERVER {} {}",
                     escape_identifier(&m.server),
                     drop_options(m.credential_options.as_deref().unwrap_or(&[]))
-                ));
+                )));
             }
         }
         for f in db.foreign_servers.as_deref().unwrap_or(&[]) {
             if listed.contains(server_key(db, f).as_str()) {
-                statements.push(format!(
+                statements.push(Statement::other(format!(
                     "ALTER SERVER {} {}",
                     escape_identifier(&f.name),
                     drop_options(&f.credential_options)
-                ));
+                )));
             }
         }
     }
@@ -377,7 +378,7 @@ mod tests {
             }
             let f = judge("AUTH-017", &s);
             for statement in f.fix.unwrap_or_default().statements {
-                let bare = outside_quotes(&statement);
+                let bare = outside_quotes(&statement.to_string());
                 assert!(!bare.contains(';') && !bare.contains('\n'), "{statement:?}");
             }
         }
