@@ -6,9 +6,10 @@
 //! several of those files share: whether pgAudit is preloaded, the system
 //! logger destinations and the ranking of message levels. Settings are
 //! judged with [`super::expect`], and every role- or database-settable one
-//! through [`super::login_settings`]; the section imports only the snapshot,
-//! the policy, `facts`, `expect`, `login_settings`, `definers`, `phi` and
-//! `privileges`; never `db`, `ui` or another section file.
+//! through [`super::login_settings`]. This module and the files under
+//! `audit/` import only the snapshot, the policy, `facts`, `expect`,
+//! `login_settings`, `definers`, `phi` and `privileges` (the tests also
+//! `testkit`); never `db`, `ui` or another section file.
 
 mod aud_001_pgaudit_loaded;
 mod aud_002_pgaudit_log_classes;

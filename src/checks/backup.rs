@@ -6,8 +6,9 @@
 //! the section's check list, in guide order, and the helpers several of
 //! those files share: whether archive_mode archives, and whether an
 //! archive_command discards WAL. Evidence that quotes a shell command goes
-//! through [`super::redact`]. The section imports the snapshot, the policy,
-//! `facts`, `expect` and `redact`; never `db`, `ui` or another section file.
+//! through [`super::redact`]. This module and the files under `backup/`
+//! import only the snapshot, the policy, `facts`, `expect` and `redact` (the
+//! tests also `testkit`); never `db`, `ui` or another section file.
 
 mod bak_001_wal_archiving_on;
 mod bak_002_archive_target;
