@@ -23,9 +23,9 @@ use super::prepare::{library_key, PlannedStep};
 use super::sql::{self, Statement};
 use super::{ConfigFileAction, ConfigFilePreview};
 use crate::checks::facts::split_list;
-use crate::checks::hba::REDACTED;
 use crate::db::apply::{self as db_apply, ApplySession, LiveSetting, ServerError};
 use crate::db::conninfo::ConnParams;
+use crate::model::redact::MASK;
 use crate::model::snapshot::Snapshot;
 use crate::scan::{self, ScanOptions};
 use std::collections::BTreeMap;
@@ -446,7 +446,7 @@ impl Engine<'_> {
             backup_path: None,
             sha256_before: None,
             sha256_after: None,
-            lines: config_file::redact_secrets(&cfg.lines, REDACTED),
+            lines: config_file::redact_secrets(&cfg.lines, MASK),
         };
         let backup = match action {
             ConfigFileAction::WriteWithBackup => {
