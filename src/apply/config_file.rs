@@ -366,7 +366,7 @@ mod tests {
             "host all all 10.0.0.0/8 ldap ldapserver=x ldapbindpasswd=\"s3 cret\"".to_string(),
             "local all all peer".to_string(),
         ];
-        let shown = redact_secrets(&lines, "[redacted]");
+        let shown = redact_secrets(&lines, crate::model::redact::MASK);
         assert_eq!(
             shown[0],
             "host all all 10.0.0.0/8 ldap ldapserver=x ldapbindpasswd=[redacted]"

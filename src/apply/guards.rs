@@ -16,10 +16,11 @@
 //! statement no variant describes (a `DO` block) is still caught.
 
 use crate::db::apply::{ConnectionFacts, RoleState};
-use crate::model::snapshot::{HbaRule, Membership, PasswordKind, Role, Snapshot};
+use crate::model::hba::{self, Connection, FirstMatch, Groups};
+use crate::model::snapshot::{HbaRule, PasswordKind, Role, Snapshot};
 use crate::model::statement::{DefaultScope, RoleOption, RoleRef, Statement};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::net::{IpAddr, ToSocketAddrs};
 
 /// Which guard refused.
@@ -342,12 +343,12 @@ pub fn hba_refusal(
         ))
     };
     match next {
-        MatchResult::None => refuse("no line matches it".into()),
-        MatchResult::Undecided { line, why } => refuse(format!(
+        FirstMatch::None => refuse("no line matches it".into()),
+        FirstMatch::Undecided { line, why } => refuse(format!(
             "line {line} comes first and cannot be judged here ({why})"
         )),
-        MatchResult::Rule(new_rule) => {
-            let same_as_now = matches!(&now, MatchResult::Rule(old)
+        FirstMatch::Rule(new_rule) => {
+            let same_as_now = matches!(&now, FirstMatch::Rule(old)
                 if old.auth_method == new_rule.auth_method && old.options == new_rule.options);
             if same_as_now {
                 return None;
@@ -369,23 +370,17 @@ pub fn hba_refusal(
 pub fn admission(snapshot: &Snapshot, ctx: &SessionContext, rules: &[HbaRule]) -> Admission {
     let judge = Judge::new(snapshot, ctx);
     match judge.first_match(rules) {
-        MatchResult::None => Admission::Refused {
+        FirstMatch::None => Admission::Refused {
             why: "no line matches".into(),
         },
-        MatchResult::Undecided { line, why } => Admission::Undecided { line, why },
-        MatchResult::Rule(rule) => match judge.method_admits(rule) {
+        FirstMatch::Undecided { line, why } => Admission::Undecided { line, why },
+        FirstMatch::Rule(rule) => match judge.method_admits(rule) {
             Decision::No(why) => Admission::Refused { why },
             _ => Admission::Admitted {
                 line: rule.line_number,
             },
         },
     }
-}
-
-enum MatchResult<'a> {
-    None,
-    Rule(&'a HbaRule),
-    Undecided { line: i32, why: String },
 }
 
 enum Decision {
@@ -397,7 +392,10 @@ enum Decision {
 struct Judge<'a> {
     ctx: &'a SessionContext,
     client: Option<IpAddr>,
-    groups: BTreeSet<String>,
+    /// Memberships that were not collected count as none: a `+group` or
+    /// `samerole` line then passes this session over instead of leaving it
+    /// undecided (the checks, unlike this guard, call such a line unknown).
+    groups: Groups<'a>,
     password: Option<PasswordKind>,
 }
 
@@ -410,7 +408,7 @@ impl<'a> Judge<'a> {
                 .client_addr
                 .as_deref()
                 .and_then(|a| a.parse().ok()),
-            groups: groups_of(ctx.user(), snapshot.memberships.as_deref().unwrap_or(&[])),
+            groups: Groups::new(Some(snapshot.memberships.as_deref().unwrap_or(&[]))),
             password: snapshot
                 .password_kinds
                 .as_ref()
@@ -432,79 +430,26 @@ impl<'a> Judge<'a> {
         }
     }
 
-    fn first_match<'r>(&self, rules: &'r [HbaRule]) -> MatchResult<'r> {
-        for rule in rules.iter().filter(|r| r.error.is_none()) {
-            if !self.type_matches(rule) || !self.database_matches(rule) || !self.user_matches(rule)
-            {
-                continue;
-            }
-            match self.address_matches(rule) {
-                Ok(true) => return MatchResult::Rule(rule),
-                Ok(false) => continue,
-                Err(why) => {
-                    return MatchResult::Undecided {
-                        line: rule.line_number,
-                        why,
-                    }
-                }
-            }
-        }
-        MatchResult::None
-    }
-
-    fn type_matches(&self, rule: &HbaRule) -> bool {
-        let local = self.ctx.facts.is_local();
-        let ssl = self.ctx.facts.ssl;
-        match rule.conn_type.as_deref().unwrap_or("") {
-            "local" => local,
-            "host" | "hostnogssenc" => !local,
-            "hostssl" => !local && ssl,
-            "hostnossl" => !local && !ssl,
-            _ => false,
-        }
-    }
-
-    fn database_matches(&self, rule: &HbaRule) -> bool {
-        let db = self.ctx.facts.database.as_str();
-        rule.database.iter().any(|d| match d.as_str() {
-            "all" => true,
-            "sameuser" => db == self.ctx.user(),
-            "samerole" | "samegroup" => self.groups.contains(db),
-            "replication" => false,
-            name => name == db,
-        })
-    }
-
-    fn user_matches(&self, rule: &HbaRule) -> bool {
-        rule.user_name.iter().any(|u| match u.as_str() {
-            "all" => true,
-            group if group.starts_with('+') => self.groups.contains(&group[1..]),
-            name => name == self.ctx.user(),
-        })
-    }
-
-    fn address_matches(&self, rule: &HbaRule) -> Result<bool, String> {
-        if rule.conn_type.as_deref() == Some("local") {
-            return Ok(true);
-        }
-        let Some(client) = self.client else {
-            return Ok(false);
+    /// The session as pg_hba sees it: a normal connection over the socket,
+    /// or over TCP with or without TLS (this client never uses GSSAPI).
+    fn connection(&self) -> Connection<'_> {
+        let kind = if self.ctx.facts.is_local() {
+            hba::LOCAL
+        } else if self.ctx.facts.ssl {
+            hba::SSL
+        } else {
+            hba::PLAIN
         };
-        let address = rule.address.as_deref().unwrap_or("all");
-        match address {
-            "all" => Ok(true),
-            "samehost" | "samenet" => Err(format!("address {address}")),
-            text => {
-                let Ok(network) = text.parse::<IpAddr>() else {
-                    return Err(format!("host name {text}"));
-                };
-                let mask = rule
-                    .netmask
-                    .as_deref()
-                    .and_then(|m| m.parse::<IpAddr>().ok());
-                Ok(in_network(client, network, mask))
-            }
+        Connection {
+            kind,
+            database: &self.ctx.facts.database,
+            user: self.ctx.user(),
+            client: self.client,
         }
+    }
+
+    fn first_match<'r>(&self, rules: &'r [HbaRule]) -> FirstMatch<'r> {
+        hba::first_match(rules, &self.connection(), &self.groups)
     }
 
     fn method_admits(&self, rule: &HbaRule) -> Decision {
@@ -550,33 +495,6 @@ impl<'a> Judge<'a> {
             }
             other => Decision::Unknown(format!("method {other} cannot be judged here")),
         }
-    }
-}
-
-/// Every role `user` belongs to, directly or through groups, itself included.
-fn groups_of(user: &str, memberships: &[Membership]) -> BTreeSet<String> {
-    let mut found: BTreeSet<String> = BTreeSet::from([user.to_string()]);
-    let mut frontier = vec![user.to_string()];
-    while let Some(member) = frontier.pop() {
-        for m in memberships.iter().filter(|m| m.member == member) {
-            if found.insert(m.role.clone()) {
-                frontier.push(m.role.clone());
-            }
-        }
-    }
-    found
-}
-
-fn in_network(client: IpAddr, network: IpAddr, mask: Option<IpAddr>) -> bool {
-    match (client, network, mask) {
-        (IpAddr::V4(c), IpAddr::V4(n), Some(IpAddr::V4(m))) => {
-            u32::from(c) & u32::from(m) == u32::from(n) & u32::from(m)
-        }
-        (IpAddr::V6(c), IpAddr::V6(n), Some(IpAddr::V6(m))) => {
-            u128::from(c) & u128::from(m) == u128::from(n) & u128::from(m)
-        }
-        (c, n, None) => c == n,
-        _ => false,
     }
 }
 
@@ -1029,5 +947,17 @@ mod tests {
             &superuser_reject
         )
         .is_some());
+    }
+
+    #[test]
+    fn group_lines_pass_the_session_over_when_memberships_were_not_collected() {
+        let mut s = snapshot(vec![role("postgres", true)]);
+        s.memberships = None;
+        let c = ctx("postgres");
+        let rules = vec![
+            rule(1, "host", "+admins", None, "reject"),
+            rule(2, "host", "all", None, "trust"),
+        ];
+        assert_eq!(admission(&s, &c, &rules), Admission::Admitted { line: 2 });
     }
 }

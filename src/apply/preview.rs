@@ -7,8 +7,8 @@ use super::config_file;
 use super::guards::{self, Refusal, SessionContext};
 use super::prepare::{self, PlannedStep};
 use super::{run, ApplyError};
-use crate::checks::hba::REDACTED;
 use crate::model::finding::{ApplyClass, ConfigEdit, Finding, FixPlan, Status};
+use crate::model::redact::MASK;
 use crate::model::snapshot::Snapshot;
 use crate::model::statement::Statement;
 use crate::untrusted;
@@ -71,7 +71,7 @@ impl ConfigFilePreview {
     /// The lines to show: secret option values (ldapbindpasswd,
     /// radiussecrets) replaced by a marker.
     pub fn shown_lines(&self) -> Vec<String> {
-        config_file::redact_secrets(&self.lines, REDACTED)
+        config_file::redact_secrets(&self.lines, MASK)
     }
 }
 
@@ -353,7 +353,7 @@ pub(super) fn config_preview(snapshot: &Snapshot, edit: &ConfigEdit) -> ConfigFi
         .setting(&edit.file)
         .and_then(|s| s.setting.clone())
         .unwrap_or_default();
-    let incomplete = config_file::incomplete_lines(&edit.lines, REDACTED);
+    let incomplete = config_file::incomplete_lines(&edit.lines, MASK);
     let not_writable_reason = if path.is_empty() {
         Some(format!("the scan could not read {}", edit.file))
     } else if snapshot.host.is_none() {

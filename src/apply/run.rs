@@ -21,9 +21,9 @@ use super::config_file;
 use super::guards::{self, SessionContext};
 use super::prepare::PlannedStep;
 use super::{ConfigFileAction, ConfigFilePreview};
-use crate::checks::hba::REDACTED;
 use crate::db::apply::{self as db_apply, ApplySession, LiveSetting, ServerError};
 use crate::db::conninfo::ConnParams;
+use crate::model::redact::MASK;
 use crate::model::settings::{library_in, split_list};
 use crate::model::snapshot::Snapshot;
 use crate::model::statement::Statement;
@@ -447,7 +447,7 @@ impl Engine<'_> {
             backup_path: None,
             sha256_before: None,
             sha256_after: None,
-            lines: config_file::redact_secrets(&cfg.lines, REDACTED),
+            lines: config_file::redact_secrets(&cfg.lines, MASK),
         };
         let backup = match action {
             ConfigFileAction::WriteWithBackup => {

@@ -1,8 +1,9 @@
 //! pg_hba rule analysis shared by the transit checks (TLS-004, TLS-008,
-//! AUTH-003 … AUTH-011): what kind of connection a rule can take, whether an
-//! address is loopback or "anywhere", whether an earlier `reject` line already
-//! stops every connection a rule would take (pg_hba is first match wins), how
-//! a rule is shown as evidence, and how a proposed replacement file is written.
+//! AUTH-003 … AUTH-011): whether an earlier `reject` line already stops every
+//! connection a rule would take (pg_hba is first match wins), how a rule is
+//! shown as evidence, and how a proposed replacement file is written. What a
+//! rule matches (connection kinds, address ranges, loopback or "anywhere",
+//! `+group`) is [`crate::model::hba`]'s, re-exported here for the checks.
 //!
 //! It reads `pg_hba_file_rules` rows as the snapshot holds them: addresses
 //! come as address + netmask (`0.0.0.0`/`0.0.0.0` is anywhere), `@file`
@@ -13,23 +14,18 @@ use super::facts::{part_missing, scanner_role};
 use super::managed;
 use super::Verdict;
 use crate::model::finding::{ApplyClass, ConfigEdit, FixPlan};
-use crate::model::snapshot::{HbaRule, IdentMapping, Membership, Snapshot};
+use crate::model::hba::{covers_address, covers_databases, covers_users, ip_range, prefix_len};
+use crate::model::redact::MASK;
+use crate::model::snapshot::{HbaRule, IdentMapping, Snapshot};
 use postgres_protocol::escape::escape_identifier;
-use std::collections::{BTreeSet, VecDeque};
-use std::net::IpAddr;
 
-/// Connection kinds as bits: which connections a rule type can match.
-pub const LOCAL: u8 = 1;
-/// TCP without any encryption.
-pub const PLAIN: u8 = 2;
-pub const SSL: u8 = 4;
-pub const GSS: u8 = 8;
-pub const TCP: u8 = PLAIN | SSL | GSS;
+// What a rule matches is decided in the model; the checks name it through here.
+pub use crate::model::hba::{
+    conn_type, is_anywhere, is_loaded, is_loopback, kinds, Groups, GSS, LOCAL, PLAIN, SSL, TCP,
+};
 
 /// Option keys whose values are secrets; never shown, never proposed.
 const SECRET_OPTIONS: &[&str] = &["ldapbindpasswd", "radiussecrets"];
-/// What a secret option value is replaced with.
-pub const REDACTED: &str = "[redacted]";
 
 /// Keywords that a database or user column gives a special meaning.
 const KEYWORDS: &[&str] = &["all", "sameuser", "samerole", "samegroup", "replication"];
@@ -60,32 +56,9 @@ pub fn rules(snapshot: &Snapshot) -> Result<&[HbaRule], Verdict> {
     })
 }
 
-/// The connection type (`local`, `host`, `hostssl` …), "" for error lines.
-pub fn conn_type(rule: &HbaRule) -> &str {
-    rule.conn_type.as_deref().unwrap_or("")
-}
-
 /// The authentication method, "" for error lines.
 pub fn method(rule: &HbaRule) -> &str {
     rule.auth_method.as_deref().unwrap_or("")
-}
-
-/// Which connection kinds a rule's type matches.
-pub fn kinds(rule: &HbaRule) -> u8 {
-    match conn_type(rule) {
-        "local" => LOCAL,
-        "host" => TCP,
-        "hostssl" => SSL,
-        "hostnossl" => PLAIN | GSS,
-        "hostgssenc" => GSS,
-        "hostnogssenc" => PLAIN | SSL,
-        _ => 0,
-    }
-}
-
-/// A line the server loaded (no parse error).
-pub fn is_loaded(rule: &HbaRule) -> bool {
-    rule.error.is_none() && rule.conn_type.is_some()
 }
 
 /// `reject` lines protect; they are never "broad" or "plaintext".
@@ -103,122 +76,17 @@ pub fn admits(rule: &HbaRule) -> bool {
     is_loaded(rule) && !is_reject(rule)
 }
 
-/// An address + netmask pair as IP addresses, when the rule has one.
-fn ip_range(rule: &HbaRule) -> Option<(IpAddr, IpAddr)> {
-    let addr: IpAddr = rule.address.as_deref()?.parse().ok()?;
-    let mask = match rule.netmask.as_deref() {
-        Some(m) => m.parse().ok()?,
-        None => full_mask(addr),
-    };
-    (addr.is_ipv4() == mask.is_ipv4()).then_some((addr, mask))
-}
-
-fn full_mask(addr: IpAddr) -> IpAddr {
-    match addr {
-        IpAddr::V4(_) => IpAddr::from([255u8; 4]),
-        IpAddr::V6(_) => IpAddr::from([0xffffu16; 8]),
-    }
-}
-
-fn bits(ip: IpAddr) -> u128 {
-    match ip {
-        IpAddr::V4(v4) => u128::from(u32::from(v4)),
-        IpAddr::V6(v6) => u128::from(v6),
-    }
-}
-
-/// Leading one-bits of a contiguous mask; `None` for a non-contiguous one.
-fn prefix_len(mask: IpAddr) -> Option<u32> {
-    let width = if mask.is_ipv4() { 32 } else { 128 };
-    let value = bits(mask) << (128 - width);
-    let ones = value.leading_ones();
-    (value.checked_shl(ones).unwrap_or(0) == 0).then_some(ones)
-}
-
-/// Whether the rule only admits connections from the server's own machine:
-/// 127.0.0.0/8 or narrower, ::1/128, `samehost`, or the name `localhost`.
-pub fn is_loopback(rule: &HbaRule) -> bool {
-    let Some(address) = rule.address.as_deref() else {
-        return false;
-    };
-    if address == "samehost" || address.eq_ignore_ascii_case("localhost") {
-        return true;
-    }
-    match ip_range(rule) {
-        Some((addr, mask)) if addr.is_loopback() => match addr {
-            IpAddr::V4(_) => prefix_len(mask).is_some_and(|p| p >= 8),
-            IpAddr::V6(_) => prefix_len(mask) == Some(128),
-        },
-        _ => false,
-    }
-}
-
-/// Whether the rule admits every client address: `all`, or any address with
-/// an all-zero netmask (`0.0.0.0/0`, `::/0`, `0.0.0.0 0.0.0.0`).
-pub fn is_anywhere(rule: &HbaRule) -> bool {
-    if rule.address.as_deref() == Some("all") {
-        return true;
-    }
-    ip_range(rule).is_some_and(|(_, mask)| bits(mask) == 0)
-}
-
-/// Role memberships for `+group` entries; `None` when not collected.
-pub struct Groups<'a> {
-    memberships: Option<&'a [Membership]>,
-}
-
-impl<'a> Groups<'a> {
-    pub fn new(memberships: Option<&'a [Membership]>) -> Self {
-        Groups { memberships }
-    }
-
-    /// Whether `role` is `group` or a member of it, directly or through other
-    /// groups (pg_hba's `+group` ignores INHERIT). `None` when memberships
-    /// were not collected.
-    pub fn is_member(&self, role: &str, group: &str) -> Option<bool> {
-        if role == group {
-            return Some(true);
-        }
-        let memberships = self.memberships?;
-        let mut seen: BTreeSet<&str> = BTreeSet::new();
-        let mut queue: VecDeque<&str> = VecDeque::from([role]);
-        while let Some(current) = queue.pop_front() {
-            for m in memberships.iter().filter(|m| m.member == current) {
-                if m.role == group {
-                    return Some(true);
-                }
-                if seen.insert(m.role.as_str()) {
-                    queue.push_back(m.role.as_str());
-                }
-            }
-        }
-        Some(false)
-    }
-}
-
 /// Whether a user column names `role`: `all`, the name itself, or a
 /// `+group` it belongs to. `None` when a `+group` cannot be resolved.
+///
+/// Unlike the model's [`crate::model::hba::user_matches`] (and the apply
+/// guards), a token spelled exactly like the role counts even when it starts
+/// with `+`: pg_hba_file_rules drops the quotes that make `"+name"` a name.
 pub fn user_matches(tokens: &[String], role: &str, groups: &Groups) -> Option<bool> {
-    let mut undecided = false;
-    for token in tokens {
-        let hit = if token == "all" || token == role {
-            Some(true)
-        } else if let Some(group) = token.strip_prefix('+') {
-            groups.is_member(role, group)
-        } else {
-            Some(false)
-        };
-        match hit {
-            Some(true) => return Some(true),
-            None => undecided = true,
-            Some(false) => {}
-        }
+    if tokens.iter().any(|token| token == role) {
+        return Some(true);
     }
-    if undecided {
-        None
-    } else {
-        Some(false)
-    }
+    crate::model::hba::user_matches(tokens, role, groups)
 }
 
 /// Whose connections a shadowing question is about.
@@ -254,41 +122,6 @@ fn stops(earlier: &HbaRule, rule: &HbaRule, kind: u8, who: &Who) -> bool {
             Who::Role(role, groups) => user_matches(&earlier.user_name, role, groups) == Some(true),
         }
         && (kind == LOCAL || covers_address(earlier, rule))
-}
-
-/// `all` matches every database except replication connections.
-fn covers_databases(outer: &[String], inner: &[String]) -> bool {
-    inner.iter().all(|d| {
-        outer
-            .iter()
-            .any(|o| o == d || (o == "all" && d != "replication"))
-    })
-}
-
-fn covers_users(outer: &[String], inner: &[String]) -> bool {
-    inner
-        .iter()
-        .all(|u| outer.iter().any(|o| o == u || o == "all"))
-}
-
-fn covers_address(outer: &HbaRule, inner: &HbaRule) -> bool {
-    if outer.address.as_deref() == Some("all") {
-        return true;
-    }
-    match (ip_range(outer), ip_range(inner)) {
-        (Some((oa, om)), Some((ia, im))) if oa.is_ipv4() == ia.is_ipv4() => {
-            let (oa, om, ia, im) = (bits(oa), bits(om), bits(ia), bits(im));
-            om & im == om && ia & om == oa & om
-        }
-        _ => {
-            let same = |a: &Option<String>, b: &Option<String>| match (a, b) {
-                (Some(a), Some(b)) => a.eq_ignore_ascii_case(b),
-                (None, None) => true,
-                _ => false,
-            };
-            same(&outer.address, &inner.address) && same(&outer.netmask, &inner.netmask)
-        }
-    }
 }
 
 /// `line 92: host all all 0.0.0.0/0 md5`, secrets redacted; lines from an
@@ -386,13 +219,13 @@ pub fn name_token(name: &str) -> Option<String> {
 
 fn option_text(option: &str) -> Option<String> {
     match option.split_once('=') {
-        Some((key, _)) if SECRET_OPTIONS.contains(&key) => Some(format!("{key}={REDACTED}")),
+        Some((key, _)) if SECRET_OPTIONS.contains(&key) => Some(format!("{key}={MASK}")),
         Some((key, value)) => Some(format!("{}={}", token(key)?, token(value)?)),
         None => token(option),
     }
 }
 
-/// Whether writing the rule back hides a secret behind [`REDACTED`].
+/// Whether writing the rule back hides a secret behind [`MASK`].
 fn has_secret(rule: &HbaRule) -> bool {
     rule.options.iter().any(|o| {
         o.split_once('=')
@@ -420,7 +253,7 @@ pub fn changed(check_id: &str, old: &HbaRule, new: HbaRule) -> Vec<Line> {
 /// after `edit` has had its say on each.
 pub struct Proposal {
     pub lines: Vec<String>,
-    /// Some secret option was replaced by [`REDACTED`] and must be copied back.
+    /// Some secret option was replaced by [`MASK`] and must be copied back.
     pub redacted: bool,
 }
 
@@ -487,7 +320,7 @@ pub fn plan(snapshot: &Snapshot, proposal: Proposal, advice: &str) -> FixPlan {
     );
     if proposal.redacted {
         note.push_str(&format!(
-            "; secret options (ldapbindpasswd, radiussecrets) are shown as {REDACTED}: copy \
+            "; secret options (ldapbindpasswd, radiussecrets) are shown as {MASK}: copy \
              their values from the current file"
         ));
     }
@@ -522,73 +355,10 @@ pub fn ident_text(m: &IdentMapping) -> Option<String> {
 mod tests {
     use super::*;
     use crate::checks::testkit::hba;
+    use crate::model::snapshot::Membership;
 
     fn any() -> Who<'static> {
         Who::Anyone
-    }
-
-    #[test]
-    fn anywhere_includes_zero_netmasks_and_all() {
-        for (addr, mask) in [
-            ("0.0.0.0", "0.0.0.0"),
-            ("::", "::"),
-            ("10.1.2.3", "0.0.0.0"),
-        ] {
-            assert!(is_anywhere(&hba(
-                1,
-                "host",
-                "all",
-                "all",
-                Some((addr, mask)),
-                "md5"
-            )));
-        }
-        let mut all = hba(1, "host", "all", "all", None, "md5");
-        all.address = Some("all".into());
-        assert!(is_anywhere(&all));
-        assert!(!is_anywhere(&hba(
-            1,
-            "host",
-            "all",
-            "all",
-            Some(("10.0.0.0", "255.0.0.0")),
-            "md5"
-        )));
-    }
-
-    #[test]
-    fn loopback_needs_a_loopback_range() {
-        let yes = [
-            ("127.0.0.1", "255.255.255.255"),
-            ("127.0.0.0", "255.0.0.0"),
-            ("::1", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"),
-        ];
-        for (a, m) in yes {
-            assert!(
-                is_loopback(&hba(1, "host", "all", "all", Some((a, m)), "md5")),
-                "{a}/{m}"
-            );
-        }
-        let no = [
-            ("127.0.0.0", "0.0.0.0"),
-            ("127.0.0.0", "254.0.0.0"),
-            ("::1", "::"),
-            ("10.0.0.1", "255.255.255.255"),
-        ];
-        for (a, m) in no {
-            assert!(
-                !is_loopback(&hba(1, "host", "all", "all", Some((a, m)), "md5")),
-                "{a}/{m}"
-            );
-        }
-        for name in ["samehost", "localhost", "LOCALHOST"] {
-            let mut r = hba(1, "host", "all", "all", None, "md5");
-            r.address = Some(name.into());
-            assert!(is_loopback(&r));
-        }
-        let mut r = hba(1, "host", "all", "all", None, "md5");
-        r.address = Some("samenet".into());
-        assert!(!is_loopback(&r));
     }
 
     #[test]
@@ -749,6 +519,24 @@ mod tests {
         assert_eq!(
             user_matches(&["+admins".into(), "all".into()], "alice", &blind),
             Some(true)
+        );
+    }
+
+    #[test]
+    fn a_token_spelled_like_the_role_names_it() {
+        let ms = vec![Membership {
+            role: "other".into(),
+            member: "+ops".into(),
+            admin_option: false,
+            inherit_option: None,
+            set_option: None,
+        }];
+        let groups = Groups::new(Some(&ms));
+        assert_eq!(user_matches(&["+ops".into()], "+ops", &groups), Some(true));
+        assert_eq!(
+            crate::model::hba::user_matches(&["+ops".into()], "+ops", &groups),
+            Some(false),
+            "pg_hba itself reads an unquoted +ops as the group ops"
         );
     }
 }

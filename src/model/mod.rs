@@ -1,11 +1,14 @@
 //! The ground floor: the vocabulary every other room shares — what a scan saw
 //! ([`snapshot`]), what a check concluded ([`finding`]), how secrets are hidden
-//! ([`redact`]) and the HIPAA citations ([`hipaa`]).
+//! ([`redact`]), the HIPAA citations ([`hipaa`]), libpq connection strings
+//! ([`conninfo`]) and what a pg_hba rule matches ([`hba`]).
 //!
 //! Pure data and pure functions: no I/O, and no import from any module above it
 //! (`db`, `checks`, `apply`, `ui`, `report`, `cli`); tests/architecture.rs holds that.
 
+pub mod conninfo;
 pub mod finding;
+pub mod hba;
 pub mod hipaa;
 pub mod redact;
 pub mod settings;

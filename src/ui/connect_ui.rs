@@ -13,7 +13,7 @@ use super::profiles::{ConnectionProfile, Prefs};
 use super::state::{ScanKind, ScanState};
 use super::theme::{self, space};
 use super::widgets;
-use crate::db::conninfo::{quote_value, ConnParams, Password, SslMode};
+use crate::model::conninfo::{quote_value, ConnParams, Password, SslMode};
 use eframe::egui;
 use egui::{RichText, TextEdit, Ui};
 use std::path::PathBuf;

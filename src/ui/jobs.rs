@@ -12,8 +12,8 @@
 //! and [`Jobs::settle_demo`].
 
 use crate::apply::{Applier, ChangeLog, ChangeLogEntry, Confirmation, Preview};
-use crate::db::conninfo::ConnParams;
 use crate::demo::{DemoCluster, DemoError, DemoStage, Discovery};
+use crate::model::conninfo::ConnParams;
 use crate::model::snapshot::Snapshot;
 use crate::report::{build_signed_report, ReportInput, SigningIdentity};
 use crate::session::SessionFile;

@@ -1,13 +1,15 @@
 //! Reads a libpq connection string held in a setting (`primary_conninfo`,
 //! TLS-007): its parameters, a copy with the password removed for evidence,
-//! and a rewritten copy with a stronger `sslmode`. Both forms are read:
-//! `key=value` (values may be single-quoted with backslash escapes) and
-//! `postgresql://` URIs. Pure code; the snapshot's copy is already redacted
-//! by the collector, and this module redacts again so that an older or
-//! hand-made snapshot cannot leak a password into evidence.
+//! and a rewritten copy with a stronger `sslmode`. Both forms (`key=value`
+//! and `postgresql://` URIs) are read with the one libpq parser,
+//! [`crate::model::conninfo`], accepting any keyword: the server's own libpq
+//! decides which keywords it knows. Pure code; the snapshot's copy is already
+//! redacted by the collector, and this module redacts again so that an older
+//! or hand-made snapshot cannot leak a password into evidence.
 
-/// What a removed secret is shown as.
-pub const REDACTED: &str = "[redacted]";
+use crate::model::conninfo::{self as libpq, Keywords};
+use crate::model::redact::MASK;
+use percent_encoding::percent_decode_str;
 
 /// Parameters whose values are secrets.
 const SECRETS: &[&str] = &["password", "sslpassword"];
@@ -15,19 +17,11 @@ const SECRETS: &[&str] = &["password", "sslpassword"];
 /// One `key=value` pair, in order.
 pub type Param = (String, String);
 
-/// Whether the string is a URI rather than `key=value` pairs.
-fn is_uri(raw: &str) -> bool {
-    let t = raw.trim_start();
-    t.starts_with("postgresql://") || t.starts_with("postgres://")
-}
-
 /// The parameters of a connection string, or `None` if it cannot be read.
+/// A URI is read without the whitespace around it.
 pub fn params(raw: &str) -> Option<Vec<Param>> {
-    if is_uri(raw) {
-        uri_params(raw.trim())
-    } else {
-        key_value_params(raw)
-    }
+    let text = if libpq::is_uri(raw) { raw.trim() } else { raw };
+    libpq::parse_pairs(text, Keywords::Any).ok()
 }
 
 /// The value of one parameter (the last one wins, as in libpq).
@@ -39,148 +33,41 @@ pub fn get<'a>(params: &'a [Param], key: &str) -> Option<&'a str> {
         .map(|(_, v)| v.as_str())
 }
 
-fn key_value_params(raw: &str) -> Option<Vec<Param>> {
-    let mut out = Vec::new();
-    let mut chars = raw.chars().peekable();
-    loop {
-        while chars.peek().is_some_and(|c| c.is_whitespace()) {
-            chars.next();
-        }
-        if chars.peek().is_none() {
-            return Some(out);
-        }
-        let mut key = String::new();
-        while let Some(&c) = chars.peek() {
-            if c == '=' || c.is_whitespace() {
-                break;
-            }
-            key.push(c);
-            chars.next();
-        }
-        while chars.peek().is_some_and(|c| c.is_whitespace()) {
-            chars.next();
-        }
-        if chars.next() != Some('=') || key.is_empty() {
-            return None;
-        }
-        while chars.peek().is_some_and(|c| c.is_whitespace()) {
-            chars.next();
-        }
-        let mut value = String::new();
-        if chars.peek() == Some(&'\'') {
-            chars.next();
-            loop {
-                match chars.next()? {
-                    '\\' => value.push(chars.next()?),
-                    '\'' => break,
-                    c => value.push(c),
-                }
-            }
-        } else {
-            while let Some(&c) = chars.peek() {
-                if c.is_whitespace() {
-                    break;
-                }
-                chars.next();
-                if c == '\\' {
-                    value.push(chars.next()?);
-                } else {
-                    value.push(c);
-                }
-            }
-        }
-        out.push((key, value));
-    }
-}
-
-/// The parts of a URI that matter here: `host`, `user`, `password` and the
-/// query parameters (percent-decoding only what it needs).
-fn uri_params(uri: &str) -> Option<Vec<Param>> {
-    let rest = &uri[uri.find("://")? + 3..];
-    let (before_query, query) = rest.split_once('?').unwrap_or((rest, ""));
-    let authority = before_query.split('/').next().unwrap_or("");
-    let mut out = Vec::new();
-    let hosts = match authority.rsplit_once('@') {
-        Some((userinfo, hosts)) => {
-            let (user, password) = match userinfo.split_once(':') {
-                Some((u, p)) => (u, Some(p)),
-                None => (userinfo, None),
-            };
-            out.push(("user".to_string(), percent_decode(user)));
-            if let Some(p) = password {
-                out.push(("password".to_string(), percent_decode(p)));
-            }
-            hosts
-        }
-        None => authority,
-    };
-    let first_host = hosts.split(',').next().unwrap_or("");
-    let host = if let Some(bracketed) = first_host.strip_prefix('[') {
-        bracketed.split(']').next().unwrap_or("")
-    } else {
-        first_host.split(':').next().unwrap_or("")
-    };
-    if !host.is_empty() {
-        out.push(("host".to_string(), percent_decode(host)));
-    }
-    for pair in query.split('&').filter(|p| !p.is_empty()) {
-        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        out.push((percent_decode(k), percent_decode(v)));
-    }
-    Some(out)
-}
-
-fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = bytes
-            .get(i + 1..i + 3)
-            .and_then(|h| std::str::from_utf8(h).ok())
-            .and_then(|h| u8::from_str_radix(h, 16).ok());
-        match (bytes[i], hex) {
-            (b'%', Some(b)) => {
-                out.push(b);
-                i += 3;
-            }
-            (b, _) => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-/// The string with every secret replaced by [`REDACTED`]. A string that
-/// cannot be read is hidden whole: it might be nothing but a password.
+/// The string with every secret replaced by [`MASK`]. A URI keeps its own
+/// text, with the password of the user part and of the query hidden; a
+/// key=value string is written again. A string that cannot be read is hidden
+/// whole: it might be nothing but a password.
 pub fn redact(raw: &str) -> String {
+    if libpq::is_uri(raw) {
+        return redact_uri(raw);
+    }
     match params(raw) {
-        Some(params) if !is_uri(raw) => render(
+        Some(params) => render(
             &params
                 .into_iter()
                 .map(|(k, v)| {
                     let secret = SECRETS.contains(&k.as_str());
-                    (k, if secret { REDACTED.to_string() } else { v })
+                    (k, if secret { MASK.to_string() } else { v })
                 })
                 .collect::<Vec<_>>(),
         ),
-        Some(_) => redact_uri(raw),
-        None => REDACTED.to_string(),
+        None => MASK.to_string(),
     }
 }
 
+/// The URI's text with `user:secret@` and secret query values masked. It
+/// reads no more of the URI than it must, so that even a URI the parser
+/// refuses is shown without its password.
 fn redact_uri(uri: &str) -> String {
     let Some(scheme_end) = uri.find("://").map(|i| i + 3) else {
-        return REDACTED.to_string();
+        return MASK.to_string();
     };
     let (head, rest) = uri.split_at(scheme_end);
     let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
     let (authority, tail) = rest.split_at(authority_end);
     let authority = match authority.rsplit_once('@') {
         Some((userinfo, hosts)) => match userinfo.split_once(':') {
-            Some((user, _)) => format!("{user}:{REDACTED}@{hosts}"),
+            Some((user, _)) => format!("{user}:{MASK}@{hosts}"),
             None => format!("{userinfo}@{hosts}"),
         },
         None => authority.to_string(),
@@ -190,9 +77,7 @@ fn redact_uri(uri: &str) -> String {
             let query: Vec<String> = query
                 .split('&')
                 .map(|pair| match pair.split_once('=') {
-                    Some((k, _)) if SECRETS.contains(&percent_decode(k).as_str()) => {
-                        format!("{k}={REDACTED}")
-                    }
+                    Some((k, _)) if is_secret_name(k) => format!("{k}={MASK}"),
                     _ => pair.to_string(),
                 })
                 .collect();
@@ -201,6 +86,12 @@ fn redact_uri(uri: &str) -> String {
         None => tail.to_string(),
     };
     format!("{head}{authority}{tail}")
+}
+
+/// Whether a (percent-encoded) URI query name names a secret.
+fn is_secret_name(encoded: &str) -> bool {
+    let name = percent_decode_str(encoded).decode_utf8_lossy();
+    SECRETS.contains(&name.as_ref())
 }
 
 /// The string as `key='value'` pairs with `sslmode` set to `mode` and every
@@ -223,25 +114,7 @@ pub fn has_secret(raw: &str) -> bool {
 }
 
 fn render(params: &[Param]) -> String {
-    params
-        .iter()
-        .map(|(k, v)| format!("{k}={}", quote(v)))
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-/// A value as libpq reads it: bare when safe, else single-quoted with
-/// backslash escapes.
-fn quote(value: &str) -> String {
-    let bare = !value.is_empty()
-        && value
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "._-/:,[]@".contains(c));
-    if bare {
-        value.to_string()
-    } else {
-        format!("'{}'", value.replace('\\', "\\\\").replace('\'', "\\'"))
-    }
+    libpq::render(params.iter().map(|(k, v)| (k.as_str(), v.as_str())))
 }
 
 #[cfg(test)]
@@ -273,7 +146,7 @@ mod tests {
             uri,
             "postgresql://repl:[redacted]@primary:5432/postgres?sslmode=require&password=[redacted]"
         );
-        assert_eq!(redact("password='unterminated"), REDACTED);
+        assert_eq!(redact("password='unterminated"), "[redacted]");
     }
 
     #[test]
@@ -300,6 +173,36 @@ mod tests {
         assert_eq!(
             quoted.as_deref(),
             Some("application_name='it\\'s' host=h sslmode=verify-full")
+        );
+    }
+
+    #[test]
+    fn uri_rewrite_keeps_hosts_port_and_database() {
+        let new = with_sslmode(
+            "postgresql://repl:[redacted]@primary:5433,standby2/postgres?ssl=true&application_name=s1",
+            "verify-full",
+        );
+        assert_eq!(
+            new.as_deref(),
+            Some(
+                "user=repl host=primary,standby2 port=5433, dbname=postgres \
+                 application_name=s1 sslmode=verify-full"
+            )
+        );
+        let p = params("postgresql://h/db?ssl=true").unwrap_or_default();
+        assert_eq!(get(&p, "sslmode"), Some("require"));
+    }
+
+    #[test]
+    fn uri_redaction_does_not_need_a_readable_uri() {
+        assert_eq!(params("postgresql://repl:p%zz@h/db"), None);
+        assert_eq!(
+            redact("postgresql://repl:p%zz@h/db"),
+            "postgresql://repl:[redacted]@h/db"
+        );
+        assert_eq!(
+            redact("postgresql://h/db?pass%77ord=x"),
+            "postgresql://h/db?pass%77ord=[redacted]"
         );
     }
 }
