@@ -360,7 +360,7 @@ fn check_embedded_data(bytes: &[u8]) -> Result<Embedded, VerifyError> {
     let doc = lopdf::Document::load_mem(bytes)
         .map_err(|e| VerifyError::NotPdf(format!("its structure cannot be read ({e})")))?;
     let (name, data) = first_attachment(&doc).ok_or(VerifyError::NoAttachment)?;
-    let sha256 = super::identity::hex_lower(&Sha256::digest(&data));
+    let sha256 = hex::encode(Sha256::digest(&data));
     let stated = appendix_digest(&doc).ok_or(VerifyError::NoAppendixDigest)?;
     if stated != sha256 {
         return Err(VerifyError::AttachmentMismatch {
