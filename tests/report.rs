@@ -8,7 +8,7 @@
 //! long SQL statement.
 
 // Test code: a failed set-up step should panic with its message.
-#![allow(clippy::expect_used, clippy::unwrap_used)]
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::print_stdout)]
 
 use pgsafeguard::checks;
 use pgsafeguard::model::snapshot::{Gap, Snapshot};

@@ -130,18 +130,18 @@ pub(super) fn run_fix(args: FixArgs, runtime: &LazyRuntime) -> anyhow::Result<Ex
         super::emit(&format!("\n{}", entry.render_text()));
         super::emit(&format!("change log: {}\n", log.path().display()));
         if entry.action == Action::Apply && !entry.rollback.is_empty() {
-            println!(
-                "to undo: pgsafeguard fix CONNINFO --rollback {} --change-log {}",
+            super::emit(&format!(
+                "to undo: pgsafeguard fix CONNINFO --rollback {} --change-log {}\n",
                 entry.id,
                 log.path().display()
-            );
+            ));
         }
         if !entry.pending_restart.is_empty() {
-            println!(
-                "after restarting the server: pgsafeguard fix CONNINFO --verify {} --change-log {}",
+            super::emit(&format!(
+                "after restarting the server: pgsafeguard fix CONNINFO --verify {} --change-log {}\n",
                 entry.id,
                 log.path().display()
-            );
+            ));
         }
         Ok(result_code(&entry))
     })

@@ -56,7 +56,9 @@ pub(super) fn run_app(
     Ok(ExitCode::SUCCESS)
 }
 
-/// Wait for Ctrl+C, SIGTERM or SIGHUP; stop every demo; exit 130.
+/// Wait for Ctrl+C, SIGTERM or SIGHUP; stop every demo; exit 130 at once,
+/// whatever the window is doing (the one `process::exit` of the crate).
+#[allow(clippy::exit)]
 async fn stop_demo_on_signal() {
     use tokio::signal::unix::{signal, SignalKind};
     let (Ok(mut term), Ok(mut hangup)) = (

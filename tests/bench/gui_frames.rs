@@ -19,7 +19,7 @@
 //! The last line is machine-readable for tests/bench/run.sh. `--save-session FILE` instead
 //! writes the synthetic snapshot as a session file and stops.
 
-#![allow(clippy::expect_used, clippy::unwrap_used)]
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::print_stdout)]
 
 #[path = "bench_env.rs"]
 mod bench_env;

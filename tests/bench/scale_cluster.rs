@@ -17,7 +17,7 @@
 //! Without arguments (as under `cargo test --all-targets`) it only measures the small
 //! cluster: a smoke test, no timing.
 
-#![allow(clippy::expect_used, clippy::unwrap_used)]
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::print_stdout)]
 
 #[path = "catalog.rs"]
 mod catalog;
