@@ -4,25 +4,16 @@
 // Test code: a failed set-up step should panic with its message.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
+#[path = "support/pg_env.rs"]
+mod pg_env;
+
 use std::path::Path;
 use std::process::{Command, Output};
 
 fn pgsafeguard(args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_pgsafeguard"));
     cmd.args(args);
-    for var in [
-        "PGHOST",
-        "PGPORT",
-        "PGUSER",
-        "PGDATABASE",
-        "PGPASSWORD",
-        "PGPASSFILE",
-        "PGSSLMODE",
-        "PGSSLROOTCERT",
-        "PGCONNECT_TIMEOUT",
-    ] {
-        cmd.env_remove(var);
-    }
+    pg_env::without_libpq_env(&mut cmd);
     for (k, v) in env {
         cmd.env(k, v);
     }

@@ -97,11 +97,7 @@ fn findings(snapshot: &Snapshot) -> BTreeMap<String, Finding> {
 /// The binary, with no PG* variable of the machine running the tests.
 fn pgsafeguard() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_pgsafeguard"));
-    for (name, _) in std::env::vars_os() {
-        if name.to_string_lossy().starts_with("PG") {
-            command.env_remove(name);
-        }
-    }
+    support::without_libpq_env(&mut command);
     command
 }
 

@@ -8,7 +8,7 @@
 //! Crashes are simulated by re-running this test binary as a child process
 //! (`child_process_holding_a_demo`, with [`CHILD_ENV`] set) and killing it.
 
-#![allow(clippy::expect_used, clippy::unwrap_used)]
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::print_stdout)]
 
 use pgsafeguard::apply::{Applier, ChangeLog, ConfigFileAction, Confirmation, Preview};
 use pgsafeguard::checks;

@@ -270,12 +270,9 @@ fn refusal_guards(preview: &Preview) -> Vec<Guard> {
 fn pgsafeguard(args: &[&str]) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_pgsafeguard"));
     cmd.args(args).stdin(Stdio::null());
-    for (name, _) in std::env::vars_os() {
-        if name.to_string_lossy().starts_with("PG") {
-            cmd.env_remove(name);
-        }
-    }
-    cmd.output().expect("run pgsafeguard")
+    support::without_libpq_env(&mut cmd)
+        .output()
+        .expect("run pgsafeguard")
 }
 
 // ---------------------------------------------------------------------------

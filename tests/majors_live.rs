@@ -50,12 +50,9 @@ impl Scan {
             .args(["scan", conninfo, "--format", "json"])
             .args(extra);
         // The developer's PG* variables must not steer the scan.
-        for (name, _) in std::env::vars_os() {
-            if name.to_string_lossy().starts_with("PG") {
-                command.env_remove(name);
-            }
-        }
-        let out = command.output().expect("run pgsafeguard");
+        let out = support::without_libpq_env(&mut command)
+            .output()
+            .expect("run pgsafeguard");
         let stderr = String::from_utf8_lossy(&out.stderr).to_string();
         let report: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
             panic!(

@@ -8,7 +8,10 @@
 //! long SQL statement.
 
 // Test code: a failed set-up step should panic with its message.
-#![allow(clippy::expect_used, clippy::unwrap_used)]
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::print_stdout)]
+
+#[path = "support/pg_env.rs"]
+mod pg_env;
 
 use pgsafeguard::checks;
 use pgsafeguard::model::snapshot::{Gap, Snapshot};
@@ -188,16 +191,7 @@ fn page_count(path: &Path) -> usize {
 fn pgsafeguard(args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_pgsafeguard"));
     cmd.args(args).stdin(Stdio::null());
-    for var in [
-        "PGHOST",
-        "PGPORT",
-        "PGUSER",
-        "PGDATABASE",
-        "PGPASSWORD",
-        "PGSAFEGUARD_SIGN_PASSWORD",
-    ] {
-        cmd.env_remove(var);
-    }
+    pg_env::without_libpq_env(&mut cmd);
     for (k, v) in env {
         cmd.env(k, v);
     }

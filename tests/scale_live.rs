@@ -78,12 +78,9 @@ fn collector_stats(cluster: &Cluster) -> CollectStats {
 fn pgsafeguard(args: &[&str]) -> Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_pgsafeguard"));
     command.args(args);
-    for (name, _) in std::env::vars_os() {
-        if name.to_string_lossy().starts_with("PG") {
-            command.env_remove(name);
-        }
-    }
-    command.output().expect("run pgsafeguard")
+    support::without_libpq_env(&mut command)
+        .output()
+        .expect("run pgsafeguard")
 }
 
 /// `scan --format json --save-snapshot`; returns the report and the snapshot.

@@ -372,12 +372,7 @@ fn binary_outputs(cluster: &Cluster) -> Vec<(String, String)> {
     let mut written = Vec::new();
     for format in ["json", "text"] {
         let mut command = Command::new(env!("CARGO_BIN_EXE_pgsafeguard"));
-        for (name, _) in std::env::vars_os() {
-            if name.to_string_lossy().starts_with("PG") {
-                command.env_remove(name);
-            }
-        }
-        let out = command
+        let out = support::without_libpq_env(&mut command)
             .args(["scan", &superuser_socket(cluster), "--format", format])
             .arg("--save-snapshot")
             .arg(&snapshot)

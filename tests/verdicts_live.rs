@@ -572,11 +572,7 @@ fn script_path() -> PathBuf {
 /// `psql -f assets/sql/scanner-role.sql` with `-v name=value` for each variable.
 fn run_script(conninfo: &str, variables: &[(&str, &str)]) -> Output {
     let mut psql = Command::new(&pg_binaries().psql);
-    for (name, _) in std::env::vars_os() {
-        if name.to_string_lossy().starts_with("PG") {
-            psql.env_remove(name);
-        }
-    }
+    support::without_libpq_env(&mut psql);
     psql.args(["-X", "-d", conninfo]);
     for (name, value) in variables {
         psql.arg("-v").arg(format!("{name}={value}"));

@@ -26,36 +26,14 @@
 //! with one still terminates (the cycle's closure is then partial).
 
 use crate::model::snapshot::{AclItem, Column, Membership, Relation, Role};
-use std::collections::{BTreeSet, HashMap, HashSet};
-use std::hash::{BuildHasherDefault, Hasher};
+use std::collections::BTreeSet;
 
-/// A hash map with a cheap hasher, for catalog names looked up once per
-/// table or ACL item. The keys come from the scanned server, whose
-/// administrators are not adversaries of its own audit.
-pub type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<Fnv>>;
+/// A hash map with a cheap, unseeded hasher (rustc's), for catalog names
+/// looked up once per table or ACL item. The keys come from the scanned
+/// server, whose administrators are not adversaries of its own audit.
+pub type FastMap<K, V> = rustc_hash::FxHashMap<K, V>;
 /// A hash set with the same cheap hasher.
-pub type FastSet<K> = HashSet<K, BuildHasherDefault<Fnv>>;
-
-/// 64-bit FNV-1a.
-pub struct Fnv(u64);
-
-impl Default for Fnv {
-    fn default() -> Self {
-        Fnv(0xcbf2_9ce4_8422_2325)
-    }
-}
-
-impl Hasher for Fnv {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.0 = (self.0 ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3);
-        }
-    }
-}
+pub type FastSet<K> = rustc_hash::FxHashSet<K>;
 
 /// The grantee name ACL items use for every role.
 pub const PUBLIC: &str = "PUBLIC";

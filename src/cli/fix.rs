@@ -8,6 +8,7 @@
 //! check still fails; 2 error, refusal or failure on the server (then the
 //! server was left as it was, unless the message says otherwise).
 
+use super::LazyRuntime;
 use crate::apply::{
     Action, Applier, ChangeLog, ChangeLogEntry, ConfigFileAction, Confirmation, Guard, Preview,
 };
@@ -16,7 +17,7 @@ use crate::db::conninfo::ConnParams;
 use crate::model::finding::Status;
 use crate::policy::Policy;
 use crate::untrusted;
-use anyhow::{bail, Context};
+use anyhow::bail;
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -73,7 +74,7 @@ pub struct FixArgs {
     pub change_log: Option<PathBuf>,
 }
 
-pub(super) fn run_fix(args: FixArgs) -> anyhow::Result<ExitCode> {
+pub(super) fn run_fix(args: FixArgs, runtime: &LazyRuntime) -> anyhow::Result<ExitCode> {
     let log = ChangeLog::at(
         args.change_log
             .clone()
@@ -93,12 +94,7 @@ pub(super) fn run_fix(args: FixArgs) -> anyhow::Result<ExitCode> {
     };
     let params = ConnParams::from_conninfo(args.conninfo.as_deref().unwrap_or(""))?;
     let applier = Applier::new(params, policy);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
-    runtime.block_on(async {
+    runtime.get()?.block_on(async {
         if let Some(id) = &args.verify {
             let entry = log.find(id)?;
             let entry = applier.verify(&entry, &log).await?;
@@ -134,18 +130,18 @@ pub(super) fn run_fix(args: FixArgs) -> anyhow::Result<ExitCode> {
         super::emit(&format!("\n{}", entry.render_text()));
         super::emit(&format!("change log: {}\n", log.path().display()));
         if entry.action == Action::Apply && !entry.rollback.is_empty() {
-            println!(
-                "to undo: pgsafeguard fix CONNINFO --rollback {} --change-log {}",
+            super::emit(&format!(
+                "to undo: pgsafeguard fix CONNINFO --rollback {} --change-log {}\n",
                 entry.id,
                 log.path().display()
-            );
+            ));
         }
         if !entry.pending_restart.is_empty() {
-            println!(
-                "after restarting the server: pgsafeguard fix CONNINFO --verify {} --change-log {}",
+            super::emit(&format!(
+                "after restarting the server: pgsafeguard fix CONNINFO --verify {} --change-log {}\n",
                 entry.id,
                 log.path().display()
-            );
+            ));
         }
         Ok(result_code(&entry))
     })

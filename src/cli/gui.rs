@@ -1,12 +1,12 @@
 //! `pgsafeguard` without a subcommand, and `pgsafeguard demo`: the desktop app.
 //!
-//! The binary owns the tokio runtime; the window gets its handle so network
-//! and file work never run on the UI thread. While the window is open,
+//! The command line owns the tokio runtime; the window gets its handle so
+//! network and file work never run on the UI thread. While the window is open,
 //! Ctrl+C, SIGTERM and SIGHUP stop the demo cluster before the process
 //! exits, so no postgres is left behind.
 
+use super::LazyRuntime;
 use crate::ui::{run_gui, DemoMode, GuiOptions};
-use anyhow::Context;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -26,25 +26,23 @@ pub struct DemoArgs {
     pub offline: bool,
 }
 
-pub(super) fn run_demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
+pub(super) fn run_demo(args: DemoArgs, runtime: &LazyRuntime) -> anyhow::Result<ExitCode> {
     let mode = if args.offline {
         DemoMode::Offline
     } else {
         DemoMode::Live
     };
-    run_app(None, Some(mode))
+    run_app(runtime, None, Some(mode))
 }
 
+/// Opens the window; background jobs still running when it closes (a scan in
+/// flight) end with the runtime, in [`LazyRuntime`]'s shutdown.
 pub(super) fn run_app(
+    runtime: &LazyRuntime,
     open_session: Option<PathBuf>,
     demo: Option<DemoMode>,
 ) -> anyhow::Result<ExitCode> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .thread_name("pgsafeguard-worker")
-        .build()
-        .context("cannot start the async runtime")?;
+    let runtime = runtime.get()?;
     runtime.spawn(stop_demo_on_signal());
     let outcome = run_gui(GuiOptions {
         runtime: runtime.handle().clone(),
@@ -55,12 +53,12 @@ pub(super) fn run_app(
     // settle job still holding it when the window closed.
     crate::demo::stop_all_running();
     outcome?;
-    // Background jobs still running (a scan in flight) end with the window.
-    runtime.shutdown_timeout(std::time::Duration::from_secs(2));
     Ok(ExitCode::SUCCESS)
 }
 
-/// Wait for Ctrl+C, SIGTERM or SIGHUP; stop every demo; exit 130.
+/// Wait for Ctrl+C, SIGTERM or SIGHUP; stop every demo; exit 130 at once,
+/// whatever the window is doing (the one `process::exit` of the crate).
+#[allow(clippy::exit)]
 async fn stop_demo_on_signal() {
     use tokio::signal::unix::{signal, SignalKind};
     let (Ok(mut term), Ok(mut hangup)) = (

@@ -4,6 +4,9 @@
 //! Follows ripgrep's convention: stdout carries only the result, errors are
 //! one line on stderr, exit codes are 0 (nothing failing), 1 (a failing check)
 //! and 2 (error).
+//!
+//! The process has one tokio runtime, built here on first use ([`LazyRuntime`])
+//! and lent to the subcommand: commands that stay offline never start one.
 
 mod fix;
 mod gui;
@@ -14,9 +17,12 @@ mod verify;
 pub use scan::{load_snapshot, snapshot_json};
 
 use crate::untrusted;
+use anyhow::Context;
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
+use std::cell::OnceCell;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -237,18 +243,52 @@ fn usage_error(e: clap::Error) -> ExitCode {
 /// Human-readable output for stdout. Server strings were escaped where they
 /// were written; [`untrusted::terminal`] is the last guard so that no escape
 /// sequence or bidirectional control reaches the terminal whatever path a
-/// string took.
+/// string took. The one place that writes to stdout (clippy's `print_stdout`).
+#[allow(clippy::print_stdout)]
 fn emit(text: &str) {
     print!("{}", untrusted::terminal(text));
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    match cli.command {
-        Some(Command::Scan(args)) => scan::run_scan(args),
-        Some(Command::Report(args)) => report::run_report(args),
+    let runtime = LazyRuntime::default();
+    let outcome = match cli.command {
+        Some(Command::Scan(args)) => scan::run_scan(args, &runtime),
+        Some(Command::Report(args)) => report::run_report(args, &runtime),
         Some(Command::Verify(args)) => verify::run_verify(args),
-        Some(Command::Demo(args)) => gui::run_demo(args),
-        Some(Command::Fix(args)) => fix::run_fix(args),
-        None => gui::run_app(cli.session, None),
+        Some(Command::Demo(args)) => gui::run_demo(args, &runtime),
+        Some(Command::Fix(args)) => fix::run_fix(args, &runtime),
+        None => gui::run_app(&runtime, cli.session, None),
+    };
+    runtime.shut_down();
+    outcome
+}
+
+/// The process's tokio runtime, built the first time a command needs the
+/// network (or the window needs background jobs).
+#[derive(Default)]
+struct LazyRuntime(OnceCell<tokio::runtime::Runtime>);
+
+impl LazyRuntime {
+    /// How long background jobs still running at exit (a scan in flight when
+    /// the window closed) may take to end.
+    const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
+
+    fn get(&self) -> anyhow::Result<&tokio::runtime::Runtime> {
+        if let Some(runtime) = self.0.get() {
+            return Ok(runtime);
+        }
+        let built = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .thread_name("pgsafeguard-worker")
+            .build()
+            .context("cannot start the async runtime")?;
+        Ok(self.0.get_or_init(|| built))
+    }
+
+    fn shut_down(self) {
+        if let Some(runtime) = self.0.into_inner() {
+            runtime.shutdown_timeout(Self::SHUTDOWN_GRACE);
+        }
     }
 }

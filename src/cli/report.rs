@@ -1,7 +1,7 @@
 //! `pgsafeguard report`: scan (or load a snapshot or session), then write the
 //! signed PDF evidence report.
 
-use super::ReportArgs;
+use super::{LazyRuntime, ReportArgs};
 use crate::atomic_file::PendingFile;
 use crate::checks;
 use crate::db::conninfo::ConnParams;
@@ -20,7 +20,7 @@ use std::process::ExitCode;
 /// Environment variable holding the PKCS#12 password.
 pub const PASSWORD_ENV: &str = "PGSAFEGUARD_SIGN_PASSWORD";
 
-pub(super) fn run_report(args: ReportArgs) -> anyhow::Result<ExitCode> {
+pub(super) fn run_report(args: ReportArgs, runtime: &LazyRuntime) -> anyhow::Result<ExitCode> {
     // Reserve the output first: an unwritable path fails before any work,
     // and nothing half-written is ever left behind.
     let output = PendingFile::reserve(&args.output)?;
@@ -31,7 +31,7 @@ pub(super) fn run_report(args: ReportArgs) -> anyhow::Result<ExitCode> {
     // The identity is opened before scanning so a wrong password costs nothing.
     let (identity, created) = signing_identity(args.sign_with.as_deref())?;
 
-    let (snapshot, mut attestations, change_log) = gather(&args)?;
+    let (snapshot, mut attestations, change_log) = gather(&args, runtime)?;
     if let Some(path) = &args.attestations {
         // The file given on the command line wins over the session's.
         attestations.0.extend(Attestations::load(path)?.0);
@@ -65,7 +65,10 @@ pub(super) fn run_report(args: ReportArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// The snapshot, attestations and change log from whichever source was given.
-fn gather(args: &ReportArgs) -> anyhow::Result<(Snapshot, Attestations, Vec<serde_json::Value>)> {
+fn gather(
+    args: &ReportArgs,
+    runtime: &LazyRuntime,
+) -> anyhow::Result<(Snapshot, Attestations, Vec<serde_json::Value>)> {
     if let Some(path) = &args.session {
         let session = SessionFile::load(path)?;
         return Ok((session.snapshot, session.attestations, session.change_log));
@@ -78,12 +81,7 @@ fn gather(args: &ReportArgs) -> anyhow::Result<(Snapshot, Attestations, Vec<serd
         ));
     }
     let params = ConnParams::from_conninfo(args.conninfo.as_deref().unwrap_or(""))?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
-    let snapshot = runtime.block_on(scan::scan_live(
+    let snapshot = runtime.get()?.block_on(scan::scan_live(
         &params,
         &ScanOptions::default(),
         scan::no_progress(),

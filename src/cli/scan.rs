@@ -1,6 +1,6 @@
 //! `pgsafeguard scan`: scan a server or re-evaluate a saved snapshot.
 
-use super::{Format, ScanArgs};
+use super::{Format, LazyRuntime, ScanArgs};
 use crate::atomic_file::PendingFile;
 use crate::checks;
 use crate::db::conninfo::ConnParams;
@@ -14,7 +14,7 @@ use anyhow::{bail, Context};
 use std::path::Path;
 use std::process::ExitCode;
 
-pub(super) fn run_scan(args: ScanArgs) -> anyhow::Result<ExitCode> {
+pub(super) fn run_scan(args: ScanArgs, runtime: &LazyRuntime) -> anyhow::Result<ExitCode> {
     // Reserve output files first: an unwritable path fails before any work.
     let output = args
         .output
@@ -44,12 +44,9 @@ pub(super) fn run_scan(args: ScanArgs) -> anyhow::Result<ExitCode> {
                 sample_phi: args.sample_phi,
                 ..ScanOptions::default()
             };
-            let runtime = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .context("cannot start the async runtime")?;
-            runtime.block_on(scan::scan_live(&params, &opts, scan::no_progress()))?
+            runtime
+                .get()?
+                .block_on(scan::scan_live(&params, &opts, scan::no_progress()))?
         }
     };
 

@@ -462,6 +462,10 @@ fn apply_trust_anchors(
     Ok(())
 }
 
+/// The one place that relaxes native-tls's checks (clippy.toml forbids it
+/// elsewhere): `require`, `prefer` and `allow` without a root certificate only
+/// encrypt, and `verify-ca` does not check the host name, exactly as libpq.
+#[allow(clippy::disallowed_methods)]
 fn apply_verification(builder: &mut native_tls::TlsConnectorBuilder, verification: Verification) {
     match verification {
         Verification::EncryptOnly => {
@@ -493,11 +497,16 @@ fn load_client_identity(params: &ConnParams) -> Result<Option<native_tls::Identi
         path: key_path.clone(),
         source,
     })?;
-    let pkcs8 = pkcs8_block(&key_pem).ok_or_else(|| TlsError::ClientKeyNotPkcs8 {
-        path: key_path.clone(),
-        found: pem_labels(&key_pem),
+    let blocks = pem::parse_many(&key_pem).map_err(|e| TlsError::ClientIdentityInvalid {
+        cert: cert_path.clone(),
+        key: key_path.clone(),
+        detail: format!("the key file is not valid PEM: {e}"),
     })?;
-    native_tls::Identity::from_pkcs8(&cert_pem, pkcs8)
+    let pkcs8 = pkcs8_block(&blocks).ok_or_else(|| TlsError::ClientKeyNotPkcs8 {
+        path: key_path.clone(),
+        found: pem_labels(&blocks),
+    })?;
+    native_tls::Identity::from_pkcs8(&cert_pem, pkcs8.as_bytes())
         .map(Some)
         .map_err(|e| TlsError::ClientIdentityInvalid {
             cert: cert_path,
@@ -506,25 +515,24 @@ fn load_client_identity(params: &ConnParams) -> Result<Option<native_tls::Identi
         })
 }
 
-const PKCS8_BEGIN: &[u8] = b"-----BEGIN PRIVATE KEY-----";
+/// The PEM label of an unencrypted PKCS#8 key.
+const PKCS8_LABEL: &str = "PRIVATE KEY";
 
-/// The key file from its unencrypted PKCS#8 block on: native-tls insists
-/// that the key starts with that line, and files often carry a comment first.
-fn pkcs8_block(key_pem: &[u8]) -> Option<&[u8]> {
-    key_pem
-        .windows(PKCS8_BEGIN.len())
-        .position(|window| window == PKCS8_BEGIN)
-        .map(|start| &key_pem[start..])
+/// The key file's unencrypted PKCS#8 block, written out on its own:
+/// native-tls insists that the key starts with its `BEGIN` line, and files
+/// often carry a comment or another block first.
+fn pkcs8_block(blocks: &[pem::Pem]) -> Option<String> {
+    blocks
+        .iter()
+        .find(|block| block.tag() == PKCS8_LABEL)
+        .map(pem::encode)
 }
 
 /// The PEM labels found in a file, to say what a rejected key file holds.
-fn pem_labels(pem: &[u8]) -> String {
-    let text = String::from_utf8_lossy(pem);
-    let labels: Vec<String> = text
-        .lines()
-        .filter_map(|line| line.trim().strip_prefix("-----BEGIN "))
-        .filter_map(|rest| rest.strip_suffix("-----"))
-        .map(|label| format!("\"{label}\""))
+fn pem_labels(blocks: &[pem::Pem]) -> String {
+    let labels: Vec<String> = blocks
+        .iter()
+        .map(|block| format!("\"{}\"", block.tag()))
         .collect();
     if labels.is_empty() {
         "no PEM block".to_owned()
@@ -587,7 +595,7 @@ pub fn describe_certificate(der: &[u8]) -> Result<CertificateInfo, TlsError> {
         not_before: rfc3339(tbs.validity.not_before)?,
         not_after: rfc3339(tbs.validity.not_after)?,
         self_signed: tbs.issuer == tbs.subject && key_identifiers_agree(tbs)?,
-        sha256: lower_hex(&Sha256::digest(der)),
+        sha256: hex::encode(Sha256::digest(der)),
     })
 }
 
@@ -648,16 +656,6 @@ fn rfc3339(time: x509_cert::time::Time) -> Result<String, TlsError> {
         .map_err(parse_error)
 }
 
-fn lower_hex(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    bytes
-        .iter()
-        .fold(String::with_capacity(bytes.len() * 2), |mut hex, byte| {
-            let _ = write!(hex, "{byte:02x}");
-            hex
-        })
-}
-
 #[cfg(test)]
 #[allow(clippy::unwrap_used)] // tests fail loudly on purpose
 mod tests {
@@ -693,7 +691,7 @@ mod tests {
         assert_eq!(info.not_before, "2025-01-02T00:00:00Z");
         assert_eq!(info.not_after, "2035-03-04T00:00:00Z");
         assert!(info.self_signed);
-        assert_eq!(info.sha256, lower_hex(&Sha256::digest(cert.der())));
+        assert_eq!(info.sha256, hex::encode(Sha256::digest(cert.der())));
         assert_eq!(info.sha256.len(), 64);
         assert!(info
             .sha256
@@ -776,19 +774,47 @@ mod tests {
 
     #[test]
     fn finds_the_pkcs8_block_after_a_comment() {
-        let key = b"# my key\n-----BEGIN PRIVATE KEY-----\nMIG...\n-----END PRIVATE KEY-----\n";
-        let block = pkcs8_block(key).unwrap();
-        assert!(block.starts_with(PKCS8_BEGIN));
-        assert!(pkcs8_block(b"-----BEGIN RSA PRIVATE KEY-----\n").is_none());
+        let key = b"# my key\n-----BEGIN PRIVATE KEY-----\nMIGH\n-----END PRIVATE KEY-----\n";
+        let block = pkcs8_block(&pem::parse_many(key).unwrap()).unwrap();
+        assert!(block.starts_with("-----BEGIN PRIVATE KEY-----"));
+        let rsa = b"-----BEGIN RSA PRIVATE KEY-----\nMIGH\n-----END RSA PRIVATE KEY-----\n";
+        assert!(pkcs8_block(&pem::parse_many(rsa).unwrap()).is_none());
     }
 
     #[test]
     fn names_what_a_rejected_key_file_holds() {
+        let ec = b"-----BEGIN EC PRIVATE KEY-----\nAAAA\n-----END EC PRIVATE KEY-----\n";
         assert_eq!(
-            pem_labels(b"-----BEGIN EC PRIVATE KEY-----\nxx\n-----END EC PRIVATE KEY-----\n"),
+            pem_labels(&pem::parse_many(ec).unwrap()),
             "\"EC PRIVATE KEY\""
         );
-        assert_eq!(pem_labels(b"binary"), "no PEM block");
+        assert_eq!(
+            pem_labels(&pem::parse_many(b"binary").unwrap()),
+            "no PEM block"
+        );
+    }
+
+    #[test]
+    fn a_key_file_that_is_not_valid_pem_is_explained() {
+        let dir = tempfile::tempdir().unwrap();
+        let (cert, _) = self_signed_pem();
+        let cert = write(&dir, "client.crt", &cert);
+        let key = write(
+            &dir,
+            "client.key",
+            "-----BEGIN PRIVATE KEY-----\nnot base64!\n-----END PRIVATE KEY-----\n",
+        );
+        let error = MakePgTls::from_params(&params(&format!(
+            "host=localhost sslmode=require sslcert={} sslkey={}",
+            cert.display(),
+            key.display()
+        )))
+        .unwrap_err();
+        assert!(
+            matches!(error, TlsError::ClientIdentityInvalid { .. }),
+            "{error}"
+        );
+        assert!(error.to_string().contains("not valid PEM"), "{error}");
     }
 
     #[test]

@@ -186,7 +186,7 @@ fn stop_stale_server(data_dir: &Path) {
     };
     // SIGQUIT: immediate shutdown (the data is thrown away anyway); SIGKILL
     // if it does not go within a few seconds.
-    for signal in [super::server::SIGQUIT, super::server::SIGKILL] {
+    for signal in [super::server::Signal::QUIT, super::server::Signal::KILL] {
         super::server::send_signal(pid, signal);
         if wait_until_gone(pid, Duration::from_secs(5)) {
             return;

@@ -7,12 +7,15 @@
 //! stop the demo; this thread lives exactly as long as the demo. If the app
 //! dies, every thread dies, and the server shuts down at once.
 //!
-//! This is the only place in the crate with `unsafe` (the `prctl` hook and
-//! `kill`), each block narrowly allowed with its SAFETY reason.
+//! This is the only place in the crate with `unsafe`: the `pre_exec` hook
+//! that sets the death signal, allowed on that one function with its SAFETY
+//! reason. The system calls themselves go through `rustix`.
 
 use super::binaries::{PgBinaries, ServerUser};
 use super::owner::DemoFolder;
 use super::DemoError;
+use rustix::io::Errno;
+use rustix::process::{self, Pid};
 use std::fs::{self, OpenOptions};
 use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
@@ -20,9 +23,7 @@ use std::sync::mpsc;
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-pub const SIGINT: i32 = libc::SIGINT;
-pub const SIGQUIT: i32 = libc::SIGQUIT;
-pub const SIGKILL: i32 = libc::SIGKILL;
+pub use rustix::process::Signal;
 
 /// How long the server may take to accept connections.
 const START_LIMIT: Duration = Duration::from_secs(60);
@@ -30,31 +31,28 @@ const START_LIMIT: Duration = Duration::from_secs(60);
 const STOP_LIMIT: Duration = Duration::from_secs(30);
 
 /// Sends `signal` to `pid`; false when there is no such process.
-#[allow(unsafe_code)]
-pub fn send_signal(pid: u32, signal: i32) -> bool {
-    let Ok(pid) = libc::pid_t::try_from(pid) else {
+pub fn send_signal(pid: u32, signal: Signal) -> bool {
+    let Some(pid) = i32::try_from(pid).ok().and_then(Pid::from_raw) else {
         return false;
     };
-    // SAFETY: kill(2) takes plain integers and touches no memory of ours.
-    unsafe { libc::kill(pid, signal) == 0 }
+    process::kill_process(pid, signal).is_ok()
 }
 
 /// Makes the child receive SIGQUIT when the spawning thread exits.
-#[allow(unsafe_code)]
+#[allow(unsafe_code)] // the crate's one `unsafe`: see the SAFETY note
 fn die_with_parent(command: &mut Command) {
-    let parent = libc::pid_t::try_from(std::process::id()).unwrap_or(0);
+    let parent = process::getpid();
     // SAFETY: the hook runs in the forked child before exec (after std's
     // setgid/setuid, which would clear the death signal if they came later)
-    // and calls only async-signal-safe functions; it allocates nothing.
+    // and makes only two system calls (prctl, getppid), which are
+    // async-signal-safe; it allocates nothing (an `Errno` converts to
+    // `io::Error` without allocating).
     unsafe {
         command.pre_exec(move || {
-            let signal = libc::c_ulong::try_from(libc::SIGQUIT).unwrap_or(3);
-            if libc::prctl(libc::PR_SET_PDEATHSIG, signal, 0, 0, 0) != 0 {
-                return Err(std::io::Error::last_os_error());
-            }
+            process::set_parent_process_death_signal(Some(Signal::QUIT))?;
             // The app may have died between fork and prctl.
-            if libc::getppid() != parent {
-                return Err(std::io::Error::from_raw_os_error(libc::ESRCH));
+            if process::getppid() != Some(parent) {
+                return Err(Errno::SRCH.into());
             }
             Ok(())
         });
@@ -168,7 +166,10 @@ impl Server {
 
     /// Fast shutdown; immediate, then SIGKILL, if it hangs. Reaps the child.
     fn stop(&mut self) {
-        for (signal, limit) in [(SIGINT, STOP_LIMIT), (SIGQUIT, Duration::from_secs(5))] {
+        for (signal, limit) in [
+            (Signal::INT, STOP_LIMIT),
+            (Signal::QUIT, Duration::from_secs(5)),
+        ] {
             send_signal(self.child.id(), signal);
             let deadline = Instant::now() + limit;
             while Instant::now() < deadline {

@@ -189,8 +189,8 @@ fn embed(doc: &mut Document, attachment: &Attachment<'_>, created: OffsetDateTim
 
 /// Replace the two placeholder IDs in the trailer (the last ones in the file).
 fn replace_id(bytes: &mut [u8], id: &[u8]) -> Result<(), AttachError> {
-    let placeholder = hex_upper(&ID_PLACEHOLDER);
-    let value = hex_upper(id);
+    let placeholder = hex::encode_upper(ID_PLACEHOLDER);
+    let value = hex::encode_upper(id);
     let trailer = rfind(bytes, b"trailer").ok_or(AttachError::Missing("trailer"))?;
     let mut replaced = 0;
     let mut from = trailer;
@@ -205,15 +205,6 @@ fn replace_id(bytes: &mut [u8], id: &[u8]) -> Result<(), AttachError> {
     } else {
         Err(AttachError::Missing("file identifier"))
     }
-}
-
-pub(crate) fn hex_upper(bytes: &[u8]) -> String {
-    use std::fmt::Write as _;
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        let _ = write!(out, "{b:02X}");
-    }
-    out
 }
 
 pub(crate) fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {

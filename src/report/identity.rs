@@ -304,7 +304,7 @@ impl SigningIdentity {
 /// Lower-case hex SHA-256 of a certificate's DER.
 pub(crate) fn certificate_fingerprint(cert: &X509) -> String {
     cert.digest(MessageDigest::sha256())
-        .map(|d| hex_lower(&d))
+        .map(hex::encode)
         .unwrap_or_default()
 }
 
@@ -320,15 +320,6 @@ pub(crate) fn name_to_string(name: &X509NameRef) -> String {
         .collect();
     parts.reverse();
     parts.join(", ")
-}
-
-pub(crate) fn hex_lower(bytes: &[u8]) -> String {
-    use std::fmt::Write as _;
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        let _ = write!(out, "{b:02x}");
-    }
-    out
 }
 
 fn default_common_name() -> String {

@@ -139,7 +139,7 @@ fn build_unsigned(
 ) -> Result<attach::UnsignedPdf, ReportError> {
     let fonts = fonts()?;
     let json = input.report.to_json();
-    let json_sha256 = identity::hex_lower(&Sha256::digest(json.as_bytes()));
+    let json_sha256 = hex::encode(Sha256::digest(json.as_bytes()));
     let ctx = content::Context {
         signer_subject: signer.subject.clone(),
         signer_fingerprint: signer.fingerprint_sha256.clone(),

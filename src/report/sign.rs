@@ -7,7 +7,7 @@
 //! `/ByteRange` and `/Contents` must be known exactly before signing. Owns
 //! that update only; key handling is in `identity`.
 
-use super::attach::{hex_upper, pdf_date, UnsignedPdf};
+use super::attach::{pdf_date, UnsignedPdf};
 use super::identity::{IdentityError, SigningIdentity};
 use lopdf::{Dictionary, Object, ObjectId};
 use std::fmt::Write as _;
@@ -61,7 +61,7 @@ pub fn sign_pdf(
             reserved,
         });
     }
-    let hex = hex_upper(&cms);
+    let hex = hex::encode_upper(&cms);
     bytes[contents_start + 1..contents_start + 1 + hex.len()].copy_from_slice(hex.as_bytes());
     Ok(bytes)
 }
@@ -256,7 +256,7 @@ fn write_name(out: &mut Vec<u8>, name: &[u8]) {
 }
 
 fn hex_string(bytes: &[u8]) -> String {
-    format!("<{}>", hex_upper(bytes))
+    format!("<{}>", hex::encode_upper(bytes))
 }
 
 /// A PDF text string in UTF-16BE with its byte-order mark.

@@ -238,16 +238,7 @@ fn decode_hex(text: &[u8]) -> Option<Vec<u8>> {
         .copied()
         .filter(|b| !b.is_ascii_whitespace())
         .collect();
-    if digits.len() % 2 != 0 {
-        return None;
-    }
-    digits
-        .chunks(2)
-        .map(|pair| {
-            let s = std::str::from_utf8(pair).ok()?;
-            u8::from_str_radix(s, 16).ok()
-        })
-        .collect()
+    hex::decode(digits).ok()
 }
 
 /// The DER structure at the start of `bytes` (the rest is zero padding).
@@ -360,7 +351,7 @@ fn check_embedded_data(bytes: &[u8]) -> Result<Embedded, VerifyError> {
     let doc = lopdf::Document::load_mem(bytes)
         .map_err(|e| VerifyError::NotPdf(format!("its structure cannot be read ({e})")))?;
     let (name, data) = first_attachment(&doc).ok_or(VerifyError::NoAttachment)?;
-    let sha256 = super::identity::hex_lower(&Sha256::digest(&data));
+    let sha256 = hex::encode(Sha256::digest(&data));
     let stated = appendix_digest(&doc).ok_or(VerifyError::NoAppendixDigest)?;
     if stated != sha256 {
         return Err(VerifyError::AttachmentMismatch {

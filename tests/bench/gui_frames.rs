@@ -19,7 +19,7 @@
 //! The last line is machine-readable for tests/bench/run.sh. `--save-session FILE` instead
 //! writes the synthetic snapshot as a session file and stops.
 
-#![allow(clippy::expect_used, clippy::unwrap_used)]
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::print_stdout)]
 
 #[path = "bench_env.rs"]
 mod bench_env;
@@ -40,16 +40,8 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 /// CPU time consumed by the calling thread so far.
-#[allow(unsafe_code)]
 fn thread_cpu_time() -> Duration {
-    let mut now = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `now` is a valid, writable timespec and CLOCK_THREAD_CPUTIME_ID is a clock
-    // every Linux kernel since 2.6.12 has; the call writes nothing else.
-    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut now) };
-    assert_eq!(rc, 0, "clock_gettime(CLOCK_THREAD_CPUTIME_ID) failed");
+    let now = rustix::time::clock_gettime(rustix::time::ClockId::ThreadCPUTime);
     Duration::new(now.tv_sec as u64, now.tv_nsec as u32)
 }
 

@@ -17,7 +17,7 @@
 //! Without arguments (as under `cargo test --all-targets`) it only measures the small
 //! cluster: a smoke test, no timing.
 
-#![allow(clippy::expect_used, clippy::unwrap_used)]
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::print_stdout)]
 
 #[path = "catalog.rs"]
 mod catalog;
@@ -102,12 +102,9 @@ fn cli_scan(cluster: &Cluster, save_snapshot: Option<&Path>) {
     if let Some(path) = save_snapshot {
         scan.arg("--save-snapshot").arg(path);
     }
-    for (name, _) in std::env::vars_os() {
-        if name.to_string_lossy().starts_with("PG") {
-            scan.env_remove(name);
-        }
-    }
-    let output = scan.output().expect("run pgsafeguard");
+    let output = support::without_libpq_env(&mut scan)
+        .output()
+        .expect("run pgsafeguard");
     assert!(
         matches!(output.status.code(), Some(0 | 1)),
         "pgsafeguard scan failed: {}",

@@ -29,6 +29,7 @@ use super::certs::{PemPair, TestPki};
 use super::host::{
     pg_binaries, pkglibdir_of, process_alive, server_major, server_user, INSTALL_HINT,
 };
+use super::pg_env::without_libpq_env;
 
 /// The bootstrap superuser's name (initdb -U).
 pub const SUPERUSER: &str = "postgres";
@@ -379,7 +380,7 @@ impl Cluster {
         passfile: &Path,
     ) -> Result<String, String> {
         let mut psql = Command::new(&pg_binaries().psql);
-        clear_libpq_environment(&mut psql);
+        without_libpq_env(&mut psql);
         psql.env("PGPASSFILE", passfile)
             .env("PGCONNECT_TIMEOUT", "10")
             .args([
@@ -738,7 +739,7 @@ impl Cluster {
             }
             None => Command::new(path),
         };
-        clear_libpq_environment(&mut command);
+        without_libpq_env(&mut command);
         command.current_dir(self.root_dir());
         command
     }
@@ -904,15 +905,6 @@ fn require_pgaudit(bindir: &Path) {
             "pgaudit is not installed in {}; install it with `{INSTALL_HINT}`",
             libdir.display()
         );
-    }
-}
-
-/// Keeps the developer's PG* variables from steering the harness's connections and servers.
-fn clear_libpq_environment(command: &mut Command) {
-    for (name, _) in std::env::vars_os() {
-        if name.to_string_lossy().starts_with("PG") {
-            command.env_remove(name);
-        }
     }
 }
 

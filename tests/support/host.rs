@@ -9,7 +9,6 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::{Mutex, OnceLock};
 
 use pgsafeguard::demo::binaries::{self, Discovery};
@@ -91,28 +90,4 @@ pub fn effective_uid() -> u32 {
 /// True while `pid` is a live process (a zombie counts as gone).
 pub fn process_alive(pid: u32) -> bool {
     pgsafeguard::demo::process_alive(pid)
-}
-
-/// The libpq variables that would fill in what a test's connection string leaves out.
-const LIBPQ_ENV: [&str; 11] = [
-    "PGHOST",
-    "PGHOSTADDR",
-    "PGPORT",
-    "PGUSER",
-    "PGDATABASE",
-    "PGPASSWORD",
-    "PGPASSFILE",
-    "PGSSLMODE",
-    "PGSSLROOTCERT",
-    "PGSSLCERT",
-    "PGSSLKEY",
-];
-
-/// `cmd` without the caller's libpq variables, so a test's connection string is all the
-/// pgsafeguard it runs sees.
-pub fn without_libpq_env(cmd: &mut Command) -> &mut Command {
-    for var in LIBPQ_ENV {
-        cmd.env_remove(var);
-    }
-    cmd
 }

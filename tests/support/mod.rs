@@ -21,7 +21,8 @@
 //! command: a live test is never skipped silently.
 //!
 //! Modules: `host` finds binaries and the server's OS user; `certs` makes the test CA and
-//! certificates; `cluster` runs one cluster; `scenarios` fills clusters with fixtures;
+//! certificates; `cluster` runs one cluster; `pg_env` keeps the caller's PG* variables
+//! out of every child process; `scenarios` fills clusters with fixtures;
 //! `traps` and `outbound` hold trap fixtures; `golden` saves snapshots for tests/golden.rs.
 //! Only `host` imports the crate under test: binary discovery is the library's, shared with
 //! the demo, so tests and the app find PostgreSQL the same way.
@@ -38,6 +39,7 @@ pub mod golden;
 pub mod host;
 pub mod majors;
 pub mod outbound;
+pub mod pg_env;
 pub mod scenarios;
 pub mod traps;
 
@@ -46,14 +48,13 @@ pub use cluster::{
     conninfo_value, random_password, Cluster, ClusterBuilder, Credentials, TlsFiles,
     CLIENT_CERT_ROLE, CONF_MARKER, SUPERUSER,
 };
-pub use host::{
-    pg_binaries, process_alive, server_user, without_libpq_env, BINDIR_ENV, INSTALL_HINT,
-};
+pub use host::{pg_binaries, process_alive, server_user, BINDIR_ENV, INSTALL_HINT};
 pub use majors::{
     hardened_on, insecure_on, major_server, majors_dir, MajorServer, MAJORS_DIR_ENV,
     MAJORS_INSTALL_HINT,
 };
 pub use outbound::{outbound_secrets, outbound_traps};
+pub use pg_env::without_libpq_env;
 pub use scenarios::{
     create_scanner, hardened, insecure, plain, AUDITOR_ROLE, CLINIC_DB, FIXTURE_PGCRYPTO_KEY,
     HARDENED_APP_ROLE, INSECURE_APP_ROLE, PHI_OWNER_ROLE, SCANNER_ROLE,

@@ -157,6 +157,10 @@ pub(super) fn unavailable_gap(function: FunctionState, role: &str) -> Gap {
 
 /// A word the shell passes through unchanged: quoted when it holds
 /// anything but letters, digits, `_`, `-` and `.`.
+///
+/// Not `shlex::try_quote`: shlex leaves `+`, `/`, `:` and `@` bare, writes a
+/// word with an apostrophe in double quotes (`"it's"`) and refuses a NUL, so
+/// the commands shown to users would change.
 pub(super) fn shell_word(text: &str) -> String {
     let plain = !text.is_empty()
         && text

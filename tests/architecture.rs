@@ -1,0 +1,416 @@
+//! The architecture rules that neither the compiler nor clippy can see, checked on the source
+//! of `src/`. src/ARCHITECTURE.md explains the rooms and why; keep the two in step.
+//!
+//! A room is a folder under `src/` (all its files and sub-folders) or a top-level file
+//! (`src/scan.rs`). The rules:
+//! - no import cycle between files of different rooms, and none among the files of `src/ui`;
+//! - `src/model` imports nothing outside `src/model`;
+//! - `src/report` imports nothing from `src/apply`; `src/ui` nothing from `src/db`;
+//! - `src/apply` takes from `src/checks` only what evaluation needs ([`APPLY_MAY_USE_FROM_CHECKS`]);
+//! - colour constants appear only in the GUI theme and the report's palette.
+//!
+//! An import is a `use crate::…`, `use super::…`, `use self::…` or `use child::…`
+//! declaration, or a `crate::x::…`, `super::x::…` or `module_alias::…` path in code, outside
+//! `#[cfg(test)]` items and test-only modules. It is resolved to the file of the longest
+//! module prefix it names (a re-export counts for the file that re-exports it).
+//!
+//! The reader is a small lexer, not a Rust parser: it blanks comments and literals, drops
+//! test items, and follows the `mod` declarations from `src/lib.rs`. The self-tests at the
+//! bottom run every rule on a made-up crate, so each one is known to be able to fail.
+
+// Test code: a source tree the reader cannot follow fails loudly.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
+#[path = "architecture/cycles.rs"]
+mod cycles;
+#[path = "architecture/krate.rs"]
+mod krate;
+#[path = "architecture/lex.rs"]
+mod lex;
+
+use cycles::{describe_cycle, shortest_cycle, strongly_connected};
+use krate::{Crate, Import};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// What `src/apply` may take from `src/checks`: evaluation, to re-check after a fix, and the
+/// declaration it fixes. SQL, hba and other helpers belong in `src/model`.
+const APPLY_MAY_USE_FROM_CHECKS: &[&str] = &[
+    "Check",
+    "Verdict",
+    "Fix",
+    "registry",
+    "find",
+    "evaluate_all",
+    "evaluate_one",
+    "CATALOGUE_IDS",
+];
+
+/// The GUI's colours: the one theme module.
+const GUI_PALETTE: &str = "src/ui/theme.rs";
+/// The report's colours: the report's own palette, beside its layout.
+const REPORT_PALETTE: &str = "src/report/layout.rs";
+/// Named egui colours that are no colour choice (a see-through fill).
+const NOT_A_COLOUR: &[&str] = &["TRANSPARENT"];
+
+// ---------------------------------------------------------------------------------------
+// The rules, on the real source.
+
+#[test]
+fn no_import_cycle_crosses_rooms() {
+    let violations = cycles_across_rooms(&Crate::load());
+    assert!(
+        violations.is_empty(),
+        "import cycles between rooms:\n{}",
+        violations.join("\n")
+    );
+}
+
+#[test]
+fn the_ui_files_import_each_other_without_cycles() {
+    let violations = cycles_within(&Crate::load(), "src/ui/");
+    assert!(
+        violations.is_empty(),
+        "import cycles among the files of src/ui:\n{}",
+        violations.join("\n")
+    );
+}
+
+#[test]
+fn the_model_imports_nothing_above_it() {
+    let violations = imports_leaving(&Crate::load(), "src/model/");
+    assert!(
+        violations.is_empty(),
+        "src/model must import nothing outside src/model:\n{}",
+        violations.join("\n")
+    );
+}
+
+#[test]
+fn the_report_imports_nothing_from_apply() {
+    let violations = imports_between(&Crate::load(), "src/report/", "src/apply/");
+    assert!(
+        violations.is_empty(),
+        "src/report must not import src/apply (the typed change log is in src/model):\n{}",
+        violations.join("\n")
+    );
+}
+
+#[test]
+fn apply_takes_only_evaluation_from_checks() {
+    let violations = apply_imports_beyond_evaluation(&Crate::load());
+    assert!(
+        violations.is_empty(),
+        "src/apply may take only {APPLY_MAY_USE_FROM_CHECKS:?} from src/checks:\n{}",
+        violations.join("\n")
+    );
+}
+
+#[test]
+fn the_ui_imports_nothing_from_db() {
+    let violations = imports_between(&Crate::load(), "src/ui/", "src/db/");
+    assert!(
+        violations.is_empty(),
+        "src/ui must not import src/db (connection settings come from src/model, servers \
+         are reached through the scan and apply jobs):\n{}",
+        violations.join("\n")
+    );
+}
+
+#[test]
+fn gui_colours_come_from_the_theme() {
+    let violations = colours_outside(&Crate::load(), GUI_PALETTE, is_gui_colour);
+    assert!(
+        violations.is_empty(),
+        "egui colour constants outside {GUI_PALETTE}:\n{}",
+        violations.join("\n")
+    );
+}
+
+#[test]
+fn report_colours_come_from_its_palette() {
+    let violations = colours_outside(&Crate::load(), REPORT_PALETTE, is_report_colour);
+    assert!(
+        violations.is_empty(),
+        "report colour constants outside {REPORT_PALETTE}:\n{}",
+        violations.join("\n")
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// Rules as functions of a crate, so that the self-tests can feed them a made-up one.
+
+/// The room of a file: `src/<folder>/` for anything in a folder, else the file itself.
+fn room(path: &str) -> &str {
+    let rest = path.strip_prefix("src/").unwrap_or(path);
+    match rest.find('/') {
+        Some(slash) => &path[..path.len() - rest.len() + slash + 1],
+        None => path,
+    }
+}
+
+fn cycles_across_rooms(krate: &Crate) -> Vec<String> {
+    let graph = krate.file_graph(|_| true);
+    strongly_connected(&graph)
+        .into_iter()
+        .filter(|files| files.iter().map(|f| room(f)).collect::<BTreeSet<_>>().len() > 1)
+        .map(|files| {
+            let crossing = |from: &str, to: &str| room(from) != room(to);
+            let cycle = shortest_cycle(&graph, &files, crossing);
+            describe_cycle(krate, &files, &cycle)
+        })
+        .collect()
+}
+
+fn cycles_within(krate: &Crate, folder: &str) -> Vec<String> {
+    let graph = krate.file_graph(|path| path.starts_with(folder));
+    strongly_connected(&graph)
+        .into_iter()
+        .map(|files| {
+            let cycle = shortest_cycle(&graph, &files, |_, _| true);
+            describe_cycle(krate, &files, &cycle)
+        })
+        .collect()
+}
+
+/// Imports from files of `from_room` that leave it.
+fn imports_leaving(krate: &Crate, from_room: &str) -> Vec<String> {
+    krate
+        .imports()
+        .filter(|i| room(&i.from) == from_room && room(&i.to) != from_room)
+        .map(Import::describe)
+        .collect()
+}
+
+/// Imports from files of `from_room` into files of `to_room`.
+fn imports_between(krate: &Crate, from_room: &str, to_room: &str) -> Vec<String> {
+    krate
+        .imports()
+        .filter(|i| room(&i.from) == from_room && room(&i.to) == to_room)
+        .map(Import::describe)
+        .collect()
+}
+
+fn apply_imports_beyond_evaluation(krate: &Crate) -> Vec<String> {
+    krate
+        .imports()
+        .filter(|i| room(&i.from) == "src/apply/" && room(&i.to) == "src/checks/")
+        .filter(|i| {
+            let allowed = i.to == "src/checks/mod.rs"
+                && i.item
+                    .as_deref()
+                    .is_none_or(|item| APPLY_MAY_USE_FROM_CHECKS.contains(&item));
+            !allowed
+        })
+        .map(Import::describe)
+        .collect()
+}
+
+/// `Color32::RED`, `Color32::from_rgb(…)`, `Rgba::from_…`, `Hsva::new(…)`.
+fn is_gui_colour(tokens: &[lex::Token], at: usize) -> bool {
+    let (Some(ty), Some(sep), Some(name)) =
+        (tokens.get(at), tokens.get(at + 1), tokens.get(at + 2))
+    else {
+        return false;
+    };
+    let (Some(ty), Some(name)) = (ty.ident(), name.ident()) else {
+        return false;
+    };
+    let named_or_built = name.starts_with("from_")
+        || name == "new"
+        || (name.chars().all(|c| c.is_ascii_uppercase() || c == '_')
+            && !NOT_A_COLOUR.contains(&name));
+    sep.tok == lex::Tok::PathSep && matches!(ty, "Color32" | "Rgba" | "Hsva") && named_or_built
+}
+
+/// The report layout's `Color::hex(…)` and `Color(r, g, b)`.
+fn is_report_colour(tokens: &[lex::Token], at: usize) -> bool {
+    if tokens[at].ident() != Some("Color") {
+        return false;
+    }
+    let next = tokens.get(at + 1).map(|t| &t.tok);
+    let after = tokens.get(at + 2).and_then(lex::Token::ident);
+    next == Some(&lex::Tok::Punct('('))
+        || (next == Some(&lex::Tok::PathSep) && after == Some("hex"))
+}
+
+fn colours_outside(
+    krate: &Crate,
+    palette: &str,
+    is_colour: fn(&[lex::Token], usize) -> bool,
+) -> Vec<String> {
+    let mut found = Vec::new();
+    for file in krate.files.iter().filter(|f| f.path != palette) {
+        for at in 0..file.tokens.len() {
+            if is_colour(&file.tokens, at) {
+                let line = file.tokens[at].line;
+                found.push(format!("  {}:{line}", file.path));
+            }
+        }
+    }
+    found
+}
+
+// ---------------------------------------------------------------------------------------
+// Self-tests: every rule fails on a made-up crate that breaks it.
+
+fn made_up_crate(files: &[(&str, &str)]) -> Crate {
+    let files: BTreeMap<String, String> = files
+        .iter()
+        .map(|(path, text)| (path.to_string(), text.to_string()))
+        .collect();
+    Crate::read(|path| files.get(path).cloned())
+}
+
+/// A crate that breaks every rule once.
+fn crate_breaking_every_rule() -> Crate {
+    made_up_crate(&[
+        (
+            "src/lib.rs",
+            "pub mod apply; pub mod checks; pub mod db; pub mod model; pub mod report; pub mod ui;",
+        ),
+        ("src/model/mod.rs", "use crate::db::Pool;\npub struct Snapshot;"),
+        (
+            "src/db/mod.rs",
+            "use crate::model::Snapshot;\npub struct Pool;",
+        ),
+        (
+            "src/ui/mod.rs",
+            "mod one;\nmod two;\nmod theme;\nfn f() { let _ = crate::db::Pool; }",
+        ),
+        ("src/ui/one.rs", "use super::two::Two;\npub struct One;"),
+        (
+            "src/ui/two.rs",
+            "use super::one::One;\npub struct Two;\nconst RED: Color32 = Color32::RED;",
+        ),
+        ("src/ui/theme.rs", "const ACCENT: Color32 = Color32::from_rgb(1, 2, 3);"),
+        ("src/report/mod.rs", "mod layout;\nuse crate::apply::Log;\nconst C: Color = Color::hex(0x123456);"),
+        ("src/report/layout.rs", "pub struct Color(f32, f32, f32);"),
+        (
+            "src/apply/mod.rs",
+            "use crate::checks::{self, find, facts::split};\npub struct Log;\nfn g() { checks::quote(); checks::evaluate_all(); }",
+        ),
+        ("src/checks/mod.rs", "pub mod facts;\npub fn find() {}\npub fn quote() {}\npub fn evaluate_all() {}"),
+        ("src/checks/facts.rs", "pub fn split() {}"),
+    ])
+}
+
+#[test]
+fn self_test_the_reader_skips_comments_literals_and_test_items() {
+    let krate = made_up_crate(&[
+        (
+            "src/lib.rs",
+            "pub mod a; pub mod b; pub mod c; pub mod d; #[cfg(test)] mod e;",
+        ),
+        (
+            "src/a.rs",
+            r##"
+            // use crate::b::X;
+            /* crate::b::Y /* nested */ crate::b::Z */
+            const S: &str = "crate::b::W";
+            const R: &str = r#"crate::b::V "quoted" "#;
+            const Q: char = '"';
+            fn lifetime<'x>(v: &'x str) -> &'x str { v }
+            use crate::c::{self, Kept};
+            #[cfg(test)]
+            use crate::b::TestOnly;
+            #[cfg(test)]
+            #[allow(unused)]
+            mod tests { use crate::b::AlsoTestOnly; }
+            fn f() { let _ = crate::d::inline(); let _ = c::more(); }
+            "##,
+        ),
+        ("src/b.rs", ""),
+        ("src/c.rs", ""),
+        ("src/d.rs", ""),
+    ]);
+    let written: Vec<(String, usize)> = krate
+        .imports()
+        .map(|i| (i.written.clone(), i.line))
+        .collect();
+    assert_eq!(
+        written,
+        [
+            ("crate::c".to_string(), 8),
+            ("crate::c::Kept".to_string(), 8),
+            ("crate::d::inline".to_string(), 14),
+            ("c::more".to_string(), 14),
+        ],
+        "{written:?}"
+    );
+    assert!(
+        !krate.files.iter().any(|f| f.path == "src/e.rs"),
+        "a test-only module is not read"
+    );
+}
+
+#[test]
+fn self_test_a_cycle_is_found_and_named() {
+    let graph: BTreeMap<String, BTreeSet<String>> = [
+        ("a", vec!["b"]),
+        ("b", vec!["c"]),
+        ("c", vec!["a", "d"]),
+        ("d", vec![]),
+        ("e", vec!["d"]),
+    ]
+    .into_iter()
+    .map(|(from, to)| {
+        (
+            from.to_string(),
+            to.into_iter().map(str::to_string).collect(),
+        )
+    })
+    .collect();
+    let groups = strongly_connected(&graph);
+    assert_eq!(groups, [["a", "b", "c"]]);
+    let cycle = shortest_cycle(&graph, &groups[0], |from, _| from == "b");
+    assert_eq!(cycle, ["b", "c", "a", "b"]);
+    let mut acyclic = graph.clone();
+    acyclic.insert("c".into(), BTreeSet::from(["d".to_string()]));
+    assert!(strongly_connected(&acyclic).is_empty());
+}
+
+#[test]
+fn self_test_every_rule_fails_on_a_crate_that_breaks_it() {
+    let krate = crate_breaking_every_rule();
+    let across = cycles_across_rooms(&krate);
+    assert_eq!(across.len(), 1, "{across:?}");
+    assert!(
+        across[0].contains("src/model/mod.rs → src/db/mod.rs → src/model/mod.rs")
+            || across[0].contains("src/db/mod.rs → src/model/mod.rs → src/db/mod.rs"),
+        "{across:?}"
+    );
+    let ui = cycles_within(&krate, "src/ui/");
+    assert_eq!(ui.len(), 1, "{ui:?}");
+    assert!(
+        ui[0].contains("src/ui/one.rs") && ui[0].contains("src/ui/two.rs"),
+        "{ui:?}"
+    );
+    let model = imports_leaving(&krate, "src/model/");
+    assert_eq!(model.len(), 1, "{model:?}");
+    assert!(
+        model[0].contains("src/model/mod.rs:1 imports crate::db::Pool"),
+        "{model:?}"
+    );
+    let report = imports_between(&krate, "src/report/", "src/apply/");
+    assert_eq!(report.len(), 1, "{report:?}");
+    let ui_db = imports_between(&krate, "src/ui/", "src/db/");
+    assert_eq!(ui_db.len(), 1, "{ui_db:?}");
+    let apply = apply_imports_beyond_evaluation(&krate);
+    assert_eq!(apply.len(), 2, "{apply:?}");
+    assert!(
+        apply[0].contains("crate::checks::facts::split"),
+        "{apply:?}"
+    );
+    assert!(apply[1].contains("checks::quote"), "{apply:?}");
+    let gui = colours_outside(&krate, "src/ui/theme.rs", is_gui_colour);
+    assert_eq!(gui, ["  src/ui/two.rs:3"]);
+    let report_colours = colours_outside(&krate, "src/report/layout.rs", is_report_colour);
+    assert_eq!(report_colours, ["  src/report/mod.rs:3"]);
+}
+
+#[test]
+fn self_test_rooms_are_top_folders_and_top_files() {
+    assert_eq!(room("src/checks/transit/tls.rs"), "src/checks/");
+    assert_eq!(room("src/checks/mod.rs"), "src/checks/");
+    assert_eq!(room("src/scan.rs"), "src/scan.rs");
+}
