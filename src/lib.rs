@@ -32,4 +32,3 @@ pub mod report;
 pub mod scan;
 pub mod session;
 pub mod ui;
-pub mod untrusted;

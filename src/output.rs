@@ -5,7 +5,7 @@
 
 use crate::model::finding::{Finding, Section, Status, Summary};
 use crate::model::snapshot::{Gap, Snapshot};
-use crate::untrusted;
+use crate::model::untrusted;
 use serde::{Deserialize, Serialize};
 use std::fmt::Write as _;
 
@@ -299,7 +299,7 @@ mod tests {
             let text = report.to_text();
             let raw: Vec<char> = text
                 .chars()
-                .filter(|c| *c != '\n' && crate::untrusted::needs_escape(*c))
+                .filter(|c| *c != '\n' && crate::model::untrusted::needs_escape(*c))
                 .collect();
             prop_assert!(raw.is_empty(), "raw characters {raw:?}");
             let markers = text

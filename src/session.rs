@@ -14,6 +14,7 @@
 //! not a session at all, and one written by an unknown schema.
 
 use crate::atomic_file::{write_atomically, WriteError};
+use crate::model::changelog::ChangeLogEntry;
 use crate::model::snapshot::Snapshot;
 use crate::policy::Attestations;
 use serde::{Deserialize, Serialize};
@@ -53,9 +54,9 @@ pub struct SessionFile {
     /// Free-text notes by check id (or any key the GUI chooses).
     #[serde(default)]
     pub notes: BTreeMap<String, String>,
-    /// Applied fixes; filled by the apply feature, kept opaque here.
+    /// Applied fixes and rollbacks, as the change log records them.
     #[serde(default)]
-    pub change_log: Vec<serde_json::Value>,
+    pub change_log: Vec<ChangeLogEntry>,
 }
 
 /// Only the header, read first so a wrong schema gets its own message

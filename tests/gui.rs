@@ -1042,7 +1042,7 @@ fn applied_entry() -> ChangeLogEntry {
 fn the_change_log_lists_the_session_entries() {
     let entry = applied_entry();
     let mut session = SessionFile::new(insecure_snapshot());
-    session.change_log.push(entry.to_value());
+    session.change_log.push(entry.clone());
     let mut harness = Harness::builder()
         .with_size(egui::vec2(1280.0, 800.0))
         .build_eframe(move |cc| {

@@ -14,6 +14,11 @@
 mod pg_env;
 
 use pgsafeguard::checks;
+use pgsafeguard::model::changelog::{
+    Action, ChangeLogEntry, ChangeTarget, Evidence, Outcome, StatementOutcome, StatementRecord,
+    StepKind, Who,
+};
+use pgsafeguard::model::finding::{ApplyClass, Status};
 use pgsafeguard::model::snapshot::{Gap, Snapshot};
 use pgsafeguard::model::statement::Statement;
 use pgsafeguard::output::ScanReport;
@@ -86,14 +91,62 @@ fn attestations() -> Attestations {
     .expect("attestations")
 }
 
-fn change_log() -> Vec<serde_json::Value> {
-    vec![serde_json::json!({
-        "id": "TLS-002",
-        "at": "2026-11-27T10:20:00Z",
-        "by": OPERATOR,
-        "statements": ["ALTER SYSTEM SET ssl_min_protocol_version = 'TLSv1.2'", "SELECT pg_reload_conf()"],
-        "outcome": "pass on re-check"
-    })]
+/// One fix applied during the session, as the apply step records it.
+fn change_log() -> Vec<ChangeLogEntry> {
+    let statement = |sql: Statement, kind: StepKind| StatementRecord {
+        sql,
+        kind,
+        outcome: StatementOutcome::Done {
+            response: "ALTER SYSTEM".into(),
+        },
+    };
+    vec![ChangeLogEntry {
+        id: "20261127T102000Z-TLS-002-a1b2".into(),
+        action: Action::Apply,
+        rolls_back: None,
+        check_id: "TLS-002".into(),
+        title: "TLS 1.2 is the minimum protocol".into(),
+        who: Who {
+            role: OPERATOR.into(),
+            os_user: None,
+        },
+        target: ChangeTarget {
+            host: "/tmp/rpt".into(),
+            port: 55432,
+            dbname: "clinic".into(),
+            system_identifier: None,
+            server_version: None,
+        },
+        started_at: "2026-11-27T10:20:00Z".into(),
+        finished_at: Some("2026-11-27T10:20:01Z".into()),
+        apply_classes: vec![ApplyClass::Reload],
+        statements: vec![
+            statement(
+                Statement::set_system("ssl_min_protocol_version", "TLSv1.2"),
+                StepKind::AlterSystem,
+            ),
+            statement(
+                Statement::other("SELECT pg_catalog.pg_reload_conf()"),
+                StepKind::Reload,
+            ),
+        ],
+        config_file: None,
+        rollback: vec![Statement::reset_system("ssl_min_protocol_version")],
+        irreversible: false,
+        added_libraries: Vec::new(),
+        before: None,
+        after: Some(Evidence {
+            status: Status::Pass,
+            evidence: "ssl_min_protocol_version = TLSv1.2".into(),
+            collected_at: "2026-11-27T10:20:02Z".into(),
+        }),
+        settings: Vec::new(),
+        pending_restart: Vec::new(),
+        outcome: Outcome::Applied,
+        error: None,
+        rolled_back_by: None,
+        notes: Vec::new(),
+    }]
 }
 
 fn scan_report() -> ScanReport {
@@ -496,7 +549,7 @@ fn text_holds_the_cover_chapters_every_check_and_the_hipaa_table() {
         "§164.312(e)(1)",
         "Transmission security",
         "Changes made during this session",
-        "pass on re-check",
+        "applied; check now pass",
         "Attestations and accepted risks",
         "risk analysis RA-2026-03",
         "Maria Lopez, CISO",
@@ -833,8 +886,16 @@ fn report_command_reads_a_session_with_its_change_log() {
         String::from_utf8_lossy(&out.stderr)
     );
     let text = pdftotext(&output, &[]);
-    assert!(text.contains("ALTER SYSTEM SET ssl_min_protocol_version = 'TLSv1.2'"));
-    assert!(text.contains("applied 2026-11-27 10:20:00 UTC, by Dana Whitfield"));
+    assert!(
+        text.contains("ALTER SYSTEM SET \"ssl_min_protocol_version\""),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "applied 2026-11-27 10:20:01 UTC, by Dana Whitfield: applied; check now pass"
+        ),
+        "{text}"
+    );
     assert!(text.contains("risk analysis RA-2026-03"));
 }
 

@@ -11,7 +11,7 @@ use crate::model::finding::{ApplyClass, ConfigEdit, Finding, FixPlan, Status};
 use crate::model::redact::MASK;
 use crate::model::snapshot::Snapshot;
 use crate::model::statement::Statement;
-use crate::untrusted;
+use crate::model::untrusted;
 use std::collections::BTreeMap;
 use std::path::Path;
 

@@ -15,8 +15,8 @@ use crate::apply::{
 use crate::checks;
 use crate::db::conninfo::ConnParams;
 use crate::model::finding::Status;
+use crate::model::untrusted;
 use crate::policy::Policy;
-use crate::untrusted;
 use anyhow::bail;
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;

@@ -16,7 +16,7 @@ mod verify;
 
 pub use scan::{load_snapshot, snapshot_json};
 
-use crate::untrusted;
+use crate::model::untrusted;
 use anyhow::Context;
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 use std::cell::OnceCell;

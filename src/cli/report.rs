@@ -5,13 +5,14 @@ use super::{LazyRuntime, ReportArgs};
 use crate::atomic_file::PendingFile;
 use crate::checks;
 use crate::db::conninfo::ConnParams;
+use crate::model::changelog::ChangeLogEntry;
 use crate::model::snapshot::Snapshot;
+use crate::model::untrusted;
 use crate::output::ScanReport;
 use crate::policy::{Attestations, Policy};
 use crate::report::{build_signed_report, ReportInput, SigningIdentity};
 use crate::scan::{self, ScanOptions};
 use crate::session::SessionFile;
-use crate::untrusted;
 use anyhow::{bail, Context};
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::Path;
@@ -68,7 +69,7 @@ pub(super) fn run_report(args: ReportArgs, runtime: &LazyRuntime) -> anyhow::Res
 fn gather(
     args: &ReportArgs,
     runtime: &LazyRuntime,
-) -> anyhow::Result<(Snapshot, Attestations, Vec<serde_json::Value>)> {
+) -> anyhow::Result<(Snapshot, Attestations, Vec<ChangeLogEntry>)> {
     if let Some(path) = &args.session {
         let session = SessionFile::load(path)?;
         return Ok((session.snapshot, session.attestations, session.change_log));

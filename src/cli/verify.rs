@@ -4,8 +4,8 @@
 
 use super::VerifyArgs;
 use crate::model::finding::Status;
+use crate::model::untrusted;
 use crate::report::{normalise_fingerprint, verify_pdf, VerifyOutcome};
-use crate::untrusted;
 use anyhow::{bail, Context};
 use std::process::ExitCode;
 

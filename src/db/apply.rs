@@ -32,30 +32,7 @@ pub const APPLY_APPLICATION_NAME: &str = "pgsafeguard-apply";
 /// How often waits poll the server.
 const POLL_INTERVAL: Duration = Duration::from_millis(100);
 
-/// What the server answered when it refused a statement.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ServerError {
-    /// Five-character SQLSTATE; `None` when the connection failed instead.
-    pub sqlstate: Option<String>,
-    pub message: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub detail: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub hint: Option<String>,
-}
-
-impl std::fmt::Display for ServerError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.message)?;
-        if let Some(detail) = &self.detail {
-            write!(f, " ({detail})")?;
-        }
-        if let Some(state) = &self.sqlstate {
-            write!(f, " (SQLSTATE {state})")?;
-        }
-        Ok(())
-    }
-}
+pub use crate::model::changelog::ServerError;
 
 impl From<tokio_postgres::Error> for ServerError {
     fn from(error: tokio_postgres::Error) -> Self {

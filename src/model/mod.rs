@@ -1,11 +1,14 @@
 //! The ground floor: the vocabulary every other room shares — what a scan saw
 //! ([`snapshot`]), what a check concluded ([`finding`]), how secrets are hidden
 //! ([`redact`]), the HIPAA citations ([`hipaa`]), libpq connection strings
-//! ([`conninfo`]) and what a pg_hba rule matches ([`hba`]).
+//! ([`conninfo`]), what a pg_hba rule matches ([`hba`]), typed fix statements
+//! ([`statement`]), the change log's entries ([`changelog`]) and how server
+//! strings are shown ([`untrusted`]).
 //!
 //! Pure data and pure functions: no I/O, and no import from any module above it
 //! (`db`, `checks`, `apply`, `ui`, `report`, `cli`); tests/architecture.rs holds that.
 
+pub mod changelog;
 pub mod conninfo;
 pub mod finding;
 pub mod hba;
@@ -14,3 +17,4 @@ pub mod redact;
 pub mod settings;
 pub mod snapshot;
 pub mod statement;
+pub mod untrusted;

@@ -9,27 +9,19 @@
 //! time comes in with the context, so the same input gives the same pages.
 
 use super::layout::{
-    Align, Color, Column, Composer, Face, FontSet, PageFrame, Row, Span, Style, TableStyle,
+    Align, Column, Composer, Face, FontSet, PageFrame, Row, Span, Style, TableStyle,
     CONTENT_BOTTOM, CONTENT_TOP, CONTENT_WIDTH, MARGIN_X, PAGE_HEIGHT, PAGE_WIDTH,
 };
+use super::palette::{
+    severity_color, status_color, ACCENT, CODE_FILL, COVER_SUBTITLE, DEMO_RED, DEMO_WATERMARK,
+    FADED, GROUP_FILL, LIGHT, MUTED, NAVY, RULE, TEXT, WHITE,
+};
 use super::ReportInput;
+use crate::model::changelog::{Action, ChangeLogEntry};
 use crate::model::finding::{ApplyClass, Finding, Section, Severity, Status, Summary};
+use crate::model::untrusted;
 use crate::output::{summarise_objects, ScanReport, OBJECTS_SHOWN};
-use crate::untrusted;
 use printpdf::Op;
-
-// Palette: one navy for structure, status colours that survive greyscale
-// printing by differing in lightness as well as hue.
-const NAVY: Color = Color::hex(0x1B365D);
-const ACCENT: Color = Color::hex(0x2F6DB5);
-const TEXT: Color = Color::hex(0x1F2328);
-const MUTED: Color = Color::hex(0x5F6B7A);
-const RULE: Color = Color::hex(0xD0D7DE);
-const LIGHT: Color = Color::hex(0xF2F5F9);
-const CODE_FILL: Color = Color::hex(0xF4F6F8);
-const WHITE: Color = Color::hex(0xFFFFFF);
-const DEMO_RED: Color = Color::hex(0xB3261E);
-const DEMO_WATERMARK: Color = Color::hex(0xF6D5D2);
 
 const H1: Style = Style::new(Face::Bold, 17.0, NAVY);
 const H2: Style = Style::new(Face::Bold, 11.5, NAVY);
@@ -124,34 +116,11 @@ pub fn status_label(status: Status) -> &'static str {
     }
 }
 
-pub fn status_color(status: Status) -> Color {
-    match status {
-        Status::Pass => Color::hex(0x2E7D32),
-        Status::Fail => Color::hex(0xC62828),
-        Status::Warn => Color::hex(0xB85C00),
-        Status::Unknown => Color::hex(0x6A3D9A),
-        Status::NotApplicable => Color::hex(0x7A838C),
-        Status::Manual => Color::hex(0x1565C0),
-        Status::Attested => Color::hex(0x00796B),
-        Status::Accepted => Color::hex(0x6D4C41),
-    }
-}
-
 fn badge(status: Status, size: f32) -> Span {
     Span::new(
         status_label(status),
         Style::new(Face::Bold, size, WHITE).on(status_color(status)),
     )
-}
-
-fn severity_color(severity: Severity) -> Color {
-    match severity {
-        Severity::Critical => Color::hex(0x8E0000),
-        Severity::High => Color::hex(0xC62828),
-        Severity::Medium => Color::hex(0xB85C00),
-        Severity::Low => MUTED,
-        Severity::Info => MUTED,
-    }
 }
 
 /// The order statuses are listed in everywhere: worst first.
@@ -204,7 +173,7 @@ fn table_style() -> TableStyle {
         header: Style::new(Face::Bold, 7.8, WHITE),
         header_fill: NAVY,
         zebra: Some(LIGHT),
-        group_fill: Color::hex(0xE3EAF3),
+        group_fill: GROUP_FILL,
         rule: RULE,
         pad_x: 5.0,
         pad_y: 3.2,
@@ -306,7 +275,7 @@ impl<'a> ReportWriter<'a, '_> {
             band_top + 112.0,
             &Span::new(
                 "PostgreSQL security assessment against the pgSafeguard hardening guide",
-                Style::new(Face::Regular, 10.5, Color::hex(0xC9D6E8)),
+                Style::new(Face::Regular, 10.5, COVER_SUBTITLE),
             ),
         );
         self.c.set_y(band_top + band_h + 26.0);
@@ -618,7 +587,7 @@ impl<'a> ReportWriter<'a, '_> {
         ] {
             let n = s.count(status);
             let style = if n == 0 {
-                Style::new(Face::Regular, 7.8, Color::hex(0xA7B0BA))
+                Style::new(Face::Regular, 7.8, FADED)
             } else {
                 Style::new(Face::Bold, 7.8, status_color(status))
             };
@@ -1388,109 +1357,68 @@ fn part_title(part: &str) -> &'static str {
     }
 }
 
-/// First string among `keys` in a change-log entry.
-fn entry_text(entry: &serde_json::Value, keys: &[&str]) -> Option<String> {
-    keys.iter().find_map(|k| match entry.get(*k)? {
-        serde_json::Value::String(s) => Some(s.clone()),
-        serde_json::Value::Null => None,
-        other => Some(other.to_string()),
-    })
+/// When an entry finished (or started, when it never finished), as recorded.
+fn entry_time(entry: &ChangeLogEntry) -> &str {
+    entry.finished_at.as_deref().unwrap_or(&entry.started_at)
 }
 
-fn entry_statements(entry: &serde_json::Value) -> Vec<String> {
-    ["statements", "sql", "applied"]
-        .iter()
-        .find_map(|k| match entry.get(*k)? {
-            serde_json::Value::Array(items) => Some(
-                items
-                    .iter()
-                    .map(|i| {
-                        i.as_str()
-                            .map(str::to_string)
-                            .unwrap_or_else(|| i.to_string())
-                    })
-                    .collect(),
-            ),
-            serde_json::Value::String(s) => Some(vec![s.clone()]),
-            _ => None,
-        })
-        .unwrap_or_default()
-}
-
-const ID_KEYS: [&str; 3] = ["id", "check_id", "check"];
-const TIME_KEYS: [&str; 4] = ["at", "applied_at", "time", "timestamp"];
-const OUTCOME_KEYS: [&str; 4] = ["outcome", "result", "status", "recheck"];
-const BY_KEYS: [&str; 3] = ["by", "operator", "user"];
-
-/// One line per change-log entry that concerns check `id`.
-/// Entries written by the apply step (`crate::apply::ChangeLogEntry`), in the
-/// flat shape this chapter reads; anything else is shown as it is.
-fn flat_entry(entry: &serde_json::Value) -> serde_json::Value {
-    match crate::apply::ChangeLogEntry::from_value(entry) {
-        Ok(e) => serde_json::json!({
-            "check": e.check_id,
-            "at": e.finished_at.clone().unwrap_or_else(|| e.started_at.clone()),
-            "by": match &e.who.os_user {
-                Some(os) => format!("{} (OS user {os})", e.who.role),
-                None => e.who.role.clone(),
-            },
-            "outcome": e.summary(),
-            "statements": e.statements.iter().map(|st| st.sql.clone()).collect::<Vec<_>>(),
-        }),
-        Err(_) => entry.clone(),
+/// The database role, and the operating-system user when it was recorded.
+fn entry_author(entry: &ChangeLogEntry) -> String {
+    match &entry.who.os_user {
+        Some(os) => format!("{} (OS user {os})", entry.who.role),
+        None => entry.who.role.clone(),
     }
 }
 
-fn applied_entries(log: &[serde_json::Value], id: &str) -> Vec<String> {
+/// One line per change-log entry that concerns check `id`.
+fn applied_entries(log: &[ChangeLogEntry], id: &str) -> Vec<String> {
     log.iter()
-        .map(flat_entry)
-        .filter(|e| entry_text(e, &ID_KEYS).as_deref() == Some(id))
+        .filter(|e| e.check_id == id)
         .map(|e| {
-            let mut parts = Vec::new();
-            if let Some(at) = entry_text(&e, &TIME_KEYS) {
-                parts.push(untrusted::name(&human_time(&at)));
-            }
-            if let Some(by) = entry_text(&e, &BY_KEYS) {
-                parts.push(format!("by {}", untrusted::text(&by)));
-            }
-            if let Some(outcome) = entry_text(&e, &OUTCOME_KEYS) {
-                parts.push(untrusted::text(&outcome));
-            }
-            if parts.is_empty() {
-                "applied".to_string()
-            } else {
-                format!("applied {}", parts.join(", "))
-            }
+            format!(
+                "{} {}, by {}: {}",
+                match e.action {
+                    Action::Apply => "applied",
+                    Action::Rollback => "rolled back",
+                },
+                untrusted::name(&human_time(entry_time(e))),
+                untrusted::text(&entry_author(e)),
+                untrusted::one_line(&e.result())
+            )
         })
         .collect()
 }
 
-fn change_row(entry: &serde_json::Value) -> Row {
-    let entry = &flat_entry(entry);
-    let when = entry_text(entry, &TIME_KEYS)
-        .map(|t| human_time(&t))
-        .unwrap_or_else(|| "—".into());
-    let id = entry_text(entry, &ID_KEYS).unwrap_or_else(|| "—".into());
-    let statements = entry_statements(entry);
-    let mut what = Vec::new();
-    if let Some(by) = entry_text(entry, &BY_KEYS) {
-        what.push(Span::new(format!("by {}\n", untrusted::text(&by)), CELL));
-    }
-    if statements.is_empty() {
-        what.push(Span::new(untrusted::text(&entry.to_string()), CELL_MONO));
-    } else {
+fn change_row(entry: &ChangeLogEntry) -> Row {
+    let statements: Vec<String> = entry.statements.iter().map(|s| s.sql.to_string()).collect();
+    let mut what = vec![Span::new(
+        format!("by {}\n", untrusted::text(&entry_author(entry))),
+        CELL,
+    )];
+    if !statements.is_empty() {
         what.push(Span::new(
             shown_lines(&statements, OBJECTS_SHOWN, "statements"),
             CELL_MONO,
         ));
     }
-    let outcome =
-        entry_text(entry, &OUTCOME_KEYS).map_or_else(|| "—".into(), |o| untrusted::text(&o));
+    if let Some(file) = &entry.config_file {
+        what.push(Span::new(
+            format!(
+                "wrote {} ({} lines)",
+                untrusted::name(&file.path),
+                file.lines.len()
+            ),
+            CELL_MONO,
+        ));
+    }
     Row::Cells(vec![
-        vec![Span::new(untrusted::name(&when), CELL)],
-        vec![Span::new(untrusted::name(&id), CELL_BOLD)],
+        vec![Span::new(
+            untrusted::name(&human_time(entry_time(entry))),
+            CELL,
+        )],
+        vec![Span::new(untrusted::name(&entry.check_id), CELL_BOLD)],
         what,
-        vec![Span::new(outcome, CELL)],
+        vec![Span::new(untrusted::one_line(&entry.result()), CELL)],
     ])
 }
 
@@ -1654,35 +1582,19 @@ mod tests {
     }
 
     #[test]
-    fn change_log_entries_match_by_id() {
-        let log = vec![
-            serde_json::json!({"id": "TLS-001", "at": "2026-11-27T10:05:00Z", "by": "dba", "outcome": "pass on re-check"}),
-        ];
-        let lines = applied_entries(&log, "TLS-001");
+    fn change_log_entries_match_by_check_id() {
+        let mut entry = crate::apply::changelog::tests::sample("entry-1");
+        entry.finished_at = Some("2026-11-27T10:05:00Z".into());
+        let check = entry.check_id.clone();
+        let log = vec![entry.clone()];
+        let lines = applied_entries(&log, &check);
         assert_eq!(
             lines,
-            vec!["applied 2026-11-27 10:05:00 UTC, by dba, pass on re-check"]
+            vec![format!(
+                "applied 2026-11-27 10:05:00 UTC, by postgres (OS user dba): {}",
+                entry.result()
+            )]
         );
         assert!(applied_entries(&log, "TLS-002").is_empty());
-    }
-
-    #[test]
-    fn entries_written_by_the_apply_step_are_matched_by_check_id() {
-        let entry = crate::apply::changelog::tests::sample("entry-1");
-        let check = entry.check_id.clone();
-        let log = vec![entry.to_value()];
-        let lines = applied_entries(&log, &check);
-        assert_eq!(lines.len(), 1, "{lines:?}");
-        assert!(lines[0].starts_with("applied "), "{lines:?}");
-        let flat = flat_entry(&log[0]);
-        assert_eq!(flat["check"], serde_json::json!(check));
-        assert_eq!(
-            entry_statements(&flat),
-            entry
-                .statements
-                .iter()
-                .map(|s| s.sql.to_string())
-                .collect::<Vec<_>>()
-        );
     }
 }

@@ -140,7 +140,7 @@ impl Span {
     /// none reaches the PDF's text.
     pub fn new(text: impl Into<String>, style: Style) -> Span {
         let text = text.into();
-        let text = match crate::untrusted::terminal(&text) {
+        let text = match crate::model::untrusted::terminal(&text) {
             std::borrow::Cow::Borrowed(_) => text,
             std::borrow::Cow::Owned(escaped) => escaped,
         };
@@ -330,7 +330,7 @@ fn split_words(spans: &[Span]) -> Vec<Word<'_>> {
                 // string may carry "[PASS   ] TLS-001 …").
                 let marker = !pending_break
                     && !words.is_empty()
-                    && crate::untrusted::looks_like_marker(piece);
+                    && crate::model::untrusted::looks_like_marker(piece);
                 match words.last_mut() {
                     Some(word) if joins => word.pieces.push((piece, style)),
                     Some(word) if marker => {
@@ -1067,7 +1067,7 @@ fn wrap_code(fonts: &FontSet, text: &str, style: Style, width: f32) -> Vec<Line>
             // Never start a continuation line with what could pass for a
             // status marker: move the cut back a character at a time.
             while cut > 0
-                && crate::untrusted::looks_like_marker(
+                && crate::model::untrusted::looks_like_marker(
                     format!("{}{ch}", &chunk[cut..]).trim_start(),
                 )
             {

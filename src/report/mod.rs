@@ -33,6 +33,7 @@ mod attach;
 mod content;
 mod identity;
 mod layout;
+mod palette;
 mod sign;
 mod verify;
 
@@ -42,6 +43,7 @@ pub use layout::LayoutError;
 pub use sign::{SignError, SUB_FILTER};
 pub use verify::{normalise_fingerprint, verify_pdf, VerifyError, VerifyOutcome};
 
+use crate::model::changelog::ChangeLogEntry;
 use crate::output::ScanReport;
 use printpdf::{PageAnnotId, PageAnnotation, PdfDocument, PdfSaveOptions};
 use sha2::{Digest, Sha256};
@@ -61,7 +63,7 @@ pub struct ReportInput {
     /// Who ran the session.
     pub operator: Option<String>,
     /// Fixes applied during the session (the session file's change log).
-    pub change_log: Vec<serde_json::Value>,
+    pub change_log: Vec<ChangeLogEntry>,
     /// Marks every page "DEMO — not evidence" (training sessions).
     pub demo: bool,
 }

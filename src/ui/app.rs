@@ -723,8 +723,8 @@ impl App {
             .as_ref()?
             .change_log
             .iter()
-            .filter_map(|v| ChangeLogEntry::from_value(v).ok())
             .find(|e| e.id == entry_id)
+            .cloned()
     }
 
     fn confirm_apply(&mut self) {
@@ -797,20 +797,13 @@ impl App {
             return;
         };
         if let Some(undone) = &entry.rolls_back {
-            for value in results.change_log.iter_mut() {
-                if let Ok(mut original) = ChangeLogEntry::from_value(value) {
-                    if &original.id == undone {
-                        original.rolled_back_by = Some(entry.id.clone());
-                        *value = original.to_value();
-                    }
-                }
+            for original in results.change_log.iter_mut().filter(|e| &e.id == undone) {
+                original.rolled_back_by = Some(entry.id.clone());
             }
         }
-        let same =
-            |v: &serde_json::Value| ChangeLogEntry::from_value(v).is_ok_and(|e| e.id == entry.id);
-        match results.change_log.iter_mut().find(|v| same(v)) {
-            Some(value) => *value = entry.to_value(),
-            None => results.change_log.push(entry.to_value()),
+        match results.change_log.iter_mut().find(|e| e.id == entry.id) {
+            Some(kept) => *kept = entry.clone(),
+            None => results.change_log.push(entry.clone()),
         }
     }
 

@@ -15,7 +15,7 @@ use super::widgets;
 use super::wording;
 use crate::apply::{Action, ChangeLogEntry, ConfigFileAction, Outcome, Preview, StepKind};
 use crate::model::statement::Statement;
-use crate::untrusted;
+use crate::model::untrusted;
 use eframe::egui;
 use egui::{RichText, Ui};
 
@@ -276,7 +276,7 @@ fn may_roll_back(entry: &ChangeLogEntry) -> bool {
 /// The "Change log" page: every apply and rollback of this session.
 pub fn change_log_ui(
     ui: &mut Ui,
-    entries: &[serde_json::Value],
+    entries: &[ChangeLogEntry],
     live: bool,
     busy: bool,
     out: &mut Vec<Command>,
@@ -300,13 +300,8 @@ pub fn change_log_ui(
     egui::ScrollArea::vertical()
         .auto_shrink([false, false])
         .show(ui, |ui| {
-            for value in entries.iter().rev() {
-                match ChangeLogEntry::from_value(value) {
-                    Ok(entry) => entry_ui(ui, &entry, live && !busy, out),
-                    Err(e) => {
-                        ui.label(format!("An entry could not be read: {e}"));
-                    }
-                }
+            for entry in entries.iter().rev() {
+                entry_ui(ui, entry, live && !busy, out);
                 ui.add_space(space::S);
             }
         });

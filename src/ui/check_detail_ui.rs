@@ -22,7 +22,7 @@ use super::theme::{self, space};
 use super::widgets;
 use super::wording::{apply_class_explanation, apply_class_word};
 use crate::model::finding::{Finding, FixPlan, Status};
-use crate::untrusted;
+use crate::model::untrusted;
 use eframe::egui;
 use egui::{RichText, TextEdit, Ui};
 

@@ -7,7 +7,7 @@
 use super::wording::apply_class_word;
 use crate::model::finding::{ApplyClass, Finding, FixPlan};
 use crate::model::statement::Statement;
-use crate::untrusted;
+use crate::model::untrusted;
 
 /// A statement as one line of a script: trailing space cut, a `;` at the end.
 pub fn with_semicolon(statement: &Statement) -> String {

@@ -13,6 +13,7 @@ use super::jobs::ScanStep;
 use super::theme::NoticeKind;
 use crate::checks;
 use crate::demo::{DemoCluster, DemoStage, Discovery};
+use crate::model::changelog::ChangeLogEntry;
 use crate::model::finding::{Attestation, Finding, Section, Summary};
 use crate::model::snapshot::Snapshot;
 use crate::policy::{Attestations, Policy};
@@ -70,7 +71,7 @@ pub struct Results {
     pub findings: Vec<Finding>,
     pub attestations: Attestations,
     pub notes: BTreeMap<String, String>,
-    pub change_log: Vec<serde_json::Value>,
+    pub change_log: Vec<ChangeLogEntry>,
     pub source: Source,
     /// Where the session was last saved or opened from.
     pub session_path: Option<PathBuf>,

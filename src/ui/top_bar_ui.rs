@@ -11,7 +11,7 @@ use super::theme::{self, space, ThemeChoice};
 use super::training_widgets;
 use super::widgets;
 use super::wording::display_time;
-use crate::untrusted;
+use crate::model::untrusted;
 use eframe::egui;
 use egui::{RichText, Ui};
 

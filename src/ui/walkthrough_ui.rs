@@ -14,7 +14,7 @@ use super::widgets;
 use super::wording::display_time;
 use crate::model::finding::{Finding, Section, Status, Summary};
 use crate::model::snapshot::Snapshot;
-use crate::untrusted;
+use crate::model::untrusted;
 use eframe::egui;
 use egui::text::LayoutJob;
 use egui::{RichText, TextFormat, Ui};

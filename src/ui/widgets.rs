@@ -73,7 +73,7 @@ pub fn chip(ui: &mut Ui, text: &str) -> Response {
 /// at the pane's width instead of widening the pane.
 pub fn code_block(ui: &mut Ui, code: &str, language: &str) {
     // Lines were escaped by the caller; this guards the rest (see `untrusted`).
-    let code = crate::untrusted::glued(&crate::untrusted::terminal(code));
+    let code = crate::model::untrusted::glued(&crate::model::untrusted::terminal(code));
     let code = code.as_str();
     let palette = palette(ui);
     theme::code_block(palette).show(ui, |ui| {
@@ -101,7 +101,7 @@ pub fn labelled_field(ui: &mut Ui, label: &str, field: TextEdit<'_>) -> Response
 /// the button was clicked.
 pub fn banner(ui: &mut Ui, kind: NoticeKind, text: &str, button: Option<&str>) -> bool {
     // Banners quote server messages: one line, every control shown escaped.
-    let text = crate::untrusted::glued(&crate::untrusted::one_line(text));
+    let text = crate::model::untrusted::glued(&crate::model::untrusted::one_line(text));
     let text = text.as_str();
     let palette = palette(ui);
     let fg = palette.notice_fg(kind);
