@@ -59,10 +59,11 @@ mod priv_019_query_text_limited;
 mod priv_020_replication_phi;
 
 use super::facts::{part_missing, sample, scanner_role};
-use super::privileges::{FastMap, RoleGraph, RoleSet};
+use super::privileges::{FastMap, RoleGraph, RoleSet, PUBLIC};
 use super::{Check, Verdict};
 use crate::model::finding::{ApplyClass, FixPlan};
 use crate::model::snapshot::{Policy as RlsPolicy, Role, Snapshot};
+use crate::model::statement::{Grantee, PrivilegeList};
 use crate::policy::Policy;
 use approved::Approved;
 use postgres_protocol::escape::escape_identifier;
@@ -198,16 +199,20 @@ fn privilege_keyword(letter: char) -> Option<&'static str> {
 }
 
 /// `SELECT, INSERT` or, for a column, `SELECT ("c"), INSERT ("c")`.
-fn privilege_list(letters: &str, column: Option<&str>) -> String {
-    let suffix = column
-        .map(|c| format!(" ({})", escape_identifier(c)))
-        .unwrap_or_default();
-    letters
-        .chars()
-        .filter_map(privilege_keyword)
-        .map(|k| format!("{k}{suffix}"))
-        .collect::<Vec<_>>()
-        .join(", ")
+fn privilege_list(letters: &str, column: Option<&str>) -> PrivilegeList {
+    PrivilegeList {
+        keywords: letters.chars().filter_map(privilege_keyword).collect(),
+        column: column.map(str::to_string),
+    }
+}
+
+/// An ACL item's grantee as a statement names it.
+fn grantee(name: &str) -> Grantee {
+    if name == PUBLIC {
+        Grantee::Public
+    } else {
+        Grantee::Role(name.to_string())
+    }
 }
 
 fn sorted(items: impl IntoIterator<Item = String>) -> Vec<String> {
@@ -598,10 +603,13 @@ mod tests {
     #[test]
     fn privilege_letters_become_keywords() {
         assert_eq!(
-            privilege_list("arwdDxtm", None),
+            privilege_list("arwdDxtm", None).to_string(),
             "INSERT, SELECT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER, MAINTAIN"
         );
-        assert_eq!(privilege_list("r?", Some("a\"b")), "SELECT (\"a\"\"b\")");
+        assert_eq!(
+            privilege_list("r?", Some("a\"b")).to_string(),
+            "SELECT (\"a\"\"b\")"
+        );
     }
 
     /// 1,000 roles and 10,000 tables through every check of the section.

@@ -26,8 +26,9 @@ mod aud_012_clock_skew;
 mod aud_013_log_files_outside_pgdata;
 mod aud_014_log_replication_commands;
 
-use super::facts::{describe, library_listed, need_setting, split_list, value};
+use super::facts::{describe, library_listed, need_setting, value};
 use super::{Check, Verdict};
+use crate::model::settings::split_list;
 use crate::model::snapshot::{Setting, Snapshot};
 use aud_001_pgaudit_loaded::PGAUDIT_LOADED;
 use aud_002_pgaudit_log_classes::PGAUDIT_LOG_CLASSES;

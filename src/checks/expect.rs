@@ -10,14 +10,12 @@
 //! its fix resets that override. Imports `facts` and `login_settings` only;
 //! must not import `db`, `ui`, `report` or a section file.
 
-use super::facts::{
-    alter_system_set, describe, is_not_applicable, need_setting, restore_parameter, value,
-};
+use super::facts::{describe, is_not_applicable, need_setting, value};
 use super::login_settings::{self, base_setting, is_settable, SCOPE_NOTE};
 use super::Verdict;
 use crate::model::finding::{ApplyClass, FixPlan};
 use crate::model::snapshot::Snapshot;
-use crate::model::statement::Statement;
+use crate::model::statement::{alter_system_set, restore_parameter, Statement};
 
 /// A setting, what a good value looks like, and what the fix sets.
 #[derive(Clone, Copy)]

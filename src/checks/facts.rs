@@ -8,14 +8,11 @@
 
 use super::Verdict;
 use crate::model::finding::{ApplyClass, FixPlan, Status};
-use crate::model::settings::library_in;
+use crate::model::settings::{library_in, split_list};
 use crate::model::snapshot::{Role, Setting, Snapshot};
-use crate::model::statement::Statement;
+use crate::model::statement::{alter_system_set, restore_parameter, set_list_statement, Statement};
 use crate::policy::Policy;
 use postgres_protocol::escape::escape_identifier;
-
-pub use crate::model::settings::split_list;
-pub use crate::model::statement::{alter_system_set, restore_parameter, set_list_statement};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 

@@ -17,7 +17,7 @@
 mod read;
 
 use super::settings::{is_list_quoted, split_list};
-use super::snapshot::Snapshot;
+use super::snapshot::{Relation, Snapshot};
 use postgres_protocol::escape::{escape_identifier, escape_literal};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
@@ -157,6 +157,11 @@ impl QualifiedName {
             name: name.into(),
         }
     }
+
+    /// The name of a relation the snapshot lists.
+    pub fn of(relation: &Relation) -> QualifiedName {
+        QualifiedName::new(&relation.schema, &relation.name)
+    }
 }
 
 impl fmt::Display for QualifiedName {
@@ -186,6 +191,41 @@ impl fmt::Display for Grantee {
     }
 }
 
+/// The privileges a `GRANT`/`REVOKE` names: keywords as PostgreSQL spells
+/// them (`SELECT`, `ALL`, `EXECUTE`, `ALTER SYSTEM` …), on the whole object
+/// or, with `column`, each on that one column (`SELECT ("c"), INSERT ("c")`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PrivilegeList {
+    pub keywords: Vec<&'static str>,
+    pub column: Option<String>,
+}
+
+impl PrivilegeList {
+    /// Privileges on the whole object.
+    pub fn of(keywords: &[&'static str]) -> PrivilegeList {
+        PrivilegeList {
+            keywords: keywords.to_vec(),
+            column: None,
+        }
+    }
+}
+
+impl fmt::Display for PrivilegeList {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let column = self.column.as_deref().map(escape_identifier);
+        for (i, keyword) in self.keywords.iter().enumerate() {
+            if i > 0 {
+                f.write_str(", ")?;
+            }
+            f.write_str(keyword)?;
+            if let Some(column) = &column {
+                write!(f, " ({column})")?;
+            }
+        }
+        Ok(())
+    }
+}
+
 /// The object of a `GRANT`/`REVOKE` of privileges.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PrivilegeObject {
@@ -208,6 +248,57 @@ impl fmt::Display for PrivilegeObject {
             PrivilegeObject::AllTablesInSchema(schema) => {
                 write!(f, "ALL TABLES IN SCHEMA {}", escape_identifier(schema))
             }
+        }
+    }
+}
+
+/// The `search_path` an `ALTER ROUTINE … SET search_path` pins.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SearchPath {
+    /// `pg_catalog, pg_temp`: the path that lets no caller's schema in.
+    Safe,
+    /// These schemas, quoted (`''` when none has a name): a path restored.
+    Schemas(Vec<String>),
+}
+
+impl fmt::Display for SearchPath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SearchPath::Safe => f.write_str("pg_catalog, pg_temp"),
+            SearchPath::Schemas(schemas) if schemas.iter().all(String::is_empty) => {
+                f.write_str("''")
+            }
+            SearchPath::Schemas(schemas) => {
+                for (i, schema) in schemas.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    f.write_str(&escape_identifier(schema))?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Whose stored options an `ALTER … OPTIONS (DROP …)` removes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OptionsOf {
+    /// `ALTER SERVER s`.
+    Server(String),
+    /// `ALTER USER MAPPING FOR user SERVER s`.
+    UserMapping { user: Grantee, server: String },
+}
+
+impl fmt::Display for OptionsOf {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            OptionsOf::Server(server) => write!(f, "ALTER SERVER {}", escape_identifier(server)),
+            OptionsOf::UserMapping { user, server } => write!(
+                f,
+                "ALTER USER MAPPING FOR {user} SERVER {}",
+                escape_identifier(server)
+            ),
         }
     }
 }
@@ -279,10 +370,9 @@ pub enum Statement {
     },
     /// `GRANT privileges ON object TO grantee [WITH GRANT OPTION]` or
     /// `REVOKE [GRANT OPTION FOR] privileges ON object FROM grantee`;
-    /// `privileges` as written (`SELECT, INSERT`, `ALL`, `EXECUTE` …).
     Privileges {
         grant: bool,
-        privileges: String,
+        privileges: PrivilegeList,
         object: PrivilegeObject,
         grantee: Grantee,
         /// GRANT: `WITH GRANT OPTION`; REVOKE: `GRANT OPTION FOR` only.
@@ -298,6 +388,44 @@ pub enum Statement {
     /// `CREATE EXTENSION IF NOT EXISTS name` (the name as PostgreSQL folds
     /// it: lower case, written bare).
     CreateExtension { name: String },
+    /// `DROP EXTENSION "name"` of an installed extension; with `if_exists`,
+    /// `DROP EXTENSION IF EXISTS name`, the undo of
+    /// [`Statement::CreateExtension`], the name written bare as there.
+    DropExtension { name: String, if_exists: bool },
+    /// `CREATE EXTENSION "name" [WITH] SCHEMA "schema" VERSION 'version'`:
+    /// an extension dropped by a fix, recreated as the catalog recorded it.
+    /// `with` writes the optional noise word; fixes differ in it, and saved
+    /// outputs keep both spellings.
+    RecreateExtension {
+        name: String,
+        schema: String,
+        version: String,
+        with: bool,
+    },
+    /// `ALTER VIEW v SET (security_invoker = on)`, or with `on` false
+    /// `ALTER VIEW v RESET (security_invoker)` (back to the owner's rights).
+    ViewSecurityInvoker { view: QualifiedName, on: bool },
+    /// `ALTER ROUTINE r SET search_path = …`, or `RESET search_path` when
+    /// `path` is `None`; `routine` as in [`PrivilegeObject::Routine`].
+    RoutineSearchPath {
+        routine: String,
+        path: Option<SearchPath>,
+    },
+    /// `ALTER SERVER … OPTIONS (DROP "a", DROP "b")` or the same of a user
+    /// mapping: stored options (credentials) removed.
+    DropOptions { of: OptionsOf, options: Vec<String> },
+    /// `ALTER TABLE t ADD COLUMN "c" type`; `data_type` is a type name of
+    /// ours, written as given.
+    AddColumn {
+        table: QualifiedName,
+        column: String,
+        data_type: &'static str,
+    },
+    /// `ALTER TABLE t DROP COLUMN "c"`.
+    DropColumn {
+        table: QualifiedName,
+        column: String,
+    },
     /// Any other statement a check writes. It runs inside the fix's
     /// transaction and is judged by the in-transaction guard. Its text is
     /// built by the check with the quoting functions of this module.
@@ -335,6 +463,37 @@ impl Statement {
         Statement::AlterRole {
             role: RoleRef::Named(role.into()),
             options: vec![option],
+        }
+    }
+
+    /// `GRANT privileges ON object TO grantee [WITH GRANT OPTION]`.
+    pub fn grant(
+        privileges: PrivilegeList,
+        object: PrivilegeObject,
+        grantee: Grantee,
+        grant_option: bool,
+    ) -> Statement {
+        Statement::Privileges {
+            grant: true,
+            privileges,
+            object,
+            grantee,
+            grant_option,
+        }
+    }
+
+    /// `REVOKE privileges ON object FROM grantee`.
+    pub fn revoke(
+        privileges: PrivilegeList,
+        object: PrivilegeObject,
+        grantee: Grantee,
+    ) -> Statement {
+        Statement::Privileges {
+            grant: false,
+            privileges,
+            object,
+            grantee,
+            grant_option: false,
         }
     }
 
@@ -483,6 +642,61 @@ impl fmt::Display for Statement {
             Statement::CreateExtension { name } => {
                 write!(f, "CREATE EXTENSION IF NOT EXISTS {name}")
             }
+            Statement::DropExtension {
+                name,
+                if_exists: true,
+            } => write!(f, "DROP EXTENSION IF EXISTS {name}"),
+            Statement::DropExtension {
+                name,
+                if_exists: false,
+            } => write!(f, "DROP EXTENSION {}", escape_identifier(name)),
+            Statement::RecreateExtension {
+                name,
+                schema,
+                version,
+                with,
+            } => write!(
+                f,
+                "CREATE EXTENSION {} {}SCHEMA {} VERSION {}",
+                escape_identifier(name),
+                if *with { "WITH " } else { "" },
+                escape_identifier(schema),
+                escape_literal(version)
+            ),
+            Statement::ViewSecurityInvoker { view, on: true } => {
+                write!(f, "ALTER VIEW {view} SET (security_invoker = on)")
+            }
+            Statement::ViewSecurityInvoker { view, on: false } => {
+                write!(f, "ALTER VIEW {view} RESET (security_invoker)")
+            }
+            Statement::RoutineSearchPath { routine, path } => match path {
+                Some(path) => write!(f, "ALTER ROUTINE {routine} SET search_path = {path}"),
+                None => write!(f, "ALTER ROUTINE {routine} RESET search_path"),
+            },
+            Statement::DropOptions { of, options } => {
+                write!(f, "{of} OPTIONS (")?;
+                for (i, option) in options.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "DROP {}", escape_identifier(option))?;
+                }
+                f.write_str(")")
+            }
+            Statement::AddColumn {
+                table,
+                column,
+                data_type,
+            } => write!(
+                f,
+                "ALTER TABLE {table} ADD COLUMN {} {data_type}",
+                escape_identifier(column)
+            ),
+            Statement::DropColumn { table, column } => write!(
+                f,
+                "ALTER TABLE {table} DROP COLUMN {}",
+                escape_identifier(column)
+            ),
             Statement::Other(sql) => f.write_str(sql),
         }
     }
@@ -574,6 +788,17 @@ pub fn restore_parameter(snapshot: &Snapshot, name: &str) -> Statement {
         Some(s) if s.from_auto_conf() => alter_system_set(name, s.value()),
         _ => Statement::reset_system(name),
     }
+}
+
+/// `"schema"."name"(arguments)`: a routine as [`PrivilegeObject::Routine`]
+/// and [`Statement::RoutineSearchPath`] name it. `arguments` is written as
+/// given; the caller has made sure it holds only an argument list.
+pub fn routine_signature(schema: &str, name: &str, arguments: &str) -> String {
+    format!(
+        "{}.{}({arguments})",
+        escape_identifier(schema),
+        escape_identifier(name)
+    )
 }
 
 /// The texts of `statements`, as every output shows them.
@@ -707,19 +932,46 @@ mod tests {
                 "GRANT \"admins\" TO \"carol\" WITH ADMIN FALSE, INHERIT TRUE",
             ),
             (
-                Statement::Privileges {
-                    grant: true,
-                    privileges: "SELECT, INSERT, UPDATE, DELETE".into(),
-                    object: PrivilegeObject::Table(table()),
-                    grantee: Grantee::Role("postgres".into()),
-                    grant_option: false,
-                },
+                Statement::grant(
+                    PrivilegeList::of(&["SELECT", "INSERT", "UPDATE", "DELETE"]),
+                    PrivilegeObject::Table(table()),
+                    Grantee::Role("postgres".into()),
+                    false,
+                ),
                 "GRANT SELECT, INSERT, UPDATE, DELETE ON TABLE \"public\".\"patients\" TO \"postgres\"",
+            ),
+            (
+                Statement::grant(
+                    PrivilegeList {
+                        keywords: vec!["SELECT", "UPDATE"],
+                        column: Some("s\"sn".into()),
+                    },
+                    PrivilegeObject::Table(table()),
+                    Grantee::Public,
+                    true,
+                ),
+                "GRANT SELECT (\"s\"\"sn\"), UPDATE (\"s\"\"sn\") ON TABLE \"public\".\"patients\" TO PUBLIC WITH GRANT OPTION",
+            ),
+            (
+                Statement::revoke(
+                    PrivilegeList::of(&["CREATE"]),
+                    PrivilegeObject::Schema("public".into()),
+                    Grantee::Public,
+                ),
+                "REVOKE CREATE ON SCHEMA \"public\" FROM PUBLIC",
+            ),
+            (
+                Statement::revoke(
+                    PrivilegeList::of(&["EXECUTE"]),
+                    PrivilegeObject::Routine(routine_signature("public", "f", "integer, text")),
+                    Grantee::Role("app".into()),
+                ),
+                "REVOKE EXECUTE ON ROUTINE \"public\".\"f\"(integer, text) FROM \"app\"",
             ),
             (
                 Statement::Privileges {
                     grant: false,
-                    privileges: "SELECT".into(),
+                    privileges: PrivilegeList::of(&["SELECT"]),
                     object: PrivilegeObject::Table(table()),
                     grantee: Grantee::Role("erin".into()),
                     grant_option: true,
@@ -729,7 +981,7 @@ mod tests {
             (
                 Statement::Privileges {
                     grant: false,
-                    privileges: "ALL".into(),
+                    privileges: PrivilegeList::of(&["ALL"]),
                     object: PrivilegeObject::AllTablesInSchema("public".into()),
                     grantee: Grantee::Public,
                     grant_option: false,
@@ -761,6 +1013,112 @@ mod tests {
                     library: "pgaudit".into(),
                 },
                 "LOAD 'pgaudit'",
+            ),
+            (
+                Statement::DropExtension {
+                    name: "pgaudit".into(),
+                    if_exists: true,
+                },
+                "DROP EXTENSION IF EXISTS pgaudit",
+            ),
+            (
+                Statement::DropExtension {
+                    name: "db\"link".into(),
+                    if_exists: false,
+                },
+                "DROP EXTENSION \"db\"\"link\"",
+            ),
+            (
+                Statement::RecreateExtension {
+                    name: "dblink".into(),
+                    schema: "public".into(),
+                    version: "1.2".into(),
+                    with: true,
+                },
+                "CREATE EXTENSION \"dblink\" WITH SCHEMA \"public\" VERSION '1.2'",
+            ),
+            (
+                Statement::RecreateExtension {
+                    name: "postgres_fdw".into(),
+                    schema: "public".into(),
+                    version: "it's".into(),
+                    with: false,
+                },
+                "CREATE EXTENSION \"postgres_fdw\" SCHEMA \"public\" VERSION 'it''s'",
+            ),
+            (
+                Statement::ViewSecurityInvoker {
+                    view: table(),
+                    on: true,
+                },
+                "ALTER VIEW \"public\".\"patients\" SET (security_invoker = on)",
+            ),
+            (
+                Statement::ViewSecurityInvoker {
+                    view: table(),
+                    on: false,
+                },
+                "ALTER VIEW \"public\".\"patients\" RESET (security_invoker)",
+            ),
+            (
+                Statement::RoutineSearchPath {
+                    routine: routine_signature("public", "f", ""),
+                    path: Some(SearchPath::Safe),
+                },
+                "ALTER ROUTINE \"public\".\"f\"() SET search_path = pg_catalog, pg_temp",
+            ),
+            (
+                Statement::RoutineSearchPath {
+                    routine: routine_signature("public", "f", ""),
+                    path: Some(SearchPath::Schemas(vec!["My App".into(), "pg_temp".into()])),
+                },
+                "ALTER ROUTINE \"public\".\"f\"() SET search_path = \"My App\", \"pg_temp\"",
+            ),
+            (
+                Statement::RoutineSearchPath {
+                    routine: routine_signature("public", "f", ""),
+                    path: Some(SearchPath::Schemas(vec![String::new()])),
+                },
+                "ALTER ROUTINE \"public\".\"f\"() SET search_path = ''",
+            ),
+            (
+                Statement::RoutineSearchPath {
+                    routine: routine_signature("public", "f", ""),
+                    path: None,
+                },
+                "ALTER ROUTINE \"public\".\"f\"() RESET search_path",
+            ),
+            (
+                Statement::DropOptions {
+                    of: OptionsOf::UserMapping {
+                        user: Grantee::Public,
+                        server: "remote".into(),
+                    },
+                    options: vec!["password".into(), "user".into()],
+                },
+                "ALTER USER MAPPING FOR PUBLIC SERVER \"remote\" OPTIONS (DROP \"password\", DROP \"user\")",
+            ),
+            (
+                Statement::DropOptions {
+                    of: OptionsOf::Server("remote".into()),
+                    options: vec!["password".into()],
+                },
+                "ALTER SERVER \"remote\" OPTIONS (DROP \"password\")",
+            ),
+            (
+                Statement::AddColumn {
+                    table: table(),
+                    column: "ssn_encrypted".into(),
+                    data_type: "bytea",
+                },
+                "ALTER TABLE \"public\".\"patients\" ADD COLUMN \"ssn_encrypted\" bytea",
+            ),
+            (
+                Statement::DropColumn {
+                    table: table(),
+                    column: "ssn".into(),
+                },
+                "ALTER TABLE \"public\".\"patients\" DROP COLUMN \"ssn\"",
             ),
         ];
         for (statement, text) in cases {

@@ -8,9 +8,8 @@ use crate::checks::privileges::PUBLIC;
 use crate::checks::{Check, Fix, Verdict};
 use crate::model::finding::{ApplyClass, FixPlan, Section, Severity};
 use crate::model::snapshot::{AclItem, Relation, Snapshot};
-use crate::model::statement::Statement;
+use crate::model::statement::{Grantee, PrivilegeList, PrivilegeObject, QualifiedName, Statement};
 use crate::policy::Policy;
-use postgres_protocol::escape::escape_identifier;
 use std::collections::BTreeSet;
 
 pub static NO_PUBLIC_TABLE_GRANTS: Check = Check {
@@ -94,21 +93,23 @@ fn revoke_public_table_grants(s: &Snapshot, verdict: &Verdict) -> FixPlan {
     let statements = schemas
         .iter()
         .map(|schema| {
-            Statement::other(format!(
-                "REVOKE ALL ON ALL TABLES IN SCHEMA {} FROM PUBLIC",
-                escape_identifier(schema)
-            ))
+            Statement::revoke(
+                PrivilegeList::of(&["ALL"]),
+                PrivilegeObject::AllTablesInSchema(schema.to_string()),
+                Grantee::Public,
+            )
         })
         .collect();
     let rollback = flagged
         .iter()
         .flat_map(|rel| {
             public_grants(rel).into_iter().map(|(column, letters)| {
-                Statement::other(format!(
-                    "GRANT {} ON TABLE {} TO PUBLIC",
+                Statement::grant(
                     privilege_list(letters, column),
-                    rel_key(&rel.schema, &rel.name)
-                ))
+                    PrivilegeObject::Table(QualifiedName::of(rel)),
+                    Grantee::Public,
+                    false,
+                )
             })
         })
         .collect();

@@ -8,7 +8,7 @@ use crate::checks::privileges::PUBLIC;
 use crate::checks::{Check, Fix, Verdict};
 use crate::model::finding::{ApplyClass, FixPlan, Section, Severity};
 use crate::model::snapshot::{AclItem, Snapshot};
-use crate::model::statement::Statement;
+use crate::model::statement::{Grantee, PrivilegeList, PrivilegeObject, Statement};
 use crate::policy::Policy;
 use postgres_protocol::escape::escape_identifier;
 
@@ -69,20 +69,23 @@ fn revoke_public_schema_create(s: &Snapshot, verdict: &Verdict) -> FixPlan {
         return missing_facts_plan("schemas");
     };
     let listed = Listed::new(verdict);
-    let names: Vec<String> = schemas
+    // Listed by their quoted names (the verdict's keys).
+    let names: Vec<&str> = schemas
         .iter()
-        .map(|x| escape_identifier(&x.name))
-        .filter(|n| listed.contains(n.as_str()))
+        .map(|x| x.name.as_str())
+        .filter(|n| listed.contains(&escape_identifier(n)))
         .collect();
+    let create = || PrivilegeList::of(&["CREATE"]);
+    let schema = |name: &str| PrivilegeObject::Schema(name.to_string());
     FixPlan {
         apply: vec![ApplyClass::Immediate],
         statements: names
             .iter()
-            .map(|n| Statement::other(format!("REVOKE CREATE ON SCHEMA {n} FROM PUBLIC")))
+            .map(|n| Statement::revoke(create(), schema(n), Grantee::Public))
             .collect(),
         rollback: names
             .iter()
-            .map(|n| Statement::other(format!("GRANT CREATE ON SCHEMA {n} TO PUBLIC")))
+            .map(|n| Statement::grant(create(), schema(n), Grantee::Public, false))
             .collect(),
         needs: "owner of each schema (or superuser)".into(),
         note: with_other_databases(

@@ -10,7 +10,7 @@ use crate::checks::privileges::PUBLIC;
 use crate::checks::{Check, Fix, Verdict};
 use crate::model::finding::{ApplyClass, FixPlan, Section, Severity};
 use crate::model::snapshot::{AclItem, DefaultAcl, Relation, Snapshot};
-use crate::model::statement::Statement;
+use crate::model::statement::{Grantee, PrivilegeObject, QualifiedName, Statement};
 use crate::policy::Policy;
 use postgres_protocol::escape::escape_identifier;
 use std::collections::BTreeSet;
@@ -199,8 +199,8 @@ fn tighten_default_privileges(s: &Snapshot, verdict: &Verdict) -> FixPlan {
             continue;
         }
         let (undo, redo) = issue_statements(&issue.kind);
-        statements.push(Statement::other(undo));
-        rollback.push(Statement::other(redo));
+        statements.push(undo);
+        rollback.push(redo);
     }
     FixPlan {
         apply: vec![ApplyClass::Immediate],
@@ -218,14 +218,15 @@ fn tighten_default_privileges(s: &Snapshot, verdict: &Verdict) -> FixPlan {
 }
 
 /// The statement that removes an issue and the one that restores it.
-fn issue_statements(kind: &IssueKind<'_>) -> (String, String) {
+/// `ALTER DEFAULT PRIVILEGES` stays text: this check alone writes it.
+fn issue_statements(kind: &IssueKind<'_>) -> (Statement, Statement) {
     match kind {
         IssueKind::DefaultToPublic(d, item) => {
             let (prefix, on) = default_acl_sql(d);
             let privileges = privilege_list(&item.privileges, None);
             (
-                format!("{prefix} REVOKE {privileges} ON {on} FROM PUBLIC"),
-                format!("{prefix} GRANT {privileges} ON {on} TO PUBLIC"),
+                Statement::other(format!("{prefix} REVOKE {privileges} ON {on} FROM PUBLIC")),
+                Statement::other(format!("{prefix} GRANT {privileges} ON {on} TO PUBLIC")),
             )
         }
         IssueKind::DefaultGrantable(d, item) => {
@@ -233,17 +234,27 @@ fn issue_statements(kind: &IssueKind<'_>) -> (String, String) {
             let privileges = privilege_list(&item.grantable, None);
             let grantee = escape_identifier(&item.grantee);
             (
-                format!("{prefix} REVOKE GRANT OPTION FOR {privileges} ON {on} FROM {grantee}"),
-                format!("{prefix} GRANT {privileges} ON {on} TO {grantee} WITH GRANT OPTION"),
+                Statement::other(format!(
+                    "{prefix} REVOKE GRANT OPTION FOR {privileges} ON {on} FROM {grantee}"
+                )),
+                Statement::other(format!(
+                    "{prefix} GRANT {privileges} ON {on} TO {grantee} WITH GRANT OPTION"
+                )),
             )
         }
         IssueKind::Grantable(rel, column, item) => {
             let privileges = privilege_list(&item.grantable, *column);
-            let table = rel_key(&rel.schema, &rel.name);
-            let grantee = escape_identifier(&item.grantee);
+            let table = PrivilegeObject::Table(QualifiedName::of(rel));
+            let grantee = Grantee::Role(item.grantee.clone());
             (
-                format!("REVOKE GRANT OPTION FOR {privileges} ON TABLE {table} FROM {grantee}"),
-                format!("GRANT {privileges} ON TABLE {table} TO {grantee} WITH GRANT OPTION"),
+                Statement::Privileges {
+                    grant: false,
+                    privileges: privileges.clone(),
+                    object: table.clone(),
+                    grantee: grantee.clone(),
+                    grant_option: true,
+                },
+                Statement::grant(privileges, table, grantee, true),
             )
         }
     }

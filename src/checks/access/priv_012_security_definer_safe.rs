@@ -6,14 +6,16 @@ use super::keys::Listed;
 use super::scoped::{per_database, primary_part, with_other_databases};
 use super::{missing_facts_plan, need_graph, sorted};
 use crate::checks::definers::{self, routine_key};
-use crate::checks::facts::{annotated_sample, push_identifier, sample, split_list};
+use crate::checks::facts::{annotated_sample, push_identifier, sample};
 use crate::checks::privileges::{FastMap, Reach, RoleGraph, RoleSet, PUBLIC};
 use crate::checks::{Check, Fix, Verdict};
 use crate::model::finding::{ApplyClass, FixPlan, Section, Severity};
+use crate::model::settings::split_list;
 use crate::model::snapshot::{AclItem, Function, Relation, Role, Snapshot};
-use crate::model::statement::Statement;
+use crate::model::statement::{
+    routine_signature, Grantee, PrivilegeList, PrivilegeObject, SearchPath, Statement,
+};
 use crate::policy::Policy;
-use postgres_protocol::escape::escape_identifier;
 
 pub static SECURITY_DEFINER_SAFE: Check = Check {
     id: "PRIV-012",
@@ -325,17 +327,6 @@ fn security_definer_safe(s: &Snapshot, policy: &Policy) -> Verdict {
     )
 }
 
-/// `"a", "b"` for `SET search_path = …`; `''` for an empty path.
-fn search_path_sql(path: &[String]) -> String {
-    if path.iter().all(String::is_empty) {
-        return "''".into();
-    }
-    path.iter()
-        .map(|p| escape_identifier(p))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
 fn secure_definer_functions(s: &Snapshot, verdict: &Verdict) -> FixPlan {
     let Some(functions) = primary_part(s, |d| d.functions.as_deref()) else {
         return missing_facts_plan("functions");
@@ -366,44 +357,40 @@ fn secure_definer_functions(s: &Snapshot, verdict: &Verdict) -> FixPlan {
         let mut revoke_public = false;
         if own_key {
             if let Some(old) = path_problem(f) {
-                plan.statements.push(Statement::other(format!(
-                    "ALTER ROUTINE {routine} SET search_path = pg_catalog, pg_temp"
-                )));
-                plan.rollback.push(Statement::other(match old {
-                    None => format!("ALTER ROUTINE {routine} RESET search_path"),
-                    Some(path) => format!(
-                        "ALTER ROUTINE {routine} SET search_path = {}",
-                        search_path_sql(&path)
-                    ),
-                }));
+                plan.statements.push(Statement::RoutineSearchPath {
+                    routine: routine.clone(),
+                    path: Some(SearchPath::Safe),
+                });
+                plan.rollback.push(Statement::RoutineSearchPath {
+                    routine: routine.clone(),
+                    path: old.map(SearchPath::Schemas),
+                });
             }
             revoke_public = public_executes(f);
         }
+        let execute = || PrivilegeList::of(&["EXECUTE"]);
+        let on_routine = || PrivilegeObject::Routine(routine.clone());
         for item in via {
             if item.grantee == PUBLIC {
                 revoke_public = true;
                 continue;
             }
-            let grantee = escape_identifier(&item.grantee);
-            let option = if item.grantable.contains('X') {
-                " WITH GRANT OPTION"
-            } else {
-                ""
-            };
-            plan.statements.push(Statement::other(format!(
-                "REVOKE EXECUTE ON ROUTINE {routine} FROM {grantee}"
-            )));
-            plan.rollback.push(Statement::other(format!(
-                "GRANT EXECUTE ON ROUTINE {routine} TO {grantee}{option}"
-            )));
+            let grantee = Grantee::Role(item.grantee.clone());
+            let option = item.grantable.contains('X');
+            plan.statements
+                .push(Statement::revoke(execute(), on_routine(), grantee.clone()));
+            plan.rollback
+                .push(Statement::grant(execute(), on_routine(), grantee, option));
         }
         if revoke_public {
-            plan.statements.push(Statement::other(format!(
-                "REVOKE EXECUTE ON ROUTINE {routine} FROM PUBLIC"
-            )));
-            plan.rollback.push(Statement::other(format!(
-                "GRANT EXECUTE ON ROUTINE {routine} TO PUBLIC"
-            )));
+            plan.statements
+                .push(Statement::revoke(execute(), on_routine(), Grantee::Public));
+            plan.rollback.push(Statement::grant(
+                execute(),
+                on_routine(),
+                Grantee::Public,
+                false,
+            ));
         }
     }
     plan.rollback.reverse();
@@ -431,14 +418,7 @@ fn secure_definer_functions(s: &Snapshot, verdict: &Verdict) -> FixPlan {
 /// and may be hostile; the name itself is always quoted).
 fn routine_sql(schema: &str, signature: &str) -> Option<String> {
     let (name, args) = split_signature(signature)?;
-    if !safe_argument_list(args) {
-        return None;
-    }
-    Some(format!(
-        "{}.{}({args})",
-        escape_identifier(schema),
-        escape_identifier(name)
-    ))
+    safe_argument_list(args).then(|| routine_signature(schema, name, args))
 }
 
 /// Split at the `(` that matches the final `)`, skipping quoted identifiers.
@@ -531,6 +511,7 @@ mod tests {
     use crate::checks::testkit::{base, db, role};
     use crate::model::finding::Status;
     use crate::model::snapshot::FunctionReads;
+    use postgres_protocol::escape::escape_identifier;
 
     #[test]
     fn security_definer_functions() {
@@ -592,7 +573,7 @@ mod tests {
             db(&mut s).functions = Some(vec![definer(&[path], false)]);
             assert_eq!(status(&SECURITY_DEFINER_SAFE, &s), Status::Fail, "{path}");
         }
-        assert_eq!(search_path_sql(&[String::new()]), "''");
+        assert_eq!(SearchPath::Schemas(vec![String::new()]).to_string(), "''");
     }
 
     /// A superuser-owned definer with a pinned path, reading patients, that

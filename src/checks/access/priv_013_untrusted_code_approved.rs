@@ -132,18 +132,22 @@ fn drop_untrusted_code(s: &Snapshot, verdict: &Verdict) -> FixPlan {
         if !listed.contains(item.label().as_str()) || !dropped.insert(item.name) {
             continue;
         }
-        let name = escape_identifier(item.name);
         match extensions.iter().find(|e| e.name == item.name) {
             Some(ext) => {
-                plan.statements
-                    .push(Statement::other(format!("DROP EXTENSION {name}")));
-                plan.rollback.push(Statement::other(format!(
-                    "CREATE EXTENSION {name} SCHEMA {} VERSION {}",
-                    escape_identifier(&ext.schema),
-                    postgres_protocol::escape::escape_literal(&ext.version)
-                )));
+                plan.statements.push(Statement::DropExtension {
+                    name: ext.name.clone(),
+                    if_exists: false,
+                });
+                plan.rollback.push(Statement::RecreateExtension {
+                    name: ext.name.clone(),
+                    schema: ext.schema.clone(),
+                    version: ext.version.clone(),
+                    with: false,
+                });
             }
             None => {
+                // Languages stay text: this check alone drops and creates them.
+                let name = escape_identifier(item.name);
                 plan.statements
                     .push(Statement::other(format!("DROP LANGUAGE {name}")));
                 plan.rollback
@@ -161,7 +165,7 @@ fn drop_untrusted_code(s: &Snapshot, verdict: &Verdict) -> FixPlan {
     plan.irreversible = plan
         .statements
         .iter()
-        .any(|s| s.to_string().starts_with("DROP EXTENSION"));
+        .any(|s| matches!(s, Statement::DropExtension { .. }));
     if plan.irreversible {
         note.push_str(
             "; cannot be fully undone: DROP EXTENSION discards the objects it owns, and the \

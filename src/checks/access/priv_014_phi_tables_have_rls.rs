@@ -10,7 +10,7 @@ use crate::checks::views;
 use crate::checks::{Check, Fix, Verdict};
 use crate::model::finding::{ApplyClass, FixPlan, Section, Severity};
 use crate::model::snapshot::{Relation, Snapshot};
-use crate::model::statement::Statement;
+use crate::model::statement::{QualifiedName, RowSecurity, Statement};
 use crate::policy::Policy;
 use postgres_protocol::escape::escape_identifier;
 
@@ -210,57 +210,55 @@ fn enable_and_force_rls(s: &Snapshot, verdict: &Verdict) -> FixPlan {
         if !listed.relation(rel) {
             continue;
         }
-        let key = rel_key(&rel.schema, &rel.name);
         let n = counts
             .get(&(rel.schema.as_str(), rel.name.as_str()))
             .copied()
             .unwrap_or(0);
         if n == 0 {
             // Enabling RLS without a policy hides every row from the application.
-            without_policy.push(key);
+            without_policy.push(rel_key(&rel.schema, &rel.name));
             continue;
         }
+        let row_security = |change| Statement::RowSecurity {
+            table: QualifiedName::of(rel),
+            change,
+        };
         if !rel.rls_enabled {
-            plan.statements.push(Statement::other(format!(
-                "ALTER TABLE {key} ENABLE ROW LEVEL SECURITY"
-            )));
-            plan.rollback.push(Statement::other(format!(
-                "ALTER TABLE {key} DISABLE ROW LEVEL SECURITY"
-            )));
+            plan.statements.push(row_security(RowSecurity::Enable));
+            plan.rollback.push(row_security(RowSecurity::Disable));
         }
         if !rel.rls_forced {
-            plan.statements.push(Statement::other(format!(
-                "ALTER TABLE {key} FORCE ROW LEVEL SECURITY"
-            )));
-            plan.rollback.push(Statement::other(format!(
-                "ALTER TABLE {key} NO FORCE ROW LEVEL SECURITY"
-            )));
+            plan.statements.push(row_security(RowSecurity::Force));
+            plan.rollback.push(row_security(RowSecurity::NoForce));
         }
     }
     let mut view_note = String::new();
-    let bypassing: Vec<String> = relations
+    let bypassing: Vec<&Relation> = relations
         .iter()
         .filter(|r| r.kind == "v" && listed.relation(r))
-        .map(|r| rel_key(&r.schema, &r.name))
         .collect();
     if facts::major_version(s).is_some_and(|m| m < 15) {
         if !bypassing.is_empty() {
+            let keys: Vec<String> = bypassing
+                .iter()
+                .map(|r| rel_key(&r.schema, &r.name))
+                .collect();
             view_note = format!(
                 "; PostgreSQL before 15 has no security_invoker: change the owner of these \
                  views (ALTER VIEW … OWNER TO) to a role that neither owns the tables nor is \
                  superuser or BYPASSRLS: {}",
-                sample(&bypassing)
+                sample(&keys)
             );
         }
     } else {
-        for key in bypassing {
+        for view in bypassing {
             // Callers' own rights (and so the tables' policies) then bind.
-            plan.statements.push(Statement::other(format!(
-                "ALTER VIEW {key} SET (security_invoker = on)"
-            )));
-            plan.rollback.push(Statement::other(format!(
-                "ALTER VIEW {key} RESET (security_invoker)"
-            )));
+            let invoker = |on| Statement::ViewSecurityInvoker {
+                view: QualifiedName::of(view),
+                on,
+            };
+            plan.statements.push(invoker(true));
+            plan.rollback.push(invoker(false));
         }
     }
     plan.rollback.reverse();

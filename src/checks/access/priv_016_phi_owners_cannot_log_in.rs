@@ -12,7 +12,9 @@ use crate::checks::privileges::{FastSet, Reach};
 use crate::checks::{Check, Fix, Verdict};
 use crate::model::finding::{ApplyClass, FixPlan, Section, Severity};
 use crate::model::snapshot::{Membership, Relation, Role, Snapshot};
-use crate::model::statement::Statement;
+use crate::model::statement::{
+    Grantee, PrivilegeList, PrivilegeObject, QualifiedName, RoleOption, Statement,
+};
 use crate::policy::Policy;
 use postgres_protocol::escape::escape_identifier;
 use std::collections::BTreeSet;
@@ -133,7 +135,6 @@ fn move_phi_ownership(s: &Snapshot, verdict: &Verdict) -> FixPlan {
         .map(|r| r.name.as_str())
         .collect();
     let new_owner = nologin_owner_name(roles);
-    let target = escape_identifier(&new_owner);
     let mut plan = FixPlan {
         apply: vec![ApplyClass::Immediate],
         needs: "superuser".into(),
@@ -146,26 +147,33 @@ fn move_phi_ownership(s: &Snapshot, verdict: &Verdict) -> FixPlan {
         .collect();
     let create_role = !moved.is_empty() && !roles.iter().any(|r| r.name == new_owner);
     if create_role {
-        plan.statements
-            .push(Statement::other(format!("CREATE ROLE {target} NOLOGIN")));
-        plan.rollback
-            .push(Statement::other(format!("DROP ROLE {target}")));
+        plan.statements.push(Statement::CreateRole {
+            role: new_owner.clone(),
+            options: vec![RoleOption::Login(false)],
+        });
+        plan.rollback.push(Statement::DropRole {
+            role: new_owner.clone(),
+            if_exists: false,
+        });
     }
+    // What the former owner keeps once the table is no longer its own.
+    let kept = || PrivilegeList::of(&["SELECT", "INSERT", "UPDATE", "DELETE"]);
     for rel in &moved {
-        let table = rel_key(&rel.schema, &rel.name);
-        let old = escape_identifier(&rel.owner);
-        plan.statements.push(Statement::other(format!(
-            "ALTER TABLE {table} OWNER TO {target}"
-        )));
-        plan.statements.push(Statement::other(format!(
-            "GRANT SELECT, INSERT, UPDATE, DELETE ON TABLE {table} TO {old}"
-        )));
-        plan.rollback.push(Statement::other(format!(
-            "ALTER TABLE {table} OWNER TO {old}"
-        )));
-        plan.rollback.push(Statement::other(format!(
-            "REVOKE SELECT, INSERT, UPDATE, DELETE ON TABLE {table} FROM {old}"
-        )));
+        let table = QualifiedName::of(rel);
+        let old = || Grantee::Role(rel.owner.clone());
+        let on_table = || PrivilegeObject::Table(table.clone());
+        plan.statements.push(Statement::TableOwner {
+            table: table.clone(),
+            owner: new_owner.clone(),
+        });
+        plan.statements
+            .push(Statement::grant(kept(), on_table(), old(), false));
+        plan.rollback.push(Statement::TableOwner {
+            table: table.clone(),
+            owner: rel.owner.clone(),
+        });
+        plan.rollback
+            .push(Statement::revoke(kept(), on_table(), old()));
     }
     let cut: Vec<&Membership> = memberships
         .iter()

@@ -3,16 +3,15 @@
 use super::approved::Approved;
 use super::keys::{rel_key, Listed};
 use super::scoped::{per_database, primary_part, with_other_databases};
-use super::{intersection, missing_facts_plan, need_graph, none_if_empty, privilege_list};
+use super::{grantee, intersection, missing_facts_plan, need_graph, none_if_empty, privilege_list};
 use crate::checks::facts::{push_identifier, sample};
 use crate::checks::phi;
 use crate::checks::privileges::{Reach, RoleGraph, RoleSet, PUBLIC, READ_ALL_DATA};
 use crate::checks::{Check, Fix, Verdict};
 use crate::model::finding::{ApplyClass, FixPlan, Section, Severity};
 use crate::model::snapshot::{AclItem, Relation, Snapshot};
-use crate::model::statement::Statement;
+use crate::model::statement::{PrivilegeObject, QualifiedName, Statement};
 use crate::policy::Policy;
-use postgres_protocol::escape::escape_identifier;
 
 pub static PHI_COLUMNS_LEAST_PRIVILEGE: Check = Check {
     id: "PRIV-017",
@@ -245,19 +244,14 @@ fn revoke_phi_read_paths(s: &Snapshot, verdict: &Verdict) -> FixPlan {
             {
                 continue;
             }
-            let select = privilege_list("r", column);
-            let grantee = grantee_sql(&item.grantee);
-            let option = if item.grantable.contains('r') {
-                " WITH GRANT OPTION"
-            } else {
-                ""
-            };
-            plan.statements.push(Statement::other(format!(
-                "REVOKE {select} ON TABLE {table} FROM {grantee}"
-            )));
-            plan.rollback.push(Statement::other(format!(
-                "GRANT {select} ON TABLE {table} TO {grantee}{option}"
-            )));
+            let select = || privilege_list("r", column);
+            let on_table = || PrivilegeObject::Table(QualifiedName::of(rel));
+            let holder = || grantee(&item.grantee);
+            let option = item.grantable.contains('r');
+            plan.statements
+                .push(Statement::revoke(select(), on_table(), holder()));
+            plan.rollback
+                .push(Statement::grant(select(), on_table(), holder(), option));
             if column.is_none() {
                 // Revoking table-level SELECT also drops the grantee's column-level SELECT.
                 plan.rollback
@@ -281,37 +275,24 @@ fn revoke_phi_read_paths(s: &Snapshot, verdict: &Verdict) -> FixPlan {
     plan
 }
 
-/// Re-grants of `grantee`'s column-level SELECT on `rel`, as the snapshot saw them.
-fn column_select_grants(rel: &Relation, grantee: &str) -> Vec<Statement> {
+/// Re-grants of `holder`'s column-level SELECT on `rel`, as the snapshot saw them.
+fn column_select_grants(rel: &Relation, holder: &str) -> Vec<Statement> {
     rel.columns
         .iter()
         .flat_map(|c| {
             c.acl
                 .iter()
-                .filter(|a| a.grantee == grantee && a.privileges.contains('r'))
+                .filter(|a| a.grantee == holder && a.privileges.contains('r'))
                 .map(|a| {
-                    let option = if a.grantable.contains('r') {
-                        " WITH GRANT OPTION"
-                    } else {
-                        ""
-                    };
-                    Statement::other(format!(
-                        "GRANT {} ON TABLE {} TO {}{option}",
+                    Statement::grant(
                         privilege_list("r", Some(&c.name)),
-                        rel_key(&rel.schema, &rel.name),
-                        grantee_sql(grantee)
-                    ))
+                        PrivilegeObject::Table(QualifiedName::of(rel)),
+                        grantee(holder),
+                        a.grantable.contains('r'),
+                    )
                 })
         })
         .collect()
-}
-
-fn grantee_sql(grantee: &str) -> String {
-    if grantee == PUBLIC {
-        PUBLIC.to_string()
-    } else {
-        escape_identifier(grantee)
-    }
 }
 
 #[cfg(test)]

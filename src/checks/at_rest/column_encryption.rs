@@ -6,7 +6,7 @@ use crate::checks::facts::listing;
 use crate::checks::Verdict;
 use crate::model::finding::{ApplyClass, FixPlan};
 use crate::model::snapshot::{Column, Snapshot};
-use crate::model::statement::Statement;
+use crate::model::statement::{QualifiedName, Statement};
 use postgres_protocol::escape::escape_identifier;
 
 /// Whether a sorted list holds an entry starting with `prefix`.
@@ -15,28 +15,28 @@ fn has_prefix(sorted: &[String], prefix: &str) -> bool {
     sorted.get(at).is_some_and(|o| o.starts_with(prefix))
 }
 
-/// Statements that move one column of `table` (an escaped `"schema"."name"`)
-/// to pgcrypto ciphertext. The key is read from the session (`app.phi_key`),
-/// never written into the statement. Built by concatenation: a plan can hold
-/// thousands of these.
-fn encrypt_column(table: &str, col: &Column) -> [String; 3] {
+/// Statements that move one column of `table` to pgcrypto ciphertext. The
+/// key is read from the session (`app.phi_key`), never written into the
+/// statement. The UPDATE stays text: its expression is this migration's own.
+fn encrypt_column(table: &QualifiedName, col: &Column) -> [Statement; 3] {
+    let cipher = [col.name.as_str(), "_encrypted"].concat();
     let plain = escape_identifier(&col.name);
-    let cipher = escape_identifier(&[col.name.as_str(), "_encrypted"].concat());
+    let update = format!(
+        "UPDATE {table} SET {} = pgp_sym_encrypt({plain}::text, \
+         current_setting('app.phi_key')) WHERE {plain} IS NOT NULL",
+        escape_identifier(&cipher)
+    );
     [
-        ["ALTER TABLE ", table, " ADD COLUMN ", &cipher, " bytea"].concat(),
-        [
-            "UPDATE ",
-            table,
-            " SET ",
-            &cipher,
-            " = pgp_sym_encrypt(",
-            &plain,
-            "::text, current_setting('app.phi_key')) WHERE ",
-            &plain,
-            " IS NOT NULL",
-        ]
-        .concat(),
-        ["ALTER TABLE ", table, " DROP COLUMN ", &plain].concat(),
+        Statement::AddColumn {
+            table: table.clone(),
+            column: cipher,
+            data_type: "bytea",
+        },
+        Statement::other(update),
+        Statement::DropColumn {
+            table: table.clone(),
+            column: col.name.clone(),
+        },
     ]
 }
 
@@ -70,11 +70,7 @@ pub(super) fn encrypt_columns_plan(s: &Snapshot, verdict: &Verdict) -> FixPlan {
                 continue;
             }
             let stem = key.len();
-            let table = format!(
-                "{}.{}",
-                escape_identifier(&rel.schema),
-                escape_identifier(&rel.name)
-            );
+            let table = QualifiedName::of(rel);
             for col in &rel.columns {
                 key.truncate(stem);
                 key.push_str(&col.name);
@@ -84,7 +80,7 @@ pub(super) fn encrypt_columns_plan(s: &Snapshot, verdict: &Verdict) -> FixPlan {
                 if rel.kind == "m" {
                     views.push(key.clone());
                 } else {
-                    statements.extend(encrypt_column(&table, col).map(Statement::other));
+                    statements.extend(encrypt_column(&table, col));
                 }
                 handled[at] = true;
             }

@@ -106,7 +106,10 @@ fn pgcrypto_plan(s: &Snapshot, verdict: &Verdict) -> FixPlan {
             Vec::new()
         },
         rollback: if here {
-            vec![Statement::other("DROP EXTENSION IF EXISTS pgcrypto")]
+            vec![Statement::DropExtension {
+                name: "pgcrypto".into(),
+                if_exists: true,
+            }]
         } else {
             Vec::new()
         },

@@ -103,8 +103,10 @@ fn load_pgaudit(s: &Snapshot, _: &Verdict) -> FixPlan {
         plan.statements.push(Statement::CreateExtension {
             name: "pgaudit".into(),
         });
-        plan.rollback
-            .push(Statement::other("DROP EXTENSION IF EXISTS pgaudit"));
+        plan.rollback.push(Statement::DropExtension {
+            name: "pgaudit".into(),
+            if_exists: true,
+        });
         plan.apply.push(ApplyClass::Immediate);
         if !missing.is_empty() {
             notes.push(format!(
@@ -134,9 +136,10 @@ pub(super) fn cases() -> Vec<crate::checks::testkit::Case> {
 mod tests {
     use super::*;
     use crate::checks::audit::eval;
-    use crate::checks::facts::{set_list_statement, split_list};
     use crate::checks::testkit::{base, db, set_from, with_settings};
     use crate::model::finding::Status;
+    use crate::model::settings::split_list;
+    use crate::model::statement::set_list_statement;
 
     #[test]
     fn lists_keep_case_and_quotes_and_find_libraries() {

@@ -2,13 +2,14 @@
 //! session, and no level setting drops those lines before the log.
 
 use super::{level_rank, pgaudit_not_loaded, pgaudit_preload};
-use crate::checks::facts::{alter_system_set, describe, is_on, restore_parameter, value};
+use crate::checks::facts::{describe, is_on, value};
 use crate::checks::login_settings::{
     base_setting, reset_listed, sessions, Origin, SessionKind, SCOPE_NOTE,
 };
 use crate::checks::{Check, Fix, Verdict};
 use crate::model::finding::{ApplyClass, FixPlan, Section, Severity};
 use crate::model::snapshot::Snapshot;
+use crate::model::statement::{alter_system_set, restore_parameter};
 use crate::policy::Policy;
 
 pub static PGAUDIT_LOG_CLASSES: Check = Check {

@@ -4,8 +4,7 @@
 use super::{pgaudit_not_loaded, pgaudit_preload};
 use crate::checks::definers;
 use crate::checks::facts::{
-    alter_system_set, annotated_sample, connect_grant, describe, part_missing, restore_parameter,
-    sample, settings_grant, value,
+    annotated_sample, connect_grant, describe, part_missing, sample, settings_grant, value,
 };
 use crate::checks::login_settings::{base_setting, failing, reset_listed, SCOPE_NOTE};
 use crate::checks::phi::phi_relations;
@@ -13,9 +12,11 @@ use crate::checks::privileges::{Reach, RoleGraph};
 use crate::checks::{Check, Fix, Verdict};
 use crate::model::finding::{ApplyClass, FixPlan, Section, Severity, Status};
 use crate::model::snapshot::{Relation, Snapshot};
-use crate::model::statement::Statement;
+use crate::model::statement::{
+    alter_system_set, restore_parameter, Grantee, PrivilegeList, PrivilegeObject, QualifiedName,
+    RoleOption, Statement,
+};
 use crate::policy::Policy;
-use postgres_protocol::escape::escape_identifier;
 
 pub static PGAUDIT_OBJECT_ROLE: Check = Check {
     id: "AUD-003",
@@ -324,7 +325,6 @@ fn grant_audit_role(s: &Snapshot, verdict: &Verdict) -> FixPlan {
         .map(str::trim)
         .filter(|v| !v.is_empty());
     let role = configured.unwrap_or(DEFAULT_AUDIT_ROLE);
-    let quoted_role = escape_identifier(role);
     let mut plan = FixPlan {
         apply: vec![ApplyClass::Immediate],
         needs: "superuser".into(),
@@ -342,9 +342,10 @@ fn grant_audit_role(s: &Snapshot, verdict: &Verdict) -> FixPlan {
         .is_some_and(|roles| roles.iter().any(|r| r.name == role));
     let mut undo = Vec::new();
     if !exists {
-        plan.statements.push(Statement::other(format!(
-            "CREATE ROLE {quoted_role} NOLOGIN"
-        )));
+        plan.statements.push(Statement::CreateRole {
+            role: role.to_string(),
+            options: vec![RoleOption::Login(false)],
+        });
         undo.push(Statement::DropRole {
             role: role.to_string(),
             if_exists: true,
@@ -355,18 +356,13 @@ fn grant_audit_role(s: &Snapshot, verdict: &Verdict) -> FixPlan {
         plan.apply.push(ApplyClass::Reload);
         undo.push(restore_parameter(s, "pgaudit.role"));
     }
+    let select = || PrivilegeList::of(&["SELECT"]);
+    let audit_role = || Grantee::Role(role.to_string());
     for rel in relations_named(s, &verdict.objects) {
-        let table = format!(
-            "{}.{}",
-            escape_identifier(&rel.schema),
-            escape_identifier(&rel.name)
-        );
-        plan.statements.push(Statement::other(format!(
-            "GRANT SELECT ON TABLE {table} TO {quoted_role}"
-        )));
-        undo.push(Statement::other(format!(
-            "REVOKE SELECT ON TABLE {table} FROM {quoted_role}"
-        )));
+        let on_table = || PrivilegeObject::Table(QualifiedName::of(rel));
+        plan.statements
+            .push(Statement::grant(select(), on_table(), audit_role(), false));
+        undo.push(Statement::revoke(select(), on_table(), audit_role()));
     }
     undo.reverse();
     plan.rollback = undo;
@@ -493,6 +489,7 @@ mod tests {
     use crate::checks::testkit::{db, role, set, table, with_settings};
     use crate::model::finding::Status;
     use crate::model::snapshot::{AclItem, Membership};
+    use postgres_protocol::escape::escape_identifier;
 
     /// pgaudit.role = auditor reads patients; clerk (a login) may call
     /// [`phi_definer`], which reads patients as phi_owner.

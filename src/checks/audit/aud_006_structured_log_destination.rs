@@ -2,13 +2,12 @@
 //! handed to syslog.
 
 use super::system_log_destination;
-use crate::checks::facts::{
-    alter_system_set, describe, is_on, major_version, need_setting, restore_parameter, split_list,
-    value,
-};
+use crate::checks::facts::{describe, is_on, major_version, need_setting, value};
 use crate::checks::{Check, Fix, Verdict};
 use crate::model::finding::{ApplyClass, FixPlan, Section, Severity};
+use crate::model::settings::split_list;
 use crate::model::snapshot::Snapshot;
+use crate::model::statement::{alter_system_set, restore_parameter};
 use crate::policy::Policy;
 
 pub static STRUCTURED_LOG_DESTINATION: Check = Check {

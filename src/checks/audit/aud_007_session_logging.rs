@@ -2,9 +2,10 @@
 //! disconnections are logged, in either version's log_connections syntax.
 
 use crate::checks::expect::{expect_all, fix_settings, Expect};
-use crate::checks::facts::{is_on, major_version, split_list};
+use crate::checks::facts::{is_on, major_version};
 use crate::checks::{Check, Fix, Verdict};
 use crate::model::finding::{ApplyClass, FixPlan, Section, Severity};
+use crate::model::settings::split_list;
 use crate::model::snapshot::Snapshot;
 use crate::policy::Policy;
 

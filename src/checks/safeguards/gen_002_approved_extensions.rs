@@ -7,7 +7,6 @@ use crate::model::finding::{ApplyClass, FixPlan, Section, Severity};
 use crate::model::snapshot::{Extension, Snapshot};
 use crate::model::statement::Statement;
 use crate::policy::Policy;
-use postgres_protocol::escape::{escape_identifier, escape_literal};
 
 pub static APPROVED_EXTENSIONS: Check = Check {
     id: "GEN-002",
@@ -129,17 +128,18 @@ fn drop_unapproved_extensions(s: &Snapshot, verdict: &Verdict) -> FixPlan {
         apply: vec![ApplyClass::Immediate],
         statements: here
             .iter()
-            .map(|e| Statement::other(format!("DROP EXTENSION {}", escape_identifier(&e.name))))
+            .map(|e| Statement::DropExtension {
+                name: e.name.clone(),
+                if_exists: false,
+            })
             .collect(),
         rollback: here
             .iter()
-            .map(|e| {
-                Statement::other(format!(
-                    "CREATE EXTENSION {} WITH SCHEMA {} VERSION {}",
-                    escape_identifier(&e.name),
-                    escape_identifier(&e.schema),
-                    escape_literal(&e.version)
-                ))
+            .map(|e| Statement::RecreateExtension {
+                name: e.name.clone(),
+                schema: e.schema.clone(),
+                version: e.version.clone(),
+                with: true,
             })
             .collect(),
         needs: "superuser or the extension owner".into(),
@@ -173,6 +173,7 @@ mod tests {
     use super::*;
     use crate::checks::testkit::{base, db};
     use crate::model::finding::Status;
+    use postgres_protocol::escape::escape_identifier;
 
     #[test]
     fn extensions_without_a_policy_are_manual_with_the_inventory() {

@@ -1,11 +1,12 @@
 //! AUTH-013: whether passwordcheck or credcheck is in shared_preload_libraries.
 
 use crate::checks::facts::{
-    describe, library_listed, need_setting, preload_statement, restore_parameter, settle, value,
+    describe, library_listed, need_setting, preload_statement, settle, value,
 };
 use crate::checks::{Check, Fix, Verdict};
 use crate::model::finding::{ApplyClass, FixPlan, Section, Severity};
 use crate::model::snapshot::Snapshot;
+use crate::model::statement::restore_parameter;
 use crate::policy::Policy;
 
 pub static PASSWORD_QUALITY_LIBRARY: Check = Check {

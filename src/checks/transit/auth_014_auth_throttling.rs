@@ -3,12 +3,12 @@
 
 use super::to_ms;
 use crate::checks::facts::{
-    alter_system_set, describe, library_listed, major_version, need_setting, preload_statement,
-    restore_parameter, settle, value,
+    describe, library_listed, major_version, need_setting, preload_statement, settle, value,
 };
 use crate::checks::{Check, Fix, Verdict};
 use crate::model::finding::{ApplyClass, FixPlan, Section, Severity};
 use crate::model::snapshot::{Setting, Snapshot};
+use crate::model::statement::{alter_system_set, restore_parameter};
 use crate::policy::Policy;
 
 pub static AUTH_THROTTLING: Check = Check {

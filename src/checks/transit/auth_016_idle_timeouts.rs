@@ -2,16 +2,15 @@
 //! timeouts, resolved per role and database the way PostgreSQL resolves them.
 
 use super::{is_human, role_plan, roles, to_ms};
-use crate::checks::facts::{
-    alter_system_set, describe, is_not_applicable, listing, major_version, restore_parameter,
-    settle, value,
-};
+use crate::checks::facts::{describe, is_not_applicable, listing, major_version, settle, value};
 use crate::checks::login_settings::{self, Layer, Origin, PerRole};
 use crate::checks::managed;
 use crate::checks::{Check, Fix, Verdict};
 use crate::model::finding::{ApplyClass, FixPlan, Section, Severity};
 use crate::model::snapshot::{Role, Snapshot};
-use crate::model::statement::{DefaultScope, RoleRef, Statement};
+use crate::model::statement::{
+    alter_system_set, restore_parameter, DefaultScope, RoleRef, Statement,
+};
 use crate::policy::Policy;
 
 pub static IDLE_TIMEOUTS: Check = Check {

@@ -11,9 +11,8 @@ use crate::checks::facts::{listing, part_missing};
 use crate::checks::{Check, Fix, Verdict};
 use crate::model::finding::{ApplyClass, FixPlan, Section, Severity};
 use crate::model::snapshot::{DatabaseFacts, ForeignServer, Snapshot, Subscription, UserMapping};
-use crate::model::statement::Statement;
+use crate::model::statement::{Grantee, OptionsOf, Statement};
 use crate::policy::Policy;
-use postgres_protocol::escape::escape_identifier;
 
 pub static STORED_CREDENTIALS: Check = Check {
     id: "AUTH-017",
@@ -189,15 +188,6 @@ fn subscription_key(sub: &Subscription) -> String {
     )
 }
 
-/// `OPTIONS (DROP a, DROP b)`.
-fn drop_options(names: &[String]) -> String {
-    let drops: Vec<String> = names
-        .iter()
-        .map(|n| format!("DROP {}", escape_identifier(n)))
-        .collect();
-    format!("OPTIONS ({})", drops.join(", "))
-}
-
 /// Drops the listed options in the connected database. The secret is never
 /// known to pgSafeguard, so there is no rollback: the fix is irreversible
 /// and says to put the replacement credential in place first.
@@ -208,24 +198,22 @@ fn drop_stored_credentials(s: &Snapshot, verdict: &Verdict) -> FixPlan {
     if let Some(db) = s.databases.first() {
         for m in db.user_mappings.as_deref().unwrap_or(&[]) {
             if listed.contains(mapping_key(db, m).as_str()) {
-                let role = m
-                    .role
-                    .as_deref()
-                    .map_or_else(|| "PUBLIC".to_string(), escape_identifier);
-                statements.push(Statement::other(format!(
-                    "ALTER USER MAPPING FOR {role} SERVER {} {}",
-                    escape_identifier(&m.server),
-                    drop_options(m.credential_options.as_deref().unwrap_or(&[]))
-                )));
+                let user = m.role.clone().map_or(Grantee::Public, Grantee::Role);
+                statements.push(Statement::DropOptions {
+                    of: OptionsOf::UserMapping {
+                        user,
+                        server: m.server.clone(),
+                    },
+                    options: m.credential_options.clone().unwrap_or_default(),
+                });
             }
         }
         for f in db.foreign_servers.as_deref().unwrap_or(&[]) {
             if listed.contains(server_key(db, f).as_str()) {
-                statements.push(Statement::other(format!(
-                    "ALTER SERVER {} {}",
-                    escape_identifier(&f.name),
-                    drop_options(&f.credential_options)
-                )));
+                statements.push(Statement::DropOptions {
+                    of: OptionsOf::Server(f.name.clone()),
+                    options: f.credential_options.clone(),
+                });
             }
         }
     }

@@ -2,12 +2,11 @@
 //! (sslmode=verify-full or verify-ca), never showing the password.
 
 use super::conninfo;
-use crate::checks::facts::{
-    alter_system_set, describe, major_version, need_setting, restore_parameter, settle, value,
-};
+use crate::checks::facts::{describe, major_version, need_setting, settle, value};
 use crate::checks::{Check, Fix, Verdict};
 use crate::model::finding::{ApplyClass, FixPlan, Section, Severity};
 use crate::model::snapshot::Snapshot;
+use crate::model::statement::{alter_system_set, restore_parameter};
 use crate::policy::Policy;
 
 pub static REPLICATION_TLS: Check = Check {

@@ -1,11 +1,10 @@
 //! TLS-009: whether listen_addresses opens the port on every interface.
 
-use crate::checks::facts::{
-    alter_system_set, describe, list_items, need_setting, restore_parameter, settle, value,
-};
+use crate::checks::facts::{describe, list_items, need_setting, settle, value};
 use crate::checks::{Check, Fix, Verdict};
 use crate::model::finding::{ApplyClass, FixPlan, Section, Severity};
 use crate::model::snapshot::Snapshot;
+use crate::model::statement::{alter_system_set, restore_parameter};
 use crate::policy::Policy;
 
 pub static LISTEN_ADDRESSES: Check = Check {
