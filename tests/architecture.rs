@@ -31,6 +31,7 @@ mod lex;
 use cycles::{describe_cycle, shortest_cycle, strongly_connected};
 use krate::{Crate, Import};
 use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
 
 /// What `src/apply` may take from `src/checks`: evaluation, to re-check after a fix, and the
 /// declaration it fixes. SQL, hba and other helpers belong in `src/model`.
@@ -140,6 +141,64 @@ fn report_colours_come_from_its_palette() {
         "report colour constants outside {REPORT_PALETTE}:\n{}",
         violations.join("\n")
     );
+}
+
+/// One check, one file: every catalogue id (the ADM attestation table aside,
+/// which shares one file) is declared in `src/checks/<section>/<id>_<slug>.rs`,
+/// alone, and that file also holds the check's passing and failing fixtures.
+#[test]
+fn each_check_is_declared_in_its_own_file_with_its_fixtures() {
+    let checks_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/checks");
+    let mut declared: BTreeMap<String, Vec<PathBuf>> = BTreeMap::new();
+    let mut ids_per_file: BTreeMap<PathBuf, usize> = BTreeMap::new();
+    for section in std::fs::read_dir(&checks_dir).expect("src/checks") {
+        let section = section.expect("entry").path();
+        if !section.is_dir() {
+            continue;
+        }
+        for file in std::fs::read_dir(&section).expect("section folder") {
+            let file = file.expect("entry").path();
+            let text = std::fs::read_to_string(&file).expect("check file");
+            for line in text.lines() {
+                if let Some(id) = line
+                    .trim()
+                    .strip_prefix("id: \"")
+                    .and_then(|r| r.strip_suffix("\","))
+                {
+                    declared
+                        .entry(id.to_string())
+                        .or_default()
+                        .push(file.clone());
+                    *ids_per_file.entry(file.clone()).or_default() += 1;
+                }
+            }
+        }
+    }
+    let mut problems = Vec::new();
+    for check in pgsafeguard::checks::registry() {
+        let files = declared.get(check.id).cloned().unwrap_or_default();
+        let [file] = files.as_slice() else {
+            problems.push(format!("{} is declared in {files:?}", check.id));
+            continue;
+        };
+        let name = file.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        let text = std::fs::read_to_string(file).expect("check file");
+        let fixtures = text.contains("#[cfg(test)]") && text.contains("fn cases()");
+        if !fixtures {
+            problems.push(format!("{} has no fixtures (cases) in {name}", check.id));
+        }
+        if check.id.starts_with("ADM-") {
+            continue;
+        }
+        let prefix = format!("{}_", check.id.to_lowercase().replace('-', "_"));
+        if !name.starts_with(&prefix) || ids_per_file.get(file) != Some(&1) {
+            problems.push(format!(
+                "{} is in {name}, not alone in {prefix}<slug>.rs",
+                check.id
+            ));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
 // ---------------------------------------------------------------------------------------
