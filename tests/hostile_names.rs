@@ -183,9 +183,57 @@ fn pdftotext(path: &Path) -> String {
         .expect("pdftotext (poppler-utils)");
     assert!(out.status.success());
     // pdftotext ends each page with a form feed.
-    String::from_utf8(out.stdout)
+    let text = String::from_utf8(out.stdout)
         .unwrap()
-        .replace('\u{c}', "\n")
+        .replace('\u{c}', "\n");
+    without_poppler_rtl_marks(&text)
+}
+
+/// pdftotext wraps each right-to-left run it extracts in U+202B … U+202C
+/// (its own bidi embedding: the PDF does not hold them). Remove exactly those
+/// pairs — an embedding whose run holds a right-to-left letter — so that any
+/// other raw U+202B or U+202C still fails the test.
+fn without_poppler_rtl_marks(text: &str) -> String {
+    fn right_to_left(c: char) -> bool {
+        matches!(u32::from(c),
+            0x0590..=0x08FF | 0xFB1D..=0xFDFF | 0xFE70..=0xFEFF | 0x10800..=0x10FFF | 0x1E800..=0x1EFFF)
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find('\u{202b}') {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + '\u{202b}'.len_utf8()..];
+        match after.find(['\u{202c}', '\n']) {
+            Some(end)
+                if after[end..].starts_with('\u{202c}')
+                    && after[..end].chars().any(right_to_left) =>
+            {
+                out.push_str(&after[..end]);
+                rest = &after[end + '\u{202c}'.len_utf8()..];
+            }
+            _ => {
+                out.push('\u{202b}');
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+#[test]
+fn poppler_rtl_marks_are_removed_and_nothing_else() {
+    assert_eq!(
+        without_poppler_rtl_marks("abc \u{202b}\u{5e9}\u{202c}def"),
+        "abc \u{5e9}def"
+    );
+    // Without a right-to-left letter inside, the marks are not poppler's: kept.
+    let forged = "x\u{202b}PASS\u{202c}";
+    assert_eq!(without_poppler_rtl_marks(forged), forged);
+    assert_eq!(
+        without_poppler_rtl_marks("\u{202c}\u{5e9}"),
+        "\u{202c}\u{5e9}"
+    );
 }
 
 /// What the PDF may show at the start of a line: the status words of our

@@ -45,7 +45,7 @@
 //! ```no_run
 //! # async fn scan(client: &tokio_postgres::Client) -> Result<(), Box<dyn std::error::Error>> {
 //! use pgsafeguard::db::collect::{collect_all, CollectOptions};
-//! use pgsafeguard::snapshot::Snapshot;
+//! use pgsafeguard::model::snapshot::Snapshot;
 //!
 //! let collected = collect_all(client, &CollectOptions::default()).await?;
 //! let mut snapshot = Snapshot::default();
