@@ -131,7 +131,7 @@ pub enum Fix {
     },
 }
 
-/// A declared check. See ../shared/checks-catalogue.md for the contract.
+/// A declared check: its metadata, evaluation and fix (src/ARCHITECTURE.md, "A check").
 pub struct Check {
     pub id: &'static str,
     pub section: Section,
@@ -323,7 +323,7 @@ fn combined(risks: &[&PolicyAcceptedRisk]) -> AcceptedRisk {
     }
 }
 
-/// Every id of ../shared/checks-catalogue.md: the public contract.
+/// Every check id of the catalogue: a public contract (ids are never reused or renamed).
 pub const CATALOGUE_IDS: &[&str] = &[
     "ADM-001", "ADM-002", "ADM-003", "ADM-004", "ADM-005", "ADM-006", "ADM-007", "ADM-008",
     "ADM-009", "ADM-010", "EAR-001", "EAR-002", "EAR-003", "EAR-004", "EAR-005", "EAR-006",

@@ -1,7 +1,8 @@
 //! The only module that talks to PostgreSQL.
 //!
-//! - [`conninfo`] parses URIs and key=value strings with libpq's rules and
-//!   resolves PG* environment variables and defaults into [`conninfo::ConnParams`].
+//! - [`conninfo`] resolves a connection string (read by `model::conninfo`
+//!   with libpq's rules), PG* environment variables, defaults and pgpass into
+//!   [`conninfo::ConnParams`].
 //! - [`pgpass`] finds a password in ~/.pgpass / PGPASSFILE as libpq does.
 //! - [`tls`] is our `TlsConnect` over native-tls: libpq's sslmode semantics and
 //!   capture of the server certificate.
