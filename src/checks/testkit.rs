@@ -228,16 +228,8 @@ pub fn hba(
     method: &str,
 ) -> HbaRule {
     HbaRule {
-        line_number: line,
         file_name: Some("/etc/postgresql/15/main/pg_hba.conf".into()),
-        conn_type: Some(conn_type.into()),
-        database: vec![db.into()],
-        user_name: vec![user.into()],
-        address: addr.map(|a| a.0.into()),
-        netmask: addr.map(|a| a.1.into()),
-        auth_method: Some(method.into()),
-        options: Vec::new(),
-        error: None,
+        ..crate::model::snapshot::hba_rule(line, conn_type, db, user, addr, method)
     }
 }
 

@@ -794,22 +794,26 @@ mod tests {
         );
     }
 
-    #[test]
-    fn a_key_file_that_is_not_valid_pem_is_explained() {
+    /// What `sslmode=require` with a valid client certificate and `key_pem`
+    /// as the key file gives.
+    fn client_key_error(key_pem: &str) -> TlsError {
         let dir = tempfile::tempdir().unwrap();
         let (cert, _) = self_signed_pem();
         let cert = write(&dir, "client.crt", &cert);
-        let key = write(
-            &dir,
-            "client.key",
-            "-----BEGIN PRIVATE KEY-----\nnot base64!\n-----END PRIVATE KEY-----\n",
-        );
-        let error = MakePgTls::from_params(&params(&format!(
+        let key = write(&dir, "client.key", key_pem);
+        MakePgTls::from_params(&params(&format!(
             "host=localhost sslmode=require sslcert={} sslkey={}",
             cert.display(),
             key.display()
         )))
-        .unwrap_err();
+        .unwrap_err()
+    }
+
+    #[test]
+    fn a_key_file_that_is_not_valid_pem_is_explained() {
+        let error = client_key_error(
+            "-----BEGIN PRIVATE KEY-----\nnot base64!\n-----END PRIVATE KEY-----\n",
+        );
         assert!(
             matches!(error, TlsError::ClientIdentityInvalid { .. }),
             "{error}"
@@ -920,20 +924,9 @@ mod tests {
 
     #[test]
     fn a_pkcs1_client_key_is_explained() {
-        let dir = tempfile::tempdir().unwrap();
-        let (cert, _) = self_signed_pem();
-        let cert = write(&dir, "client.crt", &cert);
-        let key = write(
-            &dir,
-            "client.key",
+        let error = client_key_error(
             "-----BEGIN EC PRIVATE KEY-----\nAAAA\n-----END EC PRIVATE KEY-----\n",
         );
-        let error = MakePgTls::from_params(&params(&format!(
-            "host=localhost sslmode=require sslcert={} sslkey={}",
-            cert.display(),
-            key.display()
-        )))
-        .unwrap_err();
         assert!(
             matches!(error, TlsError::ClientKeyNotPkcs8 { .. }),
             "{error}"

@@ -348,25 +348,7 @@ pub fn first_match<'r>(
 mod tests {
     use super::*;
 
-    fn rule(
-        line: i32,
-        conn_type: &str,
-        db: &str,
-        user: &str,
-        addr: Option<(&str, &str)>,
-        method: &str,
-    ) -> HbaRule {
-        HbaRule {
-            line_number: line,
-            conn_type: Some(conn_type.into()),
-            database: vec![db.into()],
-            user_name: vec![user.into()],
-            address: addr.map(|a| a.0.into()),
-            netmask: addr.map(|a| a.1.into()),
-            auth_method: Some(method.into()),
-            ..HbaRule::default()
-        }
-    }
+    use crate::model::snapshot::hba_rule as rule;
 
     fn member(role: &str, member: &str) -> Membership {
         Membership {

@@ -182,6 +182,28 @@ pub struct HbaRule {
     pub error: Option<String>,
 }
 
+/// A pg_hba rule for tests: `conn_type database user address netmask method`.
+#[cfg(test)]
+pub(crate) fn hba_rule(
+    line: i32,
+    conn_type: &str,
+    db: &str,
+    user: &str,
+    addr: Option<(&str, &str)>,
+    method: &str,
+) -> HbaRule {
+    HbaRule {
+        line_number: line,
+        conn_type: Some(conn_type.into()),
+        database: vec![db.into()],
+        user_name: vec![user.into()],
+        address: addr.map(|a| a.0.into()),
+        netmask: addr.map(|a| a.1.into()),
+        auth_method: Some(method.into()),
+        ..HbaRule::default()
+    }
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IdentMapping {
     pub line_number: i32,
