@@ -466,12 +466,28 @@ fn safe_argument_list(args: &str) -> bool {
     !quoted && depth == 0
 }
 
+/// A safe-path definer owned by postgres that `clinicians` may execute and
+/// that reads `public.patients` (seen through its dependencies).
+#[cfg(test)]
+fn clinicians_read_patients() -> crate::model::snapshot::Function {
+    use super::fixtures::{acl, definer};
+    use crate::model::snapshot::FunctionReads;
+    let mut f = definer(&["search_path=pg_catalog, pg_temp"], false);
+    f.owner = "postgres".into();
+    f.acl = vec![acl("postgres", "X"), acl("clinicians", "X")];
+    f.reads = Some(FunctionReads {
+        relations: vec!["public.patients".into()],
+        from_dependencies: true,
+        unseen: None,
+    });
+    f
+}
+
 #[cfg(test)]
 pub(super) fn cases() -> Vec<crate::checks::testkit::Case> {
     use super::fixtures::*;
     use crate::checks::testkit::{base, db, Case};
 
-    use crate::model::snapshot::FunctionReads;
     let mut cases = Vec::new();
     let mut good = base();
     db(&mut good).functions = Some(vec![definer(&["search_path=pg_catalog, pg_temp"], false)]);
@@ -488,14 +504,7 @@ pub(super) fn cases() -> Vec<crate::checks::testkit::Case> {
         vec![group("clinicians"), login("kim"), login("lee")],
     );
     add_memberships(&mut bad, &[("clinicians", "kim"), ("clinicians", "lee")]);
-    let mut f = definer(&["search_path=pg_catalog, pg_temp"], false);
-    f.owner = "postgres".into();
-    f.acl = vec![acl("postgres", "X"), acl("clinicians", "X")];
-    f.reads = Some(FunctionReads {
-        relations: vec!["public.patients".into()],
-        from_dependencies: true,
-        unseen: None,
-    });
+    let mut f = clinicians_read_patients();
     db(&mut bad).functions = Some(vec![f.clone()]);
     let mut good = bad.clone();
     f.acl.pop();
@@ -591,14 +600,7 @@ mod tests {
             ],
         );
         add_memberships(&mut s, &[("clinicians", "kim"), ("clinicians", "lee")]);
-        let mut f = definer(&["search_path=pg_catalog, pg_temp"], false);
-        f.owner = "postgres".into();
-        f.acl = vec![acl("postgres", "X"), acl("clinicians", "X")];
-        f.reads = Some(FunctionReads {
-            relations: vec!["public.patients".into()],
-            from_dependencies: true,
-            unseen: None,
-        });
+        let f = clinicians_read_patients();
         db(&mut s).functions = Some(vec![f]);
         s
     }
