@@ -51,8 +51,8 @@ impl ChangeLog {
     /// `change-log.jsonl` in the platform's data folder for pgSafeguard
     /// (e.g. ~/.local/share/pgsafeguard), or the current folder.
     pub fn default_path() -> PathBuf {
-        directories::ProjectDirs::from("org", "pgSafeguard", "pgsafeguard")
-            .map(|d| d.data_dir().join("change-log.jsonl"))
+        crate::platform_dirs::data_dir()
+            .map(|dir| dir.join("change-log.jsonl"))
             .unwrap_or_else(|| PathBuf::from("pgsafeguard-change-log.jsonl"))
     }
 

@@ -110,15 +110,13 @@ impl SigningIdentity {
     /// The identity kept in the platform data folder, created on first use.
     /// The flag is true when it was created by this call.
     pub fn load_or_create_default() -> Result<(SigningIdentity, bool), IdentityError> {
-        let dirs = directories::ProjectDirs::from("org", "pgSafeguard", "pgsafeguard")
-            .ok_or(IdentityError::NoDataFolder)?;
-        SigningIdentity::load_or_create_in(dirs.data_dir())
+        let dirs = crate::platform_dirs::data_dir().ok_or(IdentityError::NoDataFolder)?;
+        SigningIdentity::load_or_create_in(&dirs)
     }
 
     /// Where [`SigningIdentity::load_or_create_default`] keeps the identity.
     pub fn default_path() -> Option<PathBuf> {
-        directories::ProjectDirs::from("org", "pgSafeguard", "pgsafeguard")
-            .map(|dirs| dirs.data_dir().join(DEFAULT_IDENTITY_FILE))
+        crate::platform_dirs::data_dir().map(|dir| dir.join(DEFAULT_IDENTITY_FILE))
     }
 
     /// Load `dir/report-signing-identity.pem`, or generate and store it.
