@@ -98,6 +98,9 @@ export RUST_BACKTRACE="${RUST_BACKTRACE:-1}"
 
 work_dir="$(mktemp -d)"
 trap 'rm -rf "$work_dir"' EXIT
+# Scans the tests run are recorded in an evidence store in the data folder: keep them (and
+# any signing identity a test creates) out of the user's own.
+export XDG_DATA_HOME="$work_dir/data"
 
 declare -a step_names=() step_results=()
 

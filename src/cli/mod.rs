@@ -10,8 +10,10 @@
 
 mod fix;
 mod gui;
+mod history;
 mod report;
 mod scan;
+mod store;
 mod verify;
 
 pub use scan::{load_snapshot, snapshot_json};
@@ -83,6 +85,12 @@ pub enum Command {
     /// to type the database name; guards refuse fixes that would lock out the session or
     /// remove the last superuser. Every step goes to the change log.
     Fix(fix::FixArgs),
+    /// List the scans recorded in the evidence store, or verify its chain
+    ///
+    /// Every scan, applied fix and policy change is recorded in the evidence store (an
+    /// SQLite file in the platform data folder, or --store), chained by SHA-256 so that an
+    /// edited or deleted record shows. `history verify` checks the chain.
+    History(history::HistoryArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -128,6 +136,8 @@ pub struct ScanArgs {
     /// Exit 1 also when a check is unknown or manual
     #[arg(long)]
     pub strict: bool,
+    #[command(flatten)]
+    pub store: store::StoreArgs,
 }
 
 #[derive(Debug, clap::Args)]
@@ -167,6 +177,8 @@ pub struct ReportArgs {
     /// Mark every page "DEMO — not evidence" (training)
     #[arg(long)]
     pub demo: bool,
+    #[command(flatten)]
+    pub store: store::StoreArgs,
 }
 
 #[derive(Debug, clap::Args)]
@@ -257,6 +269,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Verify(args)) => verify::run_verify(args),
         Some(Command::Demo(args)) => gui::run_demo(args, &runtime),
         Some(Command::Fix(args)) => fix::run_fix(args, &runtime),
+        Some(Command::History(args)) => history::run_history(args),
         None => gui::run_app(&runtime, cli.session, None),
     };
     runtime.shut_down();

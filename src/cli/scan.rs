@@ -10,6 +10,7 @@ use crate::model::untrusted;
 use crate::output::ScanReport;
 use crate::policy::{Attestations, Policy};
 use crate::scan::{self, ScanOptions};
+use crate::store::scan_record::ScanSource;
 use anyhow::{bail, Context};
 use std::path::Path;
 use std::process::ExitCode;
@@ -35,6 +36,8 @@ pub(super) fn run_scan(args: ScanArgs, runtime: &LazyRuntime) -> anyhow::Result<
         None => Attestations::default(),
     };
 
+    let mut store = args.store.open_for_recording()?;
+
     let snapshot = match &args.snapshot {
         Some(path) => load_snapshot(path)?,
         None => {
@@ -51,6 +54,11 @@ pub(super) fn run_scan(args: ScanArgs, runtime: &LazyRuntime) -> anyhow::Result<
     };
 
     let findings = checks::evaluate_all(&snapshot, &policy, &attestations);
+    let source = match args.snapshot {
+        Some(_) => ScanSource::SnapshotFile,
+        None => ScanSource::Cli,
+    };
+    super::store::record_scan(&mut store, &snapshot, &findings, source);
     let report = ScanReport::new(&snapshot, findings);
     let text = match args.format {
         Format::Json => report.to_json(),

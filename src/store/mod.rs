@@ -68,6 +68,10 @@ impl StoreError {
 pub struct RecordFilter {
     pub kind: Option<RecordKind>,
     pub seq: Option<u64>,
+    /// Only records about this target key.
+    pub target: Option<String>,
+    /// Only the newest matching record.
+    pub newest: bool,
 }
 
 /// What a back end provides: append (sealing after the current head, as one
@@ -174,6 +178,20 @@ impl EvidenceStore {
         source: ScanSource,
     ) -> Result<Record, StoreError> {
         let split = scan_record::split(snapshot, findings, source)?;
+        // Re-evaluating the same snapshot under the same policy observes nothing
+        // new: the newest record of the target already holds it.
+        let newest = self.backend.records(&RecordFilter {
+            kind: Some(RecordKind::Scan),
+            target: Some(split.body.target.key()),
+            newest: true,
+            ..RecordFilter::default()
+        })?;
+        if let Some(last) = newest.into_iter().next() {
+            let body: ScanBody = from_json(&last.body)?;
+            if body.manifest == split.body.manifest {
+                return Ok(last);
+            }
+        }
         let draft = Draft {
             kind: RecordKind::Scan,
             target: split.body.target.key(),
@@ -233,7 +251,7 @@ impl EvidenceStore {
     pub fn scans(&mut self) -> Result<Vec<ScanEntry>, StoreError> {
         let records = self.backend.records(&RecordFilter {
             kind: Some(RecordKind::Scan),
-            seq: None,
+            ..RecordFilter::default()
         })?;
         records.iter().map(scan_entry).collect()
     }
@@ -256,6 +274,7 @@ impl EvidenceStore {
             .records(&RecordFilter {
                 kind: Some(RecordKind::Scan),
                 seq: Some(seq),
+                ..RecordFilter::default()
             })?
             .pop()
             .ok_or_else(|| StoreError::NotFound(format!("no scan #{seq} in {}", self.location)))?;

@@ -187,11 +187,13 @@ impl Backend for SqliteBackend {
         let mut stmt = self.conn.prepare_cached(
             "SELECT seq, kind, target, at, body, prev, hash FROM records
              WHERE (?1 IS NULL OR kind = ?1) AND (?2 IS NULL OR seq = ?2)
-             ORDER BY seq",
+               AND (?3 IS NULL OR target = ?3)
+             ORDER BY CASE WHEN ?4 THEN -seq ELSE seq END
+             LIMIT CASE WHEN ?4 THEN 1 ELSE -1 END",
         )?;
         let kind = filter.kind.map(RecordKind::as_str);
         let seq = filter.seq.map(|s| s as i64);
-        let rows = stmt.query_map(params![kind, seq], |r| {
+        let rows = stmt.query_map(params![kind, seq, filter.target, filter.newest], |r| {
             Ok((
                 r.get::<_, i64>(0)?,
                 r.get::<_, String>(1)?,

@@ -78,6 +78,23 @@ fn an_unchanged_rescan_stores_only_what_changed() {
 }
 
 #[test]
+fn re_recording_the_same_scan_adds_nothing() {
+    let (_dir, path, mut store) = temp_store();
+    let (snapshot, findings) = scan_of_insecure_cluster();
+    let first = store.record_scan(&snapshot, &findings, ScanSource::Cli).unwrap();
+    let again = store
+        .record_scan(&snapshot, &findings, ScanSource::SnapshotFile)
+        .unwrap();
+    assert_eq!(again, first);
+    assert_eq!(count(&path, "records"), 1);
+    // The same snapshot judged differently is a new record.
+    let mut judged = findings.clone();
+    judged[0].status = crate::model::finding::Status::Accepted;
+    let other = store.record_scan(&snapshot, &judged, ScanSource::Cli).unwrap();
+    assert_eq!(other.seq, 2);
+}
+
+#[test]
 fn an_intact_chain_verifies_and_finds_its_anchor() {
     let (_dir, _path, mut store) = temp_store();
     let (snapshot, findings) = scan_of_insecure_cluster();
@@ -202,12 +219,14 @@ fn concurrent_writers_keep_the_chain_linear() {
     let path = dir.path().join("shared.sqlite");
     let (snapshot, findings) = scan_of_insecure_cluster();
     std::thread::scope(|scope| {
-        for source in [ScanSource::Gui, ScanSource::Cli] {
-            let (path, snapshot, findings) = (&path, &snapshot, &findings);
+        for (hour, source) in [(10, ScanSource::Gui), (11, ScanSource::Cli)] {
+            let (path, snapshot, findings) = (&path, &snapshot, &findings[..]);
             scope.spawn(move || {
                 let mut store = EvidenceStore::open_file(path).unwrap();
-                for _ in 0..15 {
-                    store.record_scan(snapshot, findings, source).unwrap();
+                let mut snapshot = snapshot.clone();
+                for minute in 0..15 {
+                    snapshot.collected_at = format!("2026-12-08T{hour}:{minute:02}:00Z");
+                    store.record_scan(&snapshot, findings, source).unwrap();
                 }
             });
         }

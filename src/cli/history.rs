@@ -1,0 +1,120 @@
+//! `pgsafeguard history [TARGET]`: the recorded scans with their counts, and
+//! `pgsafeguard history verify`: the chain check.
+
+use super::store::StoreArgs;
+use super::Format;
+use crate::model::untrusted;
+use crate::store::verify::Anchor;
+use crate::store::ScanEntry;
+use std::process::ExitCode;
+
+#[derive(Debug, clap::Args)]
+#[command(
+    args_conflicts_with_subcommands = true,
+    after_help = "TARGET names a server the way the history lists it: the database name, the \
+    host, host:port/database, or the system identifier. Without it every target is listed.\n\n\
+    Exit codes: 0 listed, 2 error (e.g. no store yet)."
+)]
+pub struct HistoryArgs {
+    #[command(subcommand)]
+    pub action: Option<HistoryAction>,
+    /// Only this server
+    pub target: Option<String>,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum HistoryAction {
+    /// Check the chain: every record and stored part against its hash
+    ///
+    /// Reports any edited record, any break or gap in the chain, any altered or missing
+    /// part. Exit codes: 0 intact, 1 not intact (each problem on its own line), 2 error.
+    Verify(VerifyHistoryArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct VerifyHistoryArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+pub(super) fn run_history(args: HistoryArgs) -> anyhow::Result<ExitCode> {
+    match args.action {
+        Some(HistoryAction::Verify(verify)) => run_verify(verify, &[]),
+        None => list(&args),
+    }
+}
+
+fn list(args: &HistoryArgs) -> anyhow::Result<ExitCode> {
+    let mut store = args.store.open_for_reading()?;
+    let scans: Vec<ScanEntry> = store
+        .scans()?
+        .into_iter()
+        .filter(|s| args.target.as_deref().is_none_or(|t| s.target.matches(t)))
+        .collect();
+    if let (Some(target), true) = (&args.target, scans.is_empty()) {
+        anyhow::bail!(
+            "no scans of {} recorded in {}",
+            untrusted::text(target),
+            store.location()
+        );
+    }
+    let text = match args.format {
+        Format::Json => history_json(store.location(), &scans),
+        Format::Text => history_text(store.location(), &scans),
+    };
+    super::emit(&text);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn history_json(location: &str, scans: &[ScanEntry]) -> String {
+    let value = serde_json::json!({
+        "schema": "pgsafeguard.history/1",
+        "store": location,
+        "scans": scans,
+    });
+    let mut text = untrusted::json_safe(serde_json::to_string_pretty(&value).unwrap_or_default());
+    text.push('\n');
+    text
+}
+
+fn history_text(location: &str, scans: &[ScanEntry]) -> String {
+    let mut out = format!("{} recorded scan(s) in {}\n", scans.len(), untrusted::text(location));
+    let mut by_target: Vec<&ScanEntry> = scans.iter().collect();
+    by_target.sort_by(|a, b| a.target.cmp(&b.target).then(a.seq.cmp(&b.seq)));
+    let mut current_target = None;
+    for scan in by_target {
+        if current_target != Some(&scan.target) {
+            out.push_str(&format!("\n{}\n", untrusted::text(&scan.target.label())));
+            current_target = Some(&scan.target);
+        }
+        let s = &scan.summary;
+        out.push_str(&format!(
+            "  #{:<6} {}  {:<15} pass {:>3}  fail {:>3}  warn {:>3}  unknown {:>3}  accepted {:>3}\n",
+            scan.seq,
+            untrusted::text(&scan.collected_at),
+            scan.source.describe(),
+            s.pass,
+            s.fail,
+            s.warn,
+            s.unknown,
+            s.accepted
+        ));
+    }
+    out
+}
+
+fn run_verify(args: VerifyHistoryArgs, anchors: &[Anchor]) -> anyhow::Result<ExitCode> {
+    let mut store = args.store.open_for_reading()?;
+    let report = store.verify(anchors)?;
+    super::emit(&report.to_text());
+    Ok(if report.intact() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
