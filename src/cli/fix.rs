@@ -8,15 +8,18 @@
 //! check still fails; 2 error, refusal or failure on the server (then the
 //! server was left as it was, unless the message says otherwise).
 
+use super::store::StoreArgs;
 use super::LazyRuntime;
 use crate::apply::{
-    Action, Applier, ChangeLog, ChangeLogEntry, ConfigFileAction, Confirmation, Guard, Preview,
+    Action, Applier, ApplyError, ChangeLog, ChangeLogEntry, ConfigFileAction, Confirmation, Guard,
+    Preview,
 };
 use crate::checks;
 use crate::db::conninfo::ConnParams;
 use crate::model::finding::Status;
 use crate::model::untrusted;
 use crate::policy::Policy;
+use crate::store::EvidenceStore;
 use anyhow::bail;
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
@@ -72,6 +75,8 @@ pub struct FixArgs {
     /// The change log (JSON lines); default: change-log.jsonl in pgSafeguard's data folder
     #[arg(long, value_name = "FILE")]
     pub change_log: Option<PathBuf>,
+    #[command(flatten)]
+    pub store: StoreArgs,
 }
 
 pub(super) fn run_fix(args: FixArgs, runtime: &LazyRuntime) -> anyhow::Result<ExitCode> {
@@ -94,10 +99,11 @@ pub(super) fn run_fix(args: FixArgs, runtime: &LazyRuntime) -> anyhow::Result<Ex
     };
     let params = ConnParams::from_conninfo(args.conninfo.as_deref().unwrap_or(""))?;
     let applier = Applier::new(params, policy);
+    let mut store = args.store.open_for_recording()?;
     runtime.get()?.block_on(async {
         if let Some(id) = &args.verify {
             let entry = log.find(id)?;
-            let entry = applier.verify(&entry, &log).await?;
+            let entry = record_outcome(&mut store, applier.verify(&entry, &log).await)?;
             super::emit(&entry.render_text());
             return Ok(result_code(&entry));
         }
@@ -126,7 +132,7 @@ pub(super) fn run_fix(args: FixArgs, runtime: &LazyRuntime) -> anyhow::Result<Ex
             return Ok(ExitCode::SUCCESS);
         }
         let confirmation = confirm(&args, &preview)?;
-        let entry = applier.apply(&preview, &confirmation, &log).await?;
+        let entry = record_outcome(&mut store, applier.apply(&preview, &confirmation, &log).await)?;
         super::emit(&format!("\n{}", entry.render_text()));
         super::emit(&format!("change log: {}\n", log.path().display()));
         if entry.action == Action::Apply && !entry.rollback.is_empty() {
@@ -145,6 +151,28 @@ pub(super) fn run_fix(args: FixArgs, runtime: &LazyRuntime) -> anyhow::Result<Ex
         }
         Ok(result_code(&entry))
     })
+}
+
+/// Record the change-log entry of an apply, rollback or verify in the
+/// evidence store, whether it succeeded or not (a refused or failed change is
+/// evidence too); a store that cannot record it warns and changes nothing.
+fn record_outcome(
+    store: &mut Option<EvidenceStore>,
+    outcome: Result<ChangeLogEntry, ApplyError>,
+) -> Result<ChangeLogEntry, ApplyError> {
+    let entry = match &outcome {
+        Ok(entry) => Some(entry),
+        Err(e) => e.entry(),
+    };
+    if let (Some(store), Some(entry)) = (store.as_mut(), entry) {
+        if let Err(e) = store.record_fix(entry) {
+            super::store::warn(&format!(
+                "the change is in the change log but not in {}: {e}",
+                store.location()
+            ));
+        }
+    }
+    outcome
 }
 
 fn list(log: &ChangeLog) -> anyhow::Result<ExitCode> {

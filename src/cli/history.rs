@@ -83,7 +83,11 @@ fn history_json(location: &str, scans: &[ScanEntry]) -> String {
 }
 
 fn history_text(location: &str, scans: &[ScanEntry]) -> String {
-    let mut out = format!("{} recorded scan(s) in {}\n", scans.len(), untrusted::text(location));
+    let mut out = format!(
+        "{} recorded scan(s) in {}\n",
+        scans.len(),
+        untrusted::text(location)
+    );
     let mut by_target: Vec<&ScanEntry> = scans.iter().collect();
     by_target.sort_by(|a, b| a.target.cmp(&b.target).then(a.seq.cmp(&b.seq)));
     let mut current_target = None;

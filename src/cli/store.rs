@@ -36,7 +36,9 @@ impl StoreArgs {
             Ok(store) => Ok(store),
             Err(e) if choice.is_explicit() => Err(e.into()),
             Err(e) => {
-                warn(&format!("not recording this run in the evidence store: {e}"));
+                warn(&format!(
+                    "not recording this run in the evidence store: {e}"
+                ));
                 Ok(None)
             }
         }
@@ -58,9 +60,7 @@ impl StoreArgs {
                 );
             }
         }
-        choice
-            .open()?
-            .context("the evidence store is switched off")
+        choice.open()?.context("the evidence store is switched off")
     }
 }
 
@@ -81,6 +81,6 @@ pub fn record_scan(
     }
 }
 
-fn warn(message: &str) {
+pub(super) fn warn(message: &str) {
     eprintln!("pgsafeguard: warning: {}", untrusted::one_line(message));
 }

@@ -67,7 +67,14 @@ fn looks_like_conninfo(text: &str) -> bool {
     if text.starts_with("postgresql://") || text.starts_with("postgres://") {
         return true;
     }
-    const KEYS: [&str; 6] = ["host=", "hostaddr=", "dbname=", "user=", "port=", "service="];
+    const KEYS: [&str; 6] = [
+        "host=",
+        "hostaddr=",
+        "dbname=",
+        "user=",
+        "port=",
+        "service=",
+    ];
     KEYS.iter().any(|k| text.starts_with(k))
 }
 
@@ -78,7 +85,10 @@ mod tests {
     #[test]
     fn flags_choose_the_store() {
         assert_eq!(StoreChoice::from_flags(None, false), StoreChoice::Default);
-        assert_eq!(StoreChoice::from_flags(Some("x.sqlite"), true), StoreChoice::Off);
+        assert_eq!(
+            StoreChoice::from_flags(Some("x.sqlite"), true),
+            StoreChoice::Off
+        );
         assert_eq!(
             StoreChoice::from_flags(Some("./a=b.sqlite"), false),
             StoreChoice::File("./a=b.sqlite".into())

@@ -313,7 +313,10 @@ impl EvidenceStore {
     }
 
     /// Check the chain, every part, and that each anchored head is still in it.
-    pub fn verify(&mut self, anchors: &[verify::Anchor]) -> Result<verify::VerifyReport, StoreError> {
+    pub fn verify(
+        &mut self,
+        anchors: &[verify::Anchor],
+    ) -> Result<verify::VerifyReport, StoreError> {
         verify::verify(self.backend.as_mut(), anchors, &self.location)
     }
 }
@@ -337,7 +340,10 @@ fn event_of(record: &Record) -> Result<Event, StoreError> {
             let c: PolicyChange = from_json(&record.body)?;
             let object = c.object.map(|o| format!(" ({o})")).unwrap_or_default();
             let until = c.expires.map(|d| format!(" until {d}")).unwrap_or_default();
-            format!("{} {}{object} by {}{until}: {}", c.action, c.check_id, c.by, c.reason)
+            format!(
+                "{} {}{object} by {}{until}: {}",
+                c.action, c.check_id, c.by, c.reason
+            )
         }
         RecordKind::Anchor => {
             let a: AnchorNote = from_json(&record.body)?;

@@ -94,8 +94,7 @@ pub fn split(
         parts.push((address.clone(), bytes));
         address
     };
-    let Value::Object(fields) = serde_json::to_value(snapshot).map_err(StoreError::encode)?
-    else {
+    let Value::Object(fields) = serde_json::to_value(snapshot).map_err(StoreError::encode)? else {
         return Err(StoreError::Corrupt(
             "a snapshot did not serialise as an object".into(),
         ));

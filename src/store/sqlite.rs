@@ -85,8 +85,7 @@ impl SqliteBackend {
         )?;
         if app_id != APPLICATION_ID && (app_id != 0 || tables > 0) {
             return Err(StoreError::Database(
-                "it is an SQLite file of another program, not a pgSafeguard evidence store"
-                    .into(),
+                "it is an SQLite file of another program, not a pgSafeguard evidence store".into(),
             ));
         }
         // Refuse a newer layout before anything (even the journal mode) changes the file.
@@ -207,9 +206,8 @@ impl Backend for SqliteBackend {
         let mut records = Vec::new();
         for row in rows {
             let (seq, kind, target, at, body, prev, hash) = row?;
-            let kind = RecordKind::parse(&kind).ok_or_else(|| {
-                StoreError::Corrupt(format!("record #{seq} has an unknown kind"))
-            })?;
+            let kind = RecordKind::parse(&kind)
+                .ok_or_else(|| StoreError::Corrupt(format!("record #{seq} has an unknown kind")))?;
             records.push(Record {
                 seq: seq as u64,
                 kind,
@@ -230,10 +228,7 @@ impl Backend for SqliteBackend {
         Ok(stmt.query_row([address], |r| r.get(0)).optional()?)
     }
 
-    fn each_part(
-        &mut self,
-        visit: &mut dyn FnMut(&str, &[u8]),
-    ) -> Result<(), StoreError> {
+    fn each_part(&mut self, visit: &mut dyn FnMut(&str, &[u8])) -> Result<(), StoreError> {
         let mut stmt = self.conn.prepare("SELECT hash, body FROM parts")?;
         let mut rows = stmt.query([])?;
         while let Some(row) = rows.next()? {

@@ -27,7 +27,9 @@ impl TargetIdentity {
     pub fn key(&self) -> String {
         format!(
             "{}/{}:{}/{}",
-            self.system_identifier.as_deref().unwrap_or("unknown-system"),
+            self.system_identifier
+                .as_deref()
+                .unwrap_or("unknown-system"),
             self.host,
             self.port,
             self.dbname
@@ -78,7 +80,13 @@ mod tests {
     #[test]
     fn selectors() {
         let t = clinic();
-        for s in ["7312/db1:5432/clinic", "db1:5432/clinic", "db1/clinic", "clinic", "db1"] {
+        for s in [
+            "7312/db1:5432/clinic",
+            "db1:5432/clinic",
+            "db1/clinic",
+            "clinic",
+            "db1",
+        ] {
             assert!(t.matches(s), "{s}");
         }
         assert!(!t.matches("billing"));

@@ -61,15 +61,21 @@ fn a_recorded_scan_reads_back_whole() {
 fn an_unchanged_rescan_stores_only_what_changed() {
     let (_dir, path, mut store) = temp_store();
     let (mut snapshot, findings) = scan_of_insecure_cluster();
-    store.record_scan(&snapshot, &findings, ScanSource::Cli).unwrap();
+    store
+        .record_scan(&snapshot, &findings, ScanSource::Cli)
+        .unwrap();
     let parts_after_first = count(&path, "parts");
     snapshot.collected_at = "2026-12-08T09:00:00Z".into();
-    store.record_scan(&snapshot, &findings, ScanSource::Cli).unwrap();
+    store
+        .record_scan(&snapshot, &findings, ScanSource::Cli)
+        .unwrap();
     // The time is in the manifest only: one new part.
     assert_eq!(count(&path, "parts"), parts_after_first + 1);
     // One changed part (the roles) and a new manifest.
     snapshot.roles.as_mut().unwrap().pop();
-    store.record_scan(&snapshot, &findings, ScanSource::Gui).unwrap();
+    store
+        .record_scan(&snapshot, &findings, ScanSource::Gui)
+        .unwrap();
     assert_eq!(count(&path, "parts"), parts_after_first + 3);
     let scans = store.scans().unwrap();
     assert_eq!(scans.len(), 3);
@@ -81,7 +87,9 @@ fn an_unchanged_rescan_stores_only_what_changed() {
 fn re_recording_the_same_scan_adds_nothing() {
     let (_dir, path, mut store) = temp_store();
     let (snapshot, findings) = scan_of_insecure_cluster();
-    let first = store.record_scan(&snapshot, &findings, ScanSource::Cli).unwrap();
+    let first = store
+        .record_scan(&snapshot, &findings, ScanSource::Cli)
+        .unwrap();
     let again = store
         .record_scan(&snapshot, &findings, ScanSource::SnapshotFile)
         .unwrap();
@@ -90,7 +98,9 @@ fn re_recording_the_same_scan_adds_nothing() {
     // The same snapshot judged differently is a new record.
     let mut judged = findings.clone();
     judged[0].status = crate::model::finding::Status::Accepted;
-    let other = store.record_scan(&snapshot, &judged, ScanSource::Cli).unwrap();
+    let other = store
+        .record_scan(&snapshot, &judged, ScanSource::Cli)
+        .unwrap();
     assert_eq!(other.seq, 2);
 }
 
@@ -98,7 +108,9 @@ fn re_recording_the_same_scan_adds_nothing() {
 fn an_intact_chain_verifies_and_finds_its_anchor() {
     let (_dir, _path, mut store) = temp_store();
     let (snapshot, findings) = scan_of_insecure_cluster();
-    store.record_scan(&snapshot, &findings, ScanSource::Cli).unwrap();
+    store
+        .record_scan(&snapshot, &findings, ScanSource::Cli)
+        .unwrap();
     let head = store.head().unwrap().unwrap();
     store
         .record_anchor(&AnchorNote {
@@ -125,7 +137,9 @@ fn three_scans() -> (tempfile::TempDir, std::path::PathBuf, EvidenceStore) {
     let (mut snapshot, findings) = scan_of_insecure_cluster();
     for hour in 10..13 {
         snapshot.collected_at = format!("2026-12-08T{hour}:00:00Z");
-        store.record_scan(&snapshot, &findings, ScanSource::Cli).unwrap();
+        store
+            .record_scan(&snapshot, &findings, ScanSource::Cli)
+            .unwrap();
     }
     (dir, path, store)
 }
@@ -133,7 +147,10 @@ fn three_scans() -> (tempfile::TempDir, std::path::PathBuf, EvidenceStore) {
 #[test]
 fn an_edited_record_is_named() {
     let (_dir, path, mut store) = three_scans();
-    raw(&path, "UPDATE records SET at = '2026-12-01T00:00:00Z' WHERE seq = 2");
+    raw(
+        &path,
+        "UPDATE records SET at = '2026-12-01T00:00:00Z' WHERE seq = 2",
+    );
     let report = store.verify(&[]).unwrap();
     assert_eq!(report.problems, vec![Problem::Edited { seq: 2 }]);
 }
@@ -149,7 +166,10 @@ fn an_edited_record_with_a_recomputed_hash_breaks_the_next_link() {
     let forged = super::record::record_hash(&second);
     raw(
         &path,
-        &format!("UPDATE records SET at = '{}', hash = '{forged}' WHERE seq = 2", second.at),
+        &format!(
+            "UPDATE records SET at = '{}', hash = '{forged}' WHERE seq = 2",
+            second.at
+        ),
     );
     let report = store.verify(&[]).unwrap();
     assert_eq!(report.problems, vec![Problem::Broken { seq: 3 }]);
@@ -161,7 +181,9 @@ fn a_deleted_record_is_named() {
     raw(&path, "DELETE FROM records WHERE seq = 2");
     let report = store.verify(&[]).unwrap();
     assert!(
-        report.problems.contains(&Problem::Missing { after: 1, next: 3 }),
+        report
+            .problems
+            .contains(&Problem::Missing { after: 1, next: 3 }),
         "{}",
         report.to_text()
     );
@@ -172,7 +194,10 @@ fn deleting_the_newest_records_shows_only_against_an_anchor() {
     let (_dir, path, mut store) = three_scans();
     let head = store.head().unwrap().unwrap();
     raw(&path, "DELETE FROM records WHERE seq = 3");
-    assert!(store.verify(&[]).unwrap().intact(), "a bare chain cannot tell");
+    assert!(
+        store.verify(&[]).unwrap().intact(),
+        "a bare chain cannot tell"
+    );
     let anchor = Anchor {
         source: "report.pdf".into(),
         head,

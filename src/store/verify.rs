@@ -81,7 +81,10 @@ impl VerifyReport {
             None => out.push_str("the store is empty\n"),
         }
         for anchor in &self.anchors_found {
-            out.push_str(&format!("anchor from {} found: {}\n", anchor.source, anchor.head));
+            out.push_str(&format!(
+                "anchor from {} found: {}\n",
+                anchor.source, anchor.head
+            ));
         }
         if self.intact() {
             out.push_str("intact: every record and part matches its hash\n");
@@ -140,7 +143,11 @@ pub(super) fn verify(
         }
         stored.insert(address.to_string());
     })?;
-    problems.extend(altered.into_iter().map(|address| Problem::PartAltered { address }));
+    problems.extend(
+        altered
+            .into_iter()
+            .map(|address| Problem::PartAltered { address }),
+    );
     for (seq, address) in referenced {
         if !stored.contains(&address) {
             problems.push(Problem::PartMissing { seq, address });

@@ -85,8 +85,8 @@ impl PrefsStore {
     /// `prefs.toml` in the platform config folder
     /// (e.g. `~/.config/pgsafeguard/` on Linux), if the platform has one.
     pub fn platform() -> PrefsStore {
-        let path = crate::platform_dirs::project_dirs()
-            .map(|dirs| dirs.config_dir().join("prefs.toml"));
+        let path =
+            crate::platform_dirs::project_dirs().map(|dirs| dirs.config_dir().join("prefs.toml"));
         PrefsStore { path }
     }
 
