@@ -61,17 +61,21 @@ pub struct Manifest {
     pub parts: BTreeMap<String, String>,
     /// One part per scanned database, in snapshot order.
     pub databases: Vec<String>,
-    /// One part per finding, in catalogue order.
-    pub findings: Vec<String>,
+    /// The findings, one group per guide section in catalogue order: each
+    /// group is a part listing the addresses of its findings' parts. A rescan
+    /// where one finding changed stores that finding and its section's list,
+    /// not the addresses of all of them again.
+    pub finding_groups: Vec<String>,
 }
 
 impl Manifest {
-    /// Every part address the manifest refers to.
+    /// The part addresses the manifest names directly (finding groups
+    /// included; the findings inside them are read from the groups).
     pub fn addresses(&self) -> impl Iterator<Item = &String> {
         self.parts
             .values()
             .chain(&self.databases)
-            .chain(&self.findings)
+            .chain(&self.finding_groups)
     }
 }
 
@@ -103,7 +107,7 @@ pub fn split(
         scalars: Map::new(),
         parts: BTreeMap::new(),
         databases: Vec::new(),
-        findings: Vec::new(),
+        finding_groups: Vec::new(),
     };
     for (name, value) in fields {
         match value {
@@ -121,8 +125,19 @@ pub fn split(
             }
         }
     }
-    for finding in findings {
-        manifest.findings.push(add(encode(finding)?));
+    for group in findings.chunk_by(|a, b| a.section == b.section) {
+        let mut addresses = Vec::with_capacity(group.len());
+        for finding in group {
+            // The proposed fix is left out: it is re-derived from the snapshot
+            // whenever it is needed, and its text (a whole proposed pg_hba.conf
+            // naming the scan time) would make every rescan store it anew.
+            let kept = Finding {
+                fix: None,
+                ..finding.clone()
+            };
+            addresses.push(add(encode(&kept)?));
+        }
+        manifest.finding_groups.push(add(encode(&addresses)?));
     }
     let manifest_address = add(encode(&manifest)?);
     let mut sections = BTreeMap::new();
@@ -164,14 +179,21 @@ pub fn join(
     fields.insert("databases".into(), Value::Array(databases));
     let snapshot: Snapshot =
         serde_json::from_value(Value::Object(fields)).map_err(StoreError::decode)?;
-    let findings = manifest
-        .findings
-        .iter()
-        .map(|a| read(a).and_then(|v| serde_json::from_value(v).map_err(StoreError::decode)))
-        .collect::<Result<Vec<Finding>, _>>()?;
+    let mut findings = Vec::new();
+    for group in &manifest.finding_groups {
+        for address in finding_addresses(read(group)?)? {
+            let finding = serde_json::from_value(read(&address)?).map_err(StoreError::decode)?;
+            findings.push(finding);
+        }
+    }
     Ok((snapshot, findings))
 }
 
 fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {
     serde_json::to_vec(value).map_err(StoreError::encode)
+}
+
+/// The finding addresses a group part lists.
+pub fn finding_addresses(group: Value) -> Result<Vec<String>, StoreError> {
+    serde_json::from_value(group).map_err(StoreError::decode)
 }

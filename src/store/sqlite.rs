@@ -22,7 +22,9 @@ pub const SCHEMA_VERSION: i64 = 2;
 
 const MIGRATIONS: [&str; 2] = [
     // 1: records chained by hash, parts addressed by their SHA-256.
-    "CREATE TABLE parts (hash TEXT PRIMARY KEY, body BLOB NOT NULL) WITHOUT ROWID;
+    // (A rowid table: parts are appended in order and pack densely; keyed by
+    // the random-looking hash they would scatter over half-full pages.)
+    "CREATE TABLE parts (id INTEGER PRIMARY KEY, hash TEXT NOT NULL UNIQUE, body BLOB NOT NULL);
      CREATE TABLE records (
          seq INTEGER PRIMARY KEY,
          kind TEXT NOT NULL,

@@ -6,7 +6,7 @@
 //! the rewritten chain no longer contains it.
 
 use super::record::{record_hash, sha256_hex, ChainHead, RecordKind, GENESIS};
-use super::scan_record::{Manifest, ScanBody};
+use super::scan_record::{finding_addresses, Manifest, ScanBody};
 use super::{Backend, RecordFilter, StoreError};
 use std::collections::HashSet;
 use std::fmt;
@@ -186,6 +186,12 @@ fn scan_addresses(backend: &mut dyn Backend, body: &str) -> Result<Vec<String>, 
     if let Some(bytes) = backend.part(&body.manifest).map_err(|e| e.to_string())? {
         let manifest: Manifest = serde_json::from_slice(&bytes).map_err(|e| e.to_string())?;
         addresses.extend(manifest.addresses().cloned());
+        for group in &manifest.finding_groups {
+            if let Some(bytes) = backend.part(group).map_err(|e| e.to_string())? {
+                let listed = serde_json::from_slice(&bytes).map_err(|e| e.to_string())?;
+                addresses.extend(finding_addresses(listed).map_err(|e| e.to_string())?);
+            }
+        }
     }
     Ok(addresses)
 }
