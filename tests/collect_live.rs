@@ -480,7 +480,10 @@ fn phi_sampling_counts_ssn_shaped_values_and_never_copies_them() {
         "a sampled value in the snapshot"
     );
 
-    // The same through the command line: the JSON report holds no SSN either.
+    // The same through the command line: the JSON report holds no SSN either,
+    // nor does the evidence store the scan is recorded in (nor the password).
+    let store_dir = tempfile::tempdir().expect("tempdir");
+    let store = store_dir.path().join("evidence.sqlite");
     let out = pgsafeguard()
         .args([
             "scan",
@@ -488,9 +491,23 @@ fn phi_sampling_counts_ssn_shaped_values_and_never_copies_them() {
             "--format",
             "json",
             "--sample-phi",
+            "--store",
+            store.to_str().expect("utf8"),
         ])
         .output()
         .expect("run pgsafeguard");
+    let mut stored = Vec::new();
+    for entry in std::fs::read_dir(store_dir.path()).expect("store folder") {
+        stored.extend(std::fs::read(entry.expect("entry").path()).expect("store file"));
+    }
+    let stored = String::from_utf8_lossy(&stored);
+    assert!(stored.contains("public.visits.body"), "the scan was recorded");
+    assert!(!stored.contains(cluster.superuser_password()), "a password in the store");
+    assert!(!stored.contains("old chart"), "a sampled value in the store");
+    for ssn in &ssns {
+        assert!(!stored.contains(ssn.as_str()), "{ssn} in the store");
+        assert!(!stored.contains(&ssn.replace('-', "")), "{ssn} in the store");
+    }
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(
         out.status.code(),
