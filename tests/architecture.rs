@@ -6,6 +6,7 @@
 //! - no import cycle between files of different rooms, and none among the files of `src/ui`;
 //! - `src/model` imports nothing outside `src/model`;
 //! - `src/report` imports nothing from `src/apply`; `src/ui` nothing from `src/db`;
+//! - `src/store` imports only `src/model`, `src/db` and `src/platform_dirs.rs`;
 //! - `src/apply` takes from `src/checks` only what evaluation needs ([`APPLY_MAY_USE_FROM_CHECKS`]);
 //! - colour constants appear only in the GUI theme and the report's palette.
 //!
@@ -46,6 +47,11 @@ const APPLY_MAY_USE_FROM_CHECKS: &[&str] = &[
     "CATALOGUE_IDS",
 ];
 
+/// What the evidence store may import: the model it records, `db` for the team store's
+/// connection, and the data folder. Never checks, apply, the report or a front end: they
+/// call the store, not the other way round.
+const STORE_MAY_IMPORT: &[&str] = &["src/model/", "src/db/", "src/platform_dirs.rs"];
+
 /// The GUI's colours: the one theme module.
 const GUI_PALETTE: &str = "src/ui/theme.rs";
 /// The report's colours: the report's own palette, beside its layout.
@@ -84,6 +90,16 @@ fn the_model_imports_nothing_above_it() {
     assert!(
         violations.is_empty(),
         "src/model must import nothing outside src/model:\n{}",
+        violations.join("\n")
+    );
+}
+
+#[test]
+fn the_store_imports_only_the_model_db_and_the_data_folder() {
+    let violations = imports_leaving_except(&Crate::load(), "src/store/", STORE_MAY_IMPORT);
+    assert!(
+        violations.is_empty(),
+        "src/store may import only {STORE_MAY_IMPORT:?}:\n{}",
         violations.join("\n")
     );
 }
@@ -239,9 +255,15 @@ fn cycles_within(krate: &Crate, folder: &str) -> Vec<String> {
 
 /// Imports from files of `from_room` that leave it.
 fn imports_leaving(krate: &Crate, from_room: &str) -> Vec<String> {
+    imports_leaving_except(krate, from_room, &[])
+}
+
+/// Imports from files of `from_room` that leave it for a room not in `allowed`.
+fn imports_leaving_except(krate: &Crate, from_room: &str, allowed: &[&str]) -> Vec<String> {
     krate
         .imports()
         .filter(|i| room(&i.from) == from_room && room(&i.to) != from_room)
+        .filter(|i| !allowed.contains(&room(&i.to)))
         .map(Import::describe)
         .collect()
 }
@@ -335,7 +357,11 @@ fn crate_breaking_every_rule() -> Crate {
     made_up_crate(&[
         (
             "src/lib.rs",
-            "pub mod apply; pub mod checks; pub mod db; pub mod model; pub mod report; pub mod ui;",
+            "pub mod apply; pub mod checks; pub mod db; pub mod model; pub mod report; pub mod store; pub mod ui;",
+        ),
+        (
+            "src/store/mod.rs",
+            "use crate::model::Snapshot;\nuse crate::db::Pool;\nfn h() { crate::checks::find(); }",
         ),
         ("src/model/mod.rs", "use crate::db::Pool;\npub struct Snapshot;"),
         (
@@ -462,6 +488,9 @@ fn self_test_every_rule_fails_on_a_crate_that_breaks_it() {
     );
     let report = imports_between(&krate, "src/report/", "src/apply/");
     assert_eq!(report.len(), 1, "{report:?}");
+    let store = imports_leaving_except(&krate, "src/store/", &["src/model/", "src/db/"]);
+    assert_eq!(store.len(), 1, "{store:?}");
+    assert!(store[0].contains("crate::checks::find"), "{store:?}");
     let ui_db = imports_between(&krate, "src/ui/", "src/db/");
     assert_eq!(ui_db.len(), 1, "{ui_db:?}");
     let apply = apply_imports_beyond_evaluation(&krate);
