@@ -132,6 +132,7 @@ fn a_team_store_on_a_real_server() {
     a_newer_layout_is_refused_and_an_older_one_migrated(&server);
     a_role_without_create_is_told_what_to_grant(&server);
     the_store_never_holds_the_password(&server);
+    the_command_line_records_into_the_team_store(&server);
     eprintln!(
         "store_live: cluster ready in {cluster_ready:?}, all steps done in {:?}",
         started.elapsed()
@@ -157,7 +158,15 @@ fn scans_read_back_whole(server: &Server) {
 
     let stored = store.load_scan(second.seq).unwrap();
     assert_eq!(stored.snapshot, snapshot);
-    assert_eq!(stored.findings, findings);
+    // Kept without the proposed fix, which the snapshot re-derives.
+    let without_fixes: Vec<Finding> = findings
+        .iter()
+        .map(|f| Finding {
+            fix: None,
+            ..f.clone()
+        })
+        .collect();
+    assert_eq!(stored.findings, without_fixes);
     assert_eq!(stored.entry.source, ScanSource::Gui);
     let (original, _) = scan_of_insecure_cluster();
     assert_eq!(store.load_scan(first.seq).unwrap().snapshot, original);
@@ -215,14 +224,15 @@ fn two_concurrent_writers_keep_one_linear_chain(server: &Server) {
     let start = Barrier::new(2);
     let (snapshot, findings) = scan_of_insecure_cluster();
     std::thread::scope(|scope| {
-        for source in [ScanSource::Gui, ScanSource::Cli] {
+        // Each writer its own hour: the same scan recorded twice is kept once.
+        for (hour, source) in [(10, ScanSource::Gui), (11, ScanSource::Cli)] {
             let (start, snapshot, findings) = (&start, &snapshot, &findings);
             scope.spawn(move || {
                 start.wait();
                 let mut store = server.open(schema);
                 let mut snapshot = snapshot.clone();
                 for minute in 0..20 {
-                    snapshot.collected_at = format!("2026-12-08T10:{minute:02}:00Z");
+                    snapshot.collected_at = format!("2026-12-08T{hour}:{minute:02}:00Z");
                     store.record_scan(&snapshot, findings, source).unwrap();
                 }
             });
@@ -261,18 +271,21 @@ fn verify_names_an_edited_record_and_deleted_newest_records(server: &Server) {
         head: store.head().unwrap().unwrap(),
     };
     server.sql(&format!("DELETE FROM {deleted}.records WHERE seq = 3"));
-    assert!(
-        store.verify(&[]).unwrap().intact(),
-        "a bare chain cannot tell its newest record is gone"
-    );
+    // The team store's head row still names #3, so even without an anchor the
+    // deletion shows; the anchor names it too.
     let report = store.verify(std::slice::from_ref(&anchor)).unwrap();
-    assert_eq!(
-        report.problems,
-        vec![Problem::AnchorMissing {
-            anchor: anchor.clone()
-        }],
+    assert_eq!(report.problems.len(), 2, "{}", report.to_text());
+    assert!(
+        matches!(&report.problems[0], Problem::HeadMismatch { kept: Some(kept), newest: Some(newest) }
+            if *kept == anchor.head && newest.seq == 2),
         "{}",
         report.to_text()
+    );
+    assert_eq!(
+        report.problems[1],
+        Problem::AnchorMissing {
+            anchor: anchor.clone()
+        }
     );
     // The head row still remembers #3: the next record leaves the gap in sight.
     let (snapshot, findings) = scan_of_insecure_cluster();
@@ -426,5 +439,51 @@ fn the_store_never_holds_the_password(server: &Server) {
         store.location().contains("password=[redacted]"),
         "{}",
         store.location()
+    );
+}
+
+/// `scan --store CONNINFO --store-schema S`, then `history` and `history verify`
+/// against the same team store, as a CI runner would use it.
+fn the_command_line_records_into_the_team_store(server: &Server) {
+    let schema = "cli_team";
+    server.schemas.lock().unwrap().push(schema.to_string());
+    let conninfo = server.conninfo(WRITER);
+    let run = |args: &[&str]| {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_pgsafeguard"));
+        cmd.args(args)
+            .args(["--store", &conninfo, "--store-schema", schema]);
+        let out = support::without_libpq_env(&mut cmd)
+            .output()
+            .expect("run pgsafeguard");
+        let (stdout, stderr) = (
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        );
+        assert!(
+            !stdout.contains(&server.writer_password),
+            "password printed"
+        );
+        assert!(
+            !stderr.contains(&server.writer_password),
+            "password printed"
+        );
+        (out.status.code(), stdout, stderr)
+    };
+    let snapshot = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/golden/collect_live-least_privilege_scanner_on_an_insecure_cluster-1.snapshot.json"
+    );
+    let (code, _, stderr) = run(&["scan", "--snapshot", snapshot]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.is_empty(), "{stderr}");
+    let (code, listing, stderr) = run(&["history", "--format", "json"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let listing: serde_json::Value = serde_json::from_str(&listing).expect("json");
+    assert_eq!(listing["scans"].as_array().map(Vec::len), Some(1));
+    let (code, report, stderr) = run(&["history", "verify"]);
+    assert_eq!(code, Some(0), "{report}{stderr}");
+    assert!(
+        report.contains("1 records") && report.contains("intact"),
+        "{report}"
     );
 }

@@ -167,7 +167,9 @@ impl Statements {
         let records = format!(
             "SELECT seq, kind, target, at, body, prev, hash FROM {s}.records
              WHERE ($1::text IS NULL OR kind = $1) AND ($2::bigint IS NULL OR seq = $2)
-             ORDER BY seq"
+               AND ($3::text IS NULL OR target = $3)
+             ORDER BY CASE WHEN $4::boolean THEN -seq ELSE seq END
+             LIMIT CASE WHEN $4::boolean THEN 1 END"
         );
         let part = format!("SELECT body FROM {s}.parts WHERE hash = $1");
         let each_part = format!("SELECT hash, body FROM {s}.parts");
@@ -363,7 +365,10 @@ impl Link {
         let rows = self
             .session
             .client
-            .query(&self.statements.records, &[&kind, &seq])
+            .query(
+                &self.statements.records,
+                &[&kind, &seq, &filter.target, &filter.newest],
+            )
             .await
             .map_err(failed)?;
         rows.iter()
