@@ -10,6 +10,7 @@
 
 mod fix;
 mod gui;
+mod policy_edit;
 mod report;
 mod scan;
 mod verify;
@@ -83,6 +84,20 @@ pub enum Command {
     /// to type the database name; guards refuse fixes that would lock out the session or
     /// remove the last superuser. Every step goes to the change log.
     Fix(fix::FixArgs),
+    /// Accept a check's risk (or one object's) until a date, or revoke it
+    ///
+    /// Writes an accepted risk into the policy file, keeping its comments: who accepted it,
+    /// why, until when and under which ticket. Until the expiry date the check is reported
+    /// as accepted with that reason; afterwards it fails again and says whose acceptance
+    /// expired.
+    Accept(policy_edit::AcceptArgs),
+    /// Approve a check's current rows as its baseline, or remove the baseline
+    ///
+    /// Scans the server (or reads a saved snapshot) and writes the rows the check reports
+    /// (these superusers, these pg_hba lines, these grants) into the policy file as
+    /// approved. Later scans name new rows and rows that are gone; a check whose rows all
+    /// match its baseline is accepted.
+    Baseline(policy_edit::BaselineArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -257,6 +272,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Verify(args)) => verify::run_verify(args),
         Some(Command::Demo(args)) => gui::run_demo(args, &runtime),
         Some(Command::Fix(args)) => fix::run_fix(args, &runtime),
+        Some(Command::Accept(args)) => policy_edit::run_accept(args),
+        Some(Command::Baseline(args)) => policy_edit::run_baseline(args, &runtime),
         None => gui::run_app(&runtime, cli.session, None),
     };
     runtime.shut_down();

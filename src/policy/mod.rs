@@ -106,8 +106,8 @@ pub struct Baseline {
 const DATE: &[time::format_description::BorrowedFormatItem<'static>] =
     time::macros::format_description!("[year]-[month]-[day]");
 
-/// An ISO date (YYYY-MM-DD).
-fn parse_date(text: &str) -> Option<Date> {
+/// An ISO date (YYYY-MM-DD), the form of `expires`.
+pub fn parse_date(text: &str) -> Option<Date> {
     Date::parse(text, DATE).ok()
 }
 
