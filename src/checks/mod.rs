@@ -12,9 +12,10 @@
 //! replaces checks the provider controls; the policy's baseline and
 //! per-object accepted risks take approved rows out of a finding's objects
 //! (all approved: `accepted`), and expired acceptances stay named in the
-//! evidence ([`acceptance`]); attestations turn `manual` into `attested`; and where ALTER SYSTEM is not
-//! allowed its fix statements become instructions for where the parameters
-//! live ([`managed::without_alter_system`]).
+//! evidence ([`acceptance`]); attestations turn `manual` into `attested`;
+//! and where ALTER SYSTEM is not allowed its fix statements become
+//! instructions for where the parameters live
+//! ([`managed::without_alter_system`]).
 
 mod acceptance;
 pub mod access;
