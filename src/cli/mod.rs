@@ -11,6 +11,7 @@
 mod fix;
 mod gui;
 mod history;
+mod policy_edit;
 mod report;
 mod scan;
 mod store;
@@ -91,6 +92,20 @@ pub enum Command {
     /// SQLite file in the platform data folder, or --store), chained by SHA-256 so that an
     /// edited or deleted record shows. `history verify` checks the chain.
     History(history::HistoryArgs),
+    /// Accept a check's risk (or one object's) until a date, or revoke it
+    ///
+    /// Writes an accepted risk into the policy file, keeping its comments: who accepted it,
+    /// why, until when and under which ticket. Until the expiry date the check is reported
+    /// as accepted with that reason; afterwards it fails again and says whose acceptance
+    /// expired.
+    Accept(policy_edit::AcceptArgs),
+    /// Approve a check's current rows as its baseline, or remove the baseline
+    ///
+    /// Scans the server (or reads a saved snapshot) and writes the rows the check reports
+    /// (these superusers, these pg_hba lines, these grants) into the policy file as
+    /// approved. Later scans name new rows and rows that are gone; a check whose rows all
+    /// match its baseline is accepted.
+    Baseline(policy_edit::BaselineArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -270,6 +285,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Demo(args)) => gui::run_demo(args, &runtime),
         Some(Command::Fix(args)) => fix::run_fix(args, &runtime),
         Some(Command::History(args)) => history::run_history(args),
+        Some(Command::Accept(args)) => policy_edit::run_accept(args),
+        Some(Command::Baseline(args)) => policy_edit::run_baseline(args, &runtime),
         None => gui::run_app(&runtime, cli.session, None),
     };
     runtime.shut_down();
