@@ -7,6 +7,7 @@
 //! - `src/model` imports nothing outside `src/model`;
 //! - `src/report` imports nothing from `src/apply`; `src/ui` nothing from `src/db`;
 //! - `src/apply` takes from `src/checks` only what evaluation needs ([`APPLY_MAY_USE_FROM_CHECKS`]);
+//! - `src/drift` imports only `src/model` and the PHI name rule ([`DRIFT_MAY_USE_FROM_CHECKS`]);
 //! - colour constants appear only in the GUI theme and the report's palette.
 //!
 //! An import is a `use crate::…`, `use super::…`, `use self::…` or `use child::…`
@@ -45,6 +46,10 @@ const APPLY_MAY_USE_FROM_CHECKS: &[&str] = &[
     "evaluate_one",
     "CATALOGUE_IDS",
 ];
+
+/// What `src/drift` may take from `src/checks`: the PHI column name rule, so that a PHI
+/// column in a diff is the column the checks call PHI. Nothing else above `src/model`.
+const DRIFT_MAY_USE_FROM_CHECKS: &str = "src/checks/phi.rs";
 
 /// The GUI's colours: the one theme module.
 const GUI_PALETTE: &str = "src/ui/theme.rs";
@@ -104,6 +109,17 @@ fn apply_takes_only_evaluation_from_checks() {
     assert!(
         violations.is_empty(),
         "src/apply may take only {APPLY_MAY_USE_FROM_CHECKS:?} from src/checks:\n{}",
+        violations.join("\n")
+    );
+}
+
+#[test]
+fn drift_imports_only_the_model_and_the_phi_rule() {
+    let violations = drift_imports_beyond_model(&Crate::load());
+    assert!(
+        violations.is_empty(),
+        "src/drift may import only src/model and {DRIFT_MAY_USE_FROM_CHECKS} (the diff is \
+         pure; the store, cli, ui and report call it, never the other way round):\n{}",
         violations.join("\n")
     );
 }
@@ -270,6 +286,18 @@ fn apply_imports_beyond_evaluation(krate: &Crate) -> Vec<String> {
         .collect()
 }
 
+fn drift_imports_beyond_model(krate: &Crate) -> Vec<String> {
+    krate
+        .imports()
+        .filter(|i| room(&i.from) == "src/drift/")
+        .filter(|i| {
+            let to = room(&i.to);
+            to != "src/drift/" && to != "src/model/" && i.to != DRIFT_MAY_USE_FROM_CHECKS
+        })
+        .map(Import::describe)
+        .collect()
+}
+
 /// `Color32::RED`, `Color32::from_rgb(…)`, `Rgba::from_…`, `Hsva::new(…)`.
 fn is_gui_colour(tokens: &[lex::Token], at: usize) -> bool {
     let (Some(ty), Some(sep), Some(name)) =
@@ -335,7 +363,7 @@ fn crate_breaking_every_rule() -> Crate {
     made_up_crate(&[
         (
             "src/lib.rs",
-            "pub mod apply; pub mod checks; pub mod db; pub mod model; pub mod report; pub mod ui;",
+            "pub mod apply; pub mod checks; pub mod db; pub mod drift; pub mod model; pub mod report; pub mod ui;",
         ),
         ("src/model/mod.rs", "use crate::db::Pool;\npub struct Snapshot;"),
         (
@@ -358,8 +386,13 @@ fn crate_breaking_every_rule() -> Crate {
             "src/apply/mod.rs",
             "use crate::checks::{self, find, facts::split};\npub struct Log;\nfn g() { checks::quote(); checks::evaluate_all(); }",
         ),
-        ("src/checks/mod.rs", "pub mod facts;\npub fn find() {}\npub fn quote() {}\npub fn evaluate_all() {}"),
+        ("src/checks/mod.rs", "pub mod facts;\npub mod phi;\npub fn find() {}\npub fn quote() {}\npub fn evaluate_all() {}"),
         ("src/checks/facts.rs", "pub fn split() {}"),
+        ("src/checks/phi.rs", "pub fn is_phi_name() {}"),
+        (
+            "src/drift/mod.rs",
+            "use crate::model::Snapshot;\nuse crate::checks::phi::is_phi_name;\nuse crate::checks::facts::split;\nfn f() { crate::report::render(); }",
+        ),
     ])
 }
 
@@ -471,6 +504,13 @@ fn self_test_every_rule_fails_on_a_crate_that_breaks_it() {
         "{apply:?}"
     );
     assert!(apply[1].contains("checks::quote"), "{apply:?}");
+    let drift = drift_imports_beyond_model(&krate);
+    assert_eq!(drift.len(), 2, "{drift:?}");
+    assert!(
+        drift[0].contains("crate::checks::facts::split"),
+        "{drift:?}"
+    );
+    assert!(drift[1].contains("crate::report::render"), "{drift:?}");
     let gui = colours_outside(&krate, &["src/ui/theme.rs"], is_gui_colour);
     assert_eq!(gui, ["  src/ui/two.rs:3"]);
     let report_colours = colours_outside(&krate, &["src/report/layout.rs"], is_report_colour);
