@@ -8,6 +8,7 @@
 //! The process has one tokio runtime, built here on first use ([`LazyRuntime`])
 //! and lent to the subcommand: commands that stay offline never start one.
 
+mod diff;
 mod fix;
 mod gui;
 mod history;
@@ -92,6 +93,13 @@ pub enum Command {
     /// SQLite file in the platform data folder, or --store), chained by SHA-256 so that an
     /// edited or deleted record shows. `history verify` checks the chain.
     History(history::HistoryArgs),
+    /// Compare two recorded scans: new fails, fixed, regressed; objects that appeared
+    ///
+    /// Per check: newly failing, fixed, regressed (worse in any other way, e.g. pass to
+    /// unknown), improved. Per object: roles and superusers, pg_hba lines, grants, PHI
+    /// columns, settings with their source, databases and extensions that appeared,
+    /// disappeared or changed. Exit 1 when anything regressed, for CI.
+    Diff(diff::DiffArgs),
     /// Accept a check's risk (or one object's) until a date, or revoke it
     ///
     /// Writes an accepted risk into the policy file, keeping its comments: who accepted it,
@@ -285,6 +293,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Demo(args)) => gui::run_demo(args, &runtime),
         Some(Command::Fix(args)) => fix::run_fix(args, &runtime),
         Some(Command::History(args)) => history::run_history(args),
+        Some(Command::Diff(args)) => diff::run_diff(args),
         Some(Command::Accept(args)) => policy_edit::run_accept(args),
         Some(Command::Baseline(args)) => policy_edit::run_baseline(args, &runtime),
         None => gui::run_app(&runtime, cli.session, None),
