@@ -176,11 +176,6 @@ fn main() {
             let old = big_store.load_scan(seqs[0]).unwrap();
             let new = big_store.load_scan(seqs[1]).unwrap();
             let loaded = started.elapsed();
-            let side = |s: &StoredScan| ScanSide {
-                snapshot: &s.snapshot,
-                findings: &s.findings,
-                label: String::new(),
-            };
             let drift = drift::compare(&side(&old), &side(&new));
             std::hint::black_box(drift.to_text());
             (loaded, started.elapsed())
@@ -191,4 +186,12 @@ fn main() {
         ms(median(diffs.iter().map(|d| d.1).collect())),
         ms(median(diffs.iter().map(|d| d.0).collect()))
     );
+}
+
+fn side(scan: &StoredScan) -> ScanSide<'_> {
+    ScanSide {
+        snapshot: &scan.snapshot,
+        findings: &scan.findings,
+        label: String::new(),
+    }
 }
