@@ -30,6 +30,8 @@ pub enum Page {
     Section(Section),
     /// Fixes applied and rolled back in this session.
     ChangeLog,
+    /// Recorded scans, fixes and the chain check of the evidence store.
+    History,
 }
 
 /// Where the open results came from.
@@ -43,6 +45,8 @@ pub enum Source {
     Sample,
     /// The live demo cluster this app started (see [`crate::demo`]).
     Demo { target: String },
+    /// A scan read back from the evidence store, shown read-only.
+    Recorded { seq: u64 },
 }
 
 impl Source {
