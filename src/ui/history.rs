@@ -1,19 +1,15 @@
 //! The GUI's side of the evidence store: the shared handle, what the History
-//! page shows (recorded scans, the timeline, the chain check), the recorded
-//! scan that is open read-only, and what the store jobs report back.
+//! page shows (recorded scans, the timeline, the chain check) and what the
+//! store jobs report back.
 //!
-//! What is evidence: a completed scan of a server the user connected to
-//! ([`Source::Live`]) and every fix applied or rolled back on it. The demo
-//! cluster and its offline sample are training material, never evidence, so
-//! their scans and fixes are not recorded in the user's store; nor are saved
-//! sessions re-opened from a file (they were recorded when they were scanned).
+//! What is evidence is `Source::is_evidence`'s to say (in `state`); the
+//! recorded scan shown read-only is `recorded`'s.
 //!
 //! Plain data and the small rules that belong to it; the store is reached
 //! only through the jobs in `evidence_jobs`, never from the UI thread. May
-//! import the model, the store and, of the ui, `state`; never drawing code,
-//! `jobs` or the App.
+//! import the model and the store; no other ui module (`jobs` imports this
+//! one for its events).
 
-use super::state::{Page, Results, Source};
 use crate::model::untrusted;
 use crate::store::record::RecordKind;
 use crate::store::target::TargetIdentity;
@@ -182,11 +178,6 @@ impl HistoryState {
     }
 }
 
-/// Whether results from `source` are evidence to record.
-pub fn is_evidence(source: &Source) -> bool {
-    matches!(source, Source::Live { .. })
-}
-
 /// A target for people, every server-chosen part escaped:
 /// `clinic on db1:5432`.
 pub fn target_label(target: &TargetIdentity) -> String {
@@ -217,32 +208,6 @@ pub fn chain_summary(report: &VerifyReport) -> String {
             )
         }
         None => "chain intact: the store is empty".to_string(),
-    }
-}
-
-/// A recorded scan shown read-only over the live results, and where
-/// "Back to live" returns.
-#[derive(Debug, Clone)]
-pub struct RecordedView {
-    pub seq: u64,
-    /// [`target_label`] of the scanned server.
-    pub target: String,
-    pub collected_at: String,
-    /// The stored snapshot and findings as recorded (not re-evaluated).
-    pub results: Results,
-    pub return_page: Page,
-    pub return_selected: Option<String>,
-}
-
-impl RecordedView {
-    /// The banner's text, also its accessible label.
-    pub fn banner_text(&self) -> String {
-        format!(
-            "Recorded scan #{} of {}, {} — read-only",
-            self.seq,
-            self.target,
-            super::wording::display_time(&self.collected_at)
-        )
     }
 }
 
@@ -332,23 +297,6 @@ mod tests {
         };
         let seqs: Vec<u64> = data.timeline_of(&clinic).iter().map(|e| e.seq).collect();
         assert_eq!(seqs, [4, 3, 1]);
-    }
-
-    #[test]
-    fn only_live_scans_are_evidence() {
-        assert!(is_evidence(&Source::Live {
-            target: "db1".into()
-        }));
-        for source in [
-            Source::Sample,
-            Source::Demo {
-                target: "demo".into(),
-            },
-            Source::File("s.json".into()),
-            Source::Recorded { seq: 1 },
-        ] {
-            assert!(!is_evidence(&source), "{source:?}");
-        }
     }
 
     #[test]

@@ -5,7 +5,7 @@
 //!
 //! Demo scans and fixes (the live demo and its offline sample) are training,
 //! not evidence: they are never recorded in the user's store (see
-//! `history::is_evidence`). When the store cannot be opened the app says so
+//! `Source::is_evidence`). When the store cannot be opened the app says so
 //! once, in a notice naming the store and the reason, and goes on scanning;
 //! the History page keeps the reason in view.
 //!
@@ -13,17 +13,14 @@
 //! `app`, and nothing imports it.
 
 use super::app::App;
-use super::history::{
-    is_evidence, target_label, ChainCheck, EvidenceEvent, RecordedView, StoreStatus,
-};
-use super::state::{Page, Results, Source};
+use super::history::{ChainCheck, EvidenceEvent, StoreStatus};
+use super::recorded::RecordedView;
+use super::state::Page;
 use super::theme::NoticeKind;
 use crate::model::changelog::ChangeLogEntry;
-use crate::policy::Attestations;
 use crate::store::record::RecordKind;
 use crate::store::target::TargetIdentity;
 use crate::store::{StoreChoice, StoredScan};
-use std::collections::BTreeMap;
 
 impl App {
     /// The History page's state (also the test API).
@@ -43,10 +40,10 @@ impl App {
             return;
         }
         let shown = match &choice {
-            StoreChoice::Default => crate::store::location::default_path().map_or_else(
-                || "the data folder".to_string(),
-                |p| p.display().to_string(),
-            ),
+            // Without a data folder the error says so itself.
+            StoreChoice::Default => crate::store::location::default_path()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default(),
             StoreChoice::File(path) => path.display().to_string(),
             // A conninfo may hold a password: never shown.
             StoreChoice::Server(_) => "the team store".to_string(),
@@ -61,10 +58,11 @@ impl App {
 
     /// Say once why nothing will be recorded, and where; scanning goes on.
     fn store_unavailable(&mut self, reason: String) {
-        let reason = if reason.contains(&self.history.store_named) {
+        let named = &self.history.store_named;
+        let reason = if named.is_empty() || reason.contains(named.as_str()) {
             reason
         } else {
-            format!("evidence store {}: {reason}", self.history.store_named)
+            format!("{reason} ({named})")
         };
         self.notify(
             NoticeKind::Warning,
@@ -151,7 +149,7 @@ impl App {
         let Some(store) = self.evidence.clone() else {
             return;
         };
-        let Some(results) = self.results.as_ref().filter(|r| is_evidence(&r.source)) else {
+        let Some(results) = self.results.as_ref().filter(|r| r.source.is_evidence()) else {
             return;
         };
         let (snapshot, findings) = (results.snapshot.clone(), results.findings.clone());
@@ -168,7 +166,7 @@ impl App {
         if !self
             .results
             .as_ref()
-            .is_some_and(|r| is_evidence(&r.source))
+            .is_some_and(|r| r.source.is_evidence())
         {
             return;
         }
@@ -225,24 +223,7 @@ impl App {
             Some(open) => (open.return_page, open.return_selected),
             None => (self.page, self.selected.take()),
         };
-        let seq = stored.entry.seq;
-        self.recorded = Some(RecordedView {
-            seq,
-            target: target_label(&stored.entry.target),
-            collected_at: stored.entry.collected_at.clone(),
-            results: Results {
-                snapshot: stored.snapshot,
-                findings: stored.findings,
-                attestations: Attestations::default(),
-                notes: BTreeMap::new(),
-                change_log: Vec::new(),
-                source: Source::Recorded { seq },
-                session_path: None,
-                stale: None,
-            },
-            return_page,
-            return_selected,
-        });
+        self.recorded = Some(RecordedView::new(stored, return_page, return_selected));
         self.apply_dialog = None;
         self.selected = None;
         self.page = Page::Overview;

@@ -23,8 +23,8 @@ use crate::store::record::RecordKind;
 use crate::store::target::TargetIdentity;
 use crate::store::ScanEntry;
 use eframe::egui;
-use egui::{RichText, Ui};
-use egui_plot::{HoverPosition, Legend, Line, Plot};
+use egui::{RichText, TextFormat, Ui};
+use egui_plot::{HoverPosition, Line, Plot};
 
 /// What the page is drawn from.
 pub struct HistoryView<'a> {
@@ -72,7 +72,7 @@ pub fn history_page_ui(ui: &mut Ui, view: &HistoryView<'_>, out: &mut Vec<Comman
             target_selector_ui(ui, data, target, out);
             let scans: Vec<&ScanEntry> = data.scans_of(target).collect();
             ui.add_space(space::M);
-            heading(ui, CHART_LABEL);
+            heading(ui, "Fail and pass counts per section");
             chart_ui(ui, &section_series(scans.iter().copied()));
             ui.add_space(space::L);
             heading(ui, &format!("Recorded scans ({})", scans.len()));
@@ -213,46 +213,73 @@ fn target_selector_ui(
 // ----- the chart -----
 
 /// Two plots over the same time axis: failing checks per section above,
-/// passing below. Lines take egui_plot's automatic colours in section order,
-/// so a section has the same colour in both; the legend names them.
+/// passing below, one colour per section in both, named once in the legend
+/// row above them (in guide order, not over the lines).
 fn chart_ui(ui: &mut Ui, series: &[SectionSeries]) {
+    let palette = widgets::palette(ui);
+    legend_ui(ui, series);
     let span = time_span(series);
     let link = egui::Id::unique("history_chart_x");
-    for (salt, word, pick) in [
-        (
-            "history_fail",
-            "failing",
-            (|s| &s.fail) as fn(&SectionSeries) -> &Vec<[f64; 2]>,
-        ),
+    type Pick = fn(&SectionSeries) -> &Vec<[f64; 2]>;
+    let plots: [(&str, &str, Pick); 2] = [
+        ("history_fail", "failing", |s| &s.fail),
         ("history_pass", "passing", |s| &s.pass),
-    ] {
+    ];
+    for (salt, word, pick) in plots {
         ui.label(
             RichText::new(format!("Checks {word}"))
                 .size(theme::text::SMALL)
-                .color(widgets::palette(ui).muted),
+                .color(palette.muted),
         );
         let plot = Plot::new(salt)
-            .height(170.0)
-            .legend(Legend::default())
+            .height(160.0)
             .include_y(0.0)
             .link_axis(link, [true, false])
             .allow_zoom(false)
             .allow_scroll(false)
             .allow_drag(false)
             .allow_boxed_zoom(false)
+            .show_grid([false, true])
             .x_axis_formatter(move |mark, _| axis_label(mark.value, span))
             .y_axis_formatter(|mark, _| format!("{:.0}", mark.value))
             .label_formatter(move |position| hover_text(position, word));
         let response = plot.show(ui, |plot_ui| {
-            for section_series in series {
-                let title = section_series.section.title();
-                plot_ui.line(Line::new(title, pick(section_series).clone()).width(2.0));
+            for (i, section_series) in series.iter().enumerate() {
+                let line = Line::new(section_series.section.title(), pick(section_series).clone())
+                    .color(palette.series(i))
+                    .width(2.0);
+                plot_ui.line(line);
             }
         });
         response
             .response
             .widget_info(|| egui::WidgetInfo::labeled(egui::Role::Figure, true, CHART_LABEL));
     }
+}
+
+/// A dash in each section's colour and the section's name, each pair one
+/// label so that they wrap together.
+fn legend_ui(ui: &mut Ui, series: &[SectionSeries]) {
+    let palette = widgets::palette(ui);
+    let font = egui::FontId::proportional(theme::text::SMALL);
+    ui.horizontal_wrapped(|ui| {
+        for (i, section_series) in series.iter().enumerate() {
+            let mut job = egui::text::LayoutJob::default();
+            let swatch = egui::FontId::proportional(theme::text::SUBHEADING);
+            job.append("—", 0.0, TextFormat::simple(swatch, palette.series(i)));
+            job.append(
+                section_series.section.title(),
+                space::XS,
+                TextFormat::simple(font.clone(), palette.text),
+            );
+            ui.add(
+                egui::Label::new(job)
+                    .wrap_mode(egui::TextWrapMode::Extend)
+                    .selectable(false),
+            );
+            ui.add_space(space::S);
+        }
+    });
 }
 
 fn time_span(series: &[SectionSeries]) -> f64 {

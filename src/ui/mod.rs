@@ -24,8 +24,8 @@
 //! 1. Vocabulary, state and pure helpers — no drawing: [`command`] (what a
 //!    widget asks for), [`state`] (page, open results, scan, drafts, demo),
 //!    [`apply_dialog`] (the apply confirmation and its gate), [`jobs`]
-//!    (background work), [`history`] (the evidence store's handle, the
-//!    History page's state, a recorded scan shown read-only),
+//!    (background work), [`history`] (the evidence store's handle and the
+//!    History page's state), [`recorded`] (a recorded scan shown read-only),
 //!    [`evidence_jobs`] (the store's background work), [`history_chart`]
 //!    (the chart's points), [`profiles`] (saved preferences), [`theme`] (every
 //!    colour and spacing), [`guide`] (the section prose), [`training`]
@@ -67,6 +67,7 @@ pub mod history_ui;
 pub mod icons;
 pub mod jobs;
 pub mod profiles;
+pub mod recorded;
 pub mod recorded_banner_ui;
 mod shell;
 mod shortcuts;

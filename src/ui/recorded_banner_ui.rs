@@ -3,9 +3,9 @@
 //! recorded scan is shown, so nobody takes old findings for today's.
 //!
 //! Draws only; the click comes back as the return value (the shell turns it
-//! into `Command::BackToLive`). Imports `history` and `widgets`.
+//! into `Command::BackToLive`). Imports `recorded` and `widgets`.
 
-use super::history::RecordedView;
+use super::recorded::RecordedView;
 use super::theme::NoticeKind;
 use super::widgets;
 use eframe::egui::Ui;

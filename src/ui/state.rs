@@ -59,6 +59,13 @@ impl Source {
     pub fn is_server(&self) -> bool {
         matches!(self, Source::Live { .. } | Source::Demo { .. })
     }
+
+    /// Results to record in the evidence store: a scan of a server the user
+    /// connected to. The demo and its sample are training, not evidence; a
+    /// session file or a recorded scan was recorded when it was scanned.
+    pub fn is_evidence(&self) -> bool {
+        matches!(self, Source::Live { .. })
+    }
 }
 
 /// A banner message.
@@ -242,6 +249,24 @@ mod tests {
             at: at.to_string(),
             note: note.to_string(),
             error: None,
+        }
+    }
+
+    #[test]
+    fn only_live_scans_are_evidence() {
+        let live = Source::Live {
+            target: "db1".into(),
+        };
+        assert!(live.is_evidence());
+        for source in [
+            Source::Sample,
+            Source::Demo {
+                target: "demo".into(),
+            },
+            Source::File("s.json".into()),
+            Source::Recorded { seq: 1 },
+        ] {
+            assert!(!source.is_evidence(), "{source:?}");
         }
     }
 

@@ -161,6 +161,10 @@ fn top_buttons_ui(ui: &mut Ui, bar: &TopBar<'_>, out: &mut Vec<Command>) {
         out.push(Command::ShowHistory);
     }
     let Some(results) = bar.results else {
+        // Nothing open yet: the way back from the History page.
+        if bar.on_history && ui.button("Connect…").clicked() {
+            out.push(Command::GoToStart);
+        }
         return;
     };
     const READ_ONLY: &str = "A recorded scan is read-only: press Back to live first";
