@@ -1287,7 +1287,10 @@ fn the_live_demo_applies_a_restart_fix_resets_and_stops_with_the_window() {
     drop(harness);
     wait_until_removed(&second_dir);
     // Training, not evidence: no scan or fix of the demo was recorded.
-    let recorded = EvidenceStore::open_file(&store).unwrap().verify(&[]).unwrap();
+    let recorded = EvidenceStore::open_file(&store)
+        .unwrap()
+        .verify(&[])
+        .unwrap();
     assert_eq!(recorded.records, 0);
 }
 
@@ -1366,8 +1369,9 @@ fn store_app(
     harness
 }
 
+/// Reading the store shows a spinner: step until it is read.
 fn open_history(harness: &mut Harness<'_, App>) {
-    click_button(harness, "History");
+    click_and_step(harness, "History");
     assert_eq!(harness.state().page(), Page::History);
     step_until(harness, "the history is read", |app| {
         app.history().data.is_some() && !app.history().loading
@@ -1394,7 +1398,7 @@ fn three_recorded_scans_show_as_three_rows_a_chart_and_the_fix() {
     harness.get_by_label_contains("TLS-001 fix");
     harness.get_by_label_contains("clinic on localhost:46049");
 
-    click_button(&mut harness, "Verify chain");
+    click_and_step(&mut harness, "Verify chain");
     step_until(&mut harness, "the chain is checked", |app| {
         matches!(app.history().chain, ChainCheck::Done(_))
     });

@@ -45,9 +45,8 @@ impl App {
                 .map(|p| p.display().to_string())
                 .unwrap_or_default(),
             StoreChoice::File(path) => path.display().to_string(),
-            // A conninfo may hold a password: never shown.
-            StoreChoice::Server(_) => "the team store".to_string(),
-            StoreChoice::Off => String::new(),
+            // A team store's conninfo may hold a password: never shown.
+            _ => "the team store".to_string(),
         };
         self.history.store_named = shown;
         self.history.status = Some(StoreStatus::Opening);
