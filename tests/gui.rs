@@ -25,7 +25,7 @@ use pgsafeguard::store::{EvidenceStore, StoreChoice};
 use pgsafeguard::ui::app::{self, App, AppInit};
 use pgsafeguard::ui::apply_dialog::{ConfirmForm, ConfirmGate, DialogStage};
 use pgsafeguard::ui::history::{ChainCheck, StoreStatus};
-use pgsafeguard::ui::history_ui::CHART_LABEL;
+use pgsafeguard::ui::history_plot::CHART_LABEL;
 use pgsafeguard::ui::jobs;
 use pgsafeguard::ui::profiles::PrefsStore;
 use pgsafeguard::ui::recorded_banner_ui::BACK_TO_LIVE;

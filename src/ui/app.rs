@@ -335,6 +335,9 @@ impl App {
     fn draw(&mut self, ui: &mut egui::Ui) -> Vec<Command> {
         let mut commands = keyboard_commands(ui.ctx(), self.page, self.results().is_some());
         let connected_target = self.connected_target();
+        if self.page == Page::History {
+            self.history.refresh_chart(connected_target.as_ref());
+        }
         let shown = match &self.recorded {
             Some(view) => Some(&view.results),
             None => self.results.as_ref(),

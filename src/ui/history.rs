@@ -7,9 +7,10 @@
 //!
 //! Plain data and the small rules that belong to it; the store is reached
 //! only through the jobs in `evidence_jobs`, never from the UI thread. May
-//! import the model and the store; no other ui module (`jobs` imports this
-//! one for its events).
+//! import the model, the store and, of the ui, `history_chart`; no other ui
+//! module (`jobs` imports this one for its events).
 
+use super::history_chart::{section_series, SectionSeries};
 use crate::model::untrusted;
 use crate::store::record::RecordKind;
 use crate::store::target::TargetIdentity;
@@ -159,6 +160,8 @@ pub struct HistoryState {
     pub opening: Option<u64>,
     /// The position of the last record this window wrote.
     pub last_recorded: Option<u64>,
+    /// The chart's points for the shown target, kept between frames.
+    pub chart: Option<(TargetIdentity, Vec<SectionSeries>)>,
     /// A failed record was already reported (warn once until one succeeds).
     pub record_warned: bool,
 }
@@ -175,6 +178,33 @@ impl HistoryState {
         pick(self.chosen.as_ref())
             .or_else(|| pick(connected))
             .or_else(|| data.scans.last().map(|s| &s.target))
+    }
+
+    /// Work the chart's points out again when the shown target changed (the
+    /// App drops them when new data arrives): once, not every frame.
+    pub fn refresh_chart(&mut self, connected: Option<&TargetIdentity>) {
+        let Some(target) = self.shown_target(connected) else {
+            self.chart = None;
+            return;
+        };
+        if self.chart.as_ref().is_some_and(|(t, _)| t == target) {
+            return;
+        }
+        let target = target.clone();
+        let series = self
+            .data
+            .as_ref()
+            .map(|data| section_series(data.scans_of(&target)))
+            .unwrap_or_default();
+        self.chart = Some((target, series));
+    }
+
+    /// The chart's points for `target`, if worked out.
+    pub fn chart_of(&self, target: &TargetIdentity) -> Option<&[SectionSeries]> {
+        self.chart
+            .as_ref()
+            .filter(|(t, _)| t == target)
+            .map(|(_, series)| series.as_slice())
     }
 }
 
@@ -281,6 +311,21 @@ mod tests {
             Some(&target("billing"))
         );
         assert_eq!(chosen.data.as_ref().map(|d| d.targets().len()), Some(2));
+    }
+
+    #[test]
+    fn the_chart_follows_the_shown_target() {
+        let mut state = loaded(HistoryData {
+            scans: vec![scan(1, "clinic"), scan(2, "billing"), scan(3, "clinic")],
+            events: Vec::new(),
+        });
+        state.refresh_chart(None);
+        let clinic = state.chart_of(&target("clinic")).unwrap();
+        assert_eq!(clinic[0].fail.len(), 2, "two scans of clinic");
+        assert!(state.chart_of(&target("billing")).is_none());
+        state.chosen = Some(target("billing"));
+        state.refresh_chart(None);
+        assert_eq!(state.chart_of(&target("billing")).unwrap()[0].fail.len(), 1);
     }
 
     #[test]

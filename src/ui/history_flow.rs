@@ -88,6 +88,7 @@ impl App {
                 match result {
                     Ok(data) => {
                         self.history.data = Some(data);
+                        self.history.chart = None;
                         self.history.load_error = None;
                     }
                     Err(e) => self.history.load_error = Some(e),

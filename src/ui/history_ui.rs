@@ -5,15 +5,16 @@
 //! policy changes and report anchors, newest first.
 //!
 //! Reads `history` state; changes nothing. Clicks come back as [`Command`]s.
-//! The chart's points come from `history_chart`; long tables lay out only
-//! the rows on screen (`ScrollArea::show_rows`). Every name from a server
-//! and every event line goes through `untrusted`.
+//! The chart's points are worked out once per target (`history_chart`,
+//! kept in the state) and `history_plot` draws them; long tables lay out only the rows on screen
+//! (`ScrollArea::show_rows`). Every name from a server and every event line
+//! goes through `untrusted`.
 
 use super::command::Command;
 use super::history::{
     chain_summary, target_label, ChainCheck, HistoryData, HistoryState, StoreStatus,
 };
-use super::history_chart::{axis_label, section_series, SectionSeries};
+use super::history_plot;
 use super::theme::{self, space, NoticeKind};
 use super::widgets;
 use super::wording::display_time;
@@ -23,8 +24,7 @@ use crate::store::record::RecordKind;
 use crate::store::target::TargetIdentity;
 use crate::store::ScanEntry;
 use eframe::egui;
-use egui::{RichText, TextFormat, Ui};
-use egui_plot::{HoverPosition, Line, Plot};
+use egui::{RichText, Ui};
 
 /// What the page is drawn from.
 pub struct HistoryView<'a> {
@@ -34,9 +34,6 @@ pub struct HistoryView<'a> {
     /// The recorded scan shown now, if any.
     pub open_seq: Option<u64>,
 }
-
-/// The chart's accessible label (test API).
-pub const CHART_LABEL: &str = "Failing and passing checks per section over time";
 
 /// Rows visible at once in the scans table and the timeline.
 const VISIBLE_ROWS: f32 = 10.0;
@@ -73,7 +70,7 @@ pub fn history_page_ui(ui: &mut Ui, view: &HistoryView<'_>, out: &mut Vec<Comman
             let scans: Vec<&ScanEntry> = data.scans_of(target).collect();
             ui.add_space(space::M);
             heading(ui, "Fail and pass counts per section");
-            chart_ui(ui, &section_series(scans.iter().copied()));
+            history_plot::chart_ui(ui, view.state.chart_of(target).unwrap_or_default());
             ui.add_space(space::L);
             heading(ui, &format!("Recorded scans ({})", scans.len()));
             scans_table_ui(ui, &scans, view, out);
@@ -208,99 +205,6 @@ fn target_selector_ui(
                 }
             }
         });
-}
-
-// ----- the chart -----
-
-/// Two plots over the same time axis: failing checks per section above,
-/// passing below, one colour per section in both, named once in the legend
-/// row above them (in guide order, not over the lines).
-fn chart_ui(ui: &mut Ui, series: &[SectionSeries]) {
-    let palette = widgets::palette(ui);
-    legend_ui(ui, series);
-    let span = time_span(series);
-    let link = egui::Id::unique("history_chart_x");
-    type Pick = fn(&SectionSeries) -> &Vec<[f64; 2]>;
-    let plots: [(&str, &str, Pick); 2] = [
-        ("history_fail", "failing", |s| &s.fail),
-        ("history_pass", "passing", |s| &s.pass),
-    ];
-    for (salt, word, pick) in plots {
-        ui.label(
-            RichText::new(format!("Checks {word}"))
-                .size(theme::text::SMALL)
-                .color(palette.muted),
-        );
-        let plot = Plot::new(salt)
-            .height(160.0)
-            .include_y(0.0)
-            .link_axis(link, [true, false])
-            .allow_zoom(false)
-            .allow_scroll(false)
-            .allow_drag(false)
-            .allow_boxed_zoom(false)
-            .show_grid([false, true])
-            .x_axis_formatter(move |mark, _| axis_label(mark.value, span))
-            .y_axis_formatter(|mark, _| format!("{:.0}", mark.value))
-            .label_formatter(move |position| hover_text(position, word));
-        let response = plot.show(ui, |plot_ui| {
-            for (i, section_series) in series.iter().enumerate() {
-                let line = Line::new(section_series.section.title(), pick(section_series).clone())
-                    .color(palette.series(i))
-                    .width(2.0);
-                plot_ui.line(line);
-            }
-        });
-        response
-            .response
-            .widget_info(|| egui::WidgetInfo::labeled(egui::Role::Figure, true, CHART_LABEL));
-    }
-}
-
-/// A dash in each section's colour and the section's name, each pair one
-/// label so that they wrap together.
-fn legend_ui(ui: &mut Ui, series: &[SectionSeries]) {
-    let palette = widgets::palette(ui);
-    let font = egui::FontId::proportional(theme::text::SMALL);
-    ui.horizontal_wrapped(|ui| {
-        for (i, section_series) in series.iter().enumerate() {
-            let mut job = egui::text::LayoutJob::default();
-            let swatch = egui::FontId::proportional(theme::text::SUBHEADING);
-            job.append("—", 0.0, TextFormat::simple(swatch, palette.series(i)));
-            job.append(
-                section_series.section.title(),
-                space::XS,
-                TextFormat::simple(font.clone(), palette.text),
-            );
-            ui.add(
-                egui::Label::new(job)
-                    .wrap_mode(egui::TextWrapMode::Extend)
-                    .selectable(false),
-            );
-            ui.add_space(space::S);
-        }
-    });
-}
-
-fn time_span(series: &[SectionSeries]) -> f64 {
-    let xs = series.iter().flat_map(|s| s.fail.iter().map(|p| p[0]));
-    let (low, high) = xs.fold((f64::MAX, f64::MIN), |(l, h), x| (l.min(x), h.max(x)));
-    (high - low).max(0.0)
-}
-
-fn hover_text(position: &HoverPosition<'_>, word: &str) -> Option<String> {
-    match position {
-        HoverPosition::NearDataPoint {
-            plot_name,
-            position,
-            ..
-        } => Some(format!(
-            "{plot_name}: {:.0} {word}\n{}",
-            position.y,
-            axis_label(position.x, 0.0)
-        )),
-        HoverPosition::Elsewhere { .. } => None,
-    }
 }
 
 // ----- the tables -----

@@ -33,7 +33,8 @@
 //!    [`fix_text`] and `shortcuts`. These may import each other, never a
 //!    layer above.
 //! 2. Widgets the pages share: [`icons`], [`widgets`] (which draws with
-//!    `icons`) and [`training_widgets`] (which draws with `widgets`).
+//!    `icons`), [`training_widgets`] (which draws with `widgets`) and
+//!    [`history_plot`] (the History chart, with egui_plot).
 //! 3. Drawing, one part of the window each: [`top_bar_ui`], [`connect_ui`],
 //!    [`walkthrough_ui`], [`check_detail_ui`], [`apply_ui`], [`demo_ui`],
 //!    [`history_ui`], [`recorded_banner_ui`].
@@ -63,6 +64,7 @@ pub mod guide;
 pub mod history;
 pub mod history_chart;
 pub mod history_flow;
+pub mod history_plot;
 pub mod history_ui;
 pub mod icons;
 pub mod jobs;
