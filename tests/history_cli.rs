@@ -368,3 +368,40 @@ fn diff_names_a_new_superuser_and_exits_1() {
         assert!(stderr(&out).contains(mention), "{args:?}: {}", stderr(&out));
     }
 }
+
+/// Many processes opening a store that does not exist yet, at the same moment (as parallel
+/// CI jobs or tests do): none warns, none fails, every scan is recorded.
+#[test]
+fn processes_racing_to_create_the_store_all_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("new.sqlite");
+    let children: Vec<_> = (0..8)
+        .map(|minute| {
+            let snapshot = snapshot_at(dir.path(), minute);
+            pgsafeguard(
+                &[
+                    "scan",
+                    "--snapshot",
+                    snapshot.to_str().unwrap(),
+                    "--store",
+                    store.to_str().unwrap(),
+                ],
+                dir.path(),
+            )
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+        })
+        .collect();
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+        assert!(out.stderr.is_empty(), "{}", stderr(&out));
+    }
+    let out = run(
+        &["history", "verify", "--store", store.to_str().unwrap()],
+        dir.path(),
+    );
+    assert!(stdout(&out).contains("8 records"), "{}", stdout(&out));
+}

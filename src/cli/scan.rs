@@ -36,12 +36,19 @@ pub(super) fn run_scan(args: ScanArgs, runtime: &LazyRuntime) -> anyhow::Result<
         None => Attestations::default(),
     };
 
+    // Bad connection input is an error before the store is even opened.
+    let params = match &args.snapshot {
+        Some(_) => None,
+        None => Some(ConnParams::from_conninfo(
+            args.conninfo.as_deref().unwrap_or(""),
+        )?),
+    };
     let mut store = args.store.open_for_recording()?;
 
-    let snapshot = match &args.snapshot {
-        Some(path) => load_snapshot(path)?,
-        None => {
-            let params = ConnParams::from_conninfo(args.conninfo.as_deref().unwrap_or(""))?;
+    let snapshot = match (&args.snapshot, params) {
+        (Some(path), _) => load_snapshot(path)?,
+        (None, None) => bail!("give a connection string or --snapshot"),
+        (None, Some(params)) => {
             let opts = ScanOptions {
                 all_databases: args.all_databases,
                 sample_phi: args.sample_phi,

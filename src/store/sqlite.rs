@@ -69,7 +69,20 @@ impl SqliteBackend {
         conn.busy_timeout(Duration::from_secs(15))
             .map_err(|e| open_error(e.to_string()))?;
         let mut backend = SqliteBackend { conn };
-        backend.prepare().map_err(|e| match e {
+        // Two processes opening a new store at once race to create it: the
+        // loser is told the database is locked (journal-mode changes do not
+        // wait), so it tries again for a while.
+        let mut prepared = backend.prepare();
+        for _ in 0..50 {
+            match &prepared {
+                Err(StoreError::Database(m)) if m.contains("locked") || m.contains("busy") => {
+                    std::thread::sleep(Duration::from_millis(20));
+                    prepared = backend.prepare();
+                }
+                _ => break,
+            }
+        }
+        prepared.map_err(|e| match e {
             StoreError::Database(message) => open_error(message),
             other => other,
         })?;
@@ -98,9 +111,19 @@ impl SqliteBackend {
                 supported: SCHEMA_VERSION,
             });
         }
-        self.conn
-            .query_row("PRAGMA journal_mode = WAL", [], |_| Ok(()))?;
-        self.migrate()
+        // Switching the journal mode takes a lock that does not wait on the
+        // busy timeout, so only a store not yet in WAL mode (a new file) asks.
+        let mode: String = self
+            .conn
+            .query_row("PRAGMA journal_mode", [], |r| r.get(0))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            self.conn
+                .query_row("PRAGMA journal_mode = WAL", [], |_| Ok(()))?;
+        }
+        if found < SCHEMA_VERSION {
+            self.migrate()?;
+        }
+        Ok(())
     }
 
     /// Bring the layout up to [`SCHEMA_VERSION`] in one transaction.
