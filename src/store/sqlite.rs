@@ -90,14 +90,19 @@ impl SqliteBackend {
     }
 
     fn prepare(&mut self) -> Result<(), StoreError> {
-        let app_id: i64 = self
-            .conn
-            .query_row("PRAGMA application_id", [], |r| r.get(0))?;
-        let tables: i64 = self.conn.query_row(
-            "SELECT count(*) FROM sqlite_master WHERE type = 'table'",
-            [],
-            |r| r.get(0),
-        )?;
+        // One read transaction: another process may be creating the store
+        // right now, and its tables and its application id appear together.
+        let (app_id, tables): (i64, i64) = {
+            let read = self.conn.transaction()?;
+            let app_id = read.query_row("PRAGMA application_id", [], |r| r.get(0))?;
+            let tables = read.query_row(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'table'",
+                [],
+                |r| r.get(0),
+            )?;
+            read.commit()?;
+            (app_id, tables)
+        };
         if app_id != APPLICATION_ID && (app_id != 0 || tables > 0) {
             return Err(StoreError::Database(
                 "it is an SQLite file of another program, not a pgSafeguard evidence store".into(),
