@@ -176,32 +176,13 @@ fn missing_facts_plan(what: &str) -> FixPlan {
     }
 }
 
-/// The SQL keyword for an `aclitem` privilege letter.
-fn privilege_keyword(letter: char) -> Option<&'static str> {
-    Some(match letter {
-        'r' => "SELECT",
-        'a' => "INSERT",
-        'w' => "UPDATE",
-        'd' => "DELETE",
-        'D' => "TRUNCATE",
-        'x' => "REFERENCES",
-        't' => "TRIGGER",
-        'm' => "MAINTAIN",
-        'X' => "EXECUTE",
-        'U' => "USAGE",
-        'C' => "CREATE",
-        'c' => "CONNECT",
-        'T' => "TEMPORARY",
-        's' => "SET",
-        'A' => "ALTER SYSTEM",
-        _ => return None,
-    })
-}
-
 /// `SELECT, INSERT` or, for a column, `SELECT ("c"), INSERT ("c")`.
 fn privilege_list(letters: &str, column: Option<&str>) -> PrivilegeList {
     PrivilegeList {
-        keywords: letters.chars().filter_map(privilege_keyword).collect(),
+        keywords: letters
+            .chars()
+            .filter_map(crate::model::snapshot::privilege_keyword)
+            .collect(),
         column: column.map(str::to_string),
     }
 }
