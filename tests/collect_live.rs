@@ -501,12 +501,24 @@ fn phi_sampling_counts_ssn_shaped_values_and_never_copies_them() {
         stored.extend(std::fs::read(entry.expect("entry").path()).expect("store file"));
     }
     let stored = String::from_utf8_lossy(&stored);
-    assert!(stored.contains("public.visits.body"), "the scan was recorded");
-    assert!(!stored.contains(cluster.superuser_password()), "a password in the store");
-    assert!(!stored.contains("old chart"), "a sampled value in the store");
+    assert!(
+        stored.contains("public.visits.body"),
+        "the scan was recorded"
+    );
+    assert!(
+        !stored.contains(cluster.superuser_password()),
+        "a password in the store"
+    );
+    assert!(
+        !stored.contains("old chart"),
+        "a sampled value in the store"
+    );
     for ssn in &ssns {
         assert!(!stored.contains(ssn.as_str()), "{ssn} in the store");
-        assert!(!stored.contains(&ssn.replace('-', "")), "{ssn} in the store");
+        assert!(
+            !stored.contains(&ssn.replace('-', "")),
+            "{ssn} in the store"
+        );
     }
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(

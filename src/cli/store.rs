@@ -25,14 +25,17 @@ pub struct StoreArgs {
 }
 
 impl StoreArgs {
-    pub fn choice(&self) -> StoreChoice {
-        StoreChoice::from_flags(self.store.as_deref(), self.no_store)
+    pub fn choice(&self) -> anyhow::Result<StoreChoice> {
+        Ok(
+            StoreChoice::from_flags(self.store.as_deref(), self.no_store)
+                .with_schema(self.store_schema.as_deref())?,
+        )
     }
 
     /// The store a command records into. A store the user named must open;
     /// the default one may fail, with one warning, and the command goes on.
     pub fn open_for_recording(&self) -> anyhow::Result<Option<EvidenceStore>> {
-        let choice = self.choice();
+        let choice = self.choice()?;
         match choice.open() {
             Ok(store) => Ok(store),
             Err(e) if choice.is_explicit() => Err(e.into()),
@@ -47,7 +50,7 @@ impl StoreArgs {
 
     /// The store a command reads (history, diff, verify): it must open.
     pub fn open_for_reading(&self) -> anyhow::Result<EvidenceStore> {
-        let choice = self.choice();
+        let choice = self.choice()?;
         if choice == StoreChoice::Off {
             anyhow::bail!("--no-store leaves nothing to read: pass --store or leave both out");
         }

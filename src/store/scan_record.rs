@@ -45,8 +45,10 @@ pub struct ScanBody {
     pub collected_at: String,
     pub source: ScanSource,
     pub tool_version: String,
+    #[serde(with = "counts")]
     pub summary: Summary,
     /// Counts per section id, for charts.
+    #[serde(with = "section_counts")]
     pub sections: BTreeMap<Section, Summary>,
     /// The address of the [`Manifest`] part.
     pub manifest: String,
@@ -159,31 +161,115 @@ pub fn split(
     Ok(SplitScan { body, parts })
 }
 
+/// Counts as eight numbers in [`Status::ALL`] order: `history` reads one body
+/// per recorded scan, so the body is kept short.
+mod counts {
+    use crate::model::finding::Summary;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn to_array(s: &Summary) -> [usize; 8] {
+        [
+            s.pass,
+            s.fail,
+            s.warn,
+            s.unknown,
+            s.not_applicable,
+            s.manual,
+            s.attested,
+            s.accepted,
+        ]
+    }
+
+    pub fn from_array(a: [usize; 8]) -> Summary {
+        let [pass, fail, warn, unknown, not_applicable, manual, attested, accepted] = a;
+        Summary {
+            pass,
+            fail,
+            warn,
+            unknown,
+            not_applicable,
+            manual,
+            attested,
+            accepted,
+        }
+    }
+
+    pub fn serialize<S: Serializer>(s: &Summary, serializer: S) -> Result<S::Ok, S::Error> {
+        to_array(s).serialize(serializer)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Summary, D::Error> {
+        <[usize; 8]>::deserialize(d).map(from_array)
+    }
+}
+
+mod section_counts {
+    use super::counts::{from_array, to_array};
+    use crate::model::finding::{Section, Summary};
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+    use std::collections::BTreeMap;
+
+    pub fn serialize<S: Serializer>(
+        sections: &BTreeMap<Section, Summary>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        let arrays: BTreeMap<Section, [usize; 8]> =
+            sections.iter().map(|(k, v)| (*k, to_array(v))).collect();
+        arrays.serialize(serializer)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<BTreeMap<Section, Summary>, D::Error> {
+        let arrays = BTreeMap::<Section, [usize; 8]>::deserialize(d)?;
+        Ok(arrays
+            .into_iter()
+            .map(|(k, v)| (k, from_array(v)))
+            .collect())
+    }
+}
+
 /// Put a scan back together from its manifest; `part` reads one part.
 pub fn join(
     manifest: &Manifest,
     part: &mut dyn FnMut(&str) -> Result<Vec<u8>, StoreError>,
 ) -> Result<(Snapshot, Vec<Finding>), StoreError> {
-    let mut read = |address: &str| -> Result<Value, StoreError> {
-        serde_json::from_slice(&part(address)?).map_err(StoreError::decode)
+    // The parts are JSON already: splice them into one object and parse the
+    // snapshot once, rather than through an intermediate `Value`.
+    let mut text = Vec::with_capacity(1 << 16);
+    text.push(b'{');
+    let mut first = true;
+    let mut field = |text: &mut Vec<u8>, name: &str| -> Result<(), StoreError> {
+        if !std::mem::take(&mut first) {
+            text.push(b',');
+        }
+        text.extend(serde_json::to_vec(name).map_err(StoreError::encode)?);
+        text.push(b':');
+        Ok(())
     };
-    let mut fields = manifest.scalars.clone();
-    for (name, address) in &manifest.parts {
-        fields.insert(name.clone(), read(address)?);
+    for (name, value) in &manifest.scalars {
+        field(&mut text, name)?;
+        text.extend(serde_json::to_vec(value).map_err(StoreError::encode)?);
     }
-    let databases = manifest
-        .databases
-        .iter()
-        .map(|a| read(a))
-        .collect::<Result<Vec<_>, _>>()?;
-    fields.insert("databases".into(), Value::Array(databases));
-    let snapshot: Snapshot =
-        serde_json::from_value(Value::Object(fields)).map_err(StoreError::decode)?;
+    for (name, address) in &manifest.parts {
+        field(&mut text, name)?;
+        text.extend(part(address)?);
+    }
+    field(&mut text, "databases")?;
+    text.push(b'[');
+    for (i, address) in manifest.databases.iter().enumerate() {
+        if i > 0 {
+            text.push(b',');
+        }
+        text.extend(part(address)?);
+    }
+    text.extend(b"]}");
+    let snapshot: Snapshot = serde_json::from_slice(&text).map_err(StoreError::decode)?;
     let mut findings = Vec::new();
     for group in &manifest.finding_groups {
-        for address in finding_addresses(read(group)?)? {
-            let finding = serde_json::from_value(read(&address)?).map_err(StoreError::decode)?;
-            findings.push(finding);
+        let listed = serde_json::from_slice(&part(group)?).map_err(StoreError::decode)?;
+        for address in finding_addresses(listed)? {
+            findings.push(serde_json::from_slice(&part(&address)?).map_err(StoreError::decode)?);
         }
     }
     Ok((snapshot, findings))

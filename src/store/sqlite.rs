@@ -185,16 +185,26 @@ impl Backend for SqliteBackend {
     }
 
     fn records(&mut self, filter: &RecordFilter) -> Result<Vec<Record>, StoreError> {
-        let mut stmt = self.conn.prepare_cached(
+        // Two statements, so that "the newest" walks the (target, seq) index
+        // backwards instead of sorting every record.
+        let sql = if filter.newest && filter.target.is_some() {
+            "SELECT seq, kind, target, at, body, prev, hash FROM records
+             WHERE (?1 IS NULL OR kind = ?1) AND (?2 IS NULL OR seq = ?2) AND target = ?3
+             ORDER BY target DESC, seq DESC LIMIT 1"
+        } else if filter.newest {
+            "SELECT seq, kind, target, at, body, prev, hash FROM records
+             WHERE (?1 IS NULL OR kind = ?1) AND (?2 IS NULL OR seq = ?2) AND ?3 IS NULL
+             ORDER BY seq DESC LIMIT 1"
+        } else {
             "SELECT seq, kind, target, at, body, prev, hash FROM records
              WHERE (?1 IS NULL OR kind = ?1) AND (?2 IS NULL OR seq = ?2)
                AND (?3 IS NULL OR target = ?3)
-             ORDER BY CASE WHEN ?4 THEN -seq ELSE seq END
-             LIMIT CASE WHEN ?4 THEN 1 ELSE -1 END",
-        )?;
+             ORDER BY seq"
+        };
+        let mut stmt = self.conn.prepare_cached(sql)?;
         let kind = filter.kind.map(RecordKind::as_str);
         let seq = filter.seq.map(|s| s as i64);
-        let rows = stmt.query_map(params![kind, seq, filter.target, filter.newest], |r| {
+        let rows = stmt.query_map(params![kind, seq, filter.target], |r| {
             Ok((
                 r.get::<_, i64>(0)?,
                 r.get::<_, String>(1)?,

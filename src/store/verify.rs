@@ -33,6 +33,12 @@ pub enum Problem {
     PartMissing { seq: u64, address: String },
     /// A record's body does not read as its kind.
     Unreadable { seq: u64, message: String },
+    /// The back end's own head (the team store's head row) is not the newest
+    /// record: one of them was edited.
+    HeadMismatch {
+        kept: Option<ChainHead>,
+        newest: Option<ChainHead>,
+    },
     /// An anchored head is not in the chain (newest records deleted, or the
     /// chain rewritten).
     AnchorMissing { anchor: Anchor },
@@ -47,6 +53,12 @@ impl fmt::Display for Problem {
             Problem::PartAltered { address } => write!(f, "stored part {address} was altered"),
             Problem::PartMissing { seq, address } => write!(f, "scan #{seq} refers to part {address}, which is missing"),
             Problem::Unreadable { seq, message } => write!(f, "record #{seq} does not read back: {message}"),
+            Problem::HeadMismatch { kept, newest } => write!(
+                f,
+                "the store's head ({}) is not its newest record ({}): the head or the records were edited",
+                kept.as_ref().map_or("none".to_string(), ToString::to_string),
+                newest.as_ref().map_or("none".to_string(), ToString::to_string),
+            ),
             Problem::AnchorMissing { anchor } => write!(
                 f,
                 "{} anchors chain head {}, which the store no longer contains (records deleted or the chain rewritten)",
@@ -154,6 +166,15 @@ pub(super) fn verify(
         }
     }
 
+    let newest = records.last().map(|r| r.head());
+    let kept = backend.head()?;
+    if kept != newest {
+        problems.push(Problem::HeadMismatch {
+            kept,
+            newest: newest.clone(),
+        });
+    }
+
     let mut anchors_found = Vec::new();
     for anchor in anchors {
         let present = records
@@ -171,7 +192,7 @@ pub(super) fn verify(
         location: location.to_string(),
         records: records.len() as u64,
         parts: stored.len() as u64,
-        head: records.last().map(|r| r.head()),
+        head: newest,
         anchors_found,
         problems,
     })
