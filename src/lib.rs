@@ -25,6 +25,7 @@ pub mod checks;
 pub mod cli;
 pub mod db;
 pub mod demo;
+pub mod drift;
 pub mod model;
 pub mod output;
 pub mod platform_dirs;

@@ -184,6 +184,20 @@ fn write_finding(out: &mut String, f: &Finding) {
     if let Some(grant) = &f.grant {
         let _ = writeln!(out, "            to decide: {}", untrusted::text(grant));
     }
+    if let Some(a) = &f.accepted {
+        let ticket = a
+            .ticket
+            .as_deref()
+            .map(|t| format!(" (ticket {})", untrusted::text(t)))
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "            accepted by {} {}{ticket}: {}",
+            untrusted::text(&a.by),
+            untrusted::text(&a.expiry_phrase()),
+            untrusted::text(&a.reason)
+        );
+    }
     if matches!(f.status, Status::Fail | Status::Warn) {
         if let Some(fix) = &f.fix {
             for st in &fix.statements {

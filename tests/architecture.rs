@@ -8,6 +8,7 @@
 //! - `src/report` imports nothing from `src/apply`; `src/ui` nothing from `src/db`;
 //! - `src/store` imports only `src/model`, `src/db` and `src/platform_dirs.rs`;
 //! - `src/apply` takes from `src/checks` only what evaluation needs ([`APPLY_MAY_USE_FROM_CHECKS`]);
+//! - `src/drift` imports only `src/model` and the PHI name rule ([`DRIFT_MAY_USE_FROM_CHECKS`]);
 //! - colour constants appear only in the GUI theme and the report's palette.
 //!
 //! An import is a `use crate::…`, `use super::…`, `use self::…` or `use child::…`
@@ -51,6 +52,9 @@ const APPLY_MAY_USE_FROM_CHECKS: &[&str] = &[
 /// connection, and the data folder. Never checks, apply, the report or a front end: they
 /// call the store, not the other way round.
 const STORE_MAY_IMPORT: &[&str] = &["src/model/", "src/db/", "src/platform_dirs.rs"];
+/// What `src/drift` may take from `src/checks`: the PHI column name rule, so that a PHI
+/// column in a diff is the column the checks call PHI. Nothing else above `src/model`.
+const DRIFT_MAY_USE_FROM_CHECKS: &str = "src/checks/phi.rs";
 
 /// The GUI's colours: the one theme module.
 const GUI_PALETTE: &str = "src/ui/theme.rs";
@@ -120,6 +124,17 @@ fn apply_takes_only_evaluation_from_checks() {
     assert!(
         violations.is_empty(),
         "src/apply may take only {APPLY_MAY_USE_FROM_CHECKS:?} from src/checks:\n{}",
+        violations.join("\n")
+    );
+}
+
+#[test]
+fn drift_imports_only_the_model_and_the_phi_rule() {
+    let violations = drift_imports_beyond_model(&Crate::load());
+    assert!(
+        violations.is_empty(),
+        "src/drift may import only src/model and {DRIFT_MAY_USE_FROM_CHECKS} (the diff is \
+         pure; the store, cli, ui and report call it, never the other way round):\n{}",
         violations.join("\n")
     );
 }
@@ -292,6 +307,18 @@ fn apply_imports_beyond_evaluation(krate: &Crate) -> Vec<String> {
         .collect()
 }
 
+fn drift_imports_beyond_model(krate: &Crate) -> Vec<String> {
+    krate
+        .imports()
+        .filter(|i| room(&i.from) == "src/drift/")
+        .filter(|i| {
+            let to = room(&i.to);
+            to != "src/drift/" && to != "src/model/" && i.to != DRIFT_MAY_USE_FROM_CHECKS
+        })
+        .map(Import::describe)
+        .collect()
+}
+
 /// `Color32::RED`, `Color32::from_rgb(…)`, `Rgba::from_…`, `Hsva::new(…)`.
 fn is_gui_colour(tokens: &[lex::Token], at: usize) -> bool {
     let (Some(ty), Some(sep), Some(name)) =
@@ -357,7 +384,7 @@ fn crate_breaking_every_rule() -> Crate {
     made_up_crate(&[
         (
             "src/lib.rs",
-            "pub mod apply; pub mod checks; pub mod db; pub mod model; pub mod report; pub mod store; pub mod ui;",
+            "pub mod apply; pub mod checks; pub mod db; pub mod drift; pub mod model; pub mod report; pub mod store; pub mod ui;",
         ),
         (
             "src/store/mod.rs",
@@ -384,8 +411,13 @@ fn crate_breaking_every_rule() -> Crate {
             "src/apply/mod.rs",
             "use crate::checks::{self, find, facts::split};\npub struct Log;\nfn g() { checks::quote(); checks::evaluate_all(); }",
         ),
-        ("src/checks/mod.rs", "pub mod facts;\npub fn find() {}\npub fn quote() {}\npub fn evaluate_all() {}"),
+        ("src/checks/mod.rs", "pub mod facts;\npub mod phi;\npub fn find() {}\npub fn quote() {}\npub fn evaluate_all() {}"),
         ("src/checks/facts.rs", "pub fn split() {}"),
+        ("src/checks/phi.rs", "pub fn is_phi_name() {}"),
+        (
+            "src/drift/mod.rs",
+            "use crate::model::Snapshot;\nuse crate::checks::phi::is_phi_name;\nuse crate::checks::facts::split;\nfn f() { crate::report::render(); }",
+        ),
     ])
 }
 
@@ -500,6 +532,13 @@ fn self_test_every_rule_fails_on_a_crate_that_breaks_it() {
         "{apply:?}"
     );
     assert!(apply[1].contains("checks::quote"), "{apply:?}");
+    let drift = drift_imports_beyond_model(&krate);
+    assert_eq!(drift.len(), 2, "{drift:?}");
+    assert!(
+        drift[0].contains("crate::checks::facts::split"),
+        "{drift:?}"
+    );
+    assert!(drift[1].contains("crate::report::render"), "{drift:?}");
     let gui = colours_outside(&krate, &["src/ui/theme.rs"], is_gui_colour);
     assert_eq!(gui, ["  src/ui/two.rs:3"]);
     let report_colours = colours_outside(&krate, &["src/report/layout.rs"], is_report_colour);

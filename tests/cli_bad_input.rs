@@ -7,40 +7,12 @@
 #[path = "support/pg_env.rs"]
 mod pg_env;
 
+#[path = "support/cli.rs"]
+mod cli;
+
+use cli::{assert_clean_error, pgsafeguard};
 use std::path::Path;
-use std::process::{Command, Output};
-
-fn pgsafeguard(args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_pgsafeguard"));
-    cmd.args(args);
-    pg_env::without_libpq_env(&mut cmd);
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    cmd.output().expect("run pgsafeguard")
-}
-
-/// Exit 2, exactly one line on stderr, nothing on stdout, no panic.
-fn assert_clean_error(out: &Output, must_mention: &str) -> String {
-    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
-    assert_eq!(out.status.code(), Some(2), "stderr: {stderr}");
-    assert!(
-        out.stdout.is_empty(),
-        "stdout: {}",
-        String::from_utf8_lossy(&out.stdout)
-    );
-    assert_eq!(
-        stderr.trim_end().lines().count(),
-        1,
-        "not one line: {stderr:?}"
-    );
-    assert!(!stderr.contains("panicked"), "{stderr}");
-    assert!(
-        stderr.to_lowercase().contains(&must_mention.to_lowercase()),
-        "{stderr:?} should mention {must_mention:?}"
-    );
-    stderr
-}
+use std::process::Command;
 
 fn no_files_in(dir: &Path) {
     let left: Vec<_> = std::fs::read_dir(dir)

@@ -309,3 +309,62 @@ fn a_writer_killed_mid_scan_loses_at_most_that_scan() {
     let out = scan_into(&store, &snapshot_at(dir.path(), 59), dir.path());
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
 }
+
+/// The fixture snapshot with one more superuser, collected a day later.
+fn snapshot_with_new_superuser(dir: &Path) -> PathBuf {
+    let text = std::fs::read_to_string(SNAPSHOT).unwrap();
+    let mut value: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let mut role = value["roles"][0].clone();
+    role["name"] = "night_admin".into();
+    role["superuser"] = true.into();
+    value["roles"].as_array_mut().unwrap().push(role);
+    value["collected_at"] = "2026-12-09T10:00:00Z".into();
+    let path = dir.join("with-night-admin.json");
+    std::fs::write(&path, serde_json::to_string(&value).unwrap()).unwrap();
+    path
+}
+
+#[test]
+fn diff_names_a_new_superuser_and_exits_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("evidence.sqlite");
+    let store_arg = store.to_str().unwrap();
+    let out = run(&["diff", "--store", store_arg], dir.path());
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    scan_into(&store, &snapshot_at(dir.path(), 0), dir.path());
+    let out = run(&["diff", "--store", store_arg], dir.path());
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("only one scan"), "{}", stderr(&out));
+    scan_into(&store, &snapshot_with_new_superuser(dir.path()), dir.path());
+
+    let out = run(&["diff", "--store", store_arg], dir.path());
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("+ night_admin: SUPERUSER"), "{text}");
+    assert!(text.contains("PRIV-001"), "{text}");
+
+    let out = run(
+        &["diff", "1", "2", "--store", store_arg, "--format", "json"],
+        dir.path(),
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["schema"], "pgsafeguard.diff/1");
+    // The other way round nothing regressed: the superuser went away.
+    let out = run(&["diff", "2", "#1", "--store", store_arg], dir.path());
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    assert!(stdout(&out).contains("- night_admin"), "{}", stdout(&out));
+
+    for (args, mention) in [
+        (vec!["diff", "x"], "not a scan number"),
+        (vec!["diff", "9", "1"], "no scan #9"),
+        (vec!["diff", "2"], "nothing later"),
+        (vec!["diff", "--target", "billing"], "no scans of billing"),
+    ] {
+        let mut all = args.clone();
+        all.extend(["--store", store_arg]);
+        let out = run(&all, dir.path());
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        assert_eq!(stderr(&out).trim_end().lines().count(), 1);
+        assert!(stderr(&out).contains(mention), "{args:?}: {}", stderr(&out));
+    }
+}

@@ -11,7 +11,6 @@ use crate::model::finding::{ApplyClass, FixPlan, Status};
 use crate::model::settings::{library_in, split_list};
 use crate::model::snapshot::{Role, Setting, Snapshot};
 use crate::model::statement::{alter_system_set, restore_parameter, set_list_statement, Statement};
-use crate::policy::Policy;
 use postgres_protocol::escape::escape_identifier;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
@@ -142,23 +141,6 @@ pub fn bootstrap_name(roles: &[Role]) -> &str {
         .iter()
         .find(|r| is_bootstrap(r))
         .map_or("postgres", |r| r.name.as_str())
-}
-
-// ---------------------------------------------------------------------------
-// Accepted risks per object
-
-/// Objects the policy accepts one by one (an unexpired accepted risk for
-/// `id` naming the object exactly), split from those still open:
-/// `(open, accepted)`.
-pub fn split_accepted(
-    policy: &Policy,
-    id: &str,
-    now: &str,
-    objects: Vec<String>,
-) -> (Vec<String>, Vec<String>) {
-    objects
-        .into_iter()
-        .partition(|object| policy.accepted_object(id, object, now).is_none())
 }
 
 /// The grant that lets a scanner read the settings it needs.

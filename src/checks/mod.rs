@@ -9,16 +9,20 @@
 //!
 //! What applies to every check is done once, here, around its `evaluate` and
 //! fix: on a managed service the provider's table ([`managed::CONTROLS`])
-//! replaces checks the provider controls; per-object accepted risks of the
-//! policy are taken out of a finding's objects (all accepted: `accepted`);
-//! attestations turn `manual` into `attested`; and where ALTER SYSTEM is not
-//! allowed its fix statements become instructions for where the parameters
-//! live ([`managed::without_alter_system`]).
+//! replaces checks the provider controls; the policy's baseline and
+//! per-object accepted risks take approved rows out of a finding's objects
+//! (all approved: `accepted`), and expired acceptances stay named in the
+//! evidence ([`acceptance`]); attestations turn `manual` into `attested`;
+//! and where ALTER SYSTEM is not allowed its fix statements become
+//! instructions for where the parameters live
+//! ([`managed::without_alter_system`]).
 
+mod acceptance;
 pub mod access;
 pub mod at_rest;
 pub mod audit;
 pub mod backup;
+mod baseline;
 pub mod definers;
 pub mod expect;
 pub mod facts;
@@ -35,13 +39,11 @@ pub mod transit;
 pub mod versions;
 pub mod views;
 
-use crate::model::finding::{
-    AcceptedRisk, ApplyClass, Finding, FixPlan, Section, Severity, Status,
-};
+use crate::model::finding::{ApplyClass, Finding, FixPlan, Section, Severity, Status};
 use crate::model::snapshot::Snapshot;
-use crate::policy::{Attestations, Policy, PolicyAcceptedRisk};
+use crate::policy::{Attestations, Policy};
 
-/// A check's conclusion before the policy's accepted risks and attestations
+/// A check's conclusion before the policy's baselines, accepted risks and attestations
 /// are applied.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Verdict {
@@ -100,6 +102,16 @@ impl Verdict {
     /// against lists of thousands.
     pub fn object_set(&self) -> privileges::FastSet<&str> {
         self.objects.iter().map(String::as_str).collect()
+    }
+
+    /// Take the objects `covered` picks out of `objects`, so that the fix
+    /// leaves them alone, and return them in their order.
+    pub fn set_aside(&mut self, covered: impl Fn(&str) -> bool) -> Vec<String> {
+        let (aside, open) = std::mem::take(&mut self.objects)
+            .into_iter()
+            .partition(|object| covered(object));
+        self.objects = open;
+        aside
     }
 
     /// Attach the matching objects (sorted, de-duplicated).
@@ -203,7 +215,7 @@ pub fn find(id: &str) -> Option<&'static Check> {
     registry().into_iter().find(|c| c.id == id)
 }
 
-/// Evaluate every check and apply accepted risks and attestations.
+/// Evaluate every check and apply baselines, accepted risks and attestations.
 pub fn evaluate_all(
     snapshot: &Snapshot,
     policy: &Policy,
@@ -215,26 +227,26 @@ pub fn evaluate_all(
         .collect()
 }
 
+/// What the check itself concludes (on a managed service, the provider's
+/// table where it applies), before the policy's acceptances and baselines
+/// and the attestations.
+pub fn verdict_of(check: &Check, snapshot: &Snapshot, policy: &Policy) -> Verdict {
+    managed::review(check, snapshot).unwrap_or_else(|| (check.evaluate)(snapshot, policy))
+}
+
 fn evaluate_one(
     check: &Check,
     snapshot: &Snapshot,
     policy: &Policy,
     attestations: &Attestations,
 ) -> Finding {
-    let verdict =
-        managed::review(check, snapshot).unwrap_or_else(|| (check.evaluate)(snapshot, policy));
-    let (mut verdict, object_risks) = accept_objects(check.id, verdict, snapshot, policy);
-    let mut accepted = None;
+    let (mut verdict, accepted) = acceptance::apply(
+        check.id,
+        verdict_of(check, snapshot, policy),
+        policy,
+        &snapshot.collected_at,
+    );
     let mut attestation = None;
-    if matches!(verdict.status, Status::Fail | Status::Warn) {
-        if let Some(risk) = policy
-            .accepted_risk(check.id, &snapshot.collected_at)
-            .or(object_risks)
-        {
-            verdict.status = Status::Accepted;
-            accepted = Some(risk);
-        }
-    }
     if verdict.status == Status::Manual {
         if let Some(a) = attestations.get(check.id) {
             verdict.status = Status::Attested;
@@ -265,64 +277,6 @@ fn evaluate_one(
     }
 }
 
-/// Apply the policy's per-object accepted risks to a failing or warning
-/// verdict: accepted objects leave `objects` (so the fix leaves them alone)
-/// and are named in the evidence. When every object is accepted, the
-/// combined acceptance is returned and the caller marks the finding
-/// `accepted`; otherwise the verdict keeps its status.
-fn accept_objects(
-    id: &str,
-    mut verdict: Verdict,
-    snapshot: &Snapshot,
-    policy: &Policy,
-) -> (Verdict, Option<AcceptedRisk>) {
-    if !matches!(verdict.status, Status::Fail | Status::Warn) || verdict.objects.is_empty() {
-        return (verdict, None);
-    }
-    let now = snapshot.collected_at.as_str();
-    let (open, accepted) = facts::split_accepted(policy, id, now, verdict.objects);
-    verdict.objects = open;
-    if accepted.is_empty() {
-        return (verdict, None);
-    }
-    let risks: Vec<&PolicyAcceptedRisk> = accepted
-        .iter()
-        .filter_map(|object| policy.accepted_object(id, object, now))
-        .collect();
-    let shown: Vec<String> = accepted
-        .iter()
-        .zip(&risks)
-        .map(|(object, r)| format!("{object} (by {} until {})", r.by, r.expires))
-        .collect();
-    verdict.evidence = format!(
-        "{}; accepted in the policy: {}",
-        verdict.evidence,
-        facts::listing(&shown)
-    );
-    let all_accepted = verdict.objects.is_empty();
-    (verdict, all_accepted.then(|| combined(&risks)))
-}
-
-/// One acceptance standing for several: every person and reason, and the
-/// earliest expiry (the finding is open again once any acceptance lapses).
-fn combined(risks: &[&PolicyAcceptedRisk]) -> AcceptedRisk {
-    let mut by: Vec<&str> = risks.iter().map(|r| r.by.as_str()).collect();
-    by.sort_unstable();
-    by.dedup();
-    let mut reasons: Vec<&str> = risks.iter().map(|r| r.reason.as_str()).collect();
-    reasons.sort_unstable();
-    reasons.dedup();
-    AcceptedRisk {
-        by: by.join(", "),
-        reason: reasons.join("; "),
-        expires: risks
-            .iter()
-            .map(|r| r.expires.clone())
-            .min()
-            .unwrap_or_default(),
-    }
-}
-
 /// Every check id of the catalogue: a public contract (ids are never reused or renamed).
 pub const CATALOGUE_IDS: &[&str] = &[
     "ADM-001", "ADM-002", "ADM-003", "ADM-004", "ADM-005", "ADM-006", "ADM-007", "ADM-008",
@@ -343,6 +297,7 @@ pub const CATALOGUE_IDS: &[&str] = &[
 mod tests {
     use super::testkit::{all_cases, judge, judge_with, Case};
     use super::*;
+    use crate::policy::PolicyAcceptedRisk;
     use std::collections::BTreeSet;
 
     #[test]
@@ -608,6 +563,7 @@ mod tests {
                 by: "CISO".into(),
                 reason: "monitoring agent".into(),
                 expires: "2026-12-31".into(),
+                ..Default::default()
             }],
             ..Policy::default()
         };

@@ -6,7 +6,7 @@ use super::Format;
 use crate::model::untrusted;
 use crate::report::read_chain_head;
 use crate::store::verify::Anchor;
-use crate::store::ScanEntry;
+use crate::store::{Event, ScanEntry};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -68,6 +68,16 @@ fn list(args: &HistoryArgs) -> anyhow::Result<ExitCode> {
         .into_iter()
         .filter(|s| args.target.as_deref().is_none_or(|t| s.target.matches(t)))
         .collect();
+    // Policy changes and anchors belong to no one server; fixes to theirs.
+    let events: Vec<Event> = store
+        .events()?
+        .into_iter()
+        .filter(|e| {
+            e.target.is_empty()
+                || scans.iter().any(|s| s.target.key() == e.target)
+                || args.target.is_none()
+        })
+        .collect();
     if let (Some(target), true) = (&args.target, scans.is_empty()) {
         anyhow::bail!(
             "no scans of {} recorded in {}",
@@ -76,25 +86,34 @@ fn list(args: &HistoryArgs) -> anyhow::Result<ExitCode> {
         );
     }
     let text = match args.format {
-        Format::Json => history_json(store.location(), &scans),
-        Format::Text => history_text(store.location(), &scans),
+        Format::Json => history_json(store.location(), &scans, &events),
+        Format::Text => history_text(store.location(), &scans, &events),
     };
     super::emit(&text);
     Ok(ExitCode::SUCCESS)
 }
 
-fn history_json(location: &str, scans: &[ScanEntry]) -> String {
+fn history_json(location: &str, scans: &[ScanEntry], events: &[Event]) -> String {
+    let events: Vec<serde_json::Value> = events
+        .iter()
+        .map(|e| {
+            serde_json::json!({
+                "seq": e.seq, "kind": e.kind, "target": e.target, "at": e.at, "summary": e.summary,
+            })
+        })
+        .collect();
     let value = serde_json::json!({
         "schema": "pgsafeguard.history/1",
         "store": location,
         "scans": scans,
+        "events": events,
     });
     let mut text = untrusted::json_safe(serde_json::to_string_pretty(&value).unwrap_or_default());
     text.push('\n');
     text
 }
 
-fn history_text(location: &str, scans: &[ScanEntry]) -> String {
+fn history_text(location: &str, scans: &[ScanEntry], events: &[Event]) -> String {
     let mut out = format!(
         "{} recorded scan(s) in {}\n",
         scans.len(),
@@ -120,6 +139,18 @@ fn history_text(location: &str, scans: &[ScanEntry]) -> String {
             s.unknown,
             s.accepted
         ));
+    }
+    if !events.is_empty() {
+        out.push_str("\nfixes, policy changes and signed reports\n");
+        for event in events {
+            out.push_str(&format!(
+                "  #{:<6} {}  {:<6} {}\n",
+                event.seq,
+                untrusted::text(&event.at),
+                event.kind,
+                untrusted::text(&event.summary)
+            ));
+        }
     }
     out
 }

@@ -8,9 +8,11 @@
 //! The process has one tokio runtime, built here on first use ([`LazyRuntime`])
 //! and lent to the subcommand: commands that stay offline never start one.
 
+mod diff;
 mod fix;
 mod gui;
 mod history;
+mod policy_edit;
 mod report;
 mod scan;
 mod store;
@@ -91,6 +93,27 @@ pub enum Command {
     /// SQLite file in the platform data folder, or --store), chained by SHA-256 so that an
     /// edited or deleted record shows. `history verify` checks the chain.
     History(history::HistoryArgs),
+    /// Compare two recorded scans: new fails, fixed, regressed; objects that appeared
+    ///
+    /// Per check: newly failing, fixed, regressed (worse in any other way, e.g. pass to
+    /// unknown), improved. Per object: roles and superusers, pg_hba lines, grants, PHI
+    /// columns, settings with their source, databases and extensions that appeared,
+    /// disappeared or changed. Exit 1 when anything regressed, for CI.
+    Diff(diff::DiffArgs),
+    /// Accept a check's risk (or one object's) until a date, or revoke it
+    ///
+    /// Writes an accepted risk into the policy file, keeping its comments: who accepted it,
+    /// why, until when and under which ticket. Until the expiry date the check is reported
+    /// as accepted with that reason; afterwards it fails again and says whose acceptance
+    /// expired.
+    Accept(policy_edit::AcceptArgs),
+    /// Approve a check's current rows as its baseline, or remove the baseline
+    ///
+    /// Scans the server (or reads a saved snapshot) and writes the rows the check reports
+    /// (these superusers, these pg_hba lines, these grants) into the policy file as
+    /// approved. Later scans name new rows and rows that are gone; a check whose rows all
+    /// match its baseline is accepted.
+    Baseline(policy_edit::BaselineArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -283,6 +306,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Demo(args)) => gui::run_demo(args, &runtime),
         Some(Command::Fix(args)) => fix::run_fix(args, &runtime),
         Some(Command::History(args)) => history::run_history(args),
+        Some(Command::Diff(args)) => diff::run_diff(args),
+        Some(Command::Accept(args)) => policy_edit::run_accept(args),
+        Some(Command::Baseline(args)) => policy_edit::run_baseline(args, &runtime),
         None => gui::run_app(&runtime, cli.session, None),
     };
     runtime.shut_down();

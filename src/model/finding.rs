@@ -181,11 +181,42 @@ pub struct Attestation {
     pub note: String,
 }
 
+/// Why a failing or warning check is `accepted`: an accepted risk of the
+/// policy (with an expiry date) or a baseline of approved rows (none).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AcceptedRisk {
     pub by: String,
     pub reason: String,
-    pub expires: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ticket: Option<String>,
+    /// When it was accepted (RFC 3339 or ISO date), when the policy says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at: Option<String>,
+    /// The last day it holds (ISO date); `null` for a baseline, which does
+    /// not expire.
+    pub expires: Option<String>,
+    /// Whether (part of) the acceptance is a baseline of approved rows.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub baseline: bool,
+}
+
+impl AcceptedRisk {
+    /// The expiry for a table column: the date, or why there is none.
+    pub fn expiry_label(&self) -> &str {
+        match (&self.expires, self.baseline) {
+            (Some(date), _) => date,
+            (None, true) => "no expiry (baseline)",
+            (None, false) => "no expiry",
+        }
+    }
+
+    /// The expiry in a sentence: "until 2027-06-30", or "with no expiry (baseline)".
+    pub fn expiry_phrase(&self) -> String {
+        match &self.expires {
+            Some(date) => format!("until {date}"),
+            None => format!("with {}", self.expiry_label()),
+        }
+    }
 }
 
 /// One check's result, as it appears in every output.

@@ -5,6 +5,7 @@
 //! over-redaction is preferred to a leak. Pure string functions, no imports
 //! from the rest of the crate.
 
+use std::borrow::Cow;
 use std::ops::Range;
 
 /// What a removed credential is replaced with, everywhere.
@@ -151,9 +152,42 @@ fn mask(text: &str, mut hidden: Vec<Range<usize>>) -> String {
     out
 }
 
+/// pg_hba.conf option keys whose values are secrets: the LDAP bind password and the
+/// RADIUS shared secrets.
+pub const HBA_SECRET_OPTIONS: &[&str] = &["ldapbindpasswd", "radiussecrets"];
+
+/// A pg_hba option as `pg_hba_file_rules` lists it (`key=value`), with the value of
+/// a secret key (in any case) replaced by [`MASK`].
+pub fn hba_option(option: &str) -> Cow<'_, str> {
+    match option.split_once('=') {
+        Some((key, _))
+            if HBA_SECRET_OPTIONS
+                .iter()
+                .any(|secret| key.trim().eq_ignore_ascii_case(secret)) =>
+        {
+            Cow::Owned(format!("{key}={MASK}"))
+        }
+        _ => Cow::Borrowed(option),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hba_options_hide_only_secret_values() {
+        assert_eq!(
+            hba_option("ldapbindpasswd=hunter2"),
+            "ldapbindpasswd=[redacted]"
+        );
+        assert_eq!(hba_option("RadiusSecrets=a,b"), "RadiusSecrets=[redacted]");
+        assert_eq!(
+            hba_option("ldapserver=ldap.example.org"),
+            "ldapserver=ldap.example.org"
+        );
+        assert_eq!(hba_option("clientcert"), "clientcert");
+    }
 
     #[test]
     fn redaction_hides_credentials_in_common_shapes() {

@@ -481,6 +481,29 @@ pub struct AclItem {
     pub grantable: String,
 }
 
+/// The SQL keyword for one of `aclitem`'s privilege letters (`r` → `SELECT`),
+/// `None` for a letter PostgreSQL does not print.
+pub fn privilege_keyword(letter: char) -> Option<&'static str> {
+    Some(match letter {
+        'r' => "SELECT",
+        'a' => "INSERT",
+        'w' => "UPDATE",
+        'd' => "DELETE",
+        'D' => "TRUNCATE",
+        'x' => "REFERENCES",
+        't' => "TRIGGER",
+        'm' => "MAINTAIN",
+        'X' => "EXECUTE",
+        'U' => "USAGE",
+        'C' => "CREATE",
+        'c' => "CONNECT",
+        'T' => "TEMPORARY",
+        's' => "SET",
+        'A' => "ALTER SYSTEM",
+        _ => return None,
+    })
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Policy {
     pub schema: String,

@@ -530,9 +530,9 @@ impl<'a> ReportWriter<'a, '_> {
                 "Accepted risk",
                 vec![Span::new(
                     format!(
-                        "by {} until {} — {}",
+                        "by {} {} — {}",
                         untrusted::text(&a.by),
-                        untrusted::name(&a.expires),
+                        untrusted::text(&a.expiry_phrase()),
                         untrusted::text(&a.reason)
                     ),
                     VALUE,
@@ -766,7 +766,7 @@ impl<'a> ReportWriter<'a, '_> {
                         vec![Span::new(f.id.clone(), CELL_BOLD)],
                         vec![Span::new(untrusted::text(&a.by), CELL)],
                         vec![Span::new(untrusted::text(&a.reason), CELL)],
-                        vec![Span::new(untrusted::name(&a.expires), CELL)],
+                        vec![Span::new(untrusted::name(a.expiry_label()), CELL)],
                     ]))
                 })
                 .collect::<Vec<_>>();

@@ -340,9 +340,19 @@ fn event_of(record: &Record) -> Result<Event, StoreError> {
             let c: PolicyChange = from_json(&record.body)?;
             let object = c.object.map(|o| format!(" ({o})")).unwrap_or_default();
             let until = c.expires.map(|d| format!(" until {d}")).unwrap_or_default();
+            let by = Some(c.by)
+                .filter(|b| !b.is_empty())
+                .map(|b| format!(" by {b}"));
+            let why = Some(c.reason)
+                .filter(|r| !r.is_empty())
+                .map(|r| format!(": {r}"));
             format!(
-                "{} {}{object} by {}{until}: {}",
-                c.action, c.check_id, c.by, c.reason
+                "{} {}{object}{}{until}{} ({})",
+                c.action,
+                c.check_id,
+                by.unwrap_or_default(),
+                why.unwrap_or_default(),
+                c.policy_file
             )
         }
         RecordKind::Anchor => {

@@ -292,6 +292,6 @@ fn policy_changes_and_fixes_appear_as_events() {
     assert_eq!(events.len(), 1);
     assert_eq!(
         events[0].summary,
-        "accepted TLS-009 by CISO until 2027-03-31: private subnet"
+        "accepted TLS-009 by CISO until 2027-03-31: private subnet (policy.toml)"
     );
 }

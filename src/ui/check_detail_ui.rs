@@ -127,10 +127,10 @@ fn status_context_ui(ui: &mut Ui, finding: &Finding, out: &mut Vec<Command>) {
     if let Some(risk) = &finding.accepted {
         ui.add_space(space::S);
         let text = format!(
-            "Accepted risk: {} — accepted by {} until {}.",
+            "Accepted risk: {} — accepted by {} {}.",
             untrusted::wrapped(&risk.reason),
             untrusted::wrapped(&risk.by),
-            untrusted::name(&risk.expires)
+            untrusted::wrapped(&risk.expiry_phrase())
         );
         widgets::banner(ui, theme::NoticeKind::Info, &text, None);
     }

@@ -124,6 +124,7 @@ mod tests {
                 by: "CISO".into(),
                 reason: "tokenized upstream".into(),
                 expires: "2027-01-01".into(),
+                ..Default::default()
             }],
             ..Policy::default()
         };

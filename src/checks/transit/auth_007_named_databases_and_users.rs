@@ -79,6 +79,7 @@ mod tests {
                 by: "CISO".into(),
                 reason: "single-tenant subnet".into(),
                 expires: "2027-01-01".into(),
+                ..Default::default()
             }],
             ..Policy::default()
         };
