@@ -166,6 +166,7 @@ fn pdf_text(snapshot: &Snapshot, dir: &Path) -> String {
         change_log: Vec::new(),
         demo: false,
         evidence_store: None,
+        comparison: Default::default(),
     };
     let signer = SignerSummary {
         subject: "CN=Report Test Signer".into(),

@@ -175,6 +175,7 @@ fn input(demo: bool) -> ReportInput {
         change_log: change_log(),
         demo,
         evidence_store: None,
+        comparison: Default::default(),
     }
 }
 

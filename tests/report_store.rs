@@ -122,7 +122,12 @@ fn pdftotext(path: &Path) -> String {
 /// Exit 2, one line on stderr mentioning `what`, nothing on stdout.
 fn assert_clean_error(out: &Output, what: &str) {
     let err = stderr(out);
-    assert_eq!(out.status.code(), Some(2), "stderr: {err} stdout: {}", stdout(out));
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "stderr: {err} stdout: {}",
+        stdout(out)
+    );
     assert!(out.stdout.is_empty(), "stdout: {}", stdout(out));
     assert_eq!(err.trim_end().lines().count(), 1, "not one line: {err:?}");
     assert!(!err.contains("panicked"), "{err}");
@@ -185,7 +190,13 @@ fn the_report_embeds_the_chain_head_and_anchors_the_store() {
     );
 
     let out = s.history_verify(&[&pdf]);
-    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
     assert!(
         stdout(&out).contains(&format!("anchor from {} found: #3", pdf.display())),
         "{}",
@@ -238,14 +249,123 @@ fn a_tampered_unsigned_or_storeless_report_anchors_nothing() {
     let out = s.report(&snapshot, &storeless, &["--no-store"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let text = pdftotext(&storeless);
-    assert!(text.contains("Evidence store") && text.contains("not recorded"), "{text}");
+    assert!(
+        text.contains("Evidence store") && text.contains("not recorded"),
+        "{text}"
+    );
     assert_clean_error(&s.history_verify(&[&storeless]), "embeds no chain head");
 
     // An anchor that cannot be read is an error, not a verdict on the store.
-    assert_clean_error(
-        &s.history_verify(&[&s.path("missing.pdf")]),
-        "cannot read",
+    assert_clean_error(&s.history_verify(&[&s.path("missing.pdf")]), "cannot read");
+}
+
+// ----- changes since the previous scan --------------------------------------
+
+#[test]
+fn the_report_shows_what_changed_since_the_previous_scan() {
+    let s = Scratch::new();
+    let first = s.path("first.pdf");
+    let out = s.report(
+        &s.snapshot("2026-03-01T08:00:00Z", "clinic"),
+        &first,
+        &["--store", arg(&s.store())],
     );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = pdftotext(&first);
+    assert!(text.contains("Changes since the previous scan"), "{text}");
+    assert!(
+        text.contains("No earlier scan of this target is recorded"),
+        "{text}"
+    );
+
+    // A week later: a new superuser, and SCRAM for new passwords.
+    let later = s.snapshot("2026-03-08T08:00:00Z", "clinic");
+    let mut value: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&later).unwrap()).unwrap();
+    let roles = value["roles"].as_array_mut().unwrap();
+    let mut intruder = roles[0].clone();
+    intruder["name"] = "intruder".into();
+    intruder["oid"] = 99_999.into();
+    intruder["superuser"] = true.into();
+    roles.push(intruder);
+    value["settings"]["password_encryption"]["setting"] = "scram-sha-256".into();
+    std::fs::write(&later, serde_json::to_string(&value).unwrap()).unwrap();
+    // Another database's scan in between is another target: not the previous one.
+    s.scan("2026-03-05T08:00:00Z", "billing");
+
+    // The superusers as they are now are approved as a baseline.
+    let scanned = s.run(&[
+        "scan",
+        "--snapshot",
+        arg(&later),
+        "--format",
+        "json",
+        "--no-store",
+    ]);
+    let scanned: serde_json::Value = serde_json::from_slice(&scanned.stdout).unwrap();
+    let superusers = scanned["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["id"] == "PRIV-001")
+        .expect("PRIV-001")["objects"]
+        .clone();
+    assert!(superusers.to_string().contains("intruder"), "{superusers}");
+    let policy = s.path("policy.toml");
+    std::fs::write(
+        &policy,
+        format!(
+            "[[baselines]]\nid = \"PRIV-001\"\nrows = {superusers}\nby = \"Jane Roe, CISO\"\n\
+             reason = \"the vendor's support role is a superuser by contract\"\nat = \"2026-03-07\"\n"
+        ),
+    )
+    .unwrap();
+
+    let second = s.path("second.pdf");
+    let out = s.report(
+        &later,
+        &second,
+        &["--store", arg(&s.store()), "--policy", arg(&policy)],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = pdftotext(&second);
+    for expected in [
+        "Since the previous scan (record #1, 2026-03-01 08:00:00 UTC)",
+        "Compared with the previous scan of the same target in the evidence store: record #1",
+        "AUTH-001",
+        "fixed",
+        "intruder",
+        "appeared",
+        "Checks with an approved baseline",
+        "approved by Jane Roe, CISO on 2026-03-07",
+    ] {
+        assert!(text.contains(expected), "{expected:?} not in:\n{text}");
+    }
+    let json_path = s.path("second.json");
+    tool(
+        "pdfdetach",
+        &["-save", "1", "-o", arg(&json_path), arg(&second)],
+    );
+    let data: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json_path).unwrap()).unwrap();
+    assert_eq!(data["schema"], "pgsafeguard.scan/1");
+    assert_eq!(data["previous_scan"]["seq"], 1);
+    let fixed = data["previous_scan"]["changes"]["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "AUTH-001")
+        .expect("AUTH-001 among the changes");
+    assert_eq!(fixed["change"], "fixed");
+    let accepted = data["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["id"] == "PRIV-001")
+        .unwrap();
+    assert_eq!(accepted["status"], "accepted");
+    assert_eq!(accepted["accepted"]["baseline"], true);
+    assert_eq!(data["evidence_store"]["head"]["seq"], 4);
 }
 
 // ----- the audit-period report ---------------------------------------------
@@ -307,7 +427,10 @@ fn the_period_report_is_signed_and_names_the_days_covered() {
     ] {
         assert!(text.contains(expected), "{expected:?} not in:\n{text}");
     }
-    assert!(!text.contains("2026-02-28 08:00"), "a scan outside the period is shown");
+    assert!(
+        !text.contains("2026-02-28 08:00"),
+        "a scan outside the period is shown"
+    );
 
     let json_path = s.path("period.json");
     tool(
@@ -342,14 +465,24 @@ fn the_period_report_refuses_bad_input_and_writes_nothing() {
         (&["--period", "2026-03-01"], "FROM..TO"),
         (&["--period", "2026-3-1..2026-03-07"], "not a date"),
         (&["--period", "2026-02-30..2026-03-07"], "not a date"),
-        (&["--period", "2025-01-01..2025-12-31"], "no scans of clinic"),
-        (&["--period", "2026-03-01..2026-03-07", "billing"], "no scans of billing"),
+        (
+            &["--period", "2025-01-01..2025-12-31"],
+            "no scans of clinic",
+        ),
+        (
+            &["--period", "2026-03-01..2026-03-07", "billing"],
+            "no scans of billing",
+        ),
     ];
     for (extra, what) in cases {
         let mut args = vec!["report", "--store", arg(&store), "--output", arg(&pdf)];
         args.extend_from_slice(extra);
         assert_clean_error(&s.run(&args), what);
-        assert!(files_in(&out_dir).is_empty(), "{extra:?} left {:?}", files_in(&out_dir));
+        assert!(
+            files_in(&out_dir).is_empty(),
+            "{extra:?} left {:?}",
+            files_in(&out_dir)
+        );
     }
     // A period report reads recorded findings: a snapshot or policy makes no sense with it.
     let out = s.run(&[

@@ -10,15 +10,17 @@ use crate::atomic_file::PendingFile;
 use crate::checks;
 use crate::db::conninfo::ConnParams;
 use crate::model::changelog::ChangeLogEntry;
+use crate::model::finding::Finding;
 use crate::model::snapshot::Snapshot;
 use crate::model::untrusted;
 use crate::output::ScanReport;
 use crate::policy::{Attestations, Policy};
+use crate::report::changes::{previous_scan, Comparison};
 use crate::report::{build_signed_report_at, ReportInput, SigningIdentity, StoreHead};
 use crate::scan::{self, ScanOptions};
 use crate::session::SessionFile;
 use crate::store::scan_record::ScanSource;
-use crate::store::{AnchorNote, EvidenceStore};
+use crate::store::{AnchorNote, EvidenceStore, StoreError};
 use anyhow::{bail, Context};
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::Path;
@@ -55,9 +57,12 @@ pub(super) fn run_report(args: ReportArgs, runtime: &LazyRuntime) -> anyhow::Res
         _ => ScanSource::SnapshotFile,
     };
     let recorded = super::store::record_scan(&mut store, &snapshot, &findings, source);
-    let evidence_store = match (&mut store, &recorded) {
-        (Some(store), Some(_)) => store_head(store),
-        _ => None,
+    let (evidence_store, comparison) = match (&mut store, &recorded) {
+        (Some(store), Some(record)) => (
+            store_head(store),
+            compare_with_previous(store, record.seq, &snapshot, &findings),
+        ),
+        _ => (None, Comparison::NotRecorded),
     };
     let input = ReportInput {
         report: ScanReport::new(&snapshot, findings),
@@ -66,6 +71,7 @@ pub(super) fn run_report(args: ReportArgs, runtime: &LazyRuntime) -> anyhow::Res
         change_log,
         demo: args.demo,
         evidence_store,
+        comparison,
     };
     let at = now_utc_seconds();
     let pdf = build_signed_report_at(&input, &identity, at)?;
@@ -98,6 +104,37 @@ fn store_head(store: &mut EvidenceStore) -> Option<StoreHead> {
             None
         }
     }
+}
+
+/// This scan (record `seq`) against the newest earlier scan of its target.
+/// A store that cannot be read back warns; the chapter then says so.
+fn compare_with_previous(
+    store: &mut EvidenceStore,
+    seq: u64,
+    snapshot: &Snapshot,
+    findings: &[Finding],
+) -> Comparison {
+    let mut compare = || -> Result<Comparison, StoreError> {
+        let entries = store.scans()?;
+        let Some(this) = entries.iter().find(|e| e.seq == seq) else {
+            return Err(StoreError::NotFound(format!("scan #{seq} is not listed")));
+        };
+        let Some(previous) = previous_scan(&entries, this) else {
+            return Ok(Comparison::FirstScan);
+        };
+        let old = store.load_scan(previous.seq)?;
+        Ok(Comparison::between(
+            previous,
+            (&old.snapshot, &old.findings),
+            (snapshot, findings, this),
+        ))
+    };
+    compare().unwrap_or_else(|e| {
+        super::store::warn(&format!(
+            "the report will not compare this scan with the previous one: {e}"
+        ));
+        Comparison::Unavailable(e.to_string())
+    })
 }
 
 /// Record that the written report anchors `head`. The report is already

@@ -26,6 +26,8 @@ use crate::model::finding::{ApplyClass, Finding, Section, Severity, Status, Summ
 use crate::model::untrusted;
 use crate::output::{summarise_objects, ScanReport, OBJECTS_SHOWN};
 
+mod previous;
+
 /// Lines of a proposed configuration file shown before summarising.
 const CONFIG_LINES_SHOWN: usize = 60;
 /// Characters of one evidence text shown before summarising.
@@ -51,6 +53,7 @@ pub fn compose(fonts: &FontSet, input: &ReportInput, ctx: &Context) -> Composed 
     for section in Section::ALL {
         writer.section_chapter(section);
     }
+    writer.previous_scan_chapter();
     writer.changes_chapter();
     writer.attestations_chapter();
     writer.gaps_chapter();
@@ -280,6 +283,9 @@ impl<'a> ReportWriter<'a, '_> {
             )
         };
         self.body(&[Span::new(verdict, BODY)]);
+        if let Some(since) = self.previous_scan_summary() {
+            self.body(&since);
+        }
 
         self.heading("Results by guide section");
         let columns = [

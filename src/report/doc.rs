@@ -13,8 +13,8 @@ use super::layout::{
     CONTENT_WIDTH, MARGIN_X, PAGE_HEIGHT, PAGE_WIDTH,
 };
 use super::palette::{
-    status_color, ACCENT, CODE_FILL, COVER_SUBTITLE, DEMO_RED, DEMO_WATERMARK, GROUP_FILL, LIGHT,
-    MUTED, NAVY, RULE, TEXT, WHITE,
+    status_color, ACCENT, CODE_FILL, COVER_SUBTITLE, DEMO_RED, DEMO_WATERMARK, FADED, GROUP_FILL,
+    LIGHT, MUTED, NAVY, RULE, TEXT, WHITE,
 };
 use crate::model::finding::{Status, Summary};
 use crate::model::untrusted;
@@ -68,6 +68,14 @@ pub(super) fn badge(status: Status, size: f32) -> Span {
         status_label(status),
         Style::new(Face::Bold, size, WHITE).on(status_color(status)),
     )
+}
+
+/// A status badge in a table cell, or a faded dash where a check has no status.
+pub(super) fn status_cell(status: Option<Status>) -> Vec<Span> {
+    match status {
+        Some(s) => vec![badge(s, 5.6)],
+        None => vec![Span::new("—", Style::new(Face::Regular, 7.0, FADED))],
+    }
 }
 
 /// The order statuses are listed in everywhere: worst first.
@@ -289,8 +297,8 @@ pub(super) trait Chapters<'f> {
         self.heading("Evidence store");
         let Some(store) = store else {
             self.body(&[Span::new(
-                "Not recorded: this report was made without an evidence store (--no-store, or the store \
-                 could not be opened), so it anchors no chain head.",
+                "Not recorded: this report was made without an evidence store, so it anchors no chain \
+                 head.",
                 BODY,
             )]);
             return;

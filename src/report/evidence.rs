@@ -7,6 +7,9 @@
 //! embedded JSON, as the additive field `evidence_store`. Imports the store's
 //! `ChainHead` type only, never the store itself: the report does no I/O.
 
+use super::changes::{Comparison, PreviousScan};
+use super::ReportInput;
+use crate::drift::Drift;
 use crate::model::untrusted;
 use crate::output::ScanReport;
 use crate::store::record::ChainHead;
@@ -28,20 +31,39 @@ impl StoreHead {
     }
 }
 
-/// The scan's JSON (`pgsafeguard.scan/1`), with `evidence_store` added when
-/// the scan was recorded. Without a store it is exactly `report.to_json()`.
-pub(super) fn scan_json(report: &ScanReport, store: Option<&StoreHead>) -> String {
+/// The scan's JSON (`pgsafeguard.scan/1`), with the additive fields
+/// `evidence_store` when the scan was recorded and `previous_scan` (with the
+/// drift since, `pgsafeguard.diff/1`'s fields) when it was compared. Without
+/// either it is exactly `report.to_json()`.
+pub(super) fn scan_json(input: &ReportInput) -> String {
+    #[derive(Serialize)]
+    struct Previous<'a> {
+        #[serde(flatten)]
+        scan: &'a PreviousScan,
+        changes: &'a Drift,
+    }
     #[derive(Serialize)]
     struct WithStore<'a> {
         #[serde(flatten)]
         scan: &'a ScanReport,
-        evidence_store: &'a StoreHead,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        evidence_store: Option<&'a StoreHead>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        previous_scan: Option<Previous<'a>>,
     }
-    match store {
-        None => report.to_json(),
-        Some(store) => pretty(&WithStore {
-            scan: report,
-            evidence_store: store,
+    let previous_scan = match &input.comparison {
+        Comparison::Compared { previous, drift } => Some(Previous {
+            scan: previous,
+            changes: drift,
+        }),
+        _ => None,
+    };
+    match (&input.evidence_store, &previous_scan) {
+        (None, None) => input.report.to_json(),
+        _ => pretty(&WithStore {
+            scan: &input.report,
+            evidence_store: input.evidence_store.as_ref(),
+            previous_scan,
         }),
     }
 }
@@ -78,8 +100,10 @@ mod tests {
             serde_json::from_str(include_str!("../../tests/fixtures/report/snapshot.json"))
                 .unwrap();
         let report = ScanReport::new(&snapshot, Vec::new());
-        assert_eq!(scan_json(&report, None), report.to_json());
-        let with = scan_json(&report, Some(&head()));
+        let mut input = ReportInput::new(report.clone());
+        assert_eq!(scan_json(&input), report.to_json());
+        input.evidence_store = Some(head());
+        let with = scan_json(&input);
         let value: serde_json::Value = serde_json::from_str(&with).unwrap();
         assert_eq!(value["schema"], "pgsafeguard.scan/1");
         assert_eq!(embedded_store_head(&value), Some(head()));

@@ -31,8 +31,10 @@
 
 mod anchor;
 mod attach;
+pub mod changes;
 mod content;
 mod doc;
+mod drift_tables;
 mod evidence;
 mod identity;
 mod layout;
@@ -51,6 +53,7 @@ pub use verify::{normalise_fingerprint, verify_pdf, VerifyError, VerifyOutcome};
 
 use crate::model::changelog::ChangeLogEntry;
 use crate::output::ScanReport;
+use changes::Comparison;
 use printpdf::{PageAnnotId, PageAnnotation, PdfDocument, PdfSaveOptions};
 use sha2::{Digest, Sha256};
 use std::sync::OnceLock;
@@ -75,6 +78,8 @@ pub struct ReportInput {
     /// The evidence store the scan was recorded in and its chain head
     /// afterwards; `None`: not recorded (the cover says so).
     pub evidence_store: Option<StoreHead>,
+    /// The previous scan of the same target and what changed since.
+    pub comparison: Comparison,
 }
 
 impl ReportInput {
@@ -86,6 +91,7 @@ impl ReportInput {
             change_log: Vec::new(),
             demo: false,
             evidence_store: None,
+            comparison: Comparison::NotRecorded,
         }
     }
 }
@@ -150,7 +156,7 @@ fn build_unsigned(
     at: OffsetDateTime,
 ) -> Result<attach::UnsignedPdf, ReportError> {
     let fonts = fonts()?;
-    let json = evidence::scan_json(&input.report, input.evidence_store.as_ref());
+    let json = evidence::scan_json(input);
     let ctx = context(signer, at, &json, ATTACHMENT_NAME);
     let composed = content::compose(fonts, input, &ctx);
     let t = &input.report.target;

@@ -15,7 +15,7 @@ mod coverage;
 mod steps;
 
 pub use coverage::{iso, parse_time, Period, PeriodError};
-pub use steps::{DriftStep, StepCheck, StepObject};
+pub use steps::DriftStep;
 
 use super::evidence::{pretty, StoreHead};
 use super::{context, fonts, package, sign, ReportError, SignerSummary, SigningIdentity};
@@ -324,4 +324,122 @@ pub fn build_signed_period_report_at(
     };
     let unsigned = package(fonts, composed, &info, &attachment)?;
     Ok(sign::sign_pdf(&unsigned, identity, at)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::snapshot::Snapshot;
+    use crate::policy::{Attestations, Policy};
+
+    fn snapshot() -> Snapshot {
+        serde_json::from_str(include_str!("../../tests/fixtures/report/snapshot.json")).unwrap()
+    }
+
+    fn scan(seq: u64, at: &str, drop_check: Option<&str>) -> StoredScan {
+        let mut snapshot = snapshot();
+        snapshot.collected_at = at.into();
+        let mut findings =
+            crate::checks::evaluate_all(&snapshot, &Policy::default(), &Attestations::default());
+        findings.retain(|f| Some(f.id.as_str()) != drop_check);
+        StoredScan {
+            entry: ScanEntry {
+                seq,
+                target: TargetIdentity::of(&snapshot.target),
+                collected_at: at.into(),
+                source: ScanSource::Cli,
+                summary: Summary::of(&findings),
+                sections: Default::default(),
+            },
+            snapshot,
+            findings,
+        }
+    }
+
+    fn event(seq: u64, kind: RecordKind, target: &str, at: &str) -> Event {
+        Event {
+            seq,
+            kind,
+            target: target.into(),
+            at: at.into(),
+            summary: format!("event {seq}"),
+        }
+    }
+
+    #[test]
+    fn the_grid_keeps_one_status_per_scan_and_events_are_chosen() {
+        let period = Period::parse("2026-03-01..2026-03-31").unwrap();
+        let first = scan(1, "2026-03-01T08:00:00Z", None);
+        let target = first.entry.target.clone();
+        let mut builder = PeriodBuilder::new(target.clone(), period);
+        builder.push(first);
+        builder.push(scan(2, "2026-03-02T08:00:00Z", Some("TLS-001")));
+        builder.push(scan(3, "2026-03-03T08:00:00Z", None));
+        let unknown_system = TargetIdentity {
+            system_identifier: None,
+            ..target.clone()
+        };
+        let events = [
+            event(4, RecordKind::Fix, &target.key(), "2026-03-02T09:00:00Z"),
+            event(
+                5,
+                RecordKind::Fix,
+                &unknown_system.key(),
+                "2026-03-02T10:00:00Z",
+            ),
+            event(
+                6,
+                RecordKind::Fix,
+                "other/db9:5432/x",
+                "2026-03-02T11:00:00Z",
+            ),
+            event(7, RecordKind::Policy, "", "2026-03-03T09:00:00Z"),
+            event(8, RecordKind::Anchor, "", "2026-03-03T10:00:00Z"),
+            event(9, RecordKind::Policy, "", "2026-04-01T00:00:01Z"),
+        ];
+        let input = builder.finish(&events);
+        assert_eq!(input.scans.len(), 3);
+        assert!(input.checks.iter().all(|c| c.statuses.len() == 3));
+        let tls = input.checks.iter().find(|c| c.id == "TLS-001").unwrap();
+        assert!(
+            tls.statuses[0].is_some() && tls.statuses[1].is_none() && tls.statuses[2].is_some()
+        );
+        assert_eq!(input.drift.len(), 2);
+        let seqs: Vec<u64> = input.events.iter().map(|e| e.seq).collect();
+        assert_eq!(seqs, [4, 5, 7]);
+        assert_eq!(input.coverage.days_covered.len(), 3);
+
+        let json: serde_json::Value = serde_json::from_str(&period_json(&input)).unwrap();
+        assert_eq!(json["schema"], PERIOD_SCHEMA);
+        let headline = headline(&json).unwrap();
+        assert_eq!(
+            (
+                headline.scans,
+                headline.days_covered,
+                headline.days_in_period
+            ),
+            (3, 3, 31)
+        );
+        assert_eq!(headline.from, "2026-03-01");
+    }
+
+    #[test]
+    fn scans_in_the_period_are_ordered_by_collection_time() {
+        let period = Period::parse("2026-03-01..2026-03-02").unwrap();
+        let entries: Vec<ScanEntry> = [
+            (1, "2026-03-02T08:00:00Z"),
+            (2, "2026-02-28T08:00:00Z"),
+            (3, "2026-03-01T08:00:00Z"),
+            (4, "2026-03-03T00:00:00Z"),
+        ]
+        .iter()
+        .map(|(seq, at)| scan(*seq, at, None).entry)
+        .collect();
+        let target = entries[0].target.clone();
+        let chosen: Vec<u64> = scans_in_period(&entries, &target, &period)
+            .iter()
+            .map(|e| e.seq)
+            .collect();
+        assert_eq!(chosen, [3, 1]);
+    }
 }

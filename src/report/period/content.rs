@@ -14,22 +14,23 @@ use super::{CheckTimeline, PeriodInput};
 use crate::model::finding::Status;
 use crate::model::untrusted;
 use crate::report::doc::{
-    badge, count_spans, count_spans_by, cover_band, cover_organisation, cut_to, human_time,
-    organisation_suffix, status_label, store_cover_line, table_style, tiles_row, Chapters,
-    Composed, Context, RunningFrame, Tile, BODY, BODY_BOLD, CELL, CELL_BOLD, CELL_MONO, SMALL,
+    count_spans, count_spans_by, cover_band, cover_organisation, cut_to, human_time,
+    organisation_suffix, status_cell, status_label, store_cover_line, table_style, tiles_row,
+    Chapters, Composed, Context, RunningFrame, Tile, BODY, BODY_BOLD, CELL, CELL_BOLD, SMALL,
     VALUE, VALUE_MONO,
 };
+use crate::report::drift_tables::{checks_table, counts_line, notes, objects_table};
 use crate::report::layout::{
     Align, Column, Composer, Face, FontSet, Row, Span, Style, CONTENT_WIDTH,
 };
-use crate::report::palette::{status_color, FADED, MUTED, NAVY};
+use crate::report::palette::{status_color, MUTED, NAVY, WHITE};
 
 /// Up to this many scans, one grid column per scan; beyond, a summary per check.
 pub const GRID_MAX_SCANS: usize = 12;
+/// Beyond this many grid columns, short status codes and month-day dates fit.
+const GRID_WIDE: usize = 6;
 /// Status changes listed per check in the summary before "… and N more".
 const CHANGES_SHOWN: usize = 8;
-/// Object changes listed per drift step before "… and N more".
-const OBJECTS_SHOWN: usize = 40;
 /// Characters of the target the running header has room for.
 const HEADER_TARGET_SHOWN: usize = 24;
 
@@ -162,10 +163,27 @@ fn status_word(status: Option<Status>) -> String {
     )
 }
 
-fn status_cell(status: Option<Status>) -> Vec<Span> {
+/// A grid cell: the full badge, or with many scans a short code (see [`GRID_WIDE`]).
+fn grid_cell(status: Option<Status>, short: bool) -> Vec<Span> {
     match status {
-        Some(s) => vec![badge(s, 5.6)],
-        None => vec![Span::new("—", Style::new(Face::Regular, 7.0, FADED))],
+        Some(s) if short => vec![Span::new(
+            short_label(s),
+            Style::new(Face::Bold, 5.4, WHITE).on(status_color(s)),
+        )],
+        other => status_cell(other),
+    }
+}
+
+fn short_label(status: Status) -> &'static str {
+    match status {
+        Status::Pass => "PASS",
+        Status::Fail => "FAIL",
+        Status::Warn => "WARN",
+        Status::Unknown => "UNKN",
+        Status::NotApplicable => "N/A",
+        Status::Manual => "MAN",
+        Status::Attested => "ATT",
+        Status::Accepted => "ACC",
     }
 }
 
@@ -308,7 +326,7 @@ impl PeriodWriter<'_, '_> {
     fn summary_chapter(&mut self) {
         self.chapter("Summary of the period", None);
         let input = self.input;
-        let changed_steps = input.drift.iter().filter(|s| !s.is_empty()).count();
+        let changed_steps = input.drift.iter().filter(|s| !s.is_quiet()).count();
         self.body(&[Span::new(
             format!(
                 "{} recorded scan(s) of database {} on {}:{} fall in the period {} (UTC dates, both included). \
@@ -455,12 +473,25 @@ impl PeriodWriter<'_, '_> {
 
     fn status_grid(&mut self) {
         let input = self.input;
-        let mut columns = vec![Column::new("Check", 2.6)];
+        let short = input.scans.len() > GRID_WIDE;
+        if short {
+            self.body(&[Span::new(
+                "Codes: PASS, FAIL, WARN, UNKN unknown, MAN manual, ATT attested, ACC accepted, N/A not \
+                 applicable. Column heads give the record number and the UTC month-day and time.",
+                SMALL,
+            )]);
+        }
+        let mut columns = vec![Column::new("Check", 3.2)];
         for scan in &input.scans {
             let when = super::parse_time(&scan.collected_at)
                 .map(|t| {
                     let t = t.to_offset(time::UtcOffset::UTC);
-                    format!("{}\n{:02}:{:02}", iso(t.date()), t.hour(), t.minute())
+                    let day = if short {
+                        format!("{:02}-{:02}", u8::from(t.month()), t.day())
+                    } else {
+                        iso(t.date())
+                    };
+                    format!("{day}\n{:02}:{:02}", t.hour(), t.minute())
                 })
                 .unwrap_or_default();
             columns
@@ -477,7 +508,7 @@ impl PeriodWriter<'_, '_> {
                 )]));
             }
             let mut cells = vec![check_cell(check)];
-            cells.extend(check.statuses.iter().map(|s| status_cell(*s)));
+            cells.extend(check.statuses.iter().map(|s| grid_cell(*s, short)));
             rows.push(Row::Cells(cells));
         }
         self.c.table(&columns, &rows, &table_style());
@@ -565,13 +596,16 @@ impl PeriodWriter<'_, '_> {
             ),
         );
         let input = self.input;
-        let changed: Vec<&DriftStep> = input.drift.iter().filter(|s| !s.is_empty()).collect();
+        let changed: Vec<&DriftStep> = input.drift.iter().filter(|s| !s.is_quiet()).collect();
         self.body(&[Span::new(
             match (input.drift.len(), changed.len()) {
                 (0, _) => "Fewer than two scans in the period: nothing to compare.".to_string(),
                 (n, 0) => format!("None of the {n} consecutive pair(s) of scans shows a change."),
+                (n, k) if k == n => {
+                    format!("Each of the {n} consecutive pair(s) of scans shows a change.")
+                }
                 (n, k) => format!(
-                    "{k} of the {n} consecutive pair(s) of scans show a change; the others none."
+                    "{k} of the {n} consecutive pairs of scans show a change; the others none."
                 ),
             },
             BODY,
@@ -588,83 +622,14 @@ impl PeriodWriter<'_, '_> {
             step.to_seq,
             human_time(&step.to_collected_at)
         ));
-        if !step.checks.is_empty() {
-            let columns = [
-                Column::new("Check", 2.8),
-                Column::new("Change", 1.1),
-                Column::new("Before", 0.9).aligned(Align::Center),
-                Column::new("After", 0.9).aligned(Align::Center),
-                Column::new("Rows", 2.2),
-            ];
-            let rows: Vec<Row> = step
-                .checks
-                .iter()
-                .map(|c| {
-                    let mut rows = Vec::new();
-                    for name in c.appeared.iter().take(OBJECTS_SHOWN) {
-                        rows.push(format!("+ {}", untrusted::text(name)));
-                    }
-                    for name in c.disappeared.iter().take(OBJECTS_SHOWN) {
-                        rows.push(format!("− {}", untrusted::text(name)));
-                    }
-                    Row::Cells(vec![
-                        vec![
-                            Span::new(untrusted::name(&c.id), CELL_BOLD),
-                            Span::new(format!("  {}", untrusted::text(&c.title)), CELL),
-                        ],
-                        vec![Span::new(untrusted::name(&c.change), CELL_BOLD)],
-                        status_cell(c.old),
-                        status_cell(c.new),
-                        vec![Span::new(rows.join("\n"), CELL_MONO)],
-                    ])
-                })
-                .collect();
-            self.c.table(&columns, &rows, &table_style());
+        self.body(&[Span::new(counts_line(&step.drift), SMALL)]);
+        if checks_table(&mut self.c, &step.drift) {
             self.c.space(6.0);
         }
-        if !step.objects.is_empty() {
-            let columns = [
-                Column::new("Object", 1.0),
-                Column::new("Name", 2.6),
-                Column::new("Change", 0.9),
-                Column::new("Before → after", 2.6),
-            ];
-            let mut rows: Vec<Row> = step
-                .objects
-                .iter()
-                .take(OBJECTS_SHOWN)
-                .map(|o| {
-                    let values = match (&o.before, &o.after) {
-                        (Some(b), Some(a)) => {
-                            format!("{} → {}", untrusted::text(b), untrusted::text(a))
-                        }
-                        (Some(b), None) => untrusted::text(b),
-                        (None, Some(a)) => untrusted::text(a),
-                        (None, None) => String::new(),
-                    };
-                    Row::Cells(vec![
-                        vec![Span::new(untrusted::text(&o.kind), CELL)],
-                        vec![Span::new(untrusted::text(&o.name), CELL_MONO)],
-                        vec![Span::new(untrusted::name(&o.change), CELL_BOLD)],
-                        vec![Span::new(values, CELL_MONO)],
-                    ])
-                })
-                .collect();
-            if step.objects.len() > OBJECTS_SHOWN {
-                rows.push(Row::Group(vec![Span::new(
-                    format!(
-                        "… and {} more object changes (all in the embedded data)",
-                        step.objects.len() - OBJECTS_SHOWN
-                    ),
-                    SMALL,
-                )]));
-            }
-            self.c.table(&columns, &rows, &table_style());
+        if objects_table(&mut self.c, &step.drift) {
             self.c.space(6.0);
         }
-        for note in &step.notes {
-            self.body(&[Span::new(untrusted::text(note), SMALL)]);
-        }
+        notes(&mut self.c, &step.drift);
     }
 
     // ----- events --------------------------------------------------------
