@@ -15,15 +15,20 @@ use pgsafeguard::apply::changelog::{ChangeTarget, Who};
 use pgsafeguard::apply::{Action, ChangeLogEntry, ConfigFileAction, Evidence, Outcome};
 use pgsafeguard::db::conninfo::{ConnParams, SslMode};
 use pgsafeguard::demo::Discovery;
-use pgsafeguard::model::finding::{ApplyClass, Section, Status, Summary};
+use pgsafeguard::model::finding::{ApplyClass, Finding, Section, Status, Summary};
 use pgsafeguard::model::snapshot::{self, Setting, Snapshot};
 use pgsafeguard::model::statement::Statement;
 use pgsafeguard::report::{verify_pdf, SigningIdentity};
 use pgsafeguard::session::SessionFile;
+use pgsafeguard::store::scan_record::ScanSource;
+use pgsafeguard::store::{EvidenceStore, StoreChoice};
 use pgsafeguard::ui::app::{self, App, AppInit};
 use pgsafeguard::ui::apply_dialog::{ConfirmForm, ConfirmGate, DialogStage};
+use pgsafeguard::ui::history::{ChainCheck, StoreStatus};
+use pgsafeguard::ui::history_plot::CHART_LABEL;
 use pgsafeguard::ui::jobs;
 use pgsafeguard::ui::profiles::PrefsStore;
+use pgsafeguard::ui::recorded_banner_ui::BACK_TO_LIVE;
 use pgsafeguard::ui::state::{Page, Source};
 use pgsafeguard::ui::walkthrough_ui;
 use std::collections::BTreeMap;
@@ -1218,9 +1223,11 @@ fn apply_selected_fix(harness: &mut Harness<'_, App>, id: &str) {
 fn the_live_demo_applies_a_restart_fix_resets_and_stops_with_the_window() {
     let log_dir = tempfile::tempdir().unwrap();
     let rt = runtime();
+    let store = log_dir.path().join("evidence.sqlite");
     let mut harness = start_harness(AppInit {
         runtime: Some(rt.handle().clone()),
         change_log_path: Some(log_dir.path().join("change-log.jsonl")),
+        evidence_store: StoreChoice::File(store.clone()),
         ..AppInit::default()
     });
     harness.run();
@@ -1279,4 +1286,264 @@ fn the_live_demo_applies_a_restart_fix_resets_and_stops_with_the_window() {
     // Closing the window (dropping the App) stops the demo.
     drop(harness);
     wait_until_removed(&second_dir);
+    // Training, not evidence: no scan or fix of the demo was recorded.
+    let recorded = EvidenceStore::open_file(&store)
+        .unwrap()
+        .verify(&[])
+        .unwrap();
+    assert_eq!(recorded.records, 0);
+}
+
+// ----- the evidence store and the History page -----
+
+const GOLDEN_INSECURE: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/fixtures/golden/collect_live-least_privilege_scanner_on_an_insecure_cluster-1"
+);
+
+/// A scan of the insecure cluster saved by the live tests: its snapshot and findings.
+fn golden_scan() -> (Snapshot, Vec<Finding>) {
+    #[derive(serde::Deserialize)]
+    struct Scan {
+        findings: Vec<Finding>,
+    }
+    let read = |ext: &str| std::fs::read_to_string(format!("{GOLDEN_INSECURE}.{ext}")).unwrap();
+    let snapshot: Snapshot = serde_json::from_str(&read("snapshot.json")).unwrap();
+    let scan: Scan = serde_json::from_str(&read("scan.json")).unwrap();
+    (snapshot, scan.findings)
+}
+
+/// A store in `dir` holding three scans of the golden cluster a day apart
+/// (TLS-001 passes in the last), then one fix on it. Returns its path.
+fn store_with_three_scans(dir: &std::path::Path) -> std::path::PathBuf {
+    let path = dir.join("evidence.sqlite");
+    let mut store = EvidenceStore::open_file(&path).unwrap();
+    let (mut snapshot, mut findings) = golden_scan();
+    for day in 1..=3 {
+        snapshot.collected_at = format!("2026-12-0{day}T09:00:00Z");
+        if day == 3 {
+            let tls = findings.iter_mut().find(|f| f.id == "TLS-001").unwrap();
+            tls.status = Status::Pass;
+        }
+        store
+            .record_scan(&snapshot, &findings, ScanSource::Cli)
+            .unwrap();
+    }
+    let mut fix = applied_entry();
+    fix.target.host = snapshot.target.host.clone();
+    fix.target.port = snapshot.target.port;
+    fix.target.system_identifier = snapshot.target.system_identifier.clone();
+    store.record_fix(&fix).unwrap();
+    path
+}
+
+/// An App recording into `store`, optionally showing live results first
+/// (connection parameters to a port nothing listens on: nothing is reached).
+fn store_app(
+    rt: &tokio::runtime::Runtime,
+    store: StoreChoice,
+    live: Option<Snapshot>,
+) -> Harness<'static, App> {
+    let init = AppInit {
+        runtime: Some(rt.handle().clone()),
+        evidence_store: store,
+        ..AppInit::default()
+    };
+    let mut harness = Harness::builder()
+        .with_size(egui::vec2(1280.0, 800.0))
+        .build_eframe(move |cc| {
+            let mut app = App::new(&cc.egui_ctx, init);
+            if let Some(snapshot) = live {
+                let params = ConnParams::from_conninfo(
+                    "host=127.0.0.1 port=1 user=scanner dbname=clinic sslmode=disable password=x",
+                )
+                .unwrap();
+                app.open_live_results(snapshot, params);
+            }
+            app
+        });
+    step_until(&mut harness, "the store is opened", |app| {
+        !matches!(app.history().status, Some(StoreStatus::Opening))
+    });
+    harness.run();
+    harness
+}
+
+/// Reading the store shows a spinner: step until it is read.
+fn open_history(harness: &mut Harness<'_, App>) {
+    click_and_step(harness, "History");
+    assert_eq!(harness.state().page(), Page::History);
+    step_until(harness, "the history is read", |app| {
+        app.history().data.is_some() && !app.history().loading
+    });
+    harness.run();
+}
+
+#[test]
+fn three_recorded_scans_show_as_three_rows_a_chart_and_the_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = store_with_three_scans(dir.path());
+    let rt = runtime();
+    let mut harness = store_app(&rt, StoreChoice::File(path), None);
+    open_history(&mut harness);
+
+    let opens = harness.query_all_by_role_and_label(Role::Button, "Open");
+    assert_eq!(opens.count(), 3);
+    assert_eq!(
+        harness.get_all_by_label(CHART_LABEL).count(),
+        2,
+        "fail and pass plots"
+    );
+    harness.get_by_label("Recorded scans (3)");
+    harness.get_by_label_contains("TLS-001 fix");
+    harness.get_by_label_contains("clinic on localhost:46049");
+
+    click_and_step(&mut harness, "Verify chain");
+    step_until(&mut harness, "the chain is checked", |app| {
+        matches!(app.history().chain, ChainCheck::Done(_))
+    });
+    harness.run();
+    harness.get_by_label_contains("chain intact: 4 records, head #4 ");
+}
+
+#[test]
+fn a_recorded_scan_opens_read_only_and_back_to_live_returns() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = store_with_three_scans(dir.path());
+    let rt = runtime();
+    let mut harness = store_app(&rt, StoreChoice::File(path), Some(insecure_snapshot()));
+    assert!(harness.state().can_apply());
+    open_history(&mut harness);
+
+    // Rows are newest first: the last "Open" is scan #1.
+    harness
+        .get_all_by_role_and_label(Role::Button, "Open")
+        .last()
+        .unwrap()
+        .click();
+    step_until(&mut harness, "the recorded scan is read", |app| {
+        app.recorded_scan().is_some()
+    });
+    harness.run();
+    const BANNER: &str =
+        "Recorded scan #1 of clinic on localhost:46049, 2026-12-01 09:00 UTC — read-only";
+    harness.get_by_label_contains(BANNER);
+    assert!(!harness.state().can_apply());
+    assert_eq!(
+        harness.state().results().unwrap().source,
+        Source::Recorded { seq: 1 }
+    );
+    let rescan = harness.get_by_role_and_label(Role::Button, "Rescan");
+    assert!(rescan.accesskit_node().is_disabled());
+
+    open_section(&mut harness, Section::Transit);
+    select_check(&mut harness, "TLS-001");
+    // As recorded, not re-evaluated against the live server.
+    assert_eq!(
+        harness.state().finding("TLS-001").unwrap().status,
+        Status::Fail
+    );
+    let apply = harness.get_by_role_and_label(Role::Button, "Apply…");
+    assert!(apply.accesskit_node().is_disabled());
+    // The banner stays on every page.
+    harness.get_by_label_contains(BANNER);
+    // A shortcut cannot get round the disabled buttons.
+    harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::R);
+    harness.run();
+    assert!(harness.state().scan().is_none());
+
+    click_button(&mut harness, BACK_TO_LIVE);
+    assert!(harness.state().recorded_scan().is_none());
+    assert!(harness.state().can_apply());
+    assert!(harness.query_by_label_contains(BANNER).is_none());
+    assert_eq!(harness.state().page(), Page::History);
+}
+
+#[test]
+fn a_store_that_cannot_be_opened_is_reported_once_and_scanning_still_works() {
+    let cluster = support::insecure();
+    let (user, password) = support::create_scanner(&cluster);
+    let conninfo = cluster.conninfo_tcp(&user, &password, support::CLINIC_DB, "sslmode=prefer");
+    // A store inside a regular file: its folder cannot be created.
+    let dir = tempfile::tempdir().unwrap();
+    let blocker = dir.path().join("not-a-folder");
+    std::fs::write(&blocker, "x").unwrap();
+    let path = blocker.join("evidence.sqlite");
+    let rt = runtime();
+    let mut harness = store_app(&rt, StoreChoice::File(path.clone()), None);
+
+    let notice = harness.state().notice().unwrap().text.clone();
+    assert!(
+        notice.contains("scans still run but are not recorded"),
+        "{notice}"
+    );
+    assert!(notice.contains(&path.display().to_string()), "{notice}");
+    assert_eq!(
+        harness
+            .query_all_by_label_contains("are not recorded")
+            .count(),
+        1
+    );
+    click_button(&mut harness, "Dismiss");
+
+    connect_with_string(&mut harness, &conninfo);
+    assert_eq!(harness.state().page(), Page::Overview);
+    harness
+        .get_by_role_and_label(Role::Button, "Rescan")
+        .click();
+    step_until(&mut harness, "the rescan ends", |app| app.scan().is_none());
+    harness.run();
+    assert!(!harness.state().is_stale());
+    // Said once: neither scan warned again.
+    assert!(
+        harness
+            .state()
+            .notice()
+            .is_none_or(|n| !n.text.contains("not recorded")),
+        "{:?}",
+        harness.state().notice()
+    );
+    assert_eq!(harness.state().history().last_recorded, None);
+    // The History page keeps the reason in view.
+    click_button(&mut harness, "History");
+    harness.get_by_label_contains("Scans still run but are not recorded");
+}
+
+#[test]
+fn live_scans_are_recorded_in_the_store() {
+    let cluster = support::insecure();
+    let (user, password) = support::create_scanner(&cluster);
+    let conninfo = cluster.conninfo_tcp(&user, &password, support::CLINIC_DB, "sslmode=prefer");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("evidence.sqlite");
+    let rt = runtime();
+    let mut harness = store_app(&rt, StoreChoice::File(path.clone()), None);
+    assert!(harness.state().notice().is_none());
+
+    connect_with_string(&mut harness, &conninfo);
+    step_until(&mut harness, "the scan is recorded", |app| {
+        app.history().last_recorded.is_some()
+    });
+    harness
+        .get_by_role_and_label(Role::Button, "Rescan")
+        .click();
+    step_until(&mut harness, "the rescan is recorded", |app| {
+        app.history().last_recorded == Some(2)
+    });
+    let scans = EvidenceStore::open_file(&path).unwrap().scans().unwrap();
+    assert_eq!(scans.len(), 2);
+    assert!(scans.iter().all(|s| s.source == ScanSource::Gui));
+    assert_eq!(
+        scans[1].summary,
+        Summary::of(harness.state().findings()),
+        "the findings as shown are recorded"
+    );
+
+    open_history(&mut harness);
+    assert_eq!(
+        harness
+            .query_all_by_role_and_label(Role::Button, "Open")
+            .count(),
+        2
+    );
 }

@@ -1,11 +1,14 @@
 //! `pgsafeguard` without a subcommand, and `pgsafeguard demo`: the desktop app.
 //!
 //! The command line owns the tokio runtime; the window gets its handle so
-//! network and file work never run on the UI thread. While the window is open,
+//! network and file work never run on the UI thread. A store named with
+//! `--store` that cannot be opened stops here with exit 2, before the
+//! window opens; the default store's failure is a notice in the window. While the window is open,
 //! Ctrl+C, SIGTERM and SIGHUP stop the demo cluster before the process
 //! exits, so no postgres is left behind.
 
 use super::LazyRuntime;
+use crate::store::StoreChoice;
 use crate::ui::{run_gui, DemoMode, GuiOptions};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -26,13 +29,17 @@ pub struct DemoArgs {
     pub offline: bool,
 }
 
-pub(super) fn run_demo(args: DemoArgs, runtime: &LazyRuntime) -> anyhow::Result<ExitCode> {
+pub(super) fn run_demo(
+    args: DemoArgs,
+    runtime: &LazyRuntime,
+    store: StoreChoice,
+) -> anyhow::Result<ExitCode> {
     let mode = if args.offline {
         DemoMode::Offline
     } else {
         DemoMode::Live
     };
-    run_app(runtime, None, Some(mode))
+    run_app(runtime, None, Some(mode), store)
 }
 
 /// Opens the window; background jobs still running when it closes (a scan in
@@ -41,13 +48,19 @@ pub(super) fn run_app(
     runtime: &LazyRuntime,
     open_session: Option<PathBuf>,
     demo: Option<DemoMode>,
+    store: StoreChoice,
 ) -> anyhow::Result<ExitCode> {
+    if store.is_explicit() {
+        // Opened once to fail early (the window opens it again off its UI thread).
+        drop(store.open()?);
+    }
     let runtime = runtime.get()?;
     runtime.spawn(stop_demo_on_signal());
     let outcome = run_gui(GuiOptions {
         runtime: runtime.handle().clone(),
         open_session,
         demo,
+        store,
     });
     // The App owns the demo and stops it when dropped; this also covers a
     // settle job still holding it when the window closed.

@@ -51,6 +51,12 @@ pub struct Cli {
     /// Open a saved session file in the app
     #[arg(long, value_name = "FILE")]
     pub session: Option<PathBuf>,
+    /// Evidence store the app records scans and fixes in (default: evidence.sqlite in the data folder)
+    #[arg(long, value_name = "PATH")]
+    pub store: Option<String>,
+    /// Record nothing in the evidence store
+    #[arg(long, conflicts_with = "store")]
+    pub no_store: bool,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -276,13 +282,23 @@ fn usage_error(e: clap::Error) -> ExitCode {
             ExitCode::SUCCESS
         }
         _ => {
+            // clap's message may continue on indented lines (the missing
+            // arguments): join them, up to the usage block, into one line.
             let rendered = e.render().to_string();
-            let first = rendered
+            let message: Vec<&str> = rendered
                 .lines()
-                .find(|l| !l.trim().is_empty())
-                .unwrap_or("invalid arguments")
-                .trim_start_matches("error: ");
-            eprintln!("pgsafeguard: {first} (see pgsafeguard --help)");
+                .map(str::trim)
+                .skip_while(|l| l.is_empty())
+                .take_while(|l| !l.is_empty() && !l.starts_with("Usage:"))
+                .collect();
+            let message = message.join(" ");
+            let message = message.trim_start_matches("error: ");
+            let message = if message.is_empty() {
+                "invalid arguments"
+            } else {
+                message
+            };
+            eprintln!("pgsafeguard: {message} (see pgsafeguard --help)");
             ExitCode::from(2)
         }
     }
@@ -299,17 +315,18 @@ fn emit(text: &str) {
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let runtime = LazyRuntime::default();
+    let store = crate::store::StoreChoice::from_flags(cli.store.as_deref(), cli.no_store);
     let outcome = match cli.command {
         Some(Command::Scan(args)) => scan::run_scan(args, &runtime),
         Some(Command::Report(args)) => report::run_report(args, &runtime),
         Some(Command::Verify(args)) => verify::run_verify(args),
-        Some(Command::Demo(args)) => gui::run_demo(args, &runtime),
+        Some(Command::Demo(args)) => gui::run_demo(args, &runtime, store),
         Some(Command::Fix(args)) => fix::run_fix(args, &runtime),
         Some(Command::History(args)) => history::run_history(args),
         Some(Command::Diff(args)) => diff::run_diff(args),
         Some(Command::Accept(args)) => policy_edit::run_accept(args),
         Some(Command::Baseline(args)) => policy_edit::run_baseline(args, &runtime),
-        None => gui::run_app(&runtime, cli.session, None),
+        None => gui::run_app(&runtime, cli.session, None, store),
     };
     runtime.shut_down();
     outcome

@@ -35,7 +35,9 @@ pub(super) fn compare(old: &[Finding], new: &[Finding]) -> Vec<CheckChange> {
 /// One check, named after `shown` (its newer finding when there is one).
 fn check_change(shown: &Finding, old: Option<&Finding>, new: Option<&Finding>) -> CheckChange {
     let (appeared, disappeared) = match (old, new) {
-        (Some(old), Some(new)) => object_moves(&old.objects, &new.objects),
+        (Some(old), Some(new)) if old.objects != new.objects => {
+            object_moves(&old.objects, &new.objects)
+        }
         _ => (Vec::new(), Vec::new()),
     };
     let (old, new) = (old.map(|f| f.status), new.map(|f| f.status));
@@ -54,11 +56,9 @@ fn check_change(shown: &Finding, old: Option<&Finding>, new: Option<&Finding>) -
 /// Objects only in `new` and objects only in `old`, each sorted. Objects are matched
 /// by [`matching_key`], so a pg_hba line that only moved down is not new.
 fn object_moves(old: &[String], new: &[String]) -> (Vec<String>, Vec<String>) {
-    let keys = |list: &[String]| -> FxHashSet<String> {
-        list.iter().map(|o| matching_key(o).into_owned()).collect()
-    };
-    let (old_keys, new_keys) = (keys(old), keys(new));
-    let only = |list: &[String], other: &FxHashSet<String>| {
+    let old_keys: FxHashSet<Cow<'_, str>> = old.iter().map(|o| matching_key(o)).collect();
+    let new_keys: FxHashSet<Cow<'_, str>> = new.iter().map(|o| matching_key(o)).collect();
+    let only = |list: &[String], other: &FxHashSet<Cow<'_, str>>| {
         let mut v: Vec<String> = list
             .iter()
             .filter(|o| !other.contains(matching_key(o).as_ref()))
@@ -121,9 +121,8 @@ pub(super) fn classify(old: Option<Status>, new: Option<Status>) -> Change {
     };
     if new == Status::Fail && !failing(old) {
         Change::NewFail
-    } else if new == Status::Unknown && old != Status::Unknown {
-        Change::Regressed
-    } else if rank(new) < rank(old) {
+    } else if rank(new) < rank(old) || (new == Status::Unknown && old != Status::Unknown) {
+        // Worse, or the evidence was lost (`fail` → `unknown` is no improvement).
         Change::Regressed
     } else if rank(new) > rank(old) {
         if failing(old) && rank(new) == rank(Status::Pass) {

@@ -33,9 +33,10 @@
 //! ([`Finding::objects`]) that appeared or disappeared: a new superuser on a check that
 //! was failing already is drift too. Objects are matched without their line numbers
 //! (`line 12: host all all 0.0.0.0/0 md5`), so a pg_hba line that only moved down
-//! because one was inserted above it is not new. [`Drift::regressed`] is true when a check is a
-//! new fail or regressed, or stays `fail`/`warn` with new objects; that is the exit 1
-//! of `pgsafeguard diff`.
+//! because one was inserted above it is not new. [`Drift::regressed`] is true when a
+//! check is a new fail or regressed, or stays `fail`/`warn` with new objects; that is
+//! the exit 1 of `pgsafeguard diff`. Changes of objects alone (a new role) do not make
+//! a regression: whether they matter is the checks' verdict.
 //!
 //! # Per object
 //!
@@ -45,9 +46,10 @@
 //!   `CREATEDB`, `BYPASSRLS`, `REPLICATION`; superusers once more as their own kind
 //!   (changed when their `LOGIN` changes);
 //! - pg_hba lines by content (type, databases, users, address, netmask, method,
-//!   options with an LDAP or RADIUS secret `[redacted]`, error), in file order: an inserted line is one appeared line and a moved
-//!   line one disappeared and one appeared, never every later line "changed". Line
-//!   numbers (and the file, when the server names it) are in `before`/`after`;
+//!   options with an LDAP or RADIUS secret as `[redacted]`, error), in file order: an
+//!   inserted line is one appeared line and a moved line one disappeared and one
+//!   appeared, never every later line "changed". Line numbers (and the file, when the
+//!   server names it) are in `before`/`after`;
 //! - grants: one entry per object, privilege and grantee (PUBLIC included) from the
 //!   effective ACLs of relations, their columns, schemas and databases; `before` and
 //!   `after` name the grantors and the grant option;
@@ -281,7 +283,9 @@ impl Drift {
         counts
     }
 
-    /// The diff for a person; every server string is escaped (see the module docs).
+    /// The diff for a person: counts, the checks that moved (each naming up to 20 of
+    /// the objects that came and went), then up to 50 changes per object kind, then
+    /// what was not compared. Every server string is escaped (see the module docs).
     pub fn to_text(&self) -> String {
         text::render(self)
     }

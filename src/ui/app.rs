@@ -10,15 +10,19 @@
 //! [`Command`]s, collected during the frame and executed after it by
 //! [`App::execute`]. Background results arrive as [`JobEvent`]s drained in
 //! `logic()`. Form fields and drafts are the exception — egui edits text in
-//! place. The live demo's part of the App is in `demo_flow`.
+//! place. The live demo's part of the App is in `demo_flow`; the evidence
+//! store's (recording, History, recorded scans shown read-only) in
+//! `history_flow`.
 
 use super::apply_dialog::{ApplyDialog, DialogStage};
 use super::check_order::ordered_findings;
 use super::command::Command;
 use super::connect_ui::ConnectForm;
 use super::fix_text::fix_script;
+use super::history::{HistoryState, StoreHandle};
 use super::jobs::{ApplyFailure, ExportedReport, JobEvent, Jobs, ScanFailure, ScanStep};
 use super::profiles::{Prefs, PrefsStore};
+use super::recorded::RecordedView;
 use super::shell::{self, Screen};
 use super::shortcuts::keyboard_commands;
 use super::state::{AttestDraft, DemoState, Notice, Page, Results, ScanKind, ScanState, Source};
@@ -30,6 +34,7 @@ use crate::model::finding::{Attestation, Finding, Section, Status};
 use crate::model::snapshot::Snapshot;
 use crate::policy::Policy;
 use crate::session::SessionFile;
+use crate::store::StoreChoice;
 use eframe::egui;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -51,6 +56,9 @@ pub struct AppInit {
     pub change_log_path: Option<PathBuf>,
     /// Where the demo looks for PostgreSQL (tests hide the binaries here).
     pub demo_discovery: Discovery,
+    /// The evidence store live scans and fixes are recorded in (off by
+    /// default so tests never write to the user's data folder).
+    pub evidence_store: StoreChoice,
 }
 
 impl Default for AppInit {
@@ -62,6 +70,7 @@ impl Default for AppInit {
             prefill_from_environment: false,
             change_log_path: None,
             demo_discovery: Discovery::from_env(),
+            evidence_store: StoreChoice::Off,
         }
     }
 }
@@ -81,8 +90,10 @@ pub struct App {
     store: PrefsStore,
     pub(super) jobs: Jobs,
     policy: Policy,
-    page: Page,
-    selected: Option<String>,
+    pub(super) page: Page,
+    pub(super) selected: Option<String>,
+    /// The results of the live server, a session or the demo. A recorded
+    /// scan is shown over them (`recorded`) and leaves them untouched.
     pub(super) results: Option<Results>,
     /// Parameters of the live connection (with its password, never saved).
     pub(super) live: Option<ConnParams>,
@@ -103,6 +114,11 @@ pub struct App {
     pub(super) change_log_path: PathBuf,
     /// The live demo, its launch in flight and the offline fallback.
     pub(super) demo: DemoState,
+    /// The open evidence store, once the start-up job opened it.
+    pub(super) evidence: Option<StoreHandle>,
+    pub(super) history: HistoryState,
+    /// A recorded scan shown read-only instead of `results`.
+    pub(super) recorded: Option<RecordedView>,
 }
 
 impl App {
@@ -143,8 +159,12 @@ impl App {
             previewing: false,
             change_log_path: init.change_log_path.unwrap_or_else(ChangeLog::default_path),
             demo: DemoState::new(init.demo_discovery),
+            evidence: None,
+            history: HistoryState::default(),
+            recorded: None,
         };
         app.apply_theme(ctx);
+        app.open_evidence_store(init.evidence_store);
         app
     }
 
@@ -165,16 +185,21 @@ impl App {
         self.selected.as_deref()
     }
 
+    /// The results on screen: a recorded scan when one is open, else the
+    /// live results.
     pub fn results(&self) -> Option<&Results> {
-        self.results.as_ref()
+        match &self.recorded {
+            Some(view) => Some(&view.results),
+            None => self.results.as_ref(),
+        }
     }
 
     pub fn findings(&self) -> &[Finding] {
-        self.results.as_ref().map_or(&[], |r| r.findings.as_slice())
+        self.results().map_or(&[], |r| r.findings.as_slice())
     }
 
     pub fn finding(&self, id: &str) -> Option<&Finding> {
-        self.results.as_ref()?.finding(id)
+        self.results()?.finding(id)
     }
 
     /// The report signer's fingerprint, once a report was exported.
@@ -188,9 +213,11 @@ impl App {
     }
 
     /// True when fixes can be applied: a live connection (a server or the
-    /// live demo), nothing pending.
+    /// live demo) and no recorded scan shown.
     pub fn can_apply(&self) -> bool {
-        self.live.is_some() && self.results.as_ref().is_some_and(|r| r.source.is_server())
+        self.live.is_some()
+            && self.recorded.is_none()
+            && self.results.as_ref().is_some_and(|r| r.source.is_server())
     }
 
     /// True while a preview or an apply runs.
@@ -240,6 +267,7 @@ impl App {
     /// Show a session (file, sample or fresh scan) and go to the overview.
     pub fn open_session(&mut self, session: SessionFile, source: Source) {
         self.demo.unavailable = None;
+        self.recorded = None;
         self.results = Some(Results::from_session(session, source, &self.policy));
         self.selected = None;
         self.drafts.clear();
@@ -305,14 +333,25 @@ impl App {
 
     /// Draw everything and return what the widgets asked for.
     fn draw(&mut self, ui: &mut egui::Ui) -> Vec<Command> {
-        let mut commands = keyboard_commands(ui.ctx(), self.page, self.results.is_some());
+        let mut commands = keyboard_commands(ui.ctx(), self.page, self.results().is_some());
+        let connected_target = self.connected_target();
+        if self.page == Page::History {
+            self.history.refresh_chart(connected_target.as_ref());
+        }
+        let shown = match &self.recorded {
+            Some(view) => Some(&view.results),
+            None => self.results.as_ref(),
+        };
         let screen = Screen {
             training: self.training_on(),
             can_apply: self.can_apply(),
             apply_busy: self.apply_busy(),
             can_reset_demo: self.can_reset_demo(),
             page: self.page,
-            results: self.results.as_ref(),
+            results: shown,
+            recorded: self.recorded.as_ref(),
+            history: &self.history,
+            connected_target,
             selected: self.selected.as_deref(),
             scroll_to_selected: self.scroll_to_selected,
             scan: self.scan.as_ref().map(|scan| &scan.shown),
@@ -341,6 +380,13 @@ impl App {
 
     /// The one place that changes results, navigation and preferences.
     pub fn execute(&mut self, ctx: &egui::Context, command: Command) {
+        if self.recorded.is_some() && command.changes_results() {
+            self.notify(
+                NoticeKind::Info,
+                "a recorded scan is read-only: press Back to live first",
+            );
+            return;
+        }
         match command {
             Command::GoToStart => self.page = Page::Start,
             Command::ShowOverview => self.show_page(Page::Overview),
@@ -400,17 +446,23 @@ impl App {
                 }
             }
             Command::ShowChangeLog => self.show_page(Page::ChangeLog),
+            Command::ShowHistory => self.show_history(),
+            Command::ReloadHistory => self.load_history(),
+            Command::ChooseHistoryTarget(target) => self.choose_history_target(target),
+            Command::OpenRecordedScan(seq) => self.open_recorded_scan(seq),
+            Command::BackToLive => self.back_to_live(),
+            Command::VerifyChain => self.verify_chain(),
         }
     }
 
     fn show_page(&mut self, page: Page) {
-        if self.results.is_some() {
+        if self.results().is_some() {
             self.page = page;
         }
     }
 
     fn show_section(&mut self, section: Section) {
-        if self.results.is_none() {
+        if self.results().is_none() {
             return;
         }
         self.page = Page::Section(section);
@@ -539,8 +591,12 @@ impl App {
                 self.open_live_results(snapshot, scan.params);
                 self.form.password.clear();
                 self.notice = None;
+                self.record_live_scan();
             }
-            (Ok(snapshot), ScanKind::Rescan(section)) => self.replace_snapshot(snapshot, section),
+            (Ok(snapshot), ScanKind::Rescan(section)) => {
+                self.replace_snapshot(snapshot, section);
+                self.record_live_scan();
+            }
             (Err(failure), ScanKind::Connect) => {
                 self.form.error = Some(self.form.redact(&failure.message));
             }
@@ -583,7 +639,8 @@ impl App {
             NoticeKind::Success,
             format!("rescanned {scope}: {changed} check(s) changed status"),
         );
-        if let Some(section) = section {
+        // A recorded scan on screen stays there; the live results wait behind it.
+        if let Some(section) = section.filter(|_| self.recorded.is_none()) {
             self.page = Page::Section(section);
         }
     }
@@ -793,6 +850,7 @@ impl App {
     /// verified after the demo restarted, replaces it); a rollback marks the
     /// entry it undid.
     pub(super) fn record_change(&mut self, entry: &ChangeLogEntry) {
+        self.record_live_fix(entry);
         let Some(results) = self.results.as_mut() else {
             return;
         };
@@ -904,6 +962,7 @@ impl App {
             JobEvent::DemoProgress { launch, stage } => self.on_demo_progress(launch, stage),
             JobEvent::DemoStarted { launch, result } => self.on_demo_started(launch, result),
             JobEvent::DemoSettled(result) => self.on_demo_settled(result),
+            JobEvent::Evidence(event) => self.on_evidence_event(event),
         }
     }
 }

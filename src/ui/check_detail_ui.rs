@@ -43,6 +43,8 @@ pub struct DetailContext<'a> {
     pub draft: Option<&'a mut AttestDraft>,
     /// Whether "Apply…" can run.
     pub apply: ApplyAvailability,
+    /// A recorded scan: no attestation to withdraw, no note to edit.
+    pub read_only: bool,
 }
 
 /// Whether the fix can be applied from here.
@@ -54,6 +56,8 @@ pub enum ApplyAvailability {
     Busy,
     /// The offline sample or a saved session: nothing to apply to.
     Offline,
+    /// A recorded scan from the evidence store, shown read-only.
+    ReadOnly,
 }
 
 pub fn detail_ui(ui: &mut Ui, finding: &Finding, ctx: DetailContext<'_>, out: &mut Vec<Command>) {
@@ -63,7 +67,7 @@ pub fn detail_ui(ui: &mut Ui, finding: &Finding, ctx: DetailContext<'_>, out: &m
         .show(ui, |ui| {
             ui.add_space(space::S);
             header_ui(ui, finding);
-            status_context_ui(ui, finding, out);
+            status_context_ui(ui, finding, ctx.read_only, out);
             evidence_ui(ui, finding);
             if finding.status == Status::Unknown {
                 unknown_ui(ui, finding, out);
@@ -86,7 +90,9 @@ pub fn detail_ui(ui: &mut Ui, finding: &Finding, ctx: DetailContext<'_>, out: &m
                 widgets::pane_heading(ui, "Attestation");
                 attest_form_ui(ui, &finding.id, draft, out);
             }
-            note_ui(ui, &finding.id, ctx.note, out);
+            if !ctx.read_only {
+                note_ui(ui, &finding.id, ctx.note, out);
+            }
             ui.add_space(space::XL);
         });
 }
@@ -123,7 +129,7 @@ fn header_ui(ui: &mut Ui, finding: &Finding) {
     );
 }
 
-fn status_context_ui(ui: &mut Ui, finding: &Finding, out: &mut Vec<Command>) {
+fn status_context_ui(ui: &mut Ui, finding: &Finding, read_only: bool, out: &mut Vec<Command>) {
     if let Some(risk) = &finding.accepted {
         ui.add_space(space::S);
         let text = format!(
@@ -144,7 +150,8 @@ fn status_context_ui(ui: &mut Ui, finding: &Finding, out: &mut Vec<Command>) {
         if !attestation.note.is_empty() {
             text.push_str(&format!(" {}", untrusted::wrapped(&attestation.note)));
         }
-        if widgets::banner(ui, theme::NoticeKind::Success, &text, Some("Withdraw")) {
+        let withdraw = (!read_only).then_some("Withdraw");
+        if widgets::banner(ui, theme::NoticeKind::Success, &text, withdraw) {
             out.push(Command::WithdrawAttestation(finding.id.clone()));
         }
     }
@@ -339,6 +346,9 @@ fn fix_ui(
 fn apply_button_ui(ui: &mut Ui, id: &str, apply: ApplyAvailability, out: &mut Vec<Command>) {
     let disabled_hint = match apply {
         ApplyAvailability::Busy => "A preview or an apply is already running",
+        ApplyAvailability::ReadOnly => {
+            "This is a recorded scan, shown read-only: press Back to live to apply fixes"
+        }
         _ => "Applying needs a live connection: connect to the server (the offline sample and saved sessions cannot be changed)",
     };
     let button = ui

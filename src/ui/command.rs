@@ -2,11 +2,12 @@
 //!
 //! Drawing code pushes [`Command`]s into the frame's list instead of changing
 //! state; `App::execute` runs them after the frame, in order, and is the one
-//! place that acts on them. May import the model and `jobs` (for
-//! [`CertSlot`]); never drawing code or the App.
+//! place that acts on them. May import the model, the store's target
+//! identity and `jobs` (for [`CertSlot`]); never drawing code or the App.
 
 use super::jobs::CertSlot;
 use crate::model::finding::{Attestation, Section};
+use crate::store::target::TargetIdentity;
 
 /// What a widget asks for. Executed after the frame, in order.
 #[must_use]
@@ -61,4 +62,37 @@ pub enum Command {
     ConfirmApply,
     CloseApplyDialog,
     ShowChangeLog,
+    /// The History page of the evidence store.
+    ShowHistory,
+    /// Read the store again (another program may have recorded since).
+    ReloadHistory,
+    /// Show another target's history.
+    ChooseHistoryTarget(TargetIdentity),
+    /// Open recorded scan `seq` read-only.
+    OpenRecordedScan(u64),
+    /// Close the recorded scan and return to what was open before.
+    BackToLive,
+    /// Check the evidence store's hash chain.
+    VerifyChain,
+}
+
+impl Command {
+    /// Whether the command changes the open results or the server, or
+    /// writes them out: refused while a recorded scan is shown read-only.
+    pub fn changes_results(&self) -> bool {
+        matches!(
+            self,
+            Command::Rescan(_)
+                | Command::ResetDemo
+                | Command::Attest { .. }
+                | Command::WithdrawAttestation(_)
+                | Command::SetNote { .. }
+                | Command::SaveSession
+                | Command::SaveSessionAs
+                | Command::Export
+                | Command::PreviewApply(_)
+                | Command::PreviewRollback(_)
+                | Command::ConfirmApply
+        )
+    }
 }

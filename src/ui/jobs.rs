@@ -5,12 +5,14 @@
 //!
 //! The UI thread never waits on anything here. A scan is cancelled by
 //! aborting its task, which drops the scan future and with it the connection.
-//! Imports no other ui module but `profiles` (it writes the preferences);
+//! Imports no other ui module but `profiles` (it writes the preferences)
+//! and `history` (what the evidence store's jobs, in `evidence_jobs`, report);
 //! the one call into the scanner is [`scan_adapter`], the calls into the
 //! applier are [`Jobs::preview_fix`], [`Jobs::preview_rollback`] and
 //! [`Jobs::apply`], the calls into the demo back end [`Jobs::start_demo`]
 //! and [`Jobs::settle_demo`].
 
+use super::history::EvidenceEvent;
 use crate::apply::{Applier, ChangeLog, ChangeLogEntry, Confirmation, Preview};
 use crate::demo::{DemoCluster, DemoError, DemoStage, Discovery};
 use crate::model::conninfo::ConnParams;
@@ -94,6 +96,8 @@ pub enum JobEvent {
     /// A fix applied on the demo was settled (restart, verify, deferred
     /// steps): the latest entry, or why not.
     DemoSettled(Result<Box<ChangeLogEntry>, String>),
+    /// The evidence store was opened, read, written or checked.
+    Evidence(EvidenceEvent),
 }
 
 /// Why the live demo did not start.
@@ -488,6 +492,24 @@ impl Jobs {
                 .map(Box::new)
                 .map_err(|e| untrusted::one_line(&e.to_string()));
             out.send(JobEvent::DemoSettled(result));
+        });
+        Ok(())
+    }
+
+    /// Run blocking work (file or store I/O) on the runtime's blocking pool;
+    /// `event` turns its result into what the App receives.
+    pub fn run_blocking<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> Result<T, String> + Send + 'static,
+        event: impl FnOnce(Result<T, String>) -> JobEvent + Send + 'static,
+    ) -> Result<(), String> {
+        let runtime = self.runtime_or_err()?;
+        let out = self.sender();
+        runtime.spawn(async move {
+            let result = tokio::task::spawn_blocking(work)
+                .await
+                .unwrap_or_else(|e| Err(format!("a background task stopped unexpectedly: {e}")));
+            out.send(event(result));
         });
         Ok(())
     }

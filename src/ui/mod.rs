@@ -5,7 +5,16 @@
 //! The window runs on the main thread (eframe, glow renderer). Scans, file
 //! dialogs and file writes run on the tokio runtime that `main` owns and
 //! hands in through [`GuiOptions::runtime`]; results come back over a
-//! channel drained in `App::logic`, so the UI never waits.
+//! channel drained in `App::logic`, so the UI never waits. That includes the
+//! evidence store: SQLite I/O runs on the runtime's blocking pool.
+//!
+//! # Evidence
+//!
+//! Every completed scan of a server the user connected to, and every fix
+//! applied or rolled back on it, is recorded in the evidence store
+//! ([`GuiOptions::store`]). Scans of the demo cluster and its offline
+//! sample are training, not evidence: they are never recorded. A store that
+//! cannot be opened is reported once; scanning goes on.
 //!
 //! # Modules, in layers
 //!
@@ -15,21 +24,27 @@
 //! 1. Vocabulary, state and pure helpers — no drawing: [`command`] (what a
 //!    widget asks for), [`state`] (page, open results, scan, drafts, demo),
 //!    [`apply_dialog`] (the apply confirmation and its gate), [`jobs`]
-//!    (background work), [`profiles`] (saved preferences), [`theme`] (every
+//!    (background work), [`history`] (the evidence store's handle and the
+//!    History page's state), [`recorded`] (a recorded scan shown read-only),
+//!    [`evidence_jobs`] (the store's background work), [`history_chart`]
+//!    (the chart's points), [`profiles`] (saved preferences), [`theme`] (every
 //!    colour and spacing), [`guide`] (the section prose), [`training`]
 //!    (lessons and the next step), [`check_order`], [`wording`],
 //!    [`fix_text`] and `shortcuts`. These may import each other, never a
 //!    layer above.
 //! 2. Widgets the pages share: [`icons`], [`widgets`] (which draws with
-//!    `icons`) and [`training_widgets`] (which draws with `widgets`).
+//!    `icons`), [`training_widgets`] (which draws with `widgets`) and
+//!    [`history_plot`] (the History chart, with egui_plot).
 //! 3. Drawing, one part of the window each: [`top_bar_ui`], [`connect_ui`],
-//!    [`walkthrough_ui`], [`check_detail_ui`], [`apply_ui`], [`demo_ui`].
+//!    [`walkthrough_ui`], [`check_detail_ui`], [`apply_ui`], [`demo_ui`],
+//!    [`history_ui`], [`recorded_banner_ui`].
 //!    Each takes the pieces of state it needs and a `&mut Vec<Command>`;
 //!    none imports another `*_ui` module.
 //! 4. `shell`: lays out the window and hands each drawing module its pieces
 //!    of a `Screen`.
 //! 5. [`app`]: owns the state, lends it to `shell` for each frame and
-//!    executes the commands; [`demo_flow`] is its demo part.
+//!    executes the commands; [`demo_flow`] is its demo part,
+//!    [`history_flow`] its evidence store part.
 //!
 //! Must not be imported by `checks`, `db`, `scan` or `report`.
 
@@ -43,11 +58,19 @@ pub mod command;
 pub mod connect_ui;
 pub mod demo_flow;
 pub mod demo_ui;
+pub mod evidence_jobs;
 pub mod fix_text;
 pub mod guide;
+pub mod history;
+pub mod history_chart;
+pub mod history_flow;
+pub mod history_plot;
+pub mod history_ui;
 pub mod icons;
 pub mod jobs;
 pub mod profiles;
+pub mod recorded;
+pub mod recorded_banner_ui;
 mod shell;
 mod shortcuts;
 pub mod state;
@@ -73,6 +96,8 @@ pub struct GuiOptions {
     pub open_session: Option<PathBuf>,
     /// Start on the demo.
     pub demo: Option<DemoMode>,
+    /// The evidence store live scans and fixes are recorded in.
+    pub store: crate::store::StoreChoice,
 }
 
 /// How `pgsafeguard demo` starts.
@@ -122,6 +147,7 @@ pub fn run_gui(options: GuiOptions) -> Result<(), UiError> {
                 prefill_from_environment: true,
                 change_log_path: None,
                 demo_discovery: crate::demo::Discovery::from_env(),
+                evidence_store: options.store,
             };
             let mut app = App::new(&cc.egui_ctx, init);
             match (options.open_session, options.demo) {

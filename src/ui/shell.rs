@@ -1,5 +1,6 @@
 //! The window's layout: the top bar, the banners (notices, offline sample,
-//! stale results, scan and demo progress), and which page fills the rest.
+//! a recorded scan shown read-only, stale results, scan and demo progress),
+//! and which page fills the rest.
 //!
 //! The composition root of the drawing: it lays out the panels and hands
 //! each drawing module (`*_ui`) the pieces of state it needs from a
@@ -14,13 +15,18 @@ use super::check_detail_ui::{self, ApplyAvailability, DetailContext};
 use super::command::Command;
 use super::connect_ui::{self, ConnectForm};
 use super::demo_ui;
+use super::history::HistoryState;
+use super::history_ui::{self, HistoryView};
 use super::profiles::Prefs;
+use super::recorded::RecordedView;
+use super::recorded_banner_ui;
 use super::state::{AttestDraft, DemoLaunch, Notice, Page, Results, ScanKind, ScanState, Source};
 use super::theme::{space, NoticeKind};
 use super::top_bar_ui::{self, TopBar};
 use super::walkthrough_ui::{self, SectionView};
 use super::widgets;
 use crate::model::finding::{Section, Status};
+use crate::store::target::TargetIdentity;
 use eframe::egui;
 use egui::Ui;
 use std::collections::BTreeMap;
@@ -28,7 +34,13 @@ use std::collections::BTreeMap;
 /// What one frame is drawn from: the App's state, lent piece by piece.
 pub struct Screen<'a> {
     pub page: Page,
+    /// The results on screen (a recorded scan when one is open).
     pub results: Option<&'a Results>,
+    /// The recorded scan shown read-only, if any.
+    pub recorded: Option<&'a RecordedView>,
+    pub history: &'a HistoryState,
+    /// The live server, whose history the History page shows first.
+    pub connected_target: Option<TargetIdentity>,
     pub selected: Option<&'a str>,
     /// Scroll the selected check into view (after arrow keys).
     pub scroll_to_selected: bool,
@@ -62,10 +74,25 @@ pub fn screen_ui(ui: &mut Ui, mut screen: Screen<'_>, out: &mut Vec<Command>) {
         training: screen.training,
         signer_fingerprint: screen.signer_fingerprint,
         scanning: screen.scan.is_some(),
+        read_only: screen.recorded.is_some(),
+        on_history: screen.page == Page::History,
     };
     top_bar_ui::top_bar_ui(ui, &top_bar, out);
     banners_ui(ui, &screen, out);
     match (screen.page, screen.results) {
+        (Page::History, results) => {
+            if let Some(results) = results {
+                rail_panel_ui(ui, results, None, false, out);
+            }
+            let view = HistoryView {
+                state: screen.history,
+                connected: screen.connected_target.as_ref(),
+                open_seq: screen.recorded.map(|r| r.seq),
+            };
+            egui::CentralPanel::default()
+                .frame(central_frame(ui))
+                .show(ui, |ui| history_ui::history_page_ui(ui, &view, out));
+        }
         (Page::Start, _) | (_, None) => start_ui(ui, &mut screen, out),
         (Page::Overview, Some(results)) => {
             rail_panel_ui(ui, results, None, true, out);
@@ -138,12 +165,14 @@ fn banners_ui(ui: &mut Ui, screen: &Screen<'_>, out: &mut Vec<Command>) {
     } else {
         results.and_then(|r| r.stale.as_deref())
     };
+    let recorded = screen.recorded.filter(|_| screen.page != Page::Start);
     // The first scan of a connect shows in the form; the others here.
     let scan = screen
         .scan
         .filter(|s| matches!(s.kind, ScanKind::Rescan(_) | ScanKind::Demo));
     let launch = screen.demo_launch;
     if screen.notice.is_none()
+        && recorded.is_none()
         && !sample
         && !live_demo
         && stale.is_none()
@@ -161,6 +190,11 @@ fn banners_ui(ui: &mut Ui, screen: &Screen<'_>, out: &mut Vec<Command>) {
         .show(ui, |ui| {
             if let Some(launch) = launch {
                 demo_ui::launch_progress_ui(ui, launch);
+            }
+            if let Some(recorded) = recorded {
+                if recorded_banner_ui::recorded_banner_ui(ui, recorded) {
+                    out.push(Command::BackToLive);
+                }
             }
             if sample {
                 widgets::banner(
@@ -248,13 +282,16 @@ fn detail_panel_ui(
                 Some(finding) => {
                     let note = results.notes.get(&finding.id).map_or("", String::as_str);
                     // The draft is taken out while drawn and put back after.
-                    let mut draft = (finding.status == Status::Manual).then(|| {
+                    let read_only = screen.recorded.is_some();
+                    let mut draft = (finding.status == Status::Manual && !read_only).then(|| {
                         screen
                             .drafts
                             .remove(&finding.id)
                             .unwrap_or_else(AttestDraft::dated_today)
                     });
-                    let apply = if screen.apply_busy {
+                    let apply = if read_only {
+                        ApplyAvailability::ReadOnly
+                    } else if screen.apply_busy {
                         ApplyAvailability::Busy
                     } else if screen.can_apply {
                         ApplyAvailability::Live
@@ -265,6 +302,7 @@ fn detail_panel_ui(
                         note,
                         draft: draft.as_mut(),
                         apply,
+                        read_only,
                     };
                     check_detail_ui::detail_ui(ui, finding, ctx, out);
                     if let Some(draft) = draft {

@@ -30,6 +30,8 @@ pub enum Page {
     Section(Section),
     /// Fixes applied and rolled back in this session.
     ChangeLog,
+    /// Recorded scans, fixes and the chain check of the evidence store.
+    History,
 }
 
 /// Where the open results came from.
@@ -43,6 +45,8 @@ pub enum Source {
     Sample,
     /// The live demo cluster this app started (see [`crate::demo`]).
     Demo { target: String },
+    /// A scan read back from the evidence store, shown read-only.
+    Recorded { seq: u64 },
 }
 
 impl Source {
@@ -54,6 +58,13 @@ impl Source {
     /// Results of a server the app is connected to (rescan, apply).
     pub fn is_server(&self) -> bool {
         matches!(self, Source::Live { .. } | Source::Demo { .. })
+    }
+
+    /// Results to record in the evidence store: a scan of a server the user
+    /// connected to. The demo and its sample are training, not evidence; a
+    /// session file or a recorded scan was recorded when it was scanned.
+    pub fn is_evidence(&self) -> bool {
+        matches!(self, Source::Live { .. })
     }
 }
 
@@ -238,6 +249,24 @@ mod tests {
             at: at.to_string(),
             note: note.to_string(),
             error: None,
+        }
+    }
+
+    #[test]
+    fn only_live_scans_are_evidence() {
+        let live = Source::Live {
+            target: "db1".into(),
+        };
+        assert!(live.is_evidence());
+        for source in [
+            Source::Sample,
+            Source::Demo {
+                target: "demo".into(),
+            },
+            Source::File("s.json".into()),
+            Source::Recorded { seq: 1 },
+        ] {
+            assert!(!source.is_evidence(), "{source:?}");
         }
     }
 

@@ -91,6 +91,9 @@ pub struct Palette {
     pub warn_bg: Color32,
     pub error_bg: Color32,
     pub success_bg: Color32,
+    /// Lines of a chart, one per guide section in guide order (the
+    /// Okabe–Ito set, told apart with the common colour blindnesses).
+    pub series: [Color32; 6],
 }
 
 pub static LIGHT: Palette = Palette {
@@ -118,6 +121,14 @@ pub static LIGHT: Palette = Palette {
     warn_bg: Color32::from_rgb(253, 243, 220),
     error_bg: Color32::from_rgb(252, 228, 228),
     success_bg: Color32::from_rgb(223, 244, 229),
+    series: [
+        Color32::from_rgb(0, 114, 178),
+        Color32::from_rgb(230, 159, 0),
+        Color32::from_rgb(0, 158, 115),
+        Color32::from_rgb(204, 121, 167),
+        Color32::from_rgb(86, 180, 233),
+        Color32::from_rgb(213, 94, 0),
+    ],
 };
 
 pub static DARK: Palette = Palette {
@@ -145,6 +156,14 @@ pub static DARK: Palette = Palette {
     warn_bg: Color32::from_rgb(66, 50, 20),
     error_bg: Color32::from_rgb(74, 30, 32),
     success_bg: Color32::from_rgb(26, 58, 38),
+    series: [
+        Color32::from_rgb(96, 160, 240),
+        Color32::from_rgb(240, 180, 60),
+        Color32::from_rgb(60, 200, 150),
+        Color32::from_rgb(225, 145, 200),
+        Color32::from_rgb(140, 215, 250),
+        Color32::from_rgb(245, 125, 60),
+    ],
 };
 
 impl Palette {
@@ -169,6 +188,11 @@ impl Palette {
             Severity::Low => self.manual,
             Severity::Info => self.not_applicable,
         }
+    }
+
+    /// The chart colour of the `index`th series (wrapping round).
+    pub fn series(&self, index: usize) -> Color32 {
+        self.series[index % self.series.len()]
     }
 
     /// A soft background for a badge of colour `fg`.

@@ -1,6 +1,8 @@
 //! The bar across the top of the window: the brand, what is open (source,
 //! target, server version, when it was collected), and the buttons — theme,
-//! training mode, Export, Change log, sessions, Rescan, Connect.
+//! training mode, History, Export, Change log, sessions, Rescan, Connect.
+//! While a recorded scan is shown, Export, Save session and Rescan are
+//! disabled: it is read-only.
 //!
 //! Reads the pieces in [`TopBar`]; changes nothing. Clicks come back as
 //! [`Command`]s.
@@ -26,6 +28,10 @@ pub struct TopBar<'a> {
     pub signer_fingerprint: Option<&'a str>,
     /// A scan runs (Rescan waits for it).
     pub scanning: bool,
+    /// A recorded scan is shown (read-only).
+    pub read_only: bool,
+    /// The History page is shown.
+    pub on_history: bool,
 }
 
 /// The bar across the top: the brand, what is open, and the buttons.
@@ -107,6 +113,7 @@ fn target_ui(ui: &mut Ui, results: Option<&Results>) {
             .unwrap_or_else(|| "Session".to_string()),
         Source::Sample => "Offline sample".to_string(),
         Source::Demo { .. } => "Demo".to_string(),
+        Source::Recorded { seq } => format!("Recorded scan #{seq}"),
     };
     let version = target
         .server_version
@@ -146,16 +153,33 @@ fn top_buttons_ui(ui: &mut Ui, bar: &TopBar<'_>, out: &mut Vec<Command>) {
         out.push(Command::ToggleTheme);
     }
     training_widgets::toggle_ui(ui, bar.training, out);
+    if ui
+        .add(egui::Button::new("History").selected(bar.on_history))
+        .on_hover_text("Recorded scans, fixes and the evidence store's chain check")
+        .clicked()
+    {
+        out.push(Command::ShowHistory);
+    }
     let Some(results) = bar.results else {
+        // Nothing open yet: the way back from the History page.
+        if bar.on_history && ui.button("Connect…").clicked() {
+            out.push(Command::GoToStart);
+        }
         return;
     };
+    const READ_ONLY: &str = "A recorded scan is read-only: press Back to live first";
     let export_hint = match bar.signer_fingerprint {
         Some(fingerprint) => format!(
             "Export the signed evidence report (Ctrl+E)\nSigner fingerprint (SHA-256): {fingerprint}"
         ),
         None => "Export the signed evidence report (Ctrl+E)".to_string(),
     };
-    if ui.button("Export").on_hover_text(export_hint).clicked() {
+    if ui
+        .add_enabled(!bar.read_only, egui::Button::new("Export"))
+        .on_hover_text(export_hint)
+        .on_disabled_hover_text(READ_ONLY)
+        .clicked()
+    {
         out.push(Command::Export);
     }
     let changes = results.change_log.len();
@@ -179,10 +203,11 @@ fn top_buttons_ui(ui: &mut Ui, bar: &TopBar<'_>, out: &mut Vec<Command>) {
         out.push(Command::OpenSession);
     }
     if ui
-        .button("Save session")
+        .add_enabled(!bar.read_only, egui::Button::new("Save session"))
         .on_hover_text(
             "Save the snapshot, attestations and notes (Ctrl+S; Ctrl+Shift+S to choose a new file)",
         )
+        .on_disabled_hover_text(READ_ONLY)
         .clicked()
     {
         out.push(Command::SaveSession);
@@ -191,7 +216,11 @@ fn top_buttons_ui(ui: &mut Ui, bar: &TopBar<'_>, out: &mut Vec<Command>) {
     let rescan = ui
         .add_enabled(live && !bar.scanning, egui::Button::new("Rescan"))
         .on_hover_text("Scan the server again (Ctrl+R)")
-        .on_disabled_hover_text("Rescanning needs a live connection");
+        .on_disabled_hover_text(if bar.read_only {
+            READ_ONLY
+        } else {
+            "Rescanning needs a live connection"
+        });
     if rescan.clicked() {
         out.push(Command::Rescan(None));
     }

@@ -1,0 +1,103 @@
+//! The evidence store's jobs: open it, record a scan or a fix, read the
+//! history, read one recorded scan back, check the chain. SQLite I/O blocks,
+//! so each runs on the runtime's blocking pool (`Jobs::run_blocking`) and
+//! reports a [`JobEvent::Evidence`]; jobs on one store take turns on its lock.
+//!
+//! An `impl Jobs` block of its own; imports `jobs`, `history` and the store.
+//! The callers decide what is evidence (see `history`): nothing here checks.
+
+use super::history::{EvidenceEvent, HistoryData, StoreHandle};
+use super::jobs::{JobEvent, Jobs};
+use crate::model::changelog::ChangeLogEntry;
+use crate::model::finding::Finding;
+use crate::model::snapshot::Snapshot;
+use crate::model::untrusted;
+use crate::store::record::RecordKind;
+use crate::store::scan_record::ScanSource;
+use crate::store::StoreChoice;
+
+fn evidence(event: EvidenceEvent) -> JobEvent {
+    JobEvent::Evidence(event)
+}
+
+impl Jobs {
+    /// Open the chosen store (`None` for `--no-store`).
+    pub fn open_store(&self, choice: StoreChoice) -> Result<(), String> {
+        self.run_blocking(
+            move || {
+                choice
+                    .open()
+                    .map(|store| store.map(StoreHandle::new))
+                    .map_err(|e| untrusted::one_line(&e.to_string()))
+            },
+            |result| evidence(EvidenceEvent::Opened(result)),
+        )
+    }
+
+    /// Every recorded scan and event, for the History page.
+    pub fn load_history(&self, store: StoreHandle) -> Result<(), String> {
+        self.run_blocking(
+            move || {
+                store.with(|s| {
+                    Ok(HistoryData {
+                        scans: s.scans()?,
+                        events: s.events()?,
+                    })
+                })
+            },
+            |result| evidence(EvidenceEvent::HistoryLoaded(result)),
+        )
+    }
+
+    /// Record a scan the desktop app made.
+    pub fn record_scan(
+        &self,
+        store: StoreHandle,
+        snapshot: Snapshot,
+        findings: Vec<Finding>,
+    ) -> Result<(), String> {
+        self.run_blocking(
+            move || {
+                store.with(|s| {
+                    s.record_scan(&snapshot, &findings, ScanSource::Gui)
+                        .map(|r| r.seq)
+                })
+            },
+            |result| {
+                evidence(EvidenceEvent::Recorded {
+                    kind: RecordKind::Scan,
+                    result,
+                })
+            },
+        )
+    }
+
+    /// Record a fix applied or rolled back (one change-log entry).
+    pub fn record_fix(&self, store: StoreHandle, entry: ChangeLogEntry) -> Result<(), String> {
+        self.run_blocking(
+            move || store.with(|s| s.record_fix(&entry).map(|r| r.seq)),
+            |result| {
+                evidence(EvidenceEvent::Recorded {
+                    kind: RecordKind::Fix,
+                    result,
+                })
+            },
+        )
+    }
+
+    /// Read recorded scan `seq` back whole.
+    pub fn load_recorded_scan(&self, store: StoreHandle, seq: u64) -> Result<(), String> {
+        self.run_blocking(
+            move || store.with(|s| s.load_scan(seq).map(Box::new)),
+            |result| evidence(EvidenceEvent::ScanLoaded(result)),
+        )
+    }
+
+    /// Walk the chain and every stored part.
+    pub fn verify_chain(&self, store: StoreHandle) -> Result<(), String> {
+        self.run_blocking(
+            move || store.with(|s| s.verify(&[])),
+            |result| evidence(EvidenceEvent::Verified(result)),
+        )
+    }
+}
