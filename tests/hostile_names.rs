@@ -165,6 +165,8 @@ fn pdf_text(snapshot: &Snapshot, dir: &Path) -> String {
         operator: Some("Dana Whitfield".into()),
         change_log: Vec::new(),
         demo: false,
+        evidence_store: None,
+        comparison: Default::default(),
     };
     let signer = SignerSummary {
         subject: "CN=Report Test Signer".into(),

@@ -174,6 +174,8 @@ fn input(demo: bool) -> ReportInput {
         operator: Some(OPERATOR.into()),
         change_log: change_log(),
         demo,
+        evidence_store: None,
+        comparison: Default::default(),
     }
 }
 
@@ -240,11 +242,16 @@ fn page_count(path: &Path) -> usize {
         .expect("pdfinfo reports the page count")
 }
 
-/// Run the binary with no PG* variables and the given environment.
+/// Run the binary with no PG* variables and the given environment. The
+/// data folder (default evidence store, default signing identity) is a
+/// scratch folder unless `env` names one: tests never write the user's.
 fn pgsafeguard(args: &[&str], env: &[(&str, &str)]) -> Output {
+    static DATA_HOME: OnceLock<tempfile::TempDir> = OnceLock::new();
+    let data_home = DATA_HOME.get_or_init(|| tempfile::tempdir().expect("temp dir"));
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_pgsafeguard"));
     cmd.args(args).stdin(Stdio::null());
     pg_env::without_libpq_env(&mut cmd);
+    cmd.env("XDG_DATA_HOME", data_home.path());
     for (k, v) in env {
         cmd.env(k, v);
     }

@@ -4,8 +4,10 @@
 use super::store::StoreArgs;
 use super::Format;
 use crate::model::untrusted;
+use crate::report::read_chain_head;
 use crate::store::verify::Anchor;
 use crate::store::{Event, ScanEntry};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Debug, clap::Args)]
@@ -32,19 +34,29 @@ pub enum HistoryAction {
     /// Check the chain: every record and stored part against its hash
     ///
     /// Reports any edited record, any break or gap in the chain, any altered or missing
-    /// part. Exit codes: 0 intact, 1 not intact (each problem on its own line), 2 error.
+    /// part. With --anchor REPORT (a signed report, verified first) it also reports an
+    /// anchored chain head the store no longer contains: the newest records were deleted
+    /// or the chain rewritten. Exit codes: 0 intact, 1 not intact (each problem on its own
+    /// line), 2 error (also: a report that is tampered, unsigned or has no chain head).
     Verify(VerifyHistoryArgs),
 }
 
 #[derive(Debug, clap::Args)]
 pub struct VerifyHistoryArgs {
+    /// A signed report whose embedded chain head the store must still contain
+    /// (repeat for several); shows deleted newest records or a rewritten chain
+    #[arg(long, value_name = "FILE")]
+    pub anchor: Vec<PathBuf>,
     #[command(flatten)]
     pub store: StoreArgs,
 }
 
 pub(super) fn run_history(args: HistoryArgs) -> anyhow::Result<ExitCode> {
     match args.action {
-        Some(HistoryAction::Verify(verify)) => run_verify(verify, &[]),
+        Some(HistoryAction::Verify(verify)) => {
+            let anchors = read_anchors(&verify.anchor)?;
+            run_verify(verify, &anchors)
+        }
         None => list(&args),
     }
 }
@@ -141,6 +153,20 @@ fn history_text(location: &str, scans: &[ScanEntry], events: &[Event]) -> String
         }
     }
     out
+}
+
+/// The chain head of each report, each report verified first: a tampered,
+/// unsigned or store-less report is refused (exit 2) before the store is read.
+fn read_anchors(files: &[PathBuf]) -> anyhow::Result<Vec<Anchor>> {
+    files
+        .iter()
+        .map(|file| {
+            Ok(Anchor {
+                source: file.display().to_string(),
+                head: read_chain_head(file)?,
+            })
+        })
+        .collect()
 }
 
 fn run_verify(args: VerifyHistoryArgs, anchors: &[Anchor]) -> anyhow::Result<ExitCode> {

@@ -174,11 +174,24 @@ pub struct ScanArgs {
     after_help = "The report is signed with the PKCS#12 identity given by --sign-with \
     (password from PGSAFEGUARD_SIGN_PASSWORD, else asked on the terminal), or else with an \
     identity generated on first use and kept in the platform data folder.\n\n\
+    The scan is recorded in the evidence store and the report embeds the store's chain head, \
+    so that pgsafeguard history verify --anchor REPORT can later show deleted or rewritten \
+    records.\n\n\
+    --period FROM..TO writes an audit-period report from the scans the store recorded \
+    between those dates (inclusive, UTC): each check's status at each scan, the days covered, \
+    drift between scans, fixes and policy changes. The positional argument is then the TARGET \
+    as pgsafeguard history names it, needed when the store holds several.\n\n\
     Exit codes: 0 report written, 2 error (nothing is written)."
 )]
 pub struct ReportArgs {
-    /// Connection string (URI or key=value); PG* variables fill what it leaves out
+    /// Connection string (URI or key=value); PG* variables fill what it leaves out.
+    /// With --period: the TARGET (database, host, host:port/database or system identifier)
+    #[arg(value_name = "CONNINFO|TARGET")]
     pub conninfo: Option<String>,
+    /// Audit-period report from the evidence store: FROM..TO, inclusive UTC dates
+    /// (e.g. 2026-01-01..2026-12-31)
+    #[arg(long, value_name = "FROM..TO", conflicts_with_all = ["snapshot", "session", "policy", "attestations"])]
+    pub period: Option<String>,
     /// Report on a saved snapshot instead of connecting
     #[arg(long, value_name = "FILE", conflicts_with_all = ["conninfo", "session"])]
     pub snapshot: Option<PathBuf>,

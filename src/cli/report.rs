@@ -1,27 +1,39 @@
-//! `pgsafeguard report`: scan (or load a snapshot or session), then write the
-//! signed PDF evidence report.
+//! `pgsafeguard report`: scan (or load a snapshot or session), record the
+//! scan in the evidence store, then write the signed PDF evidence report with
+//! the store's chain head in it, and record that report as an anchor.
+//! `--period` writes the audit-period report instead ([`period`]).
+
+mod period;
 
 use super::{LazyRuntime, ReportArgs};
 use crate::atomic_file::PendingFile;
 use crate::checks;
 use crate::db::conninfo::ConnParams;
 use crate::model::changelog::ChangeLogEntry;
+use crate::model::finding::Finding;
 use crate::model::snapshot::Snapshot;
 use crate::model::untrusted;
 use crate::output::ScanReport;
 use crate::policy::{Attestations, Policy};
-use crate::report::{build_signed_report, ReportInput, SigningIdentity};
+use crate::report::changes::{previous_scan, Comparison};
+use crate::report::{build_signed_report_at, ReportInput, SigningIdentity, StoreHead};
 use crate::scan::{self, ScanOptions};
 use crate::session::SessionFile;
+use crate::store::scan_record::ScanSource;
+use crate::store::{AnchorNote, EvidenceStore, StoreError};
 use anyhow::{bail, Context};
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::Path;
 use std::process::ExitCode;
+use time::OffsetDateTime;
 
 /// Environment variable holding the PKCS#12 password.
 pub const PASSWORD_ENV: &str = "PGSAFEGUARD_SIGN_PASSWORD";
 
 pub(super) fn run_report(args: ReportArgs, runtime: &LazyRuntime) -> anyhow::Result<ExitCode> {
+    if let Some(period) = &args.period {
+        return period::run_period_report(&args, period);
+    }
     // Reserve the output first: an unwritable path fails before any work,
     // and nothing half-written is ever left behind.
     let output = PendingFile::reserve(&args.output)?;
@@ -31,6 +43,8 @@ pub(super) fn run_report(args: ReportArgs, runtime: &LazyRuntime) -> anyhow::Res
     };
     // The identity is opened before scanning so a wrong password costs nothing.
     let (identity, created) = signing_identity(args.sign_with.as_deref())?;
+    // A store the user named must open before any work; the default one may not.
+    let mut store = args.store.open_for_recording()?;
 
     let (snapshot, mut attestations, change_log) = gather(&args, runtime)?;
     if let Some(path) = &args.attestations {
@@ -38,16 +52,122 @@ pub(super) fn run_report(args: ReportArgs, runtime: &LazyRuntime) -> anyhow::Res
         attestations.0.extend(Attestations::load(path)?.0);
     }
     let findings = checks::evaluate_all(&snapshot, &policy, &attestations);
+    let source = match (&args.snapshot, &args.session) {
+        (None, None) => ScanSource::Cli,
+        _ => ScanSource::SnapshotFile,
+    };
+    let recorded = super::store::record_scan(&mut store, &snapshot, &findings, source);
+    let (evidence_store, comparison) = match (&mut store, &recorded) {
+        (Some(store), Some(record)) => (
+            store_head(store),
+            compare_with_previous(store, record.seq, &snapshot, &findings),
+        ),
+        _ => (None, Comparison::NotRecorded),
+    };
     let input = ReportInput {
         report: ScanReport::new(&snapshot, findings),
         organisation: args.organisation.clone(),
         operator: args.operator.clone(),
         change_log,
         demo: args.demo,
+        evidence_store,
+        comparison,
     };
-    let pdf = build_signed_report(&input, &identity)?;
+    let at = now_utc_seconds();
+    let pdf = build_signed_report_at(&input, &identity, at)?;
     output.commit(&pdf)?;
+    record_anchor(
+        store.as_mut(),
+        input.evidence_store.as_ref(),
+        &args.output,
+        at,
+    );
 
+    announce(&args.output, &pdf, &identity, created);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The chain head to embed; a store that cannot say warns and the report
+/// says "not recorded".
+fn store_head(store: &mut EvidenceStore) -> Option<StoreHead> {
+    match store.head() {
+        Ok(Some(head)) => Some(StoreHead {
+            location: store.location().to_string(),
+            head,
+        }),
+        Ok(None) => None,
+        Err(e) => {
+            super::store::warn(&format!(
+                "the report will not name a chain head of {}: {e}",
+                store.location()
+            ));
+            None
+        }
+    }
+}
+
+/// This scan (record `seq`) against the newest earlier scan of its target.
+/// A store that cannot be read back warns; the chapter then says so.
+fn compare_with_previous(
+    store: &mut EvidenceStore,
+    seq: u64,
+    snapshot: &Snapshot,
+    findings: &[Finding],
+) -> Comparison {
+    let mut compare = || -> Result<Comparison, StoreError> {
+        let entries = store.scans()?;
+        let Some(this) = entries.iter().find(|e| e.seq == seq) else {
+            return Err(StoreError::NotFound(format!("scan #{seq} is not listed")));
+        };
+        let Some(previous) = previous_scan(&entries, this) else {
+            return Ok(Comparison::FirstScan);
+        };
+        let old = store.load_scan(previous.seq)?;
+        Ok(Comparison::between(
+            previous,
+            (&old.snapshot, &old.findings),
+            (snapshot, findings, this),
+        ))
+    };
+    compare().unwrap_or_else(|e| {
+        super::store::warn(&format!(
+            "the report will not compare this scan with the previous one: {e}"
+        ));
+        Comparison::Unavailable(e.to_string())
+    })
+}
+
+/// Record that the written report anchors `head`. The report is already
+/// written, so a failure only warns.
+fn record_anchor(
+    store: Option<&mut EvidenceStore>,
+    head: Option<&StoreHead>,
+    output: &Path,
+    at: OffsetDateTime,
+) {
+    let (Some(store), Some(head)) = (store, head) else {
+        return;
+    };
+    let note = AnchorNote {
+        report: output.file_name().map_or_else(
+            || output.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        ),
+        head: head.head.clone(),
+        at: at
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default(),
+    };
+    if let Err(e) = store.record_anchor(&note) {
+        super::store::warn(&format!(
+            "the report was written but its anchor could not be recorded in {}: {e}",
+            store.location()
+        ));
+    }
+}
+
+/// What was written and who signed it (and a new default identity, once).
+fn announce(output: &Path, pdf: &[u8], identity: &SigningIdentity, created: Option<String>) {
     if let Some(path) = created {
         eprintln!(
             "pgsafeguard: created a signing identity at {} (SHA-256 {})",
@@ -57,12 +177,17 @@ pub(super) fn run_report(args: ReportArgs, runtime: &LazyRuntime) -> anyhow::Res
     }
     super::emit(&format!(
         "wrote {} ({} KB), signed by {} (SHA-256 {})\n",
-        args.output.display(),
+        output.display(),
         pdf.len().div_ceil(1024),
         untrusted::text(&identity.subject()),
         identity.fingerprint_sha256()
     ));
-    Ok(ExitCode::SUCCESS)
+}
+
+/// Now, to the second: the report's creation and signing time, and its anchor's.
+fn now_utc_seconds() -> OffsetDateTime {
+    let now = OffsetDateTime::now_utc();
+    now.replace_nanosecond(0).unwrap_or(now)
 }
 
 /// The snapshot, attestations and change log from whichever source was given.

@@ -5,6 +5,7 @@
 use crate::model::finding::Finding;
 use crate::model::snapshot::Snapshot;
 use crate::model::untrusted;
+use crate::store::record::Record;
 use crate::store::scan_record::ScanSource;
 use crate::store::{EvidenceStore, StoreChoice};
 use anyhow::Context;
@@ -68,18 +69,22 @@ impl StoreArgs {
 }
 
 /// Record a scan; a failure to record warns and keeps the scan's result.
+/// Returns the scan's record when it is in the store.
 pub fn record_scan(
     store: &mut Option<EvidenceStore>,
     snapshot: &Snapshot,
     findings: &[Finding],
     source: ScanSource,
-) {
-    if let Some(store) = store {
-        if let Err(e) = store.record_scan(snapshot, findings, source) {
+) -> Option<Record> {
+    let store = store.as_mut()?;
+    match store.record_scan(snapshot, findings, source) {
+        Ok(record) => Some(record),
+        Err(e) => {
             warn(&format!(
                 "the scan ran but could not be recorded in {}: {e}",
                 store.location()
             ));
+            None
         }
     }
 }

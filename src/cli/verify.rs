@@ -79,8 +79,29 @@ fn describe(shown: &str, o: &VerifyOutcome) -> String {
                 counts.join(", ")
             ));
         }
-        None => lines.push("summary: the embedded data is not a scan this version reads".into()),
+        None => match &o.period {
+            Some(p) => lines.push(format!(
+                "audit period: {} from {} to {}: {} scans, {} of {} days covered",
+                untrusted::text(&p.target.label()),
+                untrusted::name(&p.from),
+                untrusted::name(&p.to),
+                p.scans,
+                p.days_covered,
+                p.days_in_period
+            )),
+            None => {
+                lines.push("summary: the embedded data is not a scan this version reads".into())
+            }
+        },
     }
+    lines.push(match &o.evidence_store {
+        Some(store) => format!(
+            "evidence store: chain head {} in {} (check with pgsafeguard history verify --anchor)",
+            untrusted::text(&store.head.to_string()),
+            untrusted::text(&store.location)
+        ),
+        None => "evidence store: not recorded".to_string(),
+    });
     let mut text = lines.join("\n");
     text.push('\n');
     text

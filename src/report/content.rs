@@ -8,33 +8,25 @@
 //! context; draws through [`super::layout`]. No I/O, no clock: the creation
 //! time comes in with the context, so the same input gives the same pages.
 
+use super::doc::{
+    badge, count_spans, cover_band, cover_organisation, cut_to, human_time, organisation_suffix,
+    status_label, store_cover_line, table_style, tiles_row, Chapters, Composed, Context,
+    RunningFrame, Tile, BODY, BODY_BOLD, CELL, CELL_BOLD, CELL_MONO, CODE, LABEL, SMALL,
+    STATUS_ORDER, VALUE, VALUE_MONO,
+};
 use super::layout::{
-    Align, Column, Composer, Face, FontSet, PageFrame, Row, Span, Style, TableStyle,
-    CONTENT_BOTTOM, CONTENT_TOP, CONTENT_WIDTH, MARGIN_X, PAGE_HEIGHT, PAGE_WIDTH,
+    Align, Column, Composer, Face, FontSet, Row, Span, Style, CONTENT_TOP, CONTENT_WIDTH, MARGIN_X,
 };
 use super::palette::{
-    severity_color, status_color, ACCENT, CODE_FILL, COVER_SUBTITLE, DEMO_RED, DEMO_WATERMARK,
-    FADED, GROUP_FILL, LIGHT, MUTED, NAVY, RULE, TEXT, WHITE,
+    severity_color, status_color, ACCENT, CODE_FILL, FADED, MUTED, NAVY, RULE, TEXT,
 };
 use super::ReportInput;
 use crate::model::changelog::{Action, ChangeLogEntry};
 use crate::model::finding::{ApplyClass, Finding, Section, Severity, Status, Summary};
 use crate::model::untrusted;
 use crate::output::{summarise_objects, ScanReport, OBJECTS_SHOWN};
-use printpdf::Op;
 
-const H1: Style = Style::new(Face::Bold, 17.0, NAVY);
-const H2: Style = Style::new(Face::Bold, 11.5, NAVY);
-const BODY: Style = Style::new(Face::Regular, 9.0, TEXT);
-const BODY_BOLD: Style = Style::new(Face::Bold, 9.0, TEXT);
-const SMALL: Style = Style::new(Face::Regular, 7.5, MUTED);
-const LABEL: Style = Style::new(Face::Bold, 7.5, MUTED);
-const VALUE: Style = Style::new(Face::Regular, 8.5, TEXT);
-const VALUE_MONO: Style = Style::new(Face::Mono, 7.8, TEXT);
-const CODE: Style = Style::new(Face::Mono, 7.3, TEXT);
-const CELL: Style = Style::new(Face::Regular, 7.8, TEXT);
-const CELL_BOLD: Style = Style::new(Face::Bold, 7.8, TEXT);
-const CELL_MONO: Style = Style::new(Face::Mono, 7.2, TEXT);
+mod previous;
 
 /// Lines of a proposed configuration file shown before summarising.
 const CONFIG_LINES_SHOWN: usize = 60;
@@ -45,24 +37,6 @@ const HEADER_TARGET_SHOWN: usize = 24;
 
 /// Width of the label column in check cards and field lists.
 const LABEL_WIDTH: f32 = 86.0;
-
-/// Facts about the report itself that are not part of the scan.
-#[derive(Debug, Clone)]
-pub struct Context {
-    pub signer_subject: String,
-    pub signer_fingerprint: String,
-    /// UTC, `YYYY-MM-DD HH:MM:SS UTC`.
-    pub created_at: String,
-    pub json_sha256: String,
-    pub json_len: usize,
-    pub attachment_name: String,
-}
-
-/// The laid-out pages and the chapter bookmarks (title, 1-based page).
-pub struct Composed {
-    pub pages: Vec<Vec<Op>>,
-    pub bookmarks: Vec<(String, usize)>,
-}
 
 pub fn compose(fonts: &FontSet, input: &ReportInput, ctx: &Context) -> Composed {
     let mut writer = ReportWriter {
@@ -79,16 +53,27 @@ pub fn compose(fonts: &FontSet, input: &ReportInput, ctx: &Context) -> Composed 
     for section in Section::ALL {
         writer.section_chapter(section);
     }
+    writer.previous_scan_chapter();
     writer.changes_chapter();
     writer.attestations_chapter();
     writer.gaps_chapter();
     writer.scope_appendix();
     writer.verify_appendix();
     writer.contents_page();
-    let frame = Frame {
-        input,
-        report: &input.report,
-        ctx,
+    let frame = RunningFrame {
+        demo: input.demo,
+        title: format!(
+            "pgSafeguard evidence report{}",
+            organisation_suffix(input.organisation.as_deref())
+        ),
+        about: format!(
+            "{} · scanned {}",
+            // Room for half the header: a long name must not run into the
+            // title on the left.
+            cut_to(&target_line(&input.report), HEADER_TARGET_SHOWN),
+            human_time(&input.report.collected_at)
+        ),
+        json_sha256: ctx.json_sha256.clone(),
     };
     let (pages, bookmarks) = writer.c.finish(&frame);
     Composed { pages, bookmarks }
@@ -103,47 +88,13 @@ struct ReportWriter<'a, 'f> {
     chapters: Vec<(String, usize)>,
 }
 
-pub fn status_label(status: Status) -> &'static str {
-    match status {
-        Status::Pass => "PASS",
-        Status::Fail => "FAIL",
-        Status::Warn => "WARN",
-        Status::Unknown => "UNKNOWN",
-        Status::NotApplicable => "N/A",
-        Status::Manual => "MANUAL",
-        Status::Attested => "ATTESTED",
-        Status::Accepted => "ACCEPTED",
+impl<'f> Chapters<'f> for ReportWriter<'_, 'f> {
+    fn composer(&mut self) -> &mut Composer<'f> {
+        &mut self.c
     }
-}
 
-fn badge(status: Status, size: f32) -> Span {
-    Span::new(
-        status_label(status),
-        Style::new(Face::Bold, size, WHITE).on(status_color(status)),
-    )
-}
-
-/// The order statuses are listed in everywhere: worst first.
-const STATUS_ORDER: [Status; 8] = [
-    Status::Fail,
-    Status::Warn,
-    Status::Unknown,
-    Status::Manual,
-    Status::Pass,
-    Status::Attested,
-    Status::Accepted,
-    Status::NotApplicable,
-];
-
-/// `2026-11-27T10:00:00Z` → `2026-11-27 10:00:00 UTC`.
-pub fn human_time(rfc3339: &str) -> String {
-    let trimmed = rfc3339.trim_end_matches('Z');
-    let (date, time) = trimmed.split_once('T').unwrap_or((trimmed, ""));
-    let time = time.split('.').next().unwrap_or("");
-    if time.is_empty() {
-        date.to_string()
-    } else {
-        format!("{date} {time} UTC")
+    fn chapter_list(&mut self) -> &mut Vec<(String, usize)> {
+        &mut self.chapters
     }
 }
 
@@ -157,49 +108,6 @@ fn target_line(report: &ScanReport) -> String {
     )
 }
 
-/// host:port/database for the running header, cut to fit beside the title.
-fn header_target(report: &ScanReport) -> String {
-    // One line of plain spaces: a run of spaces would read as a column gap.
-    let line = untrusted::one_line(&target_line(report));
-    if line.chars().count() <= HEADER_TARGET_SHOWN {
-        return line;
-    }
-    let kept: String = line.chars().take(HEADER_TARGET_SHOWN - 1).collect();
-    format!("{kept}…")
-}
-
-fn table_style() -> TableStyle {
-    TableStyle {
-        header: Style::new(Face::Bold, 7.8, WHITE),
-        header_fill: NAVY,
-        zebra: Some(LIGHT),
-        group_fill: GROUP_FILL,
-        rule: RULE,
-        pad_x: 5.0,
-        pad_y: 3.2,
-    }
-}
-
-/// "3 fail · 1 warn · 6 pass": non-zero counts, worst first, coloured.
-fn count_spans(summary: &Summary, size: f32) -> Vec<Span> {
-    let mut spans = Vec::new();
-    for status in STATUS_ORDER {
-        let n = summary.count(status);
-        if n == 0 {
-            continue;
-        }
-        if !spans.is_empty() {
-            spans.push(Span::new(" · ", Style::new(Face::Regular, size, MUTED)));
-        }
-        // A no-break space keeps each count with its word.
-        spans.push(Span::new(
-            format!("{n}\u{a0}{}", status_label(status).to_lowercase()),
-            Style::new(Face::Bold, size, status_color(status)),
-        ));
-    }
-    spans
-}
-
 impl<'a> ReportWriter<'a, '_> {
     fn findings_in(&self, section: Section) -> Vec<&'a Finding> {
         let report: &'a ScanReport = self.report;
@@ -210,87 +118,16 @@ impl<'a> ReportWriter<'a, '_> {
             .collect()
     }
 
-    /// Start a chapter on a new page, with a bookmark and a contents entry.
-    fn chapter(&mut self, title: &str, lead: Option<&str>) {
-        self.c.new_page();
-        self.c.bookmark(title);
-        self.chapters
-            .push((title.to_string(), self.c.page_number()));
-        self.c
-            .paragraph(&[Span::new(title, H1)], 0.0, CONTENT_WIDTH);
-        self.c.space(3.0);
-        let y = self.c.y();
-        self.c.rule(MARGIN_X, y, CONTENT_WIDTH, 1.6, ACCENT);
-        self.c.space(10.0);
-        if let Some(lead) = lead {
-            self.c
-                .paragraph(&[Span::new(lead, BODY)], 0.0, CONTENT_WIDTH);
-            self.c.space(8.0);
-        }
-    }
-
-    fn heading(&mut self, text: &str) {
-        self.c.ensure(60.0);
-        self.c.space(6.0);
-        self.c.paragraph(&[Span::new(text, H2)], 0.0, CONTENT_WIDTH);
-        self.c.space(4.0);
-    }
-
-    fn body(&mut self, spans: &[Span]) {
-        self.c.paragraph(spans, 0.0, CONTENT_WIDTH);
-        self.c.space(5.0);
-    }
-
-    /// Label/value rows separated by hairlines.
-    fn fields(&mut self, rows: &[(&str, Vec<Span>)]) {
-        for (label, value) in rows {
-            self.c.space(3.0);
-            self.c
-                .labelled(&Span::new(label.to_string(), LABEL), 128.0, value, 0.0);
-            self.c.space(3.0);
-            let y = self.c.y();
-            self.c.rule(MARGIN_X, y, CONTENT_WIDTH, 0.4, RULE);
-        }
-    }
-
     // ----- cover ---------------------------------------------------------
 
     fn cover(&mut self) {
-        let band_top = if self.input.demo { 18.0 } else { 0.0 };
-        let band_h = 150.0;
-        self.c.fill_rect(0.0, band_top, PAGE_WIDTH, band_h, NAVY);
-        let white = |size, face| Style::new(face, size, WHITE);
-        self.c.text_at(
-            MARGIN_X,
-            band_top + 52.0,
-            &Span::new("HIPAA DATABASE HARDENING", white(9.5, Face::Bold)),
+        cover_band(
+            &mut self.c,
+            self.input.demo,
+            "Evidence report",
+            "PostgreSQL security assessment against the pgSafeguard hardening guide",
         );
-        self.c.text_at(
-            MARGIN_X,
-            band_top + 86.0,
-            &Span::new("Evidence report", white(28.0, Face::Bold)),
-        );
-        self.c.text_at(
-            MARGIN_X,
-            band_top + 112.0,
-            &Span::new(
-                "PostgreSQL security assessment against the pgSafeguard hardening guide",
-                Style::new(Face::Regular, 10.5, COVER_SUBTITLE),
-            ),
-        );
-        self.c.set_y(band_top + band_h + 26.0);
-
-        let organisation = self
-            .input
-            .organisation
-            .clone()
-            .filter(|o| !o.trim().is_empty())
-            .unwrap_or_else(|| "Organisation not stated".to_string());
-        self.c.paragraph(
-            &[Span::new(organisation, Style::new(Face::Bold, 15.0, TEXT))],
-            0.0,
-            CONTENT_WIDTH,
-        );
+        cover_organisation(&mut self.c, self.input.organisation.as_deref());
         self.c.paragraph(
             &[Span::new(
                 format!(
@@ -319,36 +156,20 @@ impl<'a> ReportWriter<'a, '_> {
     /// A row of tiles, one per status, with the count in the status colour.
     fn status_tiles(&mut self) {
         let summary = &self.report.summary;
-        let gap = 5.0;
-        let n = STATUS_ORDER.len() as f32;
-        let width = (CONTENT_WIDTH - gap * (n - 1.0)) / n;
-        let height = 46.0;
-        let top = self.c.y();
-        for (i, status) in STATUS_ORDER.iter().enumerate() {
-            let x = MARGIN_X + i as f32 * (width + gap);
-            let color = status_color(*status);
-            self.c.fill_rect(x, top, width, height, LIGHT);
-            self.c.fill_rect(x, top, width, 3.0, color);
-            let count = summary.count(*status);
-            self.c.aligned_text(
-                x,
-                width,
-                top + 27.0,
-                &Span::new(
-                    count.to_string(),
-                    Style::new(Face::Bold, 17.0, if count == 0 { MUTED } else { color }),
-                ),
-                Align::Center,
-            );
-            self.c.aligned_text(
-                x,
-                width,
-                top + 39.0,
-                &Span::new(status_label(*status), Style::new(Face::Bold, 6.5, MUTED)),
-                Align::Center,
-            );
-        }
-        self.c.set_y(top + height);
+        let tiles: Vec<Tile> = STATUS_ORDER
+            .iter()
+            .map(|status| {
+                let count = summary.count(*status);
+                let color = status_color(*status);
+                Tile {
+                    value: count.to_string(),
+                    label: status_label(*status).to_string(),
+                    accent: color,
+                    value_color: if count == 0 { MUTED } else { color },
+                }
+            })
+            .collect();
+        tiles_row(&mut self.c, &tiles);
         self.c.space(6.0);
         let total = self.report.findings.len();
         self.c.paragraph(
@@ -416,40 +237,11 @@ impl<'a> ReportWriter<'a, '_> {
             ("Operator", text(&operator)),
             ("Signer", text(&self.ctx.signer_subject)),
             ("Signer SHA-256", mono(&self.ctx.signer_fingerprint)),
+            (
+                "Evidence store",
+                store_cover_line(self.input.evidence_store.as_ref()),
+            ),
         ]);
-    }
-
-    // ----- contents ------------------------------------------------------
-
-    fn contents_page(&mut self) {
-        let chapters = self.chapters.clone();
-        self.c.on_page(2, |c| {
-            c.bookmark("Contents");
-            c.set_y(CONTENT_TOP);
-            c.paragraph(&[Span::new("Contents", H1)], 0.0, CONTENT_WIDTH);
-            c.space(3.0);
-            let y = c.y();
-            c.rule(MARGIN_X, y, CONTENT_WIDTH, 1.6, ACCENT);
-            c.space(12.0);
-            for (title, page) in &chapters {
-                let top = c.y();
-                let baseline = top + 13.0;
-                c.text_at(
-                    MARGIN_X,
-                    baseline,
-                    &Span::new(title.clone(), Style::new(Face::Regular, 10.0, TEXT)),
-                );
-                c.aligned_text(
-                    MARGIN_X,
-                    CONTENT_WIDTH,
-                    baseline,
-                    &Span::new(page.to_string(), Style::new(Face::Bold, 10.0, NAVY)),
-                    Align::Right,
-                );
-                c.rule(MARGIN_X, top + 19.0, CONTENT_WIDTH, 0.4, RULE);
-                c.set_y(top + 20.0);
-            }
-        });
     }
 
     // ----- executive summary --------------------------------------------
@@ -491,6 +283,9 @@ impl<'a> ReportWriter<'a, '_> {
             )
         };
         self.body(&[Span::new(verdict, BODY)]);
+        if let Some(since) = self.previous_scan_summary() {
+            self.body(&since);
+        }
 
         self.heading("Results by guide section");
         let columns = [
@@ -1172,71 +967,9 @@ impl<'a> ReportWriter<'a, '_> {
              digitally signed: the signature covers the whole file, including the attachment.",
             BODY,
         )]);
-        self.heading("Embedded scan data");
-        self.fields(&[
-            (
-                "File name",
-                vec![Span::new(self.ctx.attachment_name.clone(), VALUE_MONO)],
-            ),
-            ("Format", vec![Span::new(self.report.schema.clone(), VALUE)]),
-            (
-                "Size",
-                vec![Span::new(format!("{} bytes", self.ctx.json_len), VALUE)],
-            ),
-            (
-                super::verify::APPENDIX_DIGEST_LABEL,
-                vec![Span::new(self.ctx.json_sha256.clone(), VALUE_MONO)],
-            ),
-        ]);
-        self.heading("Signature");
-        self.fields(&[
-            ("Signer", vec![Span::new(untrusted::text(&self.ctx.signer_subject), VALUE)]),
-            ("Signer SHA-256", vec![Span::new(self.ctx.signer_fingerprint.clone(), VALUE_MONO)]),
-            (
-                "Format",
-                vec![Span::new(
-                    "PDF signature (adbe.pkcs7.detached): CMS SignedData, SHA-256, with signing time and the signer certificate",
-                    VALUE,
-                )],
-            ),
-        ]);
-        self.heading("How to verify");
-        let steps: [(&str, String); 3] = [
-            (
-                "1. Check the signature and the embedded data with pgSafeguard. It reports the signer, the signing \
-                 time, whether bytes were changed or appended after signing, and whether the embedded data still \
-                 has the digest printed above:",
-                format!(
-                    "pgsafeguard verify report.pdf \\\n    --expect-fingerprint {}",
-                    self.ctx.signer_fingerprint
-                ),
-            ),
-            (
-                "2. Or with any PDF reader that validates signatures, e.g. poppler's pdfsig; it must say the \
-                 signature is valid and the total document is signed:",
-                "pdfsig report.pdf".to_string(),
-            ),
-            (
-                "3. Extract the embedded data and compare its digest with the one printed above:",
-                format!(
-                    "pdfdetach -save 1 -o {name} report.pdf && sha256sum {name}",
-                    name = self.ctx.attachment_name
-                ),
-            ),
-        ];
-        for (text, command) in steps {
-            self.c
-                .paragraph(&[Span::new(text, BODY)], 0.0, CONTENT_WIDTH);
-            self.c.space(3.0);
-            self.c.code_block(&command, CODE, 12.0, CODE_FILL, ACCENT);
-            self.c.space(8.0);
-        }
-        self.body(&[Span::new(
-            "A self-signed signer certificate proves that the report was not changed since it was signed by \
-             the holder of that key; compare its SHA-256 fingerprint with the one the signer gave you through \
-             another channel.",
-            SMALL,
-        )]);
+        let (ctx, schema) = (self.ctx, self.report.schema.clone());
+        self.verify_section(ctx, "Embedded scan data", &schema);
+        self.evidence_store_section(self.input.evidence_store.as_ref());
     }
 }
 
@@ -1422,113 +1155,6 @@ fn change_row(entry: &ChangeLogEntry) -> Row {
     ])
 }
 
-/// Running header and footer, page numbers and the DEMO marking.
-struct Frame<'a> {
-    input: &'a ReportInput,
-    report: &'a ScanReport,
-    ctx: &'a Context,
-}
-
-impl PageFrame for Frame<'_> {
-    fn frame(&self, c: &mut Composer<'_>, number: usize, total: usize) {
-        let demo = self.input.demo;
-        if demo {
-            self.demo_marking(c);
-        }
-        if number > 1 {
-            let baseline = if demo { 42.0 } else { 34.0 };
-            let org = self
-                .input
-                .organisation
-                .as_deref()
-                .filter(|o| !o.trim().is_empty())
-                .map(|o| format!(" · {o}"))
-                .unwrap_or_default();
-            c.text_at(
-                MARGIN_X,
-                baseline,
-                &Span::new(
-                    format!("pgSafeguard evidence report{org}"),
-                    Style::new(Face::Bold, 7.5, NAVY),
-                ),
-            );
-            c.aligned_text(
-                MARGIN_X,
-                CONTENT_WIDTH,
-                baseline,
-                &Span::new(
-                    format!(
-                        "{} · scanned {}",
-                        // Room for half the header: a long name must not run
-                        // into the title on the left.
-                        header_target(self.report),
-                        human_time(&self.report.collected_at)
-                    ),
-                    Style::new(Face::Regular, 7.5, MUTED),
-                ),
-                Align::Right,
-            );
-            c.rule(MARGIN_X, baseline + 6.0, CONTENT_WIDTH, 0.6, RULE);
-        }
-        let footer_top = CONTENT_BOTTOM + 16.0;
-        c.rule(MARGIN_X, footer_top, CONTENT_WIDTH, 0.6, RULE);
-        let baseline = footer_top + 13.0;
-        c.text_at(
-            MARGIN_X,
-            baseline,
-            &Span::new(
-                format!(
-                    "Signed report · scan data SHA-256 {}…",
-                    self.ctx
-                        .json_sha256
-                        .get(..16)
-                        .unwrap_or(&self.ctx.json_sha256)
-                ),
-                Style::new(Face::Regular, 7.0, MUTED),
-            ),
-        );
-        c.aligned_text(
-            MARGIN_X,
-            CONTENT_WIDTH,
-            baseline,
-            &Span::new(
-                format!("Page {number} of {total}"),
-                Style::new(Face::Bold, 7.5, NAVY),
-            ),
-            Align::Right,
-        );
-    }
-}
-
-impl Frame<'_> {
-    /// A red band with the words on top, and a pale diagonal watermark
-    /// behind the content.
-    fn demo_marking(&self, c: &mut Composer<'_>) {
-        c.underlay(|c| {
-            c.rotated_text(
-                118.0,
-                PAGE_HEIGHT - 190.0,
-                52.0,
-                &Span::new(
-                    "DEMO — NOT EVIDENCE",
-                    Style::new(Face::Bold, 54.0, DEMO_WATERMARK),
-                ),
-            );
-        });
-        c.fill_rect(0.0, 0.0, PAGE_WIDTH, 18.0, DEMO_RED);
-        c.aligned_text(
-            0.0,
-            PAGE_WIDTH,
-            12.5,
-            &Span::new(
-                "DEMO — not evidence · generated from a training database",
-                Style::new(Face::Bold, 8.0, WHITE),
-            ),
-            Align::Center,
-        );
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1571,14 +1197,6 @@ mod tests {
         );
         assert!(capped_text(&"x".repeat(2_100))
             .ends_with("(100 more characters in the embedded scan data)"));
-    }
-
-    #[test]
-    fn human_time_drops_fractions() {
-        assert_eq!(
-            human_time("2026-11-27T10:00:00.123Z"),
-            "2026-11-27 10:00:00 UTC"
-        );
     }
 
     #[test]

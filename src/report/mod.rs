@@ -29,15 +29,23 @@
 //! # Ok(()) }
 //! ```
 
+mod anchor;
 mod attach;
+pub mod changes;
 mod content;
+mod doc;
+mod drift_tables;
+mod evidence;
 mod identity;
 mod layout;
 mod palette;
+pub mod period;
 mod sign;
 mod verify;
 
+pub use anchor::{read_chain_head, AnchorError};
 pub use attach::AttachError;
+pub use evidence::StoreHead;
 pub use identity::{IdentityError, SigningIdentity, DEFAULT_IDENTITY_FILE};
 pub use layout::LayoutError;
 pub use sign::{SignError, SUB_FILTER};
@@ -45,6 +53,7 @@ pub use verify::{normalise_fingerprint, verify_pdf, VerifyError, VerifyOutcome};
 
 use crate::model::changelog::ChangeLogEntry;
 use crate::output::ScanReport;
+use changes::Comparison;
 use printpdf::{PageAnnotId, PageAnnotation, PdfDocument, PdfSaveOptions};
 use sha2::{Digest, Sha256};
 use std::sync::OnceLock;
@@ -66,6 +75,11 @@ pub struct ReportInput {
     pub change_log: Vec<ChangeLogEntry>,
     /// Marks every page "DEMO — not evidence" (training sessions).
     pub demo: bool,
+    /// The evidence store the scan was recorded in and its chain head
+    /// afterwards; `None`: not recorded (the cover says so).
+    pub evidence_store: Option<StoreHead>,
+    /// The previous scan of the same target and what changed since.
+    pub comparison: Comparison,
 }
 
 impl ReportInput {
@@ -76,6 +90,8 @@ impl ReportInput {
             operator: None,
             change_log: Vec::new(),
             demo: false,
+            evidence_store: None,
+            comparison: Comparison::NotRecorded,
         }
     }
 }
@@ -140,43 +156,12 @@ fn build_unsigned(
     at: OffsetDateTime,
 ) -> Result<attach::UnsignedPdf, ReportError> {
     let fonts = fonts()?;
-    let json = input.report.to_json();
-    let json_sha256 = hex::encode(Sha256::digest(json.as_bytes()));
-    let ctx = content::Context {
-        signer_subject: signer.subject.clone(),
-        signer_fingerprint: signer.fingerprint_sha256.clone(),
-        created_at: content::human_time(&rfc3339(at)),
-        json_sha256,
-        json_len: json.len(),
-        attachment_name: ATTACHMENT_NAME.to_string(),
-    };
+    let json = evidence::scan_json(input);
+    let ctx = context(signer, at, &json, ATTACHMENT_NAME);
     let composed = content::compose(fonts, input, &ctx);
-
-    let title = document_title(input);
-    let mut doc = PdfDocument::new(&title);
-    fonts.register(&mut doc);
-    doc.pages = layout::into_pdf_pages(composed.pages);
-    for (index, (name, page)) in composed.bookmarks.iter().enumerate() {
-        // Fixed ids keep the output deterministic (printpdf's are random).
-        doc.bookmarks.map.insert(
-            PageAnnotId(format!("b{index:04}")),
-            PageAnnotation {
-                name: name.clone(),
-                page: *page,
-            },
-        );
-    }
-    let options = PdfSaveOptions {
-        optimize: true,
-        subset_fonts: true,
-        secure: true,
-        image_optimization: None,
-    };
-    let lopdf_doc = printpdf::to_lopdf_doc(&doc, &options, &mut Vec::new());
-
     let t = &input.report.target;
     let info = attach::DocumentInfo {
-        title,
+        title: document_title(input),
         author: input
             .operator
             .clone()
@@ -196,7 +181,55 @@ fn build_unsigned(
         mime: "application/json",
         bytes: json.as_bytes(),
     };
-    Ok(attach::finish(lopdf_doc, &attachment, &info)?)
+    package(fonts, composed, &info, &attachment)
+}
+
+/// What the pages say about the report itself.
+fn context(
+    signer: &SignerSummary,
+    at: OffsetDateTime,
+    json: &str,
+    attachment_name: &str,
+) -> doc::Context {
+    doc::Context {
+        signer_subject: signer.subject.clone(),
+        signer_fingerprint: signer.fingerprint_sha256.clone(),
+        created_at: doc::human_time(&rfc3339(at)),
+        json_sha256: hex::encode(Sha256::digest(json.as_bytes())),
+        json_len: json.len(),
+        attachment_name: attachment_name.to_string(),
+    }
+}
+
+/// Laid-out pages to an unsigned PDF with bookmarks, metadata and the
+/// embedded data: what every report kind shares.
+fn package(
+    fonts: &layout::FontSet,
+    composed: doc::Composed,
+    info: &attach::DocumentInfo,
+    attachment: &attach::Attachment<'_>,
+) -> Result<attach::UnsignedPdf, ReportError> {
+    let mut doc = PdfDocument::new(&info.title);
+    fonts.register(&mut doc);
+    doc.pages = layout::into_pdf_pages(composed.pages);
+    for (index, (name, page)) in composed.bookmarks.iter().enumerate() {
+        // Fixed ids keep the output deterministic (printpdf's are random).
+        doc.bookmarks.map.insert(
+            PageAnnotId(format!("b{index:04}")),
+            PageAnnotation {
+                name: name.clone(),
+                page: *page,
+            },
+        );
+    }
+    let options = PdfSaveOptions {
+        optimize: true,
+        subset_fonts: true,
+        secure: true,
+        image_optimization: None,
+    };
+    let lopdf_doc = printpdf::to_lopdf_doc(&doc, &options, &mut Vec::new());
+    Ok(attach::finish(lopdf_doc, attachment, info)?)
 }
 
 fn document_title(input: &ReportInput) -> String {

@@ -10,12 +10,15 @@
 //! `layout`.
 
 use super::attach::{find, rfind};
+use super::evidence::{embedded_store_head, StoreHead};
 use super::identity::{certificate_fingerprint, name_to_string};
+use super::period::{headline, PeriodHeadline};
 use crate::output::ScanReport;
 use der::{Decode, Encode};
 use openssl::cms::{CMSOptions, CmsContentInfo};
 use openssl::stack::Stack;
 use openssl::x509::X509;
+use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 /// Largest embedded scan data we decompress (a bound against zip bombs).
@@ -79,6 +82,12 @@ pub struct VerifyOutcome {
     pub attachment_sha256: String,
     /// The parsed scan data, when it is a scan this version understands.
     pub scan: Option<ScanReport>,
+    /// The embedded data's `schema` (`pgsafeguard.scan/1`, `pgsafeguard.period/1`).
+    pub schema: Option<String>,
+    /// The evidence store and chain head the report embeds, if any.
+    pub evidence_store: Option<StoreHead>,
+    /// The period data, when it is an audit-period report.
+    pub period: Option<PeriodHeadline>,
 }
 
 /// Verify a signed report. `expect_fingerprint` (hex, any case, colons
@@ -104,6 +113,8 @@ pub fn verify_pdf(
         }
     }
     let embedded = check_embedded_data(bytes)?;
+    let data: Option<serde_json::Value> = serde_json::from_slice(&embedded.bytes).ok();
+    let data = data.as_ref();
     Ok(VerifyOutcome {
         signer_subject: name_to_string(signer.certificate.subject_name()),
         signer_fingerprint: fingerprint,
@@ -113,7 +124,12 @@ pub fn verify_pdf(
         attachment_name: embedded.name,
         attachment_len: embedded.bytes.len(),
         attachment_sha256: embedded.sha256,
-        scan: serde_json::from_slice(&embedded.bytes).ok(),
+        scan: data.and_then(|d| ScanReport::deserialize(d).ok()),
+        schema: data
+            .and_then(|d| d.get("schema")?.as_str())
+            .map(str::to_string),
+        evidence_store: data.and_then(embedded_store_head),
+        period: data.and_then(headline),
     })
 }
 
