@@ -285,6 +285,7 @@ mod tests {
             }),
             rationale: String::new(),
             reproduce_sql: String::new(),
+            proofs: Vec::new(),
         }
     }
 

@@ -6,6 +6,7 @@
 use crate::db::collect::{self, CollectError, CollectOptions};
 use crate::db::connect::{self, ConnectError};
 use crate::db::conninfo::ConnParams;
+pub use crate::db::probe::ProbeOptions;
 use crate::model::snapshot::{Gap, Snapshot, SCHEMA_VERSION};
 use std::sync::Arc;
 
@@ -18,6 +19,9 @@ pub struct ScanOptions {
     pub sample_phi: bool,
     /// Per-statement limit inside the scan transaction.
     pub statement_timeout_ms: u64,
+    /// Run active probes after collecting (`--prove`); their proofs go into
+    /// the snapshot. Check [`probe_refusal`] first.
+    pub prove: Option<ProbeOptions>,
 }
 
 impl Default for ScanOptions {
@@ -26,6 +30,7 @@ impl Default for ScanOptions {
             all_databases: false,
             sample_phi: false,
             statement_timeout_ms: 30_000,
+            prove: None,
         }
     }
 }
@@ -123,8 +128,20 @@ pub async fn scan_live(
             .gaps
             .push(Gap::unscanned_databases(&other_databases));
     }
+    if let Some(probe_options) = &opts.prove {
+        report("probing", total_steps, total_steps + 1);
+        snapshot.probes =
+            Some(crate::db::probe::run(params, &snapshot, probe_options, now_rfc3339).await);
+    }
     report("done", total_steps, total_steps);
     Ok(snapshot)
+}
+
+/// Why probes must not run on this connection (see `db::probe::refusal`):
+/// checked before any work, so a refused `--prove` scans nothing.
+pub fn probe_refusal(params: &ConnParams, opts: &ScanOptions) -> Option<String> {
+    let probe = opts.prove.as_ref()?;
+    crate::db::probe::refusal(params, probe.insecure)
 }
 
 /// Collect one more database; a database that refuses us becomes a gap.

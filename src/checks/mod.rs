@@ -8,7 +8,8 @@
 //! module must not import `db`, `ui` or `report`.
 //!
 //! What applies to every check is done once, here, around its `evaluate` and
-//! fix: on a managed service the provider's table ([`managed::CONTROLS`])
+//! fix: proofs from active probes confirm or overturn the verdict
+//! ([`proofs`]); on a managed service the provider's table ([`managed::CONTROLS`])
 //! replaces checks the provider controls; the policy's baseline and
 //! per-object accepted risks take approved rows out of a finding's objects
 //! (all approved: `accepted`), and expired acceptances stay named in the
@@ -31,6 +32,7 @@ pub mod login_settings;
 pub mod managed;
 pub mod phi;
 pub mod privileges;
+mod proofs;
 pub mod redact;
 pub mod safeguards;
 #[cfg(test)]
@@ -240,12 +242,14 @@ fn evaluate_one(
     policy: &Policy,
     attestations: &Attestations,
 ) -> Finding {
-    let (mut verdict, accepted) = acceptance::apply(
+    let (proven, proofs) = proofs::apply(
         check.id,
         verdict_of(check, snapshot, policy),
+        snapshot,
         policy,
-        &snapshot.collected_at,
     );
+    let (mut verdict, accepted) =
+        acceptance::apply(check.id, proven, policy, &snapshot.collected_at);
     let mut attestation = None;
     if verdict.status == Status::Manual {
         if let Some(a) = attestations.get(check.id) {
@@ -274,6 +278,7 @@ fn evaluate_one(
         fix,
         rationale: check.rationale.into(),
         reproduce_sql: check.reproduce_sql.into(),
+        proofs,
     }
 }
 

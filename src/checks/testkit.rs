@@ -159,6 +159,7 @@ pub fn base() -> Snapshot {
         host: None,
         subscriptions: Some(Vec::new()),
         replication_slots: Some(Vec::new()),
+        probes: None,
     }
 }
 

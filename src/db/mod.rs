@@ -18,4 +18,5 @@ pub mod connect;
 pub mod conninfo;
 pub mod host;
 pub mod pgpass;
+pub mod probe;
 pub mod tls;

@@ -68,6 +68,7 @@ pub(crate) fn finding(id: &str, status: Status, objects: &[&str]) -> Finding {
         fix: None,
         rationale: String::new(),
         reproduce_sql: String::new(),
+        proofs: Vec::new(),
     }
 }
 

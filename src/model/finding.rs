@@ -240,6 +240,10 @@ pub struct Finding {
     pub rationale: String,
     /// SQL a DBA can run to see the same facts.
     pub reproduce_sql: String,
+    /// What active probes showed for this check, one entry per attempt
+    /// (absent when no probe ran).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub proofs: Vec<super::proof::Proof>,
 }
 
 /// Counts by status, in contract order.

@@ -2,7 +2,8 @@
 //! ([`snapshot`]), what a check concluded ([`finding`]), how secrets are hidden
 //! ([`redact`]), the HIPAA citations ([`hipaa`]), libpq connection strings
 //! ([`conninfo`]), what a pg_hba rule matches ([`hba`]), typed fix statements
-//! ([`statement`]), the change log's entries ([`changelog`]) and how server
+//! ([`statement`]), the change log's entries ([`changelog`]), what active probes proved
+//! ([`proof`]) and how server
 //! strings are shown ([`untrusted`]).
 //!
 //! Pure data and pure functions: no I/O, and no import from any module above it
@@ -13,6 +14,7 @@ pub mod conninfo;
 pub mod finding;
 pub mod hba;
 pub mod hipaa;
+pub mod proof;
 pub mod redact;
 pub mod settings;
 pub mod snapshot;

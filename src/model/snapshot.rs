@@ -59,6 +59,9 @@ pub struct Snapshot {
     /// `pg_replication_slots`. `None` when not collected or before schema 4.
     #[serde(default)]
     pub replication_slots: Option<Vec<ReplicationSlot>>,
+    /// What active probes proved (`--prove`); `None` when no probe ran.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub probes: Option<super::proof::ProbeRun>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

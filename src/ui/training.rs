@@ -164,6 +164,7 @@ mod tests {
             }),
             rationale: String::new(),
             reproduce_sql: String::new(),
+            proofs: Vec::new(),
         }
     }
 

@@ -63,6 +63,7 @@ pub fn snapshot(layout: &Layout) -> Snapshot {
         host: None,
         subscriptions: Some(Vec::new()),
         replication_slots: Some(Vec::new()),
+        probes: None,
     }
 }
 
