@@ -155,3 +155,45 @@ fn the_app_without_a_display_is_a_one_line_error() {
     let out = cmd.output().expect("run pgsafeguard");
     assert_clean_error(&out, "no display");
 }
+
+#[test]
+fn probing_an_unverified_tcp_server_is_refused_before_any_work() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = dir.path().join("evidence.sqlite");
+    let output = dir.path().join("proofs.json");
+    // Port 1 refuses connections: the refusal must come before any attempt to connect,
+    // and nothing may be recorded or written.
+    for command in ["prove", "scan"] {
+        let mut args = vec![
+            command,
+            "host=127.0.0.1 port=1 user=x dbname=x sslmode=require",
+            "--store",
+            store.to_str().expect("utf8"),
+            "--output",
+            output.to_str().expect("utf8"),
+        ];
+        if command == "scan" {
+            args.push("--prove");
+        }
+        let out = pgsafeguard(&args, &[]);
+        assert_clean_error(&out, "refusing to probe");
+        assert!(String::from_utf8_lossy(&out.stderr).contains("--insecure-probe"));
+    }
+    no_files_in(dir.path());
+}
+
+#[test]
+fn unknown_probe_names_are_one_line() {
+    let out = pgsafeguard(
+        &[
+            "prove",
+            "host=/tmp port=1 dbname=x",
+            "--probe",
+            "transport,tls",
+        ],
+        &[],
+    );
+    assert_clean_error(&out, "unknown probe \"tls\"");
+    let out = pgsafeguard(&["scan", "--snapshot", "x.json", "--prove"], &[]);
+    assert_clean_error(&out, "--prove");
+}

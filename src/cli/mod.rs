@@ -13,6 +13,7 @@ mod fix;
 mod gui;
 mod history;
 mod policy_edit;
+mod prove;
 mod report;
 mod scan;
 mod store;
@@ -43,7 +44,9 @@ use std::time::Duration;
         pgsafeguard scan --snapshot clinic.json --format json\n  \
         pgsafeguard report 'host=db dbname=clinic' --output clinic-evidence.pdf\n  \
         pgsafeguard verify clinic-evidence.pdf\n  \
-        pgsafeguard fix 'host=db user=postgres dbname=clinic' --id TLS-001 --dry-run\n\n\
+        pgsafeguard fix 'host=db user=postgres dbname=clinic' --id TLS-001 --dry-run\n  \
+        pgsafeguard prove 'host=db dbname=clinic sslmode=verify-full' --probe transport,auth\n  \
+        pgsafeguard history; pgsafeguard diff      recorded scans; what changed since the last\n\n\
         pgsafeguard help <COMMAND> explains one command. Exit codes: 0 nothing failing, \
         1 at least one failing check, 2 error (one line on stderr)."
 )]
@@ -120,6 +123,15 @@ pub enum Command {
     /// approved. Later scans name new rows and rows that are gone; a check whose rows all
     /// match its baseline is accepted.
     Baseline(policy_edit::BaselineArgs),
+    /// Prove what the server really accepts: active probes, opt-in
+    ///
+    /// Tries what a safeguard forbids and records the server's answer as evidence: a
+    /// startup without TLS, TLS handshakes capped at old versions, weak cipher offers,
+    /// the certificate (transport); the first answer to a startup per role and database,
+    /// without ever sending a password (auth); the rows each login role sees under
+    /// row-level security (rls); a tagged read that must reach the audit log (audit). A
+    /// broken proof fails its check whatever the settings say.
+    Prove(prove::ProveArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -165,6 +177,11 @@ pub struct ScanArgs {
     /// Exit 1 also when a check is unknown or manual
     #[arg(long)]
     pub strict: bool,
+    /// Also run active probes and attach their proofs (see pgsafeguard help prove)
+    #[arg(long, conflicts_with = "snapshot")]
+    pub prove: bool,
+    #[command(flatten)]
+    pub probes: prove::ProbeArgs,
     #[command(flatten)]
     pub store: store::StoreArgs,
 }
@@ -317,7 +334,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let runtime = LazyRuntime::default();
     let store = crate::store::StoreChoice::from_flags(cli.store.as_deref(), cli.no_store);
     let outcome = match cli.command {
-        Some(Command::Scan(args)) => scan::run_scan(args, &runtime),
+        Some(Command::Scan(args)) => scan::run(args, &runtime, scan::Shown::AllChecks),
+        Some(Command::Prove(args)) => prove::run_prove(args, &runtime),
         Some(Command::Report(args)) => report::run_report(args, &runtime),
         Some(Command::Verify(args)) => verify::run_verify(args),
         Some(Command::Demo(args)) => gui::run_demo(args, &runtime, store),

@@ -1,4 +1,5 @@
-//! `pgsafeguard scan`: scan a server or re-evaluate a saved snapshot.
+//! `pgsafeguard scan`: scan a server (with `--prove`, also probe it) or
+//! re-evaluate a saved snapshot. `prove` runs through here too ([`Shown`]).
 
 use super::{Format, LazyRuntime, ScanArgs};
 use crate::atomic_file::PendingFile;
@@ -7,7 +8,7 @@ use crate::db::conninfo::ConnParams;
 use crate::model::finding::Status;
 use crate::model::snapshot::{Gap, Snapshot, SCHEMA_VERSION};
 use crate::model::untrusted;
-use crate::output::ScanReport;
+use crate::output::{proofs, ScanReport};
 use crate::policy::{Attestations, Policy};
 use crate::scan::{self, ScanOptions};
 use crate::store::scan_record::ScanSource;
@@ -15,7 +16,16 @@ use anyhow::{bail, Context};
 use std::path::Path;
 use std::process::ExitCode;
 
-pub(super) fn run_scan(args: ScanArgs, runtime: &LazyRuntime) -> anyhow::Result<ExitCode> {
+/// Which findings the output shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Shown {
+    /// `scan`: every check.
+    AllChecks,
+    /// `prove`: the checks the asked probes give proofs for.
+    ProvedChecks,
+}
+
+pub(super) fn run(args: ScanArgs, runtime: &LazyRuntime, shown: Shown) -> anyhow::Result<ExitCode> {
     // Reserve output files first: an unwritable path fails before any work.
     let output = args
         .output
@@ -43,17 +53,26 @@ pub(super) fn run_scan(args: ScanArgs, runtime: &LazyRuntime) -> anyhow::Result<
             args.conninfo.as_deref().unwrap_or(""),
         )?),
     };
+    let prove = if args.prove || args.probes.given() {
+        Some(args.probes.options()?)
+    } else {
+        None
+    };
+    let opts = ScanOptions {
+        all_databases: args.all_databases,
+        sample_phi: args.sample_phi,
+        prove,
+        ..ScanOptions::default()
+    };
+    if let Some(refusal) = params.as_ref().and_then(|p| scan::probe_refusal(p, &opts)) {
+        bail!(refusal);
+    }
     let mut store = args.store.open_for_recording()?;
 
     let snapshot = match (&args.snapshot, params) {
         (Some(path), _) => load_snapshot(path)?,
         (None, None) => bail!("give a connection string or --snapshot"),
         (None, Some(params)) => {
-            let opts = ScanOptions {
-                all_databases: args.all_databases,
-                sample_phi: args.sample_phi,
-                ..ScanOptions::default()
-            };
             runtime
                 .get()?
                 .block_on(scan::scan_live(&params, &opts, scan::no_progress()))?
@@ -67,9 +86,16 @@ pub(super) fn run_scan(args: ScanArgs, runtime: &LazyRuntime) -> anyhow::Result<
     };
     super::store::record_scan(&mut store, &snapshot, &findings, source);
     let report = ScanReport::new(&snapshot, findings);
-    let text = match args.format {
-        Format::Json => report.to_json(),
-        Format::Text => untrusted::terminal(&report.to_text()).into_owned(),
+    let report = match shown {
+        Shown::AllChecks => report,
+        Shown::ProvedChecks => proofs::proved_only(report),
+    };
+    let text = match (args.format, shown) {
+        (Format::Json, _) => report.to_json(),
+        (Format::Text, Shown::AllChecks) => untrusted::terminal(&report.to_text()).into_owned(),
+        (Format::Text, Shown::ProvedChecks) => {
+            untrusted::terminal(&proofs::prove_text(&report)).into_owned()
+        }
     };
     if let Some(pending) = snapshot_out {
         pending.commit(snapshot_json(&snapshot).as_bytes())?;

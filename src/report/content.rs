@@ -24,7 +24,7 @@ use super::ReportInput;
 use crate::model::changelog::{Action, ChangeLogEntry};
 use crate::model::finding::{ApplyClass, Finding, Section, Severity, Status, Summary};
 use crate::model::untrusted;
-use crate::output::{summarise_objects, ScanReport, OBJECTS_SHOWN};
+use crate::output::{proofs, summarise_objects, ScanReport, OBJECTS_SHOWN};
 
 mod previous;
 
@@ -471,6 +471,13 @@ impl<'a> ReportWriter<'a, '_> {
             Span::new(format!("  {}  ", f.id), Style::new(Face::Bold, 10.0, NAVY)),
             Span::new(f.title.clone(), Style::new(Face::Bold, 10.0, TEXT)),
         ];
+        let mut title = title;
+        if let Some(label) = proofs::proof_label(f) {
+            title.push(Span::new(
+                format!("   {label}"),
+                Style::new(Face::Bold, 7.5, status_color(f.status)),
+            ));
+        }
         self.c.paragraph(&title, 0.0, CONTENT_WIDTH);
         self.c.space(2.0);
         let mut meta = vec![
@@ -502,6 +509,9 @@ impl<'a> ReportWriter<'a, '_> {
                 "Objects",
                 vec![Span::new(summarise_objects(&f.objects), VALUE)],
             );
+        }
+        if !f.proofs.is_empty() {
+            self.card_field("Probe transcript", vec![Span::new(transcript(f), VALUE)]);
         }
         if let Some(reason) = f.reason.as_ref().filter(|r| **r != f.evidence) {
             self.card_field("Why unknown", vec![Span::new(capped_text(reason), VALUE)]);
@@ -975,6 +985,42 @@ impl<'a> ReportWriter<'a, '_> {
 
 /// The first `limit` lines, then a line saying how many more the embedded
 /// data holds: a fix for 10,000 tables must not print 10,000 statements.
+/// Attempts shown in a check's transcript; the rest are counted (all are in
+/// the embedded JSON).
+const PROOFS_SHOWN: usize = 12;
+
+/// A check's probe transcript: one entry per attempt, server text escaped.
+fn transcript(f: &Finding) -> String {
+    let mut lines: Vec<String> = f
+        .proofs
+        .iter()
+        .take(PROOFS_SHOWN)
+        .map(|p| {
+            let grant = p
+                .grant
+                .as_deref()
+                .map(|g| format!("\n    to decide: {}", untrusted::text(g)))
+                .unwrap_or_default();
+            format!(
+                "{} — {} ({}, {})\n    server answered: {}\n    {}{grant}",
+                p.outcome,
+                untrusted::text(&p.attempted),
+                untrusted::text(&p.from),
+                untrusted::name(&p.at),
+                untrusted::shown(&p.answer, untrusted::NAME_LIMIT),
+                untrusted::text(&p.note)
+            )
+        })
+        .collect();
+    if f.proofs.len() > PROOFS_SHOWN {
+        lines.push(format!(
+            "… and {} more attempts (in the embedded JSON)",
+            f.proofs.len() - PROOFS_SHOWN
+        ));
+    }
+    lines.join("\n")
+}
+
 fn shown_lines(lines: &[impl std::fmt::Display], limit: usize, what: &str) -> String {
     let mut text = lines
         .iter()

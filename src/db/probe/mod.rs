@@ -97,8 +97,8 @@ pub fn refusal(params: &ConnParams, insecure: bool) -> Option<String> {
         return None;
     }
     Some(format!(
-        "refusing to probe: the scan reached the server over TCP with sslmode={} and did not \
-         verify it; use sslmode=verify-ca or verify-full (with sslrootcert), or --insecure-probe",
+        "refusing to probe: this connection reaches the server over TCP with sslmode={} and does not \
+         verify it (a probe could talk to an impostor); use sslmode=verify-ca or verify-full (with sslrootcert), or --insecure-probe",
         params.sslmode
     ))
 }

@@ -1,7 +1,10 @@
 //! The scan result as the outside world sees it: the JSON contract of
 //! DESIGN.md (`pgsafeguard.scan/1`) and the plain-text rendering.
 //!
-//! Pure formatting: no I/O, no clock.
+//! Pure formatting: no I/O, no clock. [`proofs`] renders what active probes
+//! proved (`probes` in the contract, `proofs` on each finding).
+
+pub mod proofs;
 
 use crate::model::finding::{Finding, Section, Status, Summary};
 use crate::model::snapshot::{Gap, Snapshot};
@@ -23,6 +26,9 @@ pub struct ScanReport {
     pub gaps: Vec<Gap>,
     pub findings: Vec<Finding>,
     pub summary: Summary,
+    /// What a `--prove` run did; absent when no probe ran.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub probes: Option<proofs::ProbeSummary>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -80,6 +86,7 @@ impl ScanReport {
             gaps: snapshot.gaps.clone(),
             summary: Summary::of(&findings),
             findings,
+            probes: snapshot.probes.as_ref().map(proofs::ProbeSummary::of),
         }
     }
 
@@ -150,6 +157,9 @@ impl ScanReport {
                 );
             }
         }
+        if let Some(probes) = &self.probes {
+            proofs::write_run_summary(&mut out, probes);
+        }
         let s = &self.summary;
         let _ = writeln!(
             out,
@@ -171,13 +181,17 @@ impl ScanReport {
 fn write_finding(out: &mut String, f: &Finding) {
     let _ = writeln!(
         out,
-        "  [{:<7}] {:<8} {} ({})",
+        "  [{:<7}] {:<8} {} ({}){}",
         badge(f.status),
         f.id,
         f.title,
-        f.severity.as_str()
+        f.severity.as_str(),
+        proofs::proof_label(f)
+            .map(|label| format!(" — {label}"))
+            .unwrap_or_default()
     );
     let _ = writeln!(out, "            {}", untrusted::text(&f.evidence));
+    proofs::write_transcript(out, &f.proofs, "            ");
     if !f.objects.is_empty() {
         let _ = writeln!(out, "            {}", summarise_objects(&f.objects));
     }
@@ -210,7 +224,7 @@ fn write_finding(out: &mut String, f: &Finding) {
     }
 }
 
-fn badge(status: Status) -> &'static str {
+pub(crate) fn badge(status: Status) -> &'static str {
     match status {
         Status::Pass => "PASS",
         Status::Fail => "FAIL",
