@@ -56,6 +56,19 @@ pub struct ReportTls {
     pub server_certificate_sha256: Option<String>,
 }
 
+impl ReportTarget {
+    /// `user@host:port/dbname`, each server-chosen part shown escaped.
+    pub fn shown(&self) -> String {
+        format!(
+            "{}@{}:{}/{}",
+            untrusted::name(&self.user),
+            untrusted::name(&self.host),
+            self.port,
+            untrusted::name(&self.dbname)
+        )
+    }
+}
+
 impl ScanReport {
     pub fn new(snapshot: &Snapshot, findings: Vec<Finding>) -> ScanReport {
         let t = &snapshot.target;
@@ -107,12 +120,9 @@ impl ScanReport {
         let t = &self.target;
         let _ = writeln!(
             out,
-            "pgSafeguard {} — {}@{}:{}/{} (PostgreSQL {}, sslmode={}{})",
+            "pgSafeguard {} — {} (PostgreSQL {}, sslmode={}{})",
             self.tool.version,
-            untrusted::name(&t.user),
-            untrusted::name(&t.host),
-            t.port,
-            untrusted::name(&t.dbname),
+            t.shown(),
             untrusted::name(t.server_version.as_deref().unwrap_or("?")),
             untrusted::name(&t.sslmode),
             match &t.tls {

@@ -125,15 +125,11 @@ pub fn proved_only(mut report: ScanReport) -> ScanReport {
 /// with the status, "proven by test" and the transcript.
 pub fn prove_text(report: &ScanReport) -> String {
     let mut out = String::new();
-    let t = &report.target;
     let _ = writeln!(
         out,
-        "pgSafeguard {} — proofs for {}@{}:{}/{}",
+        "pgSafeguard {} — proofs for {}",
         report.tool.version,
-        untrusted::name(&t.user),
-        untrusted::name(&t.host),
-        t.port,
-        untrusted::name(&t.dbname)
+        report.target.shown()
     );
     let Some(summary) = &report.probes else {
         let _ = writeln!(out, "no probe ran");
