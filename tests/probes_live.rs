@@ -9,6 +9,8 @@ mod support;
 
 #[path = "probes_live/auth.rs"]
 mod auth;
+#[path = "probes_live/cli.rs"]
+mod cli;
 #[path = "probes_live/rls_audit.rs"]
 mod rls_audit;
 #[path = "probes_live/transport.rs"]
