@@ -92,9 +92,7 @@ pub async fn probe(ctx: &ProbeContext<'_>) -> ProbeResult {
         }
     };
     attempt.from = reader.from.clone();
-    let proofs = attempt
-        .run(&reader.session.client, &tables, format)
-        .await;
+    let proofs = attempt.run(&reader.session.client, &tables, format).await;
     reader.session.close().await;
     Ok(proofs)
 }
@@ -119,7 +117,12 @@ struct Attempt<'c, 'a> {
 }
 
 impl Attempt<'_, '_> {
-    async fn run(&mut self, client: &Client, tables: &[&Relation], format: Format) -> Vec<CheckProof> {
+    async fn run(
+        &mut self,
+        client: &Client,
+        tables: &[&Relation],
+        format: Format,
+    ) -> Vec<CheckProof> {
         let scanner = self.ctx.params.user.clone();
         let table = match first_readable(client, tables).await {
             Ok(Some(table)) => table,
@@ -308,7 +311,13 @@ async fn first_readable<'r>(
                 &[&table.oid],
             )
             .await
-            .map_err(|e| format!("the scanner's rights on {}: {}", table.qualified_name(), error_text(&e)))?;
+            .map_err(|e| {
+                format!(
+                    "the scanner's rights on {}: {}",
+                    table.qualified_name(),
+                    error_text(&e)
+                )
+            })?;
         if row.get::<_, bool>(0) {
             return Ok(Some(table));
         }

@@ -255,7 +255,10 @@ async fn count_table(
             readers
         }
         Err(e) => {
-            counts.total = Err(format!("the table's policies and readers: {}", error_text(&e)));
+            counts.total = Err(format!(
+                "the table's policies and readers: {}",
+                error_text(&e)
+            ));
             return counts;
         }
     };
@@ -306,12 +309,16 @@ async fn in_savepoint<T>(
     client.batch_execute(&format!("SAVEPOINT {name}")).await?;
     match work.await {
         Ok(value) => {
-            client.batch_execute(&format!("RELEASE SAVEPOINT {name}")).await?;
+            client
+                .batch_execute(&format!("RELEASE SAVEPOINT {name}"))
+                .await?;
             Ok(value)
         }
         Err(e) => {
             client
-                .batch_execute(&format!("ROLLBACK TO SAVEPOINT {name}; RELEASE SAVEPOINT {name}"))
+                .batch_execute(&format!(
+                    "ROLLBACK TO SAVEPOINT {name}; RELEASE SAVEPOINT {name}"
+                ))
                 .await?;
             Err(e)
         }
@@ -440,7 +447,11 @@ fn failed(e: &tokio_postgres::Error, grant: Option<String>) -> Seen {
 
 /// One setting, in its own savepoint so that a refused one (superuser-only,
 /// unknown) leaves the others in force.
-async fn apply_setting(client: &Client, name: &str, value: &str) -> Result<(), tokio_postgres::Error> {
+async fn apply_setting(
+    client: &Client,
+    name: &str,
+    value: &str,
+) -> Result<(), tokio_postgres::Error> {
     in_savepoint(client, SETTING_SAVEPOINT, async {
         client
             .query_one("SELECT set_config($1, $2, true)", &[&name, &value])
@@ -455,7 +466,10 @@ async fn apply_setting(client: &Client, name: &str, value: &str) -> Result<(), t
 fn role_settings(snapshot: &Snapshot, role: &str, dbname: &str) -> Vec<(String, String)> {
     let settings = snapshot.role_settings.iter().flatten();
     let for_role = |s: &&crate::model::snapshot::RoleSetting| s.role.as_deref() == Some(role);
-    let everywhere = settings.clone().filter(for_role).filter(|s| s.database.is_none());
+    let everywhere = settings
+        .clone()
+        .filter(for_role)
+        .filter(|s| s.database.is_none());
     let here = settings
         .filter(for_role)
         .filter(|s| s.database.as_deref() == Some(dbname));
@@ -545,7 +559,10 @@ mod tests {
             ..Snapshot::default()
         };
         let skipped = scanner_role(&snapshot(false, false), "scanner").unwrap_err();
-        assert!(skipped.grant.unwrap().starts_with("ALTER ROLE scanner BYPASSRLS"));
+        assert!(skipped
+            .grant
+            .unwrap()
+            .starts_with("ALTER ROLE \"scanner\" BYPASSRLS"));
         assert!(scanner_role(&snapshot(true, false), "scanner").is_ok());
         assert!(scanner_role(&snapshot(false, true), "scanner").is_ok());
         assert!(scanner_role(&Snapshot::default(), "scanner").is_err());

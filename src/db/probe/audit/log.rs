@@ -35,9 +35,11 @@ fn value<'s>(snapshot: &'s Snapshot, name: &str) -> Option<&'s str> {
 /// settings exist); otherwise why the probe cannot run.
 pub fn pgaudit_loaded(snapshot: &Snapshot) -> Result<(), String> {
     if snapshot.settings.is_none() {
-        return Err("the server's settings were not collected, so it is not known whether \
+        return Err(
+            "the server's settings were not collected, so it is not known whether \
                     pgAudit is loaded"
-            .into());
+                .into(),
+        );
     }
     let preload = value(snapshot, "shared_preload_libraries").unwrap_or("");
     let listed = preload
@@ -136,7 +138,11 @@ mod tests {
 
     #[test]
     fn pgaudit_is_loaded_when_preloaded_or_its_settings_exist() {
-        assert!(pgaudit_loaded(&with(&[("shared_preload_libraries", "auth_delay, pgaudit")])).is_ok());
+        assert!(pgaudit_loaded(&with(&[(
+            "shared_preload_libraries",
+            "auth_delay, pgaudit"
+        )]))
+        .is_ok());
         assert!(pgaudit_loaded(&with(&[("pgaudit.log", "ddl")])).is_ok());
         let err = pgaudit_loaded(&with(&[("shared_preload_libraries", "pg_stat_statements")]))
             .unwrap_err();

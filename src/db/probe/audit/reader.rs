@@ -82,7 +82,12 @@ async fn on_server(client: &Client, format: Format) -> Result<LogSource, String>
             &[],
         )
         .await
-        .map_err(|e| format!("the scanner's rights on the log functions: {}", error_text(&e)))?;
+        .map_err(|e| {
+            format!(
+                "the scanner's rights on the log functions: {}",
+                error_text(&e)
+            )
+        })?;
     if !row.get::<_, bool>(0) {
         return Err(format!(
             "the scanner may not EXECUTE {current} and pg_read_file(text,bigint,bigint)"
@@ -188,7 +193,7 @@ mod tests {
         assert_eq!(
             grant("scanner", Format::Stderr),
             "GRANT EXECUTE ON FUNCTION pg_current_logfile(), pg_read_file(text,bigint,bigint) \
-             TO scanner"
+             TO \"scanner\""
         );
         assert!(grant("Odd\"Name", Format::Json).contains("pg_current_logfile(text)"));
         assert!(grant("Odd\"Name", Format::Json).ends_with("TO \"Odd\"\"Name\""));

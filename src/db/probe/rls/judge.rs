@@ -103,7 +103,9 @@ impl TableCounts {
 
     fn failures(&self) -> impl Iterator<Item = (&str, &str, Option<&str>)> {
         self.roles.iter().filter_map(|r| match &r.seen {
-            Seen::Failed { error, grant } => Some((r.role.as_str(), error.as_str(), grant.as_deref())),
+            Seen::Failed { error, grant } => {
+                Some((r.role.as_str(), error.as_str(), grant.as_deref()))
+            }
             Seen::Rows { .. } => None,
         })
     }
