@@ -76,6 +76,7 @@ pub async fn probe(ctx: &ProbeContext<'_>) -> ProbeResult {
         tag: String::new(),
         from: "this machine".into(),
         read_via: String::new(),
+        statement: String::new(),
     };
     let format = match log::format_to_read(ctx.snapshot) {
         Ok(format) => format,
@@ -114,6 +115,8 @@ struct Attempt<'c, 'a> {
     from: String,
     /// How the log was read, once known.
     read_via: String,
+    /// The tagged read's SQL, once made.
+    statement: String,
 }
 
 impl Attempt<'_, '_> {
@@ -176,6 +179,7 @@ impl Attempt<'_, '_> {
             escape_identifier(&table.schema),
             escape_identifier(&table.name)
         );
+        self.statement.clone_from(&select);
         let timeout_ms = self.ctx.options.attempt_timeout.as_millis().max(1);
         let outcome = async {
             client
@@ -231,7 +235,7 @@ impl Attempt<'_, '_> {
             reader::TAIL_BYTES / 1024,
             wait.as_millis()
         );
-        if let Some(line) = log::statement_line(&last_text, &self.tag) {
+        if let Some(line) = log::statement_line(&last_text, &self.tag, &self.statement) {
             answer.push_str(&format!("; logged instead: {}", bounded(line)));
         }
         let note = format!(

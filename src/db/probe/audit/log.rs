@@ -104,10 +104,11 @@ pub fn audit_line<'t>(log: &'t str, tag: &str) -> Option<&'t str> {
         .find(|line| line.contains(tag) && line.contains("AUDIT: "))
 }
 
-/// A `statement:` line of the tagged session, to show what was logged instead.
-pub fn statement_line<'t>(log: &'t str, tag: &str) -> Option<&'t str> {
+/// The `statement:` line of the tagged read (log_statement), to show what
+/// was logged instead of an audit line.
+pub fn statement_line<'t>(log: &'t str, tag: &str, statement: &str) -> Option<&'t str> {
     log.lines()
-        .find(|line| line.contains(tag) && line.contains("statement: "))
+        .find(|line| line.contains(tag) && line.contains("statement: ") && line.contains(statement))
 }
 
 #[cfg(test)]
@@ -196,7 +197,8 @@ mod tests {
         let log = "2026-01-01 00:00:00 UTC app=pgsafeguard-probe-0123abcd LOG:  statement: SELECT * FROM public.patients LIMIT 0\n\
                    2026-01-01 00:00:00 UTC app=psql LOG:  AUDIT: SESSION,1,1,READ,SELECT,,,SELECT 1,<not logged>\n";
         assert_eq!(audit_line(log, tag), None);
-        assert!(statement_line(log, tag).is_some());
+        assert!(statement_line(log, tag, "LIMIT 0").is_some());
+        assert!(statement_line(log, tag, "other").is_none());
         let json = format!(
             "{{\"timestamp\":\"2026-01-01\",\"application_name\":\"{tag}\",\"message\":\"AUDIT: \
              OBJECT,1,1,READ,SELECT,TABLE,public.patients,SELECT * FROM public.patients LIMIT 0,<not logged>\"}}\n"

@@ -105,9 +105,11 @@ async fn on_server(client: &Client, format: Format) -> Result<LogSource, String>
             format.id()
         )
     })?;
+    // Read from the start until the file is seen to be long: a negative
+    // offset into a shorter file is an error, which the server would log.
     Ok(LogSource::Server {
         path,
-        whole_file: false,
+        whole_file: true,
     })
 }
 
@@ -136,10 +138,11 @@ pub async fn tail(client: &Client, source: &mut LogSource) -> Result<String, Str
     }
 }
 
-/// `pg_read_file` with a negative offset reads from the end; it fails on a
-/// file shorter than that (then the whole file is read, and again next time
-/// while it stays short), and on a cut through a multibyte character (then
-/// the cut moves by a byte).
+/// A file not yet seen to be longer than [`TAIL_BYTES`] is read from its
+/// start. A longer one through a negative offset, which reads from the end;
+/// that fails on a file shorter than the offset (then the start is read
+/// again) and on a cut through a multibyte character (then the cut moves by
+/// a byte).
 async fn server_tail(client: &Client, path: &str, whole_file: &mut bool) -> Result<String, String> {
     let read = |offset: i64| async move {
         client
@@ -152,8 +155,10 @@ async fn server_tail(client: &Client, path: &str, whole_file: &mut bool) -> Resu
     };
     if *whole_file {
         let text = read(0).await.map_err(|e| error_text(&e))?;
-        *whole_file = (text.len() as i64) < TAIL_BYTES;
-        return Ok(text);
+        if (text.len() as i64) < TAIL_BYTES {
+            return Ok(text);
+        }
+        *whole_file = false;
     }
     let mut last_error = String::new();
     for shift in 0..4 {
