@@ -19,6 +19,7 @@
 pub mod audit;
 pub mod auth;
 pub mod rls;
+mod sql_session;
 pub mod targets;
 pub mod transport;
 pub mod wire;
