@@ -20,6 +20,7 @@ use pgsafeguard::policy::{Attestations, Policy};
 use pgsafeguard::scan::{no_progress, scan_live, ScanOptions};
 use postgres_protocol::escape::escape_literal;
 use postgres_protocol::password;
+use std::collections::BTreeSet;
 use std::time::Instant;
 
 fn runtime() -> tokio::runtime::Runtime {
@@ -249,22 +250,23 @@ fn trust_password_md5_and_a_reachable_superuser_are_broken_and_no_password_is_se
         );
     }
 
-    no_password_was_sent(&cluster);
+    no_password_was_sent(
+        &cluster,
+        proofs(&snapshot)
+            .iter()
+            .map(|p| &p.proof.attempted)
+            .collect::<BTreeSet<_>>()
+            .len(),
+    );
     measure(&conninfo, &snapshot);
 }
 
 /// The server log of the probe sessions: no password exchange ever began,
-/// and only the trusted role got past authentication.
-fn no_password_was_sent(cluster: &Cluster) {
+/// and only the trusted role got past authentication. PostgreSQL sets the
+/// application name (`%a`) only after authentication, so probe sessions are
+/// told by their pid: every session not authorised as someone else's.
+fn no_password_was_sent(cluster: &Cluster, attempts: usize) {
     let log = cluster.read_server_logs();
-    let probe_lines: Vec<&str> = log
-        .lines()
-        .filter(|l| l.contains(&format!("app={PROBE_APPLICATION_NAME}")))
-        .collect();
-    assert!(
-        !probe_lines.is_empty(),
-        "probe sessions are named in the log:\n{log}"
-    );
     for sign in [
         "password authentication failed",
         "empty password",
@@ -275,15 +277,45 @@ fn no_password_was_sent(cluster: &Cluster) {
     ] {
         assert!(!log.contains(sign), "{sign:?} in the server log:\n{log}");
     }
+    let pid = |line: &str| -> Option<String> {
+        let (_, rest) = line.split_once(" [")?;
+        Some(rest.split_once(']')?.0.to_owned())
+    };
+    let probe_name = format!("application_name={PROBE_APPLICATION_NAME}");
     let authorized: Vec<&str> = log
         .lines()
         .filter(|l| l.contains("connection authorized"))
-        .filter(|l| !l.contains("user=postgres "))
         .collect();
-    assert!(!authorized.is_empty(), "the trusted role got in:\n{log}");
-    for line in authorized {
+    let others: BTreeSet<String> = authorized
+        .iter()
+        .filter(|l| !l.contains(&probe_name))
+        .inspect(|l| {
+            assert!(
+                l.contains("user=postgres "),
+                "not the harness or the scan: {l}"
+            )
+        })
+        .filter_map(|l| pid(l))
+        .collect();
+    let probe_sessions: BTreeSet<String> = log
+        .lines()
+        .filter(|l| l.contains("connection received"))
+        .filter_map(pid)
+        .filter(|p| !others.contains(p))
+        .collect();
+    assert!(
+        probe_sessions.len() >= attempts,
+        "{} probe sessions for {attempts} attempts:\n{log}",
+        probe_sessions.len()
+    );
+    let let_in: Vec<&&str> = authorized
+        .iter()
+        .filter(|l| l.contains(&probe_name))
+        .collect();
+    assert!(!let_in.is_empty(), "the trusted role got in:\n{log}");
+    for line in let_in {
         assert!(
-            line.contains("user=trusted_app"),
+            line.contains("user=trusted_app "),
             "only trust lets a probe session past authentication: {line}"
         );
     }
