@@ -27,7 +27,7 @@ fn plaintext_first() -> Cluster {
 }
 
 #[test]
-fn prove_breaks_what_the_settings_pass_and_records_it() {
+fn prove_shows_a_broken_plaintext_startup_and_records_it() {
     let cluster = plaintext_first();
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("evidence.sqlite");
@@ -39,6 +39,10 @@ fn prove_breaks_what_the_settings_pass_and_records_it() {
         &cluster.verify_full(),
     );
 
+    // The test server is on loopback: a policy that forbids plaintext there makes the
+    // broken startup a failure (unstated, it would be a warning, as for the settings).
+    let policy = dir.path().join("policy.toml");
+    std::fs::write(&policy, "allow_loopback_without_tls = false\n").unwrap();
     let out = pgsafeguard(&[
         "prove",
         &conninfo,
@@ -48,6 +52,8 @@ fn prove_breaks_what_the_settings_pass_and_records_it() {
         "json",
         "--store",
         store,
+        "--policy",
+        policy.to_str().unwrap(),
     ]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "a broken proof fails: {stderr}");
