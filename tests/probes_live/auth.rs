@@ -328,7 +328,7 @@ fn measure(conninfo: &str, snapshot: &Snapshot) {
     let options = auth_only();
     let runtime = runtime();
     let started = Instant::now();
-    let run = runtime.block_on(probe::run(&params, snapshot, &options, || String::new()));
+    let run = runtime.block_on(probe::run(&params, snapshot, &options, String::new));
     let elapsed = started.elapsed();
     let pairs = snapshot
         .roles
