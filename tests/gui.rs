@@ -15,22 +15,32 @@ use pgsafeguard::apply::changelog::{ChangeTarget, Who};
 use pgsafeguard::apply::{Action, ChangeLogEntry, ConfigFileAction, Evidence, Outcome};
 use pgsafeguard::db::conninfo::{ConnParams, SslMode};
 use pgsafeguard::demo::Discovery;
+use pgsafeguard::drift::ObjectKind;
 use pgsafeguard::model::finding::{ApplyClass, Finding, Section, Status, Summary};
+use pgsafeguard::model::proof::{
+    CheckProof, Effect, Outcome as ProofOutcome, Probe, ProbeRun, Proof,
+};
 use pgsafeguard::model::snapshot::{self, Setting, Snapshot};
 use pgsafeguard::model::statement::Statement;
+use pgsafeguard::policy::{Policy, PolicyAcceptedRisk};
 use pgsafeguard::report::{verify_pdf, SigningIdentity};
 use pgsafeguard::session::SessionFile;
+use pgsafeguard::store::record::RecordKind;
 use pgsafeguard::store::scan_record::ScanSource;
 use pgsafeguard::store::{EvidenceStore, StoreChoice};
 use pgsafeguard::ui::app::{self, App, AppInit};
 use pgsafeguard::ui::apply_dialog::{ConfirmForm, ConfirmGate, DialogStage};
+use pgsafeguard::ui::changes::SinceLast;
 use pgsafeguard::ui::history::{ChainCheck, StoreStatus};
 use pgsafeguard::ui::history_plot::CHART_LABEL;
 use pgsafeguard::ui::jobs;
 use pgsafeguard::ui::profiles::PrefsStore;
+use pgsafeguard::ui::prove::{self, ProveScope};
 use pgsafeguard::ui::recorded_banner_ui::BACK_TO_LIVE;
+use pgsafeguard::ui::state::ScanKind;
 use pgsafeguard::ui::state::{Page, Source};
 use pgsafeguard::ui::walkthrough_ui;
+use pgsafeguard::ui::{acceptance, acceptances_ui, changes_ui, proof_widgets, training, Command};
 use std::collections::BTreeMap;
 
 // ----- fixtures -----
@@ -1549,4 +1559,383 @@ fn live_scans_are_recorded_in_the_store() {
             .count(),
         2
     );
+}
+
+// ----- changes since last scan, accepted risks (issue 16) -----
+
+#[test]
+fn changes_since_last_scan_show_after_a_rescan_and_the_first_scan_says_so() {
+    let cluster = support::insecure();
+    let (user, password) = support::create_scanner(&cluster);
+    let conninfo = cluster.conninfo_tcp(&user, &password, support::CLINIC_DB, "sslmode=prefer");
+    let dir = tempfile::tempdir().unwrap();
+    let rt = runtime();
+    let mut harness = store_app(
+        &rt,
+        StoreChoice::File(dir.path().join("evidence.sqlite")),
+        None,
+    );
+    connect_with_string(&mut harness, &conninfo);
+    step_until(&mut harness, "the first scan is compared", |app| {
+        matches!(app.since_last(), Some(SinceLast::FirstScan))
+    });
+    harness.run();
+    harness.get_by_label(changes_ui::HEADING);
+    harness.get_by_label(changes_ui::FIRST_SCAN);
+
+    // A new superuser between the scans is drift.
+    cluster.psql(support::CLINIC_DB, "CREATE ROLE mallory SUPERUSER LOGIN");
+    harness
+        .get_by_role_and_label(Role::Button, "Rescan")
+        .click();
+    step_until(&mut harness, "the rescan is compared", |app| {
+        matches!(app.since_last(), Some(SinceLast::Compared(_)))
+    });
+    harness.run();
+    let Some(SinceLast::Compared(summary)) = harness.state().since_last().cloned() else {
+        unreachable!()
+    };
+    assert!(summary.previous.starts_with("scan #1, "), "{summary:?}");
+    assert!(
+        summary
+            .appeared
+            .iter()
+            .any(|(kind, name)| *kind == ObjectKind::Superuser && name == "mallory"),
+        "{summary:?}"
+    );
+    harness.get_by_label(&summary.headline());
+    harness.get_by_label_contains("Superusers: mallory");
+}
+
+/// The sample snapshot opened as a saved session (not the demo, so policy
+/// changes are evidence), accepting into `policy` and recording into `store`.
+fn session_app(
+    rt: &tokio::runtime::Runtime,
+    policy_path: std::path::PathBuf,
+    policy: Policy,
+    store: StoreChoice,
+) -> Harness<'static, App> {
+    let init = AppInit {
+        runtime: Some(rt.handle().clone()),
+        policy,
+        policy_path: Some(policy_path),
+        evidence_store: store,
+        ..AppInit::default()
+    };
+    let mut harness = Harness::builder()
+        .with_size(egui::vec2(1280.0, 800.0))
+        .build_eframe(move |cc| {
+            let mut app = App::new(&cc.egui_ctx, init);
+            app.open_session(
+                SessionFile::new(insecure_snapshot()),
+                Source::File("clinic-session.json".into()),
+            );
+            app
+        });
+    step_until(&mut harness, "the store is opened", |app| {
+        !matches!(app.history().status, Some(StoreStatus::Opening))
+    });
+    harness.run();
+    harness
+}
+
+fn type_into(harness: &mut Harness<'_, App>, label: &str, text: &str) {
+    let field = harness.get_by_label(label);
+    field.focus();
+    field.type_text(text);
+    harness.run();
+}
+
+#[test]
+fn accepting_a_failing_checks_risk_writes_the_policy_records_it_and_shows_accepted() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy_path = dir.path().join("policy.toml");
+    std::fs::write(&policy_path, "# our policy\napproved_superusers = []\n").unwrap();
+    let store_path = dir.path().join("evidence.sqlite");
+    let rt = runtime();
+    let mut harness = session_app(
+        &rt,
+        policy_path.clone(),
+        Policy::default(),
+        StoreChoice::File(store_path.clone()),
+    );
+    open_section(&mut harness, Section::Transit);
+    select_check(&mut harness, "TLS-001");
+    assert_eq!(
+        harness.state().finding("TLS-001").unwrap().status,
+        Status::Fail
+    );
+    click_button(&mut harness, "Accept risk…");
+    type_into(&mut harness, acceptance::FIELDS.by, "Jane Roe, CISO");
+    type_into(&mut harness, acceptance::FIELDS.ticket, "RISK-1042");
+    // Checked as the command line checks it: a reason is required, a date in the past refused.
+    type_into(&mut harness, acceptance::FIELDS.expires, "2026-01-01");
+    click_button(&mut harness, "Accept risk");
+    harness.get_by_label_contains("Reason must not be empty");
+    type_into(&mut harness, acceptance::FIELDS.reason, "lab network only");
+    click_button(&mut harness, "Accept risk");
+    harness.get_by_label_contains("Expires 2026-01-01 is in the past");
+    assert!(!std::fs::read_to_string(&policy_path)
+        .unwrap()
+        .contains("TLS-001"));
+
+    harness.get_by_label(acceptance::FIELDS.expires).focus();
+    harness.run();
+    harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    harness.run();
+    harness
+        .get_by_label(acceptance::FIELDS.expires)
+        .type_text("2027-06-30");
+    harness.run();
+    click_and_step(&mut harness, "Accept risk");
+    step_until(&mut harness, "the policy is written", |app| {
+        !app.writing_policy() && app.finding("TLS-001").unwrap().status == Status::Accepted
+    });
+    harness.run();
+    let written = std::fs::read_to_string(&policy_path).unwrap();
+    assert!(written.starts_with("# our policy\n"), "{written}");
+    assert!(written.contains("RISK-1042") && written.contains("2027-06-30"));
+    let accepted = harness.state().finding("TLS-001").unwrap().accepted.clone();
+    assert_eq!(accepted.unwrap().reason, "lab network only");
+    harness.get_by_label_contains("Accepted risk: lab network only");
+    harness.get_by_label_contains("accepted the risk of TLS-001 until 2027-06-30");
+    step_until(&mut harness, "the change is recorded", |app| {
+        app.history().last_recorded.is_some()
+    });
+    let events = EvidenceStore::open_file(&store_path)
+        .unwrap()
+        .events()
+        .unwrap();
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].kind, RecordKind::Policy);
+}
+
+/// `days` from today (UTC), as YYYY-MM-DD.
+fn date_in(days: i64) -> String {
+    let date = time::OffsetDateTime::now_utc().date() + time::Duration::days(days);
+    date.to_string()
+}
+
+#[test]
+fn expiring_and_expired_acceptances_are_listed_and_an_expired_one_fails_again() {
+    let risk = |id: &str, expires: String| PolicyAcceptedRisk {
+        id: id.into(),
+        by: "Jane Roe".into(),
+        reason: format!("reason for {id}"),
+        expires,
+        ticket: Some("RISK-7".into()),
+        ..PolicyAcceptedRisk::default()
+    };
+    let policy = Policy {
+        accepted_risks: vec![
+            risk("TLS-001", "2026-01-01".into()),
+            risk("AUTH-001", date_in(10)),
+            risk("GEN-004", date_in(200)),
+        ],
+        ..Policy::default()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let rt = runtime();
+    let mut harness = session_app(
+        &rt,
+        dir.path().join("policy.toml"),
+        policy,
+        StoreChoice::Off,
+    );
+    harness.get_by_label(acceptances_ui::EXPIRING_HEADING);
+    harness.get_by_label(acceptances_ui::EXPIRED_HEADING);
+    harness.get_by_label(&date_in(10));
+    assert!(harness.query_by_label(&date_in(200)).is_none());
+    // No live scan was recorded: no changes card.
+    assert!(harness.query_by_label(changes_ui::HEADING).is_none());
+
+    open_section(&mut harness, Section::Transit);
+    select_check(&mut harness, "TLS-001");
+    let finding = harness.state().finding("TLS-001").unwrap().clone();
+    assert_eq!(finding.status, Status::Fail);
+    assert!(
+        finding.evidence.contains("expired on 2026-01-01"),
+        "{}",
+        finding.evidence
+    );
+    harness.get_by_label_contains("Accepted risk expired on 2026-01-01: reason for TLS-001");
+}
+
+// ----- proving (issue 15) -----
+
+#[test]
+fn prove_it_is_disabled_on_the_offline_sample_and_on_recorded_scans() {
+    let mut harness = harness_with(insecure_snapshot());
+    harness.run();
+    open_section(&mut harness, Section::Transit);
+    select_check(&mut harness, "AUTH-003");
+    let prove = harness.get_by_role_and_label(Role::Button, prove::PROVE_IT);
+    assert!(prove.accesskit_node().is_disabled());
+    let section = harness.get_by_role_and_label(Role::Button, prove::PROVE_SECTION);
+    assert!(section.accesskit_node().is_disabled());
+    // A check without a probe has no button.
+    open_section(&mut harness, Section::Backup);
+    assert!(harness
+        .query_by_role_and_label(Role::Button, prove::PROVE_IT)
+        .is_none());
+    assert!(harness
+        .query_by_role_and_label(Role::Button, prove::PROVE_SECTION)
+        .is_none());
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = store_with_three_scans(dir.path());
+    let rt = runtime();
+    let mut harness = store_app(&rt, StoreChoice::File(path), Some(insecure_snapshot()));
+    open_history(&mut harness);
+    harness
+        .get_all_by_role_and_label(Role::Button, "Open")
+        .last()
+        .unwrap()
+        .click();
+    step_until(&mut harness, "the recorded scan is read", |app| {
+        app.recorded_scan().is_some()
+    });
+    harness.run();
+    open_section(&mut harness, Section::Transit);
+    let section = harness.get_by_role_and_label(Role::Button, prove::PROVE_SECTION);
+    assert!(section.accesskit_node().is_disabled());
+    harness.state_mut().execute(
+        &egui::Context::default(),
+        Command::Prove(ProveScope::Section(Section::Transit)),
+    );
+    assert!(harness.state().prove_prompt().is_none());
+}
+
+/// Live results whose connection is `conninfo` (nothing listens there).
+fn live_results_app(rt: &tokio::runtime::Runtime, conninfo: &str) -> Harness<'static, App> {
+    let params = ConnParams::from_conninfo(conninfo).unwrap();
+    let init = AppInit {
+        runtime: Some(rt.handle().clone()),
+        ..AppInit::default()
+    };
+    let mut harness = Harness::builder()
+        .with_size(egui::vec2(1280.0, 800.0))
+        .build_eframe(move |cc| {
+            let mut app = App::new(&cc.egui_ctx, init);
+            app.open_live_results(insecure_snapshot(), params);
+            app
+        });
+    harness.run();
+    harness
+}
+
+#[test]
+fn an_unverified_tcp_connection_is_refused_until_the_user_probes_anyway() {
+    let rt = runtime();
+    let mut harness = live_results_app(
+        &rt,
+        "host=127.0.0.1 port=1 user=scanner dbname=clinic sslmode=disable password=x",
+    );
+    open_section(&mut harness, Section::Transit);
+    select_check(&mut harness, "AUTH-003");
+    click_button(&mut harness, prove::PROVE_IT);
+    let prompt = harness.state().prove_prompt().unwrap().clone();
+    assert_eq!(prompt.probes, [Probe::Auth]);
+    assert!(prompt.refusal.is_some());
+    harness.get_by_label(&prove::prompt_title(&prompt.scope));
+    harness.get_by_label(Probe::Auth.leaves_behind());
+    harness.get_by_label_contains("refusing to probe");
+    assert!(harness
+        .query_by_role_and_label(Role::Button, prove::RUN_PROBES)
+        .is_none());
+    click_button(&mut harness, "Cancel");
+    assert!(harness.state().prove_prompt().is_none());
+    assert!(harness.state().scan().is_none());
+
+    click_button(&mut harness, prove::PROVE_IT);
+    click_and_step(&mut harness, prove::PROBE_ANYWAY);
+    let scan = harness.state().scan().unwrap();
+    assert_eq!(scan.kind, ScanKind::Prove(Some(Section::Transit)));
+    // Nothing listens: the probe scan fails like a rescan, keeping the results.
+    step_until(&mut harness, "the probe scan fails", |app| {
+        app.scan().is_none() && app.is_stale()
+    });
+}
+
+#[test]
+fn a_socket_connection_probes_after_one_click_on_what_it_leaves_behind() {
+    let rt = runtime();
+    let mut harness = live_results_app(
+        &rt,
+        "host=/nonexistent/pgsafeguard-socket port=5432 user=scanner dbname=clinic",
+    );
+    open_section(&mut harness, Section::Audit);
+    click_button(&mut harness, prove::PROVE_SECTION);
+    let prompt = harness.state().prove_prompt().unwrap().clone();
+    assert_eq!(prompt.refusal, None);
+    assert!(prompt.probes.contains(&Probe::Audit));
+    harness.get_by_label(Probe::Audit.leaves_behind());
+    click_and_step(&mut harness, prove::RUN_PROBES);
+    assert!(harness.state().prove_prompt().is_none());
+    assert_eq!(
+        harness.state().scan().unwrap().kind,
+        ScanKind::Prove(Some(Section::Audit))
+    );
+}
+
+#[test]
+fn proofs_show_as_proven_by_test_with_a_transcript_of_escaped_answers() {
+    let mut snapshot = insecure_snapshot();
+    let proof = Proof {
+        probe: Probe::Auth,
+        attempted: "startup without a password as role \"app\" to database \"clinic\"".into(),
+        from: "local socket".into(),
+        answer: "AuthenticationOk\n[PASS] all good \u{202E}".into(),
+        at: "2026-11-27T10:00:05Z".into(),
+        outcome: ProofOutcome::Broken,
+        note: "the server let the role in without a password (trust)".into(),
+        grant: None,
+    };
+    snapshot.probes = Some(ProbeRun {
+        asked: vec![Probe::Auth],
+        started_at: "2026-11-27T10:00:04Z".into(),
+        finished_at: "2026-11-27T10:00:06Z".into(),
+        proofs: vec![CheckProof {
+            check: "AUTH-003".into(),
+            effect: Effect::Part,
+            source_ip: None,
+            proof,
+        }],
+        skipped: Vec::new(),
+    });
+    let mut harness = harness_with(snapshot);
+    harness.run();
+    open_section(&mut harness, Section::Transit);
+    select_check(&mut harness, "AUTH-003");
+    assert_eq!(harness.state().finding("AUTH-003").unwrap().proofs.len(), 1);
+    harness.get_by_label(proof_widgets::PROVEN_BY_TEST);
+    // Pane headings are drawn in capitals.
+    harness.get_by_label(&proof_widgets::TRANSCRIPT_HEADING.to_uppercase());
+    harness.get_by_label("broken");
+    // The note is in the transcript (and the evidence may quote it too).
+    assert!(harness
+        .query_all_by_label_contains("let the role in without a password")
+        .next()
+        .is_some());
+    let answers: Vec<String> = harness
+        .query_all_by_label_contains("AuthenticationOk")
+        .map(|node| node.accesskit_node().label().unwrap_or_default())
+        .collect();
+    assert!(!answers.is_empty());
+    for shown in answers {
+        assert!(
+            !shown.contains('\n') && !shown.contains('\u{202E}'),
+            "{shown:?}"
+        );
+    }
+}
+
+#[test]
+fn the_demo_lessons_say_which_probes_work_over_its_socket() {
+    let mut harness = sample_harness(AppInit::default());
+    open_section(&mut harness, Section::Transit);
+    harness.get_by_label(training::PROVE_HEADING);
+    harness.get_by_label_contains("need a TCP address");
+    open_section(&mut harness, Section::Backup);
+    assert!(harness.query_by_label(training::PROVE_HEADING).is_none());
 }

@@ -19,7 +19,8 @@ use crate::db::conninfo::ConnParams;
 use crate::model::finding::Status;
 use crate::model::untrusted;
 use crate::output::summarise_objects;
-use crate::policy::{parse_date, writer, Baseline, Policy, PolicyAcceptedRisk, PolicyError};
+use crate::policy::decision::{one_line, required, AcceptanceInput, CLI_FIELDS};
+use crate::policy::{writer, Baseline, Policy, PolicyError};
 use crate::scan::{self, now_rfc3339, ScanOptions};
 use crate::store::{EvidenceStore, PolicyChange};
 use anyhow::bail;
@@ -134,22 +135,15 @@ pub(super) fn run_accept(args: AcceptArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let check = known_check(&args.id)?;
-    let by = one_line("--by", required("--by", args.by)?)?;
-    let reason = one_line("--reason", required("--reason", args.reason)?)?;
-    let expires = expiry(&required("--expires", args.expires)?)?;
-    let ticket = args
-        .ticket
-        .map(|t| one_line("--ticket", required("--ticket", Some(t))?))
-        .transpose()?;
-    let acceptance = PolicyAcceptedRisk {
+    let acceptance = AcceptanceInput {
         id: check.id.to_string(),
         object,
-        by,
-        reason,
-        expires,
-        ticket,
-        at: Some(now_rfc3339()),
-    };
+        by: args.by,
+        reason: args.reason,
+        expires: args.expires,
+        ticket: args.ticket,
+    }
+    .validate(CLI_FIELDS, &now_rfc3339())?;
     writer::add_acceptance(&args.policy, &acceptance)?;
     record(
         &mut store,
@@ -283,42 +277,6 @@ fn known_check(id: &str) -> anyhow::Result<&'static Check> {
             untrusted::name(id)
         ),
     }
-}
-
-/// A value that must be given and not blank.
-fn required(flag: &str, value: Option<String>) -> anyhow::Result<String> {
-    match value {
-        Some(v) if !v.trim().is_empty() => Ok(v),
-        _ => bail!("{flag} must not be empty"),
-    }
-}
-
-/// Who, why and tickets are one line of visible text: they are shown in
-/// one-line evidence and tables.
-fn one_line(flag: &str, value: String) -> anyhow::Result<String> {
-    if value.chars().any(untrusted::needs_escape) {
-        bail!("{flag} must be one line of plain text (no control or invisible characters)");
-    }
-    Ok(value)
-}
-
-/// An ISO date that is today or later (UTC, as scans record time).
-fn expiry(text: &str) -> anyhow::Result<String> {
-    let Some(date) = parse_date(text) else {
-        bail!(
-            "--expires {} is not a date: write YYYY-MM-DD",
-            untrusted::name(text)
-        );
-    };
-    let now = now_rfc3339();
-    let today = now.get(..10).and_then(parse_date);
-    if today.is_some_and(|today| date < today) {
-        bail!(
-            "--expires {text} is in the past (today is {}): an acceptance needs a future end",
-            now.get(..10).unwrap_or_default()
-        );
-    }
-    Ok(text.to_string())
 }
 
 /// The policy the check is judged with: the file, or none yet.

@@ -9,6 +9,7 @@
 //! snapshot's `collected_at`): nothing here reads the clock. May import
 //! `model` and `atomic_file` (for the writer), nothing else of ours.
 
+pub mod decision;
 pub mod writer;
 
 use crate::atomic_file::WriteError;

@@ -14,6 +14,7 @@
 //! store's (recording, History, recorded scans shown read-only) in
 //! `history_flow`.
 
+use super::acceptance::AcceptDraft;
 use super::apply_dialog::{ApplyDialog, DialogStage};
 use super::check_order::ordered_findings;
 use super::command::Command;
@@ -22,6 +23,7 @@ use super::fix_text::fix_script;
 use super::history::{HistoryState, StoreHandle};
 use super::jobs::{ApplyFailure, ExportedReport, JobEvent, Jobs, ScanFailure, ScanStep};
 use super::profiles::{Prefs, PrefsStore};
+use super::prove::{ProvePrompt, ProveScope};
 use super::recorded::RecordedView;
 use super::shell::{self, Screen};
 use super::shortcuts::keyboard_commands;
@@ -59,6 +61,9 @@ pub struct AppInit {
     /// The evidence store live scans and fixes are recorded in (off by
     /// default so tests never write to the user's data folder).
     pub evidence_store: StoreChoice,
+    /// The policy file `policy` was read from: accepted risks are written
+    /// there (`None`: the first acceptance asks where to save one).
+    pub policy_path: Option<PathBuf>,
 }
 
 impl Default for AppInit {
@@ -71,6 +76,7 @@ impl Default for AppInit {
             change_log_path: None,
             demo_discovery: Discovery::from_env(),
             evidence_store: StoreChoice::Off,
+            policy_path: None,
         }
     }
 }
@@ -89,7 +95,7 @@ pub struct App {
     prefs: Prefs,
     store: PrefsStore,
     pub(super) jobs: Jobs,
-    policy: Policy,
+    pub(super) policy: Policy,
     pub(super) page: Page,
     pub(super) selected: Option<String>,
     /// The results of the live server, a session or the demo. A recorded
@@ -100,7 +106,7 @@ pub struct App {
     form: ConnectForm,
     pub(super) scan: Option<RunningScan>,
     notice: Option<Notice>,
-    drafts: BTreeMap<String, AttestDraft>,
+    pub(super) drafts: BTreeMap<String, AttestDraft>,
     markdown: egui_commonmark::CommonMarkCache,
     /// Set by arrow keys so the list scrolls the new selection into view.
     scroll_to_selected: bool,
@@ -119,6 +125,16 @@ pub struct App {
     pub(super) history: HistoryState,
     /// A recorded scan shown read-only instead of `results`.
     pub(super) recorded: Option<RecordedView>,
+    /// Open "Accept risk…" forms, by check id.
+    pub(super) accept_drafts: BTreeMap<String, AcceptDraft>,
+    /// Where accepted risks are written (see [`AppInit::policy_path`]).
+    pub(super) policy_path: Option<PathBuf>,
+    /// An acceptance is being written.
+    pub(super) writing_policy: bool,
+    /// The "Prove it" confirmation on screen.
+    pub(super) prove_prompt: Option<ProvePrompt>,
+    /// What the running probe scan proves.
+    pub(super) proving: Option<ProveScope>,
 }
 
 impl App {
@@ -162,6 +178,11 @@ impl App {
             evidence: None,
             history: HistoryState::default(),
             recorded: None,
+            accept_drafts: BTreeMap::new(),
+            policy_path: init.policy_path,
+            writing_policy: false,
+            prove_prompt: None,
+            proving: None,
         };
         app.apply_theme(ctx);
         app.open_evidence_store(init.evidence_store);
@@ -271,6 +292,7 @@ impl App {
         self.results = Some(Results::from_session(session, source, &self.policy));
         self.selected = None;
         self.drafts.clear();
+        self.accept_drafts.clear();
         self.apply_dialog = None;
         self.page = Page::Overview;
     }
@@ -338,6 +360,12 @@ impl App {
         if self.page == Page::History {
             self.history.refresh_chart(connected_target.as_ref());
         }
+        let can_prove = self.can_prove();
+        let since_last = self
+            .results
+            .as_ref()
+            .filter(|_| self.recorded.is_none())
+            .and_then(|r| self.history.since_last_of(&r.snapshot.collected_at));
         let shown = match &self.recorded {
             Some(view) => Some(&view.results),
             None => self.results.as_ref(),
@@ -362,8 +390,16 @@ impl App {
             demo_unavailable: self.demo.unavailable.as_deref(),
             form: &mut self.form,
             drafts: &mut self.drafts,
+            accept_drafts: &mut self.accept_drafts,
+            writing_policy: self.writing_policy,
+            policy_path: self.policy_path.as_deref(),
+            can_prove,
+            prove_prompt: self.prove_prompt.as_ref(),
             markdown: &mut self.markdown,
             apply_dialog: self.apply_dialog.as_mut(),
+            since_last,
+            policy: &self.policy,
+            now: crate::scan::now_rfc3339(),
         };
         shell::screen_ui(ui, screen, &mut commands);
         self.scroll_to_selected = false;
@@ -411,6 +447,14 @@ impl App {
             }
             Command::Attest { id, attestation } => self.attest(id, attestation),
             Command::WithdrawAttestation(id) => self.withdraw_attestation(&id),
+            Command::OpenAcceptForm(id) => self.open_accept_form(id),
+            Command::CloseAcceptForm(id) => {
+                self.accept_drafts.remove(&id);
+            }
+            Command::AcceptRisk(acceptance) => self.accept_risk(acceptance),
+            Command::Prove(scope) => self.prove(scope),
+            Command::ConfirmProve { insecure } => self.confirm_prove(insecure),
+            Command::CancelProve => self.prove_prompt = None,
             Command::SetNote { id, text } => self.set_note(id, text),
             Command::Copy { what, text } => {
                 ctx.copy_text(text);
@@ -536,8 +580,18 @@ impl App {
     }
 
     pub(super) fn start_scan(&mut self, params: ConnParams, kind: ScanKind) {
+        self.start_scan_with(params, kind, None);
+    }
+
+    /// Start a scan; `prove` adds probes after collecting (see `prove_flow`).
+    pub(super) fn start_scan_with(
+        &mut self,
+        params: ConnParams,
+        kind: ScanKind,
+        prove: Option<crate::scan::ProbeOptions>,
+    ) {
         let target = params.display_target();
-        match self.jobs.start_scan(params.clone()) {
+        match self.jobs.start_scan(params.clone(), prove) {
             Ok(id) => {
                 self.scan = Some(RunningScan {
                     shown: ScanState {
@@ -552,7 +606,9 @@ impl App {
             }
             Err(e) => match kind {
                 ScanKind::Connect => self.form.error = Some(e),
-                ScanKind::Rescan(_) | ScanKind::Demo => self.notify(NoticeKind::Error, e),
+                ScanKind::Rescan(_) | ScanKind::Demo | ScanKind::Prove(_) => {
+                    self.notify(NoticeKind::Error, e)
+                }
             },
         }
     }
@@ -601,6 +657,15 @@ impl App {
                 self.form.error = Some(self.form.redact(&failure.message));
             }
             (Err(failure), ScanKind::Rescan(_)) => self.mark_stale(failure.message),
+            (Ok(snapshot), ScanKind::Prove(section)) => {
+                self.replace_snapshot(snapshot, section);
+                self.record_live_scan();
+                self.on_proved();
+            }
+            (Err(failure), ScanKind::Prove(_)) => {
+                self.proving = None;
+                self.mark_stale(failure.message);
+            }
             (Ok(snapshot), ScanKind::Demo) => {
                 self.open_demo_results(snapshot, scan.params);
                 self.notice = None;
@@ -963,6 +1028,7 @@ impl App {
             JobEvent::DemoStarted { launch, result } => self.on_demo_started(launch, result),
             JobEvent::DemoSettled(result) => self.on_demo_settled(result),
             JobEvent::Evidence(event) => self.on_evidence_event(event),
+            JobEvent::PolicyWritten(result) => self.on_policy_written(result),
         }
     }
 }

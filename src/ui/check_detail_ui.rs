@@ -5,6 +5,12 @@
 //! which date, and a note; submitting emits [`Command::Attest`] and the App
 //! re-evaluates the findings so the check turns `attested`.
 //!
+//! A failing check can have its risk accepted ("Accept risk…": who, why,
+//! ticket, expiry, checked as `pgsafeguard accept` checks them); an expired
+//! acceptance shows as a warning over the failing check. A check a probe can
+//! prove has "Prove it", and its proofs show as "proven by test" next to the
+//! status and as a transcript under the evidence (`proof_widgets`).
+//!
 //! Reads a finding; changes nothing but the attestation draft, which is form
 //! state edited in place (validation errors stay in it and show inline).
 //! The fix's text comes from `fix_text`. Object lists and fix or rollback
@@ -13,18 +19,24 @@
 //! selecting the check and scrolling stay within a frame (measured by
 //! tests/bench/gui_frames.rs).
 
+use super::acceptance::{self, AcceptDraft};
 use super::command::Command;
 use super::fix_text::{
     fix_script, fix_statement_line, fix_statement_line_count, has_fix_script, with_semicolon,
 };
+use super::proof_widgets;
+use super::prove::{proven_by_test, ProveAvailability, ProveScope, PROVE_IT};
 use super::state::AttestDraft;
 use super::theme::{self, space};
 use super::widgets;
 use super::wording::{apply_class_explanation, apply_class_word};
 use crate::model::finding::{Finding, FixPlan, Status};
+use crate::model::proof::Probe;
 use crate::model::untrusted;
+use crate::policy::PolicyAcceptedRisk;
 use eframe::egui;
 use egui::{RichText, TextEdit, Ui};
+use std::path::Path;
 
 /// Objects shown without a scroll box; longer lists get a virtualised one.
 const INLINE_OBJECTS: usize = 12;
@@ -45,6 +57,16 @@ pub struct DetailContext<'a> {
     pub apply: ApplyAvailability,
     /// A recorded scan: no attestation to withdraw, no note to edit.
     pub read_only: bool,
+    /// The open "Accept risk…" form of this check, if any.
+    pub accept: Option<&'a mut AcceptDraft>,
+    /// An acceptance is being written.
+    pub writing_policy: bool,
+    /// Where an acceptance would be written (`None`: the app asks).
+    pub policy_file: Option<&'a Path>,
+    /// Acceptances of this check that have expired: it fails again.
+    pub expired: Vec<&'a PolicyAcceptedRisk>,
+    /// Whether "Prove it" can run.
+    pub prove: ProveAvailability,
 }
 
 /// Whether the fix can be applied from here.
@@ -60,7 +82,12 @@ pub enum ApplyAvailability {
     ReadOnly,
 }
 
-pub fn detail_ui(ui: &mut Ui, finding: &Finding, ctx: DetailContext<'_>, out: &mut Vec<Command>) {
+pub fn detail_ui(
+    ui: &mut Ui,
+    finding: &Finding,
+    mut ctx: DetailContext<'_>,
+    out: &mut Vec<Command>,
+) {
     egui::ScrollArea::vertical()
         .id_salt(("detail", &finding.id))
         .auto_shrink([false, false])
@@ -68,7 +95,10 @@ pub fn detail_ui(ui: &mut Ui, finding: &Finding, ctx: DetailContext<'_>, out: &m
             ui.add_space(space::S);
             header_ui(ui, finding);
             status_context_ui(ui, finding, ctx.read_only, out);
+            expired_ui(ui, &ctx.expired);
             evidence_ui(ui, finding);
+            actions_ui(ui, finding, &mut ctx, out);
+            proof_widgets::transcript_ui(ui, finding);
             if finding.status == Status::Unknown {
                 unknown_ui(ui, finding, out);
             }
@@ -111,6 +141,9 @@ pub fn empty_detail_ui(ui: &mut Ui) {
 fn header_ui(ui: &mut Ui, finding: &Finding) {
     ui.horizontal(|ui| {
         widgets::status_badge(ui, finding.status);
+        if proven_by_test(finding) {
+            proof_widgets::proven_mark_ui(ui, finding);
+        }
         widgets::severity_badge(ui, finding.severity);
         ui.label(
             RichText::new(&finding.id)
@@ -155,6 +188,158 @@ fn status_context_ui(ui: &mut Ui, finding: &Finding, read_only: bool, out: &mut 
             out.push(Command::WithdrawAttestation(finding.id.clone()));
         }
     }
+}
+
+/// An expired acceptance is said aloud: the check fails again, and why it
+/// was accepted before.
+fn expired_ui(ui: &mut Ui, expired: &[&PolicyAcceptedRisk]) {
+    for risk in expired {
+        ui.add_space(space::S);
+        let text = format!(
+            "Accepted risk expired on {}: {} — accepted by {}. The check fails again until the \
+             risk is fixed or accepted anew.",
+            untrusted::name(&risk.expires),
+            untrusted::wrapped(&risk.reason),
+            untrusted::wrapped(&risk.by),
+        );
+        widgets::banner(ui, theme::NoticeKind::Warning, &text, None);
+    }
+}
+
+/// "Prove it" for a check a probe can prove, and "Accept risk…" (with its
+/// form once opened) for a failing one.
+fn actions_ui(ui: &mut Ui, finding: &Finding, ctx: &mut DetailContext<'_>, out: &mut Vec<Command>) {
+    let provable = Probe::for_check(&finding.id);
+    let failing = matches!(finding.status, Status::Fail | Status::Warn);
+    let can_accept = failing && !ctx.read_only && finding.accepted.is_none();
+    if provable.is_none() && !can_accept {
+        return;
+    }
+    ui.add_space(space::S);
+    ui.horizontal(|ui| {
+        if let Some(probe) = provable {
+            let live = ctx.prove == ProveAvailability::Live;
+            let button = ui
+                .add_enabled(live, egui::Button::new(PROVE_IT))
+                .on_hover_text(format!(
+                    "Run the {} probe against the server and record its answer as evidence. \
+                     You see what it leaves behind before it runs.",
+                    probe.id()
+                ))
+                .on_disabled_hover_text(ctx.prove.disabled_hint());
+            if button.clicked() {
+                out.push(Command::Prove(ProveScope::Check(finding.id.clone())));
+            }
+        }
+        if can_accept && ctx.accept.is_none() {
+            let button = ui.button("Accept risk…").on_hover_text(
+                "Record in the policy file that this risk is accepted: by whom, why, until when",
+            );
+            if button.clicked() {
+                out.push(Command::OpenAcceptForm(finding.id.clone()));
+            }
+        }
+    });
+    if let Some(draft) = ctx.accept.as_deref_mut().filter(|_| can_accept) {
+        widgets::pane_heading(ui, "Accept the risk");
+        accept_form_ui(
+            ui,
+            &finding.id,
+            draft,
+            ctx.writing_policy,
+            ctx.policy_file,
+            out,
+        );
+    }
+}
+
+/// The "Accept risk…" form: who, why, ticket, expiry, checked as the
+/// command line checks them before anything is written.
+fn accept_form_ui(
+    ui: &mut Ui,
+    id: &str,
+    draft: &mut AcceptDraft,
+    writing: bool,
+    policy_file: Option<&Path>,
+    out: &mut Vec<Command>,
+) {
+    let muted = widgets::palette(ui).muted;
+    let whereto = match policy_file {
+        Some(path) => format!(
+            "It is written to {}.",
+            untrusted::name(&path.display().to_string())
+        ),
+        None => "No policy file is open: you are asked where to save one.".to_string(),
+    };
+    ui.label(
+        RichText::new(format!(
+            "The check shows as accepted, with this reason, until the end date; from the day \
+             after it fails again. {whereto}"
+        ))
+        .size(theme::text::SMALL)
+        .color(muted),
+    );
+    ui.add_space(space::XS);
+    egui::Grid::new(("accept_form", id))
+        .num_columns(2)
+        .spacing([space::M, space::S])
+        .show(ui, |ui| {
+            let width = ui.available_width();
+            let fields = [
+                (acceptance::FIELDS.by, &mut draft.by, "name, role"),
+                (
+                    acceptance::FIELDS.reason,
+                    &mut draft.reason,
+                    "why the risk is acceptable",
+                ),
+                (
+                    acceptance::FIELDS.ticket,
+                    &mut draft.ticket,
+                    "optional, e.g. RISK-1042",
+                ),
+                (
+                    acceptance::FIELDS.expires,
+                    &mut draft.expires,
+                    "YYYY-MM-DD, the last day",
+                ),
+            ];
+            for (label, text, hint) in fields {
+                widgets::labelled_field(
+                    ui,
+                    label,
+                    TextEdit::singleline(text)
+                        .hint_text(hint)
+                        .desired_width(width),
+                );
+                ui.end_row();
+            }
+        });
+    if let Some(error) = &draft.error {
+        widgets::banner(ui, theme::NoticeKind::Error, error, None);
+    }
+    ui.add_space(space::XS);
+    ui.horizontal(|ui| {
+        let accept = ui.add_enabled(!writing, egui::Button::new("Accept risk"));
+        if accept.clicked() {
+            match draft.validate(id, &crate::scan::now_rfc3339()) {
+                Ok(acceptance) => {
+                    draft.error = None;
+                    out.push(Command::AcceptRisk(acceptance));
+                }
+                Err(message) => draft.error = Some(message),
+            }
+        }
+        if ui
+            .add_enabled(!writing, egui::Button::new("Cancel"))
+            .clicked()
+        {
+            out.push(Command::CloseAcceptForm(id.to_string()));
+        }
+        if writing {
+            ui.spinner();
+            ui.label("Writing the policy file…");
+        }
+    });
 }
 
 fn evidence_ui(ui: &mut Ui, finding: &Finding) {

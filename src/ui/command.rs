@@ -2,11 +2,14 @@
 //!
 //! Drawing code pushes [`Command`]s into the frame's list instead of changing
 //! state; `App::execute` runs them after the frame, in order, and is the one
-//! place that acts on them. May import the model, the store's target
-//! identity and `jobs` (for [`CertSlot`]); never drawing code or the App.
+//! place that acts on them. May import the model, `policy`, the store's
+//! target identity, `jobs` (for [`CertSlot`]) and `prove`; never drawing code
+//! or the App.
 
 use super::jobs::CertSlot;
+use super::prove::ProveScope;
 use crate::model::finding::{Attestation, Section};
+use crate::policy::PolicyAcceptedRisk;
 use crate::store::target::TargetIdentity;
 
 /// What a widget asks for. Executed after the frame, in order.
@@ -36,6 +39,18 @@ pub enum Command {
         attestation: Attestation,
     },
     WithdrawAttestation(String),
+    /// Open the "Accept risk…" form of a failing check.
+    OpenAcceptForm(String),
+    CloseAcceptForm(String),
+    /// Write this acceptance into the policy file, then re-evaluate.
+    AcceptRisk(PolicyAcceptedRisk),
+    /// Show what probing would do ("Prove it", "Prove this section").
+    Prove(ProveScope),
+    /// Run the probes the prompt shows; `insecure` overrides a refusal.
+    ConfirmProve {
+        insecure: bool,
+    },
+    CancelProve,
     SetNote {
         id: String,
         text: String,
@@ -86,6 +101,10 @@ impl Command {
                 | Command::ResetDemo
                 | Command::Attest { .. }
                 | Command::WithdrawAttestation(_)
+                | Command::OpenAcceptForm(_)
+                | Command::AcceptRisk(_)
+                | Command::Prove(_)
+                | Command::ConfirmProve { .. }
                 | Command::SetNote { .. }
                 | Command::SaveSession
                 | Command::SaveSessionAs

@@ -3,21 +3,67 @@
 //! so each runs on the runtime's blocking pool (`Jobs::run_blocking`) and
 //! reports a [`JobEvent::Evidence`]; jobs on one store take turns on its lock.
 //!
-//! An `impl Jobs` block of its own; imports `jobs`, `history` and the store.
+//! An `impl Jobs` block of its own; imports `jobs`, `history`, `changes`,
+//! the store, `drift` and the report's choice of the previous scan.
 //! The callers decide what is evidence (see `history`): nothing here checks.
 
+use super::changes::{ChangeSummary, SinceLast};
 use super::history::{EvidenceEvent, HistoryData, StoreHandle};
 use super::jobs::{JobEvent, Jobs};
+use crate::drift::{compare, ScanSide};
 use crate::model::changelog::ChangeLogEntry;
 use crate::model::finding::Finding;
 use crate::model::snapshot::Snapshot;
 use crate::model::untrusted;
+use crate::report::changes::{previous_scan, scan_label};
 use crate::store::record::RecordKind;
 use crate::store::scan_record::ScanSource;
-use crate::store::StoreChoice;
+use crate::store::{EvidenceStore, StoreChoice};
 
 fn evidence(event: EvidenceEvent) -> JobEvent {
     JobEvent::Evidence(event)
+}
+
+/// Scan `seq` (just recorded) against the newest earlier scan of its
+/// server. A store that cannot be read back says so here; the record stands.
+fn since_last(
+    store: &mut EvidenceStore,
+    seq: u64,
+    snapshot: &Snapshot,
+    findings: &[Finding],
+) -> SinceLast {
+    let compared = (|| -> Result<SinceLast, crate::store::StoreError> {
+        let scans = store.scans()?;
+        let Some(this) = scans.iter().find(|e| e.seq == seq) else {
+            return Ok(SinceLast::FirstScan);
+        };
+        let Some(previous) = previous_scan(&scans, this) else {
+            return Ok(SinceLast::FirstScan);
+        };
+        let old = store.load_scan(previous.seq)?;
+        let drift = compare(
+            &ScanSide {
+                snapshot: &old.snapshot,
+                findings: &old.findings,
+                label: scan_label(previous),
+            },
+            &ScanSide {
+                snapshot,
+                findings,
+                label: scan_label(this),
+            },
+        );
+        Ok(SinceLast::Compared(ChangeSummary::of(
+            scan_label(previous),
+            &drift,
+        )))
+    })();
+    compared.unwrap_or_else(|e| {
+        SinceLast::Unavailable(format!(
+            "cannot compare with the previous scan: {}",
+            untrusted::one_line(&e.to_string())
+        ))
+    })
 }
 
 impl Jobs {
@@ -49,7 +95,8 @@ impl Jobs {
         )
     }
 
-    /// Record a scan the desktop app made.
+    /// Record a scan the desktop app made, then compare it with the
+    /// previous recorded scan of the same server ("Changes since last scan").
     pub fn record_scan(
         &self,
         store: StoreHandle,
@@ -59,16 +106,11 @@ impl Jobs {
         self.run_blocking(
             move || {
                 store.with(|s| {
-                    s.record_scan(&snapshot, &findings, ScanSource::Gui)
-                        .map(|r| r.seq)
+                    let seq = s.record_scan(&snapshot, &findings, ScanSource::Gui)?.seq;
+                    Ok((seq, since_last(s, seq, &snapshot, &findings)))
                 })
             },
-            |result| {
-                evidence(EvidenceEvent::Recorded {
-                    kind: RecordKind::Scan,
-                    result,
-                })
-            },
+            |result| evidence(EvidenceEvent::ScanRecorded(result)),
         )
     }
 

@@ -7,9 +7,10 @@
 //!
 //! Plain data and the small rules that belong to it; the store is reached
 //! only through the jobs in `evidence_jobs`, never from the UI thread. May
-//! import the model, the store and, of the ui, `history_chart`; no other ui
+//! import the model, the store and, of the ui, `history_chart` and `changes`; no other ui
 //! module (`jobs` imports this one for its events).
 
+use super::changes::SinceLast;
 use super::history_chart::{section_series, SectionSeries};
 use crate::model::untrusted;
 use crate::store::record::RecordKind;
@@ -80,7 +81,10 @@ pub enum EvidenceEvent {
     /// The store was opened (`None`: recording is off).
     Opened(Result<Option<StoreHandle>, String>),
     HistoryLoaded(Result<HistoryData, String>),
-    /// A scan or a fix was recorded under this position in the chain.
+    /// A scan was recorded under this position in the chain, and what it
+    /// changed since the previous recorded scan of its server.
+    ScanRecorded(Result<(u64, SinceLast), String>),
+    /// A fix was recorded under this position in the chain.
     Recorded {
         kind: RecordKind,
         result: Result<u64, String>,
@@ -164,6 +168,8 @@ pub struct HistoryState {
     pub chart: Option<(TargetIdentity, Vec<SectionSeries>)>,
     /// A failed record was already reported (warn once until one succeeds).
     pub record_warned: bool,
+    /// "Changes since last scan" of the live results collected at this time.
+    pub since_last: Option<(String, SinceLast)>,
 }
 
 impl HistoryState {
@@ -197,6 +203,14 @@ impl HistoryState {
             .map(|data| section_series(data.scans_of(&target)))
             .unwrap_or_default();
         self.chart = Some((target, series));
+    }
+
+    /// "Changes since last scan" of the results collected at `collected_at`.
+    pub fn since_last_of(&self, collected_at: &str) -> Option<&SinceLast> {
+        self.since_last
+            .as_ref()
+            .filter(|(at, _)| at == collected_at)
+            .map(|(_, since)| since)
     }
 
     /// The chart's points for `target`, if worked out.

@@ -13,6 +13,7 @@
 //! `app`, and nothing imports it.
 
 use super::app::App;
+use super::changes::SinceLast;
 use super::history::{ChainCheck, EvidenceEvent, StoreStatus};
 use super::recorded::RecordedView;
 use super::state::Page;
@@ -98,6 +99,16 @@ impl App {
                 }
             }
             EvidenceEvent::Recorded { kind, result } => self.on_recorded(kind, result),
+            EvidenceEvent::ScanRecorded(result) => {
+                let since = match &result {
+                    Ok((_, since)) => since.clone(),
+                    Err(_) => SinceLast::Nothing,
+                };
+                if let Some((_, shown)) = self.history.since_last.as_mut() {
+                    *shown = since;
+                }
+                self.on_recorded(RecordKind::Scan, result.map(|(seq, _)| seq));
+            }
             EvidenceEvent::ScanLoaded(result) => {
                 self.history.opening = None;
                 match result {
@@ -116,26 +127,29 @@ impl App {
 
     fn on_recorded(&mut self, kind: RecordKind, result: Result<u64, String>) {
         match result {
-            Ok(seq) => {
-                self.history.last_recorded = Some(seq);
-                self.history.record_warned = false;
-                self.history.outdated = true;
-                if self.page == Page::History {
-                    self.load_history();
-                }
-            }
+            Ok(seq) => self.note_recorded(seq),
             Err(e) => self.record_failed(kind, e),
         }
     }
 
+    /// Something was recorded under `seq`: the History page reads again.
+    pub(super) fn note_recorded(&mut self, seq: u64) {
+        self.history.last_recorded = Some(seq);
+        self.history.record_warned = false;
+        self.history.outdated = true;
+        if self.page == Page::History {
+            self.load_history();
+        }
+    }
+
     /// A failed record is reported once until one succeeds again.
-    fn record_failed(&mut self, kind: RecordKind, error: String) {
+    pub(super) fn record_failed(&mut self, kind: RecordKind, error: String) {
         if !self.history.record_warned {
             self.history.record_warned = true;
-            let what = if kind == RecordKind::Fix {
-                "fix"
-            } else {
-                "scan"
+            let what = match kind {
+                RecordKind::Fix => "fix",
+                RecordKind::Policy => "policy change",
+                _ => "scan",
             };
             self.notify(
                 NoticeKind::Warning,
@@ -153,7 +167,9 @@ impl App {
             return;
         };
         let (snapshot, findings) = (results.snapshot.clone(), results.findings.clone());
+        self.history.since_last = Some((snapshot.collected_at.clone(), SinceLast::Comparing));
         if let Err(e) = self.jobs.record_scan(store, snapshot, findings) {
+            self.history.since_last = None;
             self.record_failed(RecordKind::Scan, e);
         }
     }
@@ -247,6 +263,13 @@ impl App {
             Ok(()) => ChainCheck::Checking,
             Err(e) => ChainCheck::Failed(e),
         };
+    }
+
+    /// "Changes since last scan" for the live results on screen, if they
+    /// were recorded (not for a recorded scan, a session or the demo).
+    pub fn since_last(&self) -> Option<&SinceLast> {
+        let shown = self.results.as_ref().filter(|_| self.recorded.is_none())?;
+        self.history.since_last_of(&shown.snapshot.collected_at)
     }
 
     /// The live server's identity, to show its history first.

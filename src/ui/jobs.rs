@@ -5,13 +5,15 @@
 //!
 //! The UI thread never waits on anything here. A scan is cancelled by
 //! aborting its task, which drops the scan future and with it the connection.
-//! Imports no other ui module but `profiles` (it writes the preferences)
-//! and `history` (what the evidence store's jobs, in `evidence_jobs`, report);
+//! Imports no other ui module but `profiles` (it writes the preferences),
+//! `history` (what the evidence store's jobs, in `evidence_jobs`, report) and
+//! `acceptance` (what the policy job, in `policy_jobs`, reports);
 //! the one call into the scanner is [`scan_adapter`], the calls into the
 //! applier are [`Jobs::preview_fix`], [`Jobs::preview_rollback`] and
 //! [`Jobs::apply`], the calls into the demo back end [`Jobs::start_demo`]
 //! and [`Jobs::settle_demo`].
 
+use super::acceptance::PolicyWritten;
 use super::history::EvidenceEvent;
 use crate::apply::{Applier, ChangeLog, ChangeLogEntry, Confirmation, Preview};
 use crate::demo::{DemoCluster, DemoError, DemoStage, Discovery};
@@ -98,6 +100,9 @@ pub enum JobEvent {
     DemoSettled(Result<Box<ChangeLogEntry>, String>),
     /// The evidence store was opened, read, written or checked.
     Evidence(EvidenceEvent),
+    /// An accepted risk was written into the policy file (or why not);
+    /// `None`: the user closed the save dialog.
+    PolicyWritten(Option<Result<PolicyWritten, String>>),
 }
 
 /// Why the live demo did not start.
@@ -180,8 +185,13 @@ pub struct Jobs {
 }
 
 /// The one call into the scanner. Kept apart so the GUI depends on a single
-/// signature of `crate::scan`.
-pub async fn scan_adapter(params: ConnParams, steps: StepSink) -> Result<Snapshot, ScanFailure> {
+/// signature of `crate::scan`. `prove` runs those probes after collecting
+/// (the caller has checked `crate::scan::probe_refusal`).
+pub async fn scan_adapter(
+    params: ConnParams,
+    prove: Option<crate::scan::ProbeOptions>,
+    steps: StepSink,
+) -> Result<Snapshot, ScanFailure> {
     let progress: crate::scan::Progress = Arc::new(move |p: crate::scan::ScanProgress| {
         steps(ScanStep {
             step: p.step,
@@ -189,7 +199,11 @@ pub async fn scan_adapter(params: ConnParams, steps: StepSink) -> Result<Snapsho
             total: p.total,
         })
     });
-    crate::scan::scan_live(&params, &crate::scan::ScanOptions::default(), progress)
+    let options = crate::scan::ScanOptions {
+        prove,
+        ..crate::scan::ScanOptions::default()
+    };
+    crate::scan::scan_live(&params, &options, progress)
         .await
         .map_err(|e| ScanFailure {
             message: e.to_string(),
@@ -226,8 +240,13 @@ impl Jobs {
         }
     }
 
-    /// Start a scan; an already running one is cancelled first.
-    pub fn start_scan(&mut self, params: ConnParams) -> Result<u64, String> {
+    /// Start a scan, with probes when `prove` says which; an already
+    /// running one is cancelled first.
+    pub fn start_scan(
+        &mut self,
+        params: ConnParams,
+        prove: Option<crate::scan::ProbeOptions>,
+    ) -> Result<u64, String> {
         let runtime = self.runtime_or_err()?;
         self.cancel_scan();
         let id = self.next_scan;
@@ -238,7 +257,7 @@ impl Jobs {
         });
         let done = self.sender();
         let task = runtime.spawn(async move {
-            let result = scan_adapter(params, progress).await;
+            let result = scan_adapter(params, prove, progress).await;
             done.send(JobEvent::ScanFinished { scan: id, result });
         });
         self.scan = Some(RunningScan {
@@ -520,6 +539,16 @@ impl Jobs {
             .ok_or_else(|| "this needs the background runtime, which is not running".to_string())
     }
 
+    /// The runtime, for the jobs kept in other files (`impl Jobs` blocks).
+    pub(super) fn runtime_handle(&self) -> Result<Handle, String> {
+        self.runtime_or_err()
+    }
+
+    /// A sender of events, for the jobs kept in other files.
+    pub(super) fn event_sender(&self) -> EventSender {
+        self.sender()
+    }
+
     fn sender(&self) -> EventSender {
         EventSender {
             tx: self.tx.clone(),
@@ -530,20 +559,25 @@ impl Jobs {
 
 /// Sends an event and wakes the UI.
 #[derive(Clone)]
-struct EventSender {
+pub(super) struct EventSender {
     tx: Sender<JobEvent>,
     ctx: egui::Context,
 }
 
 impl EventSender {
-    fn send(&self, event: JobEvent) {
+    pub(super) fn send(&self, event: JobEvent) {
         // A closed channel means the window is gone; nothing is waiting.
         let _ = self.tx.send(event);
         self.ctx.request_repaint();
     }
 }
 
-async fn save_dialog(title: &str, suggested: &str, kind: &str, ext: &str) -> Option<PathBuf> {
+pub(super) async fn save_dialog(
+    title: &str,
+    suggested: &str,
+    kind: &str,
+    ext: &str,
+) -> Option<PathBuf> {
     rfd::AsyncFileDialog::new()
         .set_title(title)
         .set_file_name(suggested)

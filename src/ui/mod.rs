@@ -49,9 +49,13 @@
 //! Must not be imported by `checks`, `db`, `scan` or `report`.
 
 use eframe::egui;
+pub mod acceptance;
+pub mod acceptances_ui;
 pub mod app;
 pub mod apply_dialog;
 pub mod apply_ui;
+pub mod changes;
+pub mod changes_ui;
 pub mod check_detail_ui;
 pub mod check_order;
 pub mod command;
@@ -68,7 +72,13 @@ pub mod history_plot;
 pub mod history_ui;
 pub mod icons;
 pub mod jobs;
+pub mod policy_flow;
+pub mod policy_jobs;
 pub mod profiles;
+pub mod proof_widgets;
+pub mod prove;
+pub mod prove_flow;
+pub mod prove_ui;
 pub mod recorded;
 pub mod recorded_banner_ui;
 mod shell;
@@ -148,6 +158,7 @@ pub fn run_gui(options: GuiOptions) -> Result<(), UiError> {
                 change_log_path: None,
                 demo_discovery: crate::demo::Discovery::from_env(),
                 evidence_store: options.store,
+                policy_path: None,
             };
             let mut app = App::new(&cc.egui_ctx, init);
             match (options.open_session, options.demo) {

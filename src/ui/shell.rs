@@ -9,8 +9,12 @@
 //! `connect_ui`); they never import each other. Changes only form state lent
 //! by `&mut`; everything else is a [`Command`].
 
+use super::acceptance::AcceptDraft;
+use super::acceptances_ui;
 use super::apply_dialog::ApplyDialog;
 use super::apply_ui;
+use super::changes::SinceLast;
+use super::changes_ui;
 use super::check_detail_ui::{self, ApplyAvailability, DetailContext};
 use super::command::Command;
 use super::connect_ui::{self, ConnectForm};
@@ -18,6 +22,8 @@ use super::demo_ui;
 use super::history::HistoryState;
 use super::history_ui::{self, HistoryView};
 use super::profiles::Prefs;
+use super::prove::{ProveAvailability, ProvePrompt};
+use super::prove_ui;
 use super::recorded::RecordedView;
 use super::recorded_banner_ui;
 use super::state::{AttestDraft, DemoLaunch, Notice, Page, Results, ScanKind, ScanState, Source};
@@ -26,10 +32,12 @@ use super::top_bar_ui::{self, TopBar};
 use super::walkthrough_ui::{self, SectionView};
 use super::widgets;
 use crate::model::finding::{Section, Status};
+use crate::policy::Policy;
 use crate::store::target::TargetIdentity;
 use eframe::egui;
 use egui::Ui;
 use std::collections::BTreeMap;
+use std::path::Path;
 
 /// What one frame is drawn from: the App's state, lent piece by piece.
 pub struct Screen<'a> {
@@ -64,6 +72,37 @@ pub struct Screen<'a> {
     pub drafts: &'a mut BTreeMap<String, AttestDraft>,
     pub markdown: &'a mut egui_commonmark::CommonMarkCache,
     pub apply_dialog: Option<&'a mut ApplyDialog>,
+    /// "Changes since last scan" of the live results, once recorded.
+    pub since_last: Option<&'a SinceLast>,
+    /// The policy the findings were judged with (its accepted risks).
+    pub policy: &'a Policy,
+    /// The time of this frame (RFC 3339), for "expiring within 30 days".
+    pub now: String,
+    /// Open "Accept risk…" forms, edited in place.
+    pub accept_drafts: &'a mut BTreeMap<String, AcceptDraft>,
+    /// An acceptance is being written.
+    pub writing_policy: bool,
+    /// Where acceptances are written (`None`: the app asks).
+    pub policy_path: Option<&'a Path>,
+    /// "Prove it" can run now.
+    pub can_prove: bool,
+    /// The "Prove it" confirmation, if open.
+    pub prove_prompt: Option<&'a ProvePrompt>,
+}
+
+impl Screen<'_> {
+    /// Whether "Prove it" can run, and if not, why.
+    fn prove_availability(&self) -> ProveAvailability {
+        if self.recorded.is_some() {
+            ProveAvailability::ReadOnly
+        } else if self.can_prove {
+            ProveAvailability::Live
+        } else if self.results.is_some_and(|r| r.source.is_server()) {
+            ProveAvailability::Busy
+        } else {
+            ProveAvailability::Offline
+        }
+    }
 }
 
 /// The whole window for one frame; what the widgets ask for goes to `out`.
@@ -99,11 +138,21 @@ pub fn screen_ui(ui: &mut Ui, mut screen: Screen<'_>, out: &mut Vec<Command>) {
             egui::CentralPanel::default()
                 .frame(central_frame(ui))
                 .show(ui, |ui| {
+                    let since = screen.since_last;
+                    let (policy, now) = (screen.policy, screen.now.as_str());
+                    let extra = |ui: &mut Ui, out: &mut Vec<Command>| {
+                        if let Some(since) = since {
+                            changes_ui::changes_card_ui(ui, since, out);
+                        }
+                        let expiring = policy.expiring_within(now, acceptances_ui::EXPIRING_DAYS);
+                        acceptances_ui::acceptances_ui(ui, &expiring, &policy.expired(now), out);
+                    };
                     walkthrough_ui::overview_ui(
                         ui,
                         &results.snapshot,
                         &results.findings,
                         screen.training,
+                        extra,
                         out,
                     );
                 });
@@ -125,6 +174,9 @@ pub fn screen_ui(ui: &mut Ui, mut screen: Screen<'_>, out: &mut Vec<Command>) {
     }
     if let Some(dialog) = screen.apply_dialog {
         apply_ui::apply_dialog_ui(ui, dialog, out);
+    }
+    if let Some(prompt) = screen.prove_prompt {
+        prove_ui::prove_prompt_ui(ui, prompt, out);
     }
 }
 
@@ -167,9 +219,12 @@ fn banners_ui(ui: &mut Ui, screen: &Screen<'_>, out: &mut Vec<Command>) {
     };
     let recorded = screen.recorded.filter(|_| screen.page != Page::Start);
     // The first scan of a connect shows in the form; the others here.
-    let scan = screen
-        .scan
-        .filter(|s| matches!(s.kind, ScanKind::Rescan(_) | ScanKind::Demo));
+    let scan = screen.scan.filter(|s| {
+        matches!(
+            s.kind,
+            ScanKind::Rescan(_) | ScanKind::Demo | ScanKind::Prove(_)
+        )
+    });
     let launch = screen.demo_launch;
     if screen.notice.is_none()
         && recorded.is_none()
@@ -298,15 +353,35 @@ fn detail_panel_ui(
                     } else {
                         ApplyAvailability::Offline
                     };
+                    let mut accept = screen.accept_drafts.remove(&finding.id);
+                    let failing = matches!(finding.status, Status::Fail | Status::Warn);
+                    let expired = if failing {
+                        screen
+                            .policy
+                            .expired(&results.snapshot.collected_at)
+                            .into_iter()
+                            .filter(|r| r.id == finding.id && r.object.is_none())
+                            .collect()
+                    } else {
+                        Vec::new()
+                    };
                     let ctx = DetailContext {
                         note,
                         draft: draft.as_mut(),
                         apply,
                         read_only,
+                        accept: accept.as_mut(),
+                        writing_policy: screen.writing_policy,
+                        policy_file: screen.policy_path,
+                        expired,
+                        prove: screen.prove_availability(),
                     };
                     check_detail_ui::detail_ui(ui, finding, ctx, out);
                     if let Some(draft) = draft {
                         screen.drafts.insert(finding.id.clone(), draft);
+                    }
+                    if let Some(accept) = accept {
+                        screen.accept_drafts.insert(finding.id.clone(), accept);
                     }
                 }
                 None => check_detail_ui::empty_detail_ui(ui),
@@ -329,6 +404,7 @@ fn section_panel_ui(
         scroll_to_selected: screen.scroll_to_selected,
         can_rescan: live && screen.scan.is_none(),
         training: screen.training,
+        prove: screen.prove_availability(),
     };
     egui::CentralPanel::default()
         .frame(central_frame(ui))

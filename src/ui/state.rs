@@ -141,6 +141,8 @@ pub enum ScanKind {
     Rescan(Option<Section>),
     /// The first scan of a freshly started demo: failures go to a notice.
     Demo,
+    /// A rescan with probes ("Prove it"): like a rescan, then the proofs.
+    Prove(Option<Section>),
 }
 
 /// A scan in flight.

@@ -5,10 +5,13 @@
 //! works offline. [`next_step`] reads the findings and names the failing
 //! check the app can fix that the lesson reaches first (then the section's
 //! display order), or else the next section that still has one, so the
-//! suggestion and the lesson's "Try it" steps agree. Pure: no drawing, no state; must not import other ui
-//! modules.
+//! suggestion and the lesson's "Try it" steps agree. Sections whose checks a
+//! probe can prove over the demo's socket add "break it, then prove it"
+//! steps ([`prove_steps`]). Pure: no drawing, no state; must not import
+//! other ui modules.
 
 use crate::model::finding::{Finding, Section, Status};
+use crate::model::proof::Probe;
 
 /// A section's lesson, as Markdown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,6 +34,49 @@ pub fn lesson(section: Section) -> Lesson {
         Section::Backup => include_str!("../../assets/training/06-backup.md"),
     };
     split_lesson(text)
+}
+
+/// The probes that can try anything over the demo's Unix socket. The
+/// transport probes need a TCP address, and the demo listens on none.
+pub const SOCKET_PROBES: [Probe; 3] = [Probe::Auth, Probe::Rls, Probe::Audit];
+
+/// The heading of a section's "break it, then prove it" steps. Test API.
+pub const PROVE_HEADING: &str = "Break it, then prove it";
+
+/// A section's "break it, then prove it" steps, for sections with a check
+/// that a [`SOCKET_PROBES`] probe proves (Markdown, naming checks in bold).
+/// They say what a probe shows rather than promise an outcome, so they stay
+/// right whatever the probes find on a given demo.
+pub fn prove_steps(section: Section) -> Option<&'static str> {
+    match section {
+        Section::Transit => Some(
+            "1. Select **AUTH-003** and press **Prove it**. The authentication probe sends a \
+             startup message over the demo's socket, without a password, and records the \
+             server's first answer: under the `trust` line the server lets it in, and the \
+             proof says broken.\n\
+             2. Apply the AUTH-003 fix, then press **Prove it** again: now the server asks for \
+             a password, the probe stops there, and the proof holds.\n\
+             3. The transport probes (TLS) need a TCP address; the demo listens only on its \
+             socket, so they have nothing to try here.",
+        ),
+        Section::Access => Some(
+            "1. Select **PRIV-015** and press **Prove it**. The row-level security probe counts \
+             the rows each login role can see, in a read-only transaction that is rolled back \
+             (counts only, never values).\n\
+             2. The demo's policies read `current_setting('app.clinic_id')`, which a probe \
+             cannot stand in for, so expect inconclusive with that reason: a probe that \
+             cannot decide says so rather than pass.",
+        ),
+        Section::Audit => Some(
+            "1. Apply **AUD-001** to load pgAudit, then select **AUD-003** and press \
+             **Prove it**. The audit probe reads a PHI table once (`SELECT … LIMIT 0`, tagged \
+             with a random name) and looks for its audit line in the server log.\n\
+             2. Until reads are audited, the tagged read never reaches the log and the check \
+             fails with the transcript as evidence. When the log cannot be read, the probe \
+             says unknown and names the grant it needs.",
+        ),
+        _ => None,
+    }
 }
 
 /// The two parts under their headings (the headings are drawn by the UI).
@@ -194,6 +240,31 @@ mod tests {
                 assert_eq!(check.section, section, "{id} is named in {section:?}");
             }
         }
+    }
+
+    #[test]
+    fn prove_steps_name_checks_of_their_section_that_a_socket_probe_proves() {
+        let mut sections = 0;
+        for section in Section::ALL {
+            let Some(steps) = prove_steps(section) else {
+                continue;
+            };
+            sections += 1;
+            let named = lesson_checks(steps);
+            assert!(!named.is_empty(), "{section:?}");
+            let proven: Vec<&str> = named
+                .into_iter()
+                .filter(|id| Probe::for_check(id).is_some())
+                .collect();
+            assert!(!proven.is_empty(), "{section:?} proves nothing");
+            for id in proven {
+                let check = crate::checks::find(id).unwrap();
+                assert_eq!(check.section, section, "{id}");
+                let probe = Probe::for_check(id).unwrap();
+                assert!(SOCKET_PROBES.contains(&probe), "{id}: {probe} needs TCP");
+            }
+        }
+        assert_eq!(sections, 3);
     }
 
     #[test]

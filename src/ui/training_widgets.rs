@@ -73,6 +73,14 @@ fn lesson_ui(ui: &mut Ui, section: Section, markdown: &mut egui_commonmark::Comm
         egui_commonmark::CommonMarkViewer::new().show(ui, markdown, body);
         ui.add_space(space::XS);
     }
+    if let Some(steps) = training::prove_steps(section) {
+        ui.label(
+            RichText::new(training::PROVE_HEADING)
+                .strong()
+                .color(widgets::palette(ui).accent),
+        );
+        egui_commonmark::CommonMarkViewer::new().show(ui, markdown, steps);
+    }
 }
 
 /// On the overview: where to start.

@@ -8,6 +8,7 @@ use super::check_order::{ordered_findings, status_rank};
 use super::command::Command;
 use super::guide;
 use super::icons;
+use super::prove::{section_probes, ProveAvailability, ProveScope, PROVE_SECTION};
 use super::theme::{self, space};
 use super::training_widgets;
 use super::widgets;
@@ -185,12 +186,14 @@ fn rail_entry_ui(
 
 // ----- overview -----
 
-/// The overview page: totals, sections and the HIPAA citation table.
+/// The overview page: totals, `extra` (cards the shell adds: changes since
+/// the last scan, accepted risks), sections and the HIPAA citation table.
 pub fn overview_ui(
     ui: &mut Ui,
     snapshot: &Snapshot,
     findings: &[Finding],
     training: bool,
+    extra: impl FnOnce(&mut Ui, &mut Vec<Command>),
     out: &mut Vec<Command>,
 ) {
     egui::ScrollArea::vertical()
@@ -215,6 +218,7 @@ pub fn overview_ui(
             }
             totals_ui(ui, &Summary::of(findings));
             ui.add_space(space::L);
+            extra(ui, out);
             sections_table_ui(ui, findings, out);
             ui.add_space(space::L);
             citations_table_ui(ui, findings, out);
@@ -445,6 +449,8 @@ pub struct SectionView<'a> {
     pub can_rescan: bool,
     /// Training mode: the lesson and the next step above the guide prose.
     pub training: bool,
+    /// Whether "Prove this section" can run.
+    pub prove: ProveAvailability,
 }
 
 /// The guide prose scrolls in its own box above the list, so that both are
@@ -518,6 +524,24 @@ fn checks_list_ui(ui: &mut Ui, view: &SectionView<'_>, out: &mut Vec<Command>) {
                 .strong(),
         );
         ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+            let probes = section_probes(view.section);
+            if !probes.is_empty() {
+                let names: Vec<&str> = probes.iter().map(|p| p.id()).collect();
+                let prove = ui
+                    .add_enabled(
+                        view.prove == ProveAvailability::Live,
+                        egui::Button::new(PROVE_SECTION),
+                    )
+                    .on_hover_text(format!(
+                        "Run the probes for this section's checks ({}) against the server and \
+                         record the answers as evidence",
+                        names.join(", ")
+                    ))
+                    .on_disabled_hover_text(view.prove.disabled_hint());
+                if prove.clicked() {
+                    out.push(Command::Prove(ProveScope::Section(view.section)));
+                }
+            }
             let rescan = ui
                 .add_enabled(view.can_rescan, egui::Button::new("Rescan this section"))
                 .on_hover_text("Scan the server again and refresh these results (Ctrl+R)")
