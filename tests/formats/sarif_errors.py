@@ -1,0 +1,18 @@
+"""Reads the SARIF log that `sarif-multitool validate` writes (it exits 0 even when the
+input is invalid) and prints every error-level result; exits 1 if there is one."""
+import json
+import sys
+
+log = json.load(open(sys.argv[1], encoding="utf-8-sig"))
+errors = []
+for run in log.get("runs", []):
+    for n in run.get("invocations", [{}])[0].get("toolExecutionNotifications", []):
+        if n.get("level") == "error":
+            errors.append("notification: " + n.get("message", {}).get("text", ""))
+    for r in run.get("results", []):
+        level = r.get("level", "warning")
+        if level == "error":
+            errors.append(f"{r.get('ruleId')}: {r.get('message', {}).get('text', '')}")
+for e in errors:
+    print(e)
+sys.exit(1 if errors else 0)
