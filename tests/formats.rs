@@ -52,7 +52,9 @@ fn validators_dir() -> PathBuf {
     if rustix::process::geteuid().is_root() {
         return PathBuf::from("/var/cache/pgsafeguard/validators");
     }
-    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_default();
+    let home = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_default();
     home.join(".cache/pgsafeguard/validators")
 }
 
@@ -107,14 +109,17 @@ fn fixture_snapshot() -> pgsafeguard::model::snapshot::Snapshot {
 fn fixture_report() -> ScanReport {
     let mut snapshot = fixture_snapshot();
     snapshot.target.dbname = "clinic<&\"'>".into();
-    let mut findings = checks::evaluate_all(&snapshot, &Policy::default(), &Attestations::default());
+    let mut findings =
+        checks::evaluate_all(&snapshot, &Policy::default(), &Attestations::default());
     let mut fails = findings
         .iter()
         .enumerate()
         .filter(|(_, f)| f.status == Status::Fail)
         .map(|(i, _)| i);
     let (hostile, accepted) = (fails.next().unwrap(), fails.next().unwrap());
-    findings[hostile].objects.extend(HOSTILE.iter().map(|s| s.to_string()));
+    findings[hostile]
+        .objects
+        .extend(HOSTILE.iter().map(|s| s.to_string()));
     findings[hostile].evidence = format!("unapproved: {}", HOSTILE.join(", "));
     let f = &mut findings[accepted];
     f.status = Status::Accepted;
@@ -178,7 +183,10 @@ fn temp_dir() -> tempfile::TempDir {
 fn the_fixture_has_every_status_and_hostile_objects() {
     let report = fixture_report();
     for status in Status::ALL {
-        assert!(report.findings.iter().any(|f| f.status == status), "{status}");
+        assert!(
+            report.findings.iter().any(|f| f.status == status),
+            "{status}"
+        );
     }
 }
 
@@ -197,7 +205,11 @@ fn sarif_passes_the_multitool_and_the_schema() {
             .arg(&log)
             .args(["--log", "ForceOverwrite"]),
     );
-    run_ok(Command::new(python()).arg(script("sarif_errors.py")).arg(&log));
+    run_ok(
+        Command::new(python())
+            .arg(script("sarif_errors.py"))
+            .arg(&log),
+    );
 
     // The multitool alone accepts some invalid enum values: the schema too.
     let schema = tool("npm/node_modules/@microsoft/sarif-multitool-linux/sarif-2.1.0.json");
@@ -218,15 +230,28 @@ fn sarif_passes_the_multitool_and_the_schema() {
         assert_eq!(r["ruleId"], f.id.as_str());
         assert_eq!(r["kind"], mapping(f.status).sarif_kind, "{}", f.id);
         assert_eq!(r["level"], sarif_level(f.status, f.severity), "{}", f.id);
-        assert!(r.get("baselineState").is_none(), "no previous scan is known");
+        assert!(
+            r.get("baselineState").is_none(),
+            "no previous scan is known"
+        );
         let suppressions = r.get("suppressions");
-        assert_eq!(suppressions.is_some(), f.status == Status::Accepted, "{}", f.id);
+        assert_eq!(
+            suppressions.is_some(),
+            f.status == Status::Accepted,
+            "{}",
+            f.id
+        );
         if let Some(s) = suppressions {
             assert_eq!(s[0]["kind"], "external");
-            assert!(s[0]["justification"].as_str().unwrap().contains("Jane Roe, CISO"));
+            assert!(s[0]["justification"]
+                .as_str()
+                .unwrap()
+                .contains("Jane Roe, CISO"));
         }
-        let tags = rules.iter().find(|rule| rule["id"] == f.id.as_str()).unwrap()["properties"]
-            ["tags"]
+        let tags = rules
+            .iter()
+            .find(|rule| rule["id"] == f.id.as_str())
+            .unwrap()["properties"]["tags"]
             .to_string();
         assert!(tags.contains(&format!("HIPAA-{}", f.hipaa[0])), "{tags}");
     }
@@ -245,7 +270,10 @@ fn sarif_passes_the_multitool_and_the_schema() {
 fn hdf_is_read_by_heimdalls_parser() {
     let dir = temp_dir();
     let (report, path) = write_export(dir.path(), "scan.hdf.json", ExportFormat::Hdf);
-    let node_modules = tool("npm/node_modules/inspecjs").parent().unwrap().to_path_buf();
+    let node_modules = tool("npm/node_modules/inspecjs")
+        .parent()
+        .unwrap()
+        .to_path_buf();
     let out = run_ok(
         Command::new("node")
             .env("NODE_PATH", node_modules)
@@ -263,7 +291,11 @@ fn hdf_is_read_by_heimdalls_parser() {
             f.status
         );
         if f.status != Status::NotApplicable {
-            assert_ne!(read["severities"][&f.id], "none", "{} {:?}", f.id, f.severity);
+            assert_ne!(
+                read["severities"][&f.id], "none",
+                "{} {:?}",
+                f.id, f.severity
+            );
             assert!(hdf_impact(f.status, f.severity) > 0.0);
         }
     }
@@ -327,7 +359,10 @@ fn oscal_is_accepted_by_trestle_and_its_plan_resolves() {
     let result = &ar["results"][0];
     let findings = result["findings"].as_array().unwrap();
     assert_eq!(findings.len(), report.findings.len());
-    assert_eq!(result["observations"].as_array().unwrap().len(), report.findings.len());
+    assert_eq!(
+        result["observations"].as_array().unwrap().len(),
+        report.findings.len()
+    );
     for (f, finding) in report.findings.iter().zip(findings) {
         let status = &finding["target"]["status"];
         assert_eq!(status["state"], mapping(f.status).oscal_state, "{}", f.id);
@@ -345,9 +380,14 @@ fn oscal_is_accepted_by_trestle_and_its_plan_resolves() {
 fn junit_is_read_by_junitparser() {
     let dir = temp_dir();
     let (report, path) = write_export(dir.path(), "scan.xml", ExportFormat::Junit);
-    let out = run_ok(Command::new(python()).arg(script("junit_read.py")).arg(&path));
+    let out = run_ok(
+        Command::new(python())
+            .arg(script("junit_read.py"))
+            .arg(&path),
+    );
     let suites: Vec<Value> = serde_json::from_str(&out).unwrap();
-    let sections: std::collections::BTreeSet<_> = report.findings.iter().map(|f| f.section).collect();
+    let sections: std::collections::BTreeSet<_> =
+        report.findings.iter().map(|f| f.section).collect();
     assert_eq!(suites.len(), sections.len());
     let cases: Vec<&Value> = suites
         .iter()
@@ -357,12 +397,25 @@ fn junit_is_read_by_junitparser() {
     for f in &report.findings {
         let case = cases
             .iter()
-            .find(|c| c["name"].as_str().unwrap().starts_with(&format!("{} ", f.id)))
+            .find(|c| {
+                c["name"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with(&format!("{} ", f.id))
+            })
             .unwrap();
-        assert_eq!(case["outcome"], mapping(f.status).junit.as_str(), "{}", f.id);
+        assert_eq!(
+            case["outcome"],
+            mapping(f.status).junit.as_str(),
+            "{}",
+            f.id
+        );
         if mapping(f.status).junit == JunitOutcome::Failure {
             let text = case["text"].as_str().unwrap();
-            assert!(text.contains(&f.id) || text.contains(f.status.as_str()), "{text}");
+            assert!(
+                text.contains(&f.id) || text.contains(f.status.as_str()),
+                "{text}"
+            );
             assert!(!text.is_empty());
         }
     }
@@ -375,7 +428,11 @@ fn junit_is_read_by_junitparser() {
 #[test]
 fn csv_reads_back_with_hostile_names_neutralised() {
     let dir = temp_dir();
-    let (report, path) = write_export(dir.path(), "checks.csv", ExportFormat::Csv { objects: false });
+    let (report, path) = write_export(
+        dir.path(),
+        "checks.csv",
+        ExportFormat::Csv { objects: false },
+    );
     let rows: Vec<Vec<String>> = serde_json::from_str(&run_ok(
         Command::new(python()).arg(script("csv_read.py")).arg(&path),
     ))
@@ -386,7 +443,11 @@ fn csv_reads_back_with_hostile_names_neutralised() {
         assert_eq!(row[4], f.status.as_str());
     }
 
-    let (_, path) = write_export(dir.path(), "objects.csv", ExportFormat::Csv { objects: true });
+    let (_, path) = write_export(
+        dir.path(),
+        "objects.csv",
+        ExportFormat::Csv { objects: true },
+    );
     let rows: Vec<Vec<String>> = serde_json::from_str(&run_ok(
         Command::new(python()).arg(script("csv_read.py")).arg(&path),
     ))
@@ -394,7 +455,10 @@ fn csv_reads_back_with_hostile_names_neutralised() {
     assert_eq!(rows[0][4], "object");
     let objects: Vec<&str> = rows[1..].iter().map(|r| r[4].as_str()).collect();
     for hostile in HOSTILE {
-        assert!(objects.contains(&neutralise(hostile).as_ref()), "{hostile:?} in {objects:?}");
+        assert!(
+            objects.contains(&neutralise(hostile).as_ref()),
+            "{hostile:?} in {objects:?}"
+        );
     }
     for row in &rows {
         for cell in row {
@@ -411,7 +475,8 @@ fn csv_reads_back_with_hostile_names_neutralised() {
 #[test]
 fn the_cli_writes_every_format_from_a_snapshot_and_a_session() {
     let dir = temp_dir();
-    let snapshot = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/report/snapshot.json");
+    let snapshot =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/report/snapshot.json");
     let session = dir.path().join("session.json");
     let session_json = serde_json::json!({
         "schema": pgsafeguard::session::SESSION_SCHEMA,
@@ -420,15 +485,15 @@ fn the_cli_writes_every_format_from_a_snapshot_and_a_session() {
     });
     std::fs::write(&session, session_json.to_string()).unwrap();
     let scan = |input: &[&str], format: &str, extra: &[&str]| {
-        let out_file = dir.path().join(format!("out-{format}-{}", input[0].trim_start_matches('-')));
-        let out = run(
-            Command::new(env!("CARGO_BIN_EXE_pgsafeguard"))
-                .arg("scan")
-                .args(input)
-                .args(["--format", format, "--no-store", "--output"])
-                .arg(&out_file)
-                .args(extra),
-        );
+        let out_file = dir
+            .path()
+            .join(format!("out-{format}-{}", input[0].trim_start_matches('-')));
+        let out = run(Command::new(env!("CARGO_BIN_EXE_pgsafeguard"))
+            .arg("scan")
+            .args(input)
+            .args(["--format", format, "--no-store", "--output"])
+            .arg(&out_file)
+            .args(extra));
         (out, out_file)
     };
     let snapshot_arg = snapshot.to_str().unwrap();
@@ -447,7 +512,10 @@ fn the_cli_writes_every_format_from_a_snapshot_and_a_session() {
     // The session's attestation reaches the export.
     let (_, file) = scan(&["--session", session_arg], "csv", &[]);
     let text = std::fs::read_to_string(file).unwrap();
-    assert!(text.contains("ADM-001,") && text.contains("attested"), "{text}");
+    assert!(
+        text.contains("ADM-001,") && text.contains("attested"),
+        "{text}"
+    );
 
     let (out, _) = scan(&["--snapshot", snapshot_arg], "json", &["--objects"]);
     assert_eq!(out.status.code(), Some(2));

@@ -10,9 +10,11 @@ for run in log.get("runs", []):
         if n.get("level") == "error":
             errors.append("notification: " + n.get("message", {}).get("text", ""))
     for r in run.get("results", []):
-        level = r.get("level", "warning")
-        if level == "error":
-            errors.append(f"{r.get('ruleId')}: {r.get('message', {}).get('text', '')}")
+        # An absent level means "warning" in SARIF.
+        if r.get("level", "warning") == "error":
+            message = r.get("message", {})
+            text = message.get("text") or f"{message.get('id')} {message.get('arguments')}"
+            errors.append(f"{r.get('ruleId')}: {text}")
 for e in errors:
     print(e)
 sys.exit(1 if errors else 0)

@@ -40,7 +40,14 @@ const CHECK_COLUMNS: [&str; 22] = [
 ];
 
 const OBJECT_COLUMNS: [&str; 8] = [
-    "id", "title", "severity", "status", "object", "database", "server", "collected_at",
+    "id",
+    "title",
+    "severity",
+    "status",
+    "object",
+    "database",
+    "server",
+    "collected_at",
 ];
 
 /// One row per check.
@@ -48,7 +55,11 @@ pub fn checks_csv(report: &ScanReport) -> Result<String, ExportError> {
     let mut writer = ::csv::Writer::from_writer(Vec::new());
     writer.write_record(CHECK_COLUMNS)?;
     for f in &report.findings {
-        writer.write_record(check_row(f).iter().map(|cell| neutralise(cell).into_owned()))?;
+        writer.write_record(
+            check_row(f)
+                .iter()
+                .map(|cell| neutralise(cell).into_owned()),
+        )?;
     }
     finish(writer)
 }
@@ -108,7 +119,9 @@ fn check_row(f: &Finding) -> Vec<String> {
         attestation.map(|a| a.note.clone()).unwrap_or_default(),
         accepted.map(|a| a.by.clone()).unwrap_or_default(),
         accepted.map(|a| a.reason.clone()).unwrap_or_default(),
-        accepted.map(|a| a.expiry_label().to_string()).unwrap_or_default(),
+        accepted
+            .map(|a| a.expiry_label().to_string())
+            .unwrap_or_default(),
         accepted.and_then(|a| a.ticket.clone()).unwrap_or_default(),
         accepted.map(|a| a.baseline.to_string()).unwrap_or_default(),
         proofs.join("\n"),

@@ -17,11 +17,7 @@ const PROFILE_NAME: &str = "pgsafeguard-hipaa-postgresql";
 
 /// The exec JSON of one scan.
 pub fn to_hdf(report: &ScanReport) -> Value {
-    let controls: Vec<Value> = report
-        .findings
-        .iter()
-        .map(|f| control(report, f))
-        .collect();
+    let controls: Vec<Value> = report.findings.iter().map(|f| control(report, f)).collect();
     let groups: Vec<Value> = Section::ALL
         .iter()
         .filter_map(|section| {
@@ -31,9 +27,8 @@ pub fn to_hdf(report: &ScanReport) -> Value {
                 .filter(|f| f.section == *section)
                 .map(|f| f.id.as_str())
                 .collect();
-            (!ids.is_empty()).then(|| {
-                json!({"id": section.id(), "title": section.title(), "controls": ids})
-            })
+            (!ids.is_empty())
+                .then(|| json!({"id": section.id(), "title": section.title(), "controls": ids}))
         })
         .collect();
     let count = |result: &str| {

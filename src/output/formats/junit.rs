@@ -92,11 +92,20 @@ fn write_suite(
     let name = format!("{}. {}", section.number(), section.title());
     let mut attributes = Counts::of(cases).attributes(&name);
     attributes.push(("id", section.id().to_string()));
-    attributes.push(("hostname", untrusted::escape(&report.target.host).into_owned()));
+    attributes.push((
+        "hostname",
+        untrusted::escape(&report.target.host).into_owned(),
+    ));
     let properties = [
         ("target", report.target.shown()),
-        ("collected_at", untrusted::escape(&report.collected_at).into_owned()),
-        ("tool", format!("{} {}", report.tool.name, report.tool.version)),
+        (
+            "collected_at",
+            untrusted::escape(&report.collected_at).into_owned(),
+        ),
+        (
+            "tool",
+            format!("{} {}", report.tool.name, report.tool.version),
+        ),
     ];
     w.create_element("testsuite")
         .with_attributes(as_refs(&attributes))
@@ -172,7 +181,11 @@ fn case_body(f: &Finding) -> String {
         f.severity.as_str(),
         f.hipaa.join(", ")
     )];
-    lines.extend(evidence_lines(f).iter().map(|l| untrusted::escape(l).into_owned()));
+    lines.extend(
+        evidence_lines(f)
+            .iter()
+            .map(|l| untrusted::escape(l).into_owned()),
+    );
     if let Some(fix) = fix_text(f) {
         lines.push(format!("fix: {}", untrusted::escape(&fix)));
     }

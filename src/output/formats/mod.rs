@@ -35,7 +35,9 @@ pub enum ExportFormat {
     Hdf,
     Oscal,
     /// One row per check, or with `objects` one row per failing object.
-    Csv { objects: bool },
+    Csv {
+        objects: bool,
+    },
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -95,7 +97,11 @@ fn scan_key(report: &ScanReport) -> String {
 fn evidence_lines(f: &Finding) -> Vec<String> {
     let mut lines = vec![f.evidence.clone()];
     if !f.objects.is_empty() {
-        lines.push(format!("{} object(s): {}", f.objects.len(), f.objects.join(", ")));
+        lines.push(format!(
+            "{} object(s): {}",
+            f.objects.len(),
+            f.objects.join(", ")
+        ));
     }
     if let Some(reason) = &f.reason {
         lines.push(format!("reason: {reason}"));

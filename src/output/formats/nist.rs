@@ -77,7 +77,12 @@ mod tests {
         for check in crate::checks::registry() {
             for c in check.hipaa {
                 let privacy_rule = c.starts_with("164.5");
-                assert_eq!(controls(c).is_empty(), privacy_rule, "{} cites {c}", check.id);
+                assert_eq!(
+                    controls(c).is_empty(),
+                    privacy_rule,
+                    "{} cites {c}",
+                    check.id
+                );
             }
         }
     }
@@ -85,7 +90,13 @@ mod tests {
     #[test]
     fn controls_are_well_formed_sp_800_53_ids() {
         for check in crate::checks::registry() {
-            for control in controls_of(&check.hipaa.iter().map(|c| c.to_string()).collect::<Vec<_>>()) {
+            for control in controls_of(
+                &check
+                    .hipaa
+                    .iter()
+                    .map(|c| c.to_string())
+                    .collect::<Vec<_>>(),
+            ) {
                 let (family, number) = control.split_once('-').unwrap();
                 assert!(family.len() == 2 && family.chars().all(|c| c.is_ascii_uppercase()));
                 assert!(number.parse::<u8>().is_ok(), "{control}");

@@ -164,7 +164,11 @@ fn observation(report: &ScanReport, ids: &Ids, f: &Finding, tool: &str, database
     let mut evidence = vec![json!({
         "description": format!("SQL that shows the same facts: {}", f.reproduce_sql),
     })];
-    evidence.extend(f.proofs.iter().map(|p| json!({"description": proof_line(p)})));
+    evidence.extend(
+        f.proofs
+            .iter()
+            .map(|p| json!({"description": proof_line(p)})),
+    );
     json!({
         "uuid": ids.id(&format!("observation/{}", f.id)),
         "title": format!("{} {}", f.id, f.title),

@@ -217,7 +217,12 @@ mod tests {
         for m in STATUS_MAP {
             for severity in severities {
                 let level = sarif_level(m.status, severity);
-                assert_eq!(level == "none", m.sarif_kind != "fail", "{:?} {severity:?}", m.status);
+                assert_eq!(
+                    level == "none",
+                    m.sarif_kind != "fail",
+                    "{:?} {severity:?}",
+                    m.status
+                );
             }
         }
     }
