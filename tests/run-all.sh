@@ -93,6 +93,13 @@ if ! "$repo_root/tests/install-majors.sh"; then
   log "could not install the other PostgreSQL majors; tests/majors_live.rs will fail"
 fi
 
+# The tools that read our exchange formats (SARIF multitool, inspecjs, compliance-trestle,
+# junitparser, jsonschema; pinned) for tests/formats.rs, which fails naming this script
+# when one is missing.
+if ! "$repo_root/tests/install-validators.sh"; then
+  log "could not install the format validators; tests/formats.rs will fail"
+fi
+
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 export RUST_BACKTRACE="${RUST_BACKTRACE:-1}"
 

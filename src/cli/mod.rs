@@ -42,6 +42,7 @@ use std::time::Duration;
         pgsafeguard                                      open the desktop app\n  \
         pgsafeguard scan 'host=db dbname=clinic user=auditor sslmode=verify-full'\n  \
         pgsafeguard scan --snapshot clinic.json --format json\n  \
+        pgsafeguard scan --snapshot clinic.json --format sarif --output clinic.sarif\n  \
         pgsafeguard report 'host=db dbname=clinic' --output clinic-evidence.pdf\n  \
         pgsafeguard verify clinic-evidence.pdf\n  \
         pgsafeguard fix 'host=db user=postgres dbname=clinic' --id TLS-001 --dry-run\n  \
@@ -140,6 +141,32 @@ pub enum Format {
     Json,
 }
 
+/// `scan`'s formats: ours, and the exchange formats other tools read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ScanFormat {
+    Text,
+    Json,
+    /// SARIF 2.1.0 (code-scanning dashboards)
+    Sarif,
+    /// JUnit XML (CI test reports)
+    Junit,
+    /// Heimdall Data Format, InSpec exec JSON (MITRE Heimdall)
+    Hdf,
+    /// NIST OSCAL Assessment Results, JSON (GRC platforms)
+    Oscal,
+    /// CSV, one row per check (spreadsheets)
+    Csv,
+}
+
+impl From<Format> for ScanFormat {
+    fn from(format: Format) -> ScanFormat {
+        match format {
+            Format::Text => ScanFormat::Text,
+            Format::Json => ScanFormat::Json,
+        }
+    }
+}
+
 #[derive(Debug, clap::Args)]
 #[command(after_help = "CONNINFO is what psql accepts: a URI \
     (postgresql://user@host:5432/db?sslmode=verify-full&sslrootcert=ca.crt) or key=value \
@@ -151,14 +178,20 @@ pub struct ScanArgs {
     /// Connection string (URI or key=value); PG* variables fill what it leaves out
     pub conninfo: Option<String>,
     /// Output format
-    #[arg(long, value_enum, default_value_t = Format::Text)]
-    pub format: Format,
+    #[arg(long, value_enum, default_value_t = ScanFormat::Text)]
+    pub format: ScanFormat,
     /// Write the result to FILE instead of stdout (written whole or not at all)
     #[arg(long, value_name = "FILE")]
     pub output: Option<PathBuf>,
     /// Evaluate a saved snapshot offline instead of connecting
     #[arg(long, value_name = "FILE", conflicts_with_all = ["conninfo", "all_databases", "save_snapshot", "sample_phi"])]
     pub snapshot: Option<PathBuf>,
+    /// Evaluate a saved session (its snapshot and attestations) offline
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["conninfo", "snapshot", "all_databases", "save_snapshot", "sample_phi", "prove"])]
+    pub session: Option<PathBuf>,
+    /// With --format csv: one row per failing object instead of one per check
+    #[arg(long)]
+    pub objects: bool,
     /// Save the collected snapshot as JSON for offline re-evaluation
     #[arg(long, value_name = "FILE")]
     pub save_snapshot: Option<PathBuf>,

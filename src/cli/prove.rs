@@ -77,9 +77,11 @@ pub struct ProveArgs {
 pub(super) fn run_prove(args: ProveArgs, runtime: &LazyRuntime) -> anyhow::Result<ExitCode> {
     let scan_args = ScanArgs {
         conninfo: Some(args.conninfo),
-        format: args.format,
+        format: args.format.into(),
         output: args.output,
         snapshot: None,
+        session: None,
+        objects: false,
         save_snapshot: None,
         policy: args.policy,
         attestations: None,

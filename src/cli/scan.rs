@@ -1,16 +1,19 @@
 //! `pgsafeguard scan`: scan a server (with `--prove`, also probe it) or
-//! re-evaluate a saved snapshot. `prove` runs through here too ([`Shown`]).
+//! re-evaluate a saved snapshot or session; print it as text, our JSON or one
+//! of the exchange formats (`output::formats`). `prove` runs through here too ([`Shown`]).
 
-use super::{Format, LazyRuntime, ScanArgs};
+use super::{LazyRuntime, ScanArgs, ScanFormat};
 use crate::atomic_file::PendingFile;
 use crate::checks;
 use crate::db::conninfo::ConnParams;
 use crate::model::finding::Status;
 use crate::model::snapshot::{Gap, Snapshot, SCHEMA_VERSION};
 use crate::model::untrusted;
+use crate::output::formats::{export, ExportFormat};
 use crate::output::{proofs, ScanReport};
 use crate::policy::{Attestations, Policy};
 use crate::scan::{self, ScanOptions};
+use crate::session::SessionFile;
 use crate::store::scan_record::ScanSource;
 use anyhow::{bail, Context};
 use std::path::Path;
@@ -26,6 +29,9 @@ pub(super) enum Shown {
 }
 
 pub(super) fn run(args: ScanArgs, runtime: &LazyRuntime, shown: Shown) -> anyhow::Result<ExitCode> {
+    if args.objects && args.format != ScanFormat::Csv {
+        bail!("--objects lists failing objects in CSV: use it with --format csv");
+    }
     // Reserve output files first: an unwritable path fails before any work.
     let output = args
         .output
@@ -41,15 +47,21 @@ pub(super) fn run(args: ScanArgs, runtime: &LazyRuntime, shown: Shown) -> anyhow
         Some(p) => Policy::load(p)?,
         None => Policy::default(),
     };
-    let attestations = match &args.attestations {
-        Some(p) => Attestations::load(p)?,
-        None => Attestations::default(),
-    };
+    let session = args.session.as_deref().map(SessionFile::load).transpose()?;
+    let mut attestations = session
+        .as_ref()
+        .map(|s| s.attestations.clone())
+        .unwrap_or_default();
+    if let Some(p) = &args.attestations {
+        // The file given on the command line wins over the session's.
+        attestations.0.extend(Attestations::load(p)?.0);
+    }
 
     // Bad connection input is an error before the store is even opened.
-    let params = match &args.snapshot {
-        Some(_) => None,
-        None => Some(ConnParams::from_conninfo(
+    let offline = args.snapshot.is_some() || session.is_some();
+    let params = match offline {
+        true => None,
+        false => Some(ConnParams::from_conninfo(
             args.conninfo.as_deref().unwrap_or(""),
         )?),
     };
@@ -69,10 +81,11 @@ pub(super) fn run(args: ScanArgs, runtime: &LazyRuntime, shown: Shown) -> anyhow
     }
     let mut store = args.store.open_for_recording()?;
 
-    let snapshot = match (&args.snapshot, params) {
-        (Some(path), _) => load_snapshot(path)?,
-        (None, None) => bail!("give a connection string or --snapshot"),
-        (None, Some(params)) => {
+    let snapshot = match (session, &args.snapshot, params) {
+        (Some(session), _, _) => session.snapshot,
+        (None, Some(path), _) => load_snapshot(path)?,
+        (None, None, None) => bail!("give a connection string, --snapshot or --session"),
+        (None, None, Some(params)) => {
             runtime
                 .get()?
                 .block_on(scan::scan_live(&params, &opts, scan::no_progress()))?
@@ -80,9 +93,9 @@ pub(super) fn run(args: ScanArgs, runtime: &LazyRuntime, shown: Shown) -> anyhow
     };
 
     let findings = checks::evaluate_all(&snapshot, &policy, &attestations);
-    let source = match args.snapshot {
-        Some(_) => ScanSource::SnapshotFile,
-        None => ScanSource::Cli,
+    let source = match offline {
+        true => ScanSource::SnapshotFile,
+        false => ScanSource::Cli,
     };
     super::store::record_scan(&mut store, &snapshot, &findings, source);
     let report = ScanReport::new(&snapshot, findings);
@@ -91,9 +104,19 @@ pub(super) fn run(args: ScanArgs, runtime: &LazyRuntime, shown: Shown) -> anyhow
         Shown::ProvedChecks => proofs::proved_only(report),
     };
     let text = match (args.format, shown) {
-        (Format::Json, _) => report.to_json(),
-        (Format::Text, Shown::AllChecks) => untrusted::terminal(&report.to_text()).into_owned(),
-        (Format::Text, Shown::ProvedChecks) => {
+        (ScanFormat::Json, _) => report.to_json(),
+        (ScanFormat::Sarif, _) => export(&report, ExportFormat::Sarif)?,
+        (ScanFormat::Junit, _) => export(&report, ExportFormat::Junit)?,
+        (ScanFormat::Hdf, _) => export(&report, ExportFormat::Hdf)?,
+        (ScanFormat::Oscal, _) => export(&report, ExportFormat::Oscal)?,
+        (ScanFormat::Csv, _) => export(
+            &report,
+            ExportFormat::Csv {
+                objects: args.objects,
+            },
+        )?,
+        (ScanFormat::Text, Shown::AllChecks) => untrusted::terminal(&report.to_text()).into_owned(),
+        (ScanFormat::Text, Shown::ProvedChecks) => {
             untrusted::terminal(&proofs::prove_text(&report)).into_owned()
         }
     };

@@ -2,8 +2,10 @@
 //! DESIGN.md (`pgsafeguard.scan/1`) and the plain-text rendering.
 //!
 //! Pure formatting: no I/O, no clock. [`proofs`] renders what active probes
-//! proved (`probes` in the contract, `proofs` on each finding).
+//! proved (`probes` in the contract, `proofs` on each finding); [`formats`]
+//! writes the exchange formats other tools read (SARIF, JUnit, HDF, OSCAL, CSV).
 
+pub mod formats;
 pub mod proofs;
 
 use crate::model::finding::{Finding, Section, Status, Summary};
