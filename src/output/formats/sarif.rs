@@ -172,7 +172,6 @@ fn locations(report: &ScanReport, f: &Finding) -> Vec<Value> {
                 "name": object,
                 "fullyQualifiedName": format!("{database}/{object}"),
                 "kind": "resource",
-                "properties": {"server": server_name(report), "database": report.target.dbname},
             }]})
         })
         .collect()
