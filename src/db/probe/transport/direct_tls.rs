@@ -25,32 +25,34 @@ use std::net::SocketAddr;
 const POSTGRESQL: &str = "postgresql";
 
 pub(super) async fn probe(ctx: &ProbeContext<'_>, addr: SocketAddr) -> Vec<CheckProof> {
-    let capped = tls_versions::probe(ctx, addr, Entry::Direct, SslVersion::TLS1_1).await;
     let with_alpn = Offer {
         alpn: true,
         ..Offer::new(Entry::Direct)
     };
-    let (at, exchange) = attempt(ctx, addr, with_alpn).await;
-    let (outcome, note) = with_alpn_judged(&exchange);
-    let alpn = proof(
-        "direct TLS handshake (no SSLRequest) with ALPN \"postgresql\"",
-        addr,
-        at,
-        &exchange,
-        outcome,
-        note,
-    );
     let without = Offer {
         watch_close: true,
         ..Offer::new(Entry::Direct)
     };
-    let (at, exchange) = attempt(ctx, addr, without).await;
-    let (outcome, note) = without_alpn_judged(&exchange);
+    let (capped, (at_alpn, alpn), (at_bare, bare)) = tokio::join!(
+        tls_versions::probe(ctx, addr, Entry::Direct, SslVersion::TLS1_1),
+        attempt(ctx, addr, with_alpn),
+        attempt(ctx, addr, without),
+    );
+    let (outcome, note) = with_alpn_judged(&alpn);
+    let alpn = proof(
+        "direct TLS handshake (no SSLRequest) with ALPN \"postgresql\"",
+        addr,
+        at_alpn,
+        &alpn,
+        outcome,
+        note,
+    );
+    let (outcome, note) = without_alpn_judged(&bare);
     let bare = proof(
         "direct TLS handshake (no SSLRequest) without ALPN, then wait for the server",
         addr,
-        at,
-        &exchange,
+        at_bare,
+        &bare,
         outcome,
         note,
     );

@@ -62,7 +62,7 @@ pub(super) struct Offer {
     pub entry: Entry,
     pub versions: Versions,
     /// An OpenSSL cipher list at security level 0; `None`: the library's
-    /// default list and security level.
+    /// default list and level, or `DEFAULT:@SECLEVEL=0` for old versions.
     pub ciphers: Option<&'static str>,
     /// Offer the ALPN name `postgresql`.
     pub alpn: bool,
@@ -104,6 +104,7 @@ pub(super) struct Session {
     pub cipher: String,
     /// The ALPN name the server selected.
     pub alpn: Option<String>,
+    /// Kept only when the offer verifies it.
     pub certificate: Option<PeerCertificate>,
     /// OpenSSL's verdict on chain and name, when the offer asked for it.
     pub verified: Option<Result<(), String>>,
@@ -277,15 +278,17 @@ fn prepare(offer: &Offer) -> Result<Ssl, ErrorStack> {
     // Judged after the handshake (Session::verified), never during it: a
     // probe must see the handshake through to report what the server offers.
     ctx.set_verify(SslVerifyMode::NONE);
-    if let Some(ciphers) = offer.ciphers {
+    let lowered = match offer.versions {
+        Versions::UpTo(_) => Some(offer.ciphers.unwrap_or("DEFAULT:@SECLEVEL=0")),
+        Versions::Default => offer.ciphers,
+    };
+    if let Some(ciphers) = lowered {
         ctx.set_cipher_list(ciphers)?;
         // OpenSSL 3 refuses old versions and weak suites on its own side at
         // its default level; that would read as a refusal by the server.
         ctx.set_security_level(0);
     }
     if let Versions::UpTo(max) = offer.versions {
-        ctx.set_cipher_list(offer.ciphers.unwrap_or("DEFAULT:@SECLEVEL=0"))?;
-        ctx.set_security_level(0);
         ctx.set_min_proto_version(Some(SslVersion::TLS1))?;
         ctx.set_max_proto_version(Some(max))?;
     }
@@ -322,7 +325,12 @@ fn session_of(tls: &mut SslStream<Counted>, offer: &Offer) -> Session {
         alpn: ssl
             .selected_alpn_protocol()
             .map(|name| String::from_utf8_lossy(name).into_owned()),
-        certificate: ssl.peer_certificate().map(|cert| certificate_of(&cert)),
+        // Only where it is judged: elsewhere it would only lengthen the transcript.
+        certificate: offer
+            .verify
+            .as_ref()
+            .and(ssl.peer_certificate())
+            .map(|cert| certificate_of(&cert)),
         verified: offer.verify.as_ref().map(|_| {
             let result = ssl.verify_result();
             if result == X509VerifyResult::OK {

@@ -80,19 +80,26 @@ async fn tls(ctx: &ProbeContext<'_>, addr: SocketAddr, host: &str) -> Vec<CheckP
         at,
         &first,
     ));
-    proofs.push(
-        tls_versions::probe(ctx, addr, handshake::Entry::SslRequest, SslVersion::TLS1_1).await,
-    );
-    proofs.push(ciphers::probe(ctx, addr).await);
-    proofs.push(certificate::probe(ctx, addr, host).await);
     let direct = ctx
         .snapshot
         .target
         .server_version_num
         .is_some_and(|v| v >= DIRECT_TLS_SINCE);
-    if direct {
-        proofs.extend(direct_tls::probe(ctx, addr).await);
-    }
+    // Independent connections: made side by side, kept in this order.
+    let (tls11, weak, cert, direct) = tokio::join!(
+        tls_versions::probe(ctx, addr, handshake::Entry::SslRequest, SslVersion::TLS1_1),
+        ciphers::probe(ctx, addr),
+        certificate::probe(ctx, addr, host),
+        async {
+            if direct {
+                direct_tls::probe(ctx, addr).await
+            } else {
+                Vec::new()
+            }
+        },
+    );
+    proofs.extend([tls11, weak, cert]);
+    proofs.extend(direct);
     proofs
 }
 
