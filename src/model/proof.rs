@@ -53,9 +53,13 @@ impl Probe {
     /// What running the probe leaves behind on the server.
     pub fn leaves_behind(self) -> &'static str {
         match self {
-            Probe::Transport | Probe::Auth => {
-                "connection and authentication-failure lines in the server log \
-                 (application_name pgsafeguard-probe)"
+            Probe::Transport => {
+                "connection lines and failed TLS handshakes in the server log (e.g. \
+                 'could not accept SSL connection: unsupported protocol'); no session is opened"
+            }
+            Probe::Auth => {
+                "connection lines in the server log, and a session under trust \
+                 (closed at once); never a password attempt"
             }
             Probe::Rls => "nothing (a read-only transaction that is rolled back)",
             Probe::Audit => {
