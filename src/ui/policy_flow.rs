@@ -37,9 +37,7 @@ impl App {
             .finding(&id)
             .is_some_and(|f| matches!(f.status, Status::Fail | Status::Warn));
         if failing {
-            self.accept_drafts
-                .entry(id)
-                .or_insert_with(AcceptDraft::default);
+            self.accept_drafts.entry(id).or_default();
         }
     }
 
