@@ -8,7 +8,7 @@
 //! A part of the App kept in its own file (an `impl App` block): it imports
 //! `app`, and nothing imports it.
 
-use super::acceptance::{AcceptDraft, PolicyWritten};
+use super::acceptance::PolicyWritten;
 use super::app::App;
 use super::theme::NoticeKind;
 use crate::model::finding::Status;
@@ -37,9 +37,7 @@ impl App {
             .finding(&id)
             .is_some_and(|f| matches!(f.status, Status::Fail | Status::Warn));
         if failing {
-            self.accept_drafts
-                .entry(id)
-                .or_insert_with(AcceptDraft::default);
+            self.accept_drafts.entry(id).or_default();
         }
     }
 
