@@ -129,8 +129,8 @@ pub struct App {
     pub(super) accept_drafts: BTreeMap<String, AcceptDraft>,
     /// Where accepted risks are written (see [`AppInit::policy_path`]).
     pub(super) policy_path: Option<PathBuf>,
-    /// An acceptance is being written.
-    pub(super) writing_policy: bool,
+    /// The check whose acceptance is being written.
+    pub(super) writing_policy: Option<String>,
     /// The "Prove it" confirmation on screen.
     pub(super) prove_prompt: Option<ProvePrompt>,
     /// What the running probe scan proves.
@@ -180,7 +180,7 @@ impl App {
             recorded: None,
             accept_drafts: BTreeMap::new(),
             policy_path: init.policy_path,
-            writing_policy: false,
+            writing_policy: None,
             prove_prompt: None,
             proving: None,
         };
@@ -391,7 +391,7 @@ impl App {
             form: &mut self.form,
             drafts: &mut self.drafts,
             accept_drafts: &mut self.accept_drafts,
-            writing_policy: self.writing_policy,
+            writing_policy: self.writing_policy.is_some(),
             policy_path: self.policy_path.as_deref(),
             can_prove,
             prove_prompt: self.prove_prompt.as_ref(),

@@ -26,25 +26,31 @@
 //!    [`apply_dialog`] (the apply confirmation and its gate), [`jobs`]
 //!    (background work), [`history`] (the evidence store's handle and the
 //!    History page's state), [`recorded`] (a recorded scan shown read-only),
-//!    [`evidence_jobs`] (the store's background work), [`history_chart`]
+//!    [`evidence_jobs`] (the store's background work), [`changes`] ("changes
+//!    since last scan"), [`acceptance`] (the "Accept risk…" draft) and
+//!    [`policy_jobs`] (writing it into the policy file), [`prove`] ("Prove
+//!    it": scopes, probes, availability), [`history_chart`]
 //!    (the chart's points), [`profiles`] (saved preferences), [`theme`] (every
 //!    colour and spacing), [`guide`] (the section prose), [`training`]
 //!    (lessons and the next step), [`check_order`], [`wording`],
 //!    [`fix_text`] and `shortcuts`. These may import each other, never a
 //!    layer above.
 //! 2. Widgets the pages share: [`icons`], [`widgets`] (which draws with
-//!    `icons`), [`training_widgets`] (which draws with `widgets`) and
-//!    [`history_plot`] (the History chart, with egui_plot).
+//!    `icons`), [`training_widgets`] and [`proof_widgets`] (which draw with
+//!    `widgets`) and [`history_plot`] (the History chart, with egui_plot).
 //! 3. Drawing, one part of the window each: [`top_bar_ui`], [`connect_ui`],
 //!    [`walkthrough_ui`], [`check_detail_ui`], [`apply_ui`], [`demo_ui`],
-//!    [`history_ui`], [`recorded_banner_ui`].
+//!    [`history_ui`], [`recorded_banner_ui`], [`changes_ui`] and
+//!    [`acceptances_ui`] (cards of the overview, handed to it by `shell`),
+//!    [`prove_ui`] (the "Prove it" confirmation).
 //!    Each takes the pieces of state it needs and a `&mut Vec<Command>`;
 //!    none imports another `*_ui` module.
 //! 4. `shell`: lays out the window and hands each drawing module its pieces
 //!    of a `Screen`.
 //! 5. [`app`]: owns the state, lends it to `shell` for each frame and
 //!    executes the commands; [`demo_flow`] is its demo part,
-//!    [`history_flow`] its evidence store part.
+//!    [`history_flow`] its evidence store part, [`policy_flow`] its accepted
+//!    risks and [`prove_flow`] its probe runs.
 //!
 //! Must not be imported by `checks`, `db`, `scan` or `report`.
 

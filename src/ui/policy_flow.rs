@@ -29,7 +29,7 @@ impl App {
 
     /// True while an acceptance is being written.
     pub fn writing_policy(&self) -> bool {
-        self.writing_policy
+        self.writing_policy.is_some()
     }
 
     pub(super) fn open_accept_form(&mut self, id: String) {
@@ -42,7 +42,7 @@ impl App {
     }
 
     pub(super) fn accept_risk(&mut self, acceptance: PolicyAcceptedRisk) {
-        if self.writing_policy || self.results.is_none() {
+        if self.writing_policy.is_some() || self.results.is_none() {
             return;
         }
         // The demo is training: its decisions are not evidence.
@@ -50,22 +50,23 @@ impl App {
             .evidence
             .clone()
             .filter(|_| !self.results.as_ref().is_some_and(|r| r.source.is_demo()));
+        let id = acceptance.id.clone();
         match self
             .jobs
             .accept_risk(self.policy_path.clone(), acceptance, store)
         {
-            Ok(()) => self.writing_policy = true,
+            Ok(()) => self.writing_policy = Some(id),
             Err(e) => self.notify(NoticeKind::Error, e),
         }
     }
 
     pub(super) fn on_policy_written(&mut self, result: Option<Result<PolicyWritten, String>>) {
-        self.writing_policy = false;
+        let writing = self.writing_policy.take();
         let written = match result {
             None => return,
             Some(Err(e)) => {
-                let id = self.accept_drafts.keys().next().cloned();
-                match id.and_then(|id| self.accept_drafts.get_mut(&id)) {
+                // The error shows in the form it came from.
+                match writing.and_then(|id| self.accept_drafts.get_mut(&id)) {
                     Some(draft) => draft.error = Some(e),
                     None => self.notify(NoticeKind::Error, e),
                 }
