@@ -10,8 +10,8 @@
 
 use crate::support::cluster::{random_password, Cluster, ClusterBuilder};
 use crate::support::scenarios::CLINIC_DB;
+use crate::{only, params, runtime};
 use pgsafeguard::checks::evaluate_all;
-use pgsafeguard::db::conninfo::ConnParams;
 use pgsafeguard::db::probe::{self, ProbeOptions};
 use pgsafeguard::model::finding::{Finding, Status};
 use pgsafeguard::model::proof::{CheckProof, Effect, Outcome, Probe, PROBE_APPLICATION_NAME};
@@ -23,23 +23,8 @@ use postgres_protocol::password;
 use std::collections::BTreeSet;
 use std::time::Instant;
 
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("tokio runtime")
-}
-
-fn params(conninfo: &str) -> ConnParams {
-    ConnParams::from_conninfo_with_env(conninfo, &|_| None).expect("conninfo")
-}
-
 fn auth_only() -> ProbeOptions {
-    ProbeOptions {
-        probes: vec![Probe::Auth],
-        insecure: true,
-        ..Default::default()
-    }
+    only(Probe::Auth)
 }
 
 /// Scan with the auth probe, and evaluate.

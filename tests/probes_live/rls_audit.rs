@@ -4,8 +4,8 @@
 //! `scan_live` as the CLI drives them, and must leave the tables untouched.
 
 use crate::support::{create_scanner, plain, Cluster};
+use crate::{only, params, runtime};
 use pgsafeguard::checks::evaluate_all;
-use pgsafeguard::db::conninfo::ConnParams;
 use pgsafeguard::model::finding::{Finding, Status};
 use pgsafeguard::model::proof::{CheckProof, Outcome, Probe};
 use pgsafeguard::model::snapshot::Snapshot;
@@ -13,23 +13,10 @@ use pgsafeguard::policy::{Attestations, Policy};
 use pgsafeguard::scan::{no_progress, now_rfc3339, scan_live, ProbeOptions, ScanOptions};
 use std::time::{Duration, Instant};
 
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("tokio runtime")
-}
-
-fn params(conninfo: &str) -> ConnParams {
-    ConnParams::from_conninfo_with_env(conninfo, &|_| None).expect("conninfo parses")
-}
-
 fn probe_options(probe: Probe) -> ProbeOptions {
     ProbeOptions {
-        probes: vec![probe],
-        insecure: true,
         audit_wait: Duration::from_secs(3),
-        ..Default::default()
+        ..only(probe)
     }
 }
 

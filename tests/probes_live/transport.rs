@@ -14,8 +14,8 @@
 //! - a server on no TCP address: the probe does not run.
 
 use crate::support::{create_scanner, major_server, Cluster, ClusterBuilder, CLINIC_DB, SUPERUSER};
+use crate::{only, params, runtime};
 use pgsafeguard::checks::evaluate_all;
-use pgsafeguard::db::conninfo::ConnParams;
 use pgsafeguard::db::probe::{self, ProbeOptions};
 use pgsafeguard::model::finding::{Finding, Status};
 use pgsafeguard::model::proof::{CheckProof, Effect, Outcome, Probe};
@@ -24,24 +24,8 @@ use pgsafeguard::policy::{Attestations, Policy};
 use pgsafeguard::scan::{no_progress, scan_live, ScanOptions};
 use std::time::Instant;
 
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("tokio runtime")
-}
-
-/// Connection parameters from the conninfo alone (no PG* variable of this machine).
-fn params(conninfo: &str) -> ConnParams {
-    ConnParams::from_conninfo_with_env(conninfo, &|_| None).expect("conninfo parses")
-}
-
 fn transport_only() -> ProbeOptions {
-    ProbeOptions {
-        probes: vec![Probe::Transport],
-        insecure: true,
-        ..ProbeOptions::default()
-    }
+    only(Probe::Transport)
 }
 
 /// A scan with the transport probe, through the library as the CLI runs it.
