@@ -26,6 +26,7 @@ pub mod cli;
 pub mod db;
 pub mod demo;
 pub mod drift;
+pub mod fleet;
 pub mod model;
 pub mod output;
 pub mod platform_dirs;

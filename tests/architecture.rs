@@ -7,6 +7,7 @@
 //! - `src/model` imports nothing outside `src/model`;
 //! - `src/report` imports nothing from `src/apply`; `src/ui` nothing from `src/db`;
 //! - `src/store` imports only `src/model`, `src/db` and `src/platform_dirs.rs`;
+//! - `src/fleet` imports only what scanning needs ([`FLEET_MAY_IMPORT`]);
 //! - `src/apply` takes from `src/checks` only what evaluation needs ([`APPLY_MAY_USE_FROM_CHECKS`]);
 //! - `src/drift` imports only `src/model` and the PHI name rule ([`DRIFT_MAY_USE_FROM_CHECKS`]);
 //! - colour constants appear only in the GUI theme and the report's palette.
@@ -52,6 +53,17 @@ const APPLY_MAY_USE_FROM_CHECKS: &[&str] = &[
 /// connection, and the data folder. Never checks, apply, the report or a front end: they
 /// call the store, not the other way round.
 const STORE_MAY_IMPORT: &[&str] = &["src/model/", "src/db/", "src/platform_dirs.rs"];
+/// What a fleet scan may import: the scan and what it needs to check an inventory, evaluate
+/// and write each result. Never the store, the report or a front end: they call the fleet.
+const FLEET_MAY_IMPORT: &[&str] = &[
+    "src/model/",
+    "src/db/",
+    "src/scan.rs",
+    "src/checks/",
+    "src/policy/",
+    "src/output/",
+    "src/atomic_file.rs",
+];
 /// What `src/drift` may take from `src/checks`: the PHI column name rule, so that a PHI
 /// column in a diff is the column the checks call PHI. Nothing else above `src/model`.
 const DRIFT_MAY_USE_FROM_CHECKS: &str = "src/checks/phi.rs";
@@ -104,6 +116,16 @@ fn the_store_imports_only_the_model_db_and_the_data_folder() {
     assert!(
         violations.is_empty(),
         "src/store may import only {STORE_MAY_IMPORT:?}:\n{}",
+        violations.join("\n")
+    );
+}
+
+#[test]
+fn the_fleet_imports_only_what_scanning_needs() {
+    let violations = imports_leaving_except(&Crate::load(), "src/fleet/", FLEET_MAY_IMPORT);
+    assert!(
+        violations.is_empty(),
+        "src/fleet may import only {FLEET_MAY_IMPORT:?}:\n{}",
         violations.join("\n")
     );
 }

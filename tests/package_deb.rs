@@ -109,6 +109,9 @@ fn package_holds_binary_desktop_entry_icons_man_page_and_copyright() {
         "./usr/share/man/man1/pgsafeguard.1.gz".to_string(),
         "./usr/share/doc/pgsafeguard/copyright".to_string(),
         "./usr/share/icons/hicolor/scalable/apps/pgsafeguard.svg".to_string(),
+        "./usr/lib/systemd/system/pgsafeguard-fleet.service".to_string(),
+        "./usr/lib/systemd/system/pgsafeguard-fleet.timer".to_string(),
+        "./usr/share/doc/pgsafeguard/examples/fleet.example.toml".to_string(),
     ];
     expected.extend(
         ICON_SIZES.map(|s| format!("./usr/share/icons/hicolor/{s}x{s}/apps/pgsafeguard.png")),

@@ -10,6 +10,7 @@
 
 mod diff;
 mod fix;
+mod fleet;
 mod gui;
 mod history;
 mod policy_edit;
@@ -47,7 +48,8 @@ use std::time::Duration;
         pgsafeguard verify clinic-evidence.pdf\n  \
         pgsafeguard fix 'host=db user=postgres dbname=clinic' --id TLS-001 --dry-run\n  \
         pgsafeguard prove 'host=db dbname=clinic sslmode=verify-full' --probe transport,auth\n  \
-        pgsafeguard history; pgsafeguard diff      recorded scans; what changed since the last\n\n\
+        pgsafeguard history; pgsafeguard diff      recorded scans; what changed since the last\n  \
+        pgsafeguard fleet fleet.toml --output results/   many servers at once\n\n\
         pgsafeguard help <COMMAND> explains one command. Exit codes: 0 nothing failing, \
         1 at least one failing check, 2 error (one line on stderr)."
 )]
@@ -133,6 +135,14 @@ pub enum Command {
     /// row-level security (rls); a tagged read that must reach the audit log (audit). A
     /// broken proof fails its check whatever the settings say.
     Prove(prove::ProveArgs),
+    /// Scan every server of an inventory or pg_service.conf, many at once
+    ///
+    /// Scans the targets of a TOML inventory or a libpq service file with bounded
+    /// concurrency and per-target timeouts: an unreachable or hanging server is reported and
+    /// never holds up the rest. Each scan is written as it finishes and recorded in the
+    /// evidence store; the summary is a target × section matrix. --shard K/N splits the
+    /// inventory for CI matrices and Kubernetes Indexed Jobs; fleet merge joins the parts.
+    Fleet(fleet::FleetArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -377,6 +387,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Diff(args)) => diff::run_diff(args),
         Some(Command::Accept(args)) => policy_edit::run_accept(args),
         Some(Command::Baseline(args)) => policy_edit::run_baseline(args, &runtime),
+        Some(Command::Fleet(args)) => fleet::run_fleet(args, &runtime),
         None => gui::run_app(&runtime, cli.session, None, store),
     };
     runtime.shut_down();

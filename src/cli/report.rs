@@ -167,7 +167,12 @@ fn record_anchor(
 }
 
 /// What was written and who signed it (and a new default identity, once).
-fn announce(output: &Path, pdf: &[u8], identity: &SigningIdentity, created: Option<String>) {
+pub(super) fn announce(
+    output: &Path,
+    pdf: &[u8],
+    identity: &SigningIdentity,
+    created: Option<String>,
+) {
     if let Some(path) = created {
         eprintln!(
             "pgsafeguard: created a signing identity at {} (SHA-256 {})",
@@ -185,7 +190,7 @@ fn announce(output: &Path, pdf: &[u8], identity: &SigningIdentity, created: Opti
 }
 
 /// Now, to the second: the report's creation and signing time, and its anchor's.
-fn now_utc_seconds() -> OffsetDateTime {
+pub(super) fn now_utc_seconds() -> OffsetDateTime {
     let now = OffsetDateTime::now_utc();
     now.replace_nanosecond(0).unwrap_or(now)
 }
@@ -217,7 +222,9 @@ fn gather(
 
 /// The PKCS#12 identity given, or the default one (the path when it was
 /// created by this run).
-fn signing_identity(sign_with: Option<&Path>) -> anyhow::Result<(SigningIdentity, Option<String>)> {
+pub(super) fn signing_identity(
+    sign_with: Option<&Path>,
+) -> anyhow::Result<(SigningIdentity, Option<String>)> {
     match sign_with {
         Some(path) => {
             if !path.is_file() {

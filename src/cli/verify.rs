@@ -89,6 +89,9 @@ fn describe(shown: &str, o: &VerifyOutcome) -> String {
                 p.days_covered,
                 p.days_in_period
             )),
+            None if o.schema.as_deref() == Some(crate::fleet::summary::FLEET_SCHEMA) => {
+                lines.push("summary: a fleet report (pgsafeguard.fleet/1)".into())
+            }
             None => {
                 lines.push("summary: the embedded data is not a scan this version reads".into())
             }

@@ -7,9 +7,11 @@
 //! connects with. The text itself is read by [`crate::model::conninfo`] (the
 //! one parser); this module applies libpq's rules in libpq's order: the
 //! connection string, then the PG* environment variables, then libpq's
-//! defaults, then the password file ([`super::pgpass`]). It opens no
-//! connection; its only I/O is reading the environment, checking whether
-//! libpq's default certificate files exist and reading the password file.
+//! defaults, then the password file ([`super::pgpass`]), with a named
+//! service's options ([`super::service`]) between the string and the
+//! environment. It opens no connection; its only I/O is reading the
+//! environment, checking whether libpq's default certificate files exist, and
+//! reading the service and password files.
 //!
 //! Must not import `checks`, `ui`, `report`, nor `db::connect`, `db::collect`
 //! or `db::tls` (those depend on this module, not the reverse).
@@ -42,8 +44,11 @@
 //! - **Empty values** (`sslmode=''`, `PGPORT=`) mean "not set" everywhere. As in
 //!   libpq, a key present in the connection string, even empty, hides its
 //!   environment variable.
-//! - **Not supported:** `service` (pg_service.conf) is refused; a `dbname` that
-//!   is itself a connection string is not expanded.
+//! - **Service files** (`service=`, PGSERVICE, pg_service.conf) are read by
+//!   [`super::service`] with libpq's precedence: the service's options fill
+//!   what the connection string left unset, before the environment.
+//! - **Not supported:** a `dbname` that is itself a connection string is not
+//!   expanded.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -52,6 +57,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::pgpass::{self, PgpassError};
+use super::service::{self, ServiceError};
 use crate::model::conninfo::{keyword, parse_raw, SyntaxError, KEYWORDS};
 
 // The plain types live in the model (the GUI builds them without `db`); they
@@ -134,6 +140,8 @@ pub enum ConnInfoError {
     MissingRootCert { sslmode: SslMode },
     #[error(transparent)]
     Pgpass(#[from] PgpassError),
+    #[error(transparent)]
+    Service(#[from] ServiceError),
 }
 
 /// What pgsafeguard does with a libpq keyword.
@@ -164,6 +172,8 @@ fn handling(name: &str) -> Handling {
         "host" | "hostaddr" | "port" | "dbname" | "user" | "password" | "passfile" | "sslmode"
         | "requiressl" | "sslrootcert" | "sslcert" | "sslkey" | "application_name"
         | "fallback_application_name" | "connect_timeout" | "options" => Handling::Used,
+        // Read by `service::apply` before anything else, and removed there.
+        "service" | "servicefile" => Handling::Used,
         // tokio-postgres always speaks UTF-8; the rest tune liveness only.
         "client_encoding" | "keepalives" | "keepalives_idle" | "keepalives_interval"
         | "keepalives_count" | "tcp_user_timeout" => Handling::Ignored,
@@ -175,8 +185,6 @@ fn handling(name: &str) -> Handling {
         "load_balance_hosts" => Handling::Ignored,
         // GSSAPI is never used, so nothing is ever delegated.
         "krbsrvname" | "gsslib" | "gssdelegation" => Handling::Ignored,
-        // Read only together with `service`, which is refused.
-        "servicefile" => Handling::Ignored,
         // TLS keys are never written to disk.
         "sslkeylogfile" => Handling::Ignored,
         "channel_binding" | "gssencmode" => Handling::IgnoredIf(&["disable", "prefer"]),
@@ -191,9 +199,6 @@ fn handling(name: &str) -> Handling {
         "sslcrl" | "sslcrldir" => Handling::Refused(REVOCATION),
         "requirepeer" => Handling::Refused("the server process owner is not checked"),
         "require_auth" => Handling::Refused("the authentication method is not restricted"),
-        "service" => Handling::Refused(
-            "pg_service.conf is not read; give host, port, dbname and user directly",
-        ),
         "replication" => Handling::Refused("a scan needs a normal session"),
         "oauth_issuer" | "oauth_client_id" | "oauth_client_secret" | "oauth_scope" => {
             Handling::Refused(OAUTH)
@@ -234,7 +239,8 @@ impl ConnParams {
         conninfo: &str,
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<ConnParams, ConnInfoError> {
-        let raw = parse_raw(conninfo)?;
+        let mut raw = parse_raw(conninfo)?;
+        service::apply(&mut raw, env)?;
         let settings = Settings { raw: &raw, env };
         refuse_unsupported(&settings)?;
         let mut params = resolve_without_password(&settings)?;
@@ -825,8 +831,6 @@ mod tests {
             }
         ));
         assert!(error.to_string().contains("revocation"), "{error}");
-        let error = resolve("host=h", &[("PGSERVICE", "prod")]).unwrap_err();
-        assert!(error.to_string().contains("PGSERVICE"), "{error}");
         assert!(matches!(
             err("sslpassword=topsecret"),
             ConnInfoError::Unsupported {
@@ -837,6 +841,41 @@ mod tests {
         assert!(!err("sslpassword=topsecret")
             .to_string()
             .contains("topsecret"));
+    }
+
+    #[test]
+    fn a_service_fills_what_the_string_left_unset_before_the_environment() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("services.conf");
+        fs::write(
+            &file,
+            "[clinic]\nhost=svc-host\nport=6001\ndbname=clinic\nuser=auditor\n",
+        )
+        .unwrap();
+        let env = [
+            ("PGSERVICEFILE", file.to_str().unwrap()),
+            ("PGHOST", "env-host"),
+            ("PGUSER", "env-user"),
+        ];
+        let params = resolve("service=clinic user=given", &env).unwrap();
+        assert_eq!(params.host, "svc-host", "the service wins over PGHOST");
+        assert_eq!(params.port, 6001);
+        assert_eq!(params.user, "given", "the string wins over the service");
+        assert_eq!(params.dbname, "clinic");
+        let from_env = resolve("", &[env[0], ("PGSERVICE", "clinic")]).unwrap();
+        assert_eq!(from_env.host, "svc-host");
+        let with_keyword = format!(
+            "service=clinic servicefile={}",
+            quote_value(file.to_str().unwrap())
+        );
+        assert_eq!(resolve(&with_keyword, &[]).unwrap().port, 6001);
+
+        let error = resolve("service=prod", &env).unwrap_err();
+        assert!(matches!(error, ConnInfoError::Service(_)), "{error}");
+        assert!(error.to_string().contains("\"prod\" not found"), "{error}");
+        fs::write(&file, "[clinic]\nsslcrl=/crl.pem\n").unwrap();
+        let error = resolve("service=clinic", &env).unwrap_err();
+        assert!(error.to_string().contains("revocation"), "{error}");
     }
 
     #[test]

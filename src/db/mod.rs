@@ -4,6 +4,7 @@
 //!   with libpq's rules), PG* environment variables, defaults and pgpass into
 //!   [`conninfo::ConnParams`].
 //! - [`pgpass`] finds a password in ~/.pgpass / PGPASSFILE as libpq does.
+//! - [`service`] reads libpq's connection service files (pg_service.conf).
 //! - [`tls`] is our `TlsConnect` over native-tls: libpq's sslmode semantics and
 //!   capture of the server certificate.
 //! - [`connect`] opens a session and records what the connection really was.
@@ -19,4 +20,5 @@ pub mod conninfo;
 pub mod host;
 pub mod pgpass;
 pub mod probe;
+pub mod service;
 pub mod tls;

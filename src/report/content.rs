@@ -287,38 +287,7 @@ impl<'a> ReportWriter<'a, '_> {
             self.body(&since);
         }
 
-        self.heading("Results by guide section");
-        let columns = [
-            Column::new("Section", 3.6),
-            Column::new("Checks", 0.8).aligned(Align::Center),
-            Column::new("Fail", 0.7).aligned(Align::Center),
-            Column::new("Warn", 0.7).aligned(Align::Center),
-            Column::new("Unknown", 0.9).aligned(Align::Center),
-            Column::new("Manual", 0.8).aligned(Align::Center),
-            Column::new("Pass", 0.7).aligned(Align::Center),
-            Column::new("Attested", 0.9).aligned(Align::Center),
-            Column::new("Accepted", 0.9).aligned(Align::Center),
-            Column::new("N/A", 0.6).aligned(Align::Center),
-        ];
-        let mut rows = Vec::new();
-        for section in Section::ALL {
-            let findings = self.findings_in(section);
-            let summary = Summary::of(findings.iter().copied());
-            rows.push(self.section_count_row(
-                format!("{}. {}", section.number(), section.title()),
-                findings.len(),
-                &summary,
-                false,
-            ));
-        }
-        rows.push(self.section_count_row(
-            "All sections".to_string(),
-            self.report.findings.len(),
-            s,
-            true,
-        ));
-        self.c.table(&columns, &rows, &table_style());
-        self.c.space(10.0);
+        self.section_table();
 
         self.heading("Failing checks of high or critical severity");
         if failing_high.is_empty() {
@@ -362,6 +331,42 @@ impl<'a> ReportWriter<'a, '_> {
              unexpired risk acceptance. N/A: does not apply to this server.",
             BODY,
         )]);
+    }
+
+    /// Counts per guide section, and for all sections.
+    fn section_table(&mut self) {
+        self.heading("Results by guide section");
+        let columns = [
+            Column::new("Section", 3.6),
+            Column::new("Checks", 0.8).aligned(Align::Center),
+            Column::new("Fail", 0.7).aligned(Align::Center),
+            Column::new("Warn", 0.7).aligned(Align::Center),
+            Column::new("Unknown", 0.9).aligned(Align::Center),
+            Column::new("Manual", 0.8).aligned(Align::Center),
+            Column::new("Pass", 0.7).aligned(Align::Center),
+            Column::new("Attested", 0.9).aligned(Align::Center),
+            Column::new("Accepted", 0.9).aligned(Align::Center),
+            Column::new("N/A", 0.6).aligned(Align::Center),
+        ];
+        let mut rows = Vec::new();
+        for section in Section::ALL {
+            let findings = self.findings_in(section);
+            let summary = Summary::of(findings.iter().copied());
+            rows.push(self.section_count_row(
+                format!("{}. {}", section.number(), section.title()),
+                findings.len(),
+                &summary,
+                false,
+            ));
+        }
+        rows.push(self.section_count_row(
+            "All sections".to_string(),
+            self.report.findings.len(),
+            &self.report.summary,
+            true,
+        ));
+        self.c.table(&columns, &rows, &table_style());
+        self.c.space(10.0);
     }
 
     fn section_count_row(&self, title: String, total: usize, s: &Summary, bold: bool) -> Row {
@@ -981,6 +986,42 @@ impl<'a> ReportWriter<'a, '_> {
         self.verify_section(ctx, "Embedded scan data", &schema);
         self.evidence_store_section(self.input.evidence_store.as_ref());
     }
+}
+
+/// What the fleet report repeats for each target, under a chapter it opened:
+/// the counts per section and a card for every check that needs attention.
+pub(super) fn target_findings<'f>(
+    c: Composer<'f>,
+    input: &ReportInput,
+    ctx: &Context,
+) -> Composer<'f> {
+    let mut writer = ReportWriter {
+        c,
+        input,
+        report: &input.report,
+        ctx,
+        chapters: Vec::new(),
+    };
+    writer.section_table();
+    let mut attention: Vec<&Finding> = input
+        .report
+        .findings
+        .iter()
+        .filter(|f| matches!(f.status, Status::Fail | Status::Unknown | Status::Warn))
+        .collect();
+    attention.sort_by_key(|f| (f.status, f.severity));
+    writer.body(&[Span::new(
+        format!(
+            "{} check(s) fail, are unknown or warn; each is shown below. The other {} are in the target's scan data (pgsafeguard.scan/1).",
+            attention.len(),
+            input.report.findings.len() - attention.len()
+        ),
+        BODY,
+    )]);
+    for finding in attention {
+        writer.check_card(finding);
+    }
+    writer.c
 }
 
 /// The first `limit` lines, then a line saying how many more the embedded

@@ -36,6 +36,7 @@ mod content;
 mod doc;
 mod drift_tables;
 mod evidence;
+pub mod fleet;
 mod identity;
 mod layout;
 mod palette;

@@ -20,6 +20,7 @@ use super::check_order::ordered_findings;
 use super::command::Command;
 use super::connect_ui::ConnectForm;
 use super::fix_text::fix_script;
+use super::fleet::FleetView;
 use super::history::{HistoryState, StoreHandle};
 use super::jobs::{ApplyFailure, ExportedReport, JobEvent, Jobs, ScanFailure, ScanStep};
 use super::profiles::{Prefs, PrefsStore};
@@ -135,6 +136,8 @@ pub struct App {
     pub(super) prove_prompt: Option<ProvePrompt>,
     /// What the running probe scan proves.
     pub(super) proving: Option<ProveScope>,
+    /// The Fleet page: an inventory's run and its matrix.
+    pub(super) fleet: FleetView,
 }
 
 impl App {
@@ -150,6 +153,7 @@ impl App {
                 }),
             ),
         };
+        let fleet = FleetView::new(init.runtime.clone(), ctx.clone());
         let mut app = App {
             prefs,
             store: init.prefs_store,
@@ -183,6 +187,7 @@ impl App {
             writing_policy: None,
             prove_prompt: None,
             proving: None,
+            fleet,
         };
         app.apply_theme(ctx);
         app.open_evidence_store(init.evidence_store);
@@ -400,6 +405,7 @@ impl App {
             since_last,
             policy: &self.policy,
             now: crate::scan::now_rfc3339(),
+            fleet: &mut self.fleet,
         };
         shell::screen_ui(ui, screen, &mut commands);
         self.scroll_to_selected = false;
@@ -496,6 +502,9 @@ impl App {
             Command::OpenRecordedScan(seq) => self.open_recorded_scan(seq),
             Command::BackToLive => self.back_to_live(),
             Command::VerifyChain => self.verify_chain(),
+            Command::ShowFleet => self.show_fleet(),
+            Command::OpenFleetInventory => self.open_fleet_inventory(),
+            Command::OpenFleetTarget { name, section } => self.open_fleet_target(&name, section),
         }
     }
 
@@ -1089,13 +1098,18 @@ fn suggested_session_name(results: &Results) -> String {
 impl eframe::App for App {
     fn logic(&mut self, _ctx: &egui::Context, _frame: &mut eframe::Frame) {
         self.drain_jobs();
+        self.fleet.drain();
     }
 
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
         let commands = self.draw(ui);
         let ctx = ui.ctx().clone();
         self.execute_all(&ctx, commands);
-        if self.scan.is_some() || self.apply_busy() || self.demo.launch.is_some() {
+        if self.scan.is_some()
+            || self.apply_busy()
+            || self.demo.launch.is_some()
+            || self.fleet.running
+        {
             // Keep the spinner moving while a scan runs.
             ctx.request_repaint_after(std::time::Duration::from_millis(250));
         }

@@ -89,6 +89,15 @@ pub enum Command {
     BackToLive,
     /// Check the evidence store's hash chain.
     VerifyChain,
+    /// The Fleet page (many servers from an inventory).
+    ShowFleet,
+    /// Ask for an inventory or service file and scan every target.
+    OpenFleetInventory,
+    /// Open a scanned target of the fleet, at a section (`None`: its overview).
+    OpenFleetTarget {
+        name: String,
+        section: Option<Section>,
+    },
 }
 
 impl Command {

@@ -28,7 +28,8 @@
 //!    History page's state), [`recorded`] (a recorded scan shown read-only),
 //!    [`evidence_jobs`] (the store's background work), [`changes`] ("changes
 //!    since last scan"), [`acceptance`] (the "Accept risk…" draft) and
-//!    [`policy_jobs`] (writing it into the policy file), [`prove`] ("Prove
+//!    [`policy_jobs`] (writing it into the policy file), [`fleet`] (the
+//!    Fleet page's run and filters), [`prove`] ("Prove
 //!    it": scopes, probes, availability), [`history_chart`]
 //!    (the chart's points), [`profiles`] (saved preferences), [`theme`] (every
 //!    colour and spacing), [`guide`] (the section prose), [`training`]
@@ -42,7 +43,7 @@
 //!    [`walkthrough_ui`], [`check_detail_ui`], [`apply_ui`], [`demo_ui`],
 //!    [`history_ui`], [`recorded_banner_ui`], [`changes_ui`] and
 //!    [`acceptances_ui`] (cards of the overview, handed to it by `shell`),
-//!    [`prove_ui`] (the "Prove it" confirmation).
+//!    [`prove_ui`] (the "Prove it" confirmation), [`fleet_ui`] (the fleet matrix).
 //!    Each takes the pieces of state it needs and a `&mut Vec<Command>`;
 //!    none imports another `*_ui` module.
 //! 4. `shell`: lays out the window and hands each drawing module its pieces
@@ -50,7 +51,7 @@
 //! 5. [`app`]: owns the state, lends it to `shell` for each frame and
 //!    executes the commands; [`demo_flow`] is its demo part,
 //!    [`history_flow`] its evidence store part, [`policy_flow`] its accepted
-//!    risks and [`prove_flow`] its probe runs.
+//!    risks, [`prove_flow`] its probe runs and [`fleet_flow`] its fleet scans.
 //!
 //! Must not be imported by `checks`, `db`, `scan` or `report`.
 
@@ -70,6 +71,9 @@ pub mod demo_flow;
 pub mod demo_ui;
 pub mod evidence_jobs;
 pub mod fix_text;
+pub mod fleet;
+pub mod fleet_flow;
+pub mod fleet_ui;
 pub mod guide;
 pub mod history;
 pub mod history_chart;

@@ -19,6 +19,8 @@ use super::check_detail_ui::{self, ApplyAvailability, DetailContext};
 use super::command::Command;
 use super::connect_ui::{self, ConnectForm};
 use super::demo_ui;
+use super::fleet::FleetView;
+use super::fleet_ui;
 use super::history::HistoryState;
 use super::history_ui::{self, HistoryView};
 use super::profiles::Prefs;
@@ -88,6 +90,8 @@ pub struct Screen<'a> {
     pub can_prove: bool,
     /// The "Prove it" confirmation, if open.
     pub prove_prompt: Option<&'a ProvePrompt>,
+    /// The Fleet page's run and its filters (edited in place).
+    pub fleet: &'a mut FleetView,
 }
 
 impl Screen<'_> {
@@ -131,6 +135,11 @@ pub fn screen_ui(ui: &mut Ui, mut screen: Screen<'_>, out: &mut Vec<Command>) {
             egui::CentralPanel::default()
                 .frame(central_frame(ui))
                 .show(ui, |ui| history_ui::history_page_ui(ui, &view, out));
+        }
+        (Page::Fleet, _) => {
+            egui::CentralPanel::default()
+                .frame(central_frame(ui))
+                .show(ui, |ui| fleet_ui::fleet_page_ui(ui, screen.fleet, out));
         }
         (Page::Start, _) | (_, None) => start_ui(ui, &mut screen, out),
         (Page::Overview, Some(results)) => {

@@ -32,6 +32,8 @@ pub enum Page {
     ChangeLog,
     /// Recorded scans, fixes and the chain check of the evidence store.
     History,
+    /// The fleet matrix of an inventory's targets.
+    Fleet,
 }
 
 /// Where the open results came from.

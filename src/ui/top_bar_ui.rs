@@ -154,6 +154,13 @@ fn top_buttons_ui(ui: &mut Ui, bar: &TopBar<'_>, out: &mut Vec<Command>) {
     }
     training_widgets::toggle_ui(ui, bar.training, out);
     if ui
+        .button("Fleet")
+        .on_hover_text("Scan many servers from an inventory or pg_service.conf")
+        .clicked()
+    {
+        out.push(Command::ShowFleet);
+    }
+    if ui
         .add(egui::Button::new("History").selected(bar.on_history))
         .on_hover_text("Recorded scans, fixes and the evidence store's chain check")
         .clicked()

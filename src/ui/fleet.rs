@@ -1,0 +1,277 @@
+//! The Fleet page's state and its background work: pick an inventory (TOML)
+//! or a service file, check it, scan every target with the fleet runner
+//! (`crate::fleet::run`, as `pgsafeguard fleet` does), and collect the rows
+//! of the target × section matrix as they finish. Filtering by group and tag
+//! and the sort order are form state the page edits in place.
+//!
+//! Everything runs on the runtime; results come back over this module's own
+//! channel, drained by the App in `logic()`, each send followed by
+//! `request_repaint`. A finished target's snapshot and connection parameters
+//! (password included, in memory only) stay here so that a click on a cell
+//! can open that target as a live scan.
+//!
+//! Layer 1 (state and jobs): imports the fleet, the model and the policy,
+//! no drawing code.
+
+use crate::fleet::inventory::Inventory;
+use crate::fleet::run::{self, RunOptions};
+use crate::fleet::summary::{rank, Outcome, TargetRow};
+use crate::model::conninfo::ConnParams;
+use crate::model::finding::Status;
+use crate::model::snapshot::Snapshot;
+use crate::policy::Policy;
+use eframe::egui;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use std::sync::mpsc::{channel, Receiver, Sender};
+use std::sync::Arc;
+use tokio::runtime::Handle;
+
+/// How the matrix is ordered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum FleetSort {
+    /// By target name.
+    #[default]
+    Name,
+    /// Worst first: not scanned, then most failing checks.
+    Worst,
+    /// By group, then name.
+    Group,
+}
+
+/// A scanned target, kept to open it from the matrix.
+#[derive(Debug, Clone)]
+pub struct FleetScan {
+    pub snapshot: Snapshot,
+    /// The connection (with its password, never saved or shown).
+    pub params: ConnParams,
+}
+
+/// What the background work reports.
+#[derive(Debug)]
+enum FleetEvent {
+    /// The inventory was read: where, and how many targets will be scanned.
+    Loaded {
+        path: PathBuf,
+        targets: usize,
+    },
+    /// The inventory could not be used (one line naming file and line).
+    Refused(String),
+    Finished(Box<TargetRow>, Option<Box<FleetScan>>),
+    Done,
+}
+
+/// The Fleet page: the last inventory run and its matrix.
+pub struct FleetView {
+    runtime: Option<Handle>,
+    ctx: egui::Context,
+    events: Option<Receiver<FleetEvent>>,
+    pub inventory: Option<PathBuf>,
+    /// Targets in the run; `rows.len()` of them have finished.
+    pub total: usize,
+    pub running: bool,
+    pub error: Option<String>,
+    pub rows: Vec<TargetRow>,
+    scans: BTreeMap<String, FleetScan>,
+    /// Show only this group / tag (form state, edited in place).
+    pub group: Option<String>,
+    pub tag: Option<String>,
+    pub sort: FleetSort,
+}
+
+impl FleetView {
+    pub fn new(runtime: Option<Handle>, ctx: egui::Context) -> FleetView {
+        FleetView {
+            runtime,
+            ctx,
+            events: None,
+            inventory: None,
+            total: 0,
+            running: false,
+            error: None,
+            rows: Vec::new(),
+            scans: BTreeMap::new(),
+            group: None,
+            tag: None,
+            sort: FleetSort::default(),
+        }
+    }
+
+    /// Ask for an inventory or service file, then scan it.
+    pub fn pick_and_run(&mut self, policy: Policy) -> Result<(), String> {
+        self.start(None, policy)
+    }
+
+    /// Scan the inventory at `path` (tests and `--fleet`-like callers).
+    pub fn run_path(&mut self, path: PathBuf, policy: Policy) -> Result<(), String> {
+        self.start(Some(path), policy)
+    }
+
+    fn start(&mut self, path: Option<PathBuf>, policy: Policy) -> Result<(), String> {
+        let runtime = self.runtime.clone().ok_or(
+            "fleet scans need the background runtime, which this window was started without",
+        )?;
+        if self.running {
+            return Err("a fleet scan is already running".into());
+        }
+        let (sender, receiver) = channel();
+        let out = Out {
+            sender,
+            ctx: self.ctx.clone(),
+        };
+        self.events = Some(receiver);
+        self.running = true;
+        self.error = None;
+        runtime.spawn(async move {
+            let path = match path {
+                Some(path) => path,
+                None => {
+                    let picked = rfd::AsyncFileDialog::new()
+                        .set_title("Open a fleet inventory or service file")
+                        .add_filter("Inventory or service file", &["toml", "conf"])
+                        .add_filter("Any file", &["*"])
+                        .pick_file()
+                        .await;
+                    match picked {
+                        Some(file) => file.path().to_path_buf(),
+                        None => return out.send(FleetEvent::Done),
+                    }
+                }
+            };
+            let loading = path.clone();
+            let loaded = tokio::task::spawn_blocking(move || {
+                Inventory::load(&loading, Arc::new(policy)).map_err(|e| e.to_string())
+            })
+            .await
+            .map_err(|e| e.to_string())
+            .and_then(|r| r);
+            let inventory = match loaded {
+                Ok(inventory) => inventory,
+                Err(message) => {
+                    out.send(FleetEvent::Refused(message));
+                    return out.send(FleetEvent::Done);
+                }
+            };
+            out.send(FleetEvent::Loaded {
+                path,
+                targets: inventory.targets.len(),
+            });
+            run::run(inventory.targets, &RunOptions::default(), |finished| {
+                let scan = finished.scan.map(|s| {
+                    Box::new(FleetScan {
+                        snapshot: s.snapshot,
+                        params: finished.target.params.clone(),
+                    })
+                });
+                out.send(FleetEvent::Finished(Box::new(finished.row), scan));
+            })
+            .await;
+            out.send(FleetEvent::Done);
+        });
+        Ok(())
+    }
+
+    /// Take what the background work reported; true when anything changed.
+    pub fn drain(&mut self) -> bool {
+        let Some(events) = &self.events else {
+            return false;
+        };
+        let mut changed = false;
+        while let Ok(event) = events.try_recv() {
+            changed = true;
+            match event {
+                FleetEvent::Loaded { path, targets } => {
+                    self.inventory = Some(path);
+                    self.total = targets;
+                    self.rows.clear();
+                    self.scans.clear();
+                    self.group = None;
+                    self.tag = None;
+                }
+                FleetEvent::Refused(message) => self.error = Some(message),
+                FleetEvent::Finished(row, scan) => {
+                    if let Some(scan) = scan {
+                        self.scans.insert(row.name.clone(), *scan);
+                    }
+                    self.rows.push(*row);
+                }
+                FleetEvent::Done => self.running = false,
+            }
+        }
+        if !self.running {
+            self.events = None;
+        }
+        changed
+    }
+
+    /// The groups and the tags of the rows, for the filters.
+    pub fn groups_and_tags(&self) -> (Vec<String>, Vec<String>) {
+        let groups: BTreeSet<String> = self.rows.iter().filter_map(|r| r.group.clone()).collect();
+        let tags: BTreeSet<String> = self.rows.iter().flat_map(|r| r.tags.clone()).collect();
+        (groups.into_iter().collect(), tags.into_iter().collect())
+    }
+
+    /// The rows that pass the filters, in the chosen order.
+    pub fn visible_rows(&self) -> Vec<&TargetRow> {
+        let mut rows: Vec<&TargetRow> = self
+            .rows
+            .iter()
+            .filter(|r| self.group.is_none() || r.group == self.group)
+            .filter(|r| self.tag.as_ref().is_none_or(|t| r.tags.contains(t)))
+            .collect();
+        match self.sort {
+            FleetSort::Name => rows.sort_by(|a, b| a.name.cmp(&b.name)),
+            FleetSort::Group => rows.sort_by(|a, b| (&a.group, &a.name).cmp(&(&b.group, &b.name))),
+            FleetSort::Worst => rows.sort_by_key(|r| (worst_key(r), r.name.clone())),
+        }
+        rows
+    }
+
+    /// A finished target's scan, to open it.
+    pub fn scan_of(&self, name: &str) -> Option<&FleetScan> {
+        self.scans.get(name)
+    }
+
+    /// How many targets were not scanned, and how many fail a check.
+    pub fn counts(&self) -> (usize, usize) {
+        let not_scanned = self
+            .rows
+            .iter()
+            .filter(|r| r.outcome != Outcome::Scanned)
+            .count();
+        (
+            not_scanned,
+            self.rows.iter().filter(|r| r.failing()).count(),
+        )
+    }
+}
+
+/// Not scanned first, then by the worst status over all sections, then by
+/// the number of failing checks (most first).
+fn worst_key(row: &TargetRow) -> (usize, usize, std::cmp::Reverse<usize>) {
+    if row.outcome != Outcome::Scanned {
+        return (0, 0, std::cmp::Reverse(0));
+    }
+    let worst = row
+        .sections
+        .values()
+        .map(|c| rank(c.worst))
+        .min()
+        .unwrap_or(rank(Status::NotApplicable));
+    let fails = row.summary.as_ref().map_or(0, |s| s.fail);
+    (1, worst, std::cmp::Reverse(fails))
+}
+
+/// The sending half: every send wakes the window.
+struct Out {
+    sender: Sender<FleetEvent>,
+    ctx: egui::Context,
+}
+
+impl Out {
+    fn send(&self, event: FleetEvent) {
+        // The window may be gone; then nobody waits for the result.
+        let _ = self.sender.send(event);
+        self.ctx.request_repaint();
+    }
+}
