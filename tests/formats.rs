@@ -176,6 +176,18 @@ fn write_export(dir: &Path, name: &str, format: ExportFormat) -> (ScanReport, Pa
     (report, path)
 }
 
+/// The SARIF 2.1.0 JSON schema that ships inside the multitool's npm package
+/// accepts the file.
+fn assert_sarif_schema_accepts(path: &Path) {
+    let schema = tool("npm/node_modules/@microsoft/sarif-multitool-linux/sarif-2.1.0.json");
+    run_ok(
+        Command::new(python())
+            .arg(script("sarif_schema.py"))
+            .arg(schema)
+            .arg(path),
+    );
+}
+
 fn temp_dir() -> tempfile::TempDir {
     tempfile::tempdir().unwrap()
 }
@@ -213,13 +225,7 @@ fn sarif_passes_the_multitool_and_the_schema() {
     );
 
     // The multitool alone accepts some invalid enum values: the schema too.
-    let schema = tool("npm/node_modules/@microsoft/sarif-multitool-linux/sarif-2.1.0.json");
-    run_ok(
-        Command::new(python())
-            .arg(script("sarif_schema.py"))
-            .arg(schema)
-            .arg(&path),
-    );
+    assert_sarif_schema_accepts(&path);
 
     let sarif: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
     let run = &sarif["runs"][0];
@@ -555,13 +561,7 @@ fn sarif_against_a_previous_scan_names_new_updated_and_absent_problems() {
     let dir = temp_dir();
     let path = dir.path().join("against.sarif");
     std::fs::write(&path, serde_json::to_string_pretty(&sarif).unwrap()).unwrap();
-    let schema = tool("npm/node_modules/@microsoft/sarif-multitool-linux/sarif-2.1.0.json");
-    run_ok(
-        Command::new(python())
-            .arg(script("sarif_schema.py"))
-            .arg(schema)
-            .arg(&path),
-    );
+    assert_sarif_schema_accepts(&path);
     let results = sarif["runs"][0]["results"].as_array().unwrap();
     let state = |i: usize| results[i]["baselineState"].as_str().unwrap();
     assert_eq!(state(failing), "new");
