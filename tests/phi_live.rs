@@ -155,7 +155,7 @@ fn discovery_maps_phi_without_showing_a_value() {
     assert_eq!(unknown[0]["table"], "clinic.public.billing_secrets");
     assert_eq!(
         unknown[0]["grant"],
-        "GRANT SELECT ON \"public\".\"billing_secrets\" TO scanner"
+        "GRANT SELECT ON \"public\".\"billing_secrets\" TO \"scanner\""
     );
 
     // Names only.
@@ -197,10 +197,10 @@ fn discovery_maps_phi_without_showing_a_value() {
     // The scan with --sample-phi and the policy: the evidence store too.
     let store = dir.path().join("evidence.sqlite");
     let scan = pgsafeguard(&[
-        "--store",
-        store.to_str().unwrap(),
         "scan",
         &conninfo,
+        "--store",
+        store.to_str().unwrap(),
         "--sample-phi",
         "--policy",
         p,
