@@ -20,14 +20,14 @@ use support::Cluster;
 const SEEDED: &[&str] = &[
     "532-71-8846", // a valid-looking SSN
     "532718846",
-    "987-65-4329",  // SSN test data (9xx area)
-    "1847362914",   // an NPI with a correct check digit
-    "5KT7WA3JR82",  // a Medicare MBI
-    "FQ3875210",    // a DEA number
+    "987-65-4329", // SSN test data (9xx area)
+    "1847362914",  // an NPI with a correct check digit
+    "5KT7WA3JR82", // a Medicare MBI
+    "FQ3875210",   // a DEA number
     "zelda.quintrell@example.org",
     "quintrell",
-    "619-44-2077",  // a JSON key that is itself an SSN
-    "1961-04-17",   // a date of birth
+    "619-44-2077", // a JSON key that is itself an SSN
+    "1961-04-17",  // a date of birth
 ];
 
 fn pgsafeguard(args: &[&str]) -> Output {
@@ -133,13 +133,29 @@ fn discovery_maps_phi_without_showing_a_value() {
     assert_eq!(ss["confidence"], "high");
     assert_eq!(ss["tier"], "direct");
     assert_eq!(ss["reasons"]["validator_hits"]["hits"]["ssn"], 40);
-    assert_eq!(candidate("clinic.public.patients.pt_dob")["category"], "birth_date");
-    assert_eq!(candidate("clinic.public.patients.member_no")["category"], "health_plan_id");
+    assert_eq!(
+        candidate("clinic.public.patients.pt_dob")["category"],
+        "birth_date"
+    );
+    assert_eq!(
+        candidate("clinic.public.patients.member_no")["category"],
+        "health_plan_id"
+    );
     assert_eq!(candidate("clinic.public.patients.ref")["category"], "ssn");
-    assert_eq!(candidate("clinic.public.patients.provider_npi")["reasons"]["validator_hits"]["hits"]["npi"], 40);
-    assert_eq!(candidate("clinic.public.patients.prescriber")["reasons"]["validator_hits"]["hits"]["dea"], 40);
+    assert_eq!(
+        candidate("clinic.public.patients.provider_npi")["reasons"]["validator_hits"]["hits"]
+            ["npi"],
+        40
+    );
+    assert_eq!(
+        candidate("clinic.public.patients.prescriber")["reasons"]["validator_hits"]["hits"]["dea"],
+        40
+    );
     let notes = candidate("clinic.public.patients.notes");
-    assert_eq!(notes["reasons"]["validator_hits"]["hits"]["ssn_test_data"], 40);
+    assert_eq!(
+        notes["reasons"]["validator_hits"]["hits"]["ssn_test_data"],
+        40
+    );
     let extra = candidate("clinic.public.patients.extra");
     assert!(
         extra["json_keys"]
@@ -167,12 +183,44 @@ fn discovery_maps_phi_without_showing_a_value() {
 
     // Confirm and reject, through the policy file, comments kept.
     let policy = dir.path().join("policy.toml");
-    std::fs::write(&policy, "# Our PHI decisions. Reviewed monthly.\nphi_tables = []\n").unwrap();
+    std::fs::write(
+        &policy,
+        "# Our PHI decisions. Reviewed monthly.\nphi_tables = []\n",
+    )
+    .unwrap();
     let p = policy.to_str().unwrap();
     for args in [
-        vec!["phi", "confirm", "clinic.public.patients.member_no", "--category", "health_plan_id", "--policy", p, "--by", "Pat Lee"],
-        vec!["phi", "confirm", "clinic.public.patients.ss_num", "--policy", p, "--by", "Pat Lee"],
-        vec!["phi", "reject", "clinic.public.patients.ss_num", "--policy", p, "--by", "Pat Lee", "--reason", "test column"],
+        vec![
+            "phi",
+            "confirm",
+            "clinic.public.patients.member_no",
+            "--category",
+            "health_plan_id",
+            "--policy",
+            p,
+            "--by",
+            "Pat Lee",
+        ],
+        vec![
+            "phi",
+            "confirm",
+            "clinic.public.patients.ss_num",
+            "--policy",
+            p,
+            "--by",
+            "Pat Lee",
+        ],
+        vec![
+            "phi",
+            "reject",
+            "clinic.public.patients.ss_num",
+            "--policy",
+            p,
+            "--by",
+            "Pat Lee",
+            "--reason",
+            "test column",
+        ],
     ] {
         let out = pgsafeguard(&args);
         ok(&out, "phi decide");
@@ -180,7 +228,10 @@ fn discovery_maps_phi_without_showing_a_value() {
         outputs.push(("phi decide stderr".into(), out.stderr.clone()));
     }
     let written = std::fs::read_to_string(&policy).unwrap();
-    assert!(written.starts_with("# Our PHI decisions. Reviewed monthly."), "{written}");
+    assert!(
+        written.starts_with("# Our PHI decisions. Reviewed monthly."),
+        "{written}"
+    );
     assert_eq!(written.matches("[[phi_columns]]").count(), 2, "{written}");
     assert!(written.contains("decision = \"rejected\""), "{written}");
     let bad = pgsafeguard(&["phi", "confirm", "patients.ssn", "--policy", p, "--by", "x"]);
@@ -190,7 +241,9 @@ fn discovery_maps_phi_without_showing_a_value() {
     let decided = pgsafeguard(&["discover", &conninfo, "--no-sample", "--policy", p]);
     let decided_text = ok(&decided, "discover with policy");
     assert!(
-        decided_text.lines().any(|l| l.contains("patients.member_no") && l.contains("(confirmed)")),
+        decided_text
+            .lines()
+            .any(|l| l.contains("patients.member_no") && l.contains("(confirmed)")),
         "{decided_text}"
     );
 
@@ -220,10 +273,14 @@ fn discovery_maps_phi_without_showing_a_value() {
         .unwrap();
     let evidence = ear004["evidence"].as_str().unwrap();
     assert!(
-        evidence.contains("public.patients.member_no (direct identifier: health_plan_id, confirmed)"),
+        evidence
+            .contains("public.patients.member_no (direct identifier: health_plan_id, confirmed)"),
         "{evidence}"
     );
-    assert!(!evidence.contains("patients.ss_num"), "rejected: {evidence}");
+    assert!(
+        !evidence.contains("patients.ss_num"),
+        "rejected: {evidence}"
+    );
     if Path::new(&store).exists() {
         outputs.push(("evidence store".into(), std::fs::read(&store).unwrap()));
         for entry in std::fs::read_dir(dir.path()).unwrap() {

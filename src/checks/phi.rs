@@ -7,12 +7,12 @@
 //! `not_phi_tables`, and the columns a person confirmed or rejected after
 //! discovery, `policy::phi`) and never computes privileges or verdicts.
 
+use crate::model::phi_categories::{name_category, Category, Tier};
 pub use crate::model::phi_names::{
     is_encrypted_column, is_patient_link_key, is_phi_name, phi_columns, plaintext_candidates,
     words, Words,
 };
 use crate::model::phi_names::{phi_columns_listed, table_listed};
-use crate::model::phi_categories::{name_category, Category, Tier};
 use crate::model::snapshot::{Column, Relation};
 use crate::policy::phi::Decision;
 use crate::policy::Policy;

@@ -24,14 +24,16 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Debug, clap::Args)]
-#[command(after_help = "No sampled value is ever shown, logged or stored: values are \
+#[command(
+    after_help = "No sampled value is ever shown, logged or stored: values are \
     checked in memory by the validators (SSN, NPI, DEA, MBI, ICD-10-CM, date of birth, \
     phone, e-mail, ZIP and the policy's phi_patterns) and only the counts are kept. A table \
     the role may not read is listed as unknown with the GRANT that would allow it.\n\n\
     Examples:\n  pgsafeguard discover 'host=db1 dbname=clinic user=auditor'\n  \
     pgsafeguard discover 'dbname=clinic' --no-sample --format json --output phi-map.json\n  \
     pgsafeguard phi confirm clinic.public.patients.ss_num --category ssn --policy policy.toml --by 'Pat Lee'\n\n\
-    Exit codes: 0 map written, 2 bad input or no connection.")]
+    Exit codes: 0 map written, 2 bad input or no connection."
+)]
 pub struct DiscoverArgs {
     /// libpq connection string or URI of the database to map
     pub conninfo: String,
@@ -58,11 +60,13 @@ pub struct DiscoverArgs {
 }
 
 #[derive(Debug, clap::Args)]
-#[command(after_help = "COLUMN is database.schema.table.column, as discover lists it. \
+#[command(
+    after_help = "COLUMN is database.schema.table.column, as discover lists it. \
     Precedence: a column decision beats phi_tables / not_phi_tables, which beat the name \
     rule. Confirmed columns count as PHI in every PHI check (EAR-004 by the category's tier); \
     rejected ones do not.\n\n\
-    Exit codes: 0 written, 2 bad input or the file could not be edited (it is left as it was).")]
+    Exit codes: 0 written, 2 bad input or the file could not be edited (it is left as it was)."
+)]
 pub struct PhiArgs {
     #[command(subcommand)]
     pub action: PhiAction,
@@ -123,11 +127,8 @@ pub(super) fn run_discover(args: DiscoverArgs, runtime: &LazyRuntime) -> anyhow:
     let custom = policy.custom_patterns();
     let today = time::OffsetDateTime::now_utc().date();
     let seen = runtime.get()?.block_on(async {
-        let session = connect::connect_with(
-            &params,
-            &[("default_transaction_read_only", "on")],
-        )
-        .await?;
+        let session =
+            connect::connect_with(&params, &[("default_transaction_read_only", "on")]).await?;
         let seen = discover::discover(&session.client, budget, &custom, today).await;
         session.close().await;
         anyhow::Ok(seen?)
@@ -157,7 +158,11 @@ pub(super) fn run_discover(args: DiscoverArgs, runtime: &LazyRuntime) -> anyhow:
 fn render_text(map: &PhiMap) -> String {
     let mut out = String::new();
     let b = map.budget;
-    let _ = writeln!(out, "PHI map of database {}", untrusted::name(&map.database));
+    let _ = writeln!(
+        out,
+        "PHI map of database {}",
+        untrusted::name(&map.database)
+    );
     if b.sample {
         let _ = writeln!(
             out,
@@ -191,7 +196,11 @@ fn render_text(map: &PhiMap) -> String {
             reasons.push(format!("{} {n}/{}", kind.as_str(), t.values));
         }
         for (name, n) in &t.custom {
-            reasons.push(format!("pattern {} {n}/{}", untrusted::name(name), t.values));
+            reasons.push(format!(
+                "pattern {} {n}/{}",
+                untrusted::name(name),
+                t.values
+            ));
         }
         if !c.json_keys.is_empty() {
             reasons.push(format!("json keys: {}", c.json_keys.join(", ")));
@@ -245,7 +254,11 @@ pub(super) fn run_phi(args: PhiArgs) -> anyhow::Result<ExitCode> {
     if decide.by.trim().is_empty() {
         bail!("--by is empty: say who decided");
     }
-    if let Some(c) = decide.category.as_deref().filter(|c| Category::parse(c).is_none()) {
+    if let Some(c) = decide
+        .category
+        .as_deref()
+        .filter(|c| Category::parse(c).is_none())
+    {
         let known: Vec<&str> = crate::model::phi_categories::CATEGORIES
             .iter()
             .map(|c| c.as_str())
@@ -278,7 +291,11 @@ pub(super) fn run_phi(args: PhiArgs) -> anyhow::Result<ExitCode> {
             "{} {} as {} in {}\n",
             decision.as_str(),
             untrusted::name(column),
-            if decision == Decision::Confirmed { "PHI" } else { "not PHI" },
+            if decision == Decision::Confirmed {
+                "PHI"
+            } else {
+                "not PHI"
+            },
             decide.policy.display()
         ));
     }

@@ -382,24 +382,15 @@ fn no_select(table: &SeenTable, role: &str, version: i32) -> Unreadable {
 
 /// A sample statement failed: say why by SQLSTATE, never with the server's
 /// text (it could quote a value).
-fn failed(
-    code: Option<&SqlState>,
-    table: &SeenTable,
-    role: &str,
-    version: i32,
-) -> Unreadable {
+fn failed(code: Option<&SqlState>, table: &SeenTable, role: &str, version: i32) -> Unreadable {
     match code {
         Some(c) if *c == SqlState::INSUFFICIENT_PRIVILEGE => no_select(table, role, version),
         Some(c) if *c == SqlState::QUERY_CANCELED => Unreadable {
-            reason: "the sample hit the time budget per table (raise --table-ms): unknown"
-                .into(),
+            reason: "the sample hit the time budget per table (raise --table-ms): unknown".into(),
             grant: None,
         },
         Some(c) => Unreadable {
-            reason: format!(
-                "the sample failed (SQLSTATE {}): unknown",
-                c.code()
-            ),
+            reason: format!("the sample failed (SQLSTATE {}): unknown", c.code()),
             grant: None,
         },
         None => Unreadable {

@@ -270,27 +270,61 @@ const PAIRS: &[(&[&str], &[&str], Category, bool)] = &[
     (&["social"], &["security", "sec"], Category::Ssn, true),
     (&["soc"], &["sec"], Category::Ssn, true),
     (&["ss"], NUMBER, Category::Ssn, true),
-    (&["birth", "b"], &["date", "dt", "day"], Category::BirthDate, true),
+    (
+        &["birth", "b"],
+        &["date", "dt", "day"],
+        Category::BirthDate,
+        true,
+    ),
     (&["medical", "med"], &["record", "rec"], Category::Mrn, true),
     (&["chart"], NUMBER, Category::Mrn, true),
-    (&["patient", "pt"], &["num", "number", "no", "nbr"], Category::Mrn, true),
     (
-        &["member", "subscriber", "beneficiary", "insurance", "insured", "policy", "enrollee", "plan"],
+        &["patient", "pt"],
+        &["num", "number", "no", "nbr"],
+        Category::Mrn,
+        true,
+    ),
+    (
+        &[
+            "member",
+            "subscriber",
+            "beneficiary",
+            "insurance",
+            "insured",
+            "policy",
+            "enrollee",
+            "plan",
+        ],
         NUMBER,
         Category::HealthPlanId,
         true,
     ),
     (&["account", "acct"], NUMBER, Category::AccountNumber, true),
-    (&["card"], &["number", "num", "no"], Category::AccountNumber, true),
     (
-        &["license", "licence", "driver", "drivers", "dl", "certificate", "passport"],
+        &["card"],
+        &["number", "num", "no"],
+        Category::AccountNumber,
+        true,
+    ),
+    (
+        &[
+            "license",
+            "licence",
+            "driver",
+            "drivers",
+            "dl",
+            "certificate",
+            "passport",
+        ],
         NUMBER,
         Category::LicenseNumber,
         true,
     ),
     (&["dea"], NUMBER, Category::LicenseNumber, true),
     (
-        &["first", "last", "middle", "given", "family", "maiden", "patient", "pt", "full"],
+        &[
+            "first", "last", "middle", "given", "family", "maiden", "patient", "pt", "full",
+        ],
         &["name", "nm"],
         Category::Name,
         true,
@@ -298,35 +332,104 @@ const PAIRS: &[(&[&str], &[&str], Category, bool)] = &[
     (&["e"], &["mail"], Category::Email, true),
     (&["zip"], &["code"], Category::Zip, true),
     (&["postal"], &["code"], Category::Zip, true),
-    (&["phone", "tel", "mobile", "cell"], NUMBER, Category::Phone, true),
     (
-        &["admission", "admit", "discharge", "death", "visit", "service", "encounter", "surgery"],
+        &["phone", "tel", "mobile", "cell"],
+        NUMBER,
+        Category::Phone,
+        true,
+    ),
+    (
+        &[
+            "admission",
+            "admit",
+            "discharge",
+            "death",
+            "visit",
+            "service",
+            "encounter",
+            "surgery",
+        ],
         &["date", "dt", "time", "at", "on"],
         Category::Date,
         true,
     ),
     (&["license"], &["plate"], Category::VehicleId, true),
-    (&["device", "implant"], &["serial", "id", "udi", "number"], Category::DeviceId, true),
+    (
+        &["device", "implant"],
+        &["serial", "id", "udi", "number"],
+        Category::DeviceId,
+        true,
+    ),
     (&["ip"], &["address", "addr"], Category::IpAddress, true),
     (
-        &["clinical", "progress", "doctor", "nurse", "nursing", "visit", "encounter", "physician", "provider", "discharge"],
+        &[
+            "clinical",
+            "progress",
+            "doctor",
+            "nurse",
+            "nursing",
+            "visit",
+            "encounter",
+            "physician",
+            "provider",
+            "discharge",
+        ],
         &["note", "notes", "summary", "narrative"],
         Category::ClinicalNotes,
         true,
     ),
     (&["chief"], &["complaint"], Category::ClinicalNotes, true),
-    (&["diag", "diagnostic"], &["code", "cd"], Category::Diagnosis, true),
+    (
+        &["diag", "diagnostic"],
+        &["code", "cd"],
+        Category::Diagnosis,
+        true,
+    ),
     (&["icd"], &["code", "cd"], Category::Diagnosis, true),
-    (&["drug", "med"], &["name", "code"], Category::Medication, true),
-    (&["procedure", "cpt"], &["code", "cd"], Category::Procedure, true),
+    (
+        &["drug", "med"],
+        &["name", "code"],
+        Category::Medication,
+        true,
+    ),
+    (
+        &["procedure", "cpt"],
+        &["code", "cd"],
+        Category::Procedure,
+        true,
+    ),
 ];
 
 /// Words that say a table or its neighbours are about people as patients.
 const CONTEXT: &[&str] = &[
-    "patient", "patients", "pt", "member", "members", "subscriber", "beneficiary", "enrollee",
-    "person", "persons", "people", "client", "clients", "mrn", "clinical", "health", "medical",
-    "encounter", "encounters", "visit", "visits", "claim", "claims", "diagnosis", "chart",
-    "phi", "admission", "admissions",
+    "patient",
+    "patients",
+    "pt",
+    "member",
+    "members",
+    "subscriber",
+    "beneficiary",
+    "enrollee",
+    "person",
+    "persons",
+    "people",
+    "client",
+    "clients",
+    "mrn",
+    "clinical",
+    "health",
+    "medical",
+    "encounter",
+    "encounters",
+    "visit",
+    "visits",
+    "claim",
+    "claims",
+    "diagnosis",
+    "chart",
+    "phi",
+    "admission",
+    "admissions",
 ];
 
 fn lower_words(text: &str) -> Vec<String> {
@@ -391,7 +494,10 @@ pub fn name_category(name: &str) -> Option<NameMatch> {
         }
     }
     // `date_of_birth` as three words.
-    if ws.windows(3).any(|w| w[0] == "date" && w[1] == "of" && w[2] == "birth") {
+    if ws
+        .windows(3)
+        .any(|w| w[0] == "date" && w[1] == "of" && w[2] == "birth")
+    {
         return Some(NameMatch {
             category: Category::BirthDate,
             strong: true,
@@ -402,7 +508,9 @@ pub fn name_category(name: &str) -> Option<NameMatch> {
 
 /// Whether a text mentions people as patients (or members, subscribers …).
 pub fn has_context(text: &str) -> bool {
-    lower_words(text).iter().any(|w| CONTEXT.contains(&w.as_str()))
+    lower_words(text)
+        .iter()
+        .any(|w| CONTEXT.contains(&w.as_str()))
 }
 
 /// Why a column is a candidate.
@@ -450,7 +558,13 @@ pub fn assess(
         .or(dominant.map(|(k, _)| Category::of_kind(k)))
         .or(test_data_only.then_some(Category::Ssn))?;
     let words_strong = by_words.is_some_and(|m| m.strong);
-    let confidence = match (by_words.is_some(), words_strong, dominant.is_some(), mostly, context) {
+    let confidence = match (
+        by_words.is_some(),
+        words_strong,
+        dominant.is_some(),
+        mostly,
+        context,
+    ) {
         (true, true, _, _, true) | (true, true, true, _, _) => Confidence::High,
         (true, _, true, true, _) | (false, _, true, true, true) => Confidence::High,
         (true, true, ..) => Confidence::Medium,
@@ -503,7 +617,14 @@ mod tests {
         ] {
             assert_eq!(cat(name), Some(want), "{name}");
         }
-        for not in ["created_at", "adobe_id", "lessnum", "status", "id", "amount"] {
+        for not in [
+            "created_at",
+            "adobe_id",
+            "lessnum",
+            "status",
+            "id",
+            "amount",
+        ] {
             assert_eq!(cat(not), None, "{not}");
         }
         assert!(!name_category("notes").unwrap().strong);
@@ -511,10 +632,22 @@ mod tests {
 
     #[test]
     fn tiers() {
-        for c in [Category::Ssn, Category::Mrn, Category::HealthPlanId, Category::AccountNumber, Category::LicenseNumber, Category::Biometric] {
+        for c in [
+            Category::Ssn,
+            Category::Mrn,
+            Category::HealthPlanId,
+            Category::AccountNumber,
+            Category::LicenseNumber,
+            Category::Biometric,
+        ] {
             assert_eq!(c.tier(), Tier::Direct, "{c:?}");
         }
-        for c in [Category::Name, Category::BirthDate, Category::Diagnosis, Category::Email] {
+        for c in [
+            Category::Name,
+            Category::BirthDate,
+            Category::Diagnosis,
+            Category::Email,
+        ] {
             assert_eq!(c.tier(), Tier::Other, "{c:?}");
         }
         for c in CATEGORIES {
@@ -527,20 +660,45 @@ mod tests {
         let none = Tally::default();
         let strong = name_category("ssn");
         let weak = name_category("notes");
-        assert_eq!(assess(strong, None, true, &none).unwrap().confidence, Confidence::High);
-        assert_eq!(assess(strong, None, false, &none).unwrap().confidence, Confidence::Medium);
-        assert_eq!(assess(weak, None, false, &none).unwrap().confidence, Confidence::Low);
-        assert_eq!(assess(weak, None, true, &none).unwrap().confidence, Confidence::Medium);
+        assert_eq!(
+            assess(strong, None, true, &none).unwrap().confidence,
+            Confidence::High
+        );
+        assert_eq!(
+            assess(strong, None, false, &none).unwrap().confidence,
+            Confidence::Medium
+        );
+        assert_eq!(
+            assess(weak, None, false, &none).unwrap().confidence,
+            Confidence::Low
+        );
+        assert_eq!(
+            assess(weak, None, true, &none).unwrap().confidence,
+            Confidence::Medium
+        );
         assert_eq!(assess(None, None, true, &none), None);
-        let mut hits = Tally::default();
-        hits.values = 10;
-        hits.hits.insert(Kind::Ssn, 9);
+        let hits = Tally {
+            values: 10,
+            hits: [(Kind::Ssn, 9)].into(),
+            ..Tally::default()
+        };
         let a = assess(None, None, false, &hits).unwrap();
-        assert_eq!((a.category, a.confidence, a.tier), (Category::Ssn, Confidence::Medium, Tier::Direct));
-        assert_eq!(assess(None, None, true, &hits).unwrap().confidence, Confidence::High);
-        let mut test_data = Tally::default();
-        test_data.values = 3;
-        test_data.hits.insert(Kind::SsnTestData, 3);
-        assert_eq!(assess(None, None, false, &test_data).unwrap().confidence, Confidence::Low);
+        assert_eq!(
+            (a.category, a.confidence, a.tier),
+            (Category::Ssn, Confidence::Medium, Tier::Direct)
+        );
+        assert_eq!(
+            assess(None, None, true, &hits).unwrap().confidence,
+            Confidence::High
+        );
+        let test_data = Tally {
+            values: 3,
+            hits: [(Kind::SsnTestData, 3)].into(),
+            ..Tally::default()
+        };
+        assert_eq!(
+            assess(None, None, false, &test_data).unwrap().confidence,
+            Confidence::Low
+        );
     }
 }

@@ -185,9 +185,8 @@ pub fn build(seen: &Seen, budget: Budget, decision: impl Fn(&str) -> Option<Stri
             });
         }
     }
-    candidates.sort_by(|a, b| {
-        (b.confidence, a.tier, &a.column).cmp(&(a.confidence, b.tier, &b.column))
-    });
+    candidates
+        .sort_by(|a, b| (b.confidence, a.tier, &a.column).cmp(&(a.confidence, b.tier, &b.column)));
     PhiMap {
         format: "pgsafeguard.phi_map/1",
         database: seen.database.clone(),
@@ -215,9 +214,11 @@ mod tests {
 
     #[test]
     fn names_comments_hits_and_unknown_tables() {
-        let mut hits = Tally::default();
-        hits.values = 4;
-        hits.hits.insert(Kind::Ssn, 4);
+        let hits = Tally {
+            values: 4,
+            hits: [(Kind::Ssn, 4)].into(),
+            ..Tally::default()
+        };
         let mut hidden = col("ref");
         hidden.tally = Some(hits);
         let mut commented = col("c7");
@@ -255,9 +256,21 @@ mod tests {
         assert_eq!(
             got,
             vec![
-                ("clinic.public.patients.ref", Category::Ssn, Confidence::High),
-                ("clinic.public.patients.socsec", Category::Ssn, Confidence::High),
-                ("clinic.public.patients.c7", Category::BirthDate, Confidence::High),
+                (
+                    "clinic.public.patients.ref",
+                    Category::Ssn,
+                    Confidence::High
+                ),
+                (
+                    "clinic.public.patients.socsec",
+                    Category::Ssn,
+                    Confidence::High
+                ),
+                (
+                    "clinic.public.patients.c7",
+                    Category::BirthDate,
+                    Confidence::High
+                ),
             ]
         );
         assert_eq!(map.candidates[1].decision.as_deref(), Some("confirmed"));

@@ -65,7 +65,10 @@ pub fn ssn(value: &str) -> Option<SsnCheck> {
         9 if b.iter().all(u8::is_ascii_digit) => b.try_into().ok()?,
         11 if b[3] == b'-' && b[6] == b'-' => {
             let mut d = [0u8; 9];
-            for (slot, &c) in d.iter_mut().zip(b[..3].iter().chain(&b[4..6]).chain(&b[7..])) {
+            for (slot, &c) in d
+                .iter_mut()
+                .zip(b[..3].iter().chain(&b[4..6]).chain(&b[7..]))
+            {
                 if !c.is_ascii_digit() {
                     return None;
                 }
@@ -203,9 +206,15 @@ pub fn birth_date(value: &str, today: Date) -> bool {
     let b = value.as_bytes();
     let num = |s: &str| s.parse::<u16>().ok();
     let parts = match b.len() {
-        10 if b[4] == b'-' && b[7] == b'-' => (num(&value[..4]), num(&value[5..7]), num(&value[8..])),
-        10 if b[2] == b'/' && b[5] == b'/' => (num(&value[6..]), num(&value[..2]), num(&value[3..5])),
-        8 if b.iter().all(u8::is_ascii_digit) => (num(&value[..4]), num(&value[4..6]), num(&value[6..])),
+        10 if b[4] == b'-' && b[7] == b'-' => {
+            (num(&value[..4]), num(&value[5..7]), num(&value[8..]))
+        }
+        10 if b[2] == b'/' && b[5] == b'/' => {
+            (num(&value[6..]), num(&value[..2]), num(&value[3..5]))
+        }
+        8 if b.iter().all(u8::is_ascii_digit) => {
+            (num(&value[..4]), num(&value[4..6]), num(&value[6..]))
+        }
         _ => return false,
     };
     let (Some(year), Some(month), Some(day)) = parts else {
@@ -260,9 +269,9 @@ pub fn email(value: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || b"._%+-'".contains(&c));
     let labels: Vec<&str> = domain.split('.').collect();
     let domain_ok = labels.len() >= 2
-        && labels.iter().all(|l| {
-            !l.is_empty() && l.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-')
-        })
+        && labels
+            .iter()
+            .all(|l| !l.is_empty() && l.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-'))
         && labels
             .last()
             .is_some_and(|tld| tld.len() >= 2 && tld.bytes().all(|c| c.is_ascii_alphabetic()));
@@ -317,7 +326,12 @@ pub fn classify(value: &str, today: Date) -> Option<Kind> {
 /// Kinds worth finding inside free text (a notes column), word by word:
 /// those whose shape is distinctive enough on its own.
 fn classify_word(word: &str) -> Option<Kind> {
-    let w = word.trim_matches(|c: char| matches!(c, ',' | ';' | ':' | '(' | ')' | '"' | '\'' | '<' | '>' | '[' | ']'));
+    let w = word.trim_matches(|c: char| {
+        matches!(
+            c,
+            ',' | ';' | ':' | '(' | ')' | '"' | '\'' | '<' | '>' | '[' | ']'
+        )
+    });
     let w = w.strip_suffix('.').unwrap_or(w);
     if w.len() == 11 {
         if let Some(check) = ssn(w) {
@@ -430,10 +444,24 @@ mod tests {
     fn ssn_rules() {
         assert_eq!(ssn("123-45-6789"), Some(SsnCheck::Valid));
         assert_eq!(ssn("123456789"), Some(SsnCheck::Valid));
-        for test_data in ["000-12-3456", "666-12-3456", "900-12-3456", "987654321", "123-00-4567", "123-45-0000"] {
+        for test_data in [
+            "000-12-3456",
+            "666-12-3456",
+            "900-12-3456",
+            "987654321",
+            "123-00-4567",
+            "123-45-0000",
+        ] {
             assert_eq!(ssn(test_data), Some(SsnCheck::TestData), "{test_data}");
         }
-        for not in ["12-345-6789", "123-45-678", "1234567890", "abc-de-fghi", "123 45 6789", ""] {
+        for not in [
+            "12-345-6789",
+            "123-45-678",
+            "1234567890",
+            "abc-de-fghi",
+            "123 45 6789",
+            "",
+        ] {
             assert_eq!(ssn(not), None, "{not}");
         }
         assert_eq!(classify("900-12-3456", TODAY), Some(Kind::SsnTestData));
@@ -490,10 +518,21 @@ mod tests {
 
     #[test]
     fn nanp_phones() {
-        for p in ["(555) 234-5678", "555-234-5678", "+1 555 234 5678", "555.234.5678"] {
+        for p in [
+            "(555) 234-5678",
+            "555-234-5678",
+            "+1 555 234 5678",
+            "555.234.5678",
+        ] {
             assert!(phone(p), "{p}");
         }
-        for not in ["5552345678", "155-234-5678", "555-111-5678", "555-234-567", "call 555"] {
+        for not in [
+            "5552345678",
+            "155-234-5678",
+            "555-111-5678",
+            "555-234-567",
+            "call 555",
+        ] {
             assert!(!phone(not), "{not}");
         }
     }

@@ -76,8 +76,14 @@ impl PhiDecision {
                 self.at
             ));
         }
-        if let Some(c) = self.category.as_deref().filter(|c| Category::parse(c).is_none()) {
-            return Some(format!("{what}: category {c:?} is not a discovery category"));
+        if let Some(c) = self
+            .category
+            .as_deref()
+            .filter(|c| Category::parse(c).is_none())
+        {
+            return Some(format!(
+                "{what}: category {c:?} is not a discovery category"
+            ));
         }
         None
     }
@@ -126,8 +132,9 @@ impl super::Policy {
         column: &str,
     ) -> Option<&PhiDecision> {
         self.phi_columns.iter().find(|d| {
-            split_column_key(&d.column)
-                .is_ok_and(|[db, s, t, c]| db == database && s == schema && t == table && c == column)
+            split_column_key(&d.column).is_ok_and(|[db, s, t, c]| {
+                db == database && s == schema && t == table && c == column
+            })
         })
     }
 
@@ -136,7 +143,11 @@ impl super::Policy {
     /// towards PHI); a rejection counts only when no database confirmed it.
     pub fn phi_decision(&self, schema: &str, table: &str, column: &str) -> Option<Decision> {
         let mut found = None;
-        for d in self.phi_columns.iter().filter(|d| d.names(schema, table, column)) {
+        for d in self
+            .phi_columns
+            .iter()
+            .filter(|d| d.names(schema, table, column))
+        {
             if d.decision == Decision::Confirmed {
                 return Some(Decision::Confirmed);
             }
@@ -170,8 +181,15 @@ impl super::Policy {
             return Some(p);
         }
         let mut seen = std::collections::BTreeSet::new();
-        if let Some(d) = self.phi_columns.iter().find(|d| !seen.insert(d.column.as_str())) {
-            return Some(format!("two phi_columns decisions for {}: keep one", d.column));
+        if let Some(d) = self
+            .phi_columns
+            .iter()
+            .find(|d| !seen.insert(d.column.as_str()))
+        {
+            return Some(format!(
+                "two phi_columns decisions for {}: keep one",
+                d.column
+            ));
         }
         self.encrypt_phi_categories
             .iter()
@@ -218,14 +236,22 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            p.phi_decision_in("clinic", "public", "patients", "ssn").map(|d| d.category()),
+            p.phi_decision_in("clinic", "public", "patients", "ssn")
+                .map(|d| d.category()),
             Some(Some(Category::Ssn))
         );
-        assert_eq!(p.phi_decision("public", "patients", "ssn"), Some(Decision::Confirmed));
-        // Confirmed in another database wins where the database is unknown.
-        assert_eq!(p.phi_decision("public", "patients", "note"), Some(Decision::Confirmed));
         assert_eq!(
-            p.phi_decision_in("clinic", "public", "patients", "note").map(|d| d.decision),
+            p.phi_decision("public", "patients", "ssn"),
+            Some(Decision::Confirmed)
+        );
+        // Confirmed in another database wins where the database is unknown.
+        assert_eq!(
+            p.phi_decision("public", "patients", "note"),
+            Some(Decision::Confirmed)
+        );
+        assert_eq!(
+            p.phi_decision_in("clinic", "public", "patients", "note")
+                .map(|d| d.decision),
             Some(Decision::Rejected)
         );
         assert!(p.encrypts_category(Category::BirthDate));

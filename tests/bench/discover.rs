@@ -34,7 +34,11 @@ fn seed(cluster: &Cluster, tables: usize) {
     );
 }
 
-fn timed(runtime: &tokio::runtime::Runtime, params: &ConnParams, budget: Budget) -> (Duration, usize) {
+fn timed(
+    runtime: &tokio::runtime::Runtime,
+    params: &ConnParams,
+    budget: Budget,
+) -> (Duration, usize) {
     let today = time::OffsetDateTime::now_utc().date();
     let started = Instant::now();
     let seen = runtime.block_on(async {

@@ -113,7 +113,9 @@ fn phi_columns_encrypted(s: &Snapshot, policy: &Policy) -> Result<Verdict, Verdi
 /// `direct identifier: ssn`, `other PHI: birth_date, encryption asked by
 /// the policy`, `direct identifier: confirmed, category not stated`.
 fn tier_of(found: &phi::PlaintextPhi<'_>, asked: bool) -> String {
-    let category = found.category.map_or("category not stated", Category::as_str);
+    let category = found
+        .category
+        .map_or("category not stated", Category::as_str);
     let mut text = format!("{}: {category}", found.tier.as_str());
     if asked {
         text.push_str(", encryption asked by the policy");
@@ -304,7 +306,11 @@ mod tests {
         assert_eq!(v.objects, vec!["public.visits.mrn".to_string()]);
     }
 
-    fn decided(column: &str, decision: crate::policy::phi::Decision, category: Option<&str>) -> crate::policy::phi::PhiDecision {
+    fn decided(
+        column: &str,
+        decision: crate::policy::phi::Decision,
+        category: Option<&str>,
+    ) -> crate::policy::phi::PhiDecision {
         crate::policy::phi::PhiDecision {
             column: column.into(),
             decision,
@@ -318,21 +324,43 @@ mod tests {
     #[test]
     fn tiers_fail_direct_identifiers_and_warn_on_other_phi() {
         use crate::policy::phi::Decision;
-        let dob = table("people", "o", &[("id", "integer"), ("dob", "date"), ("last_name", "text")]);
+        let dob = table(
+            "people",
+            "o",
+            &[("id", "integer"), ("dob", "date"), ("last_name", "text")],
+        );
         let s = with_tables(vec![dob]);
         let v = (PHI_COLUMNS_ENCRYPTED.evaluate)(&s, &Policy::default());
         assert_eq!(v.status, Status::Warn, "{}", v.evidence);
-        assert!(v.evidence.contains("public.people.dob (other PHI: birth_date)"), "{}", v.evidence);
+        assert!(
+            v.evidence
+                .contains("public.people.dob (other PHI: birth_date)"),
+            "{}",
+            v.evidence
+        );
         let asked = Policy {
             encrypt_phi_categories: vec!["birth_date".into()],
             ..Policy::default()
         };
         let v = (PHI_COLUMNS_ENCRYPTED.evaluate)(&s, &asked);
         assert_eq!(v.status, Status::Fail);
-        assert!(v.evidence.contains("birth_date, encryption asked by the policy"), "{}", v.evidence);
+        assert!(
+            v.evidence
+                .contains("birth_date, encryption asked by the policy"),
+            "{}",
+            v.evidence
+        );
 
-        let v = (PHI_COLUMNS_ENCRYPTED.evaluate)(&with_tables(vec![patients("text")]), &Policy::default());
-        assert!(v.evidence.contains("public.patients.ssn (direct identifier: ssn)"), "{}", v.evidence);
+        let v = (PHI_COLUMNS_ENCRYPTED.evaluate)(
+            &with_tables(vec![patients("text")]),
+            &Policy::default(),
+        );
+        assert!(
+            v.evidence
+                .contains("public.patients.ssn (direct identifier: ssn)"),
+            "{}",
+            v.evidence
+        );
 
         // A confirmed column the name rule misses fails with its category;
         // a rejected one is left out.
@@ -340,18 +368,35 @@ mod tests {
         let coded = table("enrolment", "o", &[("ref_code", "text"), ("ssn", "text")]);
         let policy = Policy {
             phi_columns: vec![
-                decided(&format!("{db}.public.enrolment.ref_code"), Decision::Confirmed, Some("health_plan_id")),
-                decided(&format!("{db}.public.enrolment.ssn"), Decision::Rejected, None),
+                decided(
+                    &format!("{db}.public.enrolment.ref_code"),
+                    Decision::Confirmed,
+                    Some("health_plan_id"),
+                ),
+                decided(
+                    &format!("{db}.public.enrolment.ssn"),
+                    Decision::Rejected,
+                    None,
+                ),
             ],
             ..Policy::default()
         };
         let v = (PHI_COLUMNS_ENCRYPTED.evaluate)(&with_tables(vec![coded.clone()]), &policy);
         assert_eq!(v.status, Status::Fail);
         assert_eq!(v.objects, vec!["public.enrolment.ref_code".to_string()]);
-        assert!(v.evidence.contains("direct identifier: health_plan_id, confirmed"), "{}", v.evidence);
+        assert!(
+            v.evidence
+                .contains("direct identifier: health_plan_id, confirmed"),
+            "{}",
+            v.evidence
+        );
         // Decisions about another database do not count here.
         let elsewhere = Policy {
-            phi_columns: vec![decided("elsewhere.public.enrolment.ssn", Decision::Rejected, None)],
+            phi_columns: vec![decided(
+                "elsewhere.public.enrolment.ssn",
+                Decision::Rejected,
+                None,
+            )],
             ..Policy::default()
         };
         let v = (PHI_COLUMNS_ENCRYPTED.evaluate)(&with_tables(vec![coded]), &elsewhere);
