@@ -3,7 +3,7 @@
 //! - names, comments and types only, `--no-sample` (target ≤ 1 s).
 //!
 //! Each table has five columns (an id, an SSN-looking column, a date of birth, an e-mail
-//! and free text) and 20 rows; one table in ten is big enough (a few hundred pages) to be
+//! and free text) and 20 rows; one table in a hundred is big enough (5,000 rows, a few dozen pages) to be
 //! read through TABLESAMPLE. `cargo bench --bench discover` builds PGSG_BENCH_TABLES
 //! tables (default 10,000); under `cargo test --all-targets` it is a smoke run on 50.
 
@@ -27,7 +27,7 @@ fn seed(cluster: &Cluster, tables: usize) {
         &format!(
             "DO $$ BEGIN FOR i IN 1..{tables} LOOP
                EXECUTE format('CREATE TABLE public.t%s (id int, ssn text, dob date, email text, note text)', i);
-               EXECUTE format('INSERT INTO public.t%s SELECT g, ''123-45-'' || (1000 + g), date ''1970-01-01'' + g, ''p'' || g || ''@example.org'', ''seen today'' FROM generate_series(1, CASE WHEN %s % 10 = 0 THEN 20000 ELSE 20 END) g', i, i);
+               EXECUTE format('INSERT INTO public.t%s SELECT g, ''123-45-'' || (1000 + g), date ''1970-01-01'' + g, ''p'' || g || ''@example.org'', ''seen today'' FROM generate_series(1, CASE WHEN %s %% 100 = 0 THEN 5000 ELSE 20 END) g', i, i);
              END LOOP; END $$;
              ANALYZE;"
         ),
