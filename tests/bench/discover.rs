@@ -21,17 +21,22 @@ use pgsafeguard::model::phi_map::{build, Budget};
 use std::time::{Duration, Instant};
 use support::Cluster;
 
+/// In batches of 500 tables: one transaction creating 10,000 tables would need
+/// 10,000 locks.
 fn seed(cluster: &Cluster, tables: usize) {
-    cluster.psql(
-        "postgres",
-        &format!(
-            "DO $$ BEGIN FOR i IN 1..{tables} LOOP
-               EXECUTE format('CREATE TABLE public.t%s (id int, ssn text, dob date, email text, note text)', i);
-               EXECUTE format('INSERT INTO public.t%s SELECT g, ''123-45-'' || (1000 + g), date ''1970-01-01'' + g, ''p'' || g || ''@example.org'', ''seen today'' FROM generate_series(1, CASE WHEN %s %% 100 = 0 THEN 5000 ELSE 20 END) g', i, i);
-             END LOOP; END $$;
-             ANALYZE;"
-        ),
-    );
+    for start in (1..=tables).step_by(500) {
+        let end = (start + 499).min(tables);
+        cluster.psql(
+            "postgres",
+            &format!(
+                "DO $$ BEGIN FOR i IN {start}..{end} LOOP
+                   EXECUTE format('CREATE TABLE public.t%s (id int, ssn text, dob date, email text, note text)', i);
+                   EXECUTE format('INSERT INTO public.t%s SELECT g, ''123-45-'' || (1000 + g), date ''1970-01-01'' + g, ''p'' || g || ''@example.org'', ''seen today'' FROM generate_series(1, CASE WHEN %s %% 100 = 0 THEN 5000 ELSE 20 END) g', i, i);
+                 END LOOP; END $$;"
+            ),
+        );
+    }
+    cluster.psql("postgres", "ANALYZE");
 }
 
 fn timed(
