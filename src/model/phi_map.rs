@@ -140,6 +140,10 @@ pub fn build(seen: &Seen, budget: Budget, decision: impl Fn(&str) -> Option<Stri
             || table.comment.as_deref().is_some_and(has_context)
             || table.schema_comment.as_deref().is_some_and(has_context)
             || has_context(&table.schema);
+        // Once per table: wide tables would otherwise cost columns².
+        let column_context: Vec<bool> =
+            table.columns.iter().map(|c| has_context(&c.name)).collect();
+        let context_columns = column_context.iter().filter(|c| **c).count();
         for (i, col) in table.columns.iter().enumerate() {
             let name = name_category(&col.name);
             let comment = col.comment.as_deref().and_then(name_category);
@@ -148,11 +152,7 @@ pub fn build(seen: &Seen, budget: Budget, decision: impl Fn(&str) -> Option<Stri
                 .iter()
                 .filter(|k| k.as_str() != MASKED_KEY)
                 .find_map(|k| name_category(k));
-            let neighbours = table
-                .columns
-                .iter()
-                .enumerate()
-                .any(|(j, other)| j != i && has_context(&other.name));
+            let neighbours = context_columns - usize::from(column_context[i]) > 0;
             let context = table_context || neighbours;
             let tally = col.tally.as_ref().unwrap_or(&empty);
             let Some(assessment) = assess(name.or(key_match), comment, context, tally) else {
