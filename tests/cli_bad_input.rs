@@ -197,3 +197,38 @@ fn unknown_probe_names_are_one_line() {
     let out = pgsafeguard(&["scan", "--snapshot", "x.json", "--prove"], &[]);
     assert_clean_error(&out, "--prove");
 }
+
+#[test]
+fn bad_phi_decisions_and_discover_budgets_are_one_line() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let policy = dir.path().join("policy.toml");
+    let p = policy.to_str().expect("utf8");
+    let out = pgsafeguard(
+        &["phi", "confirm", "patients.ssn", "--policy", p, "--by", "x"],
+        &[],
+    );
+    assert_clean_error(&out, "database.schema.table.column");
+    let out = pgsafeguard(
+        &[
+            "phi",
+            "confirm",
+            "a.b.c.d",
+            "--policy",
+            p,
+            "--by",
+            "x",
+            "--category",
+            "shoe_size",
+        ],
+        &[],
+    );
+    assert_clean_error(&out, "--category");
+    let out = pgsafeguard(&["phi", "forget", "a.b.c.d", "--policy", p], &[]);
+    assert_clean_error(&out, "no decision");
+    assert!(!policy.exists(), "nothing half-written");
+    let out = pgsafeguard(
+        &["discover", "host=/tmp port=1 dbname=x", "--table-ms", "0"],
+        &[],
+    );
+    assert_clean_error(&out, "--table-ms");
+}

@@ -9,6 +9,7 @@
 //! and lent to the subcommand: commands that stay offline never start one.
 
 mod diff;
+mod discover;
 mod fix;
 mod gui;
 mod history;
@@ -133,6 +134,16 @@ pub enum Command {
     /// row-level security (rls); a tagged read that must reach the audit log (audit). A
     /// broken proof fails its check whatever the settings say.
     Prove(prove::ProveArgs),
+    /// Map where PHI lives in one database: names, comments, types and a bounded sample
+    ///
+    /// Reads column, table and schema names and comments, types and JSON keys, then samples
+    /// each table within a budget (200 rows per table, 1,000,000 in all, 200 ms per table)
+    /// in a read-only transaction. Values are checked by validators in memory and never
+    /// shown or kept: the map lists each candidate column with its category, confidence,
+    /// encryption tier and reasons (validator hits as counts).
+    Discover(discover::DiscoverArgs),
+    /// Confirm or reject columns as PHI in the policy file (after discover)
+    Phi(discover::PhiArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -377,6 +388,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Diff(args)) => diff::run_diff(args),
         Some(Command::Accept(args)) => policy_edit::run_accept(args),
         Some(Command::Baseline(args)) => policy_edit::run_baseline(args, &runtime),
+        Some(Command::Discover(args)) => discover::run_discover(args, &runtime),
+        Some(Command::Phi(args)) => discover::run_phi(args),
         None => gui::run_app(&runtime, cli.session, None, store),
     };
     runtime.shut_down();

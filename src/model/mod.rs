@@ -3,7 +3,8 @@
 //! ([`redact`]), the HIPAA citations ([`hipaa`]), libpq connection strings
 //! ([`conninfo`]), what a pg_hba rule matches ([`hba`]), typed fix statements
 //! ([`statement`]), the change log's entries ([`changelog`]), what active probes proved
-//! ([`proof`]), the PHI name rule ([`phi_names`]) and how server
+//! ([`proof`]), the PHI name rule ([`phi_names`]), PHI discovery's categories and
+//! value validators ([`phi_categories`], [`phi_validators`]) and how server
 //! strings are shown ([`untrusted`]).
 //!
 //! Pure data and pure functions: no I/O, and no import from any module above it
@@ -14,7 +15,10 @@ pub mod conninfo;
 pub mod finding;
 pub mod hba;
 pub mod hipaa;
+pub mod phi_categories;
+pub mod phi_map;
 pub mod phi_names;
+pub mod phi_validators;
 pub mod proof;
 pub mod redact;
 pub mod settings;
