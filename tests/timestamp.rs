@@ -71,11 +71,8 @@ fn snapshot_path() -> PathBuf {
 
 fn report_input() -> ReportInput {
     let snapshot = pgsafeguard::cli::load_snapshot(&snapshot_path()).expect("fixture");
-    let findings = pgsafeguard::checks::evaluate_all(
-        &snapshot,
-        &Default::default(),
-        &Default::default(),
-    );
+    let findings =
+        pgsafeguard::checks::evaluate_all(&snapshot, &Default::default(), &Default::default());
     ReportInput::new(pgsafeguard::output::ScanReport::new(&snapshot, findings))
 }
 
@@ -136,7 +133,10 @@ fn cover_text(path: &Path) -> String {
         .output()
         .expect("run pdftotext (install poppler-utils)");
     // The cover's fields wrap; compare words, not lines.
-    text(&out.stdout).split_whitespace().collect::<Vec<_>>().join(" ")
+    text(&out.stdout)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn validators_dir() -> PathBuf {
@@ -146,7 +146,9 @@ fn validators_dir() -> PathBuf {
     if rustix::process::geteuid().is_root() {
         return PathBuf::from("/var/cache/pgsafeguard/validators");
     }
-    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_default();
+    let home = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_default();
     home.join(".cache/pgsafeguard/validators")
 }
 
@@ -168,12 +170,21 @@ fn a_timestamped_report_is_valid_for_pdfsig_pyhanko_and_verify() {
     let tsa = honest_tsa();
     let (path, out) = report(
         "stamped.pdf",
-        &["--tsa", &tsa.url(), "--tsa-ca", ca.to_str().unwrap(), "--require-timestamp"],
+        &[
+            "--tsa",
+            &tsa.url(),
+            "--tsa-ca",
+            ca.to_str().unwrap(),
+            "--require-timestamp",
+        ],
     );
     assert_eq!(out.status.code(), Some(0), "stderr: {}", text(&out.stderr));
     assert!(out.stderr.is_empty(), "stderr: {}", text(&out.stderr));
     let said = text(&out.stdout);
-    assert!(said.contains(&format!("timestamped by CN={TSA_NAME}")), "{said}");
+    assert!(
+        said.contains(&format!("timestamped by CN={TSA_NAME}")),
+        "{said}"
+    );
 
     // The token sits in /Contents: the signature still covers the whole file.
     assert_whole_and_valid(&path);
@@ -191,7 +202,12 @@ fn a_timestamped_report_is_valid_for_pdfsig_pyhanko_and_verify() {
         ca.to_str().unwrap(),
     ]);
     let said = text(&verify.stdout);
-    assert_eq!(verify.status.code(), Some(0), "{said}{}", text(&verify.stderr));
+    assert_eq!(
+        verify.status.code(),
+        Some(0),
+        "{said}{}",
+        text(&verify.stderr)
+    );
     let line = said
         .lines()
         .find(|l| l.starts_with("timestamp: "))
@@ -205,14 +221,28 @@ fn a_timestamped_report_is_valid_for_pdfsig_pyhanko_and_verify() {
 
     // A CA that did not issue the TSA certificate is refused.
     let other = fixture().pki.other_ca();
-    let refused = pgsafeguard(&["verify", path.to_str().unwrap(), "--tsa-ca", other.to_str().unwrap()]);
+    let refused = pgsafeguard(&[
+        "verify",
+        path.to_str().unwrap(),
+        "--tsa-ca",
+        other.to_str().unwrap(),
+    ]);
     assert_eq!(refused.status.code(), Some(1), "{}", text(&refused.stdout));
-    assert!(text(&refused.stdout).contains("does not chain"), "{}", text(&refused.stdout));
+    assert!(
+        text(&refused.stdout).contains("does not chain"),
+        "{}",
+        text(&refused.stdout)
+    );
 
     // pyHanko: the signature and its timestamp token are valid and trusted.
     let signer = fixture().dir.path().join("signer.der");
     let validated = Command::new(pyhanko())
-        .args(["sign", "validate", "--pretty-print", "--no-revocation-check"])
+        .args([
+            "sign",
+            "validate",
+            "--pretty-print",
+            "--no-revocation-check",
+        ])
         .arg("--trust")
         .arg(&ca)
         .arg("--trust")
@@ -221,9 +251,16 @@ fn a_timestamped_report_is_valid_for_pdfsig_pyhanko_and_verify() {
         .output()
         .expect("run pyhanko");
     let said = text(&validated.stdout);
-    assert!(validated.status.success(), "{said}{}", text(&validated.stderr));
+    assert!(
+        validated.status.success(),
+        "{said}{}",
+        text(&validated.stderr)
+    );
     assert!(said.contains("Signature timestamp token:"), "{said}");
-    assert!(said.contains("The timestamp token is cryptographically sound."), "{said}");
+    assert!(
+        said.contains("The timestamp token is cryptographically sound."),
+        "{said}"
+    );
     assert!(said.contains("The TSA certificate is trusted."), "{said}");
     assert!(said.contains("The signature is judged VALID."), "{said}");
 }
@@ -264,7 +301,10 @@ fn assert_signed_without_timestamp(name: &str, url: &str, why: &str) {
     assert_eq!(out.status.code(), Some(0), "{name}: {stderr}");
     assert_eq!(stderr.trim_end().lines().count(), 1, "{name}: {stderr:?}");
     assert!(stderr.contains("not timestamped"), "{name}: {stderr}");
-    assert!(stderr.to_lowercase().contains(why), "{name}: {stderr} should say {why:?}");
+    assert!(
+        stderr.to_lowercase().contains(why),
+        "{name}: {stderr} should say {why:?}"
+    );
     assert!(text(&out.stdout).contains("not timestamped"), "{name}");
     assert_whole_and_valid(&path);
     assert!(cover_text(&path).contains("not timestamped"), "{name}");
@@ -309,7 +349,10 @@ fn a_token_with_a_flipped_byte_leaves_a_signed_report() {
 
 #[test]
 fn require_timestamp_exits_2_and_keeps_the_signed_report() {
-    let (path, out) = report("required.pdf", &["--tsa", &down_url(), "--require-timestamp"]);
+    let (path, out) = report(
+        "required.pdf",
+        &["--tsa", &down_url(), "--require-timestamp"],
+    );
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr:?}");
@@ -330,12 +373,20 @@ fn a_tsa_certificate_outside_the_given_ca_is_not_embedded() {
     let other = fixture().pki.other_ca();
     let (path, out) = report(
         "untrusted.pdf",
-        &["--tsa", &honest_tsa().url(), "--tsa-ca", other.to_str().unwrap()],
+        &[
+            "--tsa",
+            &honest_tsa().url(),
+            "--tsa-ca",
+            other.to_str().unwrap(),
+        ],
     );
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     assert!(stderr.contains("does not chain"), "{stderr}");
-    assert!(verify_pdf(&std::fs::read(&path).unwrap(), None).unwrap().timestamp.is_none());
+    assert!(verify_pdf(&std::fs::read(&path).unwrap(), None)
+        .unwrap()
+        .timestamp
+        .is_none());
 }
 
 // ----- bad input ---------------------------------------------------------------
@@ -344,10 +395,19 @@ fn a_tsa_certificate_outside_the_given_ca_is_not_embedded() {
 fn bad_tsa_flags_are_refused_before_anything_is_written() {
     for (name, extra, what) in [
         ("ftp.pdf", vec!["--tsa", "ftp://tsa.example"], "http"),
-        ("password.pdf", vec!["--tsa", "http://user:secret@tsa.example/"], "password"),
+        (
+            "password.pdf",
+            vec!["--tsa", "http://user:secret@tsa.example/"],
+            "password",
+        ),
         (
             "no-ca.pdf",
-            vec!["--tsa", "http://127.0.0.1:9/", "--tsa-ca", "/nonexistent/ca.pem"],
+            vec![
+                "--tsa",
+                "http://127.0.0.1:9/",
+                "--tsa-ca",
+                "/nonexistent/ca.pem",
+            ],
             "/nonexistent/ca.pem",
         ),
     ] {
@@ -368,7 +428,9 @@ fn bad_tsa_flags_are_refused_before_anything_is_written() {
 fn the_library_reports_what_became_of_the_timestamp() {
     let input = report_input();
     let identity = &fixture().identity;
-    let at = time::OffsetDateTime::now_utc().replace_nanosecond(0).unwrap();
+    let at = time::OffsetDateTime::now_utc()
+        .replace_nanosecond(0)
+        .unwrap();
     let ca = TrustedCa::load(&fixture().pki.ca()).unwrap();
 
     // A requested policy the TSA serves is carried by the token.
@@ -380,7 +442,10 @@ fn the_library_reports_what_became_of_the_timestamp() {
     assert!(info.tsa_subject.contains(TSA_NAME), "{info:?}");
     assert!(info.trusted_by.is_some());
     let outcome = verify_pdf(&signed.pdf, Some(&identity.fingerprint_sha256())).unwrap();
-    assert_eq!(outcome.timestamp.as_ref().map(|t| &t.time), Some(&info.time));
+    assert_eq!(
+        outcome.timestamp.as_ref().map(|t| &t.time),
+        Some(&info.time)
+    );
 
     let down = TsaConfig::new(&down_url()).unwrap();
     let signed = build_signed_report_with(&input, identity, at, Some(&down)).unwrap();

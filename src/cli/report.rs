@@ -90,7 +90,13 @@ pub(super) fn run_report(args: ReportArgs, runtime: &LazyRuntime) -> anyhow::Res
         at,
     );
 
-    announce(&args.output, &signed.pdf, &identity, created, &signed.timestamp);
+    announce(
+        &args.output,
+        &signed.pdf,
+        &identity,
+        created,
+        &signed.timestamp,
+    );
     args.timestamp.conclude(&signed.timestamp)
 }
 

@@ -383,14 +383,11 @@ impl Jobs {
             else {
                 return;
             };
-            let result =
-                tokio::task::spawn_blocking(move || {
-                    export_with_default_identity(&path, &input, tsa.as_ref())
-                })
-                    .await
-                    .unwrap_or_else(|e| {
-                        Err(format!("exporting the report stopped unexpectedly: {e}"))
-                    });
+            let result = tokio::task::spawn_blocking(move || {
+                export_with_default_identity(&path, &input, tsa.as_ref())
+            })
+            .await
+            .unwrap_or_else(|e| Err(format!("exporting the report stopped unexpectedly: {e}")));
             out.send(JobEvent::ReportExported(result));
         });
         Ok(())

@@ -46,9 +46,7 @@ pub fn timestamp_note(outcome: &TimestampOutcome) -> String {
             format!("timestamped by {}", untrusted::text(&info.summary()))
         }
         TimestampOutcome::NotRequested => "not timestamped".to_string(),
-        TimestampOutcome::Failed(why) => {
-            untrusted::one_line(&format!("not timestamped: {why}"))
-        }
+        TimestampOutcome::Failed(why) => untrusted::one_line(&format!("not timestamped: {why}")),
     }
 }
 
@@ -59,7 +57,9 @@ mod tests {
     #[test]
     fn an_empty_url_means_no_timestamp_and_a_bad_one_is_refused() {
         assert!(ExportOptions::remembered("  ").tsa().unwrap().is_none());
-        let tsa = ExportOptions::remembered("http://tsa.example/").tsa().unwrap();
+        let tsa = ExportOptions::remembered("http://tsa.example/")
+            .tsa()
+            .unwrap();
         assert_eq!(tsa.unwrap().url(), "http://tsa.example/");
         let err = ExportOptions::remembered("tsa.example").tsa().unwrap_err();
         assert!(err.contains("http://"), "{err}");

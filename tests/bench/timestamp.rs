@@ -45,7 +45,11 @@ fn timestamp(c: &mut Criterion) {
     let identity = SigningIdentity::generate("Bench Signer").unwrap();
     let input = input();
     let at = OffsetDateTime::now_utc().replace_nanosecond(0).unwrap();
-    let rounds = if benchmarking() { env_count("PGSG_BENCH_ROUNDS", 20) } else { 1 };
+    let rounds = if benchmarking() {
+        env_count("PGSG_BENCH_ROUNDS", 20)
+    } else {
+        1
+    };
 
     // Warm the fonts and the TSA's first process start.
     build_signed_report_with(&input, &identity, at, Some(&config)).unwrap();

@@ -40,25 +40,68 @@ impl TestPki {
         openssl(
             path,
             &[
-                "req", "-x509", "-config", "pki.cnf", "-extensions", "v3_ca", "-newkey", "ec",
-                "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "ca.key", "-out",
-                "ca.pem", "-days", "3650", "-subj", "/O=pgSafeguard tests/CN=pgSafeguard Test CA",
+                "req",
+                "-x509",
+                "-config",
+                "pki.cnf",
+                "-extensions",
+                "v3_ca",
+                "-newkey",
+                "ec",
+                "-pkeyopt",
+                "ec_paramgen_curve:P-256",
+                "-nodes",
+                "-keyout",
+                "ca.key",
+                "-out",
+                "ca.pem",
+                "-days",
+                "3650",
+                "-subj",
+                "/O=pgSafeguard tests/CN=pgSafeguard Test CA",
             ],
         );
         openssl(
             path,
             &[
-                "req", "-new", "-config", "pki.cnf", "-newkey", "ec", "-pkeyopt",
-                "ec_paramgen_curve:P-256", "-nodes", "-keyout", "tsa.key", "-out", "tsa.csr",
-                "-subj", &format!("/O=pgSafeguard tests/CN={TSA_NAME}"),
+                "req",
+                "-new",
+                "-config",
+                "pki.cnf",
+                "-newkey",
+                "ec",
+                "-pkeyopt",
+                "ec_paramgen_curve:P-256",
+                "-nodes",
+                "-keyout",
+                "tsa.key",
+                "-out",
+                "tsa.csr",
+                "-subj",
+                &format!("/O=pgSafeguard tests/CN={TSA_NAME}"),
             ],
         );
         openssl(
             path,
             &[
-                "x509", "-req", "-in", "tsa.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
-                "-set_serial", "4242", "-days", "3650", "-extfile", "pki.cnf", "-extensions",
-                "tsa_cert", "-out", "tsa.pem",
+                "x509",
+                "-req",
+                "-in",
+                "tsa.csr",
+                "-CA",
+                "ca.pem",
+                "-CAkey",
+                "ca.key",
+                "-set_serial",
+                "4242",
+                "-days",
+                "3650",
+                "-extfile",
+                "pki.cnf",
+                "-extensions",
+                "tsa_cert",
+                "-out",
+                "tsa.pem",
             ],
         );
         TestPki { dir }
@@ -76,9 +119,25 @@ impl TestPki {
             openssl(
                 self.dir.path(),
                 &[
-                    "req", "-x509", "-config", "pki.cnf", "-extensions", "v3_ca", "-newkey", "ec",
-                    "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "other-ca.key",
-                    "-out", "other-ca.pem", "-days", "3650", "-subj", "/CN=Some Other CA",
+                    "req",
+                    "-x509",
+                    "-config",
+                    "pki.cnf",
+                    "-extensions",
+                    "v3_ca",
+                    "-newkey",
+                    "ec",
+                    "-pkeyopt",
+                    "ec_paramgen_curve:P-256",
+                    "-nodes",
+                    "-keyout",
+                    "other-ca.key",
+                    "-out",
+                    "other-ca.pem",
+                    "-days",
+                    "3650",
+                    "-subj",
+                    "/CN=Some Other CA",
                 ],
             );
         }
@@ -188,7 +247,9 @@ pub fn down_url() -> String {
 
 /// One HTTP request: read the query, answer; the answer's body.
 fn serve(stream: TcpStream, work: &Path, behaviour: Behaviour) -> Option<Vec<u8>> {
-    stream.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .ok()?;
     let mut reader = BufReader::new(stream.try_clone().ok()?);
     let mut length = 0usize;
     loop {
@@ -257,7 +318,14 @@ fn reply(query: &[u8], work: &Path) -> Vec<u8> {
     openssl(
         work,
         &[
-            "ts", "-reply", "-config", "tsa.cnf", "-queryfile", "query.tsq", "-out", "reply.tsr",
+            "ts",
+            "-reply",
+            "-config",
+            "tsa.cnf",
+            "-queryfile",
+            "query.tsq",
+            "-out",
+            "reply.tsr",
         ],
     );
     std::fs::read(work.join("reply.tsr")).expect("read reply")

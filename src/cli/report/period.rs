@@ -58,7 +58,13 @@ pub(super) fn run_period_report(args: &ReportArgs, period: &str) -> anyhow::Resu
         &args.output,
         at,
     );
-    announce(&args.output, &signed.pdf, &identity, created, &signed.timestamp);
+    announce(
+        &args.output,
+        &signed.pdf,
+        &identity,
+        created,
+        &signed.timestamp,
+    );
     args.timestamp.conclude(&signed.timestamp)
 }
 

@@ -64,10 +64,9 @@ impl TimestampArgs {
 /// The tail of the "wrote …" line.
 pub fn announce_suffix(outcome: &TimestampOutcome) -> String {
     match outcome {
-        TimestampOutcome::Stamped(info) => format!(
-            ", timestamped by {}",
-            untrusted::text(&info.summary())
-        ),
+        TimestampOutcome::Stamped(info) => {
+            format!(", timestamped by {}", untrusted::text(&info.summary()))
+        }
         TimestampOutcome::NotRequested | TimestampOutcome::Failed(_) => ", not timestamped".into(),
     }
 }

@@ -83,7 +83,9 @@ impl Signature {
                 .unwrap_or_default();
             attrs.retain(|a| a.oid != SIGNATURE_TIME_STAMP_TOKEN);
             let mut values = SetOfVec::new();
-            values.insert(Any::from_der(token).map_err(bad)?).map_err(bad)?;
+            values
+                .insert(Any::from_der(token).map_err(bad)?)
+                .map_err(bad)?;
             attrs.push(Attribute {
                 oid: SIGNATURE_TIME_STAMP_TOKEN,
                 values,

@@ -56,7 +56,9 @@ impl TsaConfig {
         let rest = url
             .strip_prefix("http://")
             .or_else(|| url.strip_prefix("https://"))
-            .ok_or_else(|| TimestampError::BadUrl("it must start with http:// or https://".into()))?;
+            .ok_or_else(|| {
+                TimestampError::BadUrl("it must start with http:// or https://".into())
+            })?;
         let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
         if host.is_empty() {
             return Err(TimestampError::BadUrl("it names no host".into()));
@@ -67,7 +69,9 @@ impl TsaConfig {
             ));
         }
         if url.chars().any(|c| c.is_whitespace() || c.is_control()) {
-            return Err(TimestampError::BadUrl("it contains spaces or control characters".into()));
+            return Err(TimestampError::BadUrl(
+                "it contains spaces or control characters".into(),
+            ));
         }
         Ok(TsaConfig {
             url: url.to_string(),
@@ -101,7 +105,9 @@ pub struct TrustedCa {
 
 impl std::fmt::Debug for TrustedCa {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TrustedCa").field("file", &self.shown).finish()
+        f.debug_struct("TrustedCa")
+            .field("file", &self.shown)
+            .finish()
     }
 }
 

@@ -124,7 +124,11 @@ pub(crate) fn check_token(
     if let Some(nonce) = expected.nonce {
         match &tst.nonce {
             Some(theirs) if theirs.as_bytes() == nonce.as_bytes() => {}
-            Some(_) => return Err(TimestampError::Mismatch("its nonce is not the one we sent".into())),
+            Some(_) => {
+                return Err(TimestampError::Mismatch(
+                    "its nonce is not the one we sent".into(),
+                ))
+            }
             None => return Err(TimestampError::Mismatch("it carries no nonce".into())),
         }
     }
@@ -179,7 +183,11 @@ fn tsa_certificate(signed_data: &SignedData) -> Result<Certificate, TimestampErr
         || TimestampError::BadToken("the token does not include the TSA certificate".into());
     let signer = match signed_data.signer_infos.0.as_slice() {
         [one] => one,
-        _ => return Err(TimestampError::BadToken("the token must have exactly one signer".into())),
+        _ => {
+            return Err(TimestampError::BadToken(
+                "the token must have exactly one signer".into(),
+            ))
+        }
     };
     let certificates = signed_data.certificates.as_ref().ok_or_else(missing)?;
     certificates
@@ -211,7 +219,9 @@ fn check_key_usage(cert: &Certificate) -> Result<(), TimestampError> {
     let found = cert
         .tbs_certificate
         .get::<ExtendedKeyUsage>()
-        .map_err(|e| TimestampError::Untrusted(format!("its extended key usage is unreadable: {e}")))?;
+        .map_err(|e| {
+            TimestampError::Untrusted(format!("its extended key usage is unreadable: {e}"))
+        })?;
     match found {
         Some((true, usage)) if usage.0 == [TIME_STAMPING] => Ok(()),
         Some((false, _)) => Err(TimestampError::Untrusted(
@@ -284,6 +294,9 @@ fn check_chain(
 fn rfc3339(seconds: i64) -> String {
     time::OffsetDateTime::from_unix_timestamp(seconds)
         .ok()
-        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
         .unwrap_or_else(|| seconds.to_string())
 }
