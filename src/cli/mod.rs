@@ -242,7 +242,11 @@ pub struct ScanArgs {
     between those dates (inclusive, UTC): each check's status at each scan, the days covered, \
     drift between scans, fixes and policy changes. The positional argument is then the TARGET \
     as pgsafeguard history names it, needed when the store holds several.\n\n\
-    Exit codes: 0 report written, 2 error (nothing is written)."
+    --tsa URL timestamps the signature at an RFC 3161 Time-Stamping Authority (PAdES B-T). \
+    When no timestamp can be had the report is still written, signed, and one line on \
+    stderr says why.\n\n\
+    Exit codes: 0 report written, 2 error (nothing is written), or with --require-timestamp \
+    no timestamp could be had (the signed report is written)."
 )]
 pub struct ReportArgs {
     /// Connection string (URI or key=value); PG* variables fill what it leaves out.
@@ -282,12 +286,15 @@ pub struct ReportArgs {
     pub demo: bool,
     #[command(flatten)]
     pub store: store::StoreArgs,
+    #[command(flatten)]
+    pub timestamp: report::TimestampArgs,
 }
 
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "Exit codes: 0 valid, 1 invalid or tampered (one line says what), \
-    2 the file could not be examined."
+    after_help = "Exit codes: 0 valid, 1 invalid or tampered (one line says what; a timestamp \
+    that does not match the signature counts, and so does a missing one with \
+    --require-timestamp), 2 the file could not be examined."
 )]
 pub struct VerifyArgs {
     /// The signed report
@@ -295,6 +302,12 @@ pub struct VerifyArgs {
     /// Also require this signer certificate (SHA-256, hex; colons allowed)
     #[arg(long, value_name = "SHA256")]
     pub expect_fingerprint: Option<String>,
+    /// Fail when the signature carries no trusted timestamp
+    #[arg(long)]
+    pub require_timestamp: bool,
+    /// The timestamp's TSA certificate must chain to this CA (PEM or DER)
+    #[arg(long, value_name = "FILE")]
+    pub tsa_ca: Option<PathBuf>,
 }
 
 /// Parse arguments and run; every error becomes one line and exit code 2.

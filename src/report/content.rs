@@ -237,6 +237,7 @@ impl<'a> ReportWriter<'a, '_> {
             ("Operator", text(&operator)),
             ("Signer", text(&self.ctx.signer_subject)),
             ("Signer SHA-256", mono(&self.ctx.signer_fingerprint)),
+            ("Trusted timestamp", text(&self.ctx.timestamp_line())),
             (
                 "Evidence store",
                 store_cover_line(self.input.evidence_store.as_ref()),

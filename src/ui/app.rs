@@ -29,6 +29,7 @@ use super::shell::{self, Screen};
 use super::shortcuts::keyboard_commands;
 use super::state::{AttestDraft, DemoState, Notice, Page, Results, ScanKind, ScanState, Source};
 use super::theme::{self, NoticeKind, ThemeChoice};
+use super::timestamp::ExportOptions;
 use crate::apply::{Applier, ChangeLog, ChangeLogEntry};
 use crate::demo::Discovery;
 use crate::model::conninfo::ConnParams;
@@ -135,6 +136,8 @@ pub struct App {
     pub(super) prove_prompt: Option<ProvePrompt>,
     /// What the running probe scan proves.
     pub(super) proving: Option<ProveScope>,
+    /// The open export dialog.
+    export_options: Option<ExportOptions>,
 }
 
 impl App {
@@ -182,6 +185,7 @@ impl App {
             policy_path: init.policy_path,
             writing_policy: None,
             prove_prompt: None,
+            export_options: None,
             proving: None,
         };
         app.apply_theme(ctx);
@@ -395,6 +399,7 @@ impl App {
             policy_path: self.policy_path.as_deref(),
             can_prove,
             prove_prompt: self.prove_prompt.as_ref(),
+            export_options: self.export_options.as_mut(),
             markdown: &mut self.markdown,
             apply_dialog: self.apply_dialog.as_mut(),
             since_last,
@@ -471,7 +476,15 @@ impl App {
                     self.notify(NoticeKind::Error, e);
                 }
             }
-            Command::Export => self.export_report(),
+            Command::Export if self.results.is_none() => self.notify(
+                NoticeKind::Info,
+                "nothing to export yet: connect or open a session",
+            ),
+            Command::Export => {
+                self.export_options = Some(ExportOptions::remembered(&self.prefs.tsa_url));
+            }
+            Command::ConfirmExport => self.export_report(),
+            Command::CancelExport => self.export_options = None,
             Command::ToggleTheme => {
                 self.prefs.theme = self.prefs.theme.toggled();
                 self.persist_prefs();
@@ -948,26 +961,40 @@ impl App {
         }
     }
 
-    /// Ask where to save the signed report; built and signed in the background.
+    /// Ask where to save the signed report, with the export dialog's
+    /// options (remembered); built, signed and timestamped in the background.
     fn export_report(&mut self) {
+        let Some(options) = self.export_options.as_mut() else {
+            return;
+        };
+        let tsa = match options.tsa() {
+            Ok(tsa) => tsa,
+            Err(e) => {
+                options.error = Some(e);
+                return;
+            }
+        };
+        self.prefs.tsa_url = options.tsa_url.trim().to_string();
+        self.export_options = None;
+        self.persist_prefs();
         let Some(results) = self.results.as_ref() else {
-            self.notify(
-                NoticeKind::Info,
-                "nothing to export yet: connect or open a session",
-            );
             return;
         };
         let suggested = suggested_report_name(results);
-        if let Err(e) = self.jobs.export_report_as(report_input(results), suggested) {
+        if let Err(e) = self
+            .jobs
+            .export_report_as(report_input(results), suggested, tsa)
+        {
             self.notify(NoticeKind::Error, e);
         }
     }
 
     fn on_report_exported(&mut self, exported: ExportedReport) {
         let text = format!(
-            "signed report saved to {} · signer {}",
+            "signed report saved to {} · signer {} · {}",
             exported.path.display(),
-            short_fingerprint(&exported.signer_fingerprint)
+            short_fingerprint(&exported.signer_fingerprint),
+            exported.timestamp
         );
         self.signer_fingerprint = Some(exported.signer_fingerprint);
         self.notify(NoticeKind::Success, text);

@@ -64,7 +64,11 @@ pub enum Command {
     SaveSession,
     SaveSessionAs,
     OpenSession,
+    /// Open the export dialog (its options, then the file dialog).
     Export,
+    /// Export with the dialog's options.
+    ConfirmExport,
+    CancelExport,
     ToggleTheme,
     /// Switch training mode (remembered in the preferences).
     ToggleTraining,
@@ -109,6 +113,7 @@ impl Command {
                 | Command::SaveSession
                 | Command::SaveSessionAs
                 | Command::Export
+                | Command::ConfirmExport
                 | Command::PreviewApply(_)
                 | Command::PreviewRollback(_)
                 | Command::ConfirmApply

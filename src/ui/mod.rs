@@ -33,7 +33,8 @@
 //!    (the chart's points), [`profiles`] (saved preferences), [`theme`] (every
 //!    colour and spacing), [`guide`] (the section prose), [`training`]
 //!    (lessons and the next step), [`check_order`], [`wording`],
-//!    [`fix_text`] and `shortcuts`. These may import each other, never a
+//!    [`fix_text`], [`timestamp`] (the export options: the TSA URL) and
+//!    `shortcuts`. These may import each other, never a
 //!    layer above.
 //! 2. Widgets the pages share: [`icons`], [`widgets`] (which draws with
 //!    `icons`), [`training_widgets`] and [`proof_widgets`] (which draw with
@@ -42,7 +43,8 @@
 //!    [`walkthrough_ui`], [`check_detail_ui`], [`apply_ui`], [`demo_ui`],
 //!    [`history_ui`], [`recorded_banner_ui`], [`changes_ui`] and
 //!    [`acceptances_ui`] (cards of the overview, handed to it by `shell`),
-//!    [`prove_ui`] (the "Prove it" confirmation).
+//!    [`prove_ui`] (the "Prove it" confirmation), [`timestamp_ui`] (the
+//!    export dialog).
 //!    Each takes the pieces of state it needs and a `&mut Vec<Command>`;
 //!    none imports another `*_ui` module.
 //! 4. `shell`: lays out the window and hands each drawing module its pieces
@@ -91,6 +93,8 @@ mod shell;
 mod shortcuts;
 pub mod state;
 pub mod theme;
+pub mod timestamp;
+pub mod timestamp_ui;
 pub mod top_bar_ui;
 pub mod training;
 pub mod training_widgets;

@@ -28,6 +28,8 @@ use super::recorded::RecordedView;
 use super::recorded_banner_ui;
 use super::state::{AttestDraft, DemoLaunch, Notice, Page, Results, ScanKind, ScanState, Source};
 use super::theme::{space, NoticeKind};
+use super::timestamp::ExportOptions;
+use super::timestamp_ui;
 use super::top_bar_ui::{self, TopBar};
 use super::walkthrough_ui::{self, SectionView};
 use super::widgets;
@@ -88,6 +90,8 @@ pub struct Screen<'a> {
     pub can_prove: bool,
     /// The "Prove it" confirmation, if open.
     pub prove_prompt: Option<&'a ProvePrompt>,
+    /// The export dialog, if open.
+    pub export_options: Option<&'a mut ExportOptions>,
 }
 
 impl Screen<'_> {
@@ -177,6 +181,9 @@ pub fn screen_ui(ui: &mut Ui, mut screen: Screen<'_>, out: &mut Vec<Command>) {
     }
     if let Some(prompt) = screen.prove_prompt {
         prove_ui::prove_prompt_ui(ui, prompt, out);
+    }
+    if let Some(options) = screen.export_options {
+        timestamp_ui::export_options_ui(ui, options, out);
     }
 }
 
