@@ -14,6 +14,7 @@ pub mod conninfo;
 pub mod finding;
 pub mod hba;
 pub mod hipaa;
+pub mod plan;
 pub mod proof;
 pub mod redact;
 pub mod settings;

@@ -16,6 +16,7 @@
 
 use super::acceptance::AcceptDraft;
 use super::apply_dialog::{ApplyDialog, DialogStage};
+use super::plan_window::PlanWindow;
 use super::check_order::ordered_findings;
 use super::command::Command;
 use super::connect_ui::ConnectForm;
@@ -135,6 +136,8 @@ pub struct App {
     pub(super) prove_prompt: Option<ProvePrompt>,
     /// What the running probe scan proves.
     pub(super) proving: Option<ProveScope>,
+    /// The "Fix all…" plan window, if open.
+    pub(super) plan_window: Option<PlanWindow>,
 }
 
 impl App {
@@ -183,6 +186,7 @@ impl App {
             writing_policy: None,
             prove_prompt: None,
             proving: None,
+            plan_window: None,
         };
         app.apply_theme(ctx);
         app.open_evidence_store(init.evidence_store);
@@ -397,6 +401,7 @@ impl App {
             prove_prompt: self.prove_prompt.as_ref(),
             markdown: &mut self.markdown,
             apply_dialog: self.apply_dialog.as_mut(),
+            plan_window: self.plan_window.as_ref(),
             since_last,
             policy: &self.policy,
             now: crate::scan::now_rfc3339(),
@@ -490,6 +495,12 @@ impl App {
                 }
             }
             Command::ShowChangeLog => self.show_page(Page::ChangeLog),
+            Command::OpenPlan(scope) => self.open_plan(scope),
+            Command::TogglePlanStep(id) => self.toggle_plan_step(&id),
+            Command::ApplyPlan => self.apply_plan(),
+            Command::ResumePlan => self.resume_plan(),
+            Command::CancelPlan => self.cancel_plan(),
+            Command::ClosePlan => self.close_plan(),
             Command::ShowHistory => self.show_history(),
             Command::ReloadHistory => self.load_history(),
             Command::ChooseHistoryTarget(target) => self.choose_history_target(target),
@@ -1029,6 +1040,7 @@ impl App {
             JobEvent::DemoSettled(result) => self.on_demo_settled(result),
             JobEvent::Evidence(event) => self.on_evidence_event(event),
             JobEvent::PolicyWritten(result) => self.on_policy_written(result),
+            JobEvent::Plan(event) => self.on_plan_event(event),
         }
     }
 }

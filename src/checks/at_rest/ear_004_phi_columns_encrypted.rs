@@ -1,11 +1,11 @@
 //! EAR-004: whether columns named like PHI in PHI tables hold pgcrypto
 //! ciphertext rather than plain text.
 
-use super::column_encryption::encrypt_columns_plan;
+use super::column_encryption::{encrypt_columns_plan, KEY_INPUT};
 use super::{databases, in_database, not_collected, stores_rows};
 use crate::checks::facts::{listing, settle};
 use crate::checks::phi;
-use crate::checks::{Check, Fix, Verdict};
+use crate::checks::{Check, Fix, Verdict, Prerequisites};
 use crate::model::finding::{Section, Severity};
 use crate::model::snapshot::{Column, Relation, Snapshot};
 use crate::policy::Policy;
@@ -37,7 +37,14 @@ pub static PHI_COLUMNS_ENCRYPTED: Check = Check {
         AND a.atttypid IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype, 'uuid'::regtype)) \
         ORDER BY 1, 2, 3;",
     evaluate: |s, p| settle(phi_columns_encrypted(s, p)),
-    fix: Fix::Build(encrypt_columns_plan),
+    fix: Fix::After(
+        Prerequisites {
+            needs_first: &["EAR-003"],
+            restart_between: false,
+            needs_input: Some(KEY_INPUT),
+        },
+        &Fix::Build(encrypt_columns_plan),
+    ),
 };
 
 fn phi_columns_encrypted(s: &Snapshot, policy: &Policy) -> Result<Verdict, Verdict> {
