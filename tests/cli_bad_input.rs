@@ -232,3 +232,29 @@ fn bad_phi_decisions_and_discover_budgets_are_one_line() {
     );
     assert_clean_error(&out, "--table-ms");
 }
+
+#[test]
+fn plan_bad_input_is_one_line_before_connecting() {
+    let target = "host=/tmp port=1 dbname=x";
+    let out = pgsafeguard(&["plan", target, "--ids", "TLS-001,NOPE-1"], &[]);
+    assert_clean_error(&out, "no check NOPE-1");
+    let out = pgsafeguard(&["plan", target, "--section", "firewall"], &[]);
+    assert_clean_error(&out, "no section firewall");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let log = dir.path().join("change-log.jsonl");
+    let log = log.to_str().expect("utf8");
+    for (flag, id) in [
+        ("--resume", "20261207T230000Z-plan-abcdef"),
+        ("--rollback", "20261207T230000Z-plan-abcdef"),
+        ("--resume", "../../etc/passwd"),
+    ] {
+        let out = pgsafeguard(&["plan", target, flag, id, "--change-log", log], &[]);
+        assert_clean_error(&out, "there is no plan");
+    }
+    let plans = dir.path().join("plans");
+    std::fs::create_dir(&plans).expect("plans dir");
+    let id = "20261207T230000Z-plan-abcdef";
+    std::fs::write(plans.join(format!("{id}.json")), "{\"plan\": {\"id\": 7").expect("write");
+    let out = pgsafeguard(&["plan", target, "--resume", id, "--change-log", log], &[]);
+    assert_clean_error(&out, "corrupt");
+}

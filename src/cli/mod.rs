@@ -13,6 +13,7 @@ mod discover;
 mod fix;
 mod gui;
 mod history;
+mod plan;
 mod policy_edit;
 mod prove;
 mod report;
@@ -98,6 +99,14 @@ pub enum Command {
     /// to type the database name; guards refuse fixes that would lock out the session or
     /// remove the last superuser. Every step goes to the change log.
     Fix(fix::FixArgs),
+    /// Plan the fixes of every failing check in order, with one restart; export or apply it
+    ///
+    /// Prerequisites first (TLS-001 before the hostssl lines of TLS-004), restart-class
+    /// settings together so that one restart covers them, each configuration file's edits
+    /// merged, and what will not be attempted listed with the reason. Export it as text,
+    /// .sql or Markdown for a change ticket; --apply runs it step by step through the same
+    /// guards as `fix`, --resume continues after the restart, --rollback undoes it.
+    Plan(plan::PlanArgs),
     /// List the scans recorded in the evidence store, or verify its chain
     ///
     /// Every scan, applied fix and policy change is recorded in the evidence store (an
@@ -397,6 +406,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Verify(args)) => verify::run_verify(args),
         Some(Command::Demo(args)) => gui::run_demo(args, &runtime, store),
         Some(Command::Fix(args)) => fix::run_fix(args, &runtime),
+        Some(Command::Plan(args)) => plan::run_plan(args, &runtime),
         Some(Command::History(args)) => history::run_history(args),
         Some(Command::Diff(args)) => diff::run_diff(args),
         Some(Command::Accept(args)) => policy_edit::run_accept(args),

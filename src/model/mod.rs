@@ -19,6 +19,7 @@ pub mod phi_categories;
 pub mod phi_map;
 pub mod phi_names;
 pub mod phi_validators;
+pub mod plan;
 pub mod proof;
 pub mod redact;
 pub mod settings;

@@ -16,6 +16,7 @@
 
 use super::acceptance::AcceptDraft;
 use super::apply_dialog::{ApplyDialog, DialogStage};
+use super::plan_window::PlanWindow;
 use super::check_order::ordered_findings;
 use super::command::Command;
 use super::connect_ui::ConnectForm;
@@ -138,6 +139,8 @@ pub struct App {
     pub(super) proving: Option<ProveScope>,
     /// The open export dialog.
     export_options: Option<ExportOptions>,
+    /// The "Fix all…" plan window, if open.
+    pub(super) plan_window: Option<PlanWindow>,
 }
 
 impl App {
@@ -187,6 +190,7 @@ impl App {
             prove_prompt: None,
             export_options: None,
             proving: None,
+            plan_window: None,
         };
         app.apply_theme(ctx);
         app.open_evidence_store(init.evidence_store);
@@ -402,6 +406,7 @@ impl App {
             export_options: self.export_options.as_mut(),
             markdown: &mut self.markdown,
             apply_dialog: self.apply_dialog.as_mut(),
+            plan_window: self.plan_window.as_ref(),
             since_last,
             policy: &self.policy,
             now: crate::scan::now_rfc3339(),
@@ -503,6 +508,12 @@ impl App {
                 }
             }
             Command::ShowChangeLog => self.show_page(Page::ChangeLog),
+            Command::OpenPlan(scope) => self.open_plan(scope),
+            Command::TogglePlanStep(id) => self.toggle_plan_step(&id),
+            Command::ApplyPlan => self.apply_plan(),
+            Command::ResumePlan => self.resume_plan(),
+            Command::CancelPlan => self.cancel_plan(),
+            Command::ClosePlan => self.close_plan(),
             Command::ShowHistory => self.show_history(),
             Command::ReloadHistory => self.load_history(),
             Command::ChooseHistoryTarget(target) => self.choose_history_target(target),
@@ -1056,6 +1067,7 @@ impl App {
             JobEvent::DemoSettled(result) => self.on_demo_settled(result),
             JobEvent::Evidence(event) => self.on_evidence_event(event),
             JobEvent::PolicyWritten(result) => self.on_policy_written(result),
+            JobEvent::Plan(event) => self.on_plan_event(event),
         }
     }
 }

@@ -81,6 +81,16 @@ pub enum Command {
     ConfirmApply,
     CloseApplyDialog,
     ShowChangeLog,
+    /// Plan the fixes of a section's failing checks (`None`: every section).
+    OpenPlan(Option<Section>),
+    TogglePlanStep(String),
+    /// Apply the ticked steps of the open plan.
+    ApplyPlan,
+    /// Continue the plan after the restart it stopped for.
+    ResumePlan,
+    /// Stop the running plan before its next step.
+    CancelPlan,
+    ClosePlan,
     /// The History page of the evidence store.
     ShowHistory,
     /// Read the store again (another program may have recorded since).
@@ -117,6 +127,9 @@ impl Command {
                 | Command::PreviewApply(_)
                 | Command::PreviewRollback(_)
                 | Command::ConfirmApply
+                | Command::OpenPlan(_)
+                | Command::ApplyPlan
+                | Command::ResumePlan
         )
     }
 }

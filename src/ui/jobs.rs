@@ -7,7 +7,8 @@
 //! aborting its task, which drops the scan future and with it the connection.
 //! Imports no other ui module but `profiles` (it writes the preferences),
 //! `history` (what the evidence store's jobs, in `evidence_jobs`, report) and
-//! `acceptance` (what the policy job, in `policy_jobs`, reports);
+//! `acceptance` (what the policy job, in `policy_jobs`, reports) and
+//! `plan_window` (what the plan jobs, in `plan_jobs`, report);
 //! the one call into the scanner is [`scan_adapter`], the calls into the
 //! applier are [`Jobs::preview_fix`], [`Jobs::preview_rollback`] and
 //! [`Jobs::apply`], the calls into the demo back end [`Jobs::start_demo`]
@@ -15,6 +16,7 @@
 
 use super::acceptance::PolicyWritten;
 use super::history::EvidenceEvent;
+use super::plan_window::PlanEvent;
 use crate::apply::{Applier, ChangeLog, ChangeLogEntry, Confirmation, Preview};
 use crate::demo::{DemoCluster, DemoError, DemoStage, Discovery};
 use crate::model::conninfo::ConnParams;
@@ -103,6 +105,8 @@ pub enum JobEvent {
     /// An accepted risk was written into the policy file (or why not);
     /// `None`: the user closed the save dialog.
     PolicyWritten(Option<Result<PolicyWritten, String>>),
+    /// A hardening plan was built, progressed or ended (`plan_jobs`).
+    Plan(PlanEvent),
 }
 
 /// Why the live demo did not start.

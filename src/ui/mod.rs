@@ -33,9 +33,10 @@
 //!    (the chart's points), [`profiles`] (saved preferences), [`theme`] (every
 //!    colour and spacing), [`guide`] (the section prose), [`training`]
 //!    (lessons and the next step), [`check_order`], [`wording`],
-//!    [`fix_text`], [`timestamp`] (the export options: the TSA URL) and
-//!    `shortcuts`. These may import each other, never a
-//!    layer above.
+//!    [`fix_text`], [`timestamp`] (the export options: the TSA URL),
+//!    `shortcuts`, [`plan_window`] (the "Fix all…" plan window's state) and
+//!    [`plan_jobs`] (building and running plans). These may import each
+//!    other, never a layer above.
 //! 2. Widgets the pages share: [`icons`], [`widgets`] (which draws with
 //!    `icons`), [`training_widgets`] and [`proof_widgets`] (which draw with
 //!    `widgets`) and [`history_plot`] (the History chart, with egui_plot).
@@ -44,7 +45,7 @@
 //!    [`history_ui`], [`recorded_banner_ui`], [`changes_ui`] and
 //!    [`acceptances_ui`] (cards of the overview, handed to it by `shell`),
 //!    [`prove_ui`] (the "Prove it" confirmation), [`timestamp_ui`] (the
-//!    export dialog).
+//!    export dialog), [`plan_ui`] (the plan window).
 //!    Each takes the pieces of state it needs and a `&mut Vec<Command>`;
 //!    none imports another `*_ui` module.
 //! 4. `shell`: lays out the window and hands each drawing module its pieces
@@ -52,7 +53,7 @@
 //! 5. [`app`]: owns the state, lends it to `shell` for each frame and
 //!    executes the commands; [`demo_flow`] is its demo part,
 //!    [`history_flow`] its evidence store part, [`policy_flow`] its accepted
-//!    risks and [`prove_flow`] its probe runs.
+//!    risks, [`prove_flow`] its probe runs and [`plan_flow`] its hardening plans.
 //!
 //! Must not be imported by `checks`, `db`, `scan` or `report`.
 
@@ -80,6 +81,10 @@ pub mod history_plot;
 pub mod history_ui;
 pub mod icons;
 pub mod jobs;
+pub mod plan_flow;
+pub mod plan_jobs;
+pub mod plan_ui;
+pub mod plan_window;
 pub mod policy_flow;
 pub mod policy_jobs;
 pub mod profiles;

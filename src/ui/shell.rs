@@ -23,6 +23,8 @@ use super::history::HistoryState;
 use super::history_ui::{self, HistoryView};
 use super::profiles::Prefs;
 use super::prove::{ProveAvailability, ProvePrompt};
+use super::plan_ui::{self, FIX_EVERYTHING};
+use super::plan_window::PlanWindow;
 use super::prove_ui;
 use super::recorded::RecordedView;
 use super::recorded_banner_ui;
@@ -74,6 +76,8 @@ pub struct Screen<'a> {
     pub drafts: &'a mut BTreeMap<String, AttestDraft>,
     pub markdown: &'a mut egui_commonmark::CommonMarkCache,
     pub apply_dialog: Option<&'a mut ApplyDialog>,
+    /// The "Fix all…" plan window, if open.
+    pub plan_window: Option<&'a PlanWindow>,
     /// "Changes since last scan" of the live results, once recorded.
     pub since_last: Option<&'a SinceLast>,
     /// The policy the findings were judged with (its accepted risks).
@@ -144,7 +148,15 @@ pub fn screen_ui(ui: &mut Ui, mut screen: Screen<'_>, out: &mut Vec<Command>) {
                 .show(ui, |ui| {
                     let since = screen.since_last;
                     let (policy, now) = (screen.policy, screen.now.as_str());
+                    let can_apply = screen.can_apply;
                     let extra = |ui: &mut Ui, out: &mut Vec<Command>| {
+                        let fix_all = ui
+                            .add_enabled(can_apply, egui::Button::new(FIX_EVERYTHING))
+                            .on_hover_text("Plan the fixes of every failing check, review, apply")
+                            .on_disabled_hover_text("Applying fixes needs a live connection");
+                        if fix_all.clicked() {
+                            out.push(Command::OpenPlan(None));
+                        }
                         if let Some(since) = since {
                             changes_ui::changes_card_ui(ui, since, out);
                         }
@@ -184,6 +196,9 @@ pub fn screen_ui(ui: &mut Ui, mut screen: Screen<'_>, out: &mut Vec<Command>) {
     }
     if let Some(options) = screen.export_options {
         timestamp_ui::export_options_ui(ui, options, out);
+    }
+    if let Some(window) = screen.plan_window {
+        plan_ui::plan_window_ui(ui, window, out);
     }
 }
 

@@ -6,11 +6,11 @@
 //! names its category. Columns confirmed or rejected in the policy after
 //! discovery count as decided (`checks::phi::plaintext_phi_in`).
 
-use super::column_encryption::encrypt_columns_plan;
+use super::column_encryption::{encrypt_columns_plan, KEY_INPUT};
 use super::{databases, in_database, not_collected, stores_rows};
 use crate::checks::facts::{listing, settle};
 use crate::checks::phi;
-use crate::checks::{Check, Fix, Verdict};
+use crate::checks::{Check, Fix, Verdict, Prerequisites};
 use crate::model::finding::{Section, Severity};
 use crate::model::phi_categories::{Category, Tier};
 use crate::model::snapshot::{Column, Relation, Snapshot};
@@ -43,7 +43,14 @@ pub static PHI_COLUMNS_ENCRYPTED: Check = Check {
         AND a.atttypid IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype, 'uuid'::regtype)) \
         ORDER BY 1, 2, 3;",
     evaluate: |s, p| settle(phi_columns_encrypted(s, p)),
-    fix: Fix::Build(encrypt_columns_plan),
+    fix: Fix::After(
+        Prerequisites {
+            needs_first: &["EAR-003"],
+            restart_between: false,
+            needs_input: Some(KEY_INPUT),
+        },
+        &Fix::Build(encrypt_columns_plan),
+    ),
 };
 
 fn phi_columns_encrypted(s: &Snapshot, policy: &Policy) -> Result<Verdict, Verdict> {
