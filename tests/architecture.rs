@@ -9,6 +9,7 @@
 //! - `src/store` imports only `src/model`, `src/db` and `src/platform_dirs.rs`;
 //! - `src/apply` takes from `src/checks` only what evaluation needs ([`APPLY_MAY_USE_FROM_CHECKS`]);
 //! - `src/drift` imports only `src/model` and the PHI name rule ([`DRIFT_MAY_USE_FROM_CHECKS`]);
+//! - `src/drill` imports only `src/demo`, `src/db`, `src/model` and the PHI name rule;
 //! - colour constants appear only in the GUI theme and the report's palette.
 //!
 //! An import is a `use crate::…`, `use super::…`, `use self::…` or `use child::…`
@@ -55,6 +56,11 @@ const STORE_MAY_IMPORT: &[&str] = &["src/model/", "src/db/", "src/platform_dirs.
 /// What `src/drift` may take from `src/checks`: the PHI column name rule, so that a PHI
 /// column in a diff is the column the checks call PHI. Nothing else above `src/model`.
 const DRIFT_MAY_USE_FROM_CHECKS: &str = "src/checks/phi.rs";
+
+/// What the restore drill may import: the demo's supervised server, folders and binaries,
+/// `db` to query the recovered copy, the model its record is made of, and the PHI name rule.
+/// Never a front end, the store or the report: they call the drill.
+const DRILL_MAY_IMPORT: &[&str] = &["src/demo/", "src/db/", "src/model/"];
 
 /// The GUI's colours: the one theme module.
 const GUI_PALETTE: &str = "src/ui/theme.rs";
@@ -135,6 +141,16 @@ fn drift_imports_only_the_model_and_the_phi_rule() {
         violations.is_empty(),
         "src/drift may import only src/model and {DRIFT_MAY_USE_FROM_CHECKS} (the diff is \
          pure; the store, cli, ui and report call it, never the other way round):\n{}",
+        violations.join("\n")
+    );
+}
+
+#[test]
+fn the_drill_imports_only_the_demo_db_model_and_the_phi_rule() {
+    let violations = drill_imports_beyond(&Crate::load());
+    assert!(
+        violations.is_empty(),
+        "src/drill may import only {DRILL_MAY_IMPORT:?} and {DRIFT_MAY_USE_FROM_CHECKS}:\n{}",
         violations.join("\n")
     );
 }
@@ -314,6 +330,18 @@ fn drift_imports_beyond_model(krate: &Crate) -> Vec<String> {
         .filter(|i| {
             let to = room(&i.to);
             to != "src/drift/" && to != "src/model/" && i.to != DRIFT_MAY_USE_FROM_CHECKS
+        })
+        .map(Import::describe)
+        .collect()
+}
+
+fn drill_imports_beyond(krate: &Crate) -> Vec<String> {
+    krate
+        .imports()
+        .filter(|i| room(&i.from) == "src/drill/")
+        .filter(|i| {
+            let to = room(&i.to);
+            to != "src/drill/" && !DRILL_MAY_IMPORT.contains(&to) && i.to != DRIFT_MAY_USE_FROM_CHECKS
         })
         .map(Import::describe)
         .collect()
@@ -543,6 +571,23 @@ fn self_test_every_rule_fails_on_a_crate_that_breaks_it() {
     assert_eq!(gui, ["  src/ui/two.rs:3"]);
     let report_colours = colours_outside(&krate, &["src/report/layout.rs"], is_report_colour);
     assert_eq!(report_colours, ["  src/report/mod.rs:3"]);
+}
+
+#[test]
+fn self_test_the_drill_rule_fails_on_a_drill_that_reads_the_store() {
+    let krate = made_up_crate(&[
+        ("src/lib.rs", "pub mod checks; pub mod demo; pub mod drill; pub mod store;"),
+        ("src/checks/mod.rs", "pub mod phi;\npub fn find() {}"),
+        ("src/checks/phi.rs", "pub fn is_phi_name() {}"),
+        ("src/demo/mod.rs", "pub fn start() {}"),
+        ("src/store/mod.rs", "pub fn open() {}"),
+        (
+            "src/drill/mod.rs",
+            "use crate::demo::start;\nuse crate::checks::phi::is_phi_name;\nfn f() { crate::store::open(); crate::checks::find(); }",
+        ),
+    ]);
+    let violations = drill_imports_beyond(&krate);
+    assert_eq!(violations.len(), 2, "{violations:?}");
 }
 
 #[test]

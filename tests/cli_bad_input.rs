@@ -197,3 +197,29 @@ fn unknown_probe_names_are_one_line() {
     let out = pgsafeguard(&["scan", "--snapshot", "x.json", "--prove"], &[]);
     assert_clean_error(&out, "--prove");
 }
+
+#[test]
+fn a_drill_needs_one_source_and_existing_paths() {
+    let out = pgsafeguard(&["drill", "--no-store"], &[]);
+    assert_clean_error(&out, "--base-backup");
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("missing");
+    let out = pgsafeguard(
+        &[
+            "drill",
+            "--no-store",
+            "--base-backup",
+            missing.to_str().unwrap(),
+            "--wal-archive",
+            dir.path().to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_clean_error(&out, "missing");
+    let out = pgsafeguard(
+        &["drill", "--no-store", "--pgbackrest", "main", "--target-time", "noon"],
+        &[],
+    );
+    assert_clean_error(&out, "noon");
+    no_files_in(dir.path());
+}

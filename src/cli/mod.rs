@@ -9,6 +9,7 @@
 //! and lent to the subcommand: commands that stay offline never start one.
 
 mod diff;
+mod drill;
 mod fix;
 mod gui;
 mod history;
@@ -133,6 +134,15 @@ pub enum Command {
     /// row-level security (rls); a tagged read that must reach the audit log (audit). A
     /// broken proof fails its check whatever the settings say.
     Prove(prove::ProveArgs),
+    /// Restore drill: restore a backup into a throwaway copy, recover, check, measure
+    ///
+    /// Copies a base backup (folder or tar) or restores a pgBackRest stanza into a
+    /// throwaway folder, walks the WAL archive for gaps and damage (PostgreSQL itself does
+    /// not fail on them), recovers to the end of the archive or a target time on a private
+    /// server with archiving off, checks the databases and PHI tables (row counts only) and
+    /// data checksums, measures RTO and the achieved RPO, then removes it all. The record
+    /// goes into the evidence store, where scans take it as BAK-008's proof.
+    Drill(drill::DrillArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -377,6 +387,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Diff(args)) => diff::run_diff(args),
         Some(Command::Accept(args)) => policy_edit::run_accept(args),
         Some(Command::Baseline(args)) => policy_edit::run_baseline(args, &runtime),
+        Some(Command::Drill(args)) => drill::run_drill(args, &runtime),
         None => gui::run_app(&runtime, cli.session, None, store),
     };
     runtime.shut_down();

@@ -3,7 +3,7 @@
 //! ([`redact`]), the HIPAA citations ([`hipaa`]), libpq connection strings
 //! ([`conninfo`]), what a pg_hba rule matches ([`hba`]), typed fix statements
 //! ([`statement`]), the change log's entries ([`changelog`]), what active probes proved
-//! ([`proof`]) and how server
+//! ([`proof`]), a restore drill's record ([`drill`]) and how server
 //! strings are shown ([`untrusted`]).
 //!
 //! Pure data and pure functions: no I/O, and no import from any module above it
@@ -11,6 +11,7 @@
 
 pub mod changelog;
 pub mod conninfo;
+pub mod drill;
 pub mod finding;
 pub mod hba;
 pub mod hipaa;
