@@ -9,6 +9,7 @@
 //! - `src/store` imports only `src/model`, `src/db` and `src/platform_dirs.rs`;
 //! - `src/apply` takes from `src/checks` only what evaluation needs ([`APPLY_MAY_USE_FROM_CHECKS`]);
 //! - `src/drift` and `src/db` import only `src/model`;
+//! - `src/drill` imports only `src/demo`, `src/db` and `src/model`;
 //! - colour constants appear only in the GUI theme and the report's palette.
 //!
 //! An import is a `use crate::…`, `use super::…`, `use self::…` or `use child::…`
@@ -52,6 +53,11 @@ const APPLY_MAY_USE_FROM_CHECKS: &[&str] = &[
 /// connection, and the data folder. Never checks, apply, the report or a front end: they
 /// call the store, not the other way round.
 const STORE_MAY_IMPORT: &[&str] = &["src/model/", "src/db/", "src/platform_dirs.rs"];
+
+/// What the restore drill may import: the demo's supervised server, folders and binaries,
+/// `db` to query the recovered copy, the model its record is made of (the PHI name rule too).
+/// Never a front end, the store or the report: they call the drill.
+const DRILL_MAY_IMPORT: &[&str] = &["src/demo/", "src/db/", "src/model/"];
 
 /// The GUI's colours: the one theme module.
 const GUI_PALETTE: &str = "src/ui/theme.rs";
@@ -143,6 +149,17 @@ fn db_imports_only_the_model() {
         violations.is_empty(),
         "src/db may import only src/model (it talks to servers; what the checks or the \
          policy decide reaches it as plain data, e.g. ProbeOptions):\n{}",
+        violations.join("\n")
+    );
+}
+
+#[test]
+fn the_drill_imports_only_the_demo_db_and_model() {
+    let violations = imports_leaving_except(&Crate::load(), "src/drill/", DRILL_MAY_IMPORT);
+    assert!(
+        violations.is_empty(),
+        "src/drill may import only {DRILL_MAY_IMPORT:?} (the PHI name rule is \
+         model::phi_names):\n{}",
         violations.join("\n")
     );
 }
@@ -546,6 +563,24 @@ fn self_test_every_rule_fails_on_a_crate_that_breaks_it() {
     assert_eq!(gui, ["  src/ui/two.rs:3"]);
     let report_colours = colours_outside(&krate, &["src/report/layout.rs"], is_report_colour);
     assert_eq!(report_colours, ["  src/report/mod.rs:3"]);
+}
+
+#[test]
+fn self_test_the_drill_rule_fails_on_a_drill_that_reads_the_store() {
+    let krate = made_up_crate(&[
+        ("src/lib.rs", "pub mod checks; pub mod demo; pub mod drill; pub mod model; pub mod store;"),
+        ("src/checks/mod.rs", "pub fn find() {}"),
+        ("src/model/mod.rs", "pub mod phi_names;"),
+        ("src/model/phi_names.rs", "pub fn is_phi_name() {}"),
+        ("src/demo/mod.rs", "pub fn start() {}"),
+        ("src/store/mod.rs", "pub fn open() {}"),
+        (
+            "src/drill/mod.rs",
+            "use crate::demo::start;\nuse crate::model::phi_names::is_phi_name;\nfn f() { crate::store::open(); crate::checks::find(); }",
+        ),
+    ]);
+    let violations = imports_leaving_except(&krate, "src/drill/", DRILL_MAY_IMPORT);
+    assert_eq!(violations.len(), 2, "{violations:?}");
 }
 
 #[test]

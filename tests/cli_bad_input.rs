@@ -258,3 +258,29 @@ fn plan_bad_input_is_one_line_before_connecting() {
     let out = pgsafeguard(&["plan", target, "--resume", id, "--change-log", log], &[]);
     assert_clean_error(&out, "corrupt");
 }
+
+#[test]
+fn a_drill_needs_one_source_and_existing_paths() {
+    let out = pgsafeguard(&["drill", "--no-store"], &[]);
+    assert_clean_error(&out, "--base-backup");
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("missing");
+    let out = pgsafeguard(
+        &[
+            "drill",
+            "--no-store",
+            "--base-backup",
+            missing.to_str().unwrap(),
+            "--wal-archive",
+            dir.path().to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_clean_error(&out, "missing");
+    let out = pgsafeguard(
+        &["drill", "--no-store", "--pgbackrest", "main", "--target-time", "noon"],
+        &[],
+    );
+    assert_clean_error(&out, "noon");
+    no_files_in(dir.path());
+}

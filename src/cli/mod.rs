@@ -10,6 +10,7 @@
 
 mod diff;
 mod discover;
+mod drill;
 mod fix;
 mod gui;
 mod history;
@@ -153,6 +154,15 @@ pub enum Command {
     Discover(discover::DiscoverArgs),
     /// Confirm or reject columns as PHI in the policy file (after discover)
     Phi(discover::PhiArgs),
+    /// Restore drill: restore a backup into a throwaway copy, recover, check, measure
+    ///
+    /// Copies a base backup (folder or tar) or restores a pgBackRest stanza into a
+    /// throwaway folder, walks the WAL archive for gaps and damage (PostgreSQL itself does
+    /// not fail on them), recovers to the end of the archive or a target time on a private
+    /// server with archiving off, checks the databases and PHI tables (row counts only) and
+    /// data checksums, measures RTO and the achieved RPO, then removes it all. The record
+    /// goes into the evidence store, where scans take it as BAK-008's proof.
+    Drill(drill::DrillArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -413,6 +423,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Baseline(args)) => policy_edit::run_baseline(args, &runtime),
         Some(Command::Discover(args)) => discover::run_discover(args, &runtime),
         Some(Command::Phi(args)) => discover::run_phi(args),
+        Some(Command::Drill(args)) => drill::run_drill(args, &runtime),
         None => gui::run_app(&runtime, cli.session, None, store),
     };
     runtime.shut_down();

@@ -86,7 +86,7 @@ pub(super) fn run(args: ScanArgs, runtime: &LazyRuntime, shown: Shown) -> anyhow
     }
     let mut store = args.store.open_for_recording()?;
 
-    let snapshot = match (session, &args.snapshot, params) {
+    let mut snapshot = match (session, &args.snapshot, params) {
         (Some(session), _, _) => session.snapshot,
         (None, Some(path), _) => load_snapshot(path)?,
         (None, None, None) => bail!("give a connection string, --snapshot or --session"),
@@ -97,6 +97,7 @@ pub(super) fn run(args: ScanArgs, runtime: &LazyRuntime, shown: Shown) -> anyhow
         }
     };
 
+    super::drill::attach_recorded_drill(&mut store, &mut snapshot);
     let findings = checks::evaluate_all(&snapshot, &policy, &attestations);
     let source = match offline {
         true => ScanSource::SnapshotFile,

@@ -36,6 +36,7 @@ mod attach;
 pub mod changes;
 mod content;
 mod doc;
+pub mod drill;
 mod drift_tables;
 mod evidence;
 mod identity;

@@ -20,6 +20,7 @@ use super::plan_window::PlanWindow;
 use super::check_order::ordered_findings;
 use super::command::Command;
 use super::connect_ui::ConnectForm;
+use super::drill::DrillPanel;
 use super::fix_text::fix_script;
 use super::history::{HistoryState, StoreHandle};
 use super::jobs::{ApplyFailure, ExportedReport, JobEvent, Jobs, ScanFailure, ScanStep};
@@ -141,6 +142,8 @@ pub struct App {
     export_options: Option<ExportOptions>,
     /// The "Fix all…" plan window, if open.
     pub(super) plan_window: Option<PlanWindow>,
+    /// The backup section's restore drill.
+    drill: DrillPanel,
 }
 
 impl App {
@@ -159,6 +162,7 @@ impl App {
         let mut app = App {
             prefs,
             store: init.prefs_store,
+            drill: DrillPanel::new(ctx.clone(), init.runtime.clone()),
             jobs: Jobs::new(ctx.clone(), init.runtime),
             policy: init.policy,
             page: Page::Start,
@@ -397,6 +401,7 @@ impl App {
             demo_launch: self.demo.launch.as_ref(),
             demo_unavailable: self.demo.unavailable.as_deref(),
             form: &mut self.form,
+            drill: &mut self.drill,
             drafts: &mut self.drafts,
             accept_drafts: &mut self.accept_drafts,
             writing_policy: self.writing_policy.is_some(),
@@ -520,6 +525,12 @@ impl App {
             Command::OpenRecordedScan(seq) => self.open_recorded_scan(seq),
             Command::BackToLive => self.back_to_live(),
             Command::VerifyChain => self.verify_chain(),
+            Command::StartDrill => {
+                if let Err(e) = self.drill.start(self.evidence.clone()) {
+                    self.notify(NoticeKind::Error, e);
+                }
+            }
+            Command::CancelDrill => self.drill.cancel(),
         }
     }
 
@@ -1128,13 +1139,18 @@ fn suggested_session_name(results: &Results) -> String {
 impl eframe::App for App {
     fn logic(&mut self, _ctx: &egui::Context, _frame: &mut eframe::Frame) {
         self.drain_jobs();
+        self.drill.poll();
     }
 
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
         let commands = self.draw(ui);
         let ctx = ui.ctx().clone();
         self.execute_all(&ctx, commands);
-        if self.scan.is_some() || self.apply_busy() || self.demo.launch.is_some() {
+        if self.scan.is_some()
+            || self.apply_busy()
+            || self.demo.launch.is_some()
+            || self.drill.is_running()
+        {
             // Keep the spinner moving while a scan runs.
             ctx.request_repaint_after(std::time::Duration::from_millis(250));
         }

@@ -103,6 +103,9 @@ pub enum Command {
     BackToLive,
     /// Check the evidence store's hash chain.
     VerifyChain,
+    /// Run the restore drill the backup section's form describes.
+    StartDrill,
+    CancelDrill,
 }
 
 impl Command {

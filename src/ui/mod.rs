@@ -45,7 +45,8 @@
 //!    [`history_ui`], [`recorded_banner_ui`], [`changes_ui`] and
 //!    [`acceptances_ui`] (cards of the overview, handed to it by `shell`),
 //!    [`prove_ui`] (the "Prove it" confirmation), [`timestamp_ui`] (the
-//!    export dialog), [`plan_ui`] (the plan window).
+//!    export dialog), [`plan_ui`] (the plan window), [`drill_ui`] (the backup
+//!    section's "Restore drill", whose state and job are [`drill`]).
 //!    Each takes the pieces of state it needs and a `&mut Vec<Command>`;
 //!    none imports another `*_ui` module.
 //! 4. `shell`: lays out the window and hands each drawing module its pieces
@@ -71,6 +72,8 @@ pub mod command;
 pub mod connect_ui;
 pub mod demo_flow;
 pub mod demo_ui;
+pub mod drill;
+pub mod drill_ui;
 pub mod evidence_jobs;
 pub mod fix_text;
 pub mod guide;

@@ -19,6 +19,8 @@ use super::check_detail_ui::{self, ApplyAvailability, DetailContext};
 use super::command::Command;
 use super::connect_ui::{self, ConnectForm};
 use super::demo_ui;
+use super::drill::DrillPanel;
+use super::drill_ui;
 use super::history::HistoryState;
 use super::history_ui::{self, HistoryView};
 use super::profiles::Prefs;
@@ -73,6 +75,8 @@ pub struct Screen<'a> {
     pub can_reset_demo: bool,
     /// Form state, edited in place.
     pub form: &'a mut ConnectForm,
+    /// The backup section's restore drill (its form is edited in place).
+    pub drill: &'a mut DrillPanel,
     pub drafts: &'a mut BTreeMap<String, AttestDraft>,
     pub markdown: &'a mut egui_commonmark::CommonMarkCache,
     pub apply_dialog: Option<&'a mut ApplyDialog>,
@@ -431,6 +435,9 @@ fn section_panel_ui(
     egui::CentralPanel::default()
         .frame(central_frame(ui))
         .show(ui, |ui| {
+            if section == Section::Backup {
+                drill_ui::drill_card_ui(ui, screen.drill, out);
+            }
             walkthrough_ui::section_ui(ui, &view, screen.markdown, out);
         });
 }

@@ -146,6 +146,12 @@ pub async fn run(
             Probe::Auth => auth::probe(&ctx).await,
             Probe::Rls => rls::probe(&ctx).await,
             Probe::Audit => audit::probe(&ctx).await,
+            // Never asked (not in Probe::ALL): a drill runs as `pgsafeguard drill`.
+            Probe::RestoreDrill => Err(ProbeSkipped {
+                probe: *probe,
+                reason: "a restore drill runs on its own: pgsafeguard drill".into(),
+                grant: None,
+            }),
         };
         match outcome {
             Ok(mut proofs) => run.proofs.append(&mut proofs),
