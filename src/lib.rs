@@ -17,7 +17,8 @@
 //! becomes a [`model::snapshot::Gap`] and its checks say `unknown`, never `pass`.
 //!
 //! [`demo`] runs the app-owned throwaway demo cluster (training mode); it is
-//! the only module that starts server processes.
+//! the only module that starts server processes. [`drill`] (the restore
+//! drill) starts its private recovery server through the demo's supervisor.
 
 pub mod apply;
 pub mod atomic_file;
@@ -26,6 +27,7 @@ pub mod cli;
 pub mod db;
 pub mod demo;
 pub mod drift;
+pub mod drill;
 pub mod fleet;
 pub mod model;
 pub mod output;

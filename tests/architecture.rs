@@ -9,7 +9,8 @@
 //! - `src/store` imports only `src/model`, `src/db` and `src/platform_dirs.rs`;
 //! - `src/fleet` imports only what scanning needs ([`FLEET_MAY_IMPORT`]);
 //! - `src/apply` takes from `src/checks` only what evaluation needs ([`APPLY_MAY_USE_FROM_CHECKS`]);
-//! - `src/drift` imports only `src/model` and the PHI name rule ([`DRIFT_MAY_USE_FROM_CHECKS`]);
+//! - `src/drift` and `src/db` import only `src/model`;
+//! - `src/drill` imports only `src/demo`, `src/db` and `src/model`;
 //! - colour constants appear only in the GUI theme and the report's palette.
 //!
 //! An import is a `use crate::…`, `use super::…`, `use self::…` or `use child::…`
@@ -53,6 +54,12 @@ const APPLY_MAY_USE_FROM_CHECKS: &[&str] = &[
 /// connection, and the data folder. Never checks, apply, the report or a front end: they
 /// call the store, not the other way round.
 const STORE_MAY_IMPORT: &[&str] = &["src/model/", "src/db/", "src/platform_dirs.rs"];
+
+/// What the restore drill may import: the demo's supervised server, folders and binaries,
+/// `db` to query the recovered copy, the model its record is made of (the PHI name rule too).
+/// Never a front end, the store or the report: they call the drill.
+const DRILL_MAY_IMPORT: &[&str] = &["src/demo/", "src/db/", "src/model/"];
+
 /// What a fleet scan may import: the scan and what it needs to check an inventory, evaluate
 /// and write each result. Never the store, the report or a front end: they call the fleet.
 const FLEET_MAY_IMPORT: &[&str] = &[
@@ -64,9 +71,6 @@ const FLEET_MAY_IMPORT: &[&str] = &[
     "src/output/",
     "src/atomic_file.rs",
 ];
-/// What `src/drift` may take from `src/checks`: the PHI column name rule, so that a PHI
-/// column in a diff is the column the checks call PHI. Nothing else above `src/model`.
-const DRIFT_MAY_USE_FROM_CHECKS: &str = "src/checks/phi.rs";
 
 /// The GUI's colours: the one theme module.
 const GUI_PALETTE: &str = "src/ui/theme.rs";
@@ -151,12 +155,34 @@ fn apply_takes_only_evaluation_from_checks() {
 }
 
 #[test]
-fn drift_imports_only_the_model_and_the_phi_rule() {
-    let violations = drift_imports_beyond_model(&Crate::load());
+fn drift_imports_only_the_model() {
+    let violations = imports_leaving_except(&Crate::load(), "src/drift/", &["src/model/"]);
     assert!(
         violations.is_empty(),
-        "src/drift may import only src/model and {DRIFT_MAY_USE_FROM_CHECKS} (the diff is \
-         pure; the store, cli, ui and report call it, never the other way round):\n{}",
+        "src/drift may import only src/model (the diff is pure; the store, cli, ui and report \
+         call it, never the other way round; the PHI name rule is model::phi_names):\n{}",
+        violations.join("\n")
+    );
+}
+
+#[test]
+fn db_imports_only_the_model() {
+    let violations = imports_leaving_except(&Crate::load(), "src/db/", &["src/model/"]);
+    assert!(
+        violations.is_empty(),
+        "src/db may import only src/model (it talks to servers; what the checks or the \
+         policy decide reaches it as plain data, e.g. ProbeOptions):\n{}",
+        violations.join("\n")
+    );
+}
+
+#[test]
+fn the_drill_imports_only_the_demo_db_and_model() {
+    let violations = imports_leaving_except(&Crate::load(), "src/drill/", DRILL_MAY_IMPORT);
+    assert!(
+        violations.is_empty(),
+        "src/drill may import only {DRILL_MAY_IMPORT:?} (the PHI name rule is \
+         model::phi_names):\n{}",
         violations.join("\n")
     );
 }
@@ -329,18 +355,6 @@ fn apply_imports_beyond_evaluation(krate: &Crate) -> Vec<String> {
         .collect()
 }
 
-fn drift_imports_beyond_model(krate: &Crate) -> Vec<String> {
-    krate
-        .imports()
-        .filter(|i| room(&i.from) == "src/drift/")
-        .filter(|i| {
-            let to = room(&i.to);
-            to != "src/drift/" && to != "src/model/" && i.to != DRIFT_MAY_USE_FROM_CHECKS
-        })
-        .map(Import::describe)
-        .collect()
-}
-
 /// `Color32::RED`, `Color32::from_rgb(…)`, `Rgba::from_…`, `Hsva::new(…)`.
 fn is_gui_colour(tokens: &[lex::Token], at: usize) -> bool {
     let (Some(ty), Some(sep), Some(name)) =
@@ -415,7 +429,7 @@ fn crate_breaking_every_rule() -> Crate {
         ("src/model/mod.rs", "use crate::db::Pool;\npub struct Snapshot;"),
         (
             "src/db/mod.rs",
-            "use crate::model::Snapshot;\npub struct Pool;",
+            "use crate::model::Snapshot;\npub struct Pool;\nfn k() { crate::checks::find(); }",
         ),
         (
             "src/ui/mod.rs",
@@ -554,17 +568,42 @@ fn self_test_every_rule_fails_on_a_crate_that_breaks_it() {
         "{apply:?}"
     );
     assert!(apply[1].contains("checks::quote"), "{apply:?}");
-    let drift = drift_imports_beyond_model(&krate);
-    assert_eq!(drift.len(), 2, "{drift:?}");
+    let drift = imports_leaving_except(&krate, "src/drift/", &["src/model/"]);
+    assert_eq!(drift.len(), 3, "{drift:?}");
     assert!(
-        drift[0].contains("crate::checks::facts::split"),
+        drift[0].contains("crate::checks::phi::is_phi_name"),
         "{drift:?}"
     );
-    assert!(drift[1].contains("crate::report::render"), "{drift:?}");
+    assert!(
+        drift[1].contains("crate::checks::facts::split"),
+        "{drift:?}"
+    );
+    assert!(drift[2].contains("crate::report::render"), "{drift:?}");
+    let db = imports_leaving_except(&krate, "src/db/", &["src/model/"]);
+    assert_eq!(db.len(), 1, "{db:?}");
+    assert!(db[0].contains("crate::checks::find"), "{db:?}");
     let gui = colours_outside(&krate, &["src/ui/theme.rs"], is_gui_colour);
     assert_eq!(gui, ["  src/ui/two.rs:3"]);
     let report_colours = colours_outside(&krate, &["src/report/layout.rs"], is_report_colour);
     assert_eq!(report_colours, ["  src/report/mod.rs:3"]);
+}
+
+#[test]
+fn self_test_the_drill_rule_fails_on_a_drill_that_reads_the_store() {
+    let krate = made_up_crate(&[
+        ("src/lib.rs", "pub mod checks; pub mod demo; pub mod drill; pub mod model; pub mod store;"),
+        ("src/checks/mod.rs", "pub fn find() {}"),
+        ("src/model/mod.rs", "pub mod phi_names;"),
+        ("src/model/phi_names.rs", "pub fn is_phi_name() {}"),
+        ("src/demo/mod.rs", "pub fn start() {}"),
+        ("src/store/mod.rs", "pub fn open() {}"),
+        (
+            "src/drill/mod.rs",
+            "use crate::demo::start;\nuse crate::model::phi_names::is_phi_name;\nfn f() { crate::store::open(); crate::checks::find(); }",
+        ),
+    ]);
+    let violations = imports_leaving_except(&krate, "src/drill/", DRILL_MAY_IMPORT);
+    assert_eq!(violations.len(), 2, "{violations:?}");
 }
 
 #[test]

@@ -197,3 +197,90 @@ fn unknown_probe_names_are_one_line() {
     let out = pgsafeguard(&["scan", "--snapshot", "x.json", "--prove"], &[]);
     assert_clean_error(&out, "--prove");
 }
+
+#[test]
+fn bad_phi_decisions_and_discover_budgets_are_one_line() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let policy = dir.path().join("policy.toml");
+    let p = policy.to_str().expect("utf8");
+    let out = pgsafeguard(
+        &["phi", "confirm", "patients.ssn", "--policy", p, "--by", "x"],
+        &[],
+    );
+    assert_clean_error(&out, "database.schema.table.column");
+    let out = pgsafeguard(
+        &[
+            "phi",
+            "confirm",
+            "a.b.c.d",
+            "--policy",
+            p,
+            "--by",
+            "x",
+            "--category",
+            "shoe_size",
+        ],
+        &[],
+    );
+    assert_clean_error(&out, "--category");
+    let out = pgsafeguard(&["phi", "forget", "a.b.c.d", "--policy", p], &[]);
+    assert_clean_error(&out, "no decision");
+    assert!(!policy.exists(), "nothing half-written");
+    let out = pgsafeguard(
+        &["discover", "host=/tmp port=1 dbname=x", "--table-ms", "0"],
+        &[],
+    );
+    assert_clean_error(&out, "--table-ms");
+}
+
+#[test]
+fn plan_bad_input_is_one_line_before_connecting() {
+    let target = "host=/tmp port=1 dbname=x";
+    let out = pgsafeguard(&["plan", target, "--ids", "TLS-001,NOPE-1"], &[]);
+    assert_clean_error(&out, "no check NOPE-1");
+    let out = pgsafeguard(&["plan", target, "--section", "firewall"], &[]);
+    assert_clean_error(&out, "no section firewall");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let log = dir.path().join("change-log.jsonl");
+    let log = log.to_str().expect("utf8");
+    for (flag, id) in [
+        ("--resume", "20261207T230000Z-plan-abcdef"),
+        ("--rollback", "20261207T230000Z-plan-abcdef"),
+        ("--resume", "../../etc/passwd"),
+    ] {
+        let out = pgsafeguard(&["plan", target, flag, id, "--change-log", log], &[]);
+        assert_clean_error(&out, "there is no plan");
+    }
+    let plans = dir.path().join("plans");
+    std::fs::create_dir(&plans).expect("plans dir");
+    let id = "20261207T230000Z-plan-abcdef";
+    std::fs::write(plans.join(format!("{id}.json")), "{\"plan\": {\"id\": 7").expect("write");
+    let out = pgsafeguard(&["plan", target, "--resume", id, "--change-log", log], &[]);
+    assert_clean_error(&out, "corrupt");
+}
+
+#[test]
+fn a_drill_needs_one_source_and_existing_paths() {
+    let out = pgsafeguard(&["drill", "--no-store"], &[]);
+    assert_clean_error(&out, "--base-backup");
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("missing");
+    let out = pgsafeguard(
+        &[
+            "drill",
+            "--no-store",
+            "--base-backup",
+            missing.to_str().unwrap(),
+            "--wal-archive",
+            dir.path().to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_clean_error(&out, "missing");
+    let out = pgsafeguard(
+        &["drill", "--no-store", "--pgbackrest", "main", "--target-time", "noon"],
+        &[],
+    );
+    assert_clean_error(&out, "noon");
+    no_files_in(dir.path());
+}

@@ -17,6 +17,7 @@ use pgsafeguard::checks;
 use pgsafeguard::model::finding::{AcceptedRisk, Attestation, Severity, Status};
 use pgsafeguard::model::proof::{Outcome, Probe, Proof};
 use pgsafeguard::output::formats::csv::neutralise;
+use pgsafeguard::output::formats::sarif::to_sarif_against;
 use pgsafeguard::output::formats::status_map::{hdf_impact, mapping, sarif_level, JunitOutcome};
 use pgsafeguard::output::formats::{export, ExportFormat};
 use pgsafeguard::output::ScanReport;
@@ -175,6 +176,18 @@ fn write_export(dir: &Path, name: &str, format: ExportFormat) -> (ScanReport, Pa
     (report, path)
 }
 
+/// The SARIF 2.1.0 JSON schema that ships inside the multitool's npm package
+/// accepts the file.
+fn assert_sarif_schema_accepts(path: &Path) {
+    let schema = tool("npm/node_modules/@microsoft/sarif-multitool-linux/sarif-2.1.0.json");
+    run_ok(
+        Command::new(python())
+            .arg(script("sarif_schema.py"))
+            .arg(schema)
+            .arg(path),
+    );
+}
+
 fn temp_dir() -> tempfile::TempDir {
     tempfile::tempdir().unwrap()
 }
@@ -212,13 +225,7 @@ fn sarif_passes_the_multitool_and_the_schema() {
     );
 
     // The multitool alone accepts some invalid enum values: the schema too.
-    let schema = tool("npm/node_modules/@microsoft/sarif-multitool-linux/sarif-2.1.0.json");
-    run_ok(
-        Command::new(python())
-            .arg(script("sarif_schema.py"))
-            .arg(schema)
-            .arg(&path),
-    );
+    assert_sarif_schema_accepts(&path);
 
     let sarif: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
     let run = &sarif["runs"][0];
@@ -522,4 +529,118 @@ fn the_cli_writes_every_format_from_a_snapshot_and_a_session() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(stderr.contains("--format csv"), "{stderr}");
+}
+
+/// Against a previous scan of the same target each SARIF result says how it
+/// changed, and the log still passes the schema (baselineState is an enum).
+#[test]
+fn sarif_against_a_previous_scan_names_new_updated_and_absent_problems() {
+    let report = fixture_report();
+    let position = |status: Status| {
+        report
+            .findings
+            .iter()
+            .position(|f| f.status == status)
+            .unwrap()
+    };
+    let (failing, passing) = (position(Status::Fail), position(Status::Pass));
+    let updated = report
+        .findings
+        .iter()
+        .rposition(|f| f.status == Status::Fail)
+        .unwrap();
+    assert_ne!(failing, updated, "the fixture has two failing checks");
+    let mut previous = report.findings.clone();
+    previous[failing].status = Status::Pass; // fails now, passed before: new
+    previous[passing].status = Status::Fail; // passes now, failed before: absent
+    previous[updated]
+        .objects
+        .push("a role dropped since".into()); // other objects: updated
+
+    let sarif = to_sarif_against(&report, &previous);
+    let dir = temp_dir();
+    let path = dir.path().join("against.sarif");
+    std::fs::write(&path, serde_json::to_string_pretty(&sarif).unwrap()).unwrap();
+    assert_sarif_schema_accepts(&path);
+    let results = sarif["runs"][0]["results"].as_array().unwrap();
+    let state = |i: usize| results[i]["baselineState"].as_str().unwrap();
+    assert_eq!(state(failing), "new");
+    assert_eq!(state(passing), "absent");
+    assert_eq!(state(updated), "updated");
+    let unchanged = (0..results.len())
+        .filter(|i| ![failing, passing, updated].contains(i))
+        .all(|i| state(i) == "unchanged");
+    assert!(unchanged, "{results:#?}");
+}
+
+/// `scan --format sarif` with an evidence store compares with the previous
+/// scan of the same target recorded there; the first scan has nothing to
+/// compare with.
+#[test]
+fn the_cli_sarif_compares_with_the_previous_recorded_scan() {
+    let dir = temp_dir();
+    let store = dir.path().join("evidence.sqlite");
+    let first = dir.path().join("first.json");
+    let second = dir.path().join("second.json");
+    // The first scan had TLS on; the fixture (the later scan) has it off.
+    let later = fixture_snapshot();
+    let mut earlier = later.clone();
+    earlier.collected_at = "2026-01-01T00:00:00Z".into();
+    if let Some(ssl) = earlier.settings.as_mut().and_then(|s| s.get_mut("ssl")) {
+        ssl.setting = Some("on".into());
+    }
+    std::fs::write(&first, serde_json::to_string(&earlier).unwrap()).unwrap();
+    std::fs::write(&second, serde_json::to_string(&later).unwrap()).unwrap();
+    let failing = |snapshot| {
+        checks::evaluate_all(snapshot, &Policy::default(), &Attestations::default())
+            .into_iter()
+            .filter(|f| f.status == Status::Fail)
+            .map(|f| f.id)
+            .collect::<std::collections::BTreeSet<_>>()
+    };
+    let (failing_before, failing_after) = (failing(&earlier), failing(&later));
+    let new: Vec<&String> = failing_after.difference(&failing_before).collect();
+    assert!(!new.is_empty(), "turning TLS off fails some check");
+    let sarif_of = |input: &Path| -> Value {
+        let out = run(Command::new(env!("CARGO_BIN_EXE_pgsafeguard"))
+            .args(["scan", "--format", "sarif", "--store"])
+            .arg(&store)
+            .arg("--snapshot")
+            .arg(input));
+        assert!(
+            matches!(out.status.code(), Some(0 | 1)),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let state_of = |sarif: &Value, id: &str| {
+        sarif["runs"][0]["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["ruleId"] == id)
+            .map(|r| r["baselineState"].clone())
+            .unwrap()
+    };
+    let before = sarif_of(&first);
+    assert_eq!(
+        state_of(&before, "TLS-001"),
+        Value::Null,
+        "nothing to compare with"
+    );
+    let after = sarif_of(&second);
+    for id in &new {
+        assert_eq!(state_of(&after, id), "new", "{id}");
+    }
+    for id in failing_after.intersection(&failing_before) {
+        assert_eq!(state_of(&after, id), "unchanged", "{id}");
+    }
+    let states: Vec<Value> = after["runs"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["baselineState"].clone())
+        .collect();
+    assert!(states.iter().all(|s| s.is_string()), "{states:?}");
 }

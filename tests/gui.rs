@@ -1050,6 +1050,7 @@ fn applied_entry() -> ChangeLogEntry {
         error: None,
         rolled_back_by: None,
         notes: Vec::new(),
+        plan_id: None,
     }
 }
 
@@ -1938,4 +1939,14 @@ fn the_demo_lessons_say_which_probes_work_over_its_socket() {
     harness.get_by_label_contains("need a TCP address");
     open_section(&mut harness, Section::Backup);
     assert!(harness.query_by_label(training::PROVE_HEADING).is_none());
+}
+
+#[test]
+fn fix_all_in_this_section_needs_a_live_connection() {
+    let mut harness = harness_with(insecure_snapshot());
+    harness.run();
+    open_section(&mut harness, Section::Transit);
+    let fix_all = harness.get_by_role_and_label(Role::Button, walkthrough_ui::FIX_SECTION);
+    assert!(fix_all.accesskit_node().is_disabled());
+    assert!(harness.state().plan_window().is_none());
 }

@@ -4,18 +4,21 @@
 # - npm inspecjs (Heimdall's parser of HDF / InSpec exec JSON);
 # - PyPI compliance-trestle (NIST's OSCAL models: `trestle import` checks a document),
 #   jsonschema (the SARIF 2.1.0 schema check) and junitparser (JUnit XML as CI reads it),
-#   in a virtual environment.
+#   in a virtual environment;
+# - PyPI pyHanko with its command line (pyhanko-cli), which validates a signed PDF and its
+#   RFC 3161 timestamp token for tests/timestamp.rs (issue 22), in the same environment.
 # Every version is pinned. Idempotent: a part whose VERSION file matches its pins is
 # skipped; each part is installed into a scratch folder and renamed into place, so an
 # interrupted run never leaves a half install behind.
 #
-# Layout: $validators_dir/npm/node_modules/…, $validators_dir/venv/bin/{python,trestle}.
+# Layout: $validators_dir/npm/node_modules/…, $validators_dir/venv/bin/{python,trestle,pyhanko}.
 # Root installs under /var/cache (like tests/install-majors.sh), others under
 # ~/.cache; the tests compute the same default; override both with
 # PGSAFEGUARD_VALIDATORS_DIR.
 set -euo pipefail
 
-# Keep in step with tests/formats.rs, which names this script when a tool is missing.
+# Keep in step with tests/formats.rs and tests/timestamp.rs, which name this script when a
+# tool is missing.
 npm_pins=(
   "@microsoft/sarif-multitool@5.7.0"
   "inspecjs@2.12.6"
@@ -24,6 +27,8 @@ pip_pins=(
   "compliance-trestle==5.2.0"
   "jsonschema==4.26.0"
   "junitparser==5.0.3"
+  "pyHanko==0.29.1"
+  "pyhanko-cli==0.1.2"
 )
 
 default_validators_dir() {
@@ -101,7 +106,7 @@ install_npm_part() {
 install_pip_part() {
   local target="$validators_dir/venv" want
   want="$(pins_line "${pip_pins[@]}")"
-  if [ "$(cat "$target/VERSION" 2>/dev/null)" = "$want" ] && [ -x "$target/bin/trestle" ]; then
+  if [ "$(cat "$target/VERSION" 2>/dev/null)" = "$want" ] && [ -x "$target/bin/trestle" ] && [ -x "$target/bin/pyhanko" ]; then
     log "python validators present ($want)"
     return
   fi

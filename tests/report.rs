@@ -146,6 +146,7 @@ fn change_log() -> Vec<ChangeLogEntry> {
         error: None,
         rolled_back_by: None,
         notes: Vec::new(),
+        plan_id: None,
     }]
 }
 

@@ -17,12 +17,13 @@ cd "$repo_root"
 # - pkg-config, libssl-dev: building native-tls;
 # - dpkg-dev (dpkg-shlibdeps, for cargo-deb's $auto depends), desktop-file-utils: the
 #   .deb test (packaging/build-deb.sh, tests/package_deb.rs); procps: `kill` in the harness;
+# - pgbackrest: the restore drill's pgBackRest path (tests/drill_live.rs);
 # - xvfb, xdotool, imagemagick: a real window and screenshots of the GUI; the libraries the
 #   app loads with dlopen (the .deb's Depends: OpenGL/EGL, X11, xkbcommon, D-Bus for file
 #   dialogs) and Mesa's software driver, so `cargo run --release` opens its window on a
 #   fresh machine too; poppler-utils: pdfsig/pdftoppm/pdftotext for the report.
 packages=(
-  postgresql-15 postgresql-15-pgaudit
+  postgresql-15 postgresql-15-pgaudit pgbackrest
   gcc libc6-dev ca-certificates pkg-config libssl-dev
   dpkg-dev desktop-file-utils procps
   xvfb xdotool imagemagick poppler-utils libnss3-tools

@@ -177,6 +177,7 @@ pub(crate) mod tests {
             error: None,
             rolled_back_by: None,
             notes: Vec::new(),
+            plan_id: None,
         }
     }
 

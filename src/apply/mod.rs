@@ -44,6 +44,8 @@ pub mod changelog;
 pub mod config_file;
 mod confirm;
 pub mod guards;
+pub mod in_place;
+pub mod plan;
 mod prepare;
 mod preview;
 mod run;
@@ -53,7 +55,7 @@ pub use changelog::{
     StepKind,
 };
 pub use confirm::{ConfigFileAction, Confirmation};
-pub use guards::{Guard, Refusal};
+pub use guards::{Guard, Refusal, SessionContext};
 pub use prepare::PlannedStep;
 pub use preview::{ConfigFilePreview, Preview};
 
@@ -68,7 +70,6 @@ use crate::policy::{Attestations, Policy};
 use crate::scan::{self, ScanError, ScanOptions};
 use changelog::{ChangeTarget, StatementRecord, Who};
 use confirm::{check_confirmation, rollbackable, same_server};
-use guards::SessionContext;
 use preview::{
     already, config_preview, empty_preview, evidence_of, finish_preview, restore_preview, today,
 };
@@ -99,6 +100,8 @@ pub struct Applier {
     params: ConnParams,
     policy: Policy,
     options: ApplyOptions,
+    /// The hardening plan the entries belong to (`pgsafeguard plan --apply`).
+    plan_id: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -186,7 +189,18 @@ impl Applier {
             params,
             policy,
             options: ApplyOptions::default(),
+            plan_id: None,
         }
+    }
+
+    /// Entries written by this applier name the plan they belong to.
+    pub fn for_plan(mut self, plan_id: &str) -> Applier {
+        self.plan_id = Some(plan_id.to_string());
+        self
+    }
+
+    pub fn policy(&self) -> &Policy {
+        &self.policy
     }
 
     pub fn with_options(mut self, options: ApplyOptions) -> Applier {
@@ -211,8 +225,10 @@ impl Applier {
 
     async fn preview_with(&self, db: &ApplySession, id: &str) -> Result<Preview, ApplyError> {
         let context = self.context(db.facts());
-        let (snapshot, finding) = self.evaluate(id).await?;
+        let (snapshot, findings) = self.scan_and_evaluate().await?;
+        let finding = pick(findings.iter(), id)?.clone();
         let mut preview = empty_preview(Action::Apply, &finding, snapshot, context);
+        (preview.needs_first, preview.restart_between) = unmet_prerequisites(id, &findings);
         let Some(plan) = finding.fix.clone() else {
             preview.refusals.push(Refusal::new(
                 Guard::NothingToApply,
@@ -274,7 +290,7 @@ impl Applier {
         log: &ChangeLog,
     ) -> Result<ChangeLogEntry, ApplyError> {
         self.check_still_current(db, preview).await?;
-        let mut entry = new_entry(preview, &self.context(db.facts()));
+        let mut entry = new_entry(preview, &self.context(db.facts()), &self.plan_id);
         log.append(&entry)?;
         let engine = run::Engine {
             db,
@@ -415,13 +431,37 @@ impl Applier {
 
     /// A fresh scan with the apply credentials and the check's finding in it.
     async fn evaluate(&self, id: &str) -> Result<(Snapshot, Finding), ApplyError> {
+        let (snapshot, findings) = self.scan_and_evaluate().await?;
+        let finding = pick(findings.into_iter(), id)?;
+        Ok((snapshot, finding))
+    }
+
+    /// A fresh scan with the apply credentials and every finding.
+    pub async fn scan_and_evaluate(&self) -> Result<(Snapshot, Vec<Finding>), ApplyError> {
         let snapshot =
             scan::scan_live(&self.params, &self.options.scan, scan::no_progress()).await?;
-        let finding = checks::evaluate_all(&snapshot, &self.policy, &Attestations::default())
-            .into_iter()
-            .find(|f| f.id == id)
-            .ok_or_else(|| ApplyError::UnknownCheck { id: id.to_string() })?;
-        Ok((snapshot, finding))
+        let findings = checks::evaluate_all(&snapshot, &self.policy, &Attestations::default());
+        Ok((snapshot, findings))
+    }
+
+    /// Which of `libraries` the server does not have (a preload of one
+    /// would stop it from starting); `Err` with the reason when it cannot tell.
+    pub async fn missing_libraries(&self, libraries: &[String]) -> Result<Vec<String>, String> {
+        let db = ApplySession::open(&self.params)
+            .await
+            .map_err(|e| e.to_string())?;
+        let result = db.missing_libraries(libraries).await;
+        db.close().await;
+        result.map_err(|e| e.to_string())
+    }
+
+    /// What the guards know about a session of these credentials (a plan
+    /// judges its steps with it before anything runs).
+    pub async fn session_context(&self) -> Result<SessionContext, ApplyError> {
+        let db = ApplySession::open(&self.params).await?;
+        let context = self.context(db.facts());
+        db.close().await;
+        Ok(context)
     }
 
     /// Re-scan and record the after-evidence and what waits for a restart.
@@ -463,6 +503,16 @@ impl Applier {
                 db.facts().session_user
             )));
         }
+        if let Some(cfg) = &preview.config_file {
+            if let Some(expected) = &cfg.edited_sha256 {
+                let now = std::fs::read(&cfg.path)
+                    .map(|bytes| config_file::sha256_hex(&bytes))
+                    .unwrap_or_default();
+                if &now != expected {
+                    return Err(stale(format!("{} changed since the preview", cfg.path)));
+                }
+            }
+        }
         if let Some(libraries) = &preview.configured_libraries {
             let mut notes = Vec::new();
             let now = prepare::configured_preload(db, &preview.snapshot, &mut notes).await;
@@ -492,13 +542,47 @@ impl Applier {
     }
 }
 
+fn pick<T: std::borrow::Borrow<Finding>>(
+    mut findings: impl Iterator<Item = T>,
+    id: &str,
+) -> Result<T, ApplyError> {
+    findings
+        .find(|f| f.borrow().id == id)
+        .ok_or_else(|| ApplyError::UnknownCheck { id: id.to_string() })
+}
+
+/// The declared prerequisites of `id` that do not pass yet, and whether they
+/// need a restart before `id` can work.
+pub fn unmet_prerequisites(id: &str, findings: &[Finding]) -> (Vec<String>, bool) {
+    let Some(needs) = checks::find(id).map(|c| c.prerequisites()) else {
+        return (Vec::new(), false);
+    };
+    let unmet: Vec<String> = needs
+        .needs_first
+        .iter()
+        .filter(|first| {
+            findings
+                .iter()
+                .find(|f| f.id == **first)
+                .is_some_and(|f| f.fix.is_some())
+        })
+        .map(|first| (*first).to_string())
+        .collect();
+    let restart = needs.restart_between && !unmet.is_empty();
+    (unmet, restart)
+}
+
 fn os_user() -> Option<String> {
     ["USER", "LOGNAME", "USERNAME"]
         .iter()
         .find_map(|name| std::env::var(name).ok().filter(|v| !v.is_empty()))
 }
 
-fn new_entry(preview: &Preview, context: &SessionContext) -> ChangeLogEntry {
+fn new_entry(
+    preview: &Preview,
+    context: &SessionContext,
+    plan_id: &Option<String>,
+) -> ChangeLogEntry {
     let started_at = scan::now_rfc3339();
     let target = &preview.snapshot.target;
     ChangeLogEntry {
@@ -546,6 +630,7 @@ fn new_entry(preview: &Preview, context: &SessionContext) -> ChangeLogEntry {
         error: None,
         rolled_back_by: None,
         notes: preview.notes.clone(),
+        plan_id: plan_id.clone(),
     }
 }
 

@@ -6,7 +6,7 @@ use super::changelog::{Action, ChangeLogEntry, ConfigFileRecord, Evidence, StepK
 use super::config_file;
 use super::guards::{self, Refusal, SessionContext};
 use super::prepare::{self, PlannedStep};
-use super::{run, ApplyError};
+use super::{in_place, run, ApplyError};
 use crate::model::finding::{ApplyClass, ConfigEdit, Finding, FixPlan, Status};
 use crate::model::redact::MASK;
 use crate::model::snapshot::Snapshot;
@@ -32,6 +32,15 @@ pub struct ConfigFilePreview {
     pub validate: String,
     /// For a rollback: the backup being put back.
     pub restore_from: Option<String>,
+    /// The change as a unified diff when the file is edited in place
+    /// (comments, blank lines, order and includes kept); secrets redacted.
+    pub diff: Option<String>,
+    /// Why the file is not edited in place: `lines` is then a complete
+    /// proposed file without the current file's comments.
+    pub not_in_place_reason: Option<String>,
+    /// SHA-256 of the file an in-place edit started from: applying refuses
+    /// when the file changed since.
+    pub edited_sha256: Option<String>,
 }
 
 /// Exactly what applying would do; nothing has run yet.
@@ -61,6 +70,11 @@ pub struct Preview {
     pub notes: Vec<String>,
     /// For a rollback: the entry it undoes.
     pub original: Option<Box<ChangeLogEntry>>,
+    /// Declared prerequisites that are not in place yet (check ids): the
+    /// server would refuse this fix until they are.
+    pub needs_first: Vec<String>,
+    /// Those prerequisites take effect only after a restart.
+    pub restart_between: bool,
     pub(super) snapshot: Snapshot,
     pub(super) context: SessionContext,
     pub(super) compensation: BTreeMap<String, Statement>,
@@ -79,6 +93,22 @@ impl Preview {
     /// True when the guards allow applying it.
     pub fn can_apply(&self) -> bool {
         self.refusals.is_empty()
+    }
+
+    /// "needs TLS-001 first", or `None` when nothing is missing.
+    pub fn prerequisites_text(&self) -> Option<String> {
+        if self.needs_first.is_empty() {
+            return None;
+        }
+        Some(format!(
+            "needs {} first{}",
+            self.needs_first.join(" and "),
+            if self.restart_between {
+                ", and a server restart after it"
+            } else {
+                ""
+            }
+        ))
     }
 
     /// True when the DBA must type the database name.
@@ -173,6 +203,11 @@ impl Preview {
         if let Some(original) = &self.original {
             text.push_str(&format!("Undoes: {}\n", original.summary()));
         }
+        if let Some(needs) = self.prerequisites_text() {
+            text.push_str(&format!(
+                "Prerequisites: {needs} (apply them first, or add --with-prerequisites)\n"
+            ));
+        }
         if !self.steps.is_empty() {
             text.push_str("Statements, in the order they run:\n");
             for step in &self.steps {
@@ -184,13 +219,37 @@ impl Preview {
             }
         }
         if let Some(cfg) = &self.config_file {
-            text.push_str(&format!(
-                "New {} ({}):\n",
-                untrusted::name(&cfg.path),
-                cfg.file
-            ));
-            for line in cfg.shown_lines() {
-                text.push_str(&format!("  {}\n", untrusted::text(&line)));
+            match &cfg.diff {
+                Some(diff) => {
+                    text.push_str(&format!(
+                        "Changes to {} ({}), edited in place: comments, blank lines and order \
+                         are kept:\n",
+                        untrusted::name(&cfg.path),
+                        cfg.file
+                    ));
+                    for line in diff.lines() {
+                        text.push_str(&format!("  {}\n", untrusted::text(line)));
+                    }
+                }
+                None => {
+                    text.push_str(&format!(
+                        "New {} ({}):\n",
+                        untrusted::name(&cfg.path),
+                        cfg.file
+                    ));
+                    for line in cfg.shown_lines() {
+                        text.push_str(&format!("  {}\n", untrusted::text(&line)));
+                    }
+                    if let Some(reason) = cfg.not_in_place_reason.as_ref().filter(|_| {
+                        cfg.file == "hba_file" && cfg.restore_from.is_none()
+                    }) {
+                        text.push_str(&format!(
+                            "Comments and blank lines of the current file could not be kept \
+                             ({}): review before saving\n",
+                            untrusted::text(reason)
+                        ));
+                    }
+                }
             }
             text.push_str(&format!("Validation: {}\n", untrusted::text(&cfg.validate)));
         }
@@ -283,6 +342,8 @@ pub(super) fn empty_preview(
         added_libraries: Vec::new(),
         notes: Vec::new(),
         original: None,
+        needs_first: Vec::new(),
+        restart_between: false,
         snapshot,
         context,
         compensation: BTreeMap::new(),
@@ -343,7 +404,13 @@ pub(super) fn finish_preview(preview: &mut Preview, prepared: prepare::Prepared)
 /// The lockout guard on the proposed lines, as far as they can be read
 /// here (the server's reading after saving is checked again).
 fn proposed_hba_refusal(preview: &Preview, cfg: &ConfigFilePreview) -> Option<Refusal> {
-    let after = config_file::parse_hba_lines(&cfg.lines)?;
+    // The complete proposal holds the same rules as an in-place edit, in a
+    // form that reads back without include directives or continuations.
+    let lines = match &preview.plan.config_edit {
+        Some(edit) if preview.action == Action::Apply => &edit.lines,
+        _ => &cfg.lines,
+    };
+    let after = config_file::parse_hba_lines(lines)?;
     let before = preview.snapshot.hba_rules.as_deref()?;
     guards::hba_refusal(&preview.snapshot, &preview.context, before, &after)
 }
@@ -353,7 +420,12 @@ pub(super) fn config_preview(snapshot: &Snapshot, edit: &ConfigEdit) -> ConfigFi
         .setting(&edit.file)
         .and_then(|s| s.setting.clone())
         .unwrap_or_default();
-    let incomplete = config_file::incomplete_lines(&edit.lines, MASK);
+    let (lines, diff, edited_sha256, not_in_place_reason) =
+        match edit_where_it_stands(snapshot, &path, edit) {
+            Ok(InPlace { lines, diff, sha256 }) => (lines, Some(diff), Some(sha256), None),
+            Err(reason) => (edit.lines.clone(), None, None, Some(reason)),
+        };
+    let incomplete = config_file::incomplete_lines(&lines, MASK);
     let not_writable_reason = if path.is_empty() {
         Some(format!("the scan could not read {}", edit.file))
     } else if snapshot.host.is_none() {
@@ -369,11 +441,63 @@ pub(super) fn config_preview(snapshot: &Snapshot, edit: &ConfigEdit) -> ConfigFi
     ConfigFilePreview {
         file: edit.file.clone(),
         path,
-        lines: edit.lines.clone(),
+        lines,
         not_writable_reason,
         validate: edit.validate.clone(),
         restore_from: None,
+        diff,
+        not_in_place_reason,
+        edited_sha256,
     }
+}
+
+struct InPlace {
+    lines: Vec<String>,
+    diff: String,
+    sha256: String,
+}
+
+/// The pg_hba.conf on this machine with the fix's rule edits applied in
+/// place, or why not.
+fn edit_where_it_stands(snapshot: &Snapshot, path: &str, edit: &ConfigEdit) -> Result<InPlace, String> {
+    if edit.file != "hba_file" || edit.rule_edits.is_empty() {
+        return Err("only pg_hba.conf rule edits are made in place".into());
+    }
+    if path.is_empty() {
+        return Err(format!("the scan could not read {}", edit.file));
+    }
+    if snapshot.host.is_none() {
+        return Err("pgSafeguard does not run on the database host".into());
+    }
+    let unreadable = snapshot
+        .hba_rules
+        .as_deref()
+        .unwrap_or(&[])
+        .iter()
+        .filter(|r| r.error.is_some())
+        .count();
+    if unreadable > 0 {
+        // The complete proposal comments those lines out; in place they would stay.
+        return Err(format!(
+            "the server could not read {unreadable} line(s) of it (AUTH-009)"
+        ));
+    }
+    let current = std::fs::read_to_string(path).map_err(|e| format!("cannot read {path}: {e}"))?;
+    let lines = in_place::edit_in_place(&current, path, &edit.rule_edits)?;
+    let shown = |text: &str| {
+        let lines: Vec<String> = text.lines().map(str::to_string).collect();
+        config_file::text_of(&config_file::redact_secrets(&lines, MASK))
+    };
+    let diff = in_place::unified_diff(
+        path,
+        &shown(&current),
+        &shown(&config_file::text_of(&lines)),
+    );
+    Ok(InPlace {
+        lines,
+        diff,
+        sha256: config_file::sha256_hex(current.as_bytes()),
+    })
 }
 
 pub(super) fn restore_preview(
@@ -403,5 +527,8 @@ pub(super) fn restore_preview(
         not_writable_reason,
         validate: "the server reads the restored file back before the reload".into(),
         restore_from: Some(backup.clone()),
+        diff: None,
+        not_in_place_reason: None,
+        edited_sha256: None,
     })
 }

@@ -13,7 +13,7 @@
 use super::facts::{part_missing, scanner_role};
 use super::managed;
 use super::Verdict;
-use crate::model::finding::{ApplyClass, ConfigEdit, FixPlan};
+use crate::model::finding::{ApplyClass, ConfigEdit, FixPlan, RuleEdit};
 use crate::model::hba::{covers_address, covers_databases, covers_users, ip_range, prefix_len};
 use crate::model::redact::MASK;
 use crate::model::snapshot::{HbaRule, IdentMapping, Snapshot};
@@ -255,6 +255,8 @@ pub struct Proposal {
     pub lines: Vec<String>,
     /// Some secret option was replaced by [`MASK`] and must be copied back.
     pub redacted: bool,
+    /// The rules `edit` changed, for editing the file in place.
+    pub rule_edits: Vec<RuleEdit>,
 }
 
 pub fn propose(
@@ -272,6 +274,7 @@ pub fn propose(
             .to_string(),
     ];
     let mut redacted = false;
+    let mut rule_edits = Vec::new();
     for (index, rule) in rules.iter().enumerate() {
         if !is_loaded(rule) {
             lines.push(format!(
@@ -280,23 +283,48 @@ pub fn propose(
             ));
             continue;
         }
+        let mut replacement = Vec::new();
+        let mut kept_as_is = true;
         for line in edit(index, rule) {
-            match line {
-                Line::Text(text) => lines.push(text),
+            let text = match line {
+                Line::Text(text) => {
+                    kept_as_is = false;
+                    replacement.push(Some(text.clone()));
+                    text
+                }
                 Line::Rule(r) => {
                     redacted |= has_secret(&r);
-                    match rule_text(&r) {
-                        Some(text) => lines.push(text),
-                        None => lines.push(format!(
+                    let text = match rule_text(&r) {
+                        Some(text) => text,
+                        None => format!(
                             "# line {} cannot be written back here; copy it from the current file",
                             r.line_number
-                        )),
+                        ),
+                    };
+                    if r == *rule {
+                        replacement.push(None);
+                    } else {
+                        kept_as_is = false;
+                        replacement.push(Some(text.clone()));
                     }
+                    text
                 }
-            }
+            };
+            lines.push(text);
+        }
+        if !kept_as_is || replacement.len() != 1 {
+            rule_edits.push(RuleEdit {
+                line_number: rule.line_number,
+                file_name: rule.file_name.clone(),
+                lines: replacement,
+            });
         }
     }
-    Proposal { lines, redacted }
+    Proposal {
+        lines,
+        redacted,
+        rule_edits,
+    }
 }
 
 /// Keep a rule unchanged.
@@ -337,6 +365,7 @@ pub fn plan(snapshot: &Snapshot, proposal: Proposal, advice: &str) -> FixPlan {
             file: "hba_file".into(),
             lines: proposal.lines,
             validate: VALIDATE.into(),
+            rule_edits: proposal.rule_edits,
         }),
     }
 }

@@ -143,6 +143,30 @@ pub enum Fix {
         apply: &'static [ApplyClass],
         note: &'static str,
     },
+    /// `fix`, which works only once its prerequisites are in place (a plan
+    /// orders them; the preview names them).
+    After(Prerequisites, &'static Fix),
+}
+
+/// What a fix needs before it can work, declared beside it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Prerequisites {
+    /// Checks whose fixes must be in place first (catalogue ids).
+    pub needs_first: &'static [&'static str],
+    /// Those fixes take effect only after a server restart (a preloaded
+    /// library), so this fix waits for it.
+    pub restart_between: bool,
+    /// What the DBA must supply that pgSafeguard cannot know (a key, a
+    /// subnet): a plan lists the fix as skipped with this reason.
+    pub needs_input: Option<&'static str>,
+}
+
+impl Prerequisites {
+    pub const NONE: Prerequisites = Prerequisites {
+        needs_first: &[],
+        restart_between: false,
+        needs_input: None,
+    };
 }
 
 /// A declared check: its metadata, evaluation and fix (src/ARCHITECTURE.md, "A check").
@@ -163,6 +187,14 @@ pub struct Check {
 }
 
 impl Check {
+    /// What the check's fix needs first ([`Prerequisites::NONE`] for most).
+    pub fn prerequisites(&self) -> Prerequisites {
+        match &self.fix {
+            Fix::After(needs, _) => *needs,
+            _ => Prerequisites::NONE,
+        }
+    }
+
     /// The fix plan for a verdict. On a managed service the provider's
     /// procedure replaces the check's own where [`managed::CONTROLS`] says
     /// so; wherever ALTER SYSTEM is not allowed (managed services,
@@ -181,21 +213,26 @@ impl Check {
 
     /// The plan the check's declaration builds, as on a self-hosted server.
     fn own_plan(&self, snapshot: &Snapshot, verdict: &Verdict) -> FixPlan {
-        match &self.fix {
-            Fix::SetParameter {
-                name,
-                value,
-                apply,
-                note,
-            } => facts::set_parameter_plan(snapshot, name, value, apply, note),
-            Fix::Build(build) => build(snapshot, verdict),
-            Fix::Instructions { apply, note } => FixPlan {
-                apply: apply.to_vec(),
-                needs: "operating system or organisational access".into(),
-                note: (*note).into(),
-                ..FixPlan::default()
-            },
-        }
+        declared_plan(&self.fix, snapshot, verdict)
+    }
+}
+
+fn declared_plan(fix: &Fix, snapshot: &Snapshot, verdict: &Verdict) -> FixPlan {
+    match fix {
+        Fix::SetParameter {
+            name,
+            value,
+            apply,
+            note,
+        } => facts::set_parameter_plan(snapshot, name, value, apply, note),
+        Fix::Build(build) => build(snapshot, verdict),
+        Fix::Instructions { apply, note } => FixPlan {
+            apply: apply.to_vec(),
+            needs: "operating system or organisational access".into(),
+            note: (*note).into(),
+            ..FixPlan::default()
+        },
+        Fix::After(_, fix) => declared_plan(fix, snapshot, verdict),
     }
 }
 

@@ -7,6 +7,8 @@
 //!   decides the check ([`Effect::Decides`]) and every deciding attempt held.
 //!   They never turn a settings `fail` into `pass`: the settings cover lines,
 //!   roles and addresses the probe did not try.
+//! - A restore drill ([`Effect::Attests`]) stands in for an attestation: when
+//!   every such proof holds, a `manual` check becomes `pass`.
 //! - Inconclusive proofs change nothing; they are listed with their reason.
 //! - A broken plaintext startup from a loopback address follows the policy's
 //!   `allow_loopback_without_tls`, as TLS-004 does for loopback lines: `true`
@@ -56,6 +58,15 @@ pub(super) fn apply(
                 "Proven by test: {} — {}. (The settings alone said: {settings_said})",
                 proof.proof.attempted, proof.proof.note
             );
+        }
+    } else if verdict.status == Status::Manual {
+        let attesting: Vec<&&CheckProof> = attached
+            .iter()
+            .filter(|p| p.effect == Effect::Attests)
+            .collect();
+        if !attesting.is_empty() && attesting.iter().all(|p| p.proof.outcome == Outcome::Holds) {
+            verdict = Verdict::pass(format!("Proven by test: {}", attesting[0].proof.note))
+                .with_objects(std::mem::take(&mut verdict.objects));
         }
     } else if verdict.status == Status::Unknown {
         let deciding: Vec<&&CheckProof> = attached
@@ -292,5 +303,33 @@ mod tests {
             &Policy::default(),
         );
         assert!(proofs.is_empty());
+    }
+
+    #[test]
+    fn a_restore_drill_settles_a_manual_check_or_fails_it() {
+        let drill = |outcome| proof("BAK-008", Effect::Attests, outcome, None);
+        let manual = || Verdict::manual("attestation required");
+        let (v, proofs) = apply(
+            "BAK-008",
+            manual(),
+            &snapshot_with(vec![drill(Outcome::Holds)]),
+            &Policy::default(),
+        );
+        assert_eq!(v.status, Status::Pass, "{}", v.evidence);
+        assert_eq!(proofs.len(), 1);
+        let (v, _) = apply(
+            "BAK-008",
+            manual(),
+            &snapshot_with(vec![drill(Outcome::Broken)]),
+            &Policy::default(),
+        );
+        assert_eq!(v.status, Status::Fail);
+        let (v, _) = apply(
+            "BAK-008",
+            manual(),
+            &snapshot_with(vec![drill(Outcome::Inconclusive)]),
+            &Policy::default(),
+        );
+        assert_eq!(v.status, Status::Manual);
     }
 }

@@ -14,6 +14,7 @@ use crate::apply::{
     Action, Applier, ApplyError, ChangeLog, ChangeLogEntry, ConfigFileAction, Confirmation, Guard,
     Preview,
 };
+use crate::apply::plan::RunEnd;
 use crate::checks;
 use crate::db::conninfo::ConnParams;
 use crate::model::finding::Status;
@@ -57,6 +58,9 @@ pub struct FixArgs {
     /// Print the preview only; change nothing
     #[arg(long)]
     pub dry_run: bool,
+    /// Apply the fixes this one needs first (e.g. TLS-001 before TLS-004) as a plan, then this one
+    #[arg(long, requires = "id")]
+    pub with_prerequisites: bool,
     /// Apply without asking (also counts as typing the database name)
     #[arg(long)]
     pub yes: bool,
@@ -108,7 +112,51 @@ pub(super) fn run_fix(args: FixArgs, runtime: &LazyRuntime) -> anyhow::Result<Ex
             return Ok(result_code(&entry));
         }
         let preview = match (&args.id, &args.rollback) {
-            (Some(id), _) => applier.preview(id).await?,
+            (Some(id), _) => {
+                let preview = applier.preview(id).await?;
+                if !args.with_prerequisites || preview.needs_first.is_empty() {
+                    preview
+                } else if args.dry_run {
+                    super::emit(&preview.render_text());
+                    let plan = crate::apply::plan::prepare(
+                        &applier,
+                        &crate::apply::plan::Selection::Ids(preview.needs_first.clone()),
+                    )
+                    .await?;
+                    super::emit(&crate::apply::plan::render(
+                        &plan,
+                        crate::apply::plan::PlanFormat::Text,
+                    ));
+                    return Ok(ExitCode::SUCCESS);
+                } else {
+                    let end = super::plan::apply_prerequisites(
+                        &applier,
+                        &log,
+                        &mut store,
+                        &preview.needs_first,
+                        args.yes,
+                    )
+                    .await?;
+                    match end {
+                        RunEnd::Finished => applier.preview(id).await?,
+                        RunEnd::WaitingForRestart { pending } => {
+                            super::emit(&format!(
+                                "the prerequisites wait for a server restart ({}): restart it, \
+                                 then run this command again\n",
+                                pending.join(", ")
+                            ));
+                            return Ok(ExitCode::SUCCESS);
+                        }
+                        RunEnd::Stopped { reason } => {
+                            super::emit(&format!(
+                                "the prerequisites stopped: {}\n",
+                                untrusted::one_line(&reason)
+                            ));
+                            return Ok(ExitCode::from(1));
+                        }
+                    }
+                }
+            }
             (None, Some(entry_id)) => applier.preview_rollback(&log.find(entry_id)?).await?,
             (None, None) => bail!("give --id, --rollback, --verify or --list"),
         };

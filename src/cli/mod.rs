@@ -9,10 +9,13 @@
 //! and lent to the subcommand: commands that stay offline never start one.
 
 mod diff;
+mod discover;
+mod drill;
 mod fix;
 mod fleet;
 mod gui;
 mod history;
+mod plan;
 mod policy_edit;
 mod prove;
 mod report;
@@ -99,6 +102,14 @@ pub enum Command {
     /// to type the database name; guards refuse fixes that would lock out the session or
     /// remove the last superuser. Every step goes to the change log.
     Fix(fix::FixArgs),
+    /// Plan the fixes of every failing check in order, with one restart; export or apply it
+    ///
+    /// Prerequisites first (TLS-001 before the hostssl lines of TLS-004), restart-class
+    /// settings together so that one restart covers them, each configuration file's edits
+    /// merged, and what will not be attempted listed with the reason. Export it as text,
+    /// .sql or Markdown for a change ticket; --apply runs it step by step through the same
+    /// guards as `fix`, --resume continues after the restart, --rollback undoes it.
+    Plan(plan::PlanArgs),
     /// List the scans recorded in the evidence store, or verify its chain
     ///
     /// Every scan, applied fix and policy change is recorded in the evidence store (an
@@ -135,6 +146,25 @@ pub enum Command {
     /// row-level security (rls); a tagged read that must reach the audit log (audit). A
     /// broken proof fails its check whatever the settings say.
     Prove(prove::ProveArgs),
+    /// Map where PHI lives in one database: names, comments, types and a bounded sample
+    ///
+    /// Reads column, table and schema names and comments, types and JSON keys, then samples
+    /// each table within a budget (200 rows per table, 1,000,000 in all, 200 ms per table)
+    /// in a read-only transaction. Values are checked by validators in memory and never
+    /// shown or kept: the map lists each candidate column with its category, confidence,
+    /// encryption tier and reasons (validator hits as counts).
+    Discover(discover::DiscoverArgs),
+    /// Confirm or reject columns as PHI in the policy file (after discover)
+    Phi(discover::PhiArgs),
+    /// Restore drill: restore a backup into a throwaway copy, recover, check, measure
+    ///
+    /// Copies a base backup (folder or tar) or restores a pgBackRest stanza into a
+    /// throwaway folder, walks the WAL archive for gaps and damage (PostgreSQL itself does
+    /// not fail on them), recovers to the end of the archive or a target time on a private
+    /// server with archiving off, checks the databases and PHI tables (row counts only) and
+    /// data checksums, measures RTO and the achieved RPO, then removes it all. The record
+    /// goes into the evidence store, where scans take it as BAK-008's proof.
+    Drill(drill::DrillArgs),
     /// Scan every server of an inventory or pg_service.conf, many at once
     ///
     /// Scans the targets of a TOML inventory or a libpq service file with bounded
@@ -241,7 +271,11 @@ pub struct ScanArgs {
     between those dates (inclusive, UTC): each check's status at each scan, the days covered, \
     drift between scans, fixes and policy changes. The positional argument is then the TARGET \
     as pgsafeguard history names it, needed when the store holds several.\n\n\
-    Exit codes: 0 report written, 2 error (nothing is written)."
+    --tsa URL timestamps the signature at an RFC 3161 Time-Stamping Authority (PAdES B-T). \
+    When no timestamp can be had the report is still written, signed, and one line on \
+    stderr says why.\n\n\
+    Exit codes: 0 report written, 2 error (nothing is written), or with --require-timestamp \
+    no timestamp could be had (the signed report is written)."
 )]
 pub struct ReportArgs {
     /// Connection string (URI or key=value); PG* variables fill what it leaves out.
@@ -281,12 +315,15 @@ pub struct ReportArgs {
     pub demo: bool,
     #[command(flatten)]
     pub store: store::StoreArgs,
+    #[command(flatten)]
+    pub timestamp: report::TimestampArgs,
 }
 
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "Exit codes: 0 valid, 1 invalid or tampered (one line says what), \
-    2 the file could not be examined."
+    after_help = "Exit codes: 0 valid, 1 invalid or tampered (one line says what; a timestamp \
+    that does not match the signature counts, and so does a missing one with \
+    --require-timestamp), 2 the file could not be examined."
 )]
 pub struct VerifyArgs {
     /// The signed report
@@ -294,6 +331,12 @@ pub struct VerifyArgs {
     /// Also require this signer certificate (SHA-256, hex; colons allowed)
     #[arg(long, value_name = "SHA256")]
     pub expect_fingerprint: Option<String>,
+    /// Fail when the signature carries no trusted timestamp
+    #[arg(long)]
+    pub require_timestamp: bool,
+    /// The timestamp's TSA certificate must chain to this CA (PEM or DER)
+    #[arg(long, value_name = "FILE")]
+    pub tsa_ca: Option<PathBuf>,
 }
 
 /// Parse arguments and run; every error becomes one line and exit code 2.
@@ -383,10 +426,14 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Verify(args)) => verify::run_verify(args),
         Some(Command::Demo(args)) => gui::run_demo(args, &runtime, store),
         Some(Command::Fix(args)) => fix::run_fix(args, &runtime),
+        Some(Command::Plan(args)) => plan::run_plan(args, &runtime),
         Some(Command::History(args)) => history::run_history(args),
         Some(Command::Diff(args)) => diff::run_diff(args),
         Some(Command::Accept(args)) => policy_edit::run_accept(args),
         Some(Command::Baseline(args)) => policy_edit::run_baseline(args, &runtime),
+        Some(Command::Discover(args)) => discover::run_discover(args, &runtime),
+        Some(Command::Phi(args)) => discover::run_phi(args),
+        Some(Command::Drill(args)) => drill::run_drill(args, &runtime),
         Some(Command::Fleet(args)) => fleet::run_fleet(args, &runtime),
         None => gui::run_app(&runtime, cli.session, None, store),
     };

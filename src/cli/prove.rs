@@ -8,6 +8,7 @@
 
 use super::{Format, LazyRuntime, ScanArgs};
 use crate::model::proof::Probe;
+use crate::policy::Policy;
 use crate::scan::ProbeOptions;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -26,7 +27,8 @@ pub struct ProbeArgs {
 
 impl ProbeArgs {
     /// The probe options these flags ask for.
-    pub fn options(&self) -> anyhow::Result<ProbeOptions> {
+    /// The policy's PHI table lists decide which tables the RLS and audit probes read.
+    pub fn options(&self, policy: &Policy) -> anyhow::Result<ProbeOptions> {
         let probes = match &self.probe {
             Some(list) => Probe::parse_list(list).map_err(anyhow::Error::msg)?,
             None => Probe::ALL.to_vec(),
@@ -34,6 +36,8 @@ impl ProbeArgs {
         Ok(ProbeOptions {
             probes,
             insecure: self.insecure_probe,
+            phi_tables: policy.phi_tables.clone(),
+            not_phi_tables: policy.not_phi_tables.clone(),
             ..ProbeOptions::default()
         })
     }

@@ -1,9 +1,13 @@
 //! `pgsafeguard report`: scan (or load a snapshot or session), record the
 //! scan in the evidence store, then write the signed PDF evidence report with
 //! the store's chain head in it, and record that report as an anchor.
-//! `--period` writes the audit-period report instead ([`period`]).
+//! `--period` writes the audit-period report instead ([`period`]); `--tsa`
+//! timestamps either ([`timestamp`]).
 
 mod period;
+mod timestamp;
+
+pub use timestamp::TimestampArgs;
 
 use super::{LazyRuntime, ReportArgs};
 use crate::atomic_file::PendingFile;
@@ -16,7 +20,9 @@ use crate::model::untrusted;
 use crate::output::ScanReport;
 use crate::policy::{Attestations, Policy};
 use crate::report::changes::{previous_scan, Comparison};
-use crate::report::{build_signed_report_at, ReportInput, SigningIdentity, StoreHead};
+use crate::report::{
+    build_signed_report_with, ReportInput, SigningIdentity, StoreHead, TimestampOutcome,
+};
 use crate::scan::{self, ScanOptions};
 use crate::session::SessionFile;
 use crate::store::scan_record::ScanSource;
@@ -41,6 +47,7 @@ pub(super) fn run_report(args: ReportArgs, runtime: &LazyRuntime) -> anyhow::Res
         Some(p) => Policy::load(p)?,
         None => Policy::default(),
     };
+    let tsa = args.timestamp.config()?;
     // The identity is opened before scanning so a wrong password costs nothing.
     let (identity, created) = signing_identity(args.sign_with.as_deref())?;
     // A store the user named must open before any work; the default one may not.
@@ -74,8 +81,8 @@ pub(super) fn run_report(args: ReportArgs, runtime: &LazyRuntime) -> anyhow::Res
         comparison,
     };
     let at = now_utc_seconds();
-    let pdf = build_signed_report_at(&input, &identity, at)?;
-    output.commit(&pdf)?;
+    let signed = build_signed_report_with(&input, &identity, at, tsa.as_ref())?;
+    output.commit(&signed.pdf)?;
     record_anchor(
         store.as_mut(),
         input.evidence_store.as_ref(),
@@ -83,8 +90,14 @@ pub(super) fn run_report(args: ReportArgs, runtime: &LazyRuntime) -> anyhow::Res
         at,
     );
 
-    announce(&args.output, &pdf, &identity, created);
-    Ok(ExitCode::SUCCESS)
+    announce(
+        &args.output,
+        &signed.pdf,
+        &identity,
+        created,
+        &signed.timestamp,
+    );
+    args.timestamp.conclude(&signed.timestamp)
 }
 
 /// The chain head to embed; a store that cannot say warns and the report
@@ -166,12 +179,14 @@ fn record_anchor(
     }
 }
 
-/// What was written and who signed it (and a new default identity, once).
+/// What was written, who signed it and who timestamped it (and a new
+/// default identity, once).
 pub(super) fn announce(
     output: &Path,
     pdf: &[u8],
     identity: &SigningIdentity,
     created: Option<String>,
+    timestamp: &TimestampOutcome,
 ) {
     if let Some(path) = created {
         eprintln!(
@@ -181,11 +196,12 @@ pub(super) fn announce(
         );
     }
     super::emit(&format!(
-        "wrote {} ({} KB), signed by {} (SHA-256 {})\n",
+        "wrote {} ({} KB), signed by {} (SHA-256 {}){}\n",
         output.display(),
         pdf.len().div_ceil(1024),
         untrusted::text(&identity.subject()),
-        identity.fingerprint_sha256()
+        identity.fingerprint_sha256(),
+        timestamp::announce_suffix(timestamp)
     ));
 }
 

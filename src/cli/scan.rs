@@ -6,15 +6,20 @@ use super::{LazyRuntime, ScanArgs, ScanFormat};
 use crate::atomic_file::PendingFile;
 use crate::checks;
 use crate::db::conninfo::ConnParams;
+use crate::model::finding::Finding;
 use crate::model::finding::Status;
 use crate::model::snapshot::{Gap, Snapshot, SCHEMA_VERSION};
 use crate::model::untrusted;
-use crate::output::formats::{export, ExportFormat};
+use crate::output::formats::sarif::to_sarif_against;
+use crate::output::formats::{export, export_json, ExportFormat};
 use crate::output::{proofs, ScanReport};
 use crate::policy::{Attestations, Policy};
+use crate::report::changes::previous_scan;
 use crate::scan::{self, ScanOptions};
 use crate::session::SessionFile;
+use crate::store::record::Record;
 use crate::store::scan_record::ScanSource;
+use crate::store::{EvidenceStore, StoreError};
 use anyhow::{bail, Context};
 use std::path::Path;
 use std::process::ExitCode;
@@ -66,7 +71,7 @@ pub(super) fn run(args: ScanArgs, runtime: &LazyRuntime, shown: Shown) -> anyhow
         )?),
     };
     let prove = if args.prove || args.probes.given() {
-        Some(args.probes.options()?)
+        Some(args.probes.options(&policy)?)
     } else {
         None
     };
@@ -81,7 +86,7 @@ pub(super) fn run(args: ScanArgs, runtime: &LazyRuntime, shown: Shown) -> anyhow
     }
     let mut store = args.store.open_for_recording()?;
 
-    let snapshot = match (session, &args.snapshot, params) {
+    let mut snapshot = match (session, &args.snapshot, params) {
         (Some(session), _, _) => session.snapshot,
         (None, Some(path), _) => load_snapshot(path)?,
         (None, None, None) => bail!("give a connection string, --snapshot or --session"),
@@ -92,12 +97,13 @@ pub(super) fn run(args: ScanArgs, runtime: &LazyRuntime, shown: Shown) -> anyhow
         }
     };
 
+    super::drill::attach_recorded_drill(&mut store, &mut snapshot);
     let findings = checks::evaluate_all(&snapshot, &policy, &attestations);
     let source = match offline {
         true => ScanSource::SnapshotFile,
         false => ScanSource::Cli,
     };
-    super::store::record_scan(&mut store, &snapshot, &findings, source);
+    let recorded = super::store::record_scan(&mut store, &snapshot, &findings, source);
     let report = ScanReport::new(&snapshot, findings);
     let report = match shown {
         Shown::AllChecks => report,
@@ -105,7 +111,10 @@ pub(super) fn run(args: ScanArgs, runtime: &LazyRuntime, shown: Shown) -> anyhow
     };
     let text = match (args.format, shown) {
         (ScanFormat::Json, _) => report.to_json(),
-        (ScanFormat::Sarif, _) => export(&report, ExportFormat::Sarif)?,
+        (ScanFormat::Sarif, _) => match previous_findings(store.as_mut(), recorded.as_ref()) {
+            Some(previous) => export_json(&to_sarif_against(&report, &previous))?,
+            None => export(&report, ExportFormat::Sarif)?,
+        },
         (ScanFormat::Junit, _) => export(&report, ExportFormat::Junit)?,
         (ScanFormat::Hdf, _) => export(&report, ExportFormat::Hdf)?,
         (ScanFormat::Oscal, _) => export(&report, ExportFormat::Oscal)?,
@@ -128,6 +137,32 @@ pub(super) fn run(args: ScanArgs, runtime: &LazyRuntime, shown: Shown) -> anyhow
         None => super::emit(&text),
     }
     Ok(exit_code(&report, args.strict))
+}
+
+/// The findings of the scan recorded before this one (`recorded`) of the
+/// same target, for SARIF's `baselineState`. A store that cannot be read
+/// back warns, and the export goes without the comparison.
+fn previous_findings(
+    store: Option<&mut EvidenceStore>,
+    recorded: Option<&Record>,
+) -> Option<Vec<Finding>> {
+    let (store, recorded) = (store?, recorded?);
+    let mut load = || -> Result<Option<Vec<Finding>>, StoreError> {
+        let entries = store.scans()?;
+        let Some(this) = entries.iter().find(|e| e.seq == recorded.seq) else {
+            return Ok(None);
+        };
+        match previous_scan(&entries, this) {
+            Some(previous) => Ok(Some(store.load_scan(previous.seq)?.findings)),
+            None => Ok(None),
+        }
+    };
+    load().unwrap_or_else(|e| {
+        super::store::warn(&format!(
+            "the SARIF export will not compare with the previous scan: {e}"
+        ));
+        None
+    })
 }
 
 fn exit_code(report: &ScanReport, strict: bool) -> ExitCode {

@@ -1,11 +1,12 @@
 //! `pgsafeguard verify`: check a signed evidence report. Exit 0 valid,
 //! 1 invalid or tampered (one line saying what), 2 the file could not be
-//! examined.
+//! examined. A trusted timestamp is printed (time, TSA, whether its token
+//! matches the signature); `--require-timestamp` makes its absence invalid.
 
 use super::VerifyArgs;
 use crate::model::finding::Status;
 use crate::model::untrusted;
-use crate::report::{normalise_fingerprint, verify_pdf, VerifyOutcome};
+use crate::report::{normalise_fingerprint, verify_pdf_trusting, TrustedCa, VerifyOutcome};
 use anyhow::{bail, Context};
 use std::process::ExitCode;
 
@@ -16,8 +17,21 @@ pub(super) fn run_verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
             bail!("--expect-fingerprint must be a SHA-256 fingerprint: 64 hex digits (colons allowed)");
         }
     }
+    let tsa_ca = args
+        .tsa_ca
+        .as_deref()
+        .map(TrustedCa::load)
+        .transpose()
+        .context("--tsa-ca")?;
     let bytes = std::fs::read(&args.file).with_context(|| format!("cannot read {shown}"))?;
-    match verify_pdf(&bytes, args.expect_fingerprint.as_deref()) {
+    match verify_pdf_trusting(&bytes, args.expect_fingerprint.as_deref(), tsa_ca.as_ref()) {
+        Ok(outcome) if args.require_timestamp && outcome.timestamp.is_none() => {
+            super::emit(&format!(
+                "INVALID: {}: the signature carries no trusted timestamp (--require-timestamp)\n",
+                untrusted::one_line(&shown)
+            ));
+            Ok(ExitCode::from(1))
+        }
         Ok(outcome) => {
             super::emit(&describe(&shown, &outcome));
             Ok(ExitCode::SUCCESS)
@@ -96,6 +110,26 @@ fn describe(shown: &str, o: &VerifyOutcome) -> String {
                 lines.push("summary: the embedded data is not a scan this version reads".into())
             }
         },
+    }
+    lines.push(match &o.timestamp {
+        Some(t) => format!(
+            "timestamp: {} by {} — the token matches the signature",
+            untrusted::name(&t.time),
+            untrusted::text(&t.tsa_subject)
+        ),
+        None => "timestamp: not timestamped (the signing time is the signer's own clock)".into(),
+    });
+    if let Some(t) = &o.timestamp {
+        lines.push(format!(
+            "timestamp authority: SHA-256 {}, policy {}, serial {}; {}",
+            t.tsa_fingerprint,
+            untrusted::name(&t.policy),
+            t.serial,
+            match &t.trusted_by {
+                Some(ca) => format!("chains to {}", untrusted::text(ca)),
+                None => "not checked against a trusted CA (pass --tsa-ca)".to_string(),
+            }
+        ));
     }
     lines.push(match &o.evidence_store {
         Some(store) => format!(

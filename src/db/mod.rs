@@ -10,6 +10,8 @@
 //! - [`connect`] opens a session and records what the connection really was.
 //! - [`collect`] reads every fact into a [`crate::model::snapshot::Snapshot`] in a
 //!   read-only transaction, in a constant number of round trips.
+//! - [`discover`] finds PHI columns for `pgsafeguard discover`: names,
+//!   comments, types, and a bounded sample validated in memory (counts only).
 //!
 //! Must not import `checks`, `ui` or `report`.
 
@@ -17,6 +19,7 @@ pub mod apply;
 pub mod collect;
 pub mod connect;
 pub mod conninfo;
+pub mod discover;
 pub mod host;
 pub mod pgpass;
 pub mod probe;

@@ -90,6 +90,41 @@ impl Discovery {
             })
     }
 
+    /// The server programs of one major version (a restore drill must run
+    /// the backup's major): the places [`Discovery::find`] looks, keeping the
+    /// first whose `postgres -V` says `major`. The error names what was found
+    /// and the package to install.
+    pub fn find_major(&self, major: u32) -> Result<PgBinaries, DemoError> {
+        let candidates = [
+            self.bindir_env.as_ref().map(PathBuf::from),
+            self.via_pg_config(),
+            self.on_path(),
+            Some(self.debian_root.join(major.to_string()).join("bin")),
+        ];
+        let mut found = Vec::new();
+        for bindir in candidates.into_iter().flatten() {
+            if !has_server_programs(&bindir) {
+                continue;
+            }
+            match server_major(&bindir) {
+                Some(m) if m == major => return Ok(PgBinaries { bindir }),
+                Some(m) => found.push(format!("{m} in {}", bindir.display())),
+                None => {}
+            }
+        }
+        let found = match found.is_empty() {
+            true => String::from("no PostgreSQL server programs"),
+            false => format!("only PostgreSQL {}", found.join(", ")),
+        };
+        Err(DemoError::NoBinaries {
+            hint: format!(
+                "the backup is PostgreSQL {major} and a restore needs the same major, but this \
+                 machine has {found}: install postgresql-{major} (Debian/Ubuntu: apt-get \
+                 install postgresql-{major}) or set {BINDIR_ENV} to its bin folder"
+            ),
+        })
+    }
+
     fn path_dirs(&self) -> Vec<PathBuf> {
         self.path
             .as_deref()

@@ -4,7 +4,7 @@
 use super::binaries::{Discovery, ServerUser, SERVER_OS_USER};
 use super::owner::{self, DemoFolder};
 use super::seed::{self, CLINIC_DB};
-use super::server::{ServerSpec, Supervisor};
+use super::server::{ServerSpec, Supervisor, START_LIMIT};
 use super::setup;
 use super::{DemoError, DemoStage};
 use crate::db::conninfo::{ConnParams, Password, SslMode};
@@ -65,6 +65,7 @@ impl DemoCluster {
             binaries,
             user,
             folder,
+            start_limit: START_LIMIT,
         };
         progress(DemoStage::InitDb);
         setup::initdb(&spec, &demo.inner.password)?;

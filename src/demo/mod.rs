@@ -52,9 +52,9 @@
 
 pub mod binaries;
 mod cluster;
-mod owner;
+pub mod owner;
 mod seed;
-mod server;
+pub mod server;
 mod settle;
 mod setup;
 

@@ -7,6 +7,9 @@
 //! exists without its owner written down. A folder whose owner is gone is
 //! stale: its server is stopped (only after checking that the process is a
 //! `postgres` working in that folder's data directory) and the folder removed.
+//!
+//! The restore drill keeps its throwaway copies the same way, under
+//! `pgsafeguard-drill-<uid>/` ([`base_dir_in`]).
 
 use super::binaries::{effective_uid, ServerUser};
 use super::DemoError;
@@ -30,7 +33,7 @@ pub struct DemoFolder {
 }
 
 impl DemoFolder {
-    fn at(root: PathBuf) -> DemoFolder {
+    pub fn at(root: PathBuf) -> DemoFolder {
         DemoFolder {
             data: root.join("data"),
             socket: root.join("sock"),
@@ -44,14 +47,24 @@ impl DemoFolder {
 /// OS user can reach its own demo below it. Refuses a folder someone else
 /// owns or a symlink (the base is a shared temp dir).
 pub fn base_dir(user: &ServerUser) -> Result<PathBuf, DemoError> {
+    base_dir_in(&temp_parent(user), "demo")
+}
+
+/// The temp folder throwaway clusters go under: TMPDIR, or /tmp when the
+/// server runs as another user or TMPDIR is too long for a socket path.
+pub fn temp_parent(user: &ServerUser) -> PathBuf {
     let tmp = std::env::temp_dir();
-    let parent = if user.is_switched() || tmp.as_os_str().len() > MAX_BASE_LEN {
+    if user.is_switched() || tmp.as_os_str().len() > MAX_BASE_LEN {
         PathBuf::from("/tmp")
     } else {
         tmp
-    };
+    }
+}
+
+/// `<parent>/pgsafeguard-<kind>-<uid>`, made and checked like [`base_dir`].
+pub fn base_dir_in(parent: &Path, kind: &str) -> Result<PathBuf, DemoError> {
     let uid = effective_uid().unwrap_or(u32::MAX);
-    let base = parent.join(format!("pgsafeguard-demo-{uid}"));
+    let base = parent.join(format!("pgsafeguard-{kind}-{uid}"));
     let folder_error = |source| DemoError::Folder {
         path: base.clone(),
         source,

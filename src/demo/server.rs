@@ -25,8 +25,8 @@ use std::time::{Duration, Instant};
 
 pub use rustix::process::Signal;
 
-/// How long the server may take to accept connections.
-const START_LIMIT: Duration = Duration::from_secs(60);
+/// How long the demo server may take to accept connections.
+pub const START_LIMIT: Duration = Duration::from_secs(60);
 /// How long a fast shutdown may take before an immediate one.
 const STOP_LIMIT: Duration = Duration::from_secs(30);
 
@@ -65,13 +65,22 @@ pub struct ServerSpec {
     pub binaries: PgBinaries,
     pub user: ServerUser,
     pub folder: DemoFolder,
+    /// How long the server may take to accept connections ([`START_LIMIT`]
+    /// for the demo; a restore drill waits for recovery, which takes longer).
+    pub start_limit: Duration,
 }
 
 impl ServerSpec {
     /// A server program, run as the server's OS user from the demo folder,
     /// without the developer's PG* variables, dying with its spawning thread.
     pub fn command(&self, program: &str) -> Command {
-        let mut command = Command::new(self.binaries.program(program));
+        self.command_for(&self.binaries.program(program))
+    }
+
+    /// [`ServerSpec::command`] for a program outside the server's bindir
+    /// (the restore drill's `tar` and `pgbackrest`).
+    pub fn command_for(&self, program: &std::path::Path) -> Command {
+        let mut command = Command::new(program);
         if self.user.is_switched() {
             command.uid(self.user.uid).gid(self.user.gid);
         }
@@ -140,7 +149,7 @@ impl Server {
 
     /// Polls postmaster.pid until this child says "ready" (PG 10+).
     fn wait_ready(&mut self, spec: &ServerSpec) -> Result<(), DemoError> {
-        let deadline = Instant::now() + START_LIMIT;
+        let deadline = Instant::now() + spec.start_limit;
         let pid = self.child.id().to_string();
         loop {
             if let Ok(Some(status)) = self.child.try_wait() {
@@ -157,7 +166,7 @@ impl Server {
             if Instant::now() > deadline {
                 self.stop();
                 return Err(DemoError::Start {
-                    detail: format!("not ready after {START_LIMIT:?}: {}", spec.log_tail()),
+                    detail: format!("not ready after {:?}: {}", spec.start_limit, spec.log_tail()),
                 });
             }
             thread::sleep(Duration::from_millis(20));

@@ -12,7 +12,7 @@ use super::grants;
 use super::names::{ident, qualified};
 use super::objects::Found;
 use super::ObjectKind;
-use crate::checks::phi::is_phi_name;
+use crate::model::phi_names::is_phi_name;
 use crate::model::snapshot::{DatabaseFacts, Extension, Relation, Snapshot};
 use rustc_hash::FxHashMap;
 use std::collections::{BTreeMap, BTreeSet};

@@ -6,8 +6,7 @@
 //! previous scan" chapter all call [`compare`] and read the [`Drift`] it returns.
 //! No I/O, no clock: the same two scans always give the same, sorted result.
 //!
-//! May import only `crate::model` and the PHI name rule in `crate::checks::phi`
-//! (tests/architecture.rs holds that); nothing here reaches `db`, `ui`, `report`,
+//! May import only `crate::model` (tests/architecture.rs holds that); nothing here reaches `db`, `ui`, `report`,
 //! `store` or `cli`.
 //!
 //! # Per check
@@ -53,7 +52,7 @@
 //! - grants: one entry per object, privilege and grantee (PUBLIC included) from the
 //!   effective ACLs of relations, their columns, schemas and databases; `before` and
 //!   `after` name the grantors and the grant option;
-//! - PHI columns: columns whose names the PHI rule of `checks::phi` flags, with their
+//! - PHI columns: columns whose names the PHI rule (`model::phi_names`) flags, with their
 //!   type (`text` → `bytea` is a change: the column was encrypted);
 //! - settings by name, with value, unit, source, source file and a pending restart,
 //!   so that a value moving from `postgresql.conf` to `postgresql.auto.conf` shows;

@@ -221,6 +221,10 @@ pub struct ChangeLogEntry {
     pub rolled_back_by: Option<String>,
     #[serde(default)]
     pub notes: Vec<String>,
+    /// The hardening plan this entry was applied as part of, if any
+    /// (`pgsafeguard plan --apply`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan_id: Option<String>,
 }
 
 impl ChangeLogEntry {
@@ -327,6 +331,9 @@ impl ChangeLogEntry {
         }
         if let Some(by) = &self.rolled_back_by {
             text.push_str(&format!("  rolled back by {}\n", untrusted::name(by)));
+        }
+        if let Some(plan) = &self.plan_id {
+            text.push_str(&format!("  part of plan {}\n", untrusted::name(plan)));
         }
         text
     }

@@ -154,6 +154,21 @@ pub struct ConfigEdit {
     pub lines: Vec<String>,
     /// How to validate before reloading.
     pub validate: String,
+    /// The same edit rule by rule, so that a file readable here can be edited
+    /// in place (comments, blank lines, order and includes kept). Built with
+    /// the plan, never part of the JSON contract.
+    #[serde(skip)]
+    pub rule_edits: Vec<RuleEdit>,
+}
+
+/// How one rule of the current file changes: the lines that replace it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleEdit {
+    /// Where the rule is (`pg_hba_file_rules.line_number`, `file_name`).
+    pub line_number: i32,
+    pub file_name: Option<String>,
+    /// The replacement, in order; `None` is the rule's own line as written.
+    pub lines: Vec<Option<String>>,
 }
 
 /// The plan to close a gap. Statements are the fix itself; the apply step adds

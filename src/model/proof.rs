@@ -25,9 +25,14 @@ pub enum Probe {
     Rls,
     /// A tagged read of a PHI table, looked for in the server log.
     Audit,
+    /// A restore drill (`pgsafeguard drill`): not an active probe of the
+    /// server, so not in [`Probe::ALL`] or `--probe`; a recorded drill rides
+    /// along with a scan as BAK-008's proof.
+    RestoreDrill,
 }
 
 impl Probe {
+    /// The active probes `--probe` runs.
     pub const ALL: [Probe; 4] = [Probe::Transport, Probe::Auth, Probe::Rls, Probe::Audit];
 
     /// The name used on the command line and in JSON.
@@ -37,6 +42,7 @@ impl Probe {
             Probe::Auth => "auth",
             Probe::Rls => "rls",
             Probe::Audit => "audit",
+            Probe::RestoreDrill => "restore_drill",
         }
     }
 
@@ -47,6 +53,7 @@ impl Probe {
             Probe::Auth => "Authentication exchange (no password is sent)",
             Probe::Rls => "Row-level security: rows each login role can see",
             Probe::Audit => "Audit: a tagged read must reach the log",
+            Probe::RestoreDrill => "Restore drill: a backup restored and recovered",
         }
     }
 
@@ -65,6 +72,9 @@ impl Probe {
             Probe::Audit => {
                 "one audit line for a SELECT … LIMIT 0 (application_name pgsafeguard-probe-<nonce>)"
             }
+            Probe::RestoreDrill => {
+                "nothing on the server: a throwaway copy on this machine, removed afterwards"
+            }
         }
     }
 
@@ -75,6 +85,7 @@ impl Probe {
             Probe::Auth => &["AUTH-003", "AUTH-004", "AUTH-005", "AUTH-008"],
             Probe::Rls => &["PRIV-014", "PRIV-015"],
             Probe::Audit => &["AUD-002", "AUD-003"],
+            Probe::RestoreDrill => &["BAK-008"],
         }
     }
 
@@ -171,6 +182,10 @@ pub enum Effect {
     Part,
     /// Warning evidence only: a broken proof makes a `pass` a `warn`, never a `fail`.
     Warns,
+    /// Stands in for a person's attestation (a restore drill for BAK-008):
+    /// if every such proof holds, a `manual` check becomes `pass`; a broken
+    /// one makes it `fail`.
+    Attests,
 }
 
 /// A proof and the check it is evidence for.

@@ -10,6 +10,7 @@
 //! `model` and `atomic_file` (for the writer), nothing else of ours.
 
 pub mod decision;
+pub mod phi;
 pub mod writer;
 
 use crate::atomic_file::WriteError;
@@ -65,6 +66,12 @@ pub struct Policy {
     pub accepted_risks: Vec<PolicyAcceptedRisk>,
     /// Approved result rows, at most one baseline per check.
     pub baselines: Vec<Baseline>,
+    /// Columns reviewed after PHI discovery (`pgsafeguard phi`); see [`phi`].
+    pub phi_columns: Vec<phi::PhiDecision>,
+    /// Categories of other PHI to encrypt like direct identifiers (EAR-004).
+    pub encrypt_phi_categories: Vec<String>,
+    /// The organisation's own value patterns for discovery (MRN formats …).
+    pub phi_patterns: Vec<phi::PhiPattern>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -261,6 +268,9 @@ impl Policy {
             return Some(problem);
         }
         if let Some(problem) = self.baselines.iter().find_map(Baseline::problem) {
+            return Some(problem);
+        }
+        if let Some(problem) = self.phi_problem() {
             return Some(problem);
         }
         let mut ids = BTreeSet::new();
@@ -525,6 +535,10 @@ mod tests {
         assert_eq!(old, plain);
     }
 
+    fn default_phi_columns() -> Vec<phi::PhiDecision> {
+        Vec::new()
+    }
+
     /// The shipped example parses and sets every field away from its default,
     /// so a new field cannot be added without documenting it there.
     #[test]
@@ -545,7 +559,12 @@ mod tests {
             allow_loopback_without_tls,
             accepted_risks,
             baselines,
+            phi_columns,
+            encrypt_phi_categories,
+            phi_patterns,
         } = &example;
+        assert_ne!(phi_columns, &default_phi_columns());
+        assert!(!encrypt_phi_categories.is_empty() && !phi_patterns.is_empty());
         let default = Policy::default();
         assert_ne!(approved_superusers, &default.approved_superusers);
         assert_ne!(approved_admins, &default.approved_admins);

@@ -17,6 +17,7 @@
 //! Imports `model` (the escaping rule), `atomic_file` and the policy types
 //! of its parent module.
 
+use super::phi::PhiDecision;
 use super::{Baseline, Policy, PolicyAcceptedRisk, PolicyError};
 use crate::atomic_file::PendingFile;
 use crate::model::untrusted;
@@ -26,6 +27,7 @@ use toml_edit::{Array, ArrayOfTables, DocumentMut, Item, RawString, Table, Value
 
 const ACCEPTED_RISKS: &str = "accepted_risks";
 const BASELINES: &str = "baselines";
+const PHI_COLUMNS: &str = "phi_columns";
 
 /// The start of a policy file the writer creates.
 const NEW_FILE_HEADER: &str = "\
@@ -120,6 +122,75 @@ pub fn remove_baseline(path: &Path, id: &str) -> Result<(), PolicyError> {
         remove_tables(doc, BASELINES, |t| text_of(t, "id") == Some(id));
         Ok(())
     })
+}
+
+/// Record a person's decision about a column (`[[phi_columns]]`): replaces
+/// the decision for the same column in place (keeping its comments), or
+/// appends one.
+pub fn set_phi_decision(path: &Path, decision: &PhiDecision) -> Result<(), PolicyError> {
+    edit(path, |doc, policy| {
+        if let Some(problem) = decision.problem() {
+            return Err(problem);
+        }
+        let array = tables(doc, PHI_COLUMNS)?;
+        let fresh = phi_decision_table(decision);
+        let same = array
+            .iter()
+            .position(|t| text_of(t, "column") == Some(decision.column.as_str()));
+        match same.and_then(|i| array.get_mut(i)) {
+            Some(table) => {
+                for stale in ["category", "reason"] {
+                    if !fresh.contains_key(stale) {
+                        table.remove(stale);
+                    }
+                }
+                for (key, item) in fresh.iter() {
+                    replace_keeping_comments(table, key, item.clone());
+                }
+            }
+            None => array.push(fresh),
+        }
+        match policy
+            .phi_columns
+            .iter_mut()
+            .find(|d| d.column == decision.column)
+        {
+            Some(existing) => *existing = decision.clone(),
+            None => policy.phi_columns.push(decision.clone()),
+        }
+        Ok(())
+    })
+}
+
+/// Forget the decision about `column` (it is a candidate again).
+pub fn remove_phi_decision(path: &Path, column: &str) -> Result<(), PolicyError> {
+    edit(path, |doc, policy| {
+        let before = policy.phi_columns.len();
+        policy.phi_columns.retain(|d| d.column != column);
+        if policy.phi_columns.len() == before {
+            return Err(format!(
+                "there is no decision about {} to forget",
+                untrusted::name(column)
+            ));
+        }
+        remove_tables(doc, PHI_COLUMNS, |t| text_of(t, "column") == Some(column));
+        Ok(())
+    })
+}
+
+fn phi_decision_table(d: &PhiDecision) -> Table {
+    let mut table = Table::new();
+    table.insert("column", text(&d.column));
+    table.insert("decision", text(d.decision.as_str()));
+    if let Some(category) = &d.category {
+        table.insert("category", text(category));
+    }
+    table.insert("by", text(&d.by));
+    table.insert("at", text(&d.at));
+    if let Some(reason) = &d.reason {
+        table.insert("reason", text(reason));
+    }
+    table
 }
 
 /// `TLS-009` or `EAR-004 for "public.patients.ssn"`.
@@ -655,5 +726,39 @@ at = \"2026-11-20\"
             .file_type()
             .is_symlink());
         assert!(read(&path).contains("TLS-009"));
+    }
+
+    #[test]
+    fn phi_decisions_round_trip_keeping_comments() {
+        let (_dir, path) = file_with(EXAMPLE);
+        let mut decision = PhiDecision {
+            column: "clinic.public.patients.ss_num".into(),
+            decision: super::super::phi::Decision::Confirmed,
+            category: Some("ssn".into()),
+            by: "Pat Privacy".into(),
+            at: "2026-12-07".into(),
+            reason: None,
+        };
+        set_phi_decision(&path, &decision).unwrap();
+        decision.decision = super::super::phi::Decision::Rejected;
+        decision.category = None;
+        decision.reason = Some("a lab sample counter".into());
+        set_phi_decision(&path, &decision).unwrap();
+        let text = read(&path);
+        assert!(text.starts_with("# Our policy. Reviewed quarterly."));
+        assert!(text.contains("# the two break-glass accounts"));
+        assert_eq!(text.matches("[[phi_columns]]").count(), 1, "{text}");
+        assert!(text.contains("decision = \"rejected\"") && !text.contains("category"));
+        let policy = Policy::load(&path).unwrap();
+        assert_eq!(policy.phi_columns, vec![decision.clone()]);
+        remove_phi_decision(&path, &decision.column).unwrap();
+        assert!(!read(&path).contains("phi_columns"));
+        assert!(remove_phi_decision(&path, &decision.column).is_err());
+        assert!(read(&path).contains("# end of file"));
+        let bad = PhiDecision {
+            column: "public.patients.ssn".into(),
+            ..decision
+        };
+        assert!(set_phi_decision(&path, &bad).is_err());
     }
 }

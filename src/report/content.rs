@@ -237,6 +237,7 @@ impl<'a> ReportWriter<'a, '_> {
             ("Operator", text(&operator)),
             ("Signer", text(&self.ctx.signer_subject)),
             ("Signer SHA-256", mono(&self.ctx.signer_fingerprint)),
+            ("Trusted timestamp", text(&self.ctx.timestamp_line())),
             (
                 "Evidence store",
                 store_cover_line(self.input.evidence_store.as_ref()),
@@ -1211,8 +1212,13 @@ fn applied_entries(log: &[ChangeLogEntry], id: &str) -> Vec<String> {
 
 fn change_row(entry: &ChangeLogEntry) -> Row {
     let statements: Vec<String> = entry.statements.iter().map(|s| s.sql.to_string()).collect();
+    let plan = entry
+        .plan_id
+        .as_deref()
+        .map(|id| format!(", plan {}", untrusted::name(id)))
+        .unwrap_or_default();
     let mut what = vec![Span::new(
-        format!("by {}\n", untrusted::text(&entry_author(entry))),
+        format!("by {}{plan}\n", untrusted::text(&entry_author(entry))),
         CELL,
     )];
     if !statements.is_empty() {

@@ -42,6 +42,22 @@ pub struct Context {
     pub json_sha256: String,
     pub json_len: usize,
     pub attachment_name: String,
+    /// The TSA asked to timestamp the signature (its URL); `None`: not
+    /// timestamped. Set only when the token is in the signature.
+    pub timestamp_authority: Option<String>,
+}
+
+impl Context {
+    /// The cover's "Trusted timestamp" line. The token comes after the page
+    /// text is signed, so the time itself is read from the signature.
+    pub fn timestamp_line(&self) -> String {
+        match &self.timestamp_authority {
+            Some(url) => format!(
+                "timestamped by {url} at signing (RFC 3161); the authority's own time is in the signature: pgsafeguard verify prints it"
+            ),
+            None => "not timestamped: the signing time is the signer's own clock".to_string(),
+        }
+    }
 }
 
 /// The laid-out pages and the chapter bookmarks (title, 1-based page).

@@ -5,7 +5,8 @@
 //! ```text
 //! ScanReport ─► content (chapters) ─► layout (pages) ─► printpdf ─► lopdf:
 //!     attach (embedded JSON, metadata, deterministic /ID) ─► sign (incremental
-//!     update, CMS detached signature) ─► bytes
+//!     update, CMS detached signature) ─► [timestamp: RFC 3161 token over the
+//!     signature value, in the signature's unsigned attributes] ─► bytes
 //! ```
 //!
 //! Everything before `sign` is deterministic: the same scan, creation time
@@ -14,7 +15,8 @@
 //! prefix of the signed file.
 //!
 //! Owns the report format; reads the scan result and never talks to the
-//! server. Must not import `db` or `ui`.
+//! database server (the only network use is the TSA URL the user gives, in
+//! `timestamp::request`). Must not import `db` or `ui`.
 //!
 //! # Example
 //!
@@ -34,6 +36,7 @@ mod attach;
 pub mod changes;
 mod content;
 mod doc;
+pub mod drill;
 mod drift_tables;
 mod evidence;
 pub mod fleet;
@@ -42,6 +45,7 @@ mod layout;
 mod palette;
 pub mod period;
 mod sign;
+mod timestamp;
 mod verify;
 
 pub use anchor::{read_chain_head, AnchorError};
@@ -50,7 +54,12 @@ pub use evidence::StoreHead;
 pub use identity::{IdentityError, SigningIdentity, DEFAULT_IDENTITY_FILE};
 pub use layout::LayoutError;
 pub use sign::{SignError, SUB_FILTER};
-pub use verify::{normalise_fingerprint, verify_pdf, VerifyError, VerifyOutcome};
+pub use timestamp::{
+    TimestampError, TimestampInfo, TimestampOutcome, TrustedCa, TsaConfig, DEFAULT_TIMEOUT,
+};
+pub use verify::{
+    normalise_fingerprint, verify_pdf, verify_pdf_trusting, VerifyError, VerifyOutcome,
+};
 
 use crate::model::changelog::ChangeLogEntry;
 use crate::output::ScanReport;
@@ -137,8 +146,66 @@ pub fn build_signed_report_at(
     identity: &SigningIdentity,
     at: OffsetDateTime,
 ) -> Result<Vec<u8>, ReportError> {
-    let unsigned = build_unsigned(input, &SignerSummary::from(identity), at)?;
-    Ok(sign::sign_pdf(&unsigned, identity, at)?)
+    Ok(build_signed_report_with(input, identity, at, None)?.pdf)
+}
+
+/// A signed report and what became of its timestamp.
+#[derive(Debug)]
+pub struct SignedReport {
+    pub pdf: Vec<u8>,
+    pub timestamp: TimestampOutcome,
+}
+
+/// Build and sign the report, timestamped by `tsa` when one is given.
+///
+/// # Behavior
+///
+/// A timestamp that cannot be had (TSA down, HTTP error, refusal, a token
+/// that fails a check) does not fail the report: it is signed without one,
+/// its cover says "not timestamped", and [`SignedReport::timestamp`] says
+/// why. Only a failure to sign at all is an error.
+pub fn build_signed_report_with(
+    input: &ReportInput,
+    identity: &SigningIdentity,
+    at: OffsetDateTime,
+    tsa: Option<&TsaConfig>,
+) -> Result<SignedReport, ReportError> {
+    let signer = SignerSummary::from(identity);
+    sign_timestamped(
+        |stamped_by| build_unsigned(input, &signer, at, stamped_by),
+        identity,
+        at,
+        tsa,
+    )
+}
+
+/// Sign what `build` makes, timestamped when `tsa` is given. `build` is told
+/// the TSA the cover names; when no timestamp could be had the report is
+/// built again saying "not timestamped", so the cover never claims one the
+/// signature lacks.
+fn sign_timestamped(
+    build: impl Fn(Option<&str>) -> Result<attach::UnsignedPdf, ReportError>,
+    identity: &SigningIdentity,
+    at: OffsetDateTime,
+    tsa: Option<&TsaConfig>,
+) -> Result<SignedReport, ReportError> {
+    let Some(tsa) = tsa else {
+        let pdf = sign::sign_pdf(&build(None)?, identity, at)?;
+        return Ok(SignedReport {
+            pdf,
+            timestamp: TimestampOutcome::NotRequested,
+        });
+    };
+    match timestamp::stamp_or_explain(&build(Some(tsa.url()))?, identity, at, tsa)? {
+        Ok((pdf, info)) => Ok(SignedReport {
+            pdf,
+            timestamp: TimestampOutcome::Stamped(info),
+        }),
+        Err(why) => Ok(SignedReport {
+            pdf: sign::sign_pdf(&build(None)?, identity, at)?,
+            timestamp: TimestampOutcome::Failed(why),
+        }),
+    }
 }
 
 /// The complete report before the signature update: a valid PDF on its own,
@@ -148,17 +215,19 @@ pub fn build_unsigned_report(
     signer: &SignerSummary,
     at: OffsetDateTime,
 ) -> Result<Vec<u8>, ReportError> {
-    Ok(build_unsigned(input, signer, at)?.bytes)
+    Ok(build_unsigned(input, signer, at, None)?.bytes)
 }
 
 fn build_unsigned(
     input: &ReportInput,
     signer: &SignerSummary,
     at: OffsetDateTime,
+    stamped_by: Option<&str>,
 ) -> Result<attach::UnsignedPdf, ReportError> {
     let fonts = fonts()?;
     let json = evidence::scan_json(input);
-    let ctx = context(signer, at, &json, ATTACHMENT_NAME);
+    let mut ctx = context(signer, at, &json, ATTACHMENT_NAME);
+    ctx.timestamp_authority = stamped_by.map(str::to_string);
     let composed = content::compose(fonts, input, &ctx);
     let t = &input.report.target;
     let info = attach::DocumentInfo {
@@ -199,6 +268,7 @@ fn context(
         json_sha256: hex::encode(Sha256::digest(json.as_bytes())),
         json_len: json.len(),
         attachment_name: attachment_name.to_string(),
+        timestamp_authority: None,
     }
 }
 

@@ -18,7 +18,10 @@ pub use coverage::{iso, parse_time, Period, PeriodError};
 pub use steps::DriftStep;
 
 use super::evidence::{pretty, StoreHead};
-use super::{context, fonts, package, sign, ReportError, SignerSummary, SigningIdentity};
+use super::{
+    context, fonts, package, sign_timestamped, ReportError, SignedReport, SignerSummary,
+    SigningIdentity, TsaConfig,
+};
 use crate::model::finding::{Section, Status, Summary};
 use crate::output::Tool;
 use crate::store::record::RecordKind;
@@ -281,14 +284,36 @@ pub fn build_signed_period_report_at(
     identity: &SigningIdentity,
     at: OffsetDateTime,
 ) -> Result<Vec<u8>, ReportError> {
+    Ok(build_signed_period_report_with(input, identity, at, None)?.pdf)
+}
+
+/// [`build_signed_period_report_at`], timestamped by `tsa` when one is
+/// given (see [`super::build_signed_report_with`] for what a failure does).
+pub fn build_signed_period_report_with(
+    input: &PeriodInput,
+    identity: &SigningIdentity,
+    at: OffsetDateTime,
+    tsa: Option<&TsaConfig>,
+) -> Result<SignedReport, ReportError> {
+    let build = |stamped_by: Option<&str>| unsigned_period_report(input, identity, at, stamped_by);
+    sign_timestamped(build, identity, at, tsa)
+}
+
+fn unsigned_period_report(
+    input: &PeriodInput,
+    identity: &SigningIdentity,
+    at: OffsetDateTime,
+    stamped_by: Option<&str>,
+) -> Result<super::attach::UnsignedPdf, ReportError> {
     let fonts = fonts()?;
     let json = period_json(input);
-    let ctx = context(
+    let mut ctx = context(
         &SignerSummary::from(identity),
         at,
         &json,
         PERIOD_ATTACHMENT_NAME,
     );
+    ctx.timestamp_authority = stamped_by.map(str::to_string);
     let composed = content::compose(fonts, input, &ctx);
     let demo = if input.demo { "DEMO — " } else { "" };
     let info = super::attach::DocumentInfo {
@@ -322,8 +347,7 @@ pub fn build_signed_period_report_at(
         mime: "application/json",
         bytes: json.as_bytes(),
     };
-    let unsigned = package(fonts, composed, &info, &attachment)?;
-    Ok(sign::sign_pdf(&unsigned, identity, at)?)
+    package(fonts, composed, &info, &attachment)
 }
 
 #[cfg(test)]

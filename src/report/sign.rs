@@ -38,7 +38,32 @@ pub fn sign_pdf(
     identity: &SigningIdentity,
     signing_time: OffsetDateTime,
 ) -> Result<Vec<u8>, SignError> {
-    let reserved = SIGNATURE_OVERHEAD + identity.embedded_certificates_len();
+    let prepared = prepare(unsigned, identity, signing_time, 0)?;
+    let cms = prepared.cms.clone();
+    prepared.finish(&cms)
+}
+
+/// A signed file whose `/Contents` is still empty: the CMS is computed, so
+/// unsigned attributes (a timestamp over its signature value) can be added
+/// to it before it is written. The `/ByteRange` covers everything but
+/// `/Contents`, so what goes there does not change what was signed.
+pub(crate) struct Prepared {
+    bytes: Vec<u8>,
+    contents_start: usize,
+    reserved: usize,
+    /// The CMS SignedData as the identity made it (DER).
+    pub(crate) cms: Vec<u8>,
+}
+
+/// Lay out the signature update with room for the CMS plus `extra_room`
+/// bytes (for a timestamp token), and sign it.
+pub(crate) fn prepare(
+    unsigned: &UnsignedPdf,
+    identity: &SigningIdentity,
+    signing_time: OffsetDateTime,
+    extra_room: usize,
+) -> Result<Prepared, SignError> {
+    let reserved = SIGNATURE_OVERHEAD + identity.embedded_certificates_len() + extra_room;
     let mut bytes = unsigned.bytes.clone();
     if bytes.last() != Some(&b'\n') {
         bytes.push(b'\n');
@@ -55,15 +80,34 @@ pub fn sign_pdf(
     signed_data.extend_from_slice(&bytes[..contents_start]);
     signed_data.extend_from_slice(&bytes[contents_end..]);
     let cms = identity.sign_detached(&signed_data)?;
-    if cms.len() > reserved {
-        return Err(SignError::TooLarge {
-            len: cms.len(),
-            reserved,
-        });
+    Ok(Prepared {
+        bytes,
+        contents_start,
+        reserved,
+        cms,
+    })
+}
+
+impl Prepared {
+    /// Bytes available in `/Contents`.
+    pub(crate) fn room(&self) -> usize {
+        self.reserved
     }
-    let hex = hex::encode_upper(&cms);
-    bytes[contents_start + 1..contents_start + 1 + hex.len()].copy_from_slice(hex.as_bytes());
-    Ok(bytes)
+
+    /// Write `cms` (the identity's, or the same with unsigned attributes
+    /// added) into `/Contents`: the finished file.
+    pub(crate) fn finish(mut self, cms: &[u8]) -> Result<Vec<u8>, SignError> {
+        if cms.len() > self.reserved {
+            return Err(SignError::TooLarge {
+                len: cms.len(),
+                reserved: self.reserved,
+            });
+        }
+        let hex = hex::encode_upper(cms);
+        let at = self.contents_start + 1;
+        self.bytes[at..at + hex.len()].copy_from_slice(hex.as_bytes());
+        Ok(self.bytes)
+    }
 }
 
 /// The appended text and where its placeholders sit in the whole file.

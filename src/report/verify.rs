@@ -6,13 +6,19 @@
 //!
 //! The signature is located in the raw bytes, not through a PDF parser, so a
 //! damaged file still gets a precise answer; the PDF is parsed (lopdf) only
-//! after the signature has been checked. Must not import `content` or
-//! `layout`.
+//! after the signature has been checked. A timestamp token in the
+//! signature (PAdES B-T) is checked against the signature value
+//! (`timestamp::verify`); a token that does not verify makes the report
+//! invalid, since it claims a time it cannot prove. Must not import
+//! `content` or `layout`.
 
 use super::attach::{find, rfind};
 use super::evidence::{embedded_store_head, StoreHead};
 use super::identity::{certificate_fingerprint, name_to_string};
 use super::period::{headline, PeriodHeadline};
+use super::timestamp::embed::Signature;
+use super::timestamp::verify::{check_token, Expected};
+use super::timestamp::{TimestampError, TimestampInfo, TrustedCa};
 use crate::output::ScanReport;
 use der::{Decode, Encode};
 use openssl::cms::{CMSOptions, CmsContentInfo};
@@ -56,6 +62,8 @@ pub enum VerifyError {
     AttachmentMismatch { found: String, stated: String },
     #[error("the appendix does not state the SHA-256 of the embedded scan data")]
     NoAppendixDigest,
+    #[error("the signature's timestamp does not hold: {0}")]
+    BadTimestamp(TimestampError),
 }
 
 impl VerifyError {
@@ -88,6 +96,8 @@ pub struct VerifyOutcome {
     pub evidence_store: Option<StoreHead>,
     /// The period data, when it is an audit-period report.
     pub period: Option<PeriodHeadline>,
+    /// The signature's trusted timestamp, checked; `None`: not timestamped.
+    pub timestamp: Option<TimestampInfo>,
 }
 
 /// Verify a signed report. `expect_fingerprint` (hex, any case, colons
@@ -95,6 +105,16 @@ pub struct VerifyOutcome {
 pub fn verify_pdf(
     bytes: &[u8],
     expect_fingerprint: Option<&str>,
+) -> Result<VerifyOutcome, VerifyError> {
+    verify_pdf_trusting(bytes, expect_fingerprint, None)
+}
+
+/// [`verify_pdf`], also requiring a timestamp's TSA certificate to chain to
+/// `tsa_ca` when one is given.
+pub fn verify_pdf_trusting(
+    bytes: &[u8],
+    expect_fingerprint: Option<&str>,
+    tsa_ca: Option<&TrustedCa>,
 ) -> Result<VerifyOutcome, VerifyError> {
     check_header(bytes)?;
     let signature = locate_signature(bytes)?;
@@ -112,6 +132,7 @@ pub fn verify_pdf(
             });
         }
     }
+    let timestamp = check_timestamp(der, tsa_ca)?;
     let embedded = check_embedded_data(bytes)?;
     let data: Option<serde_json::Value> = serde_json::from_slice(&embedded.bytes).ok();
     let data = data.as_ref();
@@ -130,7 +151,28 @@ pub fn verify_pdf(
             .map(str::to_string),
         evidence_store: data.and_then(embedded_store_head),
         period: data.and_then(headline),
+        timestamp,
     })
+}
+
+/// The signature timestamp, if the (already verified) signature has one.
+fn check_timestamp(
+    cms: &[u8],
+    tsa_ca: Option<&TrustedCa>,
+) -> Result<Option<TimestampInfo>, VerifyError> {
+    let signature = Signature::from_der(cms).map_err(VerifyError::BadTimestamp)?;
+    let Some(token) = signature.token().map_err(VerifyError::BadTimestamp)? else {
+        return Ok(None);
+    };
+    let expected = Expected {
+        signature_value: signature.signature_value(),
+        nonce: None,
+        policy: None,
+        trusted: tsa_ca,
+    };
+    check_token(&token, &expected)
+        .map(Some)
+        .map_err(VerifyError::BadTimestamp)
 }
 
 /// `AB:cd:…` → `abcd…`.

@@ -1,5 +1,5 @@
-//! The evidence store: every scan, applied fix, policy change and report
-//! anchor, kept over time and chained by SHA-256 so that an edited or
+//! The evidence store: every scan, applied fix, policy change, report
+//! anchor and restore drill, kept over time and chained by SHA-256 so that an edited or
 //! deleted record shows (`pgsafeguard history verify`).
 //!
 //! Two back ends keep the same records and chain: an SQLite file on this
@@ -21,6 +21,7 @@ pub mod verify;
 mod tests;
 
 use crate::model::changelog::ChangeLogEntry;
+use crate::model::drill::DrillRecord;
 use crate::model::finding::{Finding, Section, Summary};
 use crate::model::snapshot::Snapshot;
 use record::{ChainHead, Draft, Record, RecordKind};
@@ -225,6 +226,31 @@ impl EvidenceStore {
         self.append_plain(RecordKind::Anchor, String::new(), &note.at, note)
     }
 
+    /// A restore drill, filed under the backup's system identifier (the
+    /// scans of that cluster carry the newest one as BAK-008's proof).
+    pub fn record_drill(&mut self, drill: &DrillRecord) -> Result<Record, StoreError> {
+        self.append_plain(
+            RecordKind::Drill,
+            drill.backup.system_identifier.clone(),
+            &drill.finished_at,
+            drill,
+        )
+    }
+
+    /// The newest drill of the cluster with this system identifier.
+    pub fn newest_drill(
+        &mut self,
+        system_identifier: &str,
+    ) -> Result<Option<DrillRecord>, StoreError> {
+        let newest = self.backend.records(&RecordFilter {
+            kind: Some(RecordKind::Drill),
+            target: Some(system_identifier.to_string()),
+            newest: true,
+            ..RecordFilter::default()
+        })?;
+        newest.first().map(|r| from_json(&r.body)).transpose()
+    }
+
     fn append_plain<T: Serialize>(
         &mut self,
         kind: RecordKind,
@@ -302,7 +328,7 @@ impl EvidenceStore {
         serde_json::from_slice(&bytes).map_err(StoreError::decode)
     }
 
-    /// Fixes, policy changes and anchors, oldest first.
+    /// Fixes, policy changes, anchors and drills, oldest first.
     pub fn events(&mut self) -> Result<Vec<Event>, StoreError> {
         let records = self.backend.records(&RecordFilter::default())?;
         records
@@ -359,6 +385,7 @@ fn event_of(record: &Record) -> Result<Event, StoreError> {
             let a: AnchorNote = from_json(&record.body)?;
             format!("signed report {} embedded chain head {}", a.report, a.head)
         }
+        RecordKind::Drill => from_json::<DrillRecord>(&record.body)?.summary(),
         RecordKind::Scan => String::from("scan"),
     };
     Ok(Event {

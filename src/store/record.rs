@@ -28,6 +28,9 @@ pub enum RecordKind {
     Policy,
     /// A signed report that embedded the chain head.
     Anchor,
+    /// A restore drill's record (`model::drill::DrillRecord`), filed under
+    /// the restored cluster's system identifier.
+    Drill,
 }
 
 impl RecordKind {
@@ -37,6 +40,7 @@ impl RecordKind {
             RecordKind::Fix => "fix",
             RecordKind::Policy => "policy",
             RecordKind::Anchor => "anchor",
+            RecordKind::Drill => "drill",
         }
     }
 
@@ -46,6 +50,7 @@ impl RecordKind {
             RecordKind::Fix,
             RecordKind::Policy,
             RecordKind::Anchor,
+            RecordKind::Drill,
         ]
         .into_iter()
         .find(|k| k.as_str() == text)

@@ -295,3 +295,51 @@ fn policy_changes_and_fixes_appear_as_events() {
         "accepted TLS-009 by CISO until 2027-03-31: private subnet (policy.toml)"
     );
 }
+
+#[test]
+fn a_drill_is_recorded_under_its_system_and_read_back_newest_first() {
+    use crate::model::drill::{
+        BackupFacts, DrillOutcome, DrillRecord, DrillSource, DrillTarget, DrillTimings, WalRange,
+        DRILL_SCHEMA,
+    };
+    let (_dir, _path, mut store) = temp_store();
+    let drill = |finished: &str, outcome| DrillRecord {
+        schema: DRILL_SCHEMA.into(),
+        tool_version: "0.1.0".into(),
+        started_at: finished.into(),
+        finished_at: finished.into(),
+        by: "dba".into(),
+        machine: "host1".into(),
+        source: DrillSource::Pgbackrest {
+            stanza: "main".into(),
+        },
+        target: DrillTarget::Latest,
+        backup: BackupFacts {
+            system_identifier: "7300000000000000001".into(),
+            ..BackupFacts::default()
+        },
+        wal: WalRange::default(),
+        timings: DrillTimings::default(),
+        rpo: None,
+        replay_end_lsn: None,
+        databases: Vec::new(),
+        checks: Vec::new(),
+        outcome,
+        failure: None,
+    };
+    store
+        .record_drill(&drill("2026-12-01T10:00:00Z", DrillOutcome::Failed))
+        .unwrap();
+    let newer = drill("2026-12-02T10:00:00Z", DrillOutcome::Passed);
+    store.record_drill(&newer).unwrap();
+    assert_eq!(
+        store.newest_drill("7300000000000000001").unwrap(),
+        Some(newer)
+    );
+    assert_eq!(store.newest_drill("another").unwrap(), None);
+    let events = store.events().unwrap();
+    assert_eq!(events.len(), 2);
+    assert_eq!(events[1].kind, RecordKind::Drill);
+    assert!(events[1].summary.contains("restore drill passed"), "{}", events[1].summary);
+    assert!(store.verify(&[]).unwrap().intact());
+}

@@ -16,9 +16,11 @@
 
 use super::acceptance::AcceptDraft;
 use super::apply_dialog::{ApplyDialog, DialogStage};
+use super::plan_window::PlanWindow;
 use super::check_order::ordered_findings;
 use super::command::Command;
 use super::connect_ui::ConnectForm;
+use super::drill::DrillPanel;
 use super::fix_text::fix_script;
 use super::fleet::FleetView;
 use super::history::{HistoryState, StoreHandle};
@@ -30,6 +32,7 @@ use super::shell::{self, Screen};
 use super::shortcuts::keyboard_commands;
 use super::state::{AttestDraft, DemoState, Notice, Page, Results, ScanKind, ScanState, Source};
 use super::theme::{self, NoticeKind, ThemeChoice};
+use super::timestamp::ExportOptions;
 use crate::apply::{Applier, ChangeLog, ChangeLogEntry};
 use crate::demo::Discovery;
 use crate::model::conninfo::ConnParams;
@@ -138,6 +141,12 @@ pub struct App {
     pub(super) proving: Option<ProveScope>,
     /// The Fleet page: an inventory's run and its matrix.
     pub(super) fleet: FleetView,
+    /// The open export dialog.
+    export_options: Option<ExportOptions>,
+    /// The "Fix all…" plan window, if open.
+    pub(super) plan_window: Option<PlanWindow>,
+    /// The backup section's restore drill.
+    drill: DrillPanel,
 }
 
 impl App {
@@ -157,6 +166,7 @@ impl App {
         let mut app = App {
             prefs,
             store: init.prefs_store,
+            drill: DrillPanel::new(ctx.clone(), init.runtime.clone()),
             jobs: Jobs::new(ctx.clone(), init.runtime),
             policy: init.policy,
             page: Page::Start,
@@ -186,8 +196,10 @@ impl App {
             policy_path: init.policy_path,
             writing_policy: None,
             prove_prompt: None,
+            export_options: None,
             proving: None,
             fleet,
+            plan_window: None,
         };
         app.apply_theme(ctx);
         app.open_evidence_store(init.evidence_store);
@@ -394,14 +406,17 @@ impl App {
             demo_launch: self.demo.launch.as_ref(),
             demo_unavailable: self.demo.unavailable.as_deref(),
             form: &mut self.form,
+            drill: &mut self.drill,
             drafts: &mut self.drafts,
             accept_drafts: &mut self.accept_drafts,
             writing_policy: self.writing_policy.is_some(),
             policy_path: self.policy_path.as_deref(),
             can_prove,
             prove_prompt: self.prove_prompt.as_ref(),
+            export_options: self.export_options.as_mut(),
             markdown: &mut self.markdown,
             apply_dialog: self.apply_dialog.as_mut(),
+            plan_window: self.plan_window.as_ref(),
             since_last,
             policy: &self.policy,
             now: crate::scan::now_rfc3339(),
@@ -477,7 +492,15 @@ impl App {
                     self.notify(NoticeKind::Error, e);
                 }
             }
-            Command::Export => self.export_report(),
+            Command::Export if self.results.is_none() => self.notify(
+                NoticeKind::Info,
+                "nothing to export yet: connect or open a session",
+            ),
+            Command::Export => {
+                self.export_options = Some(ExportOptions::remembered(&self.prefs.tsa_url));
+            }
+            Command::ConfirmExport => self.export_report(),
+            Command::CancelExport => self.export_options = None,
             Command::ToggleTheme => {
                 self.prefs.theme = self.prefs.theme.toggled();
                 self.persist_prefs();
@@ -496,6 +519,12 @@ impl App {
                 }
             }
             Command::ShowChangeLog => self.show_page(Page::ChangeLog),
+            Command::OpenPlan(scope) => self.open_plan(scope),
+            Command::TogglePlanStep(id) => self.toggle_plan_step(&id),
+            Command::ApplyPlan => self.apply_plan(),
+            Command::ResumePlan => self.resume_plan(),
+            Command::CancelPlan => self.cancel_plan(),
+            Command::ClosePlan => self.close_plan(),
             Command::ShowHistory => self.show_history(),
             Command::ReloadHistory => self.load_history(),
             Command::ChooseHistoryTarget(target) => self.choose_history_target(target),
@@ -505,6 +534,12 @@ impl App {
             Command::ShowFleet => self.show_fleet(),
             Command::OpenFleetInventory => self.open_fleet_inventory(),
             Command::OpenFleetTarget { name, section } => self.open_fleet_target(&name, section),
+            Command::StartDrill => {
+                if let Err(e) = self.drill.start(self.evidence.clone()) {
+                    self.notify(NoticeKind::Error, e);
+                }
+            }
+            Command::CancelDrill => self.drill.cancel(),
         }
     }
 
@@ -957,26 +992,40 @@ impl App {
         }
     }
 
-    /// Ask where to save the signed report; built and signed in the background.
+    /// Ask where to save the signed report, with the export dialog's
+    /// options (remembered); built, signed and timestamped in the background.
     fn export_report(&mut self) {
+        let Some(options) = self.export_options.as_mut() else {
+            return;
+        };
+        let tsa = match options.tsa() {
+            Ok(tsa) => tsa,
+            Err(e) => {
+                options.error = Some(e);
+                return;
+            }
+        };
+        self.prefs.tsa_url = options.tsa_url.trim().to_string();
+        self.export_options = None;
+        self.persist_prefs();
         let Some(results) = self.results.as_ref() else {
-            self.notify(
-                NoticeKind::Info,
-                "nothing to export yet: connect or open a session",
-            );
             return;
         };
         let suggested = suggested_report_name(results);
-        if let Err(e) = self.jobs.export_report_as(report_input(results), suggested) {
+        if let Err(e) = self
+            .jobs
+            .export_report_as(report_input(results), suggested, tsa)
+        {
             self.notify(NoticeKind::Error, e);
         }
     }
 
     fn on_report_exported(&mut self, exported: ExportedReport) {
         let text = format!(
-            "signed report saved to {} · signer {}",
+            "signed report saved to {} · signer {} · {}",
             exported.path.display(),
-            short_fingerprint(&exported.signer_fingerprint)
+            short_fingerprint(&exported.signer_fingerprint),
+            exported.timestamp
         );
         self.signer_fingerprint = Some(exported.signer_fingerprint);
         self.notify(NoticeKind::Success, text);
@@ -1038,6 +1087,7 @@ impl App {
             JobEvent::DemoSettled(result) => self.on_demo_settled(result),
             JobEvent::Evidence(event) => self.on_evidence_event(event),
             JobEvent::PolicyWritten(result) => self.on_policy_written(result),
+            JobEvent::Plan(event) => self.on_plan_event(event),
         }
     }
 }
@@ -1099,6 +1149,7 @@ impl eframe::App for App {
     fn logic(&mut self, _ctx: &egui::Context, _frame: &mut eframe::Frame) {
         self.drain_jobs();
         self.fleet.drain();
+        self.drill.poll();
     }
 
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
@@ -1109,6 +1160,7 @@ impl eframe::App for App {
             || self.apply_busy()
             || self.demo.launch.is_some()
             || self.fleet.running
+            || self.drill.is_running()
         {
             // Keep the spinner moving while a scan runs.
             ctx.request_repaint_after(std::time::Duration::from_millis(250));

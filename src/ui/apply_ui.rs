@@ -82,6 +82,9 @@ fn plan_ui(ui: &mut Ui, preview: &Preview, gate: &ConfirmGate) {
         .size(theme::text::SMALL)
         .color(muted),
     );
+    if let Some(needs) = preview.prerequisites_text() {
+        widgets::banner(ui, NoticeKind::Warning, &needs, None);
+    }
     widgets::pane_heading(ui, "Statements");
     let statements = preview.statements();
     if statements.is_empty() {
@@ -100,13 +103,13 @@ fn plan_ui(ui: &mut Ui, preview: &Preview, gate: &ConfirmGate) {
         widgets::code_block(ui, &script(&deferred), "sql");
     }
     if let Some(cfg) = &preview.config_file {
-        ui.label(RichText::new(format!("New lines for {}", untrusted::name(&cfg.path))).strong());
-        let lines: Vec<String> = cfg
-            .shown_lines()
-            .iter()
-            .map(|l| untrusted::wrapped(l))
-            .collect();
-        widgets::code_block(ui, &lines.join("\n"), "txt");
+        let (heading, shown) = match &cfg.diff {
+            Some(diff) => ("Changes to", diff.lines().map(str::to_string).collect()),
+            None => ("New lines for", cfg.shown_lines()),
+        };
+        ui.label(RichText::new(format!("{heading} {}", untrusted::name(&cfg.path))).strong());
+        let lines: Vec<String> = shown.iter().map(|l| untrusted::wrapped(l)).collect();
+        widgets::code_block(ui, &lines.join("\n"), if cfg.diff.is_some() { "diff" } else { "txt" });
     }
     widgets::pane_heading(ui, "Effect");
     let classes: Vec<&str> = preview

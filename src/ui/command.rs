@@ -64,7 +64,11 @@ pub enum Command {
     SaveSession,
     SaveSessionAs,
     OpenSession,
+    /// Open the export dialog (its options, then the file dialog).
     Export,
+    /// Export with the dialog's options.
+    ConfirmExport,
+    CancelExport,
     ToggleTheme,
     /// Switch training mode (remembered in the preferences).
     ToggleTraining,
@@ -77,6 +81,16 @@ pub enum Command {
     ConfirmApply,
     CloseApplyDialog,
     ShowChangeLog,
+    /// Plan the fixes of a section's failing checks (`None`: every section).
+    OpenPlan(Option<Section>),
+    TogglePlanStep(String),
+    /// Apply the ticked steps of the open plan.
+    ApplyPlan,
+    /// Continue the plan after the restart it stopped for.
+    ResumePlan,
+    /// Stop the running plan before its next step.
+    CancelPlan,
+    ClosePlan,
     /// The History page of the evidence store.
     ShowHistory,
     /// Read the store again (another program may have recorded since).
@@ -98,6 +112,9 @@ pub enum Command {
         name: String,
         section: Option<Section>,
     },
+    /// Run the restore drill the backup section's form describes.
+    StartDrill,
+    CancelDrill,
 }
 
 impl Command {
@@ -118,9 +135,13 @@ impl Command {
                 | Command::SaveSession
                 | Command::SaveSessionAs
                 | Command::Export
+                | Command::ConfirmExport
                 | Command::PreviewApply(_)
                 | Command::PreviewRollback(_)
                 | Command::ConfirmApply
+                | Command::OpenPlan(_)
+                | Command::ApplyPlan
+                | Command::ResumePlan
         )
     }
 }

@@ -50,7 +50,7 @@ impl App {
         self.on_live_demo() && self.demo.launch.is_none() && !self.apply_busy()
     }
 
-    fn on_live_demo(&self) -> bool {
+    pub(super) fn on_live_demo(&self) -> bool {
         matches!(
             self.results.as_ref().map(|r| &r.source),
             Some(Source::Demo { .. })

@@ -327,6 +327,7 @@ fn event_word(kind: RecordKind) -> &'static str {
         RecordKind::Fix => "Fix",
         RecordKind::Policy => "Policy",
         RecordKind::Anchor => "Report anchor",
+        RecordKind::Drill => "Restore drill",
         RecordKind::Scan => "Scan",
     }
 }

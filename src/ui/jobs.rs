@@ -7,7 +7,8 @@
 //! aborting its task, which drops the scan future and with it the connection.
 //! Imports no other ui module but `profiles` (it writes the preferences),
 //! `history` (what the evidence store's jobs, in `evidence_jobs`, report) and
-//! `acceptance` (what the policy job, in `policy_jobs`, reports);
+//! `acceptance` (what the policy job, in `policy_jobs`, reports) and
+//! `plan_window` (what the plan jobs, in `plan_jobs`, report);
 //! the one call into the scanner is [`scan_adapter`], the calls into the
 //! applier are [`Jobs::preview_fix`], [`Jobs::preview_rollback`] and
 //! [`Jobs::apply`], the calls into the demo back end [`Jobs::start_demo`]
@@ -15,12 +16,13 @@
 
 use super::acceptance::PolicyWritten;
 use super::history::EvidenceEvent;
+use super::plan_window::PlanEvent;
 use crate::apply::{Applier, ChangeLog, ChangeLogEntry, Confirmation, Preview};
 use crate::demo::{DemoCluster, DemoError, DemoStage, Discovery};
 use crate::model::conninfo::ConnParams;
 use crate::model::snapshot::Snapshot;
 use crate::model::untrusted;
-use crate::report::{build_signed_report, ReportInput, SigningIdentity};
+use crate::report::{build_signed_report_with, ReportInput, SigningIdentity, TsaConfig};
 use crate::session::SessionFile;
 use eframe::egui;
 use std::path::{Path, PathBuf};
@@ -103,6 +105,8 @@ pub enum JobEvent {
     /// An accepted risk was written into the policy file (or why not);
     /// `None`: the user closed the save dialog.
     PolicyWritten(Option<Result<PolicyWritten, String>>),
+    /// A hardening plan was built, progressed or ended (`plan_jobs`).
+    Plan(PlanEvent),
 }
 
 /// Why the live demo did not start.
@@ -138,6 +142,8 @@ pub struct ExportedReport {
     /// Lower-case hex SHA-256 of the signer certificate.
     pub signer_fingerprint: String,
     pub signer_subject: String,
+    /// "timestamped by … at …", "not timestamped", or why not.
+    pub timestamp: String,
 }
 
 /// Build, sign and atomically write the report to `path`. Blocking (~0.3 s):
@@ -147,13 +153,27 @@ pub fn export_report_to(
     input: &ReportInput,
     identity: &SigningIdentity,
 ) -> Result<ExportedReport, String> {
-    let pdf = build_signed_report(input, identity)
+    export_timestamped_to(path, input, identity, None)
+}
+
+/// [`export_report_to`], timestamped by `tsa` when one is given (a
+/// timestamp that cannot be had leaves the report signed; the note says why).
+pub fn export_timestamped_to(
+    path: &Path,
+    input: &ReportInput,
+    identity: &SigningIdentity,
+    tsa: Option<&TsaConfig>,
+) -> Result<ExportedReport, String> {
+    let now = time::OffsetDateTime::now_utc();
+    let at = now.replace_nanosecond(0).unwrap_or(now);
+    let signed = build_signed_report_with(input, identity, at, tsa)
         .map_err(|e| format!("cannot build the report: {e}"))?;
-    crate::atomic_file::write_atomically(path, &pdf).map_err(|e| e.to_string())?;
+    crate::atomic_file::write_atomically(path, &signed.pdf).map_err(|e| e.to_string())?;
     Ok(ExportedReport {
         path: path.to_path_buf(),
         signer_fingerprint: identity.fingerprint_sha256(),
         signer_subject: identity.subject(),
+        timestamp: super::timestamp::timestamp_note(&signed.timestamp),
     })
 }
 
@@ -162,10 +182,11 @@ pub fn export_report_to(
 fn export_with_default_identity(
     path: &Path,
     input: &ReportInput,
+    tsa: Option<&TsaConfig>,
 ) -> Result<ExportedReport, String> {
     let (identity, _created) = SigningIdentity::load_or_create_default()
         .map_err(|e| format!("cannot load the report signing identity: {e}"))?;
-    export_report_to(path, input, &identity)
+    export_timestamped_to(path, input, &identity, tsa)
 }
 
 /// A running scan: its id (to ignore late events) and how to stop it.
@@ -349,8 +370,14 @@ impl Jobs {
         Ok(())
     }
 
-    /// Ask where to save the signed PDF report, then build, sign and write it.
-    pub fn export_report_as(&self, input: ReportInput, suggested: String) -> Result<(), String> {
+    /// Ask where to save the signed PDF report, then build, sign (and
+    /// timestamp at `tsa`) and write it.
+    pub fn export_report_as(
+        &self,
+        input: ReportInput,
+        suggested: String,
+        tsa: Option<TsaConfig>,
+    ) -> Result<(), String> {
         let runtime = self
             .runtime_or_err()
             .map_err(|e| format!("cannot export the report: {e}"))?;
@@ -360,12 +387,11 @@ impl Jobs {
             else {
                 return;
             };
-            let result =
-                tokio::task::spawn_blocking(move || export_with_default_identity(&path, &input))
-                    .await
-                    .unwrap_or_else(|e| {
-                        Err(format!("exporting the report stopped unexpectedly: {e}"))
-                    });
+            let result = tokio::task::spawn_blocking(move || {
+                export_with_default_identity(&path, &input, tsa.as_ref())
+            })
+            .await
+            .unwrap_or_else(|e| Err(format!("exporting the report stopped unexpectedly: {e}")));
             out.send(JobEvent::ReportExported(result));
         });
         Ok(())

@@ -34,8 +34,10 @@
 //!    (the chart's points), [`profiles`] (saved preferences), [`theme`] (every
 //!    colour and spacing), [`guide`] (the section prose), [`training`]
 //!    (lessons and the next step), [`check_order`], [`wording`],
-//!    [`fix_text`] and `shortcuts`. These may import each other, never a
-//!    layer above.
+//!    [`fix_text`], [`timestamp`] (the export options: the TSA URL),
+//!    `shortcuts`, [`plan_window`] (the "Fix all…" plan window's state) and
+//!    [`plan_jobs`] (building and running plans). These may import each
+//!    other, never a layer above.
 //! 2. Widgets the pages share: [`icons`], [`widgets`] (which draws with
 //!    `icons`), [`training_widgets`] and [`proof_widgets`] (which draw with
 //!    `widgets`) and [`history_plot`] (the History chart, with egui_plot).
@@ -43,7 +45,10 @@
 //!    [`walkthrough_ui`], [`check_detail_ui`], [`apply_ui`], [`demo_ui`],
 //!    [`history_ui`], [`recorded_banner_ui`], [`changes_ui`] and
 //!    [`acceptances_ui`] (cards of the overview, handed to it by `shell`),
-//!    [`prove_ui`] (the "Prove it" confirmation), [`fleet_ui`] (the fleet matrix).
+//!    [`prove_ui`] (the "Prove it" confirmation), [`timestamp_ui`] (the
+//!    export dialog), [`plan_ui`] (the plan window), [`drill_ui`] (the backup
+//!    section's "Restore drill", whose state and job are [`drill`]),
+//!    [`fleet_ui`] (the fleet matrix).
 //!    Each takes the pieces of state it needs and a `&mut Vec<Command>`;
 //!    none imports another `*_ui` module.
 //! 4. `shell`: lays out the window and hands each drawing module its pieces
@@ -51,7 +56,8 @@
 //! 5. [`app`]: owns the state, lends it to `shell` for each frame and
 //!    executes the commands; [`demo_flow`] is its demo part,
 //!    [`history_flow`] its evidence store part, [`policy_flow`] its accepted
-//!    risks, [`prove_flow`] its probe runs and [`fleet_flow`] its fleet scans.
+//!    risks, [`prove_flow`] its probe runs, [`plan_flow`] its hardening plans
+//!    and [`fleet_flow`] its fleet scans.
 //!
 //! Must not be imported by `checks`, `db`, `scan` or `report`.
 
@@ -69,6 +75,8 @@ pub mod command;
 pub mod connect_ui;
 pub mod demo_flow;
 pub mod demo_ui;
+pub mod drill;
+pub mod drill_ui;
 pub mod evidence_jobs;
 pub mod fix_text;
 pub mod fleet;
@@ -82,6 +90,10 @@ pub mod history_plot;
 pub mod history_ui;
 pub mod icons;
 pub mod jobs;
+pub mod plan_flow;
+pub mod plan_jobs;
+pub mod plan_ui;
+pub mod plan_window;
 pub mod policy_flow;
 pub mod policy_jobs;
 pub mod profiles;
@@ -95,6 +107,8 @@ mod shell;
 mod shortcuts;
 pub mod state;
 pub mod theme;
+pub mod timestamp;
+pub mod timestamp_ui;
 pub mod top_bar_ui;
 pub mod training;
 pub mod training_widgets;

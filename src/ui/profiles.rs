@@ -56,6 +56,8 @@ pub struct Prefs {
     /// on for the demo, off elsewhere.
     pub training: Option<bool>,
     pub profiles: Vec<ConnectionProfile>,
+    /// Export option: the TSA that timestamps exported reports (empty: none).
+    pub tsa_url: String,
 }
 
 impl Prefs {

@@ -70,6 +70,8 @@ impl App {
         let options = ProbeOptions {
             probes: prompt.probes,
             insecure,
+            phi_tables: self.policy.phi_tables.clone(),
+            not_phi_tables: self.policy.not_phi_tables.clone(),
             ..ProbeOptions::default()
         };
         let section = prompt.scope.section();

@@ -21,15 +21,21 @@ use super::connect_ui::{self, ConnectForm};
 use super::demo_ui;
 use super::fleet::FleetView;
 use super::fleet_ui;
+use super::drill::DrillPanel;
+use super::drill_ui;
 use super::history::HistoryState;
 use super::history_ui::{self, HistoryView};
 use super::profiles::Prefs;
 use super::prove::{ProveAvailability, ProvePrompt};
+use super::plan_ui::{self, FIX_EVERYTHING};
+use super::plan_window::PlanWindow;
 use super::prove_ui;
 use super::recorded::RecordedView;
 use super::recorded_banner_ui;
 use super::state::{AttestDraft, DemoLaunch, Notice, Page, Results, ScanKind, ScanState, Source};
 use super::theme::{space, NoticeKind};
+use super::timestamp::ExportOptions;
+use super::timestamp_ui;
 use super::top_bar_ui::{self, TopBar};
 use super::walkthrough_ui::{self, SectionView};
 use super::widgets;
@@ -71,9 +77,13 @@ pub struct Screen<'a> {
     pub can_reset_demo: bool,
     /// Form state, edited in place.
     pub form: &'a mut ConnectForm,
+    /// The backup section's restore drill (its form is edited in place).
+    pub drill: &'a mut DrillPanel,
     pub drafts: &'a mut BTreeMap<String, AttestDraft>,
     pub markdown: &'a mut egui_commonmark::CommonMarkCache,
     pub apply_dialog: Option<&'a mut ApplyDialog>,
+    /// The "Fix all…" plan window, if open.
+    pub plan_window: Option<&'a PlanWindow>,
     /// "Changes since last scan" of the live results, once recorded.
     pub since_last: Option<&'a SinceLast>,
     /// The policy the findings were judged with (its accepted risks).
@@ -92,6 +102,8 @@ pub struct Screen<'a> {
     pub prove_prompt: Option<&'a ProvePrompt>,
     /// The Fleet page's run and its filters (edited in place).
     pub fleet: &'a mut FleetView,
+    /// The export dialog, if open.
+    pub export_options: Option<&'a mut ExportOptions>,
 }
 
 impl Screen<'_> {
@@ -149,7 +161,15 @@ pub fn screen_ui(ui: &mut Ui, mut screen: Screen<'_>, out: &mut Vec<Command>) {
                 .show(ui, |ui| {
                     let since = screen.since_last;
                     let (policy, now) = (screen.policy, screen.now.as_str());
+                    let can_apply = screen.can_apply;
                     let extra = |ui: &mut Ui, out: &mut Vec<Command>| {
+                        let fix_all = ui
+                            .add_enabled(can_apply, egui::Button::new(FIX_EVERYTHING))
+                            .on_hover_text("Plan the fixes of every failing check, review, apply")
+                            .on_disabled_hover_text("Applying fixes needs a live connection");
+                        if fix_all.clicked() {
+                            out.push(Command::OpenPlan(None));
+                        }
                         if let Some(since) = since {
                             changes_ui::changes_card_ui(ui, since, out);
                         }
@@ -186,6 +206,12 @@ pub fn screen_ui(ui: &mut Ui, mut screen: Screen<'_>, out: &mut Vec<Command>) {
     }
     if let Some(prompt) = screen.prove_prompt {
         prove_ui::prove_prompt_ui(ui, prompt, out);
+    }
+    if let Some(options) = screen.export_options {
+        timestamp_ui::export_options_ui(ui, options, out);
+    }
+    if let Some(window) = screen.plan_window {
+        plan_ui::plan_window_ui(ui, window, out);
     }
 }
 
@@ -418,6 +444,9 @@ fn section_panel_ui(
     egui::CentralPanel::default()
         .frame(central_frame(ui))
         .show(ui, |ui| {
+            if section == Section::Backup {
+                drill_ui::drill_card_ui(ui, screen.drill, out);
+            }
             walkthrough_ui::section_ui(ui, &view, screen.markdown, out);
         });
 }

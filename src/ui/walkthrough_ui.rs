@@ -542,6 +542,13 @@ fn checks_list_ui(ui: &mut Ui, view: &SectionView<'_>, out: &mut Vec<Command>) {
                     out.push(Command::Prove(ProveScope::Section(view.section)));
                 }
             }
+            let fix_all = ui
+                .add_enabled(view.can_rescan, egui::Button::new(FIX_SECTION))
+                .on_hover_text("Plan the fixes of this section's failing checks, review, apply")
+                .on_disabled_hover_text("Applying fixes needs a live connection");
+            if fix_all.clicked() {
+                out.push(Command::OpenPlan(Some(view.section)));
+            }
             let rescan = ui
                 .add_enabled(view.can_rescan, egui::Button::new("Rescan this section"))
                 .on_hover_text("Scan the server again and refresh these results (Ctrl+R)")
@@ -580,6 +587,9 @@ fn checks_list_ui(ui: &mut Ui, view: &SectionView<'_>, out: &mut Vec<Command>) {
             ui.add_space(space::M);
         });
 }
+
+/// The section page's plan button (test API).
+pub const FIX_SECTION: &str = "Fix all in this section…";
 
 /// Accessible name of a check row: id and title. Test API.
 pub fn check_row_label(finding: &Finding) -> String {

@@ -15,6 +15,10 @@ fn has_prefix(sorted: &[String], prefix: &str) -> bool {
     sorted.get(at).is_some_and(|o| o.starts_with(prefix))
 }
 
+/// What the migration needs that pgSafeguard cannot know: a plan skips it.
+pub(super) const KEY_INPUT: &str = "the encryption key, from your key store, for this session only \
+    (PGOPTIONS='-c app.phi_key=…')";
+
 /// Statements that move one column of `table` to pgcrypto ciphertext. The
 /// key is read from the session (`app.phi_key`), never written into the
 /// statement. The UPDATE stays text: its expression is this migration's own.

@@ -1,12 +1,18 @@
 //! EAR-004: whether columns named like PHI in PHI tables hold pgcrypto
-//! ciphertext rather than plain text.
+//! ciphertext rather than plain text, by tier: direct identifiers of the
+//! highest risk (SSN, MRN, member and account numbers, licence numbers,
+//! biometric ids) in clear text fail; other PHI in clear text (names,
+//! dates, diagnoses) warns unless the policy's `encrypt_phi_categories`
+//! names its category. Columns confirmed or rejected in the policy after
+//! discovery count as decided (`checks::phi::plaintext_phi_in`).
 
-use super::column_encryption::encrypt_columns_plan;
+use super::column_encryption::{encrypt_columns_plan, KEY_INPUT};
 use super::{databases, in_database, not_collected, stores_rows};
 use crate::checks::facts::{listing, settle};
 use crate::checks::phi;
-use crate::checks::{Check, Fix, Verdict};
+use crate::checks::{Check, Fix, Verdict, Prerequisites};
 use crate::model::finding::{Section, Severity};
+use crate::model::phi_categories::{Category, Tier};
 use crate::model::snapshot::{Column, Relation, Snapshot};
 use crate::policy::Policy;
 
@@ -37,38 +43,69 @@ pub static PHI_COLUMNS_ENCRYPTED: Check = Check {
         AND a.atttypid IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype, 'uuid'::regtype)) \
         ORDER BY 1, 2, 3;",
     evaluate: |s, p| settle(phi_columns_encrypted(s, p)),
-    fix: Fix::Build(encrypt_columns_plan),
+    fix: Fix::After(
+        Prerequisites {
+            needs_first: &["EAR-003"],
+            restart_between: false,
+            needs_input: Some(KEY_INPUT),
+        },
+        &Fix::Build(encrypt_columns_plan),
+    ),
 };
 
 fn phi_columns_encrypted(s: &Snapshot, policy: &Policy) -> Result<Verdict, Verdict> {
-    let mut plaintext = Vec::new();
+    // (object, object with its tier) of clear-text columns that must be
+    // encrypted, and of the other PHI in clear text.
+    let mut must: Vec<(String, String)> = Vec::new();
+    let mut other: Vec<(String, String)> = Vec::new();
     let mut uncollected = Vec::new();
     for db in databases(s)? {
         let Some(relations) = &db.relations else {
             uncollected.push(db.name.clone());
             continue;
         };
-        for rel in relations
-            .iter()
-            .filter(|r| stores_rows(r) && phi::is_phi_table(r, policy))
-        {
-            for col in phi::plaintext_candidates(rel) {
-                if !phi::is_encrypted_column(col) {
-                    plaintext.push(in_database(s, db, &column_name(rel, col)));
+        for rel in relations.iter().filter(|r| stores_rows(r)) {
+            for found in phi::plaintext_phi_in(&db.name, rel, policy) {
+                let object = in_database(s, db, &column_name(rel, found.column));
+                let asked = found.category.is_some_and(|c| policy.encrypts_category(c));
+                let shown = format!("{object} ({})", tier_of(&found, asked));
+                if found.tier == Tier::Direct || asked {
+                    must.push((object, shown));
+                } else {
+                    other.push((object, shown));
                 }
             }
         }
     }
-    if !plaintext.is_empty() {
-        return Ok(Verdict::fail(format!(
-            "{} PHI column(s) stored as plain text: {}",
-            plaintext.len(),
-            listing(&plaintext)
-        ))
-        .with_objects(plaintext));
+    let shown = |rows: &[(String, String)]| -> Vec<String> {
+        rows.iter().map(|(_, shown)| shown.clone()).collect()
+    };
+    let objects = || must.iter().chain(&other).map(|(object, _)| object.clone());
+    if !must.is_empty() {
+        let mut evidence = format!(
+            "{} PHI column(s) that must be encrypted are stored as plain text: {}",
+            must.len(),
+            listing(&shown(&must))
+        );
+        if !other.is_empty() {
+            evidence.push_str(&format!(
+                "; other PHI in plain text: {}",
+                listing(&shown(&other))
+            ));
+        }
+        return Ok(Verdict::fail(evidence).with_objects(objects()));
     }
     if !uncollected.is_empty() {
         return Err(not_collected("tables and columns", &uncollected));
+    }
+    if !other.is_empty() {
+        return Ok(Verdict::warn(format!(
+            "no direct identifier in plain text, but {} other PHI column(s) are: {} (the \
+             policy's encrypt_phi_categories makes a category fail)",
+            other.len(),
+            listing(&shown(&other))
+        ))
+        .with_objects(objects()));
     }
     Ok(Verdict::pass(format!(
         "no plain-text PHI column in: {}",
@@ -78,6 +115,22 @@ fn phi_columns_encrypted(s: &Snapshot, policy: &Policy) -> Result<Verdict, Verdi
             .collect::<Vec<_>>()
             .join(", ")
     )))
+}
+
+/// `direct identifier: ssn`, `other PHI: birth_date, encryption asked by
+/// the policy`, `direct identifier: confirmed, category not stated`.
+fn tier_of(found: &phi::PlaintextPhi<'_>, asked: bool) -> String {
+    let category = found
+        .category
+        .map_or("category not stated", Category::as_str);
+    let mut text = format!("{}: {category}", found.tier.as_str());
+    if asked {
+        text.push_str(", encryption asked by the policy");
+    }
+    if found.confirmed {
+        text.push_str(", confirmed");
+    }
+    text
 }
 
 fn column_name(rel: &Relation, col: &Column) -> String {
@@ -258,5 +311,102 @@ mod tests {
         let v = run(&PHI_COLUMNS_ENCRYPTED, &s);
         assert_eq!(v.status, Status::Fail);
         assert_eq!(v.objects, vec!["public.visits.mrn".to_string()]);
+    }
+
+    fn decided(
+        column: &str,
+        decision: crate::policy::phi::Decision,
+        category: Option<&str>,
+    ) -> crate::policy::phi::PhiDecision {
+        crate::policy::phi::PhiDecision {
+            column: column.into(),
+            decision,
+            category: category.map(Into::into),
+            by: "privacy officer".into(),
+            at: "2026-12-01".into(),
+            reason: None,
+        }
+    }
+
+    #[test]
+    fn tiers_fail_direct_identifiers_and_warn_on_other_phi() {
+        use crate::policy::phi::Decision;
+        let dob = table(
+            "people",
+            "o",
+            &[("id", "integer"), ("dob", "date"), ("last_name", "text")],
+        );
+        let s = with_tables(vec![dob]);
+        let v = (PHI_COLUMNS_ENCRYPTED.evaluate)(&s, &Policy::default());
+        assert_eq!(v.status, Status::Warn, "{}", v.evidence);
+        assert!(
+            v.evidence
+                .contains("public.people.dob (other PHI: birth_date)"),
+            "{}",
+            v.evidence
+        );
+        let asked = Policy {
+            encrypt_phi_categories: vec!["birth_date".into()],
+            ..Policy::default()
+        };
+        let v = (PHI_COLUMNS_ENCRYPTED.evaluate)(&s, &asked);
+        assert_eq!(v.status, Status::Fail);
+        assert!(
+            v.evidence
+                .contains("birth_date, encryption asked by the policy"),
+            "{}",
+            v.evidence
+        );
+
+        let v = (PHI_COLUMNS_ENCRYPTED.evaluate)(
+            &with_tables(vec![patients("text")]),
+            &Policy::default(),
+        );
+        assert!(
+            v.evidence
+                .contains("public.patients.ssn (direct identifier: ssn)"),
+            "{}",
+            v.evidence
+        );
+
+        // A confirmed column the name rule misses fails with its category;
+        // a rejected one is left out.
+        let db = s.databases[0].name.clone();
+        let coded = table("enrolment", "o", &[("ref_code", "text"), ("ssn", "text")]);
+        let policy = Policy {
+            phi_columns: vec![
+                decided(
+                    &format!("{db}.public.enrolment.ref_code"),
+                    Decision::Confirmed,
+                    Some("health_plan_id"),
+                ),
+                decided(
+                    &format!("{db}.public.enrolment.ssn"),
+                    Decision::Rejected,
+                    None,
+                ),
+            ],
+            ..Policy::default()
+        };
+        let v = (PHI_COLUMNS_ENCRYPTED.evaluate)(&with_tables(vec![coded.clone()]), &policy);
+        assert_eq!(v.status, Status::Fail);
+        assert_eq!(v.objects, vec!["public.enrolment.ref_code".to_string()]);
+        assert!(
+            v.evidence
+                .contains("direct identifier: health_plan_id, confirmed"),
+            "{}",
+            v.evidence
+        );
+        // Decisions about another database do not count here.
+        let elsewhere = Policy {
+            phi_columns: vec![decided(
+                "elsewhere.public.enrolment.ssn",
+                Decision::Rejected,
+                None,
+            )],
+            ..Policy::default()
+        };
+        let v = (PHI_COLUMNS_ENCRYPTED.evaluate)(&with_tables(vec![coded]), &elsewhere);
+        assert_eq!(v.objects, vec!["public.enrolment.ssn".to_string()]);
     }
 }

@@ -1,10 +1,10 @@
 //! EAR-005: whether the opt-in value sample (--sample-phi) found SSN-shaped
 //! values in text columns, and whether it covered all of them.
 
-use super::column_encryption::encrypt_columns_plan;
+use super::column_encryption::{encrypt_columns_plan, KEY_INPUT};
 use super::{databases, in_database};
 use crate::checks::facts::{listing, settle};
-use crate::checks::{Check, Fix, Verdict};
+use crate::checks::{Check, Fix, Verdict, Prerequisites};
 use crate::model::finding::{Section, Severity};
 use crate::model::snapshot::Snapshot;
 use crate::policy::Policy;
@@ -32,7 +32,14 @@ pub static NO_PLAINTEXT_SSNS: Check = Check {
         SELECT count(*) FILTER (WHERE col ~ '\\m\\d{3}-\\d{2}-\\d{4}\\M') AS ssn_like, count(*) AS rows_read \
         FROM schema.table TABLESAMPLE SYSTEM (1);",
     evaluate: |s, p| settle(no_plaintext_ssns(s, p)),
-    fix: Fix::Build(encrypt_columns_plan),
+    fix: Fix::After(
+        Prerequisites {
+            needs_first: &["EAR-003"],
+            restart_between: false,
+            needs_input: Some(KEY_INPUT),
+        },
+        &Fix::Build(encrypt_columns_plan),
+    ),
 };
 
 fn no_plaintext_ssns(s: &Snapshot, _: &Policy) -> Result<Verdict, Verdict> {

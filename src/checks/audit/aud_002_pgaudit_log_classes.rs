@@ -6,7 +6,7 @@ use crate::checks::facts::{describe, is_on, value};
 use crate::checks::login_settings::{
     base_setting, reset_listed, sessions, Origin, SessionKind, SCOPE_NOTE,
 };
-use crate::checks::{Check, Fix, Verdict};
+use crate::checks::{Check, Fix, Verdict, Prerequisites};
 use crate::model::finding::{ApplyClass, FixPlan, Section, Severity};
 use crate::model::snapshot::Snapshot;
 use crate::model::statement::{alter_system_set, restore_parameter};
@@ -31,7 +31,14 @@ pub static PGAUDIT_LOG_CLASSES: Check = Check {
     reproduce_sql: "SELECT name, setting, source, sourcefile FROM pg_settings \
         WHERE name IN ('shared_preload_libraries', 'pgaudit.log');",
     evaluate: pgaudit_log_classes,
-    fix: Fix::Build(widen_pgaudit_log),
+    fix: Fix::After(
+        Prerequisites {
+            needs_first: &["AUD-001"],
+            restart_between: true,
+            needs_input: None,
+        },
+        &Fix::Build(widen_pgaudit_log),
+    ),
 };
 
 /// pgaudit.log classes as bits, in pgAudit's own vocabulary.

@@ -9,7 +9,7 @@ use crate::checks::facts::{
 use crate::checks::login_settings::{base_setting, failing, reset_listed, SCOPE_NOTE};
 use crate::checks::phi::phi_relations;
 use crate::checks::privileges::{Reach, RoleGraph};
-use crate::checks::{Check, Fix, Verdict};
+use crate::checks::{Check, Fix, Verdict, Prerequisites};
 use crate::model::finding::{ApplyClass, FixPlan, Section, Severity, Status};
 use crate::model::snapshot::{Relation, Snapshot};
 use crate::model::statement::{
@@ -44,7 +44,14 @@ pub static PGAUDIT_OBJECT_ROLE: Check = Check {
         FROM pg_class c CROSS JOIN LATERAL aclexplode(coalesce(c.relacl, acldefault('r', c.relowner))) a \
         WHERE c.relkind IN ('r','p','m','f') AND a.privilege_type = 'SELECT' ORDER BY 1, 2;",
     evaluate: pgaudit_object_role,
-    fix: Fix::Build(grant_audit_role),
+    fix: Fix::After(
+        Prerequisites {
+            needs_first: &["AUD-001"],
+            restart_between: true,
+            needs_input: None,
+        },
+        &Fix::Build(grant_audit_role),
+    ),
 };
 
 const AUDITED_KINDS: &[&str] = &["r", "p", "m", "f"];

@@ -71,14 +71,33 @@ fn add_structured_destination(s: &Snapshot, _: &Verdict) -> FixPlan {
     if !destinations.iter().any(|d| d == format) {
         destinations.push(format.into());
     }
-    FixPlan {
+    let mut plan = FixPlan {
         apply: vec![ApplyClass::Reload],
         statements: vec![alter_system_set("log_destination", &destinations.join(","))],
         rollback: vec![restore_parameter(s, "log_destination")],
         needs: "superuser (ALTER SYSTEM)".into(),
-        note: format!("{format} needs logging_collector = on (AUD-005, restart)"),
+        note: format!(
+            "{format} files are written by the logging collector; to hand logs to the host's \
+             log pipeline instead (no restart), set log_destination = 'syslog'"
+        ),
         ..FixPlan::default()
+    };
+    // Without the collector no csvlog/jsonlog file is ever written: bring it
+    // (a restart), or the check keeps failing after the fix.
+    let collector_on = s
+        .setting("logging_collector")
+        .is_some_and(|c| is_on(value(c)));
+    if !collector_on {
+        plan.apply.push(ApplyClass::Restart);
+        plan.statements
+            .push(alter_system_set("logging_collector", "on"));
+        plan.rollback
+            .push(restore_parameter(s, "logging_collector"));
+        plan.note.push_str(
+            "; also turns logging_collector on (AUD-005), which takes effect after a server restart",
+        );
     }
+    plan
 }
 
 #[cfg(test)]
@@ -114,7 +133,18 @@ mod tests {
         let plan = add_structured_destination(&old, &eval(&STRUCTURED_LOG_DESTINATION, &old));
         assert_eq!(
             plan.statements,
-            vec!["ALTER SYSTEM SET \"log_destination\" = 'stderr,csvlog'"]
+            vec![
+                "ALTER SYSTEM SET \"log_destination\" = 'stderr,csvlog'",
+                "ALTER SYSTEM SET \"logging_collector\" = 'on'"
+            ]
         );
+        assert!(plan.apply.contains(&ApplyClass::Restart));
+        let collecting = with_settings(&[("log_destination", "stderr"), ("logging_collector", "on")]);
+        let plan = add_structured_destination(
+            &collecting,
+            &eval(&STRUCTURED_LOG_DESTINATION, &collecting),
+        );
+        assert_eq!(plan.statements.len(), 1, "the collector is already on");
+        assert_eq!(plan.apply, vec![ApplyClass::Reload]);
     }
 }

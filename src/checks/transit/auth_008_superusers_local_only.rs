@@ -127,7 +127,11 @@ fn superusers_local_plan(s: &Snapshot, _: &Verdict) -> FixPlan {
     )];
     for (name, _) in &reach.reached {
         match hba::name_token(name) {
-            Some(token) => rejects.push(Line::Text(format!("host all {token} all reject"))),
+            // `all` does not match replication connections: they need their own line.
+            Some(token) => rejects.extend(
+                ["all", "replication"]
+                    .map(|db| Line::Text(format!("host {db} {token} all reject"))),
+            ),
             None => unwritable.push((*name).to_string()),
         }
     }
@@ -143,8 +147,9 @@ fn superusers_local_plan(s: &Snapshot, _: &Verdict) -> FixPlan {
         out
     });
     let mut advice = String::from(
-        "adds `host all <superuser> all reject` above the first line that admitted a superuser; \
-         loopback lines for superusers below it stop working for TCP: use the Unix socket",
+        "adds `host all <superuser> all reject` and `host replication <superuser> all reject` \
+         above the first line that admitted a superuser; loopback lines for superusers below \
+         them stop working for TCP: use the Unix socket",
     );
     if !unwritable.is_empty() {
         advice.push_str(&format!(
@@ -213,6 +218,32 @@ mod tests {
             .iter()
             .position(|l| l.starts_with("host all all 127.0.0.1/32"));
         assert!(loopback < reject, "loopback line stays above the reject");
+    }
+
+    /// `all` in the database column does not match replication connections:
+    /// the fix must stop those too, or the check keeps failing after it.
+    #[test]
+    fn the_fix_also_rejects_superuser_replication_from_the_network() {
+        let s = rules(vec![hba(1, "host", "replication", "all", ANYWHERE, "md5")]);
+        let v = run(&SUPERUSERS_LOCAL_ONLY, &s);
+        assert_eq!(v.status, Status::Fail);
+        let lines = SUPERUSERS_LOCAL_ONLY
+            .plan(&s, &v)
+            .config_edit
+            .unwrap_or_default()
+            .lines;
+        assert!(lines.contains(&"host replication postgres all reject".to_string()));
+        let mut fixed = s.clone();
+        if let Some(r) = fixed.hba_rules.as_mut() {
+            r.insert(0, hba(0, "host", "all", "postgres", ANYWHERE, "reject"));
+            r.insert(1, hba(0, "host", "replication", "postgres", ANYWHERE, "reject"));
+        }
+        assert_eq!(run(&SUPERUSERS_LOCAL_ONLY, &fixed).status, Status::Pass);
+        let mut only_all = s.clone();
+        if let Some(r) = only_all.hba_rules.as_mut() {
+            r.insert(0, hba(0, "host", "all", "postgres", ANYWHERE, "reject"));
+        }
+        assert_eq!(run(&SUPERUSERS_LOCAL_ONLY, &only_all).status, Status::Fail);
     }
 
     #[test]

@@ -159,6 +159,7 @@ fn ident_maps_plan(s: &Snapshot, verdict: &Verdict) -> FixPlan {
             validate: "after saving, SELECT * FROM pg_ident_file_mappings WHERE error IS NOT \
                 NULL must return no rows before SELECT pg_reload_conf()"
                 .into(),
+            rule_edits: Vec::new(),
         }),
         ..FixPlan::default()
     }

@@ -4,7 +4,7 @@
 use super::hba_lines::flagged_rules;
 use crate::checks::facts::{listing, settle};
 use crate::checks::hba::{self, Line, Who};
-use crate::checks::{Check, Fix, Verdict};
+use crate::checks::{Check, Fix, Verdict, Prerequisites};
 use crate::model::finding::{FixPlan, Section, Severity};
 use crate::model::snapshot::{HbaRule, Snapshot};
 use crate::policy::Policy;
@@ -27,7 +27,14 @@ pub static HBA_REQUIRES_TLS: Check = Check {
         FROM pg_hba_file_rules WHERE type IN ('host', 'hostnossl', 'hostnogssenc') \
         AND auth_method <> 'reject' ORDER BY line_number;",
     evaluate: |s, p| settle(hba_requires_tls(s, p)),
-    fix: Fix::Build(require_tls_plan),
+    fix: Fix::After(
+        Prerequisites {
+            needs_first: &["TLS-001"],
+            restart_between: false,
+            needs_input: None,
+        },
+        &Fix::Build(require_tls_plan),
+    ),
 };
 
 /// Rules that would take a plaintext TCP connection.

@@ -4,7 +4,7 @@
 use super::hba_lines::flagged_rules;
 use crate::checks::facts::{describe, listing, need_setting, settle, value};
 use crate::checks::hba;
-use crate::checks::{Check, Fix, Verdict};
+use crate::checks::{Check, Fix, Verdict, Prerequisites};
 use crate::model::finding::{FixPlan, Section, Severity};
 use crate::model::snapshot::{HbaRule, Snapshot};
 use crate::policy::Policy;
@@ -26,7 +26,14 @@ pub static CLIENT_CERTIFICATES: Check = Check {
         FROM pg_hba_file_rules WHERE auth_method = 'cert' OR array_to_string(options, ' ') LIKE '%clientcert%'; \
         SELECT name, setting FROM pg_settings WHERE name = 'ssl_ca_file';",
     evaluate: |s, p| settle(client_certificates(s, p)),
-    fix: Fix::Build(client_certificates_plan),
+    fix: Fix::After(
+        Prerequisites {
+            needs_first: &["TLS-001"],
+            restart_between: false,
+            needs_input: None,
+        },
+        &Fix::Build(client_certificates_plan),
+    ),
 };
 
 /// Whether a rule asks for a client certificate, and how strictly (true = verify-full).

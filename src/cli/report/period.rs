@@ -10,7 +10,7 @@ use crate::atomic_file::PendingFile;
 use crate::cli::ReportArgs;
 use crate::model::untrusted;
 use crate::report::period::{
-    build_signed_period_report_at, scans_in_period, Period, PeriodBuilder,
+    build_signed_period_report_with, scans_in_period, Period, PeriodBuilder,
 };
 use crate::store::target::TargetIdentity;
 use crate::store::ScanEntry;
@@ -20,6 +20,7 @@ use std::process::ExitCode;
 pub(super) fn run_period_report(args: &ReportArgs, period: &str) -> anyhow::Result<ExitCode> {
     // Bad input is refused before anything is opened or written.
     let period = Period::parse(period)?;
+    let tsa = args.timestamp.config()?;
     let output = PendingFile::reserve(&args.output)?;
     let (identity, created) = signing_identity(args.sign_with.as_deref())?;
     let mut store = args.store.open_for_reading()?;
@@ -49,16 +50,22 @@ pub(super) fn run_period_report(args: &ReportArgs, period: &str) -> anyhow::Resu
     input.evidence_store = store_head(&mut store);
 
     let at = now_utc_seconds();
-    let pdf = build_signed_period_report_at(&input, &identity, at)?;
-    output.commit(&pdf)?;
+    let signed = build_signed_period_report_with(&input, &identity, at, tsa.as_ref())?;
+    output.commit(&signed.pdf)?;
     record_anchor(
         Some(&mut store),
         input.evidence_store.as_ref(),
         &args.output,
         at,
     );
-    announce(&args.output, &pdf, &identity, created);
-    Ok(ExitCode::SUCCESS)
+    announce(
+        &args.output,
+        &signed.pdf,
+        &identity,
+        created,
+        &signed.timestamp,
+    );
+    args.timestamp.conclude(&signed.timestamp)
 }
 
 /// The one target TARGET names, or the only target of the store.

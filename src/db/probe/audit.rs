@@ -5,7 +5,8 @@
 //! # Behavior
 //!
 //! 1. Skipped when pgAudit is not loaded, or the connected database has no
-//!    PHI table (chosen by the catalogue's PHI name rule, `checks::phi`).
+//!    PHI table (the model's PHI name rule under the policy's lists, as the
+//!    checks decide it: [`ProbeOptions::phi_columns`](super::ProbeOptions::phi_columns)).
 //! 2. The log must tie a line to a session: `%a` in `log_line_prefix`, or a
 //!    csvlog / jsonlog file, with the logging collector on
 //!    ([`log::format_to_read`]). Otherwise both proofs are inconclusive, and
@@ -34,7 +35,6 @@ pub mod reader;
 
 use super::sql_session::{self, error_text};
 use super::{ProbeContext, ProbeResult};
-use crate::checks::phi::phi_columns;
 use crate::model::proof::{CheckProof, Effect, Outcome, Probe, ProbeSkipped, Proof};
 use crate::model::snapshot::Relation;
 use log::Format;
@@ -59,7 +59,7 @@ pub async fn probe(ctx: &ProbeContext<'_>) -> ProbeResult {
         .filter(|d| d.name == dbname)
         .flat_map(|d| d.relations.iter().flatten())
         .filter(|r| matches!(r.kind.as_str(), "r" | "p") && !r.is_partition)
-        .filter(|r| !phi_columns(r).is_empty())
+        .filter(|r| !ctx.options.phi_columns(r).is_empty())
         .collect();
     if tables.is_empty() {
         return Err(skipped(

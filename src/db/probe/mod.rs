@@ -26,8 +26,9 @@ pub mod wire;
 
 use crate::db::conninfo::ConnParams;
 use crate::model::conninfo::SslMode;
+use crate::model::phi_names::phi_columns_listed;
 use crate::model::proof::{CheckProof, Probe, ProbeRun, ProbeSkipped};
-use crate::model::snapshot::Snapshot;
+use crate::model::snapshot::{Column, Relation, Snapshot};
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -47,6 +48,10 @@ pub struct ProbeOptions {
     pub attempt_timeout: Duration,
     /// How long the audit probe waits for its line to reach the log.
     pub audit_wait: Duration,
+    /// The policy's `phi_tables` and `not_phi_tables`: which tables the RLS and
+    /// audit probes treat as PHI beyond (or against) what the names say.
+    pub phi_tables: Vec<String>,
+    pub not_phi_tables: Vec<String>,
 }
 
 impl Default for ProbeOptions {
@@ -58,7 +63,17 @@ impl Default for ProbeOptions {
             max_rls_roles: 20,
             attempt_timeout: Duration::from_secs(3),
             audit_wait: Duration::from_secs(5),
+            phi_tables: Vec::new(),
+            not_phi_tables: Vec::new(),
         }
+    }
+}
+
+impl ProbeOptions {
+    /// The columns the RLS and audit probes treat as PHI: the model's name
+    /// rule under the policy's table lists, as the checks decide it.
+    pub fn phi_columns<'r>(&self, rel: &'r Relation) -> Vec<&'r Column> {
+        phi_columns_listed(rel, &self.phi_tables, &self.not_phi_tables)
     }
 }
 
@@ -131,6 +146,12 @@ pub async fn run(
             Probe::Auth => auth::probe(&ctx).await,
             Probe::Rls => rls::probe(&ctx).await,
             Probe::Audit => audit::probe(&ctx).await,
+            // Never asked (not in Probe::ALL): a drill runs as `pgsafeguard drill`.
+            Probe::RestoreDrill => Err(ProbeSkipped {
+                probe: *probe,
+                reason: "a restore drill runs on its own: pgsafeguard drill".into(),
+                grant: None,
+            }),
         };
         match outcome {
             Ok(mut proofs) => run.proofs.append(&mut proofs),

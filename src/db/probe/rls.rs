@@ -22,18 +22,16 @@
 //!   savepoint that is rolled back: its per-database settings
 //!   (`pg_db_role_setting`, as the snapshot holds them) with `set_config(…,
 //!   true)`, then `SET LOCAL ROLE`, then `count(*)` and `row_security_active`.
-//! - Only counts are read, never a value. The PHI tables are chosen by the
-//!   catalogue's PHI name rule (`checks::phi`, the one import from `checks`,
-//!   as `drift` has); the policy file's `phi_tables` overrides are not known
-//!   here.
+//! - Only counts are read, never a value. The PHI tables are those the
+//!   checks see: the model's PHI name rule under the policy's `phi_tables` /
+//!   `not_phi_tables` ([`ProbeOptions::phi_columns`](super::ProbeOptions::phi_columns)).
 //!
 //! The verdicts are decided in [`judge`]. Part of `db::probe`.
 
 pub mod judge;
 
 use super::sql_session::{self, error_text, sqlstate};
-use super::{ProbeContext, ProbeResult};
-use crate::checks::phi::phi_columns;
+use super::{ProbeContext, ProbeOptions, ProbeResult};
 use crate::model::proof::{CheckProof, Effect, Probe, ProbeSkipped, Proof};
 use crate::model::snapshot::{Relation, Role, Snapshot};
 use judge::{Judgement, RoleCount, Seen, TableCounts};
@@ -54,7 +52,7 @@ pub async fn probe(ctx: &ProbeContext<'_>) -> ProbeResult {
             .relations
             .iter()
             .flatten()
-            .filter(|r| is_probed_table(r))
+            .filter(|r| is_probed_table(r, ctx.options))
             .collect();
         if tables.is_empty() {
             continue;
@@ -74,11 +72,11 @@ pub async fn probe(ctx: &ProbeContext<'_>) -> ProbeResult {
 
 /// A table whose rows are counted: an ordinary or partitioned table (not a
 /// partition, which is counted through its root) with RLS enabled and PHI columns.
-fn is_probed_table(r: &Relation) -> bool {
+fn is_probed_table(r: &Relation, options: &ProbeOptions) -> bool {
     matches!(r.kind.as_str(), "r" | "p")
         && !r.is_partition
         && r.rls_enabled
-        && !phi_columns(r).is_empty()
+        && !options.phi_columns(r).is_empty()
 }
 
 /// The scanner's role, when it may count a total that RLS does not filter.
@@ -539,12 +537,31 @@ mod tests {
             }],
             ..Relation::default()
         };
-        assert!(is_probed_table(&table("r", true, false, "ssn")));
-        assert!(is_probed_table(&table("p", true, false, "mrn")));
-        assert!(!is_probed_table(&table("r", false, false, "ssn")));
-        assert!(!is_probed_table(&table("r", true, true, "ssn")));
-        assert!(!is_probed_table(&table("v", true, false, "ssn")));
-        assert!(!is_probed_table(&table("r", true, false, "colour")));
+        let names = ProbeOptions::default();
+        let probed = |r: &Relation| is_probed_table(r, &names);
+        assert!(probed(&table("r", true, false, "ssn")));
+        assert!(probed(&table("p", true, false, "mrn")));
+        assert!(!probed(&table("r", false, false, "ssn")));
+        assert!(!probed(&table("r", true, true, "ssn")));
+        assert!(!probed(&table("v", true, false, "ssn")));
+        assert!(!probed(&table("r", true, false, "colour")));
+        // The policy's lists decide as they do for the checks.
+        let mut colour = table("r", true, false, "colour");
+        colour.schema = "public".into();
+        colour.name = "paint".into();
+        let listed = ProbeOptions {
+            phi_tables: vec!["paint".into()],
+            ..ProbeOptions::default()
+        };
+        assert!(is_probed_table(&colour, &listed));
+        let mut ssn = table("r", true, false, "ssn");
+        ssn.schema = "public".into();
+        ssn.name = "lookup".into();
+        let excluded = ProbeOptions {
+            not_phi_tables: vec!["public.lookup".into()],
+            ..ProbeOptions::default()
+        };
+        assert!(!is_probed_table(&ssn, &excluded));
     }
 
     #[test]

@@ -62,6 +62,12 @@ pub fn export(report: &ScanReport, format: ExportFormat) -> Result<String, Expor
     }
 }
 
+/// A JSON export built by hand (e.g. [`sarif::to_sarif_against`]) as
+/// [`export`] writes its JSON formats.
+pub fn export_json(value: &serde_json::Value) -> Result<String, ExportError> {
+    json_text(value)
+}
+
 /// Pretty JSON as our own JSON is written: exact names, bidi and C1
 /// characters as `\u` escapes, a trailing newline.
 fn json_text(value: &serde_json::Value) -> Result<String, ExportError> {

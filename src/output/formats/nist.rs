@@ -2,13 +2,15 @@
 //! `tags.nist` of Heimdall (HDF) controls.
 //!
 //! Source: NIST SP 800-66 Rev. 2, "Implementing the HIPAA Security Rule: A
-//! Cybersecurity Resource Guide" (February 2024), whose crosswalk relates each
-//! Security Rule standard and implementation specification to SP 800-53r5
-//! controls (published with the guide as an informative reference in NIST's
+//! Cybersecurity Resource Guide" (February 2024), which relates each Security
+//! Rule standard and implementation specification to SP 800-53r5 controls
+//! (its crosswalk is published as an informative reference in NIST's
 //! Cybersecurity and Privacy Reference Tool). Only the paragraphs our
 //! catalogue cites are listed, each with the base controls (no enhancements)
-//! most directly related. The table was transcribed by hand: review it against
-//! the publication before relying on it for an authorisation package.
+//! most directly related. This is our own selection, guided by the guide: it
+//! has NOT been compared line by line with NIST's published crosswalk, which
+//! lists more controls per paragraph. Review it against the publication
+//! before relying on it for an authorisation package (the README says so).
 //!
 //! 164.502(b) and 164.514 belong to the Privacy Rule, which SP 800-66r2 does
 //! not cover; they map to nothing here rather than to a guess.

@@ -3,8 +3,14 @@
 //! one result per check with its `kind`, `level`, the evidence as message and
 //! logical locations (server, database, object: a database has no files).
 //! Accepted risks are results of kind `fail` with an external suppression
-//! carrying the justification. `baselineState` is left out: `scan` does not
-//! know the previous scan yet.
+//! carrying the justification. When the previous scan of the same target is
+//! known ([`to_sarif_against`]), every result says how it compares with it in
+//! `baselineState`:
+//! - a problem now (kind `fail`, accepted ones included): `new` when it was
+//!   not one in the previous scan, `unchanged` when it was, with the same
+//!   status and objects, and `updated` when its status or objects changed;
+//! - not a problem now: `absent` when it was one before (the problem of the
+//!   baseline is gone), `unchanged` otherwise.
 //!
 //! Imports `model` and `output`.
 
@@ -59,6 +65,36 @@ pub fn to_sarif(report: &ScanReport) -> Value {
             },
         }],
     })
+}
+
+/// The SARIF log of one scan, each result with its `baselineState` against
+/// `previous`, the findings of the previous scan of the same target.
+pub fn to_sarif_against(report: &ScanReport, previous: &[Finding]) -> Value {
+    let mut log = to_sarif(report);
+    if let Some(results) = log["runs"][0]["results"].as_array_mut() {
+        for (result, f) in results.iter_mut().zip(&report.findings) {
+            let before = previous.iter().find(|p| p.id == f.id);
+            result["baselineState"] = json!(baseline_state(f, before));
+        }
+    }
+    log
+}
+
+/// How one finding compares with the same check in the previous scan.
+fn baseline_state(now: &Finding, before: Option<&Finding>) -> &'static str {
+    let problem = |f: &Finding| mapping(f.status).sarif_kind == "fail";
+    match (problem(now), before) {
+        (true, Some(b)) if problem(b) => {
+            if b.status == now.status && b.objects == now.objects {
+                "unchanged"
+            } else {
+                "updated"
+            }
+        }
+        (true, _) => "new",
+        (false, Some(b)) if problem(b) => "absent",
+        (false, _) => "unchanged",
+    }
 }
 
 fn rule(f: &Finding) -> Value {

@@ -314,6 +314,7 @@ impl PeriodWriter<'_, '_> {
             ("Operator", text(&operator)),
             ("Signer", text(&self.ctx.signer_subject)),
             ("Signer SHA-256", mono(&self.ctx.signer_fingerprint)),
+            ("Trusted timestamp", text(&self.ctx.timestamp_line())),
             (
                 "Evidence store",
                 store_cover_line(input.evidence_store.as_ref()),
