@@ -16,7 +16,7 @@ use crate::fleet::summary::{self, FleetSummary, InventoryInfo, RunSettings, SUMM
 use crate::output::formats::ExportFormat;
 use crate::output::ScanReport;
 use crate::policy::Policy;
-use crate::report::fleet::{build_signed_fleet_report_at, FleetReportInput};
+use crate::report::fleet::{build_signed_fleet_report_with, FleetReportInput};
 use crate::scan::{now_rfc3339, ScanOptions};
 use crate::store::scan_record::ScanSource;
 use anyhow::{bail, Context};
@@ -120,6 +120,8 @@ pub struct FleetReportArgs {
     /// Who ran the fleet scan, for the cover
     #[arg(long, value_name = "NAME")]
     pub operator: Option<String>,
+    #[command(flatten)]
+    pub timestamp: super::report::TimestampArgs,
 }
 
 #[derive(Debug, clap::Args)]
@@ -341,6 +343,7 @@ fn run_merge(args: MergeArgs) -> anyhow::Result<ExitCode> {
 
 fn run_fleet_report(args: FleetReportArgs) -> anyhow::Result<ExitCode> {
     let pending = crate::atomic_file::PendingFile::reserve(&args.output)?;
+    let tsa = args.timestamp.config()?;
     let parts = read_summaries(&args.dirs)?;
     let mut scans = Vec::new();
     for (folder, _, part) in &parts {
@@ -362,8 +365,15 @@ fn run_fleet_report(args: FleetReportArgs) -> anyhow::Result<ExitCode> {
         operator: args.operator,
     };
     let (identity, created) = super::report::signing_identity(args.sign_with.as_deref())?;
-    let pdf = build_signed_fleet_report_at(&input, &identity, super::report::now_utc_seconds())?;
-    pending.commit(&pdf)?;
-    super::report::announce(&args.output, &pdf, &identity, created);
-    Ok(ExitCode::SUCCESS)
+    let at = super::report::now_utc_seconds();
+    let signed = build_signed_fleet_report_with(&input, &identity, at, tsa.as_ref())?;
+    pending.commit(&signed.pdf)?;
+    super::report::announce(
+        &args.output,
+        &signed.pdf,
+        &identity,
+        created,
+        &signed.timestamp,
+    );
+    args.timestamp.conclude(&signed.timestamp)
 }

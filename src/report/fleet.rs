@@ -18,7 +18,8 @@ use super::evidence::pretty;
 use super::layout::{Align, Column, Composer, Face, FontSet, Row, Span, Style};
 use super::palette::{status_color, FADED, MUTED};
 use super::{
-    context, fonts, package, sign, ReportError, ReportInput, SignerSummary, SigningIdentity,
+    context, fonts, package, sign_timestamped, ReportError, ReportInput, SignedReport,
+    SignerSummary, SigningIdentity, TsaConfig,
 };
 use crate::fleet::summary::{FleetSummary, Outcome, TargetRow};
 use crate::model::finding::{Section, Status};
@@ -45,14 +46,36 @@ pub fn build_signed_fleet_report_at(
     identity: &SigningIdentity,
     at: OffsetDateTime,
 ) -> Result<Vec<u8>, ReportError> {
+    Ok(build_signed_fleet_report_with(input, identity, at, None)?.pdf)
+}
+
+/// [`build_signed_fleet_report_at`], timestamped by `tsa` when one is given
+/// (see [`super::build_signed_report_with`] for what a failure does).
+pub fn build_signed_fleet_report_with(
+    input: &FleetReportInput,
+    identity: &SigningIdentity,
+    at: OffsetDateTime,
+    tsa: Option<&TsaConfig>,
+) -> Result<SignedReport, ReportError> {
+    let build = |stamped_by: Option<&str>| unsigned_fleet_report(input, identity, at, stamped_by);
+    sign_timestamped(build, identity, at, tsa)
+}
+
+fn unsigned_fleet_report(
+    input: &FleetReportInput,
+    identity: &SigningIdentity,
+    at: OffsetDateTime,
+    stamped_by: Option<&str>,
+) -> Result<super::attach::UnsignedPdf, ReportError> {
     let fonts = fonts()?;
     let json = pretty(&input.summary);
-    let ctx = context(
+    let mut ctx = context(
         &SignerSummary::from(identity),
         at,
         &json,
         FLEET_ATTACHMENT_NAME,
     );
+    ctx.timestamp_authority = stamped_by.map(str::to_string);
     let composed = compose(fonts, input, &ctx);
     let t = &input.summary.totals;
     let info = super::attach::DocumentInfo {
@@ -77,8 +100,7 @@ pub fn build_signed_fleet_report_at(
         mime: "application/json",
         bytes: json.as_bytes(),
     };
-    let unsigned = package(fonts, composed, &info, &attachment)?;
-    Ok(sign::sign_pdf(&unsigned, identity, at)?)
+    package(fonts, composed, &info, &attachment)
 }
 
 fn compose(fonts: &FontSet, input: &FleetReportInput, ctx: &Context) -> Composed {
@@ -200,6 +222,7 @@ impl FleetWriter<'_, '_> {
             ("pgSafeguard version", text(&s.tool.version)),
             ("Operator", text(&operator)),
             ("Signer", text(&self.ctx.signer_subject)),
+            ("Trusted timestamp", text(&self.ctx.timestamp_line())),
         ]);
     }
 
