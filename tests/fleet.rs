@@ -300,6 +300,18 @@ fn gui_walks_a_fleet(services: &Path) {
         .dbname
         .clone();
     assert_eq!(dbname, "ward_c");
+
+    // The finished run's signed PDF has a chapter's worth of findings per ward.
+    let input = pgsafeguard::ui::fleet_export::fleet_report_input(harness.state().fleet()).unwrap();
+    assert_eq!(input.summary.totals.scanned, DATABASES.len());
+    let names: Vec<&str> = input.scans.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, DATABASES);
+    let identity = pgsafeguard::report::SigningIdentity::generate("fleet GUI test").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let pdf = dir.path().join("fleet.pdf");
+    pgsafeguard::ui::fleet_export::export_fleet_report_to(&pdf, &input, &identity).unwrap();
+    let outcome = pgsafeguard::report::verify_pdf(&std::fs::read(&pdf).unwrap(), None).unwrap();
+    assert_eq!(outcome.schema.as_deref(), Some("pgsafeguard.fleet/1"));
 }
 
 /// `fleet report`: a signed PDF that `pgsafeguard verify` accepts, the fleet summary embedded.

@@ -40,7 +40,9 @@ use pgsafeguard::ui::recorded_banner_ui::BACK_TO_LIVE;
 use pgsafeguard::ui::state::ScanKind;
 use pgsafeguard::ui::state::{Page, Source};
 use pgsafeguard::ui::walkthrough_ui;
-use pgsafeguard::ui::{acceptance, acceptances_ui, changes_ui, proof_widgets, training, Command};
+use pgsafeguard::ui::{
+    acceptance, acceptances_ui, changes_ui, fleet_export, proof_widgets, training, Command,
+};
 use std::collections::BTreeMap;
 
 // ----- fixtures -----
@@ -1949,4 +1951,119 @@ fn fix_all_in_this_section_needs_a_live_connection() {
     let fix_all = harness.get_by_role_and_label(Role::Button, walkthrough_ui::FIX_SECTION);
     assert!(fix_all.accesskit_node().is_disabled());
     assert!(harness.state().plan_window().is_none());
+}
+
+// ----- the Fleet page -----
+
+/// A loopback port with nothing listening on it: a connection is refused at once.
+fn closed_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+/// An inventory of three targets nobody answers for, in two groups: the matrix marks
+/// each as unreachable with its reason, counts them, filters by group and tag, and a
+/// click on a target that was not scanned opens nothing.
+#[test]
+fn the_fleet_page_marks_unreachable_targets_and_filters_by_group_and_tag() {
+    let dir = tempfile::tempdir().unwrap();
+    let inventory = dir.path().join("fleet.toml");
+    let target = |name: &str, group: &str, tag: &str| {
+        format!(
+            "[[target]]\nname = \"{name}\"\nconninfo = \"hostaddr=127.0.0.1 port={} user=nobody dbname=x sslmode=disable\"\ngroup = \"{group}\"\ntags = [\"{tag}\"]\n\n",
+            closed_port()
+        )
+    };
+    std::fs::write(
+        &inventory,
+        format!(
+            "[groups.east]\n[groups.west]\n\n{}{}{}",
+            target("east-1", "east", "prod"),
+            target("east-2", "east", "test"),
+            target("west-1", "west", "prod"),
+        ),
+    )
+    .unwrap();
+    let rt = runtime();
+    let mut harness = live_app(&rt);
+    harness.run();
+    harness.get_by_label("Fleet").click();
+    harness.run();
+    assert_eq!(harness.state().page(), Page::Fleet);
+    harness.state_mut().run_fleet_inventory(inventory.clone());
+    step_until(&mut harness, "every target has finished", |app| {
+        !app.fleet().running && app.fleet().rows.len() == 3
+    });
+    harness.run();
+    let fleet = harness.state().fleet();
+    assert_eq!(fleet.error, None);
+    assert_eq!(fleet.counts(), (3, 0), "three not scanned, none failing");
+    harness.get_by_label_contains("3 of 3 targets finished");
+    harness.get_by_label_contains("3 not scanned");
+    let marked = harness.query_all_by_label_contains("UNREACHABLE").count();
+    assert_eq!(
+        marked, 3,
+        "each unreachable target is marked with its reason"
+    );
+    harness.get_by_label_contains("refused");
+
+    // Filters, edited in place as the combo boxes do.
+    harness.state_mut().fleet_mut().group = Some("east".into());
+    harness.run();
+    let shown: Vec<String> = harness
+        .state()
+        .fleet()
+        .visible_rows()
+        .iter()
+        .map(|r| r.name.clone())
+        .collect();
+    assert_eq!(shown, ["east-1", "east-2"]);
+    assert!(harness.query_by_label("west-1").is_none());
+    harness.state_mut().fleet_mut().tag = Some("prod".into());
+    harness.run();
+    assert_eq!(harness.state().fleet().visible_rows().len(), 1);
+    harness.get_by_label("east-1");
+
+    // A target that was not scanned has nothing to open.
+    harness.get_by_label("east-1").click();
+    harness.run();
+    assert_eq!(harness.state().page(), Page::Fleet);
+    assert!(harness.state().results().is_none());
+
+    // The finished run exports as the signed fleet PDF, the summary embedded.
+    harness.get_by_label("Export signed PDF…");
+    let input = fleet_export::fleet_report_input(harness.state().fleet()).unwrap();
+    assert_eq!(input.summary.totals.targets, 3);
+    assert_eq!(input.summary.totals.unreachable, 3);
+    assert!(fleet_export::suggested_fleet_report_name(&input).starts_with("fleet-fleet-report-"));
+    let identity = SigningIdentity::generate("pgSafeguard fleet GUI test").unwrap();
+    let pdf = dir.path().join("fleet.pdf");
+    let exported = fleet_export::export_fleet_report_to(&pdf, &input, &identity).unwrap();
+    assert_eq!(exported.path, pdf);
+    let outcome = verify_pdf(
+        &std::fs::read(&pdf).unwrap(),
+        Some(&identity.fingerprint_sha256()),
+    )
+    .unwrap();
+    assert_eq!(outcome.schema.as_deref(), Some("pgsafeguard.fleet/1"));
+}
+
+/// A bad inventory opened in the GUI: the page says which file and line, nothing runs.
+#[test]
+fn a_bad_fleet_inventory_shows_the_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let inventory = dir.path().join("twice.conf");
+    std::fs::write(&inventory, "[a]\nhost=h\n[a]\nhost=h\n").unwrap();
+    let rt = runtime();
+    let mut harness = live_app(&rt);
+    harness.run();
+    harness.state_mut().run_fleet_inventory(inventory);
+    step_until(&mut harness, "the inventory is refused", |app| {
+        !app.fleet().running
+    });
+    harness.run();
+    let error = harness.state().fleet().error.clone().unwrap();
+    assert!(error.contains("twice.conf, line 3"), "{error}");
+    assert!(harness.state().fleet().rows.is_empty());
+    harness.get_by_label_contains("twice.conf, line 3");
 }

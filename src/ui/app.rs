@@ -533,6 +533,7 @@ impl App {
             Command::VerifyChain => self.verify_chain(),
             Command::ShowFleet => self.show_fleet(),
             Command::OpenFleetInventory => self.open_fleet_inventory(),
+            Command::ExportFleetReport => self.export_fleet_report(),
             Command::OpenFleetTarget { name, section } => self.open_fleet_target(&name, section),
             Command::StartDrill => {
                 if let Err(e) = self.drill.start(self.evidence.clone()) {

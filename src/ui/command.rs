@@ -107,6 +107,8 @@ pub enum Command {
     ShowFleet,
     /// Ask for an inventory or service file and scan every target.
     OpenFleetInventory,
+    /// Ask where to save the finished fleet run's signed PDF, and write it.
+    ExportFleetReport,
     /// Open a scanned target of the fleet, at a section (`None`: its overview).
     OpenFleetTarget {
         name: String,

@@ -15,10 +15,12 @@
 
 use crate::fleet::inventory::Inventory;
 use crate::fleet::run::{self, RunOptions};
-use crate::fleet::summary::{rank, Outcome, TargetRow};
+use crate::fleet::shard::Shard;
+use crate::fleet::summary::{rank, FleetSummary, InventoryInfo, Outcome, RunSettings, TargetRow};
 use crate::model::conninfo::ConnParams;
 use crate::model::finding::Status;
 use crate::model::snapshot::Snapshot;
+use crate::output::ScanReport;
 use crate::policy::Policy;
 use eframe::egui;
 use std::collections::{BTreeMap, BTreeSet};
@@ -39,10 +41,12 @@ pub enum FleetSort {
     Group,
 }
 
-/// A scanned target, kept to open it from the matrix.
+/// A scanned target, kept to open it from the matrix and for the fleet PDF.
 #[derive(Debug, Clone)]
 pub struct FleetScan {
     pub snapshot: Snapshot,
+    /// Its findings as the PDF's target chapter shows them.
+    pub report: ScanReport,
     /// The connection (with its password, never saved or shown).
     pub params: ConnParams,
 }
@@ -54,11 +58,23 @@ enum FleetEvent {
     Loaded {
         path: PathBuf,
         targets: usize,
+        sha256: String,
+        started_at: String,
     },
     /// The inventory could not be used (one line naming file and line).
     Refused(String),
     Finished(Box<TargetRow>, Option<Box<FleetScan>>),
     Done,
+}
+
+/// The inventory of the last run, for the fleet summary.
+#[derive(Debug, Clone, Default)]
+pub struct RunRecord {
+    /// SHA-256 of the inventory file.
+    pub sha256: String,
+    pub started_at: String,
+    /// Set when the last target has finished.
+    pub finished_at: Option<String>,
 }
 
 /// The Fleet page: the last inventory run and its matrix.
@@ -72,6 +88,8 @@ pub struct FleetView {
     pub running: bool,
     pub error: Option<String>,
     pub rows: Vec<TargetRow>,
+    /// When the run started and ended, and which inventory file it read.
+    pub record: RunRecord,
     scans: BTreeMap<String, FleetScan>,
     /// Show only this group / tag (form state, edited in place).
     pub group: Option<String>,
@@ -90,6 +108,7 @@ impl FleetView {
             running: false,
             error: None,
             rows: Vec::new(),
+            record: RunRecord::default(),
             scans: BTreeMap::new(),
             group: None,
             tag: None,
@@ -155,11 +174,14 @@ impl FleetView {
             out.send(FleetEvent::Loaded {
                 path,
                 targets: inventory.targets.len(),
+                sha256: inventory.sha256.clone(),
+                started_at: crate::scan::now_rfc3339(),
             });
             run::run(inventory.targets, &RunOptions::default(), |finished| {
                 let scan = finished.scan.map(|s| {
                     Box::new(FleetScan {
                         snapshot: s.snapshot,
+                        report: s.report,
                         params: finished.target.params.clone(),
                     })
                 });
@@ -180,9 +202,19 @@ impl FleetView {
         while let Ok(event) = events.try_recv() {
             changed = true;
             match event {
-                FleetEvent::Loaded { path, targets } => {
+                FleetEvent::Loaded {
+                    path,
+                    targets,
+                    sha256,
+                    started_at,
+                } => {
                     self.inventory = Some(path);
                     self.total = targets;
+                    self.record = RunRecord {
+                        sha256,
+                        started_at,
+                        finished_at: None,
+                    };
                     self.rows.clear();
                     self.scans.clear();
                     self.group = None;
@@ -195,7 +227,12 @@ impl FleetView {
                     }
                     self.rows.push(*row);
                 }
-                FleetEvent::Done => self.running = false,
+                FleetEvent::Done => {
+                    self.running = false;
+                    if self.inventory.is_some() && self.record.finished_at.is_none() {
+                        self.record.finished_at = Some(crate::scan::now_rfc3339());
+                    }
+                }
             }
         }
         if !self.running {
@@ -230,6 +267,45 @@ impl FleetView {
     /// A finished target's scan, to open it.
     pub fn scan_of(&self, name: &str) -> Option<&FleetScan> {
         self.scans.get(name)
+    }
+
+    /// The finished run as a fleet summary (`pgsafeguard.fleet/1`), as
+    /// `pgsafeguard fleet` would have written it; `None` until a run has
+    /// finished.
+    pub fn summary(&self) -> Option<FleetSummary> {
+        let path = self.inventory.as_ref()?;
+        let finished_at = self.record.finished_at.clone()?;
+        if self.running {
+            return None;
+        }
+        let defaults = RunOptions::default();
+        Some(FleetSummary::new(
+            InventoryInfo {
+                path: path.display().to_string(),
+                sha256: self.record.sha256.clone(),
+                targets: self.total,
+            },
+            Shard::ALL,
+            RunSettings {
+                concurrency: defaults.concurrency,
+                connect_timeout_s: defaults.connect_timeout.as_secs(),
+                scan_timeout_s: defaults.scan_timeout.as_secs(),
+                all_databases: defaults.scan.all_databases,
+                group: None,
+                tag: None,
+            },
+            self.record.started_at.clone(),
+            finished_at,
+            self.rows.clone(),
+        ))
+    }
+
+    /// Every scanned target's report, by name (the PDF's chapters).
+    pub fn reports(&self) -> Vec<(String, ScanReport)> {
+        self.scans
+            .iter()
+            .map(|(name, scan)| (name.clone(), scan.report.clone()))
+            .collect()
     }
 
     /// How many targets were not scanned, and how many fail a check.

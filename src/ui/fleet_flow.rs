@@ -8,6 +8,7 @@
 
 use super::app::App;
 use super::fleet::FleetView;
+use super::fleet_export::fleet_report_input;
 use super::state::Page;
 use super::theme::NoticeKind;
 use crate::model::finding::Section;
@@ -17,6 +18,11 @@ impl App {
     /// The Fleet page's state (also the test API).
     pub fn fleet(&self) -> &FleetView {
         &self.fleet
+    }
+
+    /// The Fleet page's filters and sort, as its combo boxes edit them (test API).
+    pub fn fleet_mut(&mut self) -> &mut FleetView {
+        &mut self.fleet
     }
 
     pub(super) fn show_fleet(&mut self) {
@@ -36,6 +42,20 @@ impl App {
     pub fn run_fleet_inventory(&mut self, path: PathBuf) {
         self.page = Page::Fleet;
         if let Err(e) = self.fleet.run_path(path, self.policy.clone()) {
+            self.notify(NoticeKind::Error, e);
+        }
+    }
+
+    /// Ask where to save the finished run's signed PDF; built on the runtime.
+    pub(super) fn export_fleet_report(&mut self) {
+        let Some(input) = fleet_report_input(&self.fleet) else {
+            self.notify(
+                NoticeKind::Info,
+                "the fleet report is ready once every target has finished",
+            );
+            return;
+        };
+        if let Err(e) = self.jobs.export_fleet_report_as(input) {
             self.notify(NoticeKind::Error, e);
         }
     }

@@ -32,6 +32,17 @@ pub fn fleet_page_ui(ui: &mut Ui, view: &mut FleetView, out: &mut Vec<Command>) 
         {
             out.push(Command::OpenFleetInventory);
         }
+        let finished = !view.running && !view.rows.is_empty();
+        if ui
+            .add_enabled(finished, egui::Button::new("Export signed PDF…"))
+            .on_hover_text(
+                "The matrix and one chapter per target, signed with your report identity",
+            )
+            .on_disabled_hover_text("Available once every target of a run has finished")
+            .clicked()
+        {
+            out.push(Command::ExportFleetReport);
+        }
     });
     ui.add_space(space::S);
     if let Some(error) = &view.error {

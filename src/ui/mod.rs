@@ -36,8 +36,9 @@
 //!    (lessons and the next step), [`check_order`], [`wording`],
 //!    [`fix_text`], [`timestamp`] (the export options: the TSA URL),
 //!    `shortcuts`, [`plan_window`] (the "Fix all…" plan window's state) and
-//!    [`plan_jobs`] (building and running plans). These may import each
-//!    other, never a layer above.
+//!    [`plan_jobs`] (building and running plans), [`fleet_export`] (the
+//!    Fleet page's signed PDF). These may import each other, never a layer
+//!    above.
 //! 2. Widgets the pages share: [`icons`], [`widgets`] (which draws with
 //!    `icons`), [`training_widgets`] and [`proof_widgets`] (which draw with
 //!    `widgets`) and [`history_plot`] (the History chart, with egui_plot).
@@ -80,6 +81,7 @@ pub mod drill_ui;
 pub mod evidence_jobs;
 pub mod fix_text;
 pub mod fleet;
+pub mod fleet_export;
 pub mod fleet_flow;
 pub mod fleet_ui;
 pub mod guide;
