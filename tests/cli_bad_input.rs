@@ -278,7 +278,14 @@ fn a_drill_needs_one_source_and_existing_paths() {
     );
     assert_clean_error(&out, "missing");
     let out = pgsafeguard(
-        &["drill", "--no-store", "--pgbackrest", "main", "--target-time", "noon"],
+        &[
+            "drill",
+            "--no-store",
+            "--pgbackrest",
+            "main",
+            "--target-time",
+            "noon",
+        ],
         &[],
     );
     assert_clean_error(&out, "noon");

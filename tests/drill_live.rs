@@ -137,7 +137,11 @@ fn drill_folders(work: &Path) -> Vec<PathBuf> {
         .into_iter()
         .flatten()
         .filter_map(Result::ok)
-        .filter(|e| e.file_name().to_string_lossy().starts_with("pgsafeguard-drill-"))
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with("pgsafeguard-drill-")
+        })
         .flat_map(|base| fs::read_dir(base.path()).into_iter().flatten())
         .filter_map(Result::ok)
         .map(|e| e.path())
@@ -290,7 +294,7 @@ impl Fixture {
         run(&args)
     }
 
-    fn from_dir(&self) -> Vec<&str> {
+    fn source_dir_args(&self) -> Vec<&str> {
         vec![
             "--base-backup",
             self.backup.to_str().unwrap(),
@@ -310,7 +314,11 @@ fn drills_on_one_archiving_cluster() {
     let stale = drill_folders(&f.work);
     latest_finds_the_later_rows_and_removes_the_stale_folder(&f);
     for folder in stale {
-        assert!(!folder.exists(), "stale drill folder {} was not removed", folder.display());
+        assert!(
+            !folder.exists(),
+            "stale drill folder {} was not removed",
+            folder.display()
+        );
     }
     an_earlier_target_time_does_not_find_them(&f);
     a_target_after_the_archive_fails(&f);
@@ -324,8 +332,14 @@ fn drills_on_one_archiving_cluster() {
         archive_before,
         "the production archive changed during the drills"
     );
-    assert!(drill_folders(&f.work).is_empty(), "a drill folder was left behind");
-    assert!(postgres_under(&f.work).is_empty(), "a drill server was left running");
+    assert!(
+        drill_folders(&f.work).is_empty(),
+        "a drill folder was left behind"
+    );
+    assert!(
+        postgres_under(&f.work).is_empty(),
+        "a drill server was left running"
+    );
 }
 
 fn bad_input_is_one_line_and_exit_2(f: &Fixture) {
@@ -340,25 +354,41 @@ fn bad_input_is_one_line_and_exit_2(f: &Fixture) {
     fs::create_dir_all(&no_label).unwrap();
     fs::write(no_label.join("PG_VERSION"), "15\n").unwrap();
     let out = f.drill(
-        &["--base-backup", no_label.to_str().unwrap(), "--wal-archive", f.archive.to_str().unwrap()],
+        &[
+            "--base-backup",
+            no_label.to_str().unwrap(),
+            "--wal-archive",
+            f.archive.to_str().unwrap(),
+        ],
         &["--no-store"],
     );
     one_line(&out, "no backup_label");
     fs::remove_dir_all(&no_label).unwrap();
     let out = f.drill(
-        &["--base-backup", f.backup.to_str().unwrap(), "--wal-archive", "/nonexistent/archive"],
+        &[
+            "--base-backup",
+            f.backup.to_str().unwrap(),
+            "--wal-archive",
+            "/nonexistent/archive",
+        ],
         &["--no-store"],
     );
     one_line(&out, "/nonexistent/archive");
-    let out = f.drill(&f.from_dir(), &["--target-time", "2001-01-01T00:00:00Z", "--no-store"]);
+    let out = f.drill(
+        &f.source_dir_args(),
+        &["--target-time", "2001-01-01T00:00:00Z", "--no-store"],
+    );
     one_line(&out, "before the backup started");
-    let out = f.drill(&f.from_dir(), &["--target-time", "yesterday", "--no-store"]);
+    let out = f.drill(
+        &f.source_dir_args(),
+        &["--target-time", "yesterday", "--no-store"],
+    );
     one_line(&out, "RFC 3339");
 }
 
 fn sigkill_leaves_a_stale_folder_whose_server_died(f: &Fixture) {
     let mut args = vec!["drill"];
-    let source = f.from_dir();
+    let source = f.source_dir_args();
     args.extend_from_slice(&source);
     args.extend_from_slice(&["--work-dir", f.work.to_str().unwrap(), "--no-store"]);
     let mut child = pgsafeguard(&args)
@@ -380,16 +410,26 @@ fn sigkill_leaves_a_stale_folder_whose_server_died(f: &Fixture) {
     });
     child.kill().unwrap();
     child.wait().unwrap();
-    wait_for("the drill server to die with the app", Duration::from_secs(15), || {
-        (!Path::new(&format!("/proc/{postmaster}/exe")).exists()).then_some(())
-    });
-    assert!(!drill_folders(&f.work).is_empty(), "the killed drill left no folder to clean");
+    wait_for(
+        "the drill server to die with the app",
+        Duration::from_secs(15),
+        || (!Path::new(&format!("/proc/{postmaster}/exe")).exists()).then_some(()),
+    );
+    assert!(
+        !drill_folders(&f.work).is_empty(),
+        "the killed drill left no folder to clean"
+    );
 }
 
 fn latest_finds_the_later_rows_and_removes_the_stale_folder(f: &Fixture) {
     let tar = f.tar.to_str().unwrap();
     let out = f.drill(
-        &["--base-backup", tar, "--wal-archive", f.archive.to_str().unwrap()],
+        &[
+            "--base-backup",
+            tar,
+            "--wal-archive",
+            f.archive.to_str().unwrap(),
+        ],
         &["--latest", "--store", f.store.to_str().unwrap()],
     );
     assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
@@ -397,20 +437,34 @@ fn latest_finds_the_later_rows_and_removes_the_stale_folder(f: &Fixture) {
     assert_eq!(record["outcome"], "passed", "{record:#}");
     assert_eq!(patients_rows(&record), 150, "{record:#}");
     assert!(record["timings"]["rto_ms"].as_u64().unwrap() > 0);
-    assert!(record["timings"]["checksums_ms"].is_u64(), "checksums are on: {record:#}");
+    assert!(
+        record["timings"]["checksums_ms"].is_u64(),
+        "checksums are on: {record:#}"
+    );
     let ids: Vec<&str> = record["checks"]
         .as_array()
         .unwrap()
         .iter()
         .map(|c| c["id"].as_str().unwrap())
         .collect();
-    for id in ["archive", "recovery", "replay_end", "recovery_log", "rpo", "databases", "data_checksums"] {
+    for id in [
+        "archive",
+        "recovery",
+        "replay_end",
+        "recovery_log",
+        "rpo",
+        "databases",
+        "data_checksums",
+    ] {
         assert!(ids.contains(&id), "{id} missing from {ids:?}");
     }
 }
 
 fn an_earlier_target_time_does_not_find_them(f: &Fixture) {
-    let out = f.drill(&f.from_dir(), &["--target-time", &f.target, "--no-store"]);
+    let out = f.drill(
+        &f.source_dir_args(),
+        &["--target-time", &f.target, "--no-store"],
+    );
     assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
     let record = json_of(&out);
     assert_eq!(patients_rows(&record), 100, "{record:#}");
@@ -418,18 +472,24 @@ fn an_earlier_target_time_does_not_find_them(f: &Fixture) {
 }
 
 fn a_target_after_the_archive_fails(f: &Fixture) {
-    let out = f.drill(&f.from_dir(), &["--target-time", "2099-01-01T00:00:00Z", "--no-store"]);
+    let out = f.drill(
+        &f.source_dir_args(),
+        &["--target-time", "2099-01-01T00:00:00Z", "--no-store"],
+    );
     assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
     let record = json_of(&out);
     assert!(
-        record["failure"].as_str().unwrap().contains("archive ends before the target time"),
+        record["failure"]
+            .as_str()
+            .unwrap()
+            .contains("archive ends before the target time"),
         "{record:#}"
     );
 }
 
 fn sigterm_mid_drill_leaves_nothing(f: &Fixture) {
     let mut args = vec!["drill"];
-    let source = f.from_dir();
+    let source = f.source_dir_args();
     args.extend_from_slice(&source);
     args.extend_from_slice(&["--work-dir", f.work.to_str().unwrap(), "--no-store"]);
     let mut child = pgsafeguard(&args)
@@ -444,27 +504,49 @@ fn sigterm_mid_drill_leaves_nothing(f: &Fixture) {
     let status = child.wait().unwrap();
     let mut stderr = String::new();
     use std::io::Read;
-    child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
     assert_eq!(status.code(), Some(130), "stderr: {stderr}");
     assert!(stderr.contains("cancelled"), "{stderr}");
-    assert!(drill_folders(&f.work).is_empty(), "SIGTERM left a drill folder");
-    assert!(postgres_under(&f.work).is_empty(), "SIGTERM left a drill server");
+    assert!(
+        drill_folders(&f.work).is_empty(),
+        "SIGTERM left a drill folder"
+    );
+    assert!(
+        postgres_under(&f.work).is_empty(),
+        "SIGTERM left a drill server"
+    );
 }
 
 fn a_missing_segment_fails_naming_it(f: &Fixture) {
     let copy = f.work.join("archive-with-gap");
     copy_archive(&f.archive, &copy);
     let segments = segments_from(&copy, &f.start_wal);
-    assert!(segments.len() >= 3, "too little WAL for a gap: {segments:?}");
+    assert!(
+        segments.len() >= 3,
+        "too little WAL for a gap: {segments:?}"
+    );
     let missing = &segments[segments.len() / 2];
     fs::remove_file(copy.join(missing)).unwrap();
     let out = f.drill(
-        &["--base-backup", f.backup.to_str().unwrap(), "--wal-archive", copy.to_str().unwrap()],
+        &[
+            "--base-backup",
+            f.backup.to_str().unwrap(),
+            "--wal-archive",
+            copy.to_str().unwrap(),
+        ],
         &["--no-store"],
     );
     assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
     let failure = json_of(&out)["failure"].as_str().unwrap().to_string();
-    assert!(failure.contains(missing.as_str()) && failure.contains("missing"), "{failure}");
+    assert!(
+        failure.contains(missing.as_str()) && failure.contains("missing"),
+        "{failure}"
+    );
     fs::remove_dir_all(&copy).unwrap();
 }
 
@@ -481,19 +563,27 @@ fn a_flipped_byte_fails_naming_the_file(f: &Fixture) {
     bytes[at] ^= 0xFF;
     fs::write(&path, bytes).unwrap();
     let out = f.drill(
-        &["--base-backup", f.backup.to_str().unwrap(), "--wal-archive", copy.to_str().unwrap()],
+        &[
+            "--base-backup",
+            f.backup.to_str().unwrap(),
+            "--wal-archive",
+            copy.to_str().unwrap(),
+        ],
         &["--no-store"],
     );
     assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
     let failure = json_of(&out)["failure"].as_str().unwrap().to_string();
-    assert!(failure.contains(damaged.as_str()) && failure.contains("damaged"), "{failure}");
+    assert!(
+        failure.contains(damaged.as_str()) && failure.contains("damaged"),
+        "{failure}"
+    );
     fs::remove_dir_all(&copy).unwrap();
 }
 
 fn a_recorded_drill_settles_bak_008(f: &Fixture) {
-    let conninfo = f
-        .cluster
-        .conninfo_socket(SUPERUSER, f.cluster.superuser_password(), "clinic", "");
+    let conninfo =
+        f.cluster
+            .conninfo_socket(SUPERUSER, f.cluster.superuser_password(), "clinic", "");
     let out = run(&[
         "scan",
         &conninfo,
@@ -565,7 +655,11 @@ fn pgbackrest_stanza_drill() {
             .args(args);
         without_libpq_env(&mut cmd);
         let out = cmd.output().unwrap();
-        assert!(out.status.success(), "pgbackrest {args:?}: {}", describe(&out));
+        assert!(
+            out.status.success(),
+            "pgbackrest {args:?}: {}",
+            describe(&out)
+        );
     };
     backrest(&["stanza-create"]);
     cluster.psql("postgres", "CREATE DATABASE clinic");

@@ -134,7 +134,15 @@ fn with_prerequisites(conninfo: &str, log: &str) {
     assert_eq!(status_of(&before, "TLS-004"), Status::Fail);
     assert_eq!(status_of(&before, "TLS-001"), Status::Fail);
     let dry = expect_code(
-        &pgsafeguard(&["fix", conninfo, "--id", "TLS-004", "--dry-run", "--change-log", log]),
+        &pgsafeguard(&[
+            "fix",
+            conninfo,
+            "--id",
+            "TLS-004",
+            "--dry-run",
+            "--change-log",
+            log,
+        ]),
         0,
         "preview",
     );
@@ -159,15 +167,37 @@ fn with_prerequisites(conninfo: &str, log: &str) {
     assert_eq!(status_of(&after, "TLS-004"), Status::Pass);
     // Roll back the fix, then the prerequisite's plan.
     let entries = ChangeLog::at(log).entries().unwrap();
-    let tls4 = entries.iter().rev().find(|e| e.check_id == "TLS-004").unwrap();
+    let tls4 = entries
+        .iter()
+        .rev()
+        .find(|e| e.check_id == "TLS-004")
+        .unwrap();
     expect_code(
-        &pgsafeguard(&["fix", conninfo, "--rollback", &tls4.id, "--yes", "--change-log", log, "--no-store"]),
+        &pgsafeguard(&[
+            "fix",
+            conninfo,
+            "--rollback",
+            &tls4.id,
+            "--yes",
+            "--change-log",
+            log,
+            "--no-store",
+        ]),
         0,
         "rollback of TLS-004",
     );
     let plan = plan_id(&text);
     expect_code(
-        &pgsafeguard(&["plan", conninfo, "--rollback", &plan, "--yes", "--change-log", log, "--no-store"]),
+        &pgsafeguard(&[
+            "plan",
+            conninfo,
+            "--rollback",
+            &plan,
+            "--yes",
+            "--change-log",
+            log,
+            "--no-store",
+        ]),
         0,
         "rollback of the prerequisites",
     );
@@ -178,7 +208,15 @@ fn with_prerequisites(conninfo: &str, log: &str) {
 
 fn whole_plan(cluster: &mut Cluster, conninfo: &str, log: &str) {
     let started = Instant::now();
-    let out = pgsafeguard(&["plan", conninfo, "--apply", "--yes", "--change-log", log, "--no-store"]);
+    let out = pgsafeguard(&[
+        "plan",
+        conninfo,
+        "--apply",
+        "--yes",
+        "--change-log",
+        log,
+        "--no-store",
+    ]);
     let before_restart = started.elapsed();
     let text = expect_code(&out, 0, "plan --apply");
     let id = plan_id(&text);
@@ -190,7 +228,16 @@ fn whole_plan(cluster: &mut Cluster, conninfo: &str, log: &str) {
 
     // Resuming before the restart verifies and waits.
     let early = expect_code(
-        &pgsafeguard(&["plan", conninfo, "--resume", &id, "--yes", "--change-log", log, "--no-store"]),
+        &pgsafeguard(&[
+            "plan",
+            conninfo,
+            "--resume",
+            &id,
+            "--yes",
+            "--change-log",
+            log,
+            "--no-store",
+        ]),
         0,
         "resume before the restart",
     );
@@ -199,7 +246,16 @@ fn whole_plan(cluster: &mut Cluster, conninfo: &str, log: &str) {
     cluster.restart();
     let started = Instant::now();
     let resumed = expect_code(
-        &pgsafeguard(&["plan", conninfo, "--resume", &id, "--yes", "--change-log", log, "--no-store"]),
+        &pgsafeguard(&[
+            "plan",
+            conninfo,
+            "--resume",
+            &id,
+            "--yes",
+            "--change-log",
+            log,
+            "--no-store",
+        ]),
         0,
         "resume after the restart",
     );
@@ -209,15 +265,29 @@ fn whole_plan(cluster: &mut Cluster, conninfo: &str, log: &str) {
         before_restart.as_secs_f64(),
         started.elapsed().as_secs_f64()
     );
-    assert!(resumed.contains("every step applied and verified"), "{resumed}");
+    assert!(
+        resumed.contains("every step applied and verified"),
+        "{resumed}"
+    );
     let record = files.load(&id).expect("plan file");
     assert!(record.finished(), "{:#?}", record.progress);
     let now = statuses(conninfo);
     for step in &record.plan.steps {
-        assert_eq!(status_of(&now, &step.check_id), Status::Pass, "{}", step.check_id);
+        assert_eq!(
+            status_of(&now, &step.check_id),
+            Status::Pass,
+            "{}",
+            step.check_id
+        );
     }
-    for id in ["TLS-001", "TLS-004", "AUD-001", "AUD-002", "AUD-005", "AUD-006"] {
-        assert!(record.plan.step(id).is_some(), "{id} is automatable: {:#?}", record.plan.skipped);
+    for id in [
+        "TLS-001", "TLS-004", "AUD-001", "AUD-002", "AUD-005", "AUD-006",
+    ] {
+        assert!(
+            record.plan.step(id).is_some(),
+            "{id} is automatable: {:#?}",
+            record.plan.skipped
+        );
     }
     let hba = cluster.hba_text();
     for comment in COMMENTS {
@@ -228,19 +298,38 @@ fn whole_plan(cluster: &mut Cluster, conninfo: &str, log: &str) {
         .iter()
         .filter(|e| e.plan_id.as_deref() == Some(id.as_str()))
         .collect();
-    assert!(ours.len() >= record.plan.steps.len(), "every step's entry names the plan");
+    assert!(
+        ours.len() >= record.plan.steps.len(),
+        "every step's entry names the plan"
+    );
 
     // Undo it all, newest first; a restart puts the restart settings back.
     let undone = expect_code(
-        &pgsafeguard(&["plan", conninfo, "--rollback", &id, "--yes", "--change-log", log, "--no-store"]),
+        &pgsafeguard(&[
+            "plan",
+            conninfo,
+            "--rollback",
+            &id,
+            "--yes",
+            "--change-log",
+            log,
+            "--no-store",
+        ]),
         0,
         "rollback",
     );
-    assert!(undone.contains("every change it made is undone"), "{undone}");
+    assert!(
+        undone.contains("every change it made is undone"),
+        "{undone}"
+    );
     cluster.restart();
     let after = statuses(conninfo);
     for check in ["TLS-001", "TLS-004", "AUD-005", "AUTH-001"] {
-        assert_eq!(status_of(&after, check), Status::Fail, "{check} after the rollback");
+        assert_eq!(
+            status_of(&after, check),
+            Status::Fail,
+            "{check} after the rollback"
+        );
     }
     let hba = cluster.hba_text();
     assert!(hba.contains(COMMENTS[0]), "{hba}");
@@ -284,12 +373,33 @@ fn interrupted_plans(cluster: &mut Cluster, conninfo: &str, log: &str) {
             .run(&mut record),
         )
         .unwrap();
-    assert!(matches!(&end, RunEnd::Stopped { reason } if reason.contains("set_user")), "{end:?}");
+    assert!(
+        matches!(&end, RunEnd::Stopped { reason } if reason.contains("set_user")),
+        "{end:?}"
+    );
     assert_eq!(status_of(&statuses(conninfo), "AUTH-016"), Status::Pass);
-    let again = pgsafeguard(&["plan", conninfo, "--resume", &record.plan.id, "--yes", "--change-log", log, "--no-store"]);
+    let again = pgsafeguard(&[
+        "plan",
+        conninfo,
+        "--resume",
+        &record.plan.id,
+        "--yes",
+        "--change-log",
+        log,
+        "--no-store",
+    ]);
     expect_code(&again, 1, "resume stops at the same refusal");
     expect_code(
-        &pgsafeguard(&["plan", conninfo, "--rollback", &record.plan.id, "--yes", "--change-log", log, "--no-store"]),
+        &pgsafeguard(&[
+            "plan",
+            conninfo,
+            "--rollback",
+            &record.plan.id,
+            "--yes",
+            "--change-log",
+            log,
+            "--no-store",
+        ]),
         0,
         "rollback of the interrupted plan",
     );
@@ -323,11 +433,23 @@ fn interrupted_plans(cluster: &mut Cluster, conninfo: &str, log: &str) {
     assert_eq!(saved.progress[0].state, StepState::Done);
     assert_eq!(saved.progress[1].state, StepState::Pending);
     let resumed = expect_code(
-        &pgsafeguard(&["plan", conninfo, "--resume", &record.plan.id, "--yes", "--change-log", log, "--no-store"]),
+        &pgsafeguard(&[
+            "plan",
+            conninfo,
+            "--resume",
+            &record.plan.id,
+            "--yes",
+            "--change-log",
+            log,
+            "--no-store",
+        ]),
         0,
         "resume after a cancel",
     );
-    assert!(resumed.contains("every step applied and verified"), "{resumed}");
+    assert!(
+        resumed.contains("every step applied and verified"),
+        "{resumed}"
+    );
     let now = statuses(conninfo);
     assert_eq!(status_of(&now, "AUTH-016"), Status::Pass);
     assert_eq!(status_of(&now, "AUD-008"), Status::Pass);

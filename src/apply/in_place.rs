@@ -125,14 +125,22 @@ host    all     all     0.0.0.0/0       trust
         ];
         let lines = edit_in_place(FILE, "/etc/pg_hba.conf", &edits).unwrap();
         let text = lines.join("\n") + "\n";
-        assert!(text.starts_with("# Who may connect, and why.\n# The app servers (ticket OPS-12).\n# TLS-004"));
+        assert!(text.starts_with(
+            "# Who may connect, and why.\n# The app servers (ticket OPS-12).\n# TLS-004"
+        ));
         assert!(text.contains("\n\n# Local maintenance.\nlocal   all     postgres                peer\ninclude_if_exists extra.conf\n"));
         assert!(text.ends_with(
             "host all postgres all reject\nhost    all     all     0.0.0.0/0       trust\n"
         ));
         let diff = unified_diff("/etc/pg_hba.conf", FILE, &text);
-        assert!(diff.contains("-host    clinic  app     10.0.0.0/8      md5"), "{diff}");
-        assert!(diff.contains("+hostssl clinic app 10.0.0.0/8 md5"), "{diff}");
+        assert!(
+            diff.contains("-host    clinic  app     10.0.0.0/8      md5"),
+            "{diff}"
+        );
+        assert!(
+            diff.contains("+hostssl clinic app 10.0.0.0/8 md5"),
+            "{diff}"
+        );
         assert!(!diff.contains("-# Who may connect"), "{diff}");
     }
 

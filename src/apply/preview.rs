@@ -240,9 +240,11 @@ impl Preview {
                     for line in cfg.shown_lines() {
                         text.push_str(&format!("  {}\n", untrusted::text(&line)));
                     }
-                    if let Some(reason) = cfg.not_in_place_reason.as_ref().filter(|_| {
-                        cfg.file == "hba_file" && cfg.restore_from.is_none()
-                    }) {
+                    if let Some(reason) = cfg
+                        .not_in_place_reason
+                        .as_ref()
+                        .filter(|_| cfg.file == "hba_file" && cfg.restore_from.is_none())
+                    {
                         text.push_str(&format!(
                             "Comments and blank lines of the current file could not be kept \
                              ({}): review before saving\n",
@@ -422,7 +424,11 @@ pub(super) fn config_preview(snapshot: &Snapshot, edit: &ConfigEdit) -> ConfigFi
         .unwrap_or_default();
     let (lines, diff, edited_sha256, not_in_place_reason) =
         match edit_where_it_stands(snapshot, &path, edit) {
-            Ok(InPlace { lines, diff, sha256 }) => (lines, Some(diff), Some(sha256), None),
+            Ok(InPlace {
+                lines,
+                diff,
+                sha256,
+            }) => (lines, Some(diff), Some(sha256), None),
             Err(reason) => (edit.lines.clone(), None, None, Some(reason)),
         };
     let incomplete = config_file::incomplete_lines(&lines, MASK);
@@ -459,7 +465,11 @@ struct InPlace {
 
 /// The pg_hba.conf on this machine with the fix's rule edits applied in
 /// place, or why not.
-fn edit_where_it_stands(snapshot: &Snapshot, path: &str, edit: &ConfigEdit) -> Result<InPlace, String> {
+fn edit_where_it_stands(
+    snapshot: &Snapshot,
+    path: &str,
+    edit: &ConfigEdit,
+) -> Result<InPlace, String> {
     if edit.file != "hba_file" || edit.rule_edits.is_empty() {
         return Err("only pg_hba.conf rule edits are made in place".into());
     }

@@ -28,16 +28,23 @@ use time::OffsetDateTime;
 const INTERRUPTED: u8 = 130;
 
 #[derive(Debug, clap::Args)]
-#[command(after_help = "The drill copies the backup into a throwaway folder on this machine \
+#[command(
+    after_help = "The drill copies the backup into a throwaway folder on this machine \
     (never writing the backup, the archive or a data directory), walks the WAL archive with \
     pg_waldump, recovers the copy on a private server reachable only through its own socket, \
     with archiving off, checks it and removes it. It needs the PostgreSQL server programs of \
     the backup's major version.\n\n\
     Exit codes: 0 the drill passed, 1 it failed or was inconclusive, 2 bad input or the drill \
-    could not run, 130 cancelled.")]
+    could not run, 130 cancelled."
+)]
 pub struct DrillArgs {
     /// The base backup: a pg_basebackup folder, or its base.tar (also .tar.gz, .lz4, .zst)
-    #[arg(long, value_name = "DIR|TAR", requires = "wal_archive", conflicts_with = "pgbackrest")]
+    #[arg(
+        long,
+        value_name = "DIR|TAR",
+        requires = "wal_archive",
+        conflicts_with = "pgbackrest"
+    )]
     pub base_backup: Option<PathBuf>,
     /// The WAL archive folder (where archive_command copies segments)
     #[arg(long, value_name = "DIR", requires = "base_backup")]
@@ -308,10 +315,11 @@ pub(super) fn attach_recorded_drill(store: &mut Option<EvidenceStore>, snapshot:
     else {
         return;
     };
-    let already = snapshot
-        .probes
-        .as_ref()
-        .is_some_and(|run| run.proofs.iter().any(|p| p.proof.probe == Probe::RestoreDrill));
+    let already = snapshot.probes.as_ref().is_some_and(|run| {
+        run.proofs
+            .iter()
+            .any(|p| p.proof.probe == Probe::RestoreDrill)
+    });
     if already {
         return;
     }
@@ -319,7 +327,9 @@ pub(super) fn attach_recorded_drill(store: &mut Option<EvidenceStore>, snapshot:
         Ok(Some(drill)) => drill,
         Ok(None) => return,
         Err(e) => {
-            warn(&format!("the recorded restore drills could not be read: {e}"));
+            warn(&format!(
+                "the recorded restore drills could not be read: {e}"
+            ));
             return;
         }
     };

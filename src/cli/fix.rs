@@ -10,11 +10,11 @@
 
 use super::store::StoreArgs;
 use super::LazyRuntime;
+use crate::apply::plan::RunEnd;
 use crate::apply::{
     Action, Applier, ApplyError, ChangeLog, ChangeLogEntry, ConfigFileAction, Confirmation, Guard,
     Preview,
 };
-use crate::apply::plan::RunEnd;
 use crate::checks;
 use crate::db::conninfo::ConnParams;
 use crate::model::finding::Status;

@@ -29,7 +29,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 #[derive(Debug, clap::Args)]
-#[command(after_help = "The plan orders the fixes of every failing check (prerequisites \
+#[command(
+    after_help = "The plan orders the fixes of every failing check (prerequisites \
     first), batches the settings that need a restart so that there is one, merges the edits \
     of each configuration file, and lists what it will not attempt and why. --apply runs it \
     step by step through the same guards as `fix`, verifying each step; when the restart is \
@@ -39,7 +40,8 @@ use std::sync::Arc;
     --apply\n  pgsafeguard plan 'host=db user=postgres dbname=clinic' --resume PLAN_ID --yes\n  \
     pgsafeguard plan 'host=db user=postgres dbname=clinic' --rollback PLAN_ID --yes\n\n\
     Exit codes: 0 shown, finished or waiting for the restart, 1 a step failed (resume or roll \
-    back), 2 error.")]
+    back), 2 error."
+)]
 pub struct PlanArgs {
     /// Connection string for applying (URI or key=value); PG* variables fill what it leaves out
     pub conninfo: Option<String>,

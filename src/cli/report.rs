@@ -238,7 +238,9 @@ fn gather(
 
 /// The PKCS#12 identity given, or the default one (the path when it was
 /// created by this run).
-pub(super) fn signing_identity(sign_with: Option<&Path>) -> anyhow::Result<(SigningIdentity, Option<String>)> {
+pub(super) fn signing_identity(
+    sign_with: Option<&Path>,
+) -> anyhow::Result<(SigningIdentity, Option<String>)> {
     match sign_with {
         Some(path) => {
             if !path.is_file() {

@@ -166,7 +166,11 @@ impl Server {
             if Instant::now() > deadline {
                 self.stop();
                 return Err(DemoError::Start {
-                    detail: format!("not ready after {:?}: {}", spec.start_limit, spec.log_tail()),
+                    detail: format!(
+                        "not ready after {:?}: {}",
+                        spec.start_limit,
+                        spec.log_tail()
+                    ),
                 });
             }
             thread::sleep(Duration::from_millis(20));

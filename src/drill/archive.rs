@@ -65,10 +65,12 @@ struct Listing {
 }
 
 fn list(archive: &Path, segment_size: u64) -> Result<Listing, DrillError> {
-    let entries = fs::read_dir(archive).map_err(|e| DrillError::Input(format!(
-        "cannot read the WAL archive {}: {e}",
-        archive.display()
-    )))?;
+    let entries = fs::read_dir(archive).map_err(|e| {
+        DrillError::Input(format!(
+            "cannot read the WAL archive {}: {e}",
+            archive.display()
+        ))
+    })?;
     let mut listing = Listing {
         segments: BTreeMap::new(),
         histories: Vec::new(),
@@ -92,7 +94,9 @@ fn list(archive: &Path, segment_size: u64) -> Result<Listing, DrillError> {
         } else if [".gz", ".zst", ".lz4", ".bz2", ".xz"]
             .iter()
             .any(|ext| name.ends_with(ext))
-            && name.get(..24).is_some_and(|n| Segment::parse(n, segment_size).is_some())
+            && name
+                .get(..24)
+                .is_some_and(|n| Segment::parse(n, segment_size).is_some())
         {
             listing.compressed.get_or_insert(name);
         }
@@ -148,7 +152,12 @@ pub fn walk(
         };
         match wal::parse_history(&text) {
             Ok(branches) => branches,
-            Err(e) => return fault(name.clone(), format!("the history file {name} is damaged: {e}")),
+            Err(e) => {
+                return fault(
+                    name.clone(),
+                    format!("the history file {name} is damaged: {e}"),
+                )
+            }
         }
     };
     if target_timeline != label.start_timeline
@@ -202,7 +211,9 @@ pub fn walk(
             Some((size, _)) if *size != segment_size => {
                 return fault(
                     name.clone(),
-                    format!("WAL segment {name} is {size} bytes, not {segment_size}: truncated or damaged"),
+                    format!(
+                    "WAL segment {name} is {size} bytes, not {segment_size}: truncated or damaged"
+                ),
                 )
             }
             Some((_, modified)) => newest_archived_at = newest_archived_at.max(*modified),
@@ -295,8 +306,14 @@ mod tests {
     #[test]
     fn the_damaged_file_is_the_one_the_error_points_at() {
         let size = 16 * 1024 * 1024;
-        let from = Segment { timeline: 1, segno: 2 };
-        let to = Segment { timeline: 1, segno: 5 };
+        let from = Segment {
+            timeline: 1,
+            segno: 2,
+        };
+        let to = Segment {
+            timeline: 1,
+            segno: 5,
+        };
         let fault = damaged(
             "pg_waldump: error: error in WAL record at 0/4000A28: incorrect resource manager \
              data checksum in record at 0/4000A28\n",

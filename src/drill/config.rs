@@ -53,7 +53,10 @@ pub fn write(
         "# pgSafeguard restore drill: the private socket only\nlocal all all trust\n",
     )?;
     put(&ident, "")?;
-    put(&data.join("postgresql.conf"), &settings(folder, wal_source, goal))?;
+    put(
+        &data.join("postgresql.conf"),
+        &settings(folder, wal_source, goal),
+    )?;
     put(
         &data.join("postgresql.auto.conf"),
         "# Emptied by pgSafeguard's restore drill: the backup's ALTER SYSTEM settings \
@@ -78,7 +81,10 @@ pub fn settings(folder: &DemoFolder, wal_source: &Path, goal: &RecoveryGoal) -> 
     let path = |p: &Path| guc_literal(&p.to_string_lossy());
     let restore = format!(
         "cp {} \"%p\"",
-        shell_quote(&format!("{}/%f", percent_escaped(&wal_source.to_string_lossy())))
+        shell_quote(&format!(
+            "{}/%f",
+            percent_escaped(&wal_source.to_string_lossy())
+        ))
     );
     let mut lines = vec![
         "# Written by pgSafeguard's restore drill; the copy is removed afterwards.".to_string(),
@@ -92,7 +98,10 @@ pub fn settings(folder: &DemoFolder, wal_source: &Path, goal: &RecoveryGoal) -> 
         "primary_conninfo = ''".into(),
         "primary_slot_name = ''".into(),
         format!("hba_file = {}", path(&folder.root.join("drill_hba.conf"))),
-        format!("ident_file = {}", path(&folder.root.join("drill_ident.conf"))),
+        format!(
+            "ident_file = {}",
+            path(&folder.root.join("drill_ident.conf"))
+        ),
         "ssl = off".into(),
         // No connections until recovery is over: "ready" then means promoted,
         // and the primary's connection limits need not be matched.

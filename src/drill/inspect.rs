@@ -4,10 +4,10 @@
 //! read for the damage PostgreSQL reports only as a LOG line.
 
 use super::wal::{Lsn, Segment};
-use crate::model::phi_names::is_phi_name;
-use crate::db::conninfo::ConnParams;
 use crate::db::connect::connect;
+use crate::db::conninfo::ConnParams;
 use crate::model::drill::{RestoredDatabase, TableCount};
+use crate::model::phi_names::is_phi_name;
 use crate::model::untrusted;
 use postgres_protocol::escape::escape_identifier;
 
@@ -50,7 +50,10 @@ pub async fn inspect(admin: &ConnParams) -> Result<Inspection, String> {
         .await
         .map_err(|e| format!("cannot read the recovery state: {e}"))?;
     let mut found = Inspection {
-        replay_end: row.get::<_, Option<String>>(0).as_deref().and_then(Lsn::parse),
+        replay_end: row
+            .get::<_, Option<String>>(0)
+            .as_deref()
+            .and_then(Lsn::parse),
         last_xact: row.get(1),
         ..Inspection::default()
     };
@@ -74,7 +77,9 @@ pub async fn inspect(admin: &ConnParams) -> Result<Inspection, String> {
         };
         match count_phi_tables(&params, &mut database.phi_tables).await {
             Ok(()) => {}
-            Err(e) => found.uncounted.push(format!("{}: {e}", untrusted::name(&name))),
+            Err(e) => found
+                .uncounted
+                .push(format!("{}: {e}", untrusted::name(&name))),
         }
         found.databases.push(database);
     }
@@ -179,8 +184,7 @@ pub fn why_recovery_stopped(log: &str) -> String {
         .find(|l| l.contains("FATAL") || l.contains("PANIC"))
         .unwrap_or("")
         .trim();
-    let ours = if fatal.contains("recovery ended before configured recovery target was reached")
-    {
+    let ours = if fatal.contains("recovery ended before configured recovery target was reached") {
         "the archive ends before the target time: recovery could not reach it"
     } else if fatal.contains("before consistent recovery point") {
         "the target time is before the end of the base backup"
@@ -212,12 +216,16 @@ mod tests {
         let (file, line) = first_damage(bad, end, 1, SIZE).unwrap();
         assert_eq!(file, "000000010000000000000003");
         assert!(line.contains("checksum"));
-        let magic = "LOG:  invalid magic number 0000 in log segment 000000010000000000000004, offset 0";
+        let magic =
+            "LOG:  invalid magic number 0000 in log segment 000000010000000000000004, offset 0";
         assert_eq!(
             first_damage(magic, end, 1, SIZE).unwrap().0,
             "000000010000000000000004"
         );
-        assert_eq!(first_damage("LOG:  redo done at 0/5000060\n", end, 1, SIZE), None);
+        assert_eq!(
+            first_damage("LOG:  redo done at 0/5000060\n", end, 1, SIZE),
+            None
+        );
     }
 
     #[test]

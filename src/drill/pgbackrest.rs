@@ -64,12 +64,11 @@ pub fn newest_archived(stanza: &Stanza) -> Result<String, DrillError> {
             untrusted::shown(out.stderr.trim(), 300)
         )));
     }
-    let info: serde_json::Value = serde_json::from_str(&out.stdout).map_err(|e| {
-        DrillError::Tool {
+    let info: serde_json::Value =
+        serde_json::from_str(&out.stdout).map_err(|e| DrillError::Tool {
             program: PGBACKREST.into(),
             detail: format!("info is not JSON: {e}"),
-        }
-    })?;
+        })?;
     let stanza_info = info.as_array().and_then(|a| a.first());
     if stanza_info
         .and_then(|s| s.get("backup"))
@@ -86,7 +85,9 @@ pub fn newest_archived(stanza: &Stanza) -> Result<String, DrillError> {
         .and_then(|a| a.iter().filter_map(|x| x.get("max")?.as_str()).max())
         .map(str::to_string)
         .ok_or_else(|| {
-            DrillError::Input(format!("the pgbackrest stanza {name:?} has no archived WAL"))
+            DrillError::Input(format!(
+                "the pgbackrest stanza {name:?} has no archived WAL"
+            ))
         })
 }
 

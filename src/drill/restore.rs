@@ -34,7 +34,10 @@ impl BackupForm {
     /// Looks at the path; a missing or unrecognisable backup is bad input.
     pub fn classify(path: &Path) -> Result<BackupForm, DrillError> {
         let meta = fs::metadata(path).map_err(|e| {
-            DrillError::Input(format!("the base backup {} cannot be read: {e}", path.display()))
+            DrillError::Input(format!(
+                "the base backup {} cannot be read: {e}",
+                path.display()
+            ))
         })?;
         if meta.is_file() {
             let folder = path.parent().unwrap_or(Path::new("."));

@@ -181,11 +181,12 @@ impl Drill<'_> {
         }
         self.timings.restore_ms = ms(restoring.elapsed());
 
-        let label_text = fs::read_to_string(spec.folder.data.join("backup_label")).map_err(|_| {
-            DrillError::Input(
-                "the restored backup has no backup_label: it is not a base backup".into(),
-            )
-        })?;
+        let label_text =
+            fs::read_to_string(spec.folder.data.join("backup_label")).map_err(|_| {
+                DrillError::Input(
+                    "the restored backup has no backup_label: it is not a base backup".into(),
+                )
+            })?;
         let label = BackupLabel::parse(&label_text).map_err(DrillError::Input)?;
         let major = major_of(&spec.folder.data)?;
         if spec.binaries.major() != Some(major) {
@@ -222,13 +223,7 @@ impl Drill<'_> {
             (DrillFrom::Pgbackrest { .. }, Some(stanza)) => {
                 make_dir(&wal_fetched, &spec.user)?;
                 let newest = pgbackrest::newest_archived(stanza)?;
-                pgbackrest::fetch_wal(
-                    stanza,
-                    &label,
-                    &newest,
-                    control.segment_size,
-                    &wal_fetched,
-                )?;
+                pgbackrest::fetch_wal(stanza, &label, &newest, control.segment_size, &wal_fetched)?;
                 wal_fetched.clone()
             }
             _ => return Err(DrillError::Input("nothing to restore from".into())),
@@ -289,7 +284,11 @@ impl Drill<'_> {
             Err(DrillError::Cancelled) => return Err(DrillError::Cancelled),
             Err(_) => {
                 let log = fs::read_to_string(&spec.folder.server_log).unwrap_or_default();
-                self.fail("recovery", RECOVERY_TITLE, inspect::why_recovery_stopped(&log));
+                self.fail(
+                    "recovery",
+                    RECOVERY_TITLE,
+                    inspect::why_recovery_stopped(&log),
+                );
                 self.log_check(&log, &walk, control.segment_size);
                 return Ok(self.record(facts));
             }
@@ -375,8 +374,7 @@ impl Drill<'_> {
             (true, Some(system_identifier), Some(segment_size)) => Ok(Control {
                 system_identifier,
                 segment_size,
-                data_checksums: field("Data page checksum version:")
-                    .is_some_and(|v| v != "0"),
+                data_checksums: field("Data page checksum version:").is_some_and(|v| v != "0"),
             }),
             _ => Err(DrillError::Tool {
                 program: "pg_controldata".into(),
@@ -752,7 +750,10 @@ fn label_time(text: &str) -> Option<OffsetDateTime> {
 /// directory (running or not), the backup, or the archive.
 fn refuse_unsafe_work_dir(work: &Path, from: &DrillFrom) -> Result<(), DrillError> {
     let work = fs::canonicalize(work).map_err(|e| {
-        DrillError::Input(format!("the work folder {} cannot be used: {e}", work.display()))
+        DrillError::Input(format!(
+            "the work folder {} cannot be used: {e}",
+            work.display()
+        ))
     })?;
     for dir in work.ancestors() {
         if dir.join("PG_VERSION").is_file() && dir.join("global").is_dir() {
@@ -837,7 +838,10 @@ mod tests {
         };
         let before = OffsetDateTime::parse("2026-12-07T09:00:00Z", &Rfc3339).unwrap();
         let err = refuse_target_before_backup(before, &label).unwrap_err();
-        assert!(err.to_string().contains("before the backup started"), "{err}");
+        assert!(
+            err.to_string().contains("before the backup started"),
+            "{err}"
+        );
         let after = OffsetDateTime::parse("2026-12-07T11:00:00Z", &Rfc3339).unwrap();
         assert!(refuse_target_before_backup(after, &label).is_ok());
         assert_eq!(label_time("2026-12-07 10:00:00 CET"), None);

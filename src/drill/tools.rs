@@ -90,7 +90,11 @@ pub fn run_tool_in<S: AsRef<std::ffi::OsStr>>(
     let out = File::create(&out_path).map_err(failed)?;
     let err = File::create(&err_path).map_err(failed)?;
     let mut command = tool.command();
-    command.args(args).stdout(out).stderr(err).stdin(Stdio::null());
+    command
+        .args(args)
+        .stdout(out)
+        .stderr(err)
+        .stdin(Stdio::null());
     if let Some(dir) = dir {
         command.current_dir(dir);
     }

@@ -191,10 +191,22 @@ mod tests {
     #[test]
     fn segment_names_round_trip() {
         let seg = Segment::parse("000000010000000000000002", SIXTEEN_MB).unwrap();
-        assert_eq!(seg, Segment { timeline: 1, segno: 2 });
-        let far = Segment { timeline: 3, segno: 0x1FF };
+        assert_eq!(
+            seg,
+            Segment {
+                timeline: 1,
+                segno: 2
+            }
+        );
+        let far = Segment {
+            timeline: 3,
+            segno: 0x1FF,
+        };
         assert_eq!(far.file_name(SIXTEEN_MB), "0000000300000001000000FF");
-        assert_eq!(Segment::parse(&far.file_name(SIXTEEN_MB), SIXTEEN_MB), Some(far));
+        assert_eq!(
+            Segment::parse(&far.file_name(SIXTEEN_MB), SIXTEEN_MB),
+            Some(far)
+        );
         assert_eq!(Segment::parse("00000001000000000000000", SIXTEEN_MB), None);
         assert_eq!(Segment::parse("000000010000000000000100", SIXTEEN_MB), None);
         assert_eq!(Segment::parse("00000001000000000000000G", SIXTEEN_MB), None);

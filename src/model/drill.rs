@@ -277,7 +277,10 @@ impl DrillRecord {
             ),
             (DrillOutcome::Inconclusive, Some(_)) => (
                 Outcome::Inconclusive,
-                format!("the newest restore drill was inconclusive: {}", self.summary()),
+                format!(
+                    "the newest restore drill was inconclusive: {}",
+                    self.summary()
+                ),
             ),
         };
         vec![CheckProof {
@@ -343,11 +346,18 @@ mod tests {
     fn a_recent_passed_drill_holds_and_an_old_one_does_not() {
         let fresh = record(DrillOutcome::Passed, "2026-06-01T10:00:00Z");
         let proof = &fresh.proofs("2026-12-01T10:00:00Z")[0];
-        assert_eq!((proof.check.as_str(), proof.effect), ("BAK-008", Effect::Attests));
+        assert_eq!(
+            (proof.check.as_str(), proof.effect),
+            ("BAK-008", Effect::Attests)
+        );
         assert_eq!(proof.proof.outcome, Outcome::Holds);
         let old = fresh.proofs("2027-12-01T10:00:00Z");
         assert_eq!(old[0].proof.outcome, Outcome::Inconclusive);
-        assert!(old[0].proof.note.contains("12 months"), "{}", old[0].proof.note);
+        assert!(
+            old[0].proof.note.contains("12 months"),
+            "{}",
+            old[0].proof.note
+        );
         let failed = record(DrillOutcome::Failed, "2026-06-01T10:00:00Z");
         assert_eq!(
             failed.proofs("2026-06-02T10:00:00Z")[0].proof.outcome,
@@ -364,7 +374,10 @@ mod tests {
             detail: "d".into(),
         };
         assert_eq!(DrillOutcome::of(&[]), DrillOutcome::Inconclusive);
-        assert_eq!(DrillOutcome::of(&[check(Outcome::Holds)]), DrillOutcome::Passed);
+        assert_eq!(
+            DrillOutcome::of(&[check(Outcome::Holds)]),
+            DrillOutcome::Passed
+        );
         assert_eq!(
             DrillOutcome::of(&[check(Outcome::Inconclusive), check(Outcome::Broken)]),
             DrillOutcome::Failed

@@ -75,7 +75,11 @@ fn compose(
     w.cover(record, organisation);
     w.drill_chapter(record);
     w.chapter("Appendix: verifying this report", None);
-    w.verify_section(ctx, "Embedded drill record", "JSON, schema pgsafeguard.drill/1");
+    w.verify_section(
+        ctx,
+        "Embedded drill record",
+        "JSON, schema pgsafeguard.drill/1",
+    );
     let frame = RunningFrame {
         demo: false,
         title: String::from("pgSafeguard restore drill"),
@@ -294,7 +298,11 @@ impl DrillWriter<'_> {
                 for t in &db.phi_tables {
                     rows.push(Row::Cells(vec![
                         vec![Span::new(
-                            format!("{}.{}", untrusted::name(&t.schema), untrusted::name(&t.table)),
+                            format!(
+                                "{}.{}",
+                                untrusted::name(&t.schema),
+                                untrusted::name(&t.table)
+                            ),
                             CELL,
                         )],
                         vec![Span::new(t.rows.to_string(), CELL)],

@@ -340,6 +340,10 @@ fn a_drill_is_recorded_under_its_system_and_read_back_newest_first() {
     let events = store.events().unwrap();
     assert_eq!(events.len(), 2);
     assert_eq!(events[1].kind, RecordKind::Drill);
-    assert!(events[1].summary.contains("restore drill passed"), "{}", events[1].summary);
+    assert!(
+        events[1].summary.contains("restore drill passed"),
+        "{}",
+        events[1].summary
+    );
     assert!(store.verify(&[]).unwrap().intact());
 }

@@ -16,7 +16,6 @@
 
 use super::acceptance::AcceptDraft;
 use super::apply_dialog::{ApplyDialog, DialogStage};
-use super::plan_window::PlanWindow;
 use super::check_order::ordered_findings;
 use super::command::Command;
 use super::connect_ui::ConnectForm;
@@ -24,6 +23,7 @@ use super::drill::DrillPanel;
 use super::fix_text::fix_script;
 use super::history::{HistoryState, StoreHandle};
 use super::jobs::{ApplyFailure, ExportedReport, JobEvent, Jobs, ScanFailure, ScanStep};
+use super::plan_window::PlanWindow;
 use super::profiles::{Prefs, PrefsStore};
 use super::prove::{ProvePrompt, ProveScope};
 use super::recorded::RecordedView;

@@ -109,7 +109,11 @@ fn plan_ui(ui: &mut Ui, preview: &Preview, gate: &ConfirmGate) {
         };
         ui.label(RichText::new(format!("{heading} {}", untrusted::name(&cfg.path))).strong());
         let lines: Vec<String> = shown.iter().map(|l| untrusted::wrapped(l)).collect();
-        widgets::code_block(ui, &lines.join("\n"), if cfg.diff.is_some() { "diff" } else { "txt" });
+        widgets::code_block(
+            ui,
+            &lines.join("\n"),
+            if cfg.diff.is_some() { "diff" } else { "txt" },
+        );
     }
     widgets::pane_heading(ui, "Effect");
     let classes: Vec<&str> = preview

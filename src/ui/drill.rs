@@ -122,7 +122,8 @@ impl DrillPanel {
         let cancel = Cancel::new();
         let progress = Arc::new(Mutex::new(DrillProgress::default()));
         let (tx, finished) = mpsc::channel();
-        let (job_cancel, job_progress, ctx) = (cancel.clone(), Arc::clone(&progress), self.ctx.clone());
+        let (job_cancel, job_progress, ctx) =
+            (cancel.clone(), Arc::clone(&progress), self.ctx.clone());
         runtime.spawn_blocking(move || {
             let outcome = drill::run(&request, &job_cancel, &mut |stage| {
                 if let Ok(mut p) = job_progress.lock() {

@@ -76,8 +76,16 @@ fn form_ui(ui: &mut Ui, panel: &mut DrillPanel, out: &mut Vec<Command>) {
     );
     let form = &mut panel.form;
     for (label, value, hint) in [
-        ("Base backup", &mut form.backup, "pg_basebackup folder or base.tar"),
-        ("WAL archive", &mut form.archive, "folder archive_command copies to"),
+        (
+            "Base backup",
+            &mut form.backup,
+            "pg_basebackup folder or base.tar",
+        ),
+        (
+            "WAL archive",
+            &mut form.archive,
+            "folder archive_command copies to",
+        ),
         (
             "Target time",
             &mut form.target_time,
@@ -100,7 +108,11 @@ fn progress_ui(ui: &mut Ui, progress: &DrillProgress) {
         .stage
         .and_then(|s| STAGES.iter().position(|x| *x == s))
         .map_or(0, |i| i + 1);
-    let done: Vec<String> = progress.done.iter().map(|s| s.label().to_string()).collect();
+    let done: Vec<String> = progress
+        .done
+        .iter()
+        .map(|s| s.label().to_string())
+        .collect();
     let now = progress.stage.map_or("starting", |s| s.label());
     let muted = widgets::palette(ui).muted;
     widgets::progress_card_ui(

@@ -22,7 +22,12 @@ impl App {
     }
 
     pub(super) fn open_plan(&mut self, scope: Option<Section>) {
-        if self.plan_window.as_ref().is_some_and(PlanWindow::is_running) || self.apply_busy() {
+        if self
+            .plan_window
+            .as_ref()
+            .is_some_and(PlanWindow::is_running)
+            || self.apply_busy()
+        {
             return;
         }
         let Some(applier) = self.applier() else {
@@ -72,7 +77,9 @@ impl App {
         let Some(window) = self.plan_window.as_mut() else {
             return;
         };
-        window.cancel.store(false, std::sync::atomic::Ordering::SeqCst);
+        window
+            .cancel
+            .store(false, std::sync::atomic::Ordering::SeqCst);
         let total = record.progress.len();
         let done = done_steps(&record);
         let cancel = std::sync::Arc::clone(&window.cancel);
@@ -92,7 +99,11 @@ impl App {
     }
 
     pub(super) fn close_plan(&mut self) {
-        if !self.plan_window.as_ref().is_some_and(PlanWindow::is_running) {
+        if !self
+            .plan_window
+            .as_ref()
+            .is_some_and(PlanWindow::is_running)
+        {
             self.plan_window = None;
         }
     }

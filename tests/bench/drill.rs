@@ -51,7 +51,10 @@ fn main() {
              repeat('x', 200) AS notes FROM generate_series(1, {rows}) g"
         ),
     );
-    let size = cluster.psql("clinic", "SELECT pg_size_pretty(pg_database_size('clinic'))");
+    let size = cluster.psql(
+        "clinic",
+        "SELECT pg_size_pretty(pg_database_size('clinic'))",
+    );
     let backup = cluster.root_dir().join("backup");
     let status = Command::new(cluster.bindir().join("pg_basebackup"))
         .arg("-h")

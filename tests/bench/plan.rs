@@ -60,9 +60,15 @@ fn planning(c: &mut Criterion) {
     let context = context();
     let insecure: Snapshot = serde_json::from_str(INSECURE).unwrap();
     let scale = if benchmarking() {
-        Scale { tables: 10_000, roles: 1_000 }
+        Scale {
+            tables: 10_000,
+            roles: 1_000,
+        }
     } else {
-        Scale { tables: 1_000, roles: 100 }
+        Scale {
+            tables: 1_000,
+            roles: 100,
+        }
     };
     let scale = Scale {
         tables: env_count("PGSG_BENCH_TABLES", scale.tables),

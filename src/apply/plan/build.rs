@@ -56,7 +56,7 @@ impl Selection {
         match self {
             Selection::All => true,
             Selection::Section(section) => finding.section == *section,
-            Selection::Ids(ids) => ids.iter().any(|id| *id == finding.id),
+            Selection::Ids(ids) => ids.contains(&finding.id),
         }
     }
 
@@ -191,10 +191,7 @@ fn candidates<'a>(input: &Inputs<'a>) -> Vec<Candidate<'a>> {
             }
         }
     }
-    let ids = selected
-        .iter()
-        .map(|id| (*id, Vec::new()))
-        .chain(added.into_iter());
+    let ids = selected.iter().map(|id| (*id, Vec::new())).chain(added);
     ids.filter_map(|(id, prerequisite_of)| {
         let finding = *by_id.get(id)?;
         Some(Candidate {
@@ -286,10 +283,7 @@ fn skip_reason(
         if !incomplete.is_empty() {
             return Some((
                 SkipReason::NeedsInput,
-                format!(
-                    "the proposed {} has lines to complete by hand",
-                    edit.file
-                ),
+                format!("the proposed {} has lines to complete by hand", edit.file),
             ));
         }
     }
@@ -317,9 +311,8 @@ fn guard_refusals(input: &Inputs<'_>, plan: &FixPlan) -> Vec<String> {
             continue;
         };
         if parameter == "listen_addresses" {
-            refusals.extend(
-                guards::listen_addresses_refusal(input.context, values).map(|r| r.message),
-            );
+            refusals
+                .extend(guards::listen_addresses_refusal(input.context, values).map(|r| r.message));
         }
         if parameter == PRELOAD {
             match input.missing_libraries {
@@ -373,11 +366,7 @@ fn phase_of(candidate: &Candidate<'_>, placed: &[PlanStep]) -> Phase {
     }
 }
 
-fn step_of(
-    candidate: &Candidate<'_>,
-    phase: Phase,
-    kept: &BTreeMap<&str, &Candidate>,
-) -> PlanStep {
+fn step_of(candidate: &Candidate<'_>, phase: Phase, kept: &BTreeMap<&str, &Candidate>) -> PlanStep {
     let plan = candidate.plan;
     PlanStep {
         check_id: candidate.check.id.into(),

@@ -41,7 +41,10 @@ pub fn new_plan_id(now: &str) -> String {
 }
 
 /// Scan the server afresh with the apply credentials and plan the selection.
-pub async fn prepare(applier: &Applier, selection: &Selection) -> Result<HardeningPlan, ApplyError> {
+pub async fn prepare(
+    applier: &Applier,
+    selection: &Selection,
+) -> Result<HardeningPlan, ApplyError> {
     let context = applier.session_context().await?;
     let (snapshot, findings) = applier.scan_and_evaluate().await?;
     let missing_libraries = applier

@@ -37,7 +37,12 @@ fn server(plan: &HardeningPlan) -> String {
         untrusted::name(&plan.target.host),
         plan.target.port,
         untrusted::name(&plan.target.dbname),
-        untrusted::name(plan.target.system_identifier.as_deref().unwrap_or("unknown"))
+        untrusted::name(
+            plan.target
+                .system_identifier
+                .as_deref()
+                .unwrap_or("unknown")
+        )
     )
 }
 
@@ -123,9 +128,7 @@ pub fn text(plan: &HardeningPlan) -> String {
                 ));
             }
             if let Some(file) = &step.config_file {
-                out.push_str(&format!(
-                    "       edits {file} (merged file below)\n"
-                ));
+                out.push_str(&format!("       edits {file} (merged file below)\n"));
             }
         }
     }
@@ -241,7 +244,11 @@ pub fn sql(plan: &HardeningPlan) -> String {
     }
     out.push_str("\n\n-- ----- rollback, in reverse order (not run) -----\n");
     for step in plan.steps.iter().rev() {
-        out.push_str(&format!("-- {}: {}\n", step.check_id, comment(&undo_text(step))));
+        out.push_str(&format!(
+            "-- {}: {}\n",
+            step.check_id,
+            comment(&undo_text(step))
+        ));
     }
     out
 }
@@ -282,7 +289,9 @@ pub fn markdown(plan: &HardeningPlan) -> String {
         if steps.is_empty() {
             continue;
         }
-        out.push_str(&format!("\n{heading}\n\n| # | Check | Change | Takes effect | Notes |\n"));
+        out.push_str(&format!(
+            "\n{heading}\n\n| # | Check | Change | Takes effect | Notes |\n"
+        ));
         out.push_str("| --- | --- | --- | --- | --- |\n");
         for (n, step) in steps {
             let change = if let Some(file) = &step.config_file {
@@ -317,7 +326,9 @@ pub fn markdown(plan: &HardeningPlan) -> String {
         out.push_str("```\n");
     }
     if !plan.skipped.is_empty() {
-        out.push_str("\n## Skipped (never attempted)\n\n| Check | Why | Detail |\n| --- | --- | --- |\n");
+        out.push_str(
+            "\n## Skipped (never attempted)\n\n| Check | Why | Detail |\n| --- | --- | --- |\n",
+        );
         for skipped in &plan.skipped {
             out.push_str(&format!(
                 "| {} {} | {} | {} |\n",

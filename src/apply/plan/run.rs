@@ -97,7 +97,11 @@ impl PlanRun<'_> {
 
     /// Apply the plan's pending steps (first run and resume alike).
     pub async fn run(&mut self, record: &mut PlanRecord) -> Result<RunEnd, PlanRunError> {
-        if record.progress.iter().any(|p| p.state == StepState::RolledBack) {
+        if record
+            .progress
+            .iter()
+            .any(|p| p.state == StepState::RolledBack)
+        {
             return Err(PlanRunError::RolledBack {
                 id: record.plan.id.clone(),
             });
@@ -234,7 +238,9 @@ impl PlanRun<'_> {
             return Ok(Attempt::Failed(format!("refused: {}", reasons.join("; "))));
         }
         if let Some(needs) = preview.prerequisites_text() {
-            return Ok(Attempt::Failed(format!("{needs}: the plan cannot continue")));
+            return Ok(Attempt::Failed(format!(
+                "{needs}: the plan cannot continue"
+            )));
         }
         if preview.irreversible {
             return Ok(Attempt::Failed(

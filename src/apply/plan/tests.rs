@@ -56,7 +56,11 @@ fn prerequisites_come_first_and_the_restart_splits_the_plan_once() {
     assert!(position(&plan, "TLS-001") < position(&plan, "TLS-004"));
     assert!(position(&plan, "AUD-001") < position(&plan, "AUD-002"));
     for id in ["AUD-002", "AUD-003"] {
-        assert_eq!(plan.step(id).map(|s| s.phase), Some(Phase::AfterRestart), "{id}");
+        assert_eq!(
+            plan.step(id).map(|s| s.phase),
+            Some(Phase::AfterRestart),
+            "{id}"
+        );
     }
     // Every restart-class change comes before the one restart.
     for step in plan.steps.iter().filter(|s| s.restart_class()) {
@@ -89,7 +93,11 @@ fn what_cannot_be_automated_is_skipped_with_the_reason() {
     assert!(reason("EAR-004").1.contains("key"));
     assert_eq!(reason("AUTH-006").0, SkipReason::Advice);
     assert_eq!(reason("EAR-001").0, SkipReason::Advice);
-    assert_eq!(reason("PRIV-018").0, SkipReason::Guard, "set_user is missing");
+    assert_eq!(
+        reason("PRIV-018").0,
+        SkipReason::Guard,
+        "set_user is missing"
+    );
     for skipped in &plan.skipped {
         assert!(plan.step(&skipped.check_id).is_none());
         assert!(!skipped.detail.is_empty(), "{}", skipped.check_id);
@@ -118,8 +126,16 @@ fn pg_hba_edits_are_merged_into_one_file() {
     assert!(hba.checks.len() >= 2, "{:?}", hba.checks);
     assert!(hba.checks.iter().any(|c| c == "TLS-004"));
     // The last step's file carries the earlier steps' changes.
-    assert!(hba.lines.iter().any(|l| l.starts_with("hostssl")), "{:#?}", hba.lines);
-    assert!(!hba.lines.iter().any(|l| l.ends_with(" trust")), "{:#?}", hba.lines);
+    assert!(
+        hba.lines.iter().any(|l| l.starts_with("hostssl")),
+        "{:#?}",
+        hba.lines
+    );
+    assert!(
+        !hba.lines.iter().any(|l| l.ends_with(" trust")),
+        "{:#?}",
+        hba.lines
+    );
 }
 
 #[test]

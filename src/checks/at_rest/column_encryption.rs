@@ -16,7 +16,8 @@ fn has_prefix(sorted: &[String], prefix: &str) -> bool {
 }
 
 /// What the migration needs that pgSafeguard cannot know: a plan skips it.
-pub(super) const KEY_INPUT: &str = "the encryption key, from your key store, for this session only \
+pub(super) const KEY_INPUT: &str =
+    "the encryption key, from your key store, for this session only \
     (PGOPTIONS='-c app.phi_key=…')";
 
 /// Statements that move one column of `table` to pgcrypto ciphertext. The

@@ -10,7 +10,7 @@ use super::column_encryption::{encrypt_columns_plan, KEY_INPUT};
 use super::{databases, in_database, not_collected, stores_rows};
 use crate::checks::facts::{listing, settle};
 use crate::checks::phi;
-use crate::checks::{Check, Fix, Verdict, Prerequisites};
+use crate::checks::{Check, Fix, Prerequisites, Verdict};
 use crate::model::finding::{Section, Severity};
 use crate::model::phi_categories::{Category, Tier};
 use crate::model::snapshot::{Column, Relation, Snapshot};

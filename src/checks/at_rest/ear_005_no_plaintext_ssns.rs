@@ -4,7 +4,7 @@
 use super::column_encryption::{encrypt_columns_plan, KEY_INPUT};
 use super::{databases, in_database};
 use crate::checks::facts::{listing, settle};
-use crate::checks::{Check, Fix, Verdict, Prerequisites};
+use crate::checks::{Check, Fix, Prerequisites, Verdict};
 use crate::model::finding::{Section, Severity};
 use crate::model::snapshot::Snapshot;
 use crate::policy::Policy;

@@ -6,7 +6,7 @@ use crate::checks::facts::{describe, is_on, value};
 use crate::checks::login_settings::{
     base_setting, reset_listed, sessions, Origin, SessionKind, SCOPE_NOTE,
 };
-use crate::checks::{Check, Fix, Verdict, Prerequisites};
+use crate::checks::{Check, Fix, Prerequisites, Verdict};
 use crate::model::finding::{ApplyClass, FixPlan, Section, Severity};
 use crate::model::snapshot::Snapshot;
 use crate::model::statement::{alter_system_set, restore_parameter};

@@ -9,7 +9,7 @@ use crate::checks::facts::{
 use crate::checks::login_settings::{base_setting, failing, reset_listed, SCOPE_NOTE};
 use crate::checks::phi::phi_relations;
 use crate::checks::privileges::{Reach, RoleGraph};
-use crate::checks::{Check, Fix, Verdict, Prerequisites};
+use crate::checks::{Check, Fix, Prerequisites, Verdict};
 use crate::model::finding::{ApplyClass, FixPlan, Section, Severity, Status};
 use crate::model::snapshot::{Relation, Snapshot};
 use crate::model::statement::{

@@ -139,7 +139,8 @@ mod tests {
             ]
         );
         assert!(plan.apply.contains(&ApplyClass::Restart));
-        let collecting = with_settings(&[("log_destination", "stderr"), ("logging_collector", "on")]);
+        let collecting =
+            with_settings(&[("log_destination", "stderr"), ("logging_collector", "on")]);
         let plan = add_structured_destination(
             &collecting,
             &eval(&STRUCTURED_LOG_DESTINATION, &collecting),

@@ -236,7 +236,10 @@ mod tests {
         let mut fixed = s.clone();
         if let Some(r) = fixed.hba_rules.as_mut() {
             r.insert(0, hba(0, "host", "all", "postgres", ANYWHERE, "reject"));
-            r.insert(1, hba(0, "host", "replication", "postgres", ANYWHERE, "reject"));
+            r.insert(
+                1,
+                hba(0, "host", "replication", "postgres", ANYWHERE, "reject"),
+            );
         }
         assert_eq!(run(&SUPERUSERS_LOCAL_ONLY, &fixed).status, Status::Pass);
         let mut only_all = s.clone();

@@ -4,7 +4,7 @@
 use super::hba_lines::flagged_rules;
 use crate::checks::facts::{listing, settle};
 use crate::checks::hba::{self, Line, Who};
-use crate::checks::{Check, Fix, Verdict, Prerequisites};
+use crate::checks::{Check, Fix, Prerequisites, Verdict};
 use crate::model::finding::{FixPlan, Section, Severity};
 use crate::model::snapshot::{HbaRule, Snapshot};
 use crate::policy::Policy;

@@ -4,7 +4,7 @@
 use super::hba_lines::flagged_rules;
 use crate::checks::facts::{describe, listing, need_setting, settle, value};
 use crate::checks::hba;
-use crate::checks::{Check, Fix, Verdict, Prerequisites};
+use crate::checks::{Check, Fix, Prerequisites, Verdict};
 use crate::model::finding::{FixPlan, Section, Severity};
 use crate::model::snapshot::{HbaRule, Snapshot};
 use crate::policy::Policy;
