@@ -294,7 +294,7 @@ impl Fixture {
         run(&args)
     }
 
-    fn dir_source(&self) -> Vec<&str> {
+    fn source_dir_args(&self) -> Vec<&str> {
         vec![
             "--base-backup",
             self.backup.to_str().unwrap(),
@@ -375,12 +375,12 @@ fn bad_input_is_one_line_and_exit_2(f: &Fixture) {
     );
     one_line(&out, "/nonexistent/archive");
     let out = f.drill(
-        &f.dir_source(),
+        &f.source_dir_args(),
         &["--target-time", "2001-01-01T00:00:00Z", "--no-store"],
     );
     one_line(&out, "before the backup started");
     let out = f.drill(
-        &f.dir_source(),
+        &f.source_dir_args(),
         &["--target-time", "yesterday", "--no-store"],
     );
     one_line(&out, "RFC 3339");
@@ -388,7 +388,7 @@ fn bad_input_is_one_line_and_exit_2(f: &Fixture) {
 
 fn sigkill_leaves_a_stale_folder_whose_server_died(f: &Fixture) {
     let mut args = vec!["drill"];
-    let source = f.dir_source();
+    let source = f.source_dir_args();
     args.extend_from_slice(&source);
     args.extend_from_slice(&["--work-dir", f.work.to_str().unwrap(), "--no-store"]);
     let mut child = pgsafeguard(&args)
@@ -461,7 +461,10 @@ fn latest_finds_the_later_rows_and_removes_the_stale_folder(f: &Fixture) {
 }
 
 fn an_earlier_target_time_does_not_find_them(f: &Fixture) {
-    let out = f.drill(&f.dir_source(), &["--target-time", &f.target, "--no-store"]);
+    let out = f.drill(
+        &f.source_dir_args(),
+        &["--target-time", &f.target, "--no-store"],
+    );
     assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
     let record = json_of(&out);
     assert_eq!(patients_rows(&record), 100, "{record:#}");
@@ -470,7 +473,7 @@ fn an_earlier_target_time_does_not_find_them(f: &Fixture) {
 
 fn a_target_after_the_archive_fails(f: &Fixture) {
     let out = f.drill(
-        &f.dir_source(),
+        &f.source_dir_args(),
         &["--target-time", "2099-01-01T00:00:00Z", "--no-store"],
     );
     assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
@@ -486,7 +489,7 @@ fn a_target_after_the_archive_fails(f: &Fixture) {
 
 fn sigterm_mid_drill_leaves_nothing(f: &Fixture) {
     let mut args = vec!["drill"];
-    let source = f.dir_source();
+    let source = f.source_dir_args();
     args.extend_from_slice(&source);
     args.extend_from_slice(&["--work-dir", f.work.to_str().unwrap(), "--no-store"]);
     let mut child = pgsafeguard(&args)

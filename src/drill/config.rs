@@ -171,6 +171,12 @@ mod tests {
             "{text}"
         );
         let latest = settings(&folder, Path::new("/a"), &RecoveryGoal::Latest);
-        assert!(!latest.contains("recovery_target_time"));
+        // `recovery_target_timeline` stays; only the time target goes.
+        assert!(
+            !latest
+                .lines()
+                .any(|l| l.starts_with("recovery_target_time ")),
+            "{latest}"
+        );
     }
 }

@@ -132,7 +132,23 @@ fn pg_hba_edits_are_merged_into_one_file() {
         hba.lines
     );
     assert!(
-        !hba.lines.iter().any(|l| l.ends_with(" trust")),
+        hba.lines
+            .iter()
+            .any(|l| l == "host replication postgres all reject"),
+        "{:#?}",
+        hba.lines
+    );
+    // AUTH-003 would turn the socket's `trust` into `peer`, which the guard cannot judge
+    // for this session: it is skipped, so the merged file keeps that line as it was.
+    assert!(
+        plan.skipped
+            .iter()
+            .any(|s| s.check_id == "AUTH-003" && s.reason == SkipReason::Guard),
+        "{:#?}",
+        plan.skipped
+    );
+    assert!(
+        hba.lines.iter().any(|l| l == "local all all trust"),
         "{:#?}",
         hba.lines
     );
