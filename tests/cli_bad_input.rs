@@ -291,3 +291,159 @@ fn a_drill_needs_one_source_and_existing_paths() {
     assert_clean_error(&out, "noon");
     no_files_in(dir.path());
 }
+
+/// A fleet summary of one shard, as `pgsafeguard fleet --shard K/N --output DIR` writes it.
+fn fleet_summary_in(dir: &Path, sha256: &str, index: u32, count: u32) {
+    use pgsafeguard::fleet::shard::Shard;
+    use pgsafeguard::fleet::summary::{FleetSummary, InventoryInfo, RunSettings};
+    std::fs::create_dir_all(dir).unwrap();
+    let summary = FleetSummary::new(
+        InventoryInfo {
+            path: "fleet.toml".into(),
+            sha256: sha256.into(),
+            targets: 0,
+        },
+        Shard { index, count },
+        RunSettings {
+            concurrency: 16,
+            connect_timeout_s: 10,
+            scan_timeout_s: 300,
+            all_databases: false,
+            group: None,
+            tag: None,
+        },
+        "2026-01-01T00:00:00Z".into(),
+        "2026-01-01T00:01:00Z".into(),
+        Vec::new(),
+    );
+    std::fs::write(dir.join("fleet.json"), summary.to_json()).unwrap();
+}
+
+#[test]
+fn fleet_flags_out_of_range() {
+    let dir = tempfile::tempdir().unwrap();
+    let inventory = dir.path().join("pg_service.conf");
+    std::fs::write(&inventory, "[a]\nhost=h\n").unwrap();
+    let inventory = inventory.to_str().unwrap();
+    let out_dir = dir.path().join("out");
+    let out_dir = out_dir.to_str().unwrap();
+    for (flags, mention) in [
+        (&["--concurrency", "0"][..], "--concurrency"),
+        (&["--scan-timeout", "0"][..], "--scan-timeout"),
+        (&["--shard", "1/1"][..], "K/N"),
+        (&["--shard", "x"][..], "K/N"),
+        (&["--tag", "nowhere"][..], "no target matches"),
+    ] {
+        let mut args = vec!["fleet", inventory, "--no-store", "--output", out_dir];
+        args.extend_from_slice(flags);
+        let out = pgsafeguard(&args, &[("HOME", dir.path().to_str().unwrap())]);
+        assert_clean_error(&out, mention);
+        assert!(!Path::new(out_dir).exists(), "{flags:?}: output written");
+    }
+}
+
+#[test]
+fn fleet_inventory_with_a_missing_group_policy() {
+    let dir = tempfile::tempdir().unwrap();
+    let inventory = dir.path().join("fleet.toml");
+    std::fs::write(
+        &inventory,
+        "[groups.east]\npolicy = \"east-policy.toml\"\n\n[[target]]\nname = \"a\"\nconninfo = \"host=h\"\ngroup = \"east\"\n",
+    )
+    .unwrap();
+    let out = pgsafeguard(
+        &["fleet", inventory.to_str().unwrap(), "--no-store"],
+        &[("HOME", dir.path().to_str().unwrap())],
+    );
+    let stderr = assert_clean_error(&out, "fleet.toml, line 2");
+    assert!(stderr.contains("east-policy.toml"), "{stderr}");
+    let names: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names, ["fleet.toml"], "nothing else written");
+}
+
+#[test]
+fn fleet_merge_of_parts_that_do_not_belong_together() {
+    let dir = tempfile::tempdir().unwrap();
+    let merged = dir.path().join("merged.json");
+    let merged_str = merged.to_str().unwrap();
+    let shard = |name: &str, sha: &str, index: u32, count: u32| {
+        let path = dir.path().join(name);
+        fleet_summary_in(&path, sha, index, count);
+        path.to_str().unwrap().to_string()
+    };
+    let a0 = shard("a0", "aaaa", 0, 2);
+    let b1 = shard("b1", "bbbb", 1, 2);
+    let a1of3 = shard("a1of3", "aaaa", 1, 3);
+    let not_fleet = dir.path().join("scan");
+    std::fs::create_dir(&not_fleet).unwrap();
+    std::fs::write(
+        not_fleet.join("fleet.json"),
+        "{\"schema\": \"pgsafeguard.scan/1\"}",
+    )
+    .unwrap();
+    let empty = dir.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    for (parts, mention) in [
+        (vec![a0.as_str(), b1.as_str()], "another inventory"),
+        (vec![a0.as_str(), a1of3.as_str()], "into 2 shards"),
+        (vec![a0.as_str(), a0.as_str()], "repeats shard 0/2"),
+        (
+            vec![a0.as_str(), not_fleet.to_str().unwrap()],
+            "not a fleet summary",
+        ),
+        (vec![empty.to_str().unwrap()], "fleet.json"),
+    ] {
+        let mut args = vec!["fleet", "merge"];
+        args.extend(parts);
+        args.extend(["--output", merged_str]);
+        let out = pgsafeguard(&args, &[]);
+        assert_clean_error(&out, mention);
+        assert!(!merged.exists(), "{mention}: merged summary written");
+    }
+}
+
+#[test]
+fn fleet_report_without_a_fleet_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let pdf = dir.path().join("fleet.pdf");
+    let run = dir.path().join("run");
+    std::fs::create_dir(&run).unwrap();
+    let out = pgsafeguard(
+        &[
+            "fleet",
+            "report",
+            run.to_str().unwrap(),
+            "--output",
+            pdf.to_str().unwrap(),
+        ],
+        &[("HOME", dir.path().to_str().unwrap())],
+    );
+    assert_clean_error(&out, "fleet.json");
+    assert!(!pdf.exists());
+    // A summary that names a target file that is gone.
+    fleet_summary_in(&run, "aaaa", 0, 1);
+    let text = std::fs::read_to_string(run.join("fleet.json")).unwrap();
+    let mut summary: serde_json::Value = serde_json::from_str(&text).unwrap();
+    summary["targets"] = serde_json::json!([{
+        "name": "gone", "group": null, "tags": [], "connection": "u@h:5432/db",
+        "outcome": "scanned", "error": null, "duration_ms": 1, "file": "targets/gone.json",
+        "server_version": null, "system_identifier": null, "collected_at": null,
+        "summary": null, "sections": {}
+    }]);
+    std::fs::write(run.join("fleet.json"), summary.to_string()).unwrap();
+    let out = pgsafeguard(
+        &[
+            "fleet",
+            "report",
+            run.to_str().unwrap(),
+            "--output",
+            pdf.to_str().unwrap(),
+        ],
+        &[("HOME", dir.path().to_str().unwrap())],
+    );
+    assert_clean_error(&out, "gone.json");
+    assert!(!pdf.exists());
+}

@@ -352,11 +352,16 @@ fn attesting_a_manual_check_turns_it_attested() {
 
 #[test]
 fn export_shortcut_starts_the_export_job() {
-    // Headless, there is no runtime for the save dialog: the export job
-    // answers that it cannot start, which shows Ctrl+E reached it.
+    // Ctrl+E opens the export options; headless, there is no runtime for
+    // the save dialog: the export job answers that it cannot start, which
+    // shows Ctrl+E reached it.
     let mut harness = harness_with(insecure_snapshot());
     harness.run();
     harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::E);
+    harness.run();
+    harness
+        .get_by_role_and_label(Role::Button, pgsafeguard::ui::timestamp_ui::EXPORT_BUTTON)
+        .click();
     harness.run();
     harness.get_by_label_contains("cannot export the report");
     assert!(harness
@@ -2005,7 +2010,8 @@ fn the_fleet_page_marks_unreachable_targets_and_filters_by_group_and_tag() {
         marked, 3,
         "each unreachable target is marked with its reason"
     );
-    harness.get_by_label_contains("refused");
+    let refused = harness.query_all_by_label_contains("refused").count();
+    assert_eq!(refused, 3, "the reason is shown for each");
 
     // Filters, edited in place as the combo boxes do.
     harness.state_mut().fleet_mut().group = Some("east".into());

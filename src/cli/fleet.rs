@@ -349,6 +349,18 @@ fn run_fleet_report(args: FleetReportArgs) -> anyhow::Result<ExitCode> {
     for (folder, _, part) in &parts {
         for row in &part.targets {
             let Some(file) = &row.file else { continue };
+            // The summary names files inside its own folder, nothing else.
+            let inside = std::path::Path::new(file)
+                .components()
+                .all(|c| matches!(c, std::path::Component::Normal(_)));
+            if !inside {
+                bail!(
+                    "{}: target {:?} names the file {:?}, outside the run's folder",
+                    folder.display(),
+                    crate::model::untrusted::name(&row.name),
+                    crate::model::untrusted::name(file)
+                );
+            }
             let path = folder.join(file);
             let text = std::fs::read_to_string(&path)
                 .with_context(|| format!("cannot read {}", path.display()))?;
