@@ -240,8 +240,11 @@ fn gui_walks_a_fleet(services: &Path) {
         .enable_all()
         .build()
         .unwrap();
+    let store_dir = tempfile::tempdir().unwrap();
+    let store = store_dir.path().join("gui-evidence.sqlite");
     let init = AppInit {
         runtime: Some(runtime.handle().clone()),
+        evidence_store: pgsafeguard::store::StoreChoice::File(store.clone()),
         ..AppInit::default()
     };
     let mut harness = egui_kittest::Harness::builder()
@@ -266,6 +269,24 @@ fn gui_walks_a_fleet(services: &Path) {
     let fleet = harness.state().fleet();
     assert_eq!(fleet.rows.len(), DATABASES.len(), "{:?}", fleet.error);
     assert_eq!(fleet.counts().0, 0, "every ward was scanned");
+    // Each finished scan is recorded in the window's evidence store, as the CLI does.
+    let mut recorded = BTreeSet::new();
+    for _ in 0..400 {
+        harness.step();
+        if let Ok(mut evidence) = pgsafeguard::store::EvidenceStore::open_file(&store) {
+            recorded = evidence
+                .scans()
+                .unwrap()
+                .into_iter()
+                .map(|s| s.target.dbname)
+                .collect();
+        }
+        if recorded.len() == DATABASES.len() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    assert_eq!(recorded, DATABASES.iter().map(|d| d.to_string()).collect());
     // The matrix shows each target (its name is a link to its overview).
     harness.get_by_label("ward_b");
     harness.get_by_label("ward_b").click();

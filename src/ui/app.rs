@@ -1149,7 +1149,7 @@ fn suggested_session_name(results: &Results) -> String {
 impl eframe::App for App {
     fn logic(&mut self, _ctx: &egui::Context, _frame: &mut eframe::Frame) {
         self.drain_jobs();
-        self.fleet.drain();
+        self.drain_fleet();
         self.drill.poll();
     }
 

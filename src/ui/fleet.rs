@@ -18,7 +18,7 @@ use crate::fleet::run::{self, RunOptions};
 use crate::fleet::shard::Shard;
 use crate::fleet::summary::{rank, FleetSummary, InventoryInfo, Outcome, RunSettings, TargetRow};
 use crate::model::conninfo::ConnParams;
-use crate::model::finding::Status;
+use crate::model::finding::{Finding, Status};
 use crate::model::snapshot::Snapshot;
 use crate::output::ScanReport;
 use crate::policy::Policy;
@@ -91,6 +91,8 @@ pub struct FleetView {
     /// When the run started and ended, and which inventory file it read.
     pub record: RunRecord,
     scans: BTreeMap<String, FleetScan>,
+    /// Targets scanned since the App last took them for the evidence store.
+    unrecorded: Vec<String>,
     /// Show only this group / tag (form state, edited in place).
     pub group: Option<String>,
     pub tag: Option<String>,
@@ -110,6 +112,7 @@ impl FleetView {
             rows: Vec::new(),
             record: RunRecord::default(),
             scans: BTreeMap::new(),
+            unrecorded: Vec::new(),
             group: None,
             tag: None,
             sort: FleetSort::default(),
@@ -223,6 +226,7 @@ impl FleetView {
                 FleetEvent::Refused(message) => self.error = Some(message),
                 FleetEvent::Finished(row, scan) => {
                     if let Some(scan) = scan {
+                        self.unrecorded.push(row.name.clone());
                         self.scans.insert(row.name.clone(), *scan);
                     }
                     self.rows.push(*row);
@@ -298,6 +302,16 @@ impl FleetView {
             finished_at,
             self.rows.clone(),
         ))
+    }
+
+    /// The scans finished since the last call, to record in the evidence
+    /// store as `pgsafeguard fleet` records each of its scans.
+    pub fn take_unrecorded(&mut self) -> Vec<(Snapshot, Vec<Finding>)> {
+        std::mem::take(&mut self.unrecorded)
+            .into_iter()
+            .filter_map(|name| self.scans.get(&name))
+            .map(|scan| (scan.snapshot.clone(), scan.report.findings.clone()))
+            .collect()
     }
 
     /// Every scanned target's report, by name (the PDF's chapters).

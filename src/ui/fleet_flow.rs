@@ -12,6 +12,7 @@ use super::fleet_export::fleet_report_input;
 use super::state::Page;
 use super::theme::NoticeKind;
 use crate::model::finding::Section;
+use crate::store::record::RecordKind;
 use std::path::PathBuf;
 
 impl App {
@@ -43,6 +44,22 @@ impl App {
         self.page = Page::Fleet;
         if let Err(e) = self.fleet.run_path(path, self.policy.clone()) {
             self.notify(NoticeKind::Error, e);
+        }
+    }
+
+    /// Take what the fleet run reported; each scan that finished is recorded
+    /// in the evidence store (when one is open), as the CLI's fleet does.
+    pub(super) fn drain_fleet(&mut self) {
+        self.fleet.drain();
+        let finished = self.fleet.take_unrecorded();
+        let Some(store) = self.evidence.clone() else {
+            return;
+        };
+        for (snapshot, findings) in finished {
+            if let Err(e) = self.jobs.record_scan(store.clone(), snapshot, findings) {
+                self.record_failed(RecordKind::Scan, e);
+                return;
+            }
         }
     }
 
