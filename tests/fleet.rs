@@ -466,6 +466,10 @@ fn nothing_reachable_is_exit_2_and_still_reported() {
     );
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(stdout(&out).contains("UNREACHABLE"), "{}", stdout(&out));
+    assert_eq!(
+        stderr(&out).trim_end(),
+        "pgsafeguard: no target could be scanned (1 unreachable, 0 timed out, 0 failed)"
+    );
 }
 
 fn toml_string(text: &str) -> String {

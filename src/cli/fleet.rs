@@ -270,7 +270,16 @@ pub(super) fn run_fleet(args: FleetArgs, runtime: &LazyRuntime) -> anyhow::Resul
         return Err(e.context("a target's scan could not be written"));
     }
     emit_summary(&summary, args.format == FleetFormat::Json);
-    Ok(ExitCode::from(summary.exit_code()))
+    let code = summary.exit_code();
+    if code == 2 {
+        // The matrix says why for each; one line says that it is all of them.
+        let t = &summary.totals;
+        eprintln!(
+            "pgsafeguard: no target could be scanned ({} unreachable, {} timed out, {} failed)",
+            t.unreachable, t.timed_out, t.failed
+        );
+    }
+    Ok(ExitCode::from(code))
 }
 
 fn emit_summary(summary: &FleetSummary, json: bool) {
