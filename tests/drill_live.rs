@@ -232,6 +232,13 @@ impl Fixture {
             .status()
             .unwrap();
         assert!(status.success(), "pg_basebackup failed");
+        // One commit between the backup and the target time, so that a drill to the target
+        // replays a transaction and can date its recovery point (a quiet database would
+        // leave nothing to replay, and the RPO check rightly says it cannot date it).
+        cluster.psql(
+            "clinic",
+            "CREATE TABLE drill_marker AS SELECT clock_timestamp() AS at",
+        );
         let target = cluster.psql(
             "postgres",
             "SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')",

@@ -425,11 +425,14 @@ fn pg13_insecure_is_judged_with_13s_settings_and_views() {
     // Before 15 every database's public schema lets PUBLIC create.
     scan.expect_status("PRIV-010", "fail");
     scan.expect_evidence("PRIV-010", "\"postgres\".\"public\"");
-    // jsonlog arrived in 15: the fix proposes csvlog.
+    // jsonlog arrived in 15: the fix proposes csvlog, with the collector that writes it.
     scan.expect_status("AUD-006", "fail");
     assert_eq!(
         scan.fix_statements("AUD-006"),
-        vec!["ALTER SYSTEM SET \"log_destination\" = 'stderr,csvlog'"]
+        vec![
+            "ALTER SYSTEM SET \"log_destination\" = 'stderr,csvlog'",
+            "ALTER SYSTEM SET \"logging_collector\" = 'on'"
+        ]
     );
     // log_connections is a boolean before 18.
     scan.expect_status("AUD-007", "fail");

@@ -289,7 +289,8 @@ impl Applier {
         confirmation: &Confirmation,
         log: &ChangeLog,
     ) -> Result<ChangeLogEntry, ApplyError> {
-        self.check_still_current(db, preview).await?;
+        self.check_still_current(db, preview, confirmation.config_file)
+            .await?;
         let mut entry = new_entry(preview, &self.context(db.facts()), &self.plan_id);
         log.append(&entry)?;
         let engine = run::Engine {
@@ -491,6 +492,7 @@ impl Applier {
         &self,
         db: &ApplySession,
         preview: &Preview,
+        file_action: ConfigFileAction,
     ) -> Result<(), ApplyError> {
         let stale = |detail: String| ApplyError::StalePreview {
             id: preview.check_id.clone(),
@@ -503,7 +505,10 @@ impl Applier {
                 db.facts().session_user
             )));
         }
-        if let Some(cfg) = &preview.config_file {
+        // An in-place edit is only valid over the file it was computed from; a file the DBA
+        // saved has changed on purpose and is validated by the server instead.
+        let we_write = file_action == ConfigFileAction::WriteWithBackup;
+        if let Some(cfg) = preview.config_file.as_ref().filter(|_| we_write) {
             if let Some(expected) = &cfg.edited_sha256 {
                 let now = std::fs::read(&cfg.path)
                     .map(|bytes| config_file::sha256_hex(&bytes))

@@ -517,46 +517,45 @@ fn section_header_ui(ui: &mut Ui, section: Section, summary: &Summary) {
 
 fn checks_list_ui(ui: &mut Ui, view: &SectionView<'_>, out: &mut Vec<Command>) {
     let ordered = ordered_findings(view.findings, view.section);
-    ui.horizontal(|ui| {
-        ui.label(
-            RichText::new(format!("Checks ({})", ordered.len()))
-                .size(theme::text::SUBHEADING)
-                .strong(),
-        );
-        ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-            let probes = section_probes(view.section);
-            if !probes.is_empty() {
-                let names: Vec<&str> = probes.iter().map(|p| p.id()).collect();
-                let prove = ui
-                    .add_enabled(
-                        view.prove == ProveAvailability::Live,
-                        egui::Button::new(PROVE_SECTION),
-                    )
-                    .on_hover_text(format!(
-                        "Run the probes for this section's checks ({}) against the server and \
-                         record the answers as evidence",
-                        names.join(", ")
-                    ))
-                    .on_disabled_hover_text(view.prove.disabled_hint());
-                if prove.clicked() {
-                    out.push(Command::Prove(ProveScope::Section(view.section)));
-                }
+    ui.label(
+        RichText::new(format!("Checks ({})", ordered.len()))
+            .size(theme::text::SUBHEADING)
+            .strong(),
+    );
+    // The actions get their own row: beside the heading they overlapped it in a narrow pane.
+    ui.horizontal_wrapped(|ui| {
+        let rescan = ui
+            .add_enabled(view.can_rescan, egui::Button::new("Rescan this section"))
+            .on_hover_text("Scan the server again and refresh these results (Ctrl+R)")
+            .on_disabled_hover_text("Rescanning needs a live connection");
+        if rescan.clicked() {
+            out.push(Command::Rescan(Some(view.section)));
+        }
+        let fix_all = ui
+            .add_enabled(view.can_rescan, egui::Button::new(FIX_SECTION))
+            .on_hover_text("Plan the fixes of this section's failing checks, review, apply")
+            .on_disabled_hover_text("Applying fixes needs a live connection");
+        if fix_all.clicked() {
+            out.push(Command::OpenPlan(Some(view.section)));
+        }
+        let probes = section_probes(view.section);
+        if !probes.is_empty() {
+            let names: Vec<&str> = probes.iter().map(|p| p.id()).collect();
+            let prove = ui
+                .add_enabled(
+                    view.prove == ProveAvailability::Live,
+                    egui::Button::new(PROVE_SECTION),
+                )
+                .on_hover_text(format!(
+                    "Run the probes for this section's checks ({}) against the server and \
+                     record the answers as evidence",
+                    names.join(", ")
+                ))
+                .on_disabled_hover_text(view.prove.disabled_hint());
+            if prove.clicked() {
+                out.push(Command::Prove(ProveScope::Section(view.section)));
             }
-            let fix_all = ui
-                .add_enabled(view.can_rescan, egui::Button::new(FIX_SECTION))
-                .on_hover_text("Plan the fixes of this section's failing checks, review, apply")
-                .on_disabled_hover_text("Applying fixes needs a live connection");
-            if fix_all.clicked() {
-                out.push(Command::OpenPlan(Some(view.section)));
-            }
-            let rescan = ui
-                .add_enabled(view.can_rescan, egui::Button::new("Rescan this section"))
-                .on_hover_text("Scan the server again and refresh these results (Ctrl+R)")
-                .on_disabled_hover_text("Rescanning needs a live connection");
-            if rescan.clicked() {
-                out.push(Command::Rescan(Some(view.section)));
-            }
-        });
+        }
     });
     ui.label(
         RichText::new("Failing checks first. The Up and Down arrow keys move through the list.")

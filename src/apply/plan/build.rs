@@ -17,7 +17,7 @@ use crate::model::plan::{
 };
 use crate::model::redact::MASK;
 use crate::model::snapshot::Snapshot;
-use crate::model::statement::Statement;
+use crate::model::statement::{RoleOption, Statement};
 use crate::policy::Policy;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -211,7 +211,7 @@ fn order<'c, 'a>(candidates: &'c [Candidate<'a>]) -> Vec<&'c Candidate<'a>> {
     let present: BTreeSet<&str> = candidates.iter().map(|c| c.check.id).collect();
     let mut placed: BTreeSet<&str> = BTreeSet::new();
     let mut left: Vec<&Candidate> = candidates.iter().collect();
-    left.sort_by_key(|c| c.rank);
+    left.sort_by_key(|c| (!takes_away_login_or_superuser(c.plan), c.rank));
     let mut out = Vec::with_capacity(left.len());
     while !left.is_empty() {
         let ready = left.iter().position(|c| {
@@ -228,6 +228,19 @@ fn order<'c, 'a>(candidates: &'c [Candidate<'a>]) -> Vec<&'c Candidate<'a>> {
         out.push(next);
     }
     out
+}
+
+/// Steps that take LOGIN or SUPERUSER away go first (prerequisites allowing). Checks that
+/// judge personal login roles (AUTH-012's expiry, AUTH-016's idle timeouts, …) are previewed
+/// afresh when their step runs, so they are then fixed for the roles that will still log in,
+/// not for a role a later step disables (whose fix would leave the check failing).
+fn takes_away_login_or_superuser(plan: &FixPlan) -> bool {
+    plan.statements.iter().any(|s| match s {
+        Statement::AlterRole { options, .. } => options
+            .iter()
+            .any(|o| matches!(o, RoleOption::Login(false) | RoleOption::Superuser(false))),
+        _ => false,
+    })
 }
 
 fn skip_reason(

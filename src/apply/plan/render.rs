@@ -90,6 +90,10 @@ fn restart_line(plan: &HardeningPlan) -> Option<String> {
     ))
 }
 
+/// What applying does with the statements shown (every export says it).
+const AFRESH: &str = "Applying previews each step again when its turn comes: the statements follow \
+     the server as the earlier steps left it, and a step whose check already passes applies nothing.";
+
 pub fn text(plan: &HardeningPlan) -> String {
     let mut out = format!("Plan {}\n", untrusted::name(&plan.id));
     out.push_str(&format!("Server: {}\n", server(plan)));
@@ -100,6 +104,8 @@ pub fn text(plan: &HardeningPlan) -> String {
         plan.steps.len(),
         plan.skipped.len()
     ));
+    out.push_str(AFRESH);
+    out.push('\n');
     for (phase_of, heading) in [
         (Phase::BeforeRestart, "\nSteps:\n"),
         (Phase::AfterRestart, "\nAfter the restart:\n"),
@@ -191,7 +197,11 @@ pub fn sql(plan: &HardeningPlan) -> String {
     ));
     out.push_str(
         "-- Review only: `pgsafeguard plan --apply` runs these through its guards, one step \
-         at a time, verifying each.\n-- ALTER SYSTEM cannot run inside a transaction block; \
+         at a time, verifying each.\n",
+    );
+    out.push_str(&format!("-- {AFRESH}\n"));
+    out.push_str(
+        "-- ALTER SYSTEM cannot run inside a transaction block; \
          reload with SELECT pg_reload_conf() after them.\n",
     );
     for (phase_of, heading) in [
@@ -263,6 +273,7 @@ pub fn markdown(plan: &HardeningPlan) -> String {
     out.push_str(&format!("- Server: {}\n", cell(&server(plan))));
     out.push_str(&format!("- Scan: {}\n", cell(&plan.created_at)));
     out.push_str(&format!("- Scope: {}\n", cell(&plan.selection)));
+    out.push_str(&format!("- Note: {AFRESH}\n"));
     out.push_str(&format!(
         "- Restart: {}\n",
         if plan.needs_restart() {
