@@ -17,6 +17,7 @@ use crate::apply::{
 };
 use crate::checks;
 use crate::db::conninfo::ConnParams;
+use crate::model::changelog::StatementOutcome;
 use crate::model::finding::Status;
 use crate::model::untrusted;
 use crate::policy::Policy;
@@ -190,7 +191,19 @@ pub(super) fn run_fix(args: FixArgs, runtime: &LazyRuntime) -> anyhow::Result<Ex
                 log.path().display()
             ));
         }
-        if !entry.pending_restart.is_empty() {
+        let deferred = entry
+            .statements
+            .iter()
+            .filter(|s| s.outcome == StatementOutcome::Deferred)
+            .count();
+        if deferred > 0 {
+            // Those statements need what the restart loads (e.g. CREATE EXTENSION of a
+            // preloaded library): previewing again after the restart runs them.
+            super::emit(&format!(
+                "after restarting the server, run this command again: {deferred} statement(s) \
+                 wait for the restart\n"
+            ));
+        } else if !entry.pending_restart.is_empty() {
             super::emit(&format!(
                 "after restarting the server: pgsafeguard fix CONNINFO --verify {} --change-log {}\n",
                 entry.id,
