@@ -244,6 +244,25 @@ impl FleetWriter<'_, '_> {
         let rows: Vec<Row> = self.input.summary.targets.iter().map(matrix_row).collect();
         self.c.table(&columns, &rows, &table_style());
         self.c.space(6.0);
+        for row in self
+            .input
+            .summary
+            .targets
+            .iter()
+            .filter(|r| r.outcome != Outcome::Scanned)
+        {
+            self.body(&[
+                Span::new(format!("{}: ", untrusted::name(&row.name)), BODY_BOLD),
+                Span::new(
+                    format!(
+                        "{}: {}",
+                        row.outcome.as_str(),
+                        untrusted::text(row.error.as_deref().unwrap_or("no reason given"))
+                    ),
+                    BODY,
+                ),
+            ]);
+        }
         let legend: Vec<String> = Section::ALL
             .iter()
             .map(|s| format!("{} {}", s.number(), s.title()))
@@ -315,13 +334,9 @@ fn matrix_row(row: &TargetRow) -> Row {
         CELL_BOLD,
     )]];
     if row.outcome != Outcome::Scanned {
-        let why = format!(
-            "{} — {}",
-            row.outcome.as_str().to_uppercase(),
-            untrusted::text(row.error.as_deref().unwrap_or("no reason given"))
-        );
+        // The reason is listed under the table: one narrow cell has no room for it.
         cells.push(vec![Span::new(
-            why,
+            row.outcome.as_str().to_uppercase(),
             Style::new(Face::Bold, 7.2, status_color(Status::Unknown)),
         )]);
         for _ in 1..Section::ALL.len() {
