@@ -179,10 +179,19 @@ impl Server {
 
     /// Fast shutdown; immediate, then SIGKILL, if it hangs. Reaps the child.
     fn stop(&mut self) {
-        for (signal, limit) in [
+        self.stop_with(&[
             (Signal::INT, STOP_LIMIT),
             (Signal::QUIT, Duration::from_secs(5)),
-        ] {
+        ]);
+    }
+
+    /// Immediate shutdown (no checkpoint), then SIGKILL. Reaps the child.
+    fn stop_immediately(&mut self) {
+        self.stop_with(&[(Signal::QUIT, Duration::from_secs(5))]);
+    }
+
+    fn stop_with(&mut self, signals: &[(Signal, Duration)]) {
+        for &(signal, limit) in signals {
             send_signal(self.child.id(), signal);
             let deadline = Instant::now() + limit;
             while Instant::now() < deadline {
@@ -202,6 +211,8 @@ type Reply = Box<dyn FnOnce(Result<(), DemoError>) + Send>;
 enum Control {
     Restart(Reply),
     Stop(Reply),
+    /// Stop without a checkpoint: the data directory is thrown away next.
+    Discard(Reply),
 }
 
 /// The handle of a supervisor thread and its server.
@@ -254,9 +265,20 @@ impl Supervisor {
 
     /// Stops the server and ends the thread.
     pub fn stop(self) {
+        self.end(Control::Stop);
+    }
+
+    /// Stops the server at once, without the shutdown checkpoint, and ends
+    /// the thread: for a copy whose data directory is removed next (the
+    /// restore drill), where writing back every dirty page is wasted time.
+    pub fn discard(self) {
+        self.end(Control::Discard);
+    }
+
+    fn end(self, control: fn(Reply) -> Control) {
         let (tx, rx) = mpsc::channel();
         if self
-            .send(Control::Stop(Box::new(move |r| {
+            .send(control(Box::new(move |r| {
                 let _ = tx.send(r);
             })))
             .is_ok()
@@ -289,7 +311,10 @@ fn supervise(
         // stops the running server.
         let control = inbox.recv();
         if let Some(mut running) = server.take() {
-            running.stop();
+            match control {
+                Ok(Control::Discard(_)) => running.stop_immediately(),
+                _ => running.stop(),
+            }
         }
         match control {
             Ok(Control::Restart(reply)) => match Server::start(spec) {
@@ -299,7 +324,7 @@ fn supervise(
                 }
                 Err(e) => reply(Err(e)),
             },
-            Ok(Control::Stop(reply)) => {
+            Ok(Control::Stop(reply)) | Ok(Control::Discard(reply)) => {
                 reply(Ok(()));
                 return;
             }

@@ -39,8 +39,9 @@ const TABLES_SQL: &str = "SELECT n.nspname::text, c.relname::text, \
        AND n.nspname NOT LIKE 'pg\\_toast%' \
      GROUP BY 1, 2 ORDER BY 1, 2";
 
-/// Asks the recovered server; `Err` when it cannot be reached at all.
-pub async fn inspect(admin: &ConnParams) -> Result<Inspection, String> {
+/// Asks the recovered server where replay ended and which databases it has (no counts yet:
+/// see [`count`]); `Err` when it cannot be reached at all.
+pub async fn state(admin: &ConnParams) -> Result<Inspection, String> {
     let session = connect(admin)
         .await
         .map_err(|e| format!("cannot connect to the recovered server: {e}"))?;
@@ -66,24 +67,32 @@ pub async fn inspect(admin: &ConnParams) -> Result<Inspection, String> {
         .map(|r| r.get(0))
         .collect();
     session.close().await;
-    for name in names {
+    found.databases = names
+        .into_iter()
+        .map(|name| RestoredDatabase {
+            name,
+            phi_tables: Vec::new(),
+        })
+        .collect();
+    Ok(found)
+}
+
+/// Counts the rows of the tables that look like PHI in each database of `found`. Reading a
+/// freshly restored table sets hint bits on its pages (with checksums, a full-page image in
+/// the WAL each): the caller discards the server afterwards rather than checkpointing them.
+pub async fn count(admin: &ConnParams, found: &mut Inspection) {
+    for database in &mut found.databases {
+        let name = database.name.clone();
         let params = ConnParams {
             dbname: name.clone(),
             ..admin.clone()
         };
-        let mut database = RestoredDatabase {
-            name: name.clone(),
-            phi_tables: Vec::new(),
-        };
-        match count_phi_tables(&params, &mut database.phi_tables).await {
-            Ok(()) => {}
-            Err(e) => found
+        if let Err(e) = count_phi_tables(&params, &mut database.phi_tables).await {
+            found
                 .uncounted
-                .push(format!("{}: {e}", untrusted::name(&name))),
+                .push(format!("{}: {e}", untrusted::name(&name)));
         }
-        found.databases.push(database);
     }
-    Ok(found)
 }
 
 async fn count_phi_tables(params: &ConnParams, out: &mut Vec<TableCount>) -> Result<(), String> {
