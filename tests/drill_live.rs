@@ -202,6 +202,8 @@ struct Fixture {
     start_wal: String,
     /// After the backup, before the later rows (RFC 3339).
     target: String,
+    /// Right after the backup, before any commit reached the archive.
+    quiet_target: String,
     work: PathBuf,
     store: PathBuf,
 }
@@ -232,6 +234,10 @@ impl Fixture {
             .status()
             .unwrap();
         assert!(status.success(), "pg_basebackup failed");
+        let quiet_target = cluster.psql(
+            "postgres",
+            "SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')",
+        );
         // One commit between the backup and the target time, so that a drill to the target
         // replays a transaction and can date its recovery point (a quiet database would
         // leave nothing to replay, and the RPO check rightly says it cannot date it).
@@ -282,6 +288,7 @@ impl Fixture {
             tar,
             start_wal,
             target,
+            quiet_target,
             store: root.join("evidence.sqlite"),
             work,
             cluster,
@@ -328,6 +335,7 @@ fn drills_on_one_archiving_cluster() {
         );
     }
     an_earlier_target_time_does_not_find_them(&f);
+    a_target_before_any_archived_commit_holds(&f);
     a_target_after_the_archive_fails(&f);
     sigterm_mid_drill_leaves_nothing(&f);
     a_missing_segment_fails_naming_it(&f);
@@ -476,6 +484,32 @@ fn an_earlier_target_time_does_not_find_them(f: &Fixture) {
     let record = json_of(&out);
     assert_eq!(patients_rows(&record), 100, "{record:#}");
     assert_eq!(record["rpo"]["reference_kind"], "target", "{record:#}");
+}
+
+/// Nothing committed between the backup and the target: nothing archived is missing, and
+/// the drill says so rather than calling the recovery point undecidable.
+fn a_target_before_any_archived_commit_holds(f: &Fixture) {
+    let out = f.drill(
+        &f.source_dir_args(),
+        &["--target-time", &f.quiet_target, "--no-store"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+    let record = json_of(&out);
+    assert_eq!(patients_rows(&record), 100, "{record:#}");
+    let rpo = record["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "rpo")
+        .unwrap();
+    assert_eq!(rpo["outcome"], "holds", "{record:#}");
+    assert!(
+        rpo["detail"]
+            .as_str()
+            .unwrap()
+            .contains("every archived transaction"),
+        "{record:#}"
+    );
 }
 
 fn a_target_after_the_archive_fails(f: &Fixture) {

@@ -505,6 +505,17 @@ impl Drill<'_> {
                     rpo.last_replayed_xact, rpo.seconds, rpo.reference_kind, rpo.reference
                 ),
             ),
+            // Replay reached its end (the archive's last record, or the target) without
+            // meeting a commit: no transaction was archived after the backup, so none is
+            // missing, but there is no replayed commit to date the recovery point by.
+            None if self.held("replay_end") => self.pass(
+                "rpo",
+                "Achieved recovery point",
+                "no transaction committed in the archived WAL between the backup and the end of \
+                 replay: the copy holds every archived transaction (no replayed commit dates \
+                 the recovery point)"
+                    .into(),
+            ),
             None => self.undecided(
                 "rpo",
                 "Achieved recovery point",
@@ -611,6 +622,13 @@ impl Drill<'_> {
             outcome,
             detail,
         });
+    }
+
+    /// Whether the check `id` was decided and holds.
+    fn held(&self, id: &str) -> bool {
+        self.checks
+            .iter()
+            .any(|c| c.id == id && c.outcome == Outcome::Holds)
     }
 
     fn pass(&mut self, id: &str, title: &str, detail: String) {
