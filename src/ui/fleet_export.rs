@@ -11,7 +11,7 @@
 //! `timestamp`.
 
 use super::fleet::FleetView;
-use super::jobs::{save_dialog, ExportedReport, JobEvent, Jobs};
+use super::jobs::{save_dialog, write_signed, ExportedReport, JobEvent, Jobs};
 use crate::report::fleet::{build_signed_fleet_report_with, FleetReportInput};
 use crate::report::SigningIdentity;
 use std::path::Path;
@@ -59,16 +59,8 @@ pub fn export_fleet_report_to(
     input: &FleetReportInput,
     identity: &SigningIdentity,
 ) -> Result<ExportedReport, String> {
-    let now = time::OffsetDateTime::now_utc();
-    let at = now.replace_nanosecond(0).unwrap_or(now);
-    let signed = build_signed_fleet_report_with(input, identity, at, None)
-        .map_err(|e| format!("cannot build the fleet report: {e}"))?;
-    crate::atomic_file::write_atomically(path, &signed.pdf).map_err(|e| e.to_string())?;
-    Ok(ExportedReport {
-        path: path.to_path_buf(),
-        signer_fingerprint: identity.fingerprint_sha256(),
-        signer_subject: identity.subject(),
-        timestamp: super::timestamp::timestamp_note(&signed.timestamp),
+    write_signed(path, identity, "the fleet report", |at| {
+        build_signed_fleet_report_with(input, identity, at, None)
     })
 }
 

@@ -22,7 +22,9 @@ use crate::demo::{DemoCluster, DemoError, DemoStage, Discovery};
 use crate::model::conninfo::ConnParams;
 use crate::model::snapshot::Snapshot;
 use crate::model::untrusted;
-use crate::report::{build_signed_report_with, ReportInput, SigningIdentity, TsaConfig};
+use crate::report::{
+    build_signed_report_with, ReportError, ReportInput, SignedReport, SigningIdentity, TsaConfig,
+};
 use crate::session::SessionFile;
 use eframe::egui;
 use std::path::{Path, PathBuf};
@@ -164,10 +166,22 @@ pub fn export_timestamped_to(
     identity: &SigningIdentity,
     tsa: Option<&TsaConfig>,
 ) -> Result<ExportedReport, String> {
+    write_signed(path, identity, "the report", |at| {
+        build_signed_report_with(input, identity, at, tsa)
+    })
+}
+
+/// Builds a signed report (`build` gets the signing time, to the second) and writes it to
+/// `path` atomically; what every export of the app does once it knows the path.
+pub fn write_signed(
+    path: &Path,
+    identity: &SigningIdentity,
+    what: &str,
+    build: impl FnOnce(time::OffsetDateTime) -> Result<SignedReport, ReportError>,
+) -> Result<ExportedReport, String> {
     let now = time::OffsetDateTime::now_utc();
     let at = now.replace_nanosecond(0).unwrap_or(now);
-    let signed = build_signed_report_with(input, identity, at, tsa)
-        .map_err(|e| format!("cannot build the report: {e}"))?;
+    let signed = build(at).map_err(|e| format!("cannot build {what}: {e}"))?;
     crate::atomic_file::write_atomically(path, &signed.pdf).map_err(|e| e.to_string())?;
     Ok(ExportedReport {
         path: path.to_path_buf(),
