@@ -564,45 +564,44 @@ fn sigterm_mid_drill_leaves_nothing(f: &Fixture) {
 }
 
 fn a_missing_segment_fails_naming_it(f: &Fixture) {
-    let copy = f.work.join("archive-with-gap");
-    copy_archive(&f.archive, &copy);
-    let segments = segments_from(&copy, &f.start_wal);
-    assert!(
-        segments.len() >= 3,
-        "too little WAL for a gap: {segments:?}"
-    );
-    let missing = &segments[segments.len() / 2];
-    fs::remove_file(copy.join(missing)).unwrap();
-    let out = f.drill(
-        &[
-            "--base-backup",
-            f.backup.to_str().unwrap(),
-            "--wal-archive",
-            copy.to_str().unwrap(),
-        ],
-        &["--no-store"],
-    );
-    assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
-    let failure = json_of(&out)["failure"].as_str().unwrap().to_string();
-    assert!(
-        failure.contains(missing.as_str()) && failure.contains("missing"),
-        "{failure}"
-    );
-    fs::remove_dir_all(&copy).unwrap();
+    drill_over_spoiled_archive(f, "archive-with-gap", "missing", |copy, segments| {
+        assert!(
+            segments.len() >= 3,
+            "too little WAL for a gap: {segments:?}"
+        );
+        let missing = segments[segments.len() / 2].clone();
+        fs::remove_file(copy.join(&missing)).unwrap();
+        missing
+    });
 }
 
 fn a_flipped_byte_fails_naming_the_file(f: &Fixture) {
-    let copy = f.work.join("archive-with-damage");
+    drill_over_spoiled_archive(f, "archive-with-damage", "damaged", |copy, segments| {
+        // A segment full of the filler table's records.
+        let damaged = segments[segments.len() / 2].clone();
+        let path = copy.join(&damaged);
+        let mut bytes = fs::read(&path).unwrap();
+        assert_eq!(bytes.len() as u64, SEGMENT);
+        let at = (SEGMENT / 2 + 1000) as usize;
+        bytes[at] ^= 0xFF;
+        fs::write(&path, bytes).unwrap();
+        damaged
+    });
+}
+
+/// Drills over a copy of the archive that `spoil` damages (given the copy and its segments
+/// from the backup's start, it returns the file it spoiled): the drill fails (exit 1) and
+/// its failure names that file with `word`.
+fn drill_over_spoiled_archive(
+    f: &Fixture,
+    copy_name: &str,
+    word: &str,
+    spoil: impl FnOnce(&Path, &[String]) -> String,
+) {
+    let copy = f.work.join(copy_name);
     copy_archive(&f.archive, &copy);
     let segments = segments_from(&copy, &f.start_wal);
-    // A segment full of the filler table's records.
-    let damaged = &segments[segments.len() / 2];
-    let path = copy.join(damaged);
-    let mut bytes = fs::read(&path).unwrap();
-    assert_eq!(bytes.len() as u64, SEGMENT);
-    let at = (SEGMENT / 2 + 1000) as usize;
-    bytes[at] ^= 0xFF;
-    fs::write(&path, bytes).unwrap();
+    let spoiled = spoil(&copy, &segments);
     let out = f.drill(
         &[
             "--base-backup",
@@ -615,7 +614,7 @@ fn a_flipped_byte_fails_naming_the_file(f: &Fixture) {
     assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
     let failure = json_of(&out)["failure"].as_str().unwrap().to_string();
     assert!(
-        failure.contains(damaged.as_str()) && failure.contains("damaged"),
+        failure.contains(spoiled.as_str()) && failure.contains(word),
         "{failure}"
     );
     fs::remove_dir_all(&copy).unwrap();
